@@ -1,0 +1,1 @@
+"""chatcrm chat side: the conversation engine, handlers, texts and channel adapters."""

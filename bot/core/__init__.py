@@ -1,0 +1,1 @@
+"""Transport-agnostic conversation engine: knows chats, not Telegram libraries."""

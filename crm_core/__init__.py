@@ -1,0 +1,1 @@
+"""chatcrm domain core: CRM store, understanding and retrieval; knows no chat."""

@@ -1,0 +1,59 @@
+"""Settings, read from the environment (CHATCRM_*) and built once in the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Language = Literal["vi", "en"]
+
+
+class LlmSettings(BaseModel):
+    """The optional LLM; provider `none` means rules only."""
+
+    provider: Literal["none", "openai", "ollama"] = "none"
+    model: str = ""
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    timeout_s: float = 8.0
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the defaults of the embedded setup."""
+
+    model_config = SettingsConfigDict(env_prefix="CHATCRM_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Path("./data")
+    database_url: str | None = None
+    chroma_url: str | None = None
+    redis_url: str | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Language = "vi"
+    undo_minutes: int = 5
+    page_size: int = 8
+    reminder_interval_s: float = 30.0
+    max_message_chars: int = 4096
+    telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")
+    llm: LlmSettings = LlmSettings()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the business time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return the database URL: the override, or the SQLite file in the home."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'chatcrm.sqlite3').resolve()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Return the local Chroma directory."""
+        return self.home / "chroma"

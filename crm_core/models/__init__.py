@@ -1,0 +1,27 @@
+"""All tables, in one package because they reference each other."""
+
+from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft, Task
+from crm_core.models.base import Base
+from crm_core.models.people import ROLES, Company, Contact, User
+from crm_core.models.sales import Deal, DealStageChange, Pipeline, Stage
+from crm_core.models.system import AuditEntry, ChatPreference, DialogState, ProcessedUpdate
+
+__all__ = [
+    "INTERACTION_KINDS",
+    "ROLES",
+    "AuditEntry",
+    "Base",
+    "ChatPreference",
+    "Company",
+    "Contact",
+    "Deal",
+    "DealStageChange",
+    "DialogState",
+    "Interaction",
+    "LogDraft",
+    "Pipeline",
+    "ProcessedUpdate",
+    "Stage",
+    "Task",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""SQL only: take a session, never commit."""

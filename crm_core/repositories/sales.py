@@ -1,0 +1,172 @@
+"""Pipelines, stages, deals, interactions and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm_core.models import Deal, DealStageChange, Interaction, Pipeline, Stage, Task
+
+_DEAL_LOADS = (selectinload(Deal.stage), selectinload(Deal.company), selectinload(Deal.contact),
+               selectinload(Deal.owner))
+_TASK_LOADS = (selectinload(Task.company), selectinload(Task.contact), selectinload(Task.deal))
+_INTERACTION_LOADS = (selectinload(Interaction.company), selectinload(Interaction.contact),
+                      selectinload(Interaction.owner))
+
+
+class PipelineRepository:
+    """Pipelines and stages."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def default(self) -> Pipeline | None:
+        """Return the default pipeline with its stages."""
+        query = select(Pipeline).options(selectinload(Pipeline.stages)).where(Pipeline.is_default.is_(True))
+        return await self._session.scalar(query)
+
+    async def get_by_key(self, key: str) -> Pipeline | None:
+        """Return the pipeline with `key`."""
+        query = select(Pipeline).options(selectinload(Pipeline.stages)).where(Pipeline.key == key)
+        return await self._session.scalar(query)
+
+    async def stage(self, stage_id: int) -> Stage | None:
+        """Return the stage with `stage_id`."""
+        return await self._session.get(Stage, stage_id)
+
+    def add(self, pipeline: Pipeline) -> None:
+        """Stage a new pipeline."""
+        self._session.add(pipeline)
+
+
+class DealRepository:
+    """Deals and their stage history."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, deal_id: int) -> Deal | None:
+        """Return the deal with `deal_id`, names loaded."""
+        query = select(Deal).options(*_DEAL_LOADS).where(Deal.id == deal_id)
+        return await self._session.scalar(query.execution_options(populate_existing=True))
+
+    def _open(self, owner_id: int | None) -> Select[tuple[Deal]]:
+        query = select(Deal).options(*_DEAL_LOADS).where(Deal.status == "open")
+        if owner_id is not None:
+            query = query.where(Deal.owner_id == owner_id)
+        return query
+
+    async def list_open(self, *, owner_id: int | None) -> Sequence[Deal]:
+        """Return open deals, optionally of one owner, by stage then newest."""
+        query = self._open(owner_id).join(Stage, Deal.stage_id == Stage.id).order_by(
+            Stage.position, Deal.updated_at.desc(), Deal.id.desc()
+        )
+        return (await self._session.scalars(query)).all()
+
+    async def list_of_company(self, company_id: int) -> Sequence[Deal]:
+        """Return a company's deals, newest first."""
+        query = select(Deal).options(*_DEAL_LOADS).where(Deal.company_id == company_id)
+        return (await self._session.scalars(query.order_by(Deal.updated_at.desc(), Deal.id.desc()))).all()
+
+    async def latest_open_of_company(self, company_id: int) -> Deal | None:
+        """Return the most recently touched open deal of a company."""
+        query = self._open(None).where(Deal.company_id == company_id).order_by(Deal.updated_at.desc(), Deal.id.desc())
+        return await self._session.scalar(query.limit(1))
+
+    async def title_index(self, *, owner_id: int | None, open_only: bool) -> Sequence[tuple[int, str, str | None]]:
+        """Return (id, folded title, folded company name) of deals for name search."""
+        from crm_core.models import Company
+
+        query = select(Deal.id, Deal.title_folded, Company.name_folded).outerjoin(Company, Deal.company_id == Company.id)
+        if owner_id is not None:
+            query = query.where(Deal.owner_id == owner_id)
+        if open_only:
+            query = query.where(Deal.status == "open")
+        return [(r[0], r[1], r[2]) for r in await self._session.execute(query)]
+
+    async def stage_changes(self, deal_id: int) -> Sequence[DealStageChange]:
+        """Return a deal's stage moves, oldest first."""
+        query = select(DealStageChange).where(DealStageChange.deal_id == deal_id).order_by(DealStageChange.changed_at)
+        return (await self._session.scalars(query)).all()
+
+    async def count(self) -> int:
+        """Count deals."""
+        return int(await self._session.scalar(select(func.count(Deal.id))) or 0)
+
+    def add(self, row: Deal | DealStageChange) -> None:
+        """Stage a new deal or stage change."""
+        self._session.add(row)
+
+    async def delete(self, deal: Deal) -> None:
+        """Delete a deal."""
+        await self._session.delete(deal)
+
+
+class ActivityRepository:
+    """Interactions and tasks."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_task(self, task_id: int) -> Task | None:
+        """Return the task with `task_id`, names loaded."""
+        query = select(Task).options(*_TASK_LOADS).where(Task.id == task_id)
+        return await self._session.scalar(query.execution_options(populate_existing=True))
+
+    async def get_interaction(self, interaction_id: int) -> Interaction | None:
+        """Return the interaction with `interaction_id`."""
+        return await self._session.get(Interaction, interaction_id)
+
+    async def open_tasks(self, *, owner_id: int | None, due_before: datetime | None = None) -> Sequence[Task]:
+        """Return open tasks, soonest first; undated ones last."""
+        query = select(Task).options(*_TASK_LOADS).where(Task.done_at.is_(None))
+        if owner_id is not None:
+            query = query.where(Task.owner_id == owner_id)
+        if due_before is not None:
+            query = query.where(Task.due_at < due_before)
+        query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+        return (await self._session.scalars(query)).all()
+
+    async def tasks_to_remind(self, *, now: datetime) -> Sequence[Task]:
+        """Return open tasks that are due and not yet reminded."""
+        query = select(Task).options(*_TASK_LOADS).where(
+            Task.done_at.is_(None), Task.due_at.is_not(None), Task.due_at <= now, Task.reminded_at.is_(None)
+        )
+        return (await self._session.scalars(query.order_by(Task.due_at, Task.id))).all()
+
+    async def open_tasks_of_company(self, company_id: int) -> Sequence[Task]:
+        """Return a company's open tasks."""
+        query = select(Task).options(*_TASK_LOADS).where(Task.company_id == company_id, Task.done_at.is_(None))
+        return (await self._session.scalars(query.order_by(Task.due_at))).all()
+
+    async def interactions_of_company(self, company_id: int, *, limit: int) -> Sequence[Interaction]:
+        """Return a company's latest interactions."""
+        query = select(Interaction).options(*_INTERACTION_LOADS).where(Interaction.company_id == company_id)
+        query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+        return (await self._session.scalars(query)).all()
+
+    async def interactions_of_deal(self, deal_id: int, *, limit: int) -> Sequence[Interaction]:
+        """Return a deal's latest interactions."""
+        query = select(Interaction).options(*_INTERACTION_LOADS).where(Interaction.deal_id == deal_id)
+        query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+        return (await self._session.scalars(query)).all()
+
+    async def count_interactions(self) -> int:
+        """Count interactions."""
+        return int(await self._session.scalar(select(func.count(Interaction.id))) or 0)
+
+    async def count_tasks(self) -> int:
+        """Count tasks."""
+        return int(await self._session.scalar(select(func.count(Task.id))) or 0)
+
+    def add(self, row: Interaction | Task) -> None:
+        """Stage a new interaction or task."""
+        self._session.add(row)
+
+    async def delete(self, row: Interaction | Task) -> None:
+        """Delete an interaction or task."""
+        await self._session.delete(row)

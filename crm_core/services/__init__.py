@@ -1,0 +1,51 @@
+"""Use cases over one unit of work; `Services` wires them for one inbound message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.repositories.people import DirectoryRepository, UserRepository
+from crm_core.repositories.sales import ActivityRepository, DealRepository, PipelineRepository
+from crm_core.services.audit import AuditService
+from crm_core.services.deals import DealService
+from crm_core.services.directory import DirectoryService
+from crm_core.services.logs import LogService
+from crm_core.services.pipelines import PipelineService
+from crm_core.services.system import DedupeService, StateService
+from crm_core.services.tasks import TaskService
+from crm_core.services.users import UserService
+
+
+@dataclass
+class Services:
+    """Every service, sharing one session and one `now`."""
+
+    session: AsyncSession
+    now: datetime
+    audit: AuditService
+    users: UserService
+    pipelines: PipelineService
+    directory: DirectoryService
+    deals: DealService
+    tasks: TaskService
+    logs: LogService
+    state: StateService
+    dedupe: DedupeService
+
+    @classmethod
+    def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5) -> Services:
+        """Wire the services over `session`."""
+        user_repo, directory_repo = UserRepository(session), DirectoryRepository(session)
+        deal_repo, activity_repo = DealRepository(session), ActivityRepository(session)
+        audit = AuditService(session, now)
+        pipelines = PipelineService(PipelineRepository(session))
+        directory = DirectoryService(directory_repo, deal_repo, activity_repo, now)
+        deals = DealService(deal_repo, activity_repo, user_repo, pipelines, audit, now)
+        tasks = TaskService(activity_repo, user_repo, now)
+        logs = LogService(session, directory, deals, tasks, activity_repo, pipelines, now, undo_minutes)
+        return cls(session=session, now=now, audit=audit, users=UserService(user_repo, audit, now),
+                   pipelines=pipelines, directory=directory, deals=deals, tasks=tasks, logs=logs,
+                   state=StateService(session, now), dedupe=DedupeService(session, now))

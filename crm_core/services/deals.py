@@ -1,0 +1,144 @@
+"""Deals: list by stage, find by name, move, win, lose, reassign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from rapidfuzz import fuzz, process, utils
+
+from crm_core.errors import Forbidden, InvalidInput, NotFound
+from crm_core.models import Deal, DealStageChange
+from crm_core.repositories.people import UserRepository
+from crm_core.repositories.sales import ActivityRepository, DealRepository
+from crm_core.schemas import DealOut, InteractionOut, UserOut
+from crm_core.services.audit import AuditService
+from crm_core.services.convert import deal_out, interaction_out
+from crm_core.services.pipelines import PipelineService
+from crm_core.textnorm import fold, nfc
+
+DEAL_MATCH_SCORE = 75.0
+
+
+def sees_everything(user: UserOut) -> bool:
+    """Tell whether a user sees the whole team's deals and tasks."""
+    return user.role in ("manager", "admin")
+
+
+class DealService:
+    """Deal use cases, with the role checks they need."""
+
+    def __init__(self, repo: DealRepository, activities: ActivityRepository, users: UserRepository,
+                 pipelines: PipelineService, audit: AuditService, now: datetime) -> None:
+        self._repo = repo
+        self._activities = activities
+        self._users = users
+        self._pipelines = pipelines
+        self._audit = audit
+        self._now = now
+
+    async def _load(self, deal_id: int, viewer: UserOut) -> Deal:
+        deal = await self._repo.get(deal_id)
+        if deal is None:
+            raise NotFound("no such deal")
+        if not sees_everything(viewer) and deal.owner_id != viewer.id:
+            raise Forbidden("not your deal")
+        return deal
+
+    async def list_open(self, viewer: UserOut, *, owner_id: int | None = None) -> list[DealOut]:
+        """Return open deals: a salesperson's own; for managers everyone's or one owner's."""
+        if not sees_everything(viewer):
+            owner_id = viewer.id
+        return [deal_out(d, now=self._now) for d in await self._repo.list_open(owner_id=owner_id)]
+
+    async def get(self, deal_id: int, viewer: UserOut) -> DealOut:
+        """Return one deal the viewer may see."""
+        return deal_out(await self._load(deal_id, viewer), now=self._now)
+
+    async def find(self, query: str, viewer: UserOut, *, limit: int = 5) -> list[DealOut]:
+        """Find deals by title or company name, accents and case ignored; open ones first."""
+        owner_id = None if sees_everything(viewer) else viewer.id
+        index = await self._repo.title_index(owner_id=owner_id, open_only=False)
+        choices = {deal_id: f"{title} {company or ''}" for deal_id, title, company in index}
+        found = process.extract(fold(query), choices, scorer=fuzz.WRatio, processor=utils.default_process,
+                                score_cutoff=DEAL_MATCH_SCORE, limit=limit * 3)
+        deals = [deal_out(d, now=self._now) for _n, _s, deal_id in found if (d := await self._repo.get(deal_id))]
+        deals.sort(key=lambda d: d.status != "open")
+        return deals[:limit]
+
+    async def history(self, deal_id: int, viewer: UserOut, *, limit: int = 5) -> list[InteractionOut]:
+        """Return a deal's latest interactions."""
+        await self._load(deal_id, viewer)
+        return [interaction_out(i) for i in await self._activities.interactions_of_deal(deal_id, limit=limit)]
+
+    async def move(self, deal_id: int, stage_key: str, viewer: UserOut) -> DealOut:
+        """Move a deal to a stage of its pipeline; won and lost close it."""
+        deal = await self._load(deal_id, viewer)
+        stage = await self._pipelines.default_stage(stage_key)
+        if deal.stage_id != stage.id:
+            self._repo.add(DealStageChange(deal_id=deal.id, from_stage_id=deal.stage_id, to_stage_id=stage.id,
+                                           changed_at=self._now, user_id=viewer.id))
+            deal.stage_id = stage.id
+            deal.stage_changed_at = self._now
+        deal.status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
+        deal.closed_at = self._now if deal.status != "open" else None
+        deal.updated_at = self._now
+        await self._audit.flush()
+        return deal_out(await self._reload(deal.id), now=self._now)
+
+    async def reassign(self, deal_id: int, to_user_id: int, viewer: UserOut) -> DealOut:
+        """Give a deal to another salesperson (managers and admins only)."""
+        if not sees_everything(viewer):
+            raise Forbidden("only managers reassign deals")
+        deal = await self._load(deal_id, viewer)
+        target = await self._users.get(to_user_id)
+        if target is None or not target.active:
+            raise NotFound("no such user")
+        previous = deal.owner_id
+        deal.owner_id = target.id
+        deal.updated_at = self._now
+        await self._audit.record(actor=viewer.name, actor_id=viewer.id, action="deal.reassign", entity="deal",
+                                 entity_id=deal.id, details={"from": previous, "to": target.id})
+        await self._audit.flush()
+        return deal_out(await self._reload(deal.id), now=self._now)
+
+    async def create(self, *, title: str, owner_id: int | None, company_id: int | None, contact_id: int | None,
+                     stage_key: str, amount: Decimal | None, currency: str | None, quantity: int | None) -> Deal:
+        """Create a deal (staged; flushed for its id)."""
+        title = nfc(title.strip())
+        if not title:
+            raise InvalidInput("a deal needs a title")
+        stage = await self._pipelines.default_stage(stage_key)
+        deal = Deal(title=title, title_folded=fold(title), company_id=company_id, contact_id=contact_id,
+                    owner_id=owner_id, stage_id=stage.id, amount=amount, currency=currency if amount else None,
+                    quantity=quantity, status="open", created_at=self._now, updated_at=self._now,
+                    stage_changed_at=self._now)
+        self._repo.add(deal)
+        await self._audit.flush()
+        self._repo.add(DealStageChange(deal_id=deal.id, from_stage_id=None, to_stage_id=stage.id,
+                                       changed_at=self._now, user_id=owner_id))
+        return deal
+
+    async def _reload(self, deal_id: int) -> Deal:
+        deal = await self._repo.get(deal_id)
+        if deal is None:
+            raise NotFound("no such deal")
+        return deal
+
+    async def raw(self, deal_id: int) -> Deal | None:
+        """Return the deal row (for services that update it in the same unit of work)."""
+        return await self._repo.get(deal_id)
+
+    async def latest_open_of_company(self, company_id: int) -> Deal | None:
+        """Return the most recently touched open deal of a company."""
+        return await self._repo.latest_open_of_company(company_id)
+
+    async def delete(self, deal_id: int) -> None:
+        """Delete a deal (used by undo when the log created it)."""
+        deal = await self._repo.get(deal_id)
+        if deal is not None:
+            await self._repo.delete(deal)
+
+    async def count(self) -> int:
+        """Count deals."""
+        return await self._repo.count()

@@ -1,0 +1,144 @@
+"""Companies and contacts: find by name without accents or case, create, the 360° view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rapidfuzz import fuzz, process, utils
+
+from crm_core.errors import NotFound
+from crm_core.models import Company, Contact
+from crm_core.repositories.people import DirectoryRepository
+from crm_core.repositories.sales import ActivityRepository, DealRepository
+from crm_core.schemas import CompanyOut, ContactOut, Customer360, NameMatch
+from crm_core.services.convert import company_out, contact_out, deal_out, interaction_out, task_out
+from crm_core.textnorm import fold, nfc
+
+LOOKALIKE_SCORE = 85.0
+SEARCH_SCORE = 70.0
+
+
+def _rank(query: str, names: dict[int, str], *, cutoff: float, limit: int) -> list[tuple[int, float]]:
+    """Rank folded `names` by closeness to the folded `query`."""
+    found = process.extract(fold(query), names, scorer=fuzz.WRatio, processor=utils.default_process,
+                            score_cutoff=cutoff, limit=limit)
+    return [(key, float(score)) for _name, score, key in found]
+
+
+class DirectoryService:
+    """Find and create companies and contacts."""
+
+    def __init__(self, repo: DirectoryRepository, deals: DealRepository, activities: ActivityRepository,
+                 now: datetime) -> None:
+        self._repo = repo
+        self._deals = deals
+        self._activities = activities
+        self._now = now
+
+    async def match_companies(self, name: str, *, cutoff: float = LOOKALIKE_SCORE, limit: int = 5) -> list[NameMatch]:
+        """Return existing companies whose name looks like `name`, best first."""
+        rows = await self._repo.company_names()
+        names = {cid: folded for cid, _name, folded in rows}
+        display = {cid: shown for cid, shown, _folded in rows}
+        wanted = fold(name)
+        return [NameMatch(kind="company", id=cid, name=display[cid], score=score, exact=names[cid] == wanted)
+                for cid, score in _rank(name, names, cutoff=cutoff, limit=limit)]
+
+    async def match_contacts(self, name: str, *, company_id: int | None = None, cutoff: float = LOOKALIKE_SCORE,
+                             limit: int = 5) -> list[NameMatch]:
+        """Return existing contacts whose name looks like `name` (within a company when given)."""
+        rows = [r for r in await self._repo.contact_names() if company_id is None or r[3] == company_id]
+        names = {r[0]: r[2] for r in rows}
+        by_id = {r[0]: r for r in rows}
+        wanted = fold(name)
+        matches = []
+        for cid, score in _rank(name, names, cutoff=cutoff, limit=limit):
+            row = by_id[cid]
+            exact = row[2] == wanted or row[2].split(" ")[-1] == wanted
+            matches.append(NameMatch(kind="contact", id=cid, name=row[1], company=row[4], score=score, exact=exact))
+        return matches
+
+    async def known_names(self) -> tuple[list[str], list[tuple[str, str | None]]]:
+        """Return every company name and every (contact, company) pair, for the log parser."""
+        companies = [name for _id, name, _folded in await self._repo.company_names()]
+        contacts = [(r[1], r[4]) for r in await self._repo.contact_names()]
+        return companies, contacts
+
+    async def search(self, query: str, *, limit: int = 10) -> list[NameMatch]:
+        """Search companies and contacts together, best first."""
+        found = await self.match_companies(query, cutoff=SEARCH_SCORE, limit=limit)
+        found += await self.match_contacts(query, cutoff=SEARCH_SCORE, limit=limit)
+        found.sort(key=lambda m: (not m.exact, -m.score))
+        return found[:limit]
+
+    async def company(self, company_id: int) -> CompanyOut:
+        """Return one company."""
+        company = await self._repo.get_company(company_id)
+        if company is None:
+            raise NotFound("no such company")
+        return company_out(company)
+
+    async def contact(self, contact_id: int) -> ContactOut:
+        """Return one contact."""
+        contact = await self._repo.get_contact(contact_id)
+        if contact is None:
+            raise NotFound("no such contact")
+        return contact_out(contact, contact.company.name if contact.company else None)
+
+    async def create_company(self, name: str, *, owner_id: int | None, industry: str | None = None) -> Company:
+        """Create a company row (staged; flushed for its id)."""
+        name = nfc(name.strip())
+        company = Company(name=name, name_folded=fold(name), owner_id=owner_id, industry=industry,
+                          created_at=self._now)
+        self._repo.add(company)
+        await self._repo.flush()
+        return company
+
+    async def create_contact(self, name: str, *, company_id: int | None, owner_id: int | None,
+                             phone: str | None = None, email: str | None = None) -> Contact:
+        """Create a contact row (staged; flushed for its id)."""
+        name = nfc(name.strip())
+        contact = Contact(name=name, name_folded=fold(name), company_id=company_id, owner_id=owner_id, phone=phone,
+                          email=email, created_at=self._now)
+        self._repo.add(contact)
+        await self._repo.flush()
+        return contact
+
+    async def update_contact_details(self, contact_id: int, *, phone: str | None, email: str | None) -> None:
+        """Fill a contact's phone and email when they are new."""
+        contact = await self._repo.get_contact(contact_id)
+        if contact is None:
+            return
+        if phone and not contact.phone:
+            contact.phone = phone
+        if email and not contact.email:
+            contact.email = email
+
+    async def delete_company(self, company_id: int) -> None:
+        """Delete a company (used by undo when the log created it)."""
+        company = await self._repo.get_company(company_id)
+        if company is not None:
+            await self._repo.delete(company)
+
+    async def delete_contact(self, contact_id: int) -> None:
+        """Delete a contact (used by undo when the log created it)."""
+        contact = await self._repo.get_contact(contact_id)
+        if contact is not None:
+            await self._repo.delete(contact)
+
+    async def customer_360(self, company_id: int, *, interactions: int = 5) -> Customer360:
+        """Return the company with its contacts, deals, latest interactions and open tasks."""
+        company = await self._repo.get_company(company_id)
+        if company is None:
+            raise NotFound("no such company")
+        contacts = [contact_out(c, company.name) for c in await self._repo.contacts_of(company_id)]
+        deals = [deal_out(d, now=self._now) for d in await self._deals.list_of_company(company_id)]
+        recent = [interaction_out(i) for i in await self._activities.interactions_of_company(company_id,
+                                                                                            limit=interactions)]
+        tasks = [task_out(t) for t in await self._activities.open_tasks_of_company(company_id)]
+        return Customer360(company=company_out(company), contacts=contacts, deals=deals, interactions=recent,
+                           open_tasks=tasks)
+
+    async def counts(self) -> tuple[int, int]:
+        """Count companies and contacts."""
+        return await self._repo.count_companies(), await self._repo.count_contacts()

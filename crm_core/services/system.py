@@ -1,0 +1,88 @@
+"""Engine bookkeeping kept in the CRM store: dialog state, processed updates, chat preferences."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.models import ChatPreference, DialogState, ProcessedUpdate
+
+DEDUPE_RETENTION = timedelta(days=8)
+
+
+class StateService:
+    """Multi-step dialog state per chat, and language choices of non-staff chats."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self._session = session
+        self._now = now
+
+    async def get(self, channel: str, chat_id: str) -> tuple[str, dict[str, Any]] | None:
+        """Return the chat's dialog (name, data), if any."""
+        row = await self._row(channel, chat_id)
+        return (row.name, dict(row.data)) if row else None
+
+    async def _row(self, channel: str, chat_id: str) -> DialogState | None:
+        query = select(DialogState).where(DialogState.channel == channel, DialogState.chat_id == chat_id)
+        return await self._session.scalar(query)
+
+    async def set(self, channel: str, chat_id: str, name: str, data: dict[str, Any]) -> None:
+        """Put the chat into dialog `name`."""
+        row = await self._row(channel, chat_id)
+        if row is None:
+            self._session.add(DialogState(channel=channel, chat_id=chat_id, name=name, data=data,
+                                          updated_at=self._now))
+        else:
+            row.name, row.data, row.updated_at = name, data, self._now
+
+    async def clear(self, channel: str, chat_id: str) -> None:
+        """End the chat's dialog."""
+        await self._session.execute(
+            delete(DialogState).where(DialogState.channel == channel, DialogState.chat_id == chat_id)
+        )
+
+    async def language(self, channel: str, user_id: str) -> str | None:
+        """Return a non-staff chat user's chosen language."""
+        query = select(ChatPreference.language).where(ChatPreference.channel == channel,
+                                                      ChatPreference.user_id == user_id)
+        return await self._session.scalar(query)
+
+    async def set_language(self, channel: str, user_id: str, language: str) -> None:
+        """Remember a non-staff chat user's language."""
+        query = select(ChatPreference).where(ChatPreference.channel == channel, ChatPreference.user_id == user_id)
+        row = await self._session.scalar(query)
+        if row is None:
+            self._session.add(ChatPreference(channel=channel, user_id=user_id, language=language))
+        else:
+            row.language = language
+
+
+class DedupeService:
+    """Remember handled updates so a redelivery does nothing twice."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self._session = session
+        self._now = now
+
+    async def seen(self, key: str) -> bool:
+        """Tell whether `key` was handled already."""
+        found = await self._session.scalar(select(ProcessedUpdate.id).where(ProcessedUpdate.key == key))
+        return found is not None
+
+    async def mark(self, key: str) -> bool:
+        """Record `key` in this unit of work; False when another worker recorded it first."""
+        try:
+            async with self._session.begin_nested():
+                self._session.add(ProcessedUpdate(key=key, processed_at=self._now))
+        except IntegrityError:
+            return False
+        return True
+
+    async def prune(self) -> None:
+        """Forget keys older than Telegram ever redelivers."""
+        cutoff = self._now - DEDUPE_RETENTION
+        await self._session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))

@@ -1,0 +1,109 @@
+"""Follow-up tasks: plan the day, mark done, snooze, remind."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from crm_core.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
+from crm_core.models import Task
+from crm_core.repositories.people import UserRepository
+from crm_core.repositories.sales import ActivityRepository
+from crm_core.schemas import TaskBuckets, TaskOut, UserOut
+from crm_core.services.convert import task_out, user_out
+from crm_core.services.deals import sees_everything
+from crm_core.textnorm import nfc
+
+UPCOMING_DAYS = 7
+
+
+class TaskService:
+    """Task use cases, with the role checks they need."""
+
+    def __init__(self, repo: ActivityRepository, users: UserRepository, now: datetime) -> None:
+        self._repo = repo
+        self._users = users
+        self._now = now
+
+    async def _load(self, task_id: int, viewer: UserOut) -> Task:
+        task = await self._repo.get_task(task_id)
+        if task is None:
+            raise NotFound("no such task")
+        if not sees_everything(viewer) and task.owner_id != viewer.id:
+            raise Forbidden("not your task")
+        return task
+
+    async def _owner_names(self) -> dict[int, str]:
+        return {u.id: u.name for u in await self._users.list_all()}
+
+    async def create(self, *, owner_id: int, title: str, due_at: datetime | None, deal_id: int | None = None,
+                     contact_id: int | None = None, company_id: int | None = None) -> Task:
+        """Create a task (staged)."""
+        title = nfc(title.strip())
+        if not title:
+            raise InvalidInput("a task needs a title")
+        task = Task(title=title[:300], due_at=due_at, owner_id=owner_id, deal_id=deal_id, contact_id=contact_id,
+                    company_id=company_id, created_at=self._now)
+        self._repo.add(task)
+        return task
+
+    async def buckets(self, viewer: UserOut, *, owner_id: int | None = None) -> TaskBuckets:
+        """Return open tasks: overdue, due today, and the next 7 days."""
+        if not sees_everything(viewer):
+            owner_id = viewer.id
+        start_of_day = datetime.combine(self._now.date(), time.min, tzinfo=self._now.tzinfo)
+        tomorrow = start_of_day + timedelta(days=1)
+        horizon = start_of_day + timedelta(days=UPCOMING_DAYS + 1)
+        names = await self._owner_names()
+        overdue, today, upcoming, later = [], [], [], 0
+        for task in await self._repo.open_tasks(owner_id=owner_id):
+            out = task_out(task, names.get(task.owner_id or 0))
+            if task.due_at is None or task.due_at >= horizon:
+                later += 1
+            elif task.due_at < self._now:
+                overdue.append(out)
+            elif task.due_at < tomorrow:
+                today.append(out)
+            else:
+                upcoming.append(out)
+        return TaskBuckets(overdue=overdue, today=today, upcoming=upcoming, later=later)
+
+    async def get(self, task_id: int, viewer: UserOut) -> TaskOut:
+        """Return one task."""
+        task = await self._load(task_id, viewer)
+        return task_out(task, (await self._owner_names()).get(task.owner_id or 0))
+
+    async def done(self, task_id: int, viewer: UserOut) -> TaskOut:
+        """Mark a task done; a second tap says so."""
+        task = await self._load(task_id, viewer)
+        if task.done_at is not None:
+            raise AlreadyDone("task already done")
+        task.done_at = self._now
+        return task_out(task)
+
+    async def snooze(self, task_id: int, viewer: UserOut, *, until: datetime) -> TaskOut:
+        """Move a task's due time and remind again then."""
+        task = await self._load(task_id, viewer)
+        if task.done_at is not None:
+            raise AlreadyDone("task already done")
+        task.due_at = until
+        task.reminded_at = None
+        return task_out(task)
+
+    async def claim_reminders(self) -> list[tuple[TaskOut, UserOut | None]]:
+        """Return due tasks not yet reminded, with their owners, and mark them reminded."""
+        result: list[tuple[TaskOut, UserOut | None]] = []
+        for task in await self._repo.tasks_to_remind(now=self._now):
+            task.reminded_at = self._now
+            owner = await self._users.get(task.owner_id) if task.owner_id else None
+            result.append((task_out(task, owner.name if owner else None), user_out(owner) if owner else None))
+        return result
+
+    async def delete(self, task_id: int) -> None:
+        """Delete a task (used by undo)."""
+        task = await self._repo.get_task(task_id)
+        if task is not None:
+            await self._repo.delete(task)
+
+    async def count(self) -> int:
+        """Count tasks."""
+        return await self._repo.count_tasks()

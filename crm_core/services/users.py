@@ -1,0 +1,83 @@
+"""Staff users and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from crm_core.errors import Conflict, InvalidInput, NotFound
+from crm_core.models import ROLES, User
+from crm_core.repositories.people import UserRepository
+from crm_core.schemas import UserOut
+from crm_core.services.audit import AuditService
+from crm_core.services.convert import user_out
+from crm_core.textnorm import fold, nfc
+
+LANGUAGES = ("vi", "en")
+
+
+class UserService:
+    """Register, find and change staff users."""
+
+    def __init__(self, repo: UserRepository, audit: AuditService, now: datetime) -> None:
+        self._repo = repo
+        self._audit = audit
+        self._now = now
+
+    async def add(self, *, name: str, role: str, telegram_id: int | None = None, language: str = "vi",
+                  actor: str = "cli") -> UserOut:
+        """Register a staff member."""
+        name = nfc(name.strip())
+        if not name:
+            raise InvalidInput("a user needs a name")
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        if language not in LANGUAGES:
+            raise InvalidInput("language must be vi or en")
+        if telegram_id is not None and await self._repo.get_by_telegram_id(telegram_id):
+            raise Conflict(f"telegram id {telegram_id} is already registered")
+        user = User(name=name, name_folded=fold(name), role=role, telegram_id=telegram_id, language=language,
+                    active=True, created_at=self._now)
+        self._repo.add(user)
+        try:
+            await self._audit.flush()
+        except IntegrityError as error:
+            raise Conflict(f"telegram id {telegram_id} is already registered") from error
+        await self._audit.record(actor=actor, action="user.add", entity="user", entity_id=user.id,
+                                 details={"name": name, "role": role, "telegram_id": telegram_id})
+        return user_out(user)
+
+    async def list(self) -> list[UserOut]:
+        """Return every user."""
+        return [user_out(u) for u in await self._repo.list_all()]
+
+    async def by_telegram_id(self, telegram_id: int) -> UserOut | None:
+        """Return the active user with `telegram_id`."""
+        user = await self._repo.get_by_telegram_id(telegram_id)
+        return user_out(user) if user and user.active else None
+
+    async def by_name(self, name: str) -> UserOut | None:
+        """Return the active user named `name`, accents and case ignored."""
+        users = [u for u in await self._repo.list_by_folded_name(fold(name)) if u.active]
+        return user_out(users[0]) if users else None
+
+    async def get(self, user_id: int) -> UserOut:
+        """Return the user with `user_id`."""
+        user = await self._repo.get(user_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user_out(user)
+
+    async def salespeople(self) -> list[UserOut]:
+        """Return active salespeople."""
+        return [user_out(u) for u in await self._repo.list_all(active_only=True) if u.role == "sales"]
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Change a user's language."""
+        if language not in LANGUAGES:
+            raise InvalidInput("language must be vi or en")
+        user = await self._repo.get(user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.language = language
