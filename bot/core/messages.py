@@ -98,9 +98,10 @@ class Keyboard:
                 raise ValueError("a keyboard row holds 1-8 buttons")
 
     @classmethod
-    def of(cls, *rows: list[Button] | tuple[Button, ...]) -> Keyboard:
-        """Build a keyboard from rows, dropping empty ones."""
-        return cls(tuple(tuple(row) for row in rows if row))
+    def of(cls, *rows: list[Button] | tuple[Button, ...]) -> Keyboard | None:
+        """Build a keyboard from rows, dropping empty ones; None when no button is left."""
+        kept = tuple(tuple(row) for row in rows if row)
+        return cls(kept) if kept else None
 
     @classmethod
     def column(cls, buttons: list[Button], per_row: int = 1) -> Keyboard:

@@ -4,7 +4,12 @@ from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft,
 from crm_core.models.base import Base
 from crm_core.models.people import ROLES, Company, Contact, User
 from crm_core.models.sales import Deal, DealStageChange, Pipeline, Stage
-from crm_core.models.system import AuditEntry, ChatPreference, DialogState, ProcessedUpdate
+from crm_core.models.system import (
+    AuditEntry,
+    ChatPreference,
+    DialogState,
+    ProcessedUpdate,
+)
 
 __all__ = [
     "INTERACTION_KINDS",

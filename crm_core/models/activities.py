@@ -65,6 +65,7 @@ class LogDraft(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     raw_text: Mapped[str] = mapped_column(Text)
+    source_key: Mapped[str | None] = mapped_column(String(120), index=True)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="draft")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -8,7 +8,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.repositories.people import DirectoryRepository, UserRepository
-from crm_core.repositories.sales import ActivityRepository, DealRepository, PipelineRepository
+from crm_core.repositories.sales import (
+    ActivityRepository,
+    DealRepository,
+    PipelineRepository,
+)
 from crm_core.services.audit import AuditService
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
@@ -34,6 +38,10 @@ class Services:
     logs: LogService
     state: StateService
     dedupe: DedupeService
+
+    async def interactions_count(self) -> int:
+        """Count interactions."""
+        return await ActivityRepository(self.session).count_interactions()
 
     @classmethod
     def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5) -> Services:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm_core.models import Company, Contact, Deal, Interaction, Stage, Task, User
-from crm_core.schemas import CompanyOut, ContactOut, DealOut, InteractionOut, StageOut, TaskOut, UserOut
+from crm_core.schemas import (
+    CompanyOut,
+    ContactOut,
+    DealOut,
+    InteractionOut,
+    StageOut,
+    TaskOut,
+    UserOut,
+)
 
 
 def user_out(user: User) -> UserOut:

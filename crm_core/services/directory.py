@@ -11,7 +11,13 @@ from crm_core.models import Company, Contact
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.schemas import CompanyOut, ContactOut, Customer360, NameMatch
-from crm_core.services.convert import company_out, contact_out, deal_out, interaction_out, task_out
+from crm_core.services.convert import (
+    company_out,
+    contact_out,
+    deal_out,
+    interaction_out,
+    task_out,
+)
 from crm_core.textnorm import fold, nfc
 
 LOOKALIKE_SCORE = 85.0

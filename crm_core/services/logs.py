@@ -6,17 +6,17 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from crm_core.errors import AlreadyDone, Forbidden, NotFound, UndoExpired
-from crm_core.models import Deal, LogDraft
+from crm_core.models import Deal, Interaction, LogDraft
 from crm_core.repositories.sales import ActivityRepository
 from crm_core.schemas import SavedLog, UserOut
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
 from crm_core.services.pipelines import PipelineService
 from crm_core.services.tasks import TaskService
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crm_core.models import Interaction
 
 DUE_HOUR = time(9, 0)
 LATE_DUE_HOUR = time(17, 0)
@@ -66,9 +66,11 @@ class LogService:
         self._now = now
         self._undo = timedelta(minutes=undo_minutes)
 
-    async def draft(self, *, owner: UserOut, raw_text: str, fields: dict[str, Any]) -> int:
+    async def draft(self, *, owner: UserOut, raw_text: str, fields: dict[str, Any], source_key: str | None = None,
+                    status: str = "draft") -> int:
         """Keep a log's raw text and what was understood; return the draft id."""
-        draft = LogDraft(owner_id=owner.id, raw_text=raw_text, fields=fields, status="draft", created_at=self._now)
+        draft = LogDraft(owner_id=owner.id, raw_text=raw_text, fields=fields, status=status, created_at=self._now,
+                         source_key=source_key)
         self._session.add(draft)
         await self._session.flush()
         return draft.id
@@ -81,6 +83,12 @@ class LogService:
         if draft.owner_id != owner.id:
             raise Forbidden("not your log")
         return draft
+
+    async def open_draft_from(self, source_key: str, owner: UserOut) -> int | None:
+        """Return the id of the unsaved draft made from the chat message `source_key`."""
+        query = select(LogDraft.id).where(LogDraft.source_key == source_key, LogDraft.owner_id == owner.id,
+                                          LogDraft.status == "draft")
+        return await self._session.scalar(query.order_by(LogDraft.id.desc()).limit(1))
 
     async def update_fields(self, draft_id: int, owner: UserOut, changes: dict[str, Any]) -> dict[str, Any]:
         """Change fields of an unsaved draft; return all its fields."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:57:27.606105
+Create Date: 2026-11-23 19:00:02.039961
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('raw_text', sa.Text(), nullable=False),
+    sa.Column('source_key', sa.String(length=120), nullable=True),
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', crm_core.models.base.UtcDateTime(timezone=True), nullable=False),
@@ -119,6 +120,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('log_drafts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_log_drafts_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_log_drafts_source_key'), ['source_key'], unique=False)
 
     op.create_table('stages',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -282,6 +284,7 @@ def downgrade() -> None:
     op.drop_table('contacts')
     op.drop_table('stages')
     with op.batch_alter_table('log_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_log_drafts_source_key'))
         batch_op.drop_index(batch_op.f('ix_log_drafts_owner_id'))
 
     op.drop_table('log_drafts')

@@ -1,0 +1,36 @@
+# chatcrm — every command a developer needs. `make install` is fast when nothing changed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install demo test test-sqlite lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	rm -rf demo-home
+	$(BIN)/chatcrm demo --home demo-home
+
+# Runs on SQLite always, and on PostgreSQL too when CHATCRM_TEST_POSTGRES_URL is set (.ci/run sets it).
+test: install
+	@if [ -z "$$CHATCRM_TEST_POSTGRES_URL" ]; then echo "CHATCRM_TEST_POSTGRES_URL is not set: the PostgreSQL runs are skipped (SQLite only)."; fi
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/chatcrm bench --json
+
+clean:
+	rm -rf $(VENV) demo-home .pytest_cache .mypy_cache .ruff_cache

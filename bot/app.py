@@ -1,0 +1,75 @@
+"""The composition root: settings, store, engine and optional capabilities, built once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.core.extensions import Extensions
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
+from crm_core.clock import Clock, FrozenClock, SystemClock
+from crm_core.config import Settings
+from crm_core.db import create_engine, create_sessionmaker, upgrade
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """Everything a channel needs to run."""
+
+    settings: Settings
+    clock: Clock
+    db: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    engine: Engine
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        await self.db.dispose()
+
+
+def make_clock(settings: Settings, now: datetime | None) -> Clock:
+    """A frozen clock for `--now`, else the system clock in the business time zone."""
+    return FrozenClock(now) if now is not None else SystemClock(settings.tz)
+
+
+async def prepare_store(settings: Settings, clock: Clock) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """Create and migrate the home's database; install the default pipeline."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    await upgrade(url)
+    db = create_engine(url)
+    sessionmaker = create_sessionmaker(db)
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).pipelines.ensure_default()
+    return db, sessionmaker
+
+
+def build_extensions(settings: Settings) -> Extensions:
+    """Load the optional capabilities that are configured and available."""
+    extensions = Extensions()
+    if settings.llm.provider != "none":
+        try:
+            from crm_core.llm import build_chat_model
+
+            extensions.chat_model = build_chat_model(settings.llm)
+        except Exception:  # an LLM only improves answers; never block the bot on it
+            log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
+    return extensions
+
+
+async def build_app(settings: Settings, *, now: datetime | None = None, clock: Clock | None = None) -> App:
+    """Build the store and the engine for a run."""
+    clock = clock or make_clock(settings, now)
+    db, sessionmaker = await prepare_store(settings, clock)
+    engine = Engine(sessionmaker=sessionmaker, clock=clock, settings=settings, router=ROUTER,
+                    render_reminder=reminder_reply, extensions=build_extensions(settings))
+    return App(settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, engine=engine)

@@ -1,0 +1,338 @@
+"""The `chatcrm` command: the admin's tool and the way scripts drive the product (docs/interfaces.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from crm_core.config import Settings
+from crm_core.errors import CrmError
+
+T = TypeVar("T")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+app = typer.Typer(help="chatcrm — a messaging-first CRM assistant.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+kb_app = typer.Typer(help="The knowledge base.", no_args_is_help=True)
+prompts_app = typer.Typer(help="Prompt templates.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
+app.add_typer(prompts_app, name="prompts")
+
+NowOption = Annotated[str | None, typer.Option("--now", help="ISO-8601 time with offset; fixes the clock.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def fail(message: str) -> NoReturn:
+    """Exit 1 with one clear line on stderr."""
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+def settings(home: Path | None = None) -> Settings:
+    """Build the settings of this run from the environment."""
+    built = Settings()
+    return built.model_copy(update={"home": home}) if home is not None else built
+
+
+def parse_now(value: str | None) -> datetime | None:
+    """Read `--now`; it must carry an offset."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--now must be ISO-8601 with an offset, e.g. 2026-11-23T09:00:00+07:00 (got {value!r})")
+    if moment.tzinfo is None:
+        fail("--now needs an offset, e.g. 2026-11-23T09:00:00+07:00")
+    return moment
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine; user errors become one line on stderr and exit 1."""
+    try:
+        return asyncio.run(coro)
+    except CrmError as error:
+        fail(f"error: {error}")
+
+
+def not_available(what: str) -> NoReturn:
+    """Exit 1 for a command whose capability is not built yet."""
+    fail(f"{what}: not available yet")
+
+
+def print_json(value: object) -> None:
+    """Print exactly one JSON document on stdout."""
+    typer.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@app.callback()
+def main() -> None:
+    """chatcrm — log calls from chat, query deals and tasks, answer customers."""
+    _setup_logging()
+
+
+# --- store -------------------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    from crm_core.db import upgrade_sync
+
+    config = settings()
+    config.home.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(config.resolved_database_url)
+    typer.echo("database is up to date", err=True)
+
+
+@app.command()
+def stats(as_json: JsonFlag = False) -> None:
+    """Count what the home holds."""
+    from bot.commands import collect_stats
+
+    counts = run(collect_stats(settings()))
+    if as_json:
+        print_json(counts)
+    else:
+        for key, value in counts.items():
+            typer.echo(f"{key}: {value}")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    role: Annotated[str, typer.Option("--role", help="sales, manager or admin.")],
+    telegram_id: Annotated[int | None, typer.Option("--telegram-id", help="Their Telegram user id.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="vi or en.")] = "vi",
+) -> None:
+    """Register a staff member."""
+    from bot.commands import add_user
+
+    user = run(add_user(settings(), name=name, role=role, telegram_id=telegram_id, language=lang))
+    typer.echo(f"added {user['name']} ({user['role']})", err=True)
+
+
+@users_app.command("list")
+def users_list(as_json: JsonFlag = False) -> None:
+    """List staff."""
+    from bot.commands import list_users
+
+    users = run(list_users(settings()))
+    if as_json:
+        print_json(users)
+        return
+    for user in users:
+        typer.echo(f"{user['name']:<24} {user['role']:<8} {user['telegram_id'] or '-':<14} {user['language']}"
+                   f"{'' if user['active'] else ' (inactive)'}")
+
+
+# --- chat --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def chat(
+    as_user: Annotated[str | None, typer.Option("--as", help="Chat as this staff member.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Chat as an unregistered customer.")] = None,
+    now: NowOption = None,
+) -> None:
+    """Talk to the bot in the console, as staff or as a customer."""
+    from bot.commands import console_chat
+
+    if (as_user is None) == (customer is None):
+        typer.echo("give exactly one of --as NAME or --customer NAME", err=True)
+        raise typer.Exit(2)
+    run(console_chat(settings(), user=as_user or customer or "", customer=customer is not None,
+                     now=parse_now(now), lines=sys.stdin, out=sys.stdout, echo=not sys.stdin.isatty()))
+
+
+@app.command()
+def demo(home: Annotated[Path | None, typer.Option("--home", help="A fresh home directory.")] = None) -> None:
+    """Create a demo business in a fresh home and play a scripted conversation."""
+    from bot.demo import run_demo
+
+    run(run_demo(settings(home), out=sys.stdout))
+
+
+@app.command()
+def bot(
+    framework: Annotated[str, typer.Option("--framework", help="aiogram or ptb.")] = "aiogram",
+    webhook: Annotated[str | None, typer.Option("--webhook", help="Public webhook URL.")] = None,
+    listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT for the webhook server.")] = None,
+) -> None:
+    """Run the Telegram bot (long polling)."""
+    if framework not in ("aiogram", "ptb"):
+        typer.echo("--framework must be aiogram or ptb", err=True)
+        raise typer.Exit(2)
+    if framework == "ptb" or webhook or listen:
+        not_available("the python-telegram-bot adapter and webhooks")
+    config = settings()
+    if config.telegram_bot_token is None:
+        fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")
+    from bot.commands import run_telegram
+
+    run(run_telegram(config))
+
+
+# --- understanding -----------------------------------------------------------------------------------------
+
+
+@app.command()
+def parse(
+    text: Annotated[str | None, typer.Argument(help="The log text.")] = None,
+    now: NowOption = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="vi or en (default: detect).")] = None,
+    as_json: JsonFlag = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One input per stdin line, one JSON per line.")] = False,
+) -> None:
+    """Show what the bot understands from a salesperson's log."""
+    from bot.commands import parse_lines, parse_one
+
+    config = settings()
+    moment = parse_now(now) or datetime.now(config.tz)
+    if lang not in (None, "vi", "en"):
+        typer.echo("--lang must be vi or en", err=True)
+        raise typer.Exit(2)
+    if jsonl:
+        for line in parse_lines(sys.stdin, now=moment, language=lang):
+            typer.echo(line)
+        return
+    if text is None:
+        typer.echo("give the text to parse, or --jsonl to read stdin", err=True)
+        raise typer.Exit(2)
+    result = parse_one(text, now=moment, language=lang)
+    if as_json:
+        print_json(result)
+    else:
+        for key, value in result.items():
+            if value not in (None, [], {}):
+                typer.echo(f"{key}: {value}")
+
+
+# --- knowledge base ----------------------------------------------------------------------------------------
+
+
+def _kb(config: Settings) -> Any:
+    from bot.commands import open_knowledge_base
+
+    try:
+        from crm_core.retrieval import KnowledgeBase  # noqa: F401
+    except ImportError:
+        not_available("the knowledge base")
+
+    return open_knowledge_base(config)
+
+
+@kb_app.command("ingest")
+def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+    """Index knowledge files (markdown, FAQ tables, txt, pdf, docx)."""
+    from bot.commands import kb_ingest_paths
+
+    kb_ingest_paths(_kb(settings()), paths)
+
+
+@kb_app.command("list")
+def kb_list(as_json: JsonFlag = False) -> None:
+    """List indexed documents."""
+    docs = [d.model_dump(mode="json") if hasattr(d, "model_dump") else d for d in _kb(settings()).list_docs()]
+    if as_json:
+        print_json(docs)
+        return
+    for doc in docs:
+        typer.echo(f"{doc['doc']:<50} {doc['sections']:>4} sections  {doc['bytes']:>8} bytes  {doc['ingested_at']}")
+
+
+@kb_app.command("remove")
+def kb_remove(doc: Annotated[str, typer.Argument(help="The document as `kb list` shows it.")]) -> None:
+    """Remove a document from the index."""
+    if not _kb(settings()).remove(doc):
+        fail(f"no document {doc!r} in the knowledge base; see `chatcrm kb list`")
+    typer.echo(f"removed {doc}", err=True)
+
+
+@kb_app.command("ask")
+def kb_ask(
+    question: Annotated[str | None, typer.Argument(help="The customer's question.")] = None,
+    as_json: JsonFlag = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One question per stdin line.")] = False,
+) -> None:
+    """Show what the customer bot would answer; writes nothing."""
+    from bot.commands import kb_ask_lines, kb_ask_one
+
+    kb = _kb(settings())
+    if jsonl:
+        for line in kb_ask_lines(kb, sys.stdin):
+            typer.echo(line)
+        return
+    if question is None:
+        typer.echo("give a question, or --jsonl to read stdin", err=True)
+        raise typer.Exit(2)
+    answer = kb_ask_one(kb, question)
+    if as_json:
+        print_json(answer)
+    else:
+        typer.echo(answer["answer"])
+        for source in answer["sources"][:3]:
+            typer.echo(f"  — {source['title']} ({source['score']:.2f})")
+
+
+# --- later capabilities ------------------------------------------------------------------------------------
+
+
+def _later(name: str) -> Callable[..., None]:
+    def command(args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None) -> None:
+        not_available(name)
+
+    command.__doc__ = f"{name} (not available yet)."
+    return command
+
+
+for _name in ("summary", "next", "import", "export"):
+    app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_later(_name))
+for _name in ("list", "show", "set", "history", "rollback"):
+    prompts_app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+        _later(f"prompts {_name}"))
+
+
+@app.command()
+def bench(
+    name: Annotated[str | None, typer.Argument(help="parse, faq, … (default: all).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the benchmarks in benchmarks/ and print their figures."""
+    root = PROJECT_ROOT / "benchmarks"
+    names = [name] if name else sorted(p.parent.name for p in root.glob("*/bench.py"))
+    results: dict[str, object] = {}
+    for bench_name in names:
+        path = root / bench_name / "bench.py"
+        if not path.exists():
+            fail(f"no benchmark {bench_name!r}; available: {', '.join(sorted(p.parent.name for p in root.glob('*/bench.py')))}")
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{bench_name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        results[bench_name] = module.run()
+    output = results[names[0]] if name else results
+    if as_json:
+        print_json(output)
+    else:
+        typer.echo(json.dumps(output, ensure_ascii=False, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,172 @@
+"""What the CLI commands do, kept apart from argument parsing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.adapters.console import ConsoleChannel
+from bot.app import build_app, make_clock, prepare_store
+from crm_core.config import Settings
+from crm_core.errors import CrmError, InvalidInput
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PARSE_KEYS = ("kind", "contact", "company", "amount", "currency", "quantity", "next_step", "due", "due_options",
+              "occurred_on", "dates", "stage", "phone", "email", "language")
+
+
+async def _services_run(config: Settings) -> tuple[Any, Any]:
+    clock = make_clock(config, None)
+    return clock, await prepare_store(config, clock)
+
+
+async def collect_stats(config: Settings) -> dict[str, int]:
+    """Count users, companies, contacts, deals, interactions, tasks and knowledge sections."""
+    clock, (db, sessionmaker) = await _services_run(config)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            services = Services.build(uow.session, now=clock.now())
+            companies, contacts = await services.directory.counts()
+            counts = {"users": len(await services.users.list()), "companies": companies, "contacts": contacts,
+                      "deals": await services.deals.count(),
+                      "interactions": await services.interactions_count(),
+                      "tasks": await services.tasks.count()}
+    finally:
+        await db.dispose()
+    counts["knowledge_sections"] = knowledge_sections(config)
+    return counts
+
+
+def knowledge_sections(config: Settings) -> int:
+    """Count indexed knowledge sections; 0 when the knowledge base is empty or absent."""
+    try:
+        from crm_core.retrieval import KnowledgeBase
+    except ImportError:
+        return 0
+    if not config.chroma_dir.exists() and config.chroma_url is None:
+        return 0
+    try:
+        return int(KnowledgeBase(home=config.home, chroma_url=config.chroma_url).section_count())
+    except Exception:  # an unreadable index counts as empty here; `kb list` reports the error
+        log.warning("could not read the knowledge base", exc_info=True)
+        return 0
+
+
+async def add_user(config: Settings, *, name: str, role: str, telegram_id: int | None,
+                   language: str) -> dict[str, Any]:
+    """Register a staff member."""
+    clock, (db, sessionmaker) = await _services_run(config)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            user = await Services.build(uow.session, now=clock.now()).users.add(
+                name=name, role=role, telegram_id=telegram_id, language=language, actor="cli")
+    finally:
+        await db.dispose()
+    return user.model_dump()
+
+
+async def list_users(config: Settings) -> list[dict[str, Any]]:
+    """List staff as the contract's JSON."""
+    clock, (db, sessionmaker) = await _services_run(config)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            users = await Services.build(uow.session, now=clock.now()).users.list()
+    finally:
+        await db.dispose()
+    return [{"name": u.name, "role": u.role, "telegram_id": u.telegram_id, "language": u.language,
+             "active": u.active} for u in users]
+
+
+async def console_chat(config: Settings, *, user: str, customer: bool, now: datetime | None, lines: Iterable[str],
+                       out: TextIO, echo: bool) -> None:
+    """Run a console conversation until the input ends."""
+    app = await build_app(config, now=now)
+    try:
+        if not customer:
+            async with UnitOfWork(app.sessionmaker) as uow:
+                found = await Services.build(uow.session, now=app.clock.now()).users.by_name(user)
+            if found is None:
+                raise InvalidInput(f"no staff member named {user!r}; see `chatcrm users list`")
+        await ConsoleChannel(app.engine, user=user, out=out, echo=echo, customer=customer).run(lines)
+    finally:
+        await app.close()
+
+
+async def run_telegram(config: Settings) -> None:
+    """Run the aiogram bot with long polling."""
+    from bot.adapters.aiogram_adapter import run_polling
+
+    app = await build_app(config)
+    try:
+        assert config.telegram_bot_token is not None
+        await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
+                          config.reminder_interval_s)
+    finally:
+        await app.close()
+
+
+def parse_one(text: str, *, now: datetime, language: str | None) -> dict[str, Any]:
+    """Parse one log into the contract's JSON."""
+    from crm_core.understanding import parse_log
+
+    if not text.strip():
+        return dict.fromkeys(PARSE_KEYS)
+    return dict(parse_log(text, now=now, language=language).to_contract())
+
+
+def parse_lines(lines: Iterable[str], *, now: datetime, language: str | None) -> Iterator[str]:
+    """Parse one log per line; a failing line gives an error object and the run goes on."""
+    for line in lines:
+        text = line.rstrip("\n")
+        try:
+            result: dict[str, Any] = parse_one(text, now=now, language=language)
+        except Exception as error:  # one bad line must not stop a batch
+            log.warning("could not parse a line", exc_info=True)
+            result = {"error": str(error) or type(error).__name__}
+        yield json.dumps(result, ensure_ascii=False, default=str)
+
+
+def open_knowledge_base(config: Settings) -> Any:
+    """Open the home's knowledge base."""
+    from crm_core.retrieval import KnowledgeBase
+
+    config.home.mkdir(parents=True, exist_ok=True)
+    return KnowledgeBase(home=config.home, chroma_url=config.chroma_url)
+
+
+def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
+    """Ingest files and folders, reporting per file on stderr."""
+    import typer
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        typer.echo(f"not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(1)
+    report = kb.ingest(paths)
+    typer.echo(str(report), err=True)
+    if getattr(report, "errors", None):
+        raise typer.Exit(1)
+
+
+def kb_ask_one(kb: Any, question: str) -> dict[str, Any]:
+    """Answer one question as the customer bot would, writing nothing."""
+    return dict(kb.ask(question).to_contract())
+
+
+def kb_ask_lines(kb: Any, lines: Iterable[str]) -> Iterator[str]:
+    """Answer one question per line."""
+    empty = {"answer": None, "sources": None, "confidence": None, "handoff": None, "reason": None}
+    for line in lines:
+        question = line.rstrip("\n")
+        try:
+            result = kb_ask_one(kb, question) if question.strip() else empty
+        except (CrmError, Exception) as error:  # one bad line must not stop a batch
+            result = {"error": str(error) or type(error).__name__}
+        yield json.dumps(result, ensure_ascii=False, default=str)

@@ -1,0 +1,54 @@
+"""What a handler gets besides the inbound: services, who, language, texts, time, dialog state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.core.messages import Inbound, Reply
+from bot.texts import Texts
+from crm_core.config import Settings
+from crm_core.schemas import UserOut
+from crm_core.services import Services
+
+if TYPE_CHECKING:
+    from bot.core.extensions import Extensions
+
+
+@dataclass
+class Ctx:
+    """Per-message context, valid for one unit of work."""
+
+    inbound: Inbound
+    services: Services
+    settings: Settings
+    user: UserOut | None
+    lang: str
+    t: Texts
+    now: datetime
+    extensions: Extensions
+    pushes: list[Reply] = field(default_factory=list)
+
+    @property
+    def role(self) -> str:
+        """Return the caller's role; anyone unregistered is a customer."""
+        return self.user.role if self.user else "customer"
+
+    @property
+    def staff(self) -> UserOut:
+        """Return the caller, who is staff (the router checked)."""
+        assert self.user is not None
+        return self.user
+
+    async def set_state(self, name: str, data: dict[str, Any]) -> None:
+        """Wait for the chat's next text in dialog `name`."""
+        await self.services.state.set(self.inbound.channel, self.inbound.chat_id, name, data)
+
+    async def clear_state(self) -> None:
+        """Leave any dialog."""
+        await self.services.state.clear(self.inbound.channel, self.inbound.chat_id)
+
+    def push(self, reply: Reply) -> None:
+        """Send `reply` to another chat after this unit of work commits."""
+        self.pushes.append(reply)

@@ -1,0 +1,241 @@
+"""The conversation engine: one pipeline for every channel.
+
+    inbound -> size check -> per-chat lock -> unit of work -> dedupe -> who is it
+            -> router (button | command | dialog state | free text by role) -> handler
+            -> replies; errors are translated here, once, from their `code`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.callbacks import StaleCallback, unpack
+from bot.core.context import Ctx
+from bot.core.extensions import Extensions
+from bot.core.messages import Inbound, Reply
+from bot.core.router import HandlerResult, Router
+from bot.texts import LANGUAGES, Texts
+from crm_core.clock import Clock
+from crm_core.config import Settings
+from crm_core.errors import CrmError, StoreBusy
+from crm_core.schemas import TaskOut, UserOut
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork, is_busy_error
+
+log = logging.getLogger(__name__)
+
+ReminderRenderer = Callable[..., Reply]
+_COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_ERROR_TEXT = {"not_found": "common.not_found", "forbidden": "common.forbidden", "store_busy": "common.busy",
+               "not_available": "common.not_available"}
+
+
+@dataclass(frozen=True)
+class CommandMenu:
+    """The commands one audience sees in Telegram's menu."""
+
+    scope: Literal["default", "chat"]
+    chat_id: str | None
+    language: str | None
+    commands: list[tuple[str, str]]
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """Return (command, argument text) when `text` is a slash command."""
+    match = _COMMAND_RE.match(text.strip())
+    if match is None:
+        return None
+    return match.group(1).lower(), (match.group(2) or "").strip()
+
+
+class Engine:
+    """Turn inbounds into replies through our pipeline; channels only convert and render."""
+
+    def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings,
+                 router: Router, render_reminder: ReminderRenderer, extensions: Extensions | None = None) -> None:
+        self._render_reminder = render_reminder
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self.settings = settings
+        self._router = router
+        self._extensions = extensions or Extensions()
+        self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @property
+    def clock(self) -> Clock:
+        """Return the engine's clock."""
+        return self._clock
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        """Handle one inbound, in order with the others of its chat."""
+        async with self._locks[(inbound.channel, inbound.chat_id)]:
+            log.info("inbound channel=%s chat=%s update=%s callback=%s", inbound.channel, inbound.chat_id,
+                     inbound.update_id, inbound.callback_data)
+            try:
+                return await self._in_unit_of_work(inbound)
+            except (StoreBusy, OperationalError) as error:
+                if isinstance(error, OperationalError) and not is_busy_error(error):
+                    return await self._unexpected(inbound, error)
+                log.warning("store busy for update %s: %s", inbound.update_id, error)
+                return [Reply(Texts(await self._guess_language(inbound))("common.busy"))]
+            except Exception as error:  # the user gets a polite answer; the trace goes to the log
+                return await self._unexpected(inbound, error)
+
+    async def _in_unit_of_work(self, inbound: Inbound) -> list[Reply]:
+        now = self._clock.now()
+        async with UnitOfWork(self._sessionmaker) as uow:
+            services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes)
+            key = inbound.dedupe_key
+            if key is not None and not await services.dedupe.mark(key):
+                log.info("duplicate update %s ignored", key)
+                return []
+            ctx = await self._context(inbound, services)
+            try:
+                replies = _as_list(await self._route(inbound, ctx))
+            except CrmError as error:
+                await uow.session.rollback()
+                if key is not None:
+                    await services.dedupe.mark(key)
+                replies = [self._error_reply(error, ctx)]
+                ctx.pushes.clear()
+        return replies + ctx.pushes
+
+    async def _context(self, inbound: Inbound, services: Services) -> Ctx:
+        user = await self._identify(inbound, services)
+        lang = await self._language(inbound, services, user)
+        return Ctx(inbound=inbound, services=services, settings=self.settings, user=user, lang=lang, t=Texts(lang),
+                   now=services.now, extensions=self._extensions)
+
+    async def _identify(self, inbound: Inbound, services: Services) -> UserOut | None:
+        if inbound.channel == "console":
+            return None if inbound.user_id.startswith("customer:") else await services.users.by_name(inbound.user_id)
+        if inbound.user_id.isdigit():
+            return await services.users.by_telegram_id(int(inbound.user_id))
+        return None
+
+    async def _language(self, inbound: Inbound, services: Services, user: UserOut | None) -> str:
+        if user is not None:
+            return user.language
+        chosen = await services.state.language(inbound.channel, inbound.user_id)
+        if chosen:
+            return chosen
+        code = (inbound.language_code or "")[:2].lower()
+        return code if code in LANGUAGES else self.settings.language
+
+    async def _guess_language(self, inbound: Inbound) -> str:
+        code = (inbound.language_code or "")[:2].lower()
+        return code if code in LANGUAGES else self.settings.language
+
+    async def _route(self, inbound: Inbound, ctx: Ctx) -> HandlerResult:
+        if inbound.callback_data is not None:
+            return await self._route_callback(inbound, ctx)
+        text = (inbound.text or "").strip()
+        command = split_command(text) if text.startswith("/") else None
+        if command is not None:
+            return await self._route_command(inbound, ctx, *command)
+        if not text and inbound.attachment is None and inbound.shared_phone is None:
+            return Reply(ctx.t("common.empty"))
+        state = await ctx.services.state.get(inbound.channel, inbound.chat_id)
+        if state is not None and state[0] in self._router.states and text:
+            return await self._router.states[state[0]](inbound, ctx, state[1])
+        handler = self._router.text_by_role.get(ctx.role)
+        if handler is None:
+            return Reply(ctx.t("common.not_allowed"))
+        return await handler(inbound, ctx)
+
+    async def _route_callback(self, inbound: Inbound, ctx: Ctx) -> HandlerResult:
+        try:
+            callback = unpack(inbound.callback_data or "")
+        except StaleCallback:
+            return Reply(ctx.t("common.stale_button"), toast=ctx.t("common.stale_button")[:200])
+        route = self._router.callbacks.get(callback.namespace)
+        if route is None:
+            return Reply(ctx.t("common.stale_button"), toast=ctx.t("common.stale_button")[:200])
+        if ctx.role not in route.roles:
+            return Reply(ctx.t("common.not_allowed"), toast=ctx.t("common.not_allowed")[:200])
+        try:
+            return await route.handler(inbound, ctx, callback)
+        except (IndexError, ValueError):
+            return Reply(ctx.t("common.stale_button"), toast=ctx.t("common.stale_button")[:200])
+
+    async def _route_command(self, inbound: Inbound, ctx: Ctx, name: str, args: str) -> HandlerResult:
+        route = self._router.commands.get(name)
+        if route is None:
+            return Reply(ctx.t("common.unknown_command", command=name))
+        if ctx.role not in route.roles:
+            if ctx.user is None and "customer" not in route.roles:
+                return Reply(ctx.t("common.stranger_text", user_id=inbound.user_id))
+            return Reply(ctx.t("common.not_allowed"))
+        return await route.handler(inbound, ctx)
+
+    def _error_reply(self, error: CrmError, ctx: Ctx) -> Reply:
+        key = _ERROR_TEXT.get(error.code)
+        if key is None:
+            key = "common.conflict" if error.code in ("conflict", "already_done", "undo_expired") else "common.invalid"
+            text = ctx.t(key, detail=str(error))
+        else:
+            text = ctx.t(key)
+        return Reply(text, toast=text[:200] if ctx.inbound.is_callback else None)
+
+    async def _unexpected(self, inbound: Inbound, error: Exception) -> list[Reply]:
+        log.exception("unexpected error on update %s chat %s", inbound.update_id, inbound.chat_id, exc_info=error)
+        await self._keep_raw_text(inbound)
+        return [Reply(Texts(await self._guess_language(inbound))("common.unexpected"))]
+
+    async def _keep_raw_text(self, inbound: Inbound) -> None:
+        """Keep a staff member's text when handling it failed, so nothing typed is lost."""
+        text = (inbound.text or "").strip()
+        if not text or text.startswith("/"):
+            return
+        try:
+            async with UnitOfWork(self._sessionmaker) as uow:
+                services = Services.build(uow.session, now=self._clock.now())
+                user = await self._identify(inbound, services)
+                if user is not None:
+                    await services.logs.draft(owner=user, raw_text=text, fields={}, status="failed")
+        except Exception:  # the store itself is failing; the log line above still has the update id
+            log.exception("could not keep the raw text of update %s", inbound.update_id)
+
+    async def due_pushes(self, channel: str = "telegram") -> list[Reply]:
+        """Claim due reminders and address them to their owners on `channel`."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            services = Services.build(uow.session, now=self._clock.now())
+            replies = []
+            for task, owner in await services.tasks.claim_reminders():
+                if owner is None:
+                    continue
+                chat_id = owner.name if channel == "console" else (str(owner.telegram_id) if owner.telegram_id
+                                                                    else None)
+                if chat_id is None:
+                    continue
+                replies.append(self._render_reminder(task, Texts(owner.language), services.now, self.settings,
+                                              chat_id=chat_id, channel=channel))
+        return replies
+
+    async def command_menus(self) -> list[CommandMenu]:
+        """Return the command menu of strangers (default) and of each staff member's chat."""
+        menus = [CommandMenu("default", None, lang, self._menu("customer", lang)) for lang in (None, "en")]
+        async with UnitOfWork(self._sessionmaker) as uow:
+            users = await Services.build(uow.session, now=self._clock.now()).users.list()
+        for user in users:
+            if user.active and user.telegram_id is not None:
+                menus.append(CommandMenu("chat", str(user.telegram_id), None, self._menu(user.role, user.language)))
+        return menus
+
+    def _menu(self, role: str, language: str | None) -> list[tuple[str, str]]:
+        texts = Texts(language or self.settings.language)
+        return [(name, texts(f"cmd.{name}")) for name in self._router.menu(role)]
+
+
+def _as_list(result: HandlerResult) -> list[Reply]:
+    return result if isinstance(result, list) else [result]

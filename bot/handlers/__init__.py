@@ -1,0 +1,10 @@
+"""Handlers per role, merged into the one router the engine uses."""
+
+from __future__ import annotations
+
+from bot.core.router import Router
+from bot.handlers import common, logs, sales
+
+ROUTER = Router()
+for _module in (common, logs, sales):
+    ROUTER.include(_module.router)

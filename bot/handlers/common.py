@@ -1,0 +1,72 @@
+"""What every chat can do: start, help, language, cancel; and the answer to strangers."""
+
+from __future__ import annotations
+
+from bot.core.callbacks import Callback, pack
+from bot.core.context import Ctx
+from bot.core.messages import Button, Inbound, Keyboard, Reply
+from bot.core.router import EVERYONE, HandlerResult, Router
+from bot.texts import LANGUAGES, Texts
+
+router = Router()
+
+
+@router.command("start", roles=EVERYONE)
+async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Greet staff with how to log; tell strangers their id and what to send an admin."""
+    if ctx.user is None:
+        return Reply(ctx.t("common.welcome_stranger", user_id=msg.user_id))
+    return Reply(ctx.t("common.welcome_staff", name=ctx.user.name))
+
+
+@router.command("help", roles=EVERYONE)
+async def on_help(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """List the commands of the caller's role."""
+    from bot.handlers import ROUTER
+
+    if ctx.user is None:
+        return Reply(ctx.t("common.welcome_stranger", user_id=msg.user_id))
+    lines = [ctx.t("common.help_title")]
+    lines += [f"/{name} — {ctx.t(f'cmd.{name}')}" for name in ROUTER.menu(ctx.role)]
+    lines.append(ctx.t("common.help_free_text"))
+    return Reply("\n".join(lines))
+
+
+@router.command("lang", roles=EVERYONE)
+async def on_language_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Switch language: `/lang en`, or pick with buttons."""
+    wanted = (msg.text or "").split()[1:2]
+    if wanted and wanted[0].lower() in LANGUAGES:
+        return await _set_language(ctx, wanted[0].lower(), edit=False)
+    return Reply(ctx.t("common.lang_pick"), keyboard=Keyboard.of([Button("Tiếng Việt", pack("lang", "set", "vi")),
+                                                                  Button("English", pack("lang", "set", "en"))]))
+
+
+@router.callback("lang", roles=EVERYONE)
+async def on_language_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
+    """Apply the language picked with a button."""
+    if cb.args[0] not in LANGUAGES:
+        raise ValueError(cb.args[0])
+    return await _set_language(ctx, cb.args[0], edit=True)
+
+
+async def _set_language(ctx: Ctx, language: str, *, edit: bool) -> Reply:
+    if ctx.user is not None:
+        await ctx.services.users.set_language(ctx.user.id, language)
+    else:
+        await ctx.services.state.set_language(ctx.inbound.channel, ctx.inbound.user_id, language)
+    return Reply(Texts(language)("common.lang_set"), edit=edit)
+
+
+@router.command("cancel", roles=EVERYONE)
+async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Leave whatever dialog is in progress."""
+    state = await ctx.services.state.get(msg.channel, msg.chat_id)
+    await ctx.clear_state()
+    return Reply(ctx.t("common.cancelled" if state else "common.nothing_to_cancel"))
+
+
+@router.text("customer")
+async def on_stranger_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Answer someone who is not staff politely, without any CRM data."""
+    return Reply(ctx.t("common.stranger_text", user_id=msg.user_id))

@@ -1,0 +1,333 @@
+"""Deals, tasks, customers and search for salespeople; team views for managers."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, time, timedelta
+
+from bot.core import format as fmt
+from bot.core.callbacks import Callback, pack
+from bot.core.context import Ctx
+from bot.core.messages import Button, Inbound, Keyboard, Reply
+from bot.core.router import MANAGERS, STAFF, HandlerResult, Router
+from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
+from crm_core.errors import AlreadyDone
+from crm_core.schemas import DealOut, TaskOut
+from crm_core.services.deals import sees_everything
+
+__all__ = ["reminder_reply", "router"]
+
+router = Router()
+DEALS_PER_PAGE = 8
+
+
+def _args(msg: Inbound) -> str:
+    text = (msg.text or "").strip()
+    return text.split(maxsplit=1)[1].strip() if " " in text else ""
+
+
+# --- deals -------------------------------------------------------------------------------------------------
+
+
+@router.command("deals", roles=STAFF)
+async def on_deals_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """List open deals by stage, paged; managers may name a salesperson."""
+    owner_id = None
+    query = _args(msg)
+    if query and sees_everything(ctx.staff):
+        rep = await ctx.services.users.by_name(query)
+        owner_id = rep.id if rep else None
+    return await _deals_page(ctx, page=1, owner_id=owner_id, edit=False)
+
+
+async def _deals_page(ctx: Ctx, *, page: int, owner_id: int | None, edit: bool) -> Reply:
+    deals = await ctx.services.deals.list_open(ctx.staff, owner_id=owner_id)
+    pages = max(1, math.ceil(len(deals) / DEALS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = deals[(page - 1) * DEALS_PER_PAGE: page * DEALS_PER_PAGE]
+    whose = ""
+    if owner_id is not None:
+        whose = ctx.t("deal.whose_rep", name=(await ctx.services.users.get(owner_id)).name)
+    elif not sees_everything(ctx.staff):
+        whose = ctx.t("deal.whose_rep", name=ctx.staff.name)
+    lines = [ctx.t("deal.list_title", whose=whose, page=page, pages=pages)]
+    if not deals:
+        lines.append(ctx.t("deal.none"))
+    lines += _stage_blocks(ctx, shown, deals)
+    rows = [[Button(fmt.clip(f"#{d.id} {d.title}", 40), pack("deal", "open", d.id))] for d in shown]
+    nav = []
+    filter_arg = owner_id or 0
+    if page > 1:
+        nav.append(Button(ctx.t("btn.prev"), pack("deals", "page", page - 1, filter_arg)))
+    if page < pages:
+        nav.append(Button(ctx.t("btn.next"), pack("deals", "page", page + 1, filter_arg)))
+    rows.append(nav)
+    if sees_everything(ctx.staff):
+        reps = await ctx.services.users.salespeople()
+        rows.append([Button(fmt.clip(r.name, 20), pack("deals", "page", 1, r.id)) for r in reps[:6]]
+                    + [Button(ctx.t("btn.all_reps"), pack("deals", "page", 1, 0))])
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows), edit=edit)
+
+
+def _stage_blocks(ctx: Ctx, shown: list[DealOut], every: list[DealOut]) -> list[str]:
+    lines: list[str] = []
+    for stage_key in dict.fromkeys(d.stage.key for d in shown):
+        in_stage = [d for d in every if d.stage.key == stage_key]
+        stage = in_stage[0].stage
+        lines.append(ctx.t("deal.stage_header", stage=stage.name(ctx.lang), count=len(in_stage),
+                           total=fmt.money_totals(totals(in_stage), ctx.lang)))
+        for deal in (d for d in shown if d.stage.key == stage_key):
+            stalled = ctx.t("deal.stalled", days=deal.stalled_days) if deal.stalled_days else ""
+            lines.append(fmt.clip(ctx.t("deal.line", id=deal.id, title=deal.title, amount=deal_amount(deal, ctx.lang),
+                                        stalled=stalled), 300))
+    return lines
+
+
+@router.callback("deals", roles=STAFF)
+async def on_deals_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
+    """Turn a page of the deal list, or filter by salesperson."""
+    owner = cb.arg_int(1) or None
+    if owner is not None and not sees_everything(ctx.staff):
+        owner = None
+    return await _deals_page(ctx, page=cb.arg_int(0), owner_id=owner, edit=True)
+
+
+@router.command("deal", roles=STAFF)
+async def on_deal_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Show one deal found by name, or let the user pick."""
+    query = _args(msg)
+    if not query:
+        return Reply(ctx.t("deal.usage"))
+    if query.lstrip("#").isdigit():
+        return await deal_card(ctx, int(query.lstrip("#")))
+    found = await ctx.services.deals.find(query, ctx.staff)
+    if not found:
+        return Reply(ctx.t("deal.not_found", query=query))
+    if len(found) == 1:
+        return await deal_card(ctx, found[0].id)
+    rows = [[Button(fmt.clip(f"#{d.id} {d.title} · {d.stage.name(ctx.lang)}", 40), pack("deal", "open", d.id))]
+            for d in found]
+    return Reply(ctx.t("deal.pick", query=query), keyboard=Keyboard.of(*rows))
+
+
+async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | None = None) -> Reply:
+    """One deal with its latest history and what can be done with it."""
+    deal = await ctx.services.deals.get(deal_id, ctx.staff)
+    history = await ctx.services.deals.history(deal_id, ctx.staff)
+    status = ctx.t(f"deal.status_{deal.status}")
+    lines = [note] if note else []
+    lines.append(ctx.t("deal.card", title=deal.title, company=deal.company or "—", contact=deal.contact or "—",
+                       owner=deal.owner or "—", stage=deal.stage.name(ctx.lang), probability=deal.stage.probability,
+                       amount=deal_amount(deal, ctx.lang), status=status))
+    lines.append(ctx.t("deal.history") if history else ctx.t("deal.history_none"))
+    for item in history:
+        lines.append(ctx.t("customer.interaction_line", when=fmt.day(item.occurred_at.astimezone(ctx.now.tzinfo).date(),
+                                                                     ctx.lang),
+                           kind=ctx.t(f"kind.{item.kind}"), owner=item.owner or "—", summary=fmt.clip(item.summary, 160)))
+    rows: list[list[Button]] = []
+    if deal.status == "open":
+        rows.append([Button(ctx.t("btn.move_stage"), pack("deal", "stages", deal.id)),
+                     Button(ctx.t("btn.won"), pack("deal", "move", deal.id, "won")),
+                     Button(ctx.t("btn.lost"), pack("deal", "move", deal.id, "lost"))])
+    if sees_everything(ctx.staff):
+        rows.append([Button(ctx.t("btn.reassign"), pack("deal", "assign", deal.id))])
+    if deal.company_id:
+        rows.append([Button(fmt.clip(ctx.t("btn.open_customer", name=deal.company or ""), 40),
+                            pack("cust", "open", deal.company_id))])
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows) if rows else None, edit=edit)
+
+
+@router.callback("deal", roles=STAFF)
+async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
+    """Open a deal, move its stage, win or lose it, reassign it."""
+    deal_id = cb.arg_int(0)
+    if cb.action == "open":
+        return await deal_card(ctx, deal_id, edit=True)
+    if cb.action == "stages":
+        deal = await ctx.services.deals.get(deal_id, ctx.staff)
+        stages = [s for s in await ctx.services.pipelines.default_stages() if s.key != deal.stage.key]
+        buttons = [Button(s.name(ctx.lang), pack("deal", "move", deal_id, s.key)) for s in stages]
+        buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
+        return Reply(ctx.t("deal.pick_stage", title=deal.title), keyboard=Keyboard.column(buttons, per_row=3),
+                     edit=True)
+    if cb.action == "move":
+        moved = await ctx.services.deals.move(deal_id, cb.args[1], ctx.staff)
+        key = "deal.won" if moved.status == "won" else "deal.lost" if moved.status == "lost" else "deal.moved"
+        note = ctx.t(key, title=moved.title, stage=moved.stage.name(ctx.lang))
+        return await deal_card(ctx, deal_id, edit=True, note=note)
+    return await _deal_reassign(ctx, cb, deal_id)
+
+
+async def _deal_reassign(ctx: Ctx, cb: Callback, deal_id: int) -> HandlerResult:
+    if ctx.role not in MANAGERS:
+        return Reply(ctx.t("common.not_allowed"), toast=ctx.t("common.not_allowed"))
+    deal = await ctx.services.deals.get(deal_id, ctx.staff)
+    if cb.action == "assign":
+        reps = [r for r in await ctx.services.users.salespeople() if r.id != deal.owner_id]
+        buttons = [Button(fmt.clip(r.name, 30), pack("deal", "to", deal_id, r.id)) for r in reps[:12]]
+        buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
+        return Reply(ctx.t("deal.pick_owner", title=deal.title), keyboard=Keyboard.column(buttons, per_row=2),
+                     edit=True)
+    if cb.action != "to":
+        raise ValueError(cb.action)
+    moved = await ctx.services.deals.reassign(deal_id, cb.arg_int(1), ctx.staff)
+    new_owner = await ctx.services.users.get(cb.arg_int(1))
+    _notify(ctx, new_owner.telegram_id, new_owner.name,
+            ctx.t("deal.reassigned_notice", manager=ctx.staff.name, title=moved.title))
+    return await deal_card(ctx, deal_id, edit=True, note=ctx.t("deal.reassigned", title=moved.title,
+                                                               name=new_owner.name))
+
+
+def _notify(ctx: Ctx, telegram_id: int | None, name: str, text: str) -> None:
+    if ctx.inbound.channel == "console":
+        ctx.push(Reply(text, chat_id=name, channel="console"))
+    elif telegram_id is not None:
+        ctx.push(Reply(text, chat_id=str(telegram_id), channel=ctx.inbound.channel))
+
+
+# --- tasks -------------------------------------------------------------------------------------------------
+
+
+@router.command("tasks", roles=STAFF)
+async def on_tasks_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """List open tasks: overdue, today, next 7 days, each with Done and Snooze."""
+    owner_id = None
+    query = _args(msg)
+    who = ctx.staff.name
+    if query and sees_everything(ctx.staff):
+        rep = await ctx.services.users.by_name(query)
+        owner_id, who = (rep.id, rep.name) if rep else (None, query)
+    elif sees_everything(ctx.staff):
+        owner_id = ctx.staff.id
+    buckets = await ctx.services.tasks.buckets(ctx.staff, owner_id=owner_id)
+    lines = [ctx.t("task.list_title", who=who)]
+    buttons: list[list[Button]] = []
+    for key, tasks in (("task.overdue", buckets.overdue), ("task.today", buckets.today),
+                       ("task.upcoming", buckets.upcoming)):
+        if tasks:
+            lines.append(ctx.t(key))
+            lines += [_task_line(ctx, task) for task in tasks]
+            buttons += [task_buttons(task.id, ctx.t) for task in tasks]
+    if buckets.later:
+        lines.append(ctx.t("task.later", count=buckets.later))
+    if len(lines) == 1:
+        lines.append(ctx.t("task.none"))
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*buttons[:45]) if buttons else None)
+
+
+def _task_line(ctx: Ctx, task: TaskOut) -> str:
+    return fmt.clip(ctx.t("task.line", id=task.id, title=task.title, about=about(task),
+                          due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings)), 300)
+
+
+@router.callback("task", roles=STAFF)
+async def on_task_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
+    """Mark a task done, or snooze it."""
+    task_id = cb.arg_int(0)
+    tasks = ctx.services.tasks
+    if cb.action == "done":
+        try:
+            task = await tasks.done(task_id, ctx.staff)
+        except AlreadyDone:
+            return Reply(ctx.t("task.already_done"), toast=ctx.t("task.already_done"))
+        text = ctx.t("task.done", title=task.title)
+        return Reply(text, toast=fmt.clip(text, 200))
+    if cb.action == "snz":
+        task = await tasks.get(task_id, ctx.staff)
+        if task.done:
+            return Reply(ctx.t("task.already_done"), toast=ctx.t("task.already_done"))
+        options = [("1h", "btn.snooze_1h"), ("1d", "btn.snooze_tomorrow"), ("1w", "btn.snooze_week")]
+        return Reply(ctx.t("task.pick_snooze", title=task.title),
+                     keyboard=Keyboard.of([Button(ctx.t(k), pack("task", "until", task_id, v)) for v, k in options]))
+    if cb.action == "until":
+        until = _snooze_until(ctx.now, cb.args[1])
+        try:
+            task = await tasks.snooze(task_id, ctx.staff, until=until)
+        except AlreadyDone:
+            return Reply(ctx.t("task.already_done"), toast=ctx.t("task.already_done"))
+        return Reply(ctx.t("task.snoozed", title=task.title, due=due_text(until, ctx.t, ctx.now, ctx.settings)),
+                     edit=True)
+    raise ValueError(cb.action)
+
+
+def _snooze_until(now: datetime, choice: str) -> datetime:
+    if choice == "1h":
+        return now + timedelta(hours=1)
+    days = {"1d": 1, "1w": 7}[choice]
+    return datetime.combine(now.date() + timedelta(days=days), time(9, 0), tzinfo=now.tzinfo)
+
+
+# --- customers and search ----------------------------------------------------------------------------------
+
+
+@router.command("customer", roles=STAFF)
+async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Show the 360° view of a company found by name (or by one of its people)."""
+    query = _args(msg)
+    if not query:
+        return Reply(ctx.t("customer.usage"))
+    companies = await ctx.services.directory.match_companies(query, cutoff=70)
+    exact = [c for c in companies if c.exact]
+    if exact or len(companies) == 1:
+        return await customer_card(ctx, (exact or companies)[0].id)
+    if not companies:
+        contacts = await ctx.services.directory.match_contacts(query, cutoff=80)
+        with_company = [c for c in contacts if c.company]
+        if len(with_company) == 1:
+            contact = await ctx.services.directory.contact(with_company[0].id)
+            if contact.company_id:
+                return await customer_card(ctx, contact.company_id)
+        return Reply(ctx.t("customer.not_found", query=query))
+    rows = [[Button(fmt.clip(f"🏢 {c.name}", 40), pack("cust", "open", c.id))] for c in companies]
+    return Reply(ctx.t("customer.pick", query=query), keyboard=Keyboard.of(*rows))
+
+
+async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Reply:
+    """The company, its people, deals, latest interactions and open tasks."""
+    view = await ctx.services.directory.customer_360(company_id)
+    company, t = view.company, ctx.t
+    lines = [t("customer.header", name=company.name),
+             t("customer.info", industry=company.industry or "—", phone=company.phone or "—",
+               email=company.email or "—", address=company.address or "—"), t("customer.contacts")]
+    lines += [t("customer.contact_line", name=c.name, title=f" — {c.title}" if c.title else "",
+                phone=f" · {c.phone}" if c.phone else "") for c in view.contacts] or [t("customer.none")]
+    lines.append(t("customer.deals"))
+    lines += [t("customer.deal_line", id=d.id, title=d.title, stage=d.stage.name(ctx.lang),
+                amount=deal_amount(d, ctx.lang)) for d in view.deals[:8]] or [t("customer.none")]
+    lines.append(t("customer.interactions"))
+    lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
+                kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(i.summary, 140))
+              for i in view.interactions] or [t("customer.none")]
+    lines.append(t("customer.tasks"))
+    lines += [t("customer.task_line", title=task.title, due=due_text(task.due_at, t, ctx.now, ctx.settings))
+              for task in view.open_tasks[:8]] or [t("customer.none")]
+    rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
+            for d in view.deals if d.status == "open" and (sees_everything(ctx.staff) or d.owner_id == ctx.staff.id)]
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
+
+
+@router.callback("cust", roles=STAFF)
+async def on_customer_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
+    """Open a customer's 360° view."""
+    return await customer_card(ctx, cb.arg_int(0))
+
+
+@router.command("find", roles=STAFF)
+async def on_directory_search(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Search people and companies, accents and case ignored."""
+    query = _args(msg)
+    if not query:
+        return Reply(ctx.t("find.usage"))
+    found = await ctx.services.directory.search(query)
+    if not found:
+        return Reply(ctx.t("find.none", query=query))
+    lines = [ctx.t("find.title", query=query)]
+    rows = []
+    for match in found:
+        if match.kind == "company":
+            lines.append(ctx.t("find.company_line", name=match.name))
+            rows.append([Button(fmt.clip(f"🏢 {match.name}", 40), pack("cust", "open", match.id))])
+        else:
+            lines.append(ctx.t("find.contact_line", name=match.name,
+                               company=f" — {match.company}" if match.company else ""))
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:10]) if rows else None)
