@@ -1,0 +1,96 @@
+"""`chatcrm demo`: a believable business in a fresh home, then scripted conversations per role."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TextIO
+
+from bot.adapters.console import ConsoleChannel
+from bot.app import build_app
+from crm_core.config import Settings
+from crm_core.demo.seed import seed_demo
+from crm_core.errors import Conflict
+from crm_core.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
+
+SALES_SCRIPT = [
+    "/start",
+    "Gọi anh Minh bên Hòa Phát, muốn 200 bộ giá 500 triệu, gửi báo giá trước thứ Sáu",
+    "1",
+    "/tasks",
+    "/deals",
+    "/deal Hòa Phát",
+    "/customer hoa phat",
+    "/find minh",
+    "nhắc tôi gọi lại chị Hà thứ 6 tuần sau",
+    "Met Mr. John at Hoa Phat Noi That today, wants 30 AP-C300 chairs at 4.5tr each, send samples tomorrow",
+    "1",
+]
+MANAGER_SCRIPT = ["/deals", "/tasks {rep}"]
+
+
+def _banner(out: TextIO, text: str) -> None:
+    out.write(f"\n{'=' * 78}\n{text}\n{'=' * 78}\n")
+
+
+async def run_demo(settings: Settings, *, out: TextIO) -> None:
+    """Seed a fresh home, ingest the knowledge, and print the scripted conversations."""
+    app = await build_app(settings)
+    try:
+        async with UnitOfWork(app.sessionmaker) as uow:
+            summary = await seed_demo(uow.session, now=app.clock.now())
+        _banner(out, f"Demo business in {settings.home.resolve()}")
+        out.write(f"An Phát Office Furniture: {len(summary.users)} staff ({', '.join(summary.users)}), "
+                  f"{summary.companies} companies, {summary.contacts} contacts, {summary.deals} deals, "
+                  f"{summary.interactions} interactions, {summary.tasks} tasks.\n")
+        sections = _ingest_knowledge(settings, out)
+        rep = summary.salespeople[0]
+        _banner(out, f"Salesperson {rep}, in the console (the same engine as Telegram)")
+        await ConsoleChannel(app.engine, user=rep, out=out, echo=True).run(SALES_SCRIPT)
+        _banner(out, f"Manager {summary.manager}")
+        await ConsoleChannel(app.engine, user=summary.manager, out=out, echo=True).run(
+            [line.format(rep=rep) for line in MANAGER_SCRIPT])
+        _banner(out, "Someone who is not staff writes to the bot")
+        await ConsoleChannel(app.engine, user="Khách lạ", out=out, echo=True, customer=True).run(
+            ["/start", "Cho hỏi giá ghế AP-C300?"])
+        _banner(out, "Next")
+        out.write(_next_steps(settings, rep, sections))
+    except Conflict as error:
+        raise Conflict(f"{settings.home} already holds a business; give a fresh --home") from error
+    finally:
+        await app.close()
+
+
+def _ingest_knowledge(settings: Settings, out: TextIO) -> int:
+    try:
+        from crm_core.retrieval import KnowledgeBase
+    except ImportError:
+        return 0
+    try:
+        kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url)
+        kb.ingest([KNOWLEDGE_DIR])
+        sections = int(kb.section_count())
+    except Exception:  # the demo still shows the CRM when the index cannot be built
+        log.warning("could not index the demo knowledge", exc_info=True)
+        return 0
+    out.write(f"Knowledge base: {sections} sections indexed from knowledge/.\n")
+    return sections
+
+
+def _next_steps(settings: Settings, rep: str, sections: int) -> str:
+    home = settings.home
+    return (
+        f"Chat yourself:     CHATCRM_HOME={home} .venv/bin/chatcrm chat --as {rep}\n"
+        f"Counts:            CHATCRM_HOME={home} .venv/bin/chatcrm stats --json\n"
+        f"Parse a log:       .venv/bin/chatcrm parse --json \"Gặp chị Lan bên Vinamilk, gửi báo giá ngày mai\"\n"
+        "Connect Telegram:  create a bot with @BotFather, register yourself with\n"
+        f"                   CHATCRM_HOME={home} .venv/bin/chatcrm users add --name \"Your name\" --role sales "
+        "--telegram-id <your id>\n"
+        f"                   then TELEGRAM_BOT_TOKEN=<token> CHATCRM_HOME={home} .venv/bin/chatcrm bot\n"
+        "                   (send /start to the bot first: it tells you your Telegram id)\n"
+        + (f"Knowledge:         {sections} sections; try .venv/bin/chatcrm kb ask \"bảo hành bao lâu?\"\n"
+           if sections else "")
+    )
