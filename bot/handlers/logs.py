@@ -80,6 +80,8 @@ async def understand(ctx: Ctx, text: str) -> dict[str, Any]:
     fields["unreadable"] = list(parsed.unreadable)
     if fields.get("amount") is not None:
         fields["amount"] = str(parsed.amount)
+    if len(parsed.contact_candidates) > 1 and parsed.company and fold(parsed.company) not in fold(text):
+        fields["company"] = None  # guessed from one of several namesakes: ask instead
     await _resolve_names(ctx, fields)
     return fields
 

@@ -49,11 +49,18 @@ class ConsoleChannel:
         n = next(self._counter)
         if number.isdigit() and self._buttons and 1 <= int(number) <= len(self._buttons):
             button = self._buttons[int(number) - 1]
-            inbound = Inbound(channel="console", chat_id=self._user, user_id=self._user, callback_data=button.data,
-                              callback_id=f"{self._run}-{n}", message_id=f"{self._run}-{n}")
+            inbound = Inbound(
+                channel="console",
+                chat_id=self._user,
+                user_id=self._user,
+                callback_data=button.data,
+                callback_id=f"{self._run}-{n}",
+                message_id=f"{self._run}-{n}",
+            )
         else:
-            inbound = Inbound(channel="console", chat_id=self._user, user_id=self._user, text=line,
-                              message_id=f"{self._run}-{n}")
+            inbound = Inbound(
+                channel="console", chat_id=self._user, user_id=self._user, text=line, message_id=f"{self._run}-{n}"
+            )
         self.show(await self._engine.handle(inbound))
         await self.deliver_pushes()
 

@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its framework's updates into `Inbound` and renders `Reply`."""

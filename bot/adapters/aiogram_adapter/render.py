@@ -1,0 +1,177 @@
+"""Render engine `Reply` values with aiogram Bot calls: plain text (no parse_mode), keyboards, edits, files."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import (
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from bot.adapters.aiogram_adapter.convert import CHANNEL
+from bot.core.messages import MAX_TEXT_CHARS, Button, Inbound, Keyboard, Reply
+
+log = logging.getLogger(__name__)
+
+MAX_CAPTION_CHARS = 1024
+AnyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+# Telegram's answers when the message under a pressed button cannot take an edit: send a new one instead.
+_UNEDITABLE = ("message to edit not found", "there is no text in the message to edit", "message can't be edited")
+
+
+def chat_ref(chat_id: str) -> int | str:
+    """Return the Bot API chat_id: an int for numeric ids, the string for "@channel" names."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup:
+    """Build an inline keyboard of callback and link buttons."""
+    return InlineKeyboardMarkup(inline_keyboard=[[_inline_button(b) for b in row] for row in keyboard.rows])
+
+
+def _inline_button(button: Button) -> InlineKeyboardButton:
+    if button.kind == "url":
+        return InlineKeyboardButton(text=button.label, url=button.url)
+    return InlineKeyboardButton(text=button.label, callback_data=button.data)
+
+
+def reply_keyboard_markup(keyboard: Keyboard) -> ReplyKeyboardMarkup:
+    """Build a one-time reply keyboard (used when a button asks for the user's phone)."""
+    rows = [
+        [KeyboardButton(text=b.label, request_contact=True if b.kind == "request_contact" else None) for b in row]
+        for row in keyboard.rows
+    ]
+    return ReplyKeyboardMarkup(keyboard=rows, one_time_keyboard=True, resize_keyboard=True)
+
+
+def build_markup(reply: Reply) -> AnyMarkup | None:
+    """Return the reply_markup a reply asks for (inline keyboard wins over removing a reply keyboard)."""
+    if reply.keyboard is not None and reply.keyboard.rows:
+        if reply.keyboard.is_share_contact:
+            return reply_keyboard_markup(reply.keyboard)
+        return inline_markup(reply.keyboard)
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove(remove_keyboard=True)
+    return None
+
+
+def toast_of(replies: Sequence[Reply]) -> str | None:
+    """Return the first toast among replies, clipped to Telegram's 200 characters."""
+    toast = next((r.toast for r in replies if r.toast), None)
+    return toast[:200] if toast else None
+
+
+class ReplyRenderer:
+    """Send replies to Telegram; a blocked chat (403) is logged and skipped, other errors do not stop the rest."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def render(self, replies: Sequence[Reply], inbound: Inbound | None = None) -> None:
+        """Render replies in order; those with chat_id None answer `inbound`'s chat."""
+        blocked: set[str] = set()
+        for reply in replies:
+            chat_id = reply.chat_id or (inbound.chat_id if inbound is not None else None)
+            if chat_id is None:
+                log.error("reply without a chat and no inbound to answer: %.40r", reply.text)
+                continue
+            if chat_id in blocked:
+                continue
+            if reply.channel not in (None, CHANNEL):
+                log.warning("skipping a %s reply handed to the telegram adapter (chat %s)", reply.channel, chat_id)
+                continue
+            try:
+                await self.render_one(reply, chat_id, inbound)
+            except TelegramForbiddenError as exc:
+                log.warning("chat %s cannot receive messages (%s); skipping its replies", chat_id, exc.message)
+                blocked.add(chat_id)
+            except TelegramAPIError:
+                log.exception("could not send a reply to chat %s", chat_id)
+
+    async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> None:
+        """Render one reply to `chat_id`: an edit of the pressed message, a file, or a text message."""
+        pressed = self._pressed_message_to_edit(reply, chat_id, inbound)
+        if pressed is not None and await self._edit(chat_id, pressed, reply):
+            return
+        if reply.file is not None:
+            await self._send_file(chat_id, reply)
+            return
+        await self._send_text(chat_id, reply.text, reply)
+
+    @staticmethod
+    def _pressed_message_to_edit(reply: Reply, chat_id: str, inbound: Inbound | None) -> int | None:
+        """Return the id of the message whose button was pressed, when `reply` should replace it."""
+        if not reply.edit or inbound is None or inbound.callback_message_id is None or chat_id != inbound.chat_id:
+            return None
+        needs_new_message = reply.file is not None or reply.remove_keyboard
+        share = reply.keyboard is not None and reply.keyboard.is_share_contact
+        return None if needs_new_message or share else int(inbound.callback_message_id)
+
+    async def _edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
+        """Edit the message under the pressed button; False when it cannot be edited (send anew)."""
+        markup = inline_markup(reply.keyboard) if reply.keyboard is not None and reply.keyboard.rows else None
+        try:
+            await self.bot.edit_message_text(
+                text=reply.text, chat_id=chat_ref(chat_id), message_id=message_id, reply_markup=markup
+            )
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return True
+            if any(reason in exc.message for reason in _UNEDITABLE):
+                log.info("message %s in chat %s cannot be edited (%s); sending a new one", message_id, chat_id, exc)
+                return False
+            raise
+        return True
+
+    async def _send_text(self, chat_id: str, text: str, reply: Reply | None) -> None:
+        """Send text (split at 4096 characters) with `reply`'s markup on the last part."""
+        markup = build_markup(reply) if reply is not None else None
+        if isinstance(markup, InlineKeyboardMarkup) and reply is not None and reply.remove_keyboard:
+            # One message carries one markup: remove the reply keyboard, then attach the inline one.
+            sent = await self.bot.send_message(
+                chat_ref(chat_id), text, reply_markup=ReplyKeyboardRemove(remove_keyboard=True)
+            )
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_ref(chat_id), message_id=sent.message_id, reply_markup=markup
+            )
+            return
+        chunks = _chunks(text, MAX_TEXT_CHARS)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            await self.bot.send_message(chat_ref(chat_id), chunk, reply_markup=markup if last else None)
+
+    async def _send_file(self, chat_id: str, reply: Reply) -> None:
+        """Send a photo or document; a caption over 1024 characters goes in a following message."""
+        assert reply.file is not None
+        path = Path(reply.file.path)
+        if not await asyncio.to_thread(path.is_file):
+            log.error("file to send is missing: %s; sending the text only", path)
+            await self._send_text(chat_id, reply.text, reply)
+            return
+        caption = reply.file.caption or reply.text
+        follow_ups = [] if len(caption) <= MAX_CAPTION_CHARS else [caption]
+        if reply.file.caption and reply.text != reply.file.caption:
+            follow_ups.append(reply.text)
+        markup = None if follow_ups else build_markup(reply)
+        shown = caption if len(caption) <= MAX_CAPTION_CHARS else None
+        document = FSInputFile(path)
+        if reply.file.kind == "photo":
+            await self.bot.send_photo(chat_ref(chat_id), document, caption=shown, reply_markup=markup)
+        else:
+            await self.bot.send_document(chat_ref(chat_id), document, caption=shown, reply_markup=markup)
+        for i, text in enumerate(follow_ups):
+            await self._send_text(chat_id, text, reply if i == len(follow_ups) - 1 else None)
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [text]

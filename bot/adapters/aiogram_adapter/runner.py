@@ -1,0 +1,257 @@
+"""Drive the conversation engine from aiogram: dispatcher, per-chat ordering, callbacks, pushes, polling.
+
+Delivery semantics: aiogram confirms a polled update (the next getUpdates carries offset = id + 1)
+before its handler finishes, so an update being handled when the process dies is not delivered
+again. We therefore do all the work inside the dispatcher's handler and rely on the engine: it
+dedupes on `Inbound.update_id` in its database and keeps dialog state in its own store, which makes
+redelivery safe (at least once, from webhooks or a restart) and keeps loss limited to the updates
+in flight at a crash. Polling never drops pending updates: what users sent while the bot was down
+is handled when it comes back.
+
+Ordering: one asyncio lock per chat, taken before the first suspension point of the handler, so
+two fast taps in one chat are handled and rendered in arrival order while other chats run
+concurrently.
+
+Callbacks: Telegram shows a spinner until the query is answered and rejects late answers ("query
+is too old"). The answer is sent as soon as the engine returns (with the first `Reply.toast`),
+before any rendering, and in any case after `callback_answer_deadline_s` (without a toast).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+
+from bot.adapters.aiogram_adapter.convert import update_chat_id, update_to_inbound
+from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_of
+from bot.adapters.aiogram_adapter.session import build_bot
+from bot.core.messages import Inbound, Reply
+from bot.core.ports import CommandMenu, ConversationEngine
+
+log = logging.getLogger(__name__)
+
+ADAPTER_KEY = "telegram_adapter"
+
+
+class ChatLocks:
+    """One FIFO asyncio lock per chat, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: str) -> AsyncIterator[None]:
+        """Hold the chat's lock for the duration of the block."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id]
+                del self._locks[chat_id]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class _CallbackAnswer:
+    """Answer a callback query exactly once, whoever comes first: the engine's toast or the deadline."""
+
+    def __init__(self, bot: Bot, query_id: str) -> None:
+        self._bot = bot
+        self._query_id = query_id
+        self._lock = asyncio.Lock()
+        self.done = False
+
+    async def send(self, text: str | None) -> None:
+        async with self._lock:
+            if self.done:
+                return
+            self.done = True
+            try:
+                await self._bot.answer_callback_query(self._query_id, text=text)
+            except TelegramAPIError as exc:
+                log.warning("could not answer callback query %s: %s", self._query_id, exc)
+
+    async def send_after(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        await self.send(None)
+
+
+class TelegramAdapter:
+    """Turn aiogram updates into engine calls and render the replies; also sends due pushes."""
+
+    def __init__(self, engine: ConversationEngine, *, callback_answer_deadline_s: float = 1.0) -> None:
+        self.engine = engine
+        self.callback_answer_deadline_s = callback_answer_deadline_s
+        self.locks = ChatLocks()
+        self.inflight: set[asyncio.Task[Any]] = set()
+
+    async def on_update(self, update: Update, bot: Bot) -> None:
+        """Handle one update end to end: convert, engine, answer the callback, render."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.add(task)
+        query = update.callback_query
+        answer = _CallbackAnswer(bot, query.id) if query is not None else None
+        timer = asyncio.create_task(answer.send_after(self.callback_answer_deadline_s)) if answer else None
+        try:
+            async with self.locks.hold(update_chat_id(update) or f"update:{update.update_id}"):
+                await self._handle(update, bot, answer)
+        finally:
+            if answer is not None and timer is not None:
+                await answer.send(None)  # a failed engine call still stops the spinner
+                timer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await timer
+            if task is not None:
+                self.inflight.discard(task)
+
+    async def _handle(self, update: Update, bot: Bot, answer: _CallbackAnswer | None) -> None:
+        me = await bot.me()
+        inbound = update_to_inbound(update, bot_username=me.username)
+        if inbound is None:
+            log.debug("update %s carries nothing to handle", update.update_id)
+            return
+        replies = await self.engine.handle(inbound)
+        if answer is not None:
+            await answer.send(toast_of(replies))
+        await ReplyRenderer(bot).render(replies, inbound)
+
+    async def send_pushes(self, bot: Bot) -> int:
+        """Send the engine's due pushes, each under its chat's lock; return how many were rendered."""
+        replies = await self.engine.due_pushes()
+        renderer = ReplyRenderer(bot)
+        count = 0
+        for reply in replies:
+            if reply.chat_id is None:
+                log.error("push without a chat_id dropped: %.40r", reply.text)
+                continue
+            async with self.locks.hold(reply.chat_id):
+                await renderer.render([reply])
+            count += 1
+        return count
+
+    async def render(self, bot: Bot, replies: list[Reply], inbound: Inbound | None = None) -> None:
+        """Render replies outside an update (e.g. from an admin command), under the chats' locks."""
+        renderer = ReplyRenderer(bot)
+        for reply in replies:
+            chat_id = reply.chat_id or (inbound.chat_id if inbound is not None else None)
+            async with self.locks.hold(chat_id or "-"):
+                await renderer.render([reply], inbound)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (bounded) for updates still being handled, so a stop loses nothing already started."""
+        pending = {t for t in self.inflight if t is not asyncio.current_task()}
+        if not pending:
+            return
+        _, still = await asyncio.wait(pending, timeout=timeout_s)
+        for task in still:
+            log.warning("update handler still running at shutdown; cancelling %s", task.get_name())
+            task.cancel()
+        if still:
+            await asyncio.wait(still)
+
+
+def build_dispatcher(engine: ConversationEngine, *, callback_answer_deadline_s: float = 1.0) -> Dispatcher:
+    """Return a Dispatcher that feeds messages, edits and button presses to `engine`."""
+    adapter = TelegramAdapter(engine, callback_answer_deadline_s=callback_answer_deadline_s)
+    dispatcher = Dispatcher()
+    dispatcher[ADAPTER_KEY] = adapter
+
+    async def on_event(event: Any, event_update: Update, bot: Bot) -> None:
+        await adapter.on_update(event_update, bot)
+
+    dispatcher.message.register(on_event)
+    dispatcher.edited_message.register(on_event)
+    dispatcher.callback_query.register(on_event)
+    return dispatcher
+
+
+def adapter_of(dispatcher: Dispatcher) -> TelegramAdapter:
+    """Return the TelegramAdapter a dispatcher from `build_dispatcher` carries."""
+    adapter = dispatcher.workflow_data.get(ADAPTER_KEY)
+    if not isinstance(adapter, TelegramAdapter):
+        raise TypeError("the dispatcher was not made by build_dispatcher")
+    return adapter
+
+
+async def set_command_menus(bot: Bot, menus: list[CommandMenu]) -> None:
+    """Register each menu with setMyCommands for its scope and language (an empty menu deletes it)."""
+    for menu in menus:
+        if menu.scope == "chat" and menu.chat_id is None:
+            log.error("chat command menu without a chat_id skipped")
+            continue
+        scope = (
+            BotCommandScopeChat(chat_id=chat_ref(menu.chat_id))
+            if menu.scope == "chat" and menu.chat_id is not None
+            else BotCommandScopeDefault()
+        )
+        commands = [BotCommand(command=name.lstrip("/"), description=text) for name, text in menu.commands]
+        try:
+            if commands:
+                await bot.set_my_commands(commands, scope=scope, language_code=menu.language)
+            else:
+                await bot.delete_my_commands(scope=scope, language_code=menu.language)
+        except TelegramAPIError as exc:
+            log.warning("could not set the %s command menu (%s): %s", menu.scope, menu.language, exc)
+
+
+async def push_loop(adapter: TelegramAdapter, bot: Bot, interval_s: float) -> None:
+    """Send due pushes now and then every `interval_s` seconds, until cancelled."""
+    while True:
+        try:
+            await adapter.send_pushes(bot)
+        except Exception:
+            log.exception("sending due pushes failed; trying again in %ss", interval_s)
+        await asyncio.sleep(interval_s)
+
+
+async def run_polling(
+    engine: ConversationEngine,
+    token: str,
+    api_base_url: str | None = None,
+    push_interval_s: float = 60.0,
+    *,
+    bot: Bot | None = None,
+    dispatcher: Dispatcher | None = None,
+    handle_signals: bool = True,
+    polling_timeout_s: int = 10,
+    drain_timeout_s: float = 10.0,
+) -> None:
+    """Run the bot with long polling until stopped (SIGINT/SIGTERM or `dispatcher.stop_polling()`).
+
+    Sets the command menus, removes a leftover webhook without dropping pending updates, polls,
+    and sends due pushes every `push_interval_s`. On stop it waits for updates being handled.
+    """
+    bot = bot or build_bot(token, api_base_url)
+    dispatcher = dispatcher or build_dispatcher(engine)
+    adapter = adapter_of(dispatcher)
+    if adapter.engine is not engine:
+        raise ValueError("the dispatcher was built for a different engine")
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await set_command_menus(bot, await engine.command_menus())
+        pushes = asyncio.create_task(push_loop(adapter, bot, push_interval_s), name="telegram-pushes")
+        try:
+            await dispatcher.start_polling(
+                bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=polling_timeout_s
+            )
+        finally:
+            pushes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pushes
+            await adapter.drain(drain_timeout_s)
+    finally:
+        await bot.session.close()

@@ -1,0 +1,97 @@
+"""A real engine over the test database, and a chat driver that talks to it like a channel does."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.core.messages import Attachment, Button, Inbound, Reply
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
+from crm_core.clock import FrozenClock
+from crm_core.config import Settings
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+
+STAFF = (("Lan", "sales", 1001), ("Tuấn", "sales", 1002), ("Quang", "manager", 2001))
+_update_ids = itertools.count(5000)
+
+
+@dataclass
+class ChatDriver:
+    """One Telegram-like chat: says text, presses buttons of the latest reply that had some."""
+
+    engine: Engine
+    user_id: str
+    channel: str = "telegram"
+    language_code: str | None = "vi"
+    buttons: list[Button] = field(default_factory=list)
+    last: list[Reply] = field(default_factory=list)
+
+    async def say(self, text: str | None, *, attachment: Attachment | None = None, update_id: int | None = None,
+                  message_id: int | None = None, is_edit: bool = False) -> list[Reply]:
+        """Send a message and return the replies."""
+        uid = next(_update_ids) if update_id is None else update_id
+        inbound = Inbound(channel=self.channel, chat_id=self.user_id, user_id=self.user_id, text=text,
+                          attachment=attachment, update_id=str(uid), message_id=str(message_id or uid),
+                          language_code=self.language_code, is_edit=is_edit)
+        return self._remember(await self.engine.handle(inbound))
+
+    async def press(self, label: str) -> list[Reply]:
+        """Press the first button of the latest keyboard whose label contains `label`."""
+        button = next((b for b in self.buttons if label in b.label), None)
+        assert button is not None, f"no button {label!r} in {[b.label for b in self.buttons]}"
+        return await self.tap(button.data)
+
+    async def tap(self, data: str, *, update_id: int | None = None) -> list[Reply]:
+        """Send a callback with raw data."""
+        uid = next(_update_ids) if update_id is None else update_id
+        inbound = Inbound(channel=self.channel, chat_id=self.user_id, user_id=self.user_id, callback_data=data,
+                          callback_id=str(uid), update_id=str(uid), language_code=self.language_code)
+        return self._remember(await self.engine.handle(inbound))
+
+    def _remember(self, replies: list[Reply]) -> list[Reply]:
+        self.last = replies
+        for reply in replies:
+            if reply.keyboard is not None and reply.chat_id is None:
+                self.buttons = reply.keyboard.buttons()
+        return replies
+
+    @property
+    def text(self) -> str:
+        """Return the text of the replies to this chat, joined."""
+        return "\n".join(r.text for r in self.last if r.chat_id is None)
+
+
+@pytest_asyncio.fixture
+async def engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> AsyncIterator[Engine]:
+    """An engine with three staff members registered: Lan and Tuấn (sales), Quang (manager)."""
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        for name, role, telegram_id in STAFF:
+            await services.users.add(name=name, role=role, telegram_id=telegram_id)
+    yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                 render_reminder=reminder_reply)
+
+
+@pytest_asyncio.fixture
+async def lan(engine: Engine) -> ChatDriver:
+    """Lan's chat (salesperson)."""
+    return ChatDriver(engine, "1001")
+
+
+@pytest_asyncio.fixture
+async def quang(engine: Engine) -> ChatDriver:
+    """Quang's chat (manager)."""
+    return ChatDriver(engine, "2001")
+
+
+@pytest_asyncio.fixture
+async def stranger(engine: Engine) -> ChatDriver:
+    """Someone who is not staff."""
+    return ChatDriver(engine, "777")
