@@ -316,14 +316,16 @@ def bench(
 ) -> None:
     """Run the benchmarks in benchmarks/ and print their figures."""
     root = PROJECT_ROOT / "benchmarks"
-    names = [name] if name else sorted(p.parent.name for p in root.glob("*/bench.py"))
+    available = sorted(p.parent.name for p in root.glob("*/bench.py"))
+    names = [name] if name else available
     results: dict[str, object] = {}
     for bench_name in names:
         path = root / bench_name / "bench.py"
         if not path.exists():
-            fail(f"no benchmark {bench_name!r}; available: {', '.join(sorted(p.parent.name for p in root.glob('*/bench.py')))}")
+            fail(f"no benchmark {bench_name!r}; available: {', '.join(available)}")
         spec = importlib.util.spec_from_file_location(f"benchmarks_{bench_name}", path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         results[bench_name] = module.run()

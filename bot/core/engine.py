@@ -13,9 +13,14 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
+from crm_core.clock import Clock
+from crm_core.config import Settings
+from crm_core.errors import CrmError, StoreBusy
+from crm_core.schemas import UserOut
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,12 +30,6 @@ from bot.core.extensions import Extensions
 from bot.core.messages import Inbound, Reply
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
-from crm_core.clock import Clock
-from crm_core.config import Settings
-from crm_core.errors import CrmError, StoreBusy
-from crm_core.schemas import TaskOut, UserOut
-from crm_core.services import Services
-from crm_core.uow import UnitOfWork, is_busy_error
 
 log = logging.getLogger(__name__)
 

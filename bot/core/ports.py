@@ -1,25 +1,17 @@
 """Ports the channel adapters code against: the conversation engine and its command menus.
 
-`bot/core/engine.py` implements `ConversationEngine`; the aiogram, PTB and console adapters only
-see this protocol, so each can be tested with a small scripted engine.
+`bot.core.engine.Engine` implements `ConversationEngine`; the aiogram, PTB and console adapters
+only see this protocol, so each can be tested with a small scripted engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
+from bot.core.engine import CommandMenu
 from bot.core.messages import Inbound, Reply
 
-
-@dataclass(frozen=True)
-class CommandMenu:
-    """The commands shown in a chat's menu, for one scope and language (None = every language)."""
-
-    scope: Literal["default", "chat"]
-    chat_id: str | None
-    language: str | None
-    commands: list[tuple[str, str]]
+__all__ = ["CommandMenu", "ConversationEngine"]
 
 
 class ConversationEngine(Protocol):

@@ -121,9 +121,9 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
                        amount=deal_amount(deal, ctx.lang), status=status))
     lines.append(ctx.t("deal.history") if history else ctx.t("deal.history_none"))
     for item in history:
-        lines.append(ctx.t("customer.interaction_line", when=fmt.day(item.occurred_at.astimezone(ctx.now.tzinfo).date(),
-                                                                     ctx.lang),
-                           kind=ctx.t(f"kind.{item.kind}"), owner=item.owner or "—", summary=fmt.clip(item.summary, 160)))
+        when = fmt.day(item.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang)
+        lines.append(ctx.t("customer.interaction_line", when=when, kind=ctx.t(f"kind.{item.kind}"),
+                           owner=item.owner or "—", summary=fmt.clip(item.summary, 160)))
     rows: list[list[Button]] = []
     if deal.status == "open":
         rows.append([Button(ctx.t("btn.move_stage"), pack("deal", "stages", deal.id)),

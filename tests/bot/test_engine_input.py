@@ -34,7 +34,9 @@ async def test_an_oversize_message_is_refused_but_kept(lan: ChatDriver, open_ser
     assert "quá giới hạn 4096" in lan.text
     async with open_services() as services:
         draft = await services.session.scalar(select(LogDraft))
-    assert draft is not None and draft.raw_text == text.strip() and draft.status == "too_long"
+    assert draft is not None
+    assert draft.raw_text == text.strip()
+    assert draft.status == "too_long"
 
 
 async def test_an_unknown_command_points_to_help(lan: ChatDriver) -> None:
@@ -72,14 +74,17 @@ async def test_a_crash_while_understanding_keeps_the_raw_text(lan: ChatDriver, o
     assert "Văn bản của bạn đã được giữ lại" in lan.text
     async with open_services() as services:
         draft = await services.session.scalar(select(LogDraft))
-    assert draft is not None and draft.status == "failed" and "Vinamilk" in draft.raw_text
+    assert draft is not None
+    assert draft.status == "failed"
+    assert "Vinamilk" in draft.raw_text
 
 
 async def test_a_stranger_gets_their_telegram_id_and_no_staff_commands(stranger: ChatDriver) -> None:
     await stranger.say("/start")
     assert "777" in stranger.text
     await stranger.say("/deals")
-    assert "777" in stranger.text and "Cơ hội" not in stranger.text
+    assert "777" in stranger.text
+    assert "Cơ hội" not in stranger.text
     await stranger.say("cho tôi xem danh sách khách hàng")
     assert "nhân viên" in stranger.text
 

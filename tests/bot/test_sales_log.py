@@ -36,10 +36,15 @@ async def test_save_writes_interaction_task_and_deal_together(lan: ChatDriver, o
         task = await services.session.scalar(select(Task))
         deal = await services.session.scalar(select(Deal))
         company = await services.session.scalar(select(Company))
-    assert interaction is not None and interaction.summary == HOA_PHAT_LOG
-    assert task is not None and task.due_at is not None and task.due_at.date().isoformat() == "2026-11-27"
-    assert deal is not None and deal.company_id == company.id  # type: ignore[union-attr]
-    assert company is not None and company.name == "Hòa Phát"
+    assert interaction is not None
+    assert interaction.summary == HOA_PHAT_LOG
+    assert task is not None
+    assert task.due_at is not None
+    assert task.due_at.date().isoformat() == "2026-11-27"
+    assert deal is not None
+    assert deal.company_id == company.id
+    assert company is not None
+    assert company.name == "Hòa Phát"
 
 
 async def test_second_tap_on_save_saves_nothing_twice(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +60,8 @@ async def test_second_tap_on_save_saves_nothing_twice(lan: ChatDriver, open_serv
 async def test_the_same_update_delivered_twice_is_handled_once(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
     first = await lan.say(HOA_PHAT_LOG, update_id=42)
     second = await lan.say(HOA_PHAT_LOG, update_id=42)
-    assert first and second == []
+    assert first
+    assert second == []
     assert await _count(open_services, LogDraft) == 1
 
 
@@ -82,7 +88,9 @@ async def test_cancel_keeps_the_raw_text_but_saves_nothing(lan: ChatDriver, open
     await lan.press("Hủy")
     async with open_services() as services:
         draft = await services.session.scalar(select(LogDraft))
-    assert draft is not None and draft.raw_text == HOA_PHAT_LOG and draft.status == "cancelled"
+    assert draft is not None
+    assert draft.raw_text == HOA_PHAT_LOG
+    assert draft.status == "cancelled"
     assert await _count(open_services, Interaction) == 0
 
 
@@ -96,7 +104,8 @@ async def test_edit_lets_the_user_fix_the_amount_by_typing_it(lan: ChatDriver, o
     await lan.press("Lưu")
     async with open_services() as services:
         deal = await services.session.scalar(select(Deal))
-    assert deal is not None and deal.amount == Decimal("1200000000")
+    assert deal is not None
+    assert deal.amount == Decimal("1200000000")
 
 
 async def test_an_unreadable_amount_while_editing_says_what_to_type(lan: ChatDriver) -> None:
@@ -139,7 +148,8 @@ async def test_two_contacts_with_the_same_name_are_asked_about(lan: ChatDriver, 
     await lan.press("Lưu")
     async with open_services() as services:
         interaction = await services.session.scalar(select(Interaction))
-    assert interaction is not None and interaction.company_id == second.id
+    assert interaction is not None
+    assert interaction.company_id == second.id
 
 
 async def test_editing_an_unsaved_log_message_reparses_it(lan: ChatDriver) -> None:
@@ -157,5 +167,7 @@ async def test_a_reminder_request_creates_a_task_directly(lan: ChatDriver, open_
     assert "Đã tạo việc" in lan.text
     async with open_services() as services:
         task = await services.session.scalar(select(Task))
-    assert task is not None and task.due_at is not None and task.due_at.date().isoformat() == "2026-11-27"
+    assert task is not None
+    assert task.due_at is not None
+    assert task.due_at.date().isoformat() == "2026-11-27"
     assert await _count(open_services, Interaction) == 0

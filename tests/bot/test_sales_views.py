@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from bot.core.engine import Engine
 from bot.core.messages import MAX_TEXT_CHARS
 from crm_core.clock import FrozenClock
@@ -60,9 +58,11 @@ async def test_a_manager_sees_the_team_and_filters_by_salesperson(quang: ChatDri
     await _seed_deals(open_services, "Tuấn", 2, company_prefix="Khách của Tuấn")
     await _seed_deals(open_services, "Lan", 2, company_prefix="Khách của Lan")
     await quang.say("/deals")
-    assert "Khách của Tuấn" in quang.text and "Khách của Lan" in quang.text
+    assert "Khách của Tuấn" in quang.text
+    assert "Khách của Lan" in quang.text
     await quang.press("Lan")
-    assert "Khách của Tuấn" not in quang.text and "Khách của Lan" in quang.text
+    assert "Khách của Tuấn" not in quang.text
+    assert "Khách của Lan" in quang.text
 
 
 async def test_deal_card_moves_stage_and_marks_won(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +76,8 @@ async def test_deal_card_moves_stage_and_marks_won(lan: ChatDriver, open_service
     assert "Chúc mừng" in lan.text
     async with open_services() as services:
         deal = await services.session.get(Deal, deal_id)
-    assert deal is not None and deal.status == "won"
+    assert deal is not None
+    assert deal.status == "won"
 
 
 async def test_a_manager_reassigns_a_deal_and_the_new_owner_is_told(quang: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -88,7 +89,9 @@ async def test_a_manager_reassigns_a_deal_and_the_new_owner_is_told(quang: ChatD
     async with open_services() as services:
         deal = await services.session.get(Deal, deal_id)
         tuan = await services.users.by_name("Tuấn")
-    assert deal is not None and tuan is not None and deal.owner_id == tuan.id
+    assert deal is not None
+    assert tuan is not None
+    assert deal.owner_id == tuan.id
 
 
 async def test_a_salesperson_cannot_reassign_even_with_a_crafted_button(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +136,8 @@ async def test_snooze_moves_the_task_to_tomorrow_morning(lan: ChatDriver, clock:
     await lan.press("Sáng mai")
     async with open_services() as services:
         task = await services.session.get(Task, task_id)
-    assert task is not None and task.due_at is not None
+    assert task is not None
+    assert task.due_at is not None
     assert task.due_at.astimezone(clock.now().tzinfo).isoformat().startswith("2026-11-24T09:00")
 
 
@@ -143,8 +147,11 @@ async def test_a_reminder_reaches_the_owner_when_the_task_falls_due(engine: Engi
     assert await engine.due_pushes() == []
     clock.advance(timedelta(hours=2, minutes=1))
     pushes = await engine.due_pushes()
-    assert len(pushes) == 1 and pushes[0].chat_id == "1001" and "Gọi lại chị Hà" in pushes[0].text
-    assert pushes[0].keyboard is not None and any("Xong" in b.label for b in pushes[0].keyboard.buttons())
+    assert len(pushes) == 1
+    assert pushes[0].chat_id == "1001"
+    assert "Gọi lại chị Hà" in pushes[0].text
+    assert pushes[0].keyboard is not None
+    assert any("Xong" in b.label for b in pushes[0].keyboard.buttons())
     assert await engine.due_pushes() == []
 
 
@@ -153,7 +160,10 @@ async def test_customer_view_shows_company_contacts_deals_and_tasks(lan: ChatDri
     await lan.press("Lưu")
     await lan.say("/customer HOA PHAT")
     text = lan.text
-    assert "🏢 Hòa Phát" in text and "Minh" in text and "500.000.000 ₫" in text and "báo giá" in text
+    assert "🏢 Hòa Phát" in text
+    assert "Minh" in text
+    assert "500.000.000 ₫" in text
+    assert "báo giá" in text
 
 
 async def test_find_ignores_accents_and_case(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -166,5 +176,6 @@ async def test_find_ignores_accents_and_case(lan: ChatDriver, open_services) -> 
 
 async def test_command_menus_differ_by_role(engine: Engine) -> None:
     menus = {m.chat_id: [c for c, _ in m.commands] for m in await engine.command_menus()}
-    assert "deals" in menus["1001"] and "deals" not in menus[None]
+    assert "deals" in menus["1001"]
+    assert "deals" not in menus[None]
     assert all(1 <= len(c) <= 32 for commands in menus.values() for c in commands)
