@@ -32,7 +32,6 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from bot.adapters.aiogram_adapter.convert import update_chat_id, update_to_inbound
 from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_of
 from bot.adapters.aiogram_adapter.session import build_bot
-from bot.core.messages import Inbound, Reply
 from bot.core.ports import CommandMenu, ConversationEngine
 
 log = logging.getLogger(__name__)
@@ -142,14 +141,6 @@ class TelegramAdapter:
                 await renderer.render([reply])
             count += 1
         return count
-
-    async def render(self, bot: Bot, replies: list[Reply], inbound: Inbound | None = None) -> None:
-        """Render replies outside an update (e.g. from an admin command), under the chats' locks."""
-        renderer = ReplyRenderer(bot)
-        for reply in replies:
-            chat_id = reply.chat_id or (inbound.chat_id if inbound is not None else None)
-            async with self.locks.hold(chat_id or "-"):
-                await renderer.render([reply], inbound)
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (bounded) for updates still being handled, so a stop loses nothing already started."""
