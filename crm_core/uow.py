@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.errors import StoreBusy
 
 _BUSY_MARKERS = ("database is locked", "database is busy", "lock timeout", "could not obtain lock", "deadlock")
+# PostgreSQL: lock_not_available, deadlock_detected, serialization_failure. asyncpg's errors reach
+# SQLAlchemy as a plain DBAPIError, not an OperationalError, so the SQLSTATE is what tells.
+_BUSY_SQLSTATES = ("55P03", "40P01", "40001")
 
 
 def is_busy_error(error: BaseException) -> bool:
     """Tell whether a database error means "busy, try again" rather than a bug."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
     text = str(error).lower()
     return isinstance(error, OperationalError) and any(marker in text for marker in _BUSY_MARKERS)
 
@@ -44,13 +51,16 @@ class UnitOfWork:
             if exc_type is None:
                 try:
                     await session.commit()
-                except OperationalError as error:
+                except DBAPIError as error:
                     await session.rollback()
                     if is_busy_error(error):
                         raise StoreBusy(str(error)) from error
                     raise
             else:
                 await session.rollback()
+                # A flush inside the block meets the lock first; report it as busy too.
+                if exc is not None and is_busy_error(exc):
+                    raise StoreBusy(str(exc)) from exc
         finally:
             await session.close()
             self._session = None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from crm_core.models import Deal, DealStageChange, Interaction, Pipeline, Stage, Task
+from crm_core.models import Company, Deal, DealStageChange, Interaction, Pipeline, Stage, Task
 
 _DEAL_LOADS = (selectinload(Deal.stage), selectinload(Deal.company), selectinload(Deal.contact),
                selectinload(Deal.owner))
@@ -54,7 +54,7 @@ class DealRepository:
         query = select(Deal).options(*_DEAL_LOADS).where(Deal.id == deal_id)
         return await self._session.scalar(query.execution_options(populate_existing=True))
 
-    def _open(self, owner_id: int | None) -> Select[tuple[Deal]]:
+    def _open(self, owner_id: int | None) -> Select[Deal]:
         query = select(Deal).options(*_DEAL_LOADS).where(Deal.status == "open")
         if owner_id is not None:
             query = query.where(Deal.owner_id == owner_id)
@@ -79,9 +79,9 @@ class DealRepository:
 
     async def title_index(self, *, owner_id: int | None, open_only: bool) -> Sequence[tuple[int, str, str | None]]:
         """Return (id, folded title, folded company name) of deals for name search."""
-        from crm_core.models import Company
-
-        query = select(Deal.id, Deal.title_folded, Company.name_folded).outerjoin(Company, Deal.company_id == Company.id)
+        query = select(Deal.id, Deal.title_folded, Company.name_folded).outerjoin(
+            Company, Deal.company_id == Company.id
+        )
         if owner_id is not None:
             query = query.where(Deal.owner_id == owner_id)
         if open_only:
@@ -92,6 +92,16 @@ class DealRepository:
         """Return a deal's stage moves, oldest first."""
         query = select(DealStageChange).where(DealStageChange.deal_id == deal_id).order_by(DealStageChange.changed_at)
         return (await self._session.scalars(query)).all()
+
+    async def last_stage_change_id(self, deal_id: int) -> int:
+        """Return the id of a deal's latest stage move (0 when none)."""
+        query = select(func.max(DealStageChange.id)).where(DealStageChange.deal_id == deal_id)
+        return int(await self._session.scalar(query) or 0)
+
+    async def delete_stage_changes_after(self, deal_id: int, change_id: int) -> None:
+        """Delete a deal's stage moves newer than the move `change_id`."""
+        await self._session.execute(delete(DealStageChange).where(DealStageChange.deal_id == deal_id,
+                                                                  DealStageChange.id > change_id))
 
     async def count(self) -> int:
         """Count deals."""

@@ -139,6 +139,14 @@ class DealService:
         if deal is not None:
             await self._repo.delete(deal)
 
+    async def last_move_id(self, deal_id: int) -> int:
+        """Return the id of the deal's latest stage move, a bookmark for `forget_moves_after`."""
+        return await self._repo.last_stage_change_id(deal_id)
+
+    async def forget_moves_after(self, deal_id: int, move_id: int) -> None:
+        """Drop the deal's stage moves newer than `move_id` (used by undo, which restores the stage)."""
+        await self._repo.delete_stage_changes_after(deal_id, move_id)
+
     async def count(self) -> int:
         """Count deals."""
         return await self._repo.count()

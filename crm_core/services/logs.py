@@ -186,7 +186,7 @@ class LogService:
             return deal, True, None
         previous = {"amount": None if existing.amount is None else str(existing.amount),
                     "currency": existing.currency, "quantity": existing.quantity, "stage": existing.stage.key,
-                    "stage_changed_at": existing.stage_changed_at.isoformat()}
+                    "stage_changed_at": existing.stage_changed_at.isoformat(), "contact_id": existing.contact_id}
         if amount is not None:
             existing.amount, existing.currency = amount, fields.get("currency") or existing.currency
         if quantity is not None:
@@ -195,6 +195,7 @@ class LogService:
             existing.contact_id = contact_id
         existing.updated_at = self._now
         if stage and stage != existing.stage.key:
+            previous["last_move_id"] = await self._deals.last_move_id(existing.id)
             await self._deals.move(existing.id, stage, owner if existing.owner_id == owner.id else _as_manager(owner))
         return existing, False, previous
 
@@ -248,6 +249,10 @@ class LogService:
         deal.amount = _decimal(before.get("amount"))
         deal.currency = before.get("currency")
         deal.quantity = before.get("quantity")
+        if "contact_id" in before:  # the log may have linked the contact it created, which undo deletes
+            deal.contact_id = before["contact_id"]
+        if before.get("last_move_id") is not None:
+            await self._deals.forget_moves_after(deal.id, int(before["last_move_id"]))
         if before.get("stage") != deal.stage.key:
             deal.stage_id = (await self._pipelines.default_stage(str(before["stage"]))).id
             deal.status = "open"

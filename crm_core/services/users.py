@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -69,7 +70,7 @@ class UserService:
             raise NotFound("no such user")
         return user_out(user)
 
-    async def salespeople(self) -> list[UserOut]:
+    async def salespeople(self) -> builtins.list[UserOut]:
         """Return active salespeople."""
         return [user_out(u) for u in await self._repo.list_all(active_only=True) if u.role == "sales"]
 

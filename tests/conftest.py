@@ -1,0 +1,208 @@
+"""Shared fixtures: an isolated environment, a migrated database per test on each backend, services.
+
+Backends: every test that uses `backend` (through `db_url`, `migrated_url`, `sessionmaker` or
+`open_services`) runs once on SQLite and once on PostgreSQL. The PostgreSQL run needs
+`CHATCRM_TEST_POSTGRES_URL` (e.g. `postgresql+asyncpg://postgres@127.0.0.1:5432/test`) and is
+skipped without it. Each PostgreSQL test gets its own database on that server, dropped afterwards,
+so the application's own URL-based code (`crm_core.db.create_engine`, `crm_core.db.upgrade`, the
+Alembic env) runs unchanged and tests never see each other's rows.
+
+`db_url` is an empty database (for migration tests). `migrated_url` is a copy of a template that
+the project's Alembic migrations built once per session (SQLite: a backup of the file;
+PostgreSQL: `CREATE DATABASE ... TEMPLATE`), which keeps a test's setup in milliseconds.
+
+Usage in a test:
+
+    async def test_something(open_services):
+        async with open_services() as services:   # one committed unit of work
+            await services.users.add(name="Lan", role="sales")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, closing
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from crm_core.clock import FrozenClock
+from crm_core.db import create_engine, create_sessionmaker, upgrade_sync
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+
+POSTGRES_ENV = "CHATCRM_TEST_POSTGRES_URL"
+TEST_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+# Variables a developer's shell may carry that would leak into Settings() or reach a real server.
+_LEAKY_ENV = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL")
+
+
+def _isolate_environment() -> None:
+    """Run offline and ignore the developer's chatcrm configuration; CHATCRM_TEST_* stays."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    for key in list(os.environ):
+        if (key.startswith("CHATCRM_") and not key.startswith("CHATCRM_TEST_")) or key in _LEAKY_ENV:
+            del os.environ[key]
+
+
+_isolate_environment()
+
+
+OpenServices = Callable[..., AbstractAsyncContextManager[Services]]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _chatcrm_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point CHATCRM_HOME at a throwaway folder so no test writes ./data."""
+    home = tmp_path_factory.mktemp("chatcrm-home")
+    os.environ["CHATCRM_HOME"] = str(home)
+    yield home
+    os.environ.pop("CHATCRM_HOME", None)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """Return a clock frozen at Monday 23/11/2026 10:00 in Ho Chi Minh City."""
+    return FrozenClock(TEST_NOW)
+
+
+def _database_url(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _create_database(server_url: str, name: str, *, template: str | None = None) -> None:
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            clause = f' TEMPLATE "{template}"' if template else ""
+            await connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    finally:
+        await admin.dispose()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@asynccontextmanager
+async def _postgres_database(server_url: str, *, template: str | None = None) -> AsyncIterator[str]:
+    """Create a database on the server of `server_url` (a copy of `template` if given); drop it afterwards."""
+    name = f"chatcrm_t_{uuid.uuid4().hex[:16]}"
+    await _create_database(server_url, name, template=template)
+    try:
+        yield _database_url(server_url, name)
+    finally:
+        await _drop_database(server_url, name)
+
+
+def _postgres_server_url() -> str:
+    server_url = os.environ.get(POSTGRES_ENV)
+    if not server_url:
+        pytest.skip(f"{POSTGRES_ENV} not set")
+    return server_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Return the database backend of this run: `sqlite`, or `postgres` when the server is configured."""
+    if request.param == "postgres":
+        _postgres_server_url()
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a SQLite file migrated once per session by the project's Alembic migrations."""
+    path = tmp_path_factory.mktemp("template") / "crm.sqlite3"
+    upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """Yield the name of a PostgreSQL database migrated once per session by the project's migrations."""
+    server_url = _postgres_server_url()
+    name = f"chatcrm_tpl_{uuid.uuid4().hex[:16]}"
+    asyncio.run(_create_database(server_url, name))
+    try:
+        upgrade_sync(_database_url(server_url, name))
+        yield name
+    finally:
+        asyncio.run(_drop_database(server_url, name))
+
+
+@pytest.fixture
+def migrated_template(backend: str, request: pytest.FixtureRequest) -> str:
+    """Return the session's migrated template of this backend (a file path or a database name)."""
+    return str(request.getfixturevalue(f"{backend}_template"))
+
+
+@pytest_asyncio.fixture
+async def db_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """Yield the URL of an empty database: a fresh SQLite file, or a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    async with _postgres_database(_postgres_server_url()) as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def migrated_url(backend: str, migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
+    """Yield the URL of a fresh database at the latest schema: a copy of the session's migrated template."""
+    if backend == "sqlite":
+        path = tmp_path / "crm.sqlite3"
+        with closing(sqlite3.connect(migrated_template)) as source, closing(sqlite3.connect(path)) as target:
+            source.backup(target)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    async with _postgres_database(_postgres_server_url(), template=migrated_template) as url:
+        yield url
+
+
+@pytest_asyncio.fixture
+async def sessionmaker(migrated_url: str, clock: FrozenClock) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Yield a session factory over the migrated database, with the default pipeline installed."""
+    engine = create_engine(migrated_url)
+    factory = create_sessionmaker(engine)
+    try:
+        async with UnitOfWork(factory) as uow:
+            await Services.build(uow.session, now=clock.now()).pipelines.ensure_default()
+        yield factory
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def services_in(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, undo_minutes: int = 5
+) -> AsyncIterator[Services]:
+    """Open a unit of work and yield the services over it; commit on success, roll back on error."""
+    async with UnitOfWork(sessionmaker) as uow:
+        yield Services.build(uow.session, now=now, undo_minutes=undo_minutes)
+
+
+@pytest.fixture
+def open_services(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> OpenServices:
+    """Return `open_services(now=None, undo_minutes=5)`: a unit of work at the clock's current time."""
+
+    def _open(*, now: datetime | None = None, undo_minutes: int = 5) -> AbstractAsyncContextManager[Services]:
+        return services_in(sessionmaker, now=now or clock.now(), undo_minutes=undo_minutes)
+
+    return _open
