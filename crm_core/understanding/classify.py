@@ -1,0 +1,268 @@
+"""Interaction kind, stage hints and the next-step clause."""
+
+from __future__ import annotations
+
+import re
+
+_B = r"(?<![a-z0-9])"
+_E = r"(?![a-z0-9])"
+
+_KIND_RES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "message",
+        re.compile(
+            _B + r"(?:zalo|zl|sms|whatsapp|whats\s?app|telegram|viber|imessage|messenger|inbox|ib|"
+            r"chat(?:ted)?|texted|texting|text(?:ed)?|txt|messaged|message|msg|dm(?:ed|'d)?|"
+            r"nhan\s+tin|tin\s+nhan|nt|nhan(?=\s+(?:cho|qua|zalo|lai|a|c|e|anh|chi|em|khach|sep)" + _E + r"))" + _E
+        ),
+    ),
+    ("email", re.compile(_B + r"(?:e-?mail(?:ed|s)?|mail(?:ed)?|gmail|outlook)" + _E)),
+    (
+        "meeting",
+        re.compile(
+            _B + r"(?:gap(?:\s+mat)?|met|meet(?:ing|ings)?|mtg|hop|visit(?:ed|ing)?|tham|ghe|"
+            r"cafe|ca\s+phe|coffee|lunch|dinner|an\s+trua|an\s+toi|demo(?:ed)?|onsite|on-site|zoom|"
+            r"google\s+meet|teams|workshop|presentation|thuyet\s+trinh|lam\s+viec\s+truc\s+tiep|"
+            r"sat\s+down|in\s+person|tiep\s+khach|xuong\s+(?:cty|cong\s+ty|nha\s+may))" + _E
+        ),
+    ),
+    (
+        "call",
+        re.compile(
+            _B + r"(?:goi(?:\s+dien)?|call(?:ed|ing|s)?|phoned|phone(?:\s+call)?|rang|ring|dt|"
+            r"dien\s+thoai|cuoc\s+goi|nghe\s+may|bat\s+may|alo|spoke|talked|hotline|facetime)" + _E
+        ),
+    ),
+]
+
+_NEXT_MARKERS = re.compile(
+    _B + r"(?:hen|se|can|phai|tiep\s+theo|ke\s+tiep|next\s+steps?|next|follow[\s-]?up|will|need\s+to|needs\s+to|"
+    r"todo|to\s+do|plan\s+to|going\s+to|gonna|remind(?:\s+me)?|nho|nhac|du\s+kien|chuan\s+bi|sap|"
+    r"i'll|we'll|he'll|she'll|they'll)" + _E + r"|->|=>|→"
+)
+
+_CLAUSE_SPLIT = re.compile(r"[.;!?\n]+|,|\s+-\s+|->|=>|→|\((?=[^)]*\))|\)")
+
+
+def _accent_ok(original: str, start: int, end: int, kind: str, folded: str) -> bool:
+    word = original[start:end].lower()
+    token = folded[start:end]
+    if token == "hop":
+        if word != "hop" and word != "họp":
+            return False
+        nxt = folded[end : end + 6].split()
+        return not (nxt and nxt[0] in {"dong", "tac", "ly", "le", "y", "phap", "nhat", "dg", "d"})
+    if token.startswith("gap"):
+        if word[:3] not in {"gặp", "gap"}:
+            return False
+        before = folded[max(0, start - 8) : start].split()
+        return not (word[:3] == "gap" and before and before[-1] in {"gui", "can", "rat", "lam", "viec", "hoi"})
+    if token.startswith("goi"):
+        if word[:3] not in {"gọi", "goi"}:
+            return False
+        nxt = folded[end : end + 12].split()
+        return not (
+            word[:3] == "goi"
+            and nxt
+            and (nxt[0] in {"hang", "cuoc", "dich", "san", "combo", "bao", "sp", "gia"} or nxt[0][:1].isdigit())
+        )
+    if token in {"dt", "phone"}:
+        head = folded[end : end + 3].lstrip()
+        return not (head[:1].isdigit() or head[:1] in {":", "+"}) and folded[max(0, start - 1) : start] != "s"
+    if token in {"ghe", "tham"}:
+        return word in {"ghé", "ghe", "thăm", "tham"}
+    if token.startswith("nhan") and word.startswith("nhận"):
+        return False
+    if token.startswith(("mail", "email", "e-mail")):
+        # "email: lan@abc.vn" is contact data, not an e-mail that was sent
+        head = folded[end : end + 3].lstrip()
+        following = original[end : end + 60].split()
+        noun_then_address = token in {"email", "mail", "e-mail"} and bool(following) and "@" in following[0]
+        return not head.startswith(":") and not noun_then_address
+    return True
+
+
+def find_kinds(original: str, folded: str) -> list[tuple[int, str]]:
+    """Return (position, kind) for every kind cue in the text."""
+    hits: list[tuple[int, str]] = []
+    for kind, pattern in _KIND_RES:
+        for m in pattern.finditer(folded):
+            if _accent_ok(original, m.start(), m.end(), kind, folded):
+                hits.append((m.start(), kind))
+    hits.sort()
+    return hits
+
+
+_ACTION_AFTER = re.compile(
+    r"\s+(?:gui|goi|lien\s+he|lam|chuan\s+bi|bao|follow|check|nhac|hoi|gap|xac\s+nhan|demo|ky|chot|sua|"
+    r"cap\s+nhat|trinh|dat|giao|tu\s+van|thu|xem|kiem\s+tra|send|call)(?![a-z0-9])"
+)
+
+
+def next_step_start(original: str, folded: str) -> int | None:
+    """Return where the part about what happens next begins, if anywhere."""
+    for m in _NEXT_MARKERS.finditer(folded):
+        word = original[m.start() : m.end()].lower()
+        tok = m.group()
+        if tok == "can" and word not in {"cần", "can"}:
+            continue
+        if tok == "can" and word == "can" and _english_context(folded, m.start()):
+            continue
+        if tok in {"can", "phai"} and not _ACTION_AFTER.match(folded, m.end()):
+            continue  # "khách cần 200 bộ": a need, not our next step
+        if tok == "se" and word not in {"sẽ", "se"}:
+            continue
+        if tok == "hen" and word not in {"hẹn", "hen"}:
+            continue
+        if tok == "sap" and word not in {"sắp", "sap"}:
+            continue
+        if tok in {"nho", "nhac"} and word not in {"nhớ", "nhắc", "nho", "nhac"}:
+            continue
+        return m.start()
+    return None
+
+
+def _english_context(folded: str, pos: int) -> bool:
+    before = folded[max(0, pos - 12) : pos].split()
+    return bool(before) and before[-1] in {"i", "we", "you", "he", "she", "they", "it", "who", "that"}
+
+
+_NOTE_HEAD = re.compile(r"^\s*(?:note|notes|ghi\s+chu|nb|memo|fyi|luu\s+y)\s*[:\-]")
+
+
+def is_note(folded: str) -> bool:
+    """Tell whether the text is headed as a note ("Note: …", "Ghi chú: …")."""
+    return _NOTE_HEAD.match(folded) is not None
+
+
+def choose_kind(hits: list[tuple[int, str]], step_at: int | None) -> str:
+    """Pick the interaction kind: the first cue before the next-step part, else the first cue at all."""
+    if not hits:
+        return "note"
+    before = [k for p, k in hits if step_at is None or p < step_at]
+    return before[0] if before else hits[0][1]
+
+
+# ---------------------------------------------------------------- stage
+
+_WON = re.compile(
+    _B
+    + r"(?:chot(?:\s+(?:don|deal|hd|hop\s+dong|xong|sale|duoc|dc|roi|ok|po|thanh\s+cong))?|da\s+ky|ky\s+(?:hd|hop\s+dong|"  # noqa: E501
+    r"contract|roi|xong)|ki\s+(?:hd|hop\s+dong)|closed[\s-]won|closed\s+(?:the\s+)?deal|deal\s+closed|won\s+the\s+deal|"
+    r"deal\s+won|won|signed|sign(?:ed)?\s+the\s+contract|got\s+the\s+po|received\s+(?:the\s+)?po|nhan\s+po|"
+    r"dat\s+coc|da\s+coc|coc\s+roi|chuyen\s+khoan|da\s+thanh\s+toan|paid|payment\s+received|thanh\s+cong)" + _E
+)
+_LOST = re.compile(
+    _B + r"(?:mat\s+(?:deal|khach|don|hd)|thua|lost|closed[\s-]lost|(?:khong|ko|k|kh|hong)\s+(?:mua|lay|dat|ky|chot|"
+    r"quan\s+tam|co\s+nhu\s+cau|can\s+nua|lam\s+nua)|tu\s+choi|huy\s+(?:don|hd|hop\s+dong|deal|order)|"
+    r"chon\s+(?:ben|doi\s+thu|nha\s+cung\s+cap)\s+khac|chon\s+doi\s+thu|went\s+with|chose\s+(?:another|a\s+competitor|"
+    r"the\s+competitor|competitor)|declined|not\s+interested|no\s+longer|cancel(?:l)?ed|pass(?:ed)?\s+on|"
+    r"dung\s+(?:hop\s+tac|du\s+an|lai)|bo\s+cuoc|out\s+of\s+budget|ngung)" + _E
+)
+_NEGOTIATION = re.compile(
+    _B + r"(?:dam\s+phan|thuong\s+luong|tra\s+gia|mac\s+ca|xin\s+(?:giam|bot|chiet\s+khau|them\s+chiet)|giam\s+gia|"
+    r"chiet\s+khau|ep\s+gia|deal\s+gia|negotiat\w*|discount|counter[\s-]?offer|haggl\w*|push(?:ed)?\s+back|pushback|"
+    r"che\s+dat|dat\s+qua|bot\s+gia|sap\s+chot|cho\s+chot|chua\s+chot|review(?:ing)?\s+(?:the\s+)?contract|"
+    r"redline\w*|terms|dieu\s+khoan|xem\s+lai\s+hd)" + _E
+)
+_QUOTE = re.compile(
+    _B + r"(?:bao\s+gia|bg|quote[ds]?|quotation|proposal|pricing|price\s+list|bang\s+gia|gui\s+gia|"
+    r"offer\s+sent|sent\s+(?:an?\s+)?offer|rfq)" + _E
+)
+_FUTURE_BEFORE = re.compile(
+    r"(?<![a-z'])(?:sap|se|mai|hen|du\s+kien|chuan\s+bi|will|to|plan|expect(?:ed)?|hope|hopefully|chua|cho|neu|if|can|"
+    r"muon|want|wants|ready\s+to|likely|could|might|may|not|didn't|haven't|hasn't|khong|ko|k)\s+(?:\S+\s+)?$"
+)
+
+
+def find_stage(original: str, folded: str, future_at: list[int] | None = None) -> str | None:
+    """Return the stage key the text hints at (won, lost, negotiation, quote), if any.
+
+    `future_at` holds where future dates are: a signing in the same clause as one is still to come.
+    """
+    for m in _WON.finditer(folded):
+        word = original[m.start() : m.end()].lower()
+        if m.group().startswith(("thua", "won")) and word.startswith(("thùa",)):
+            continue
+        if m.group() == "won" and _currency_won(folded, m.start()):
+            continue
+        if m.group().startswith("ky") and not word.startswith(("ký", "ky", "kí")):
+            continue
+        if _FUTURE_BEFORE.search(folded[max(0, m.start() - 25) : m.start()]):
+            return "negotiation"
+        if future_at and any(clause_bounds(folded, p) == clause_bounds(folded, m.start()) for p in future_at):
+            return "negotiation"
+        return "won"
+    for m in _LOST.finditer(folded):
+        word = original[m.start() : m.end()].lower()
+        if m.group() == "thua" and word not in {"thua"}:
+            continue
+        if m.group() == "ngung" and word != "ngừng":
+            continue
+        return "lost"
+    if _NEGOTIATION.search(folded):
+        return "negotiation"
+    for m in _QUOTE.finditer(folded):
+        if m.group() == "bg" and original[m.start() : m.end()] not in {"BG", "bg", "Bg"}:
+            continue
+        return "quote"
+    return None
+
+
+def _currency_won(folded: str, pos: int) -> bool:
+    before = folded[max(0, pos - 4) : pos].strip()
+    return before[-1:].isdigit() if before else False
+
+
+# ---------------------------------------------------------------- next step
+
+_LEAD_WORDS = re.compile(
+    r"^(?:\s|[:>\-–—→]|\d{1,2}(?::\d{2})?\s*(?:h|g|gio|am|pm)(?:\d{1,2})?(?![a-z0-9])|(?:va|and|roi|thi|se|can|phai|hen|em|minh|ben\s+em|i|we|will|need\s+to|needs\s+to|to|then|"
+    r"next\s+steps?|next|todo|to\s+do|plan\s+to|going\s+to|gonna|i'll|we'll|he'll|she'll|they'll|nho|nhac|remind\s+me\s+to|"
+    r"remind\s+me|lai|vao|vao\s+luc|luc|on|by|before|truoc|den|toi|sau\s+do|then|also|cung|nhe|nha)(?![a-z0-9]))+"
+)
+_TRAIL_WORDS = re.compile(
+    r"(?:\s|[:,\-–—]|(?<![a-z0-9])(?:nhe|nha|nhé|nhá|ha|a|ok|on|by|vao|luc|the|di)(?![a-z0-9]))+$"
+)
+
+
+def clause_bounds(folded: str, pos: int) -> tuple[int, int]:
+    """Return the clause [start, end) around position `pos`."""
+    start, end = 0, len(folded)
+    for m in _CLAUSE_SPLIT.finditer(folded):
+        if m.end() <= pos:
+            start = m.end()
+        elif m.start() >= pos:
+            end = m.start()
+            break
+    return start, end
+
+
+def next_step_text(original: str, folded: str, start: int, end: int, cut: list[tuple[int, int]]) -> str | None:
+    """Return the next-step phrase in [start, end) without date words and connectives."""
+    pieces: list[str] = []
+    fpieces: list[str] = []
+    pos = start
+    for a, b in sorted(cut):
+        if b <= start or a >= end:
+            continue
+        pieces.append(original[pos : max(pos, a)])
+        fpieces.append(folded[pos : max(pos, a)])
+        pos = max(pos, b)
+    pieces.append(original[pos:end])
+    fpieces.append(folded[pos:end])
+    text = " ".join(" ".join(p.split()) for p in pieces if p.strip())
+    ftext = " ".join(" ".join(p.split()) for p in fpieces if p.strip())
+    if len(ftext) != len(text):
+        return text.strip() or None
+    for _ in range(3):
+        m = _LEAD_WORDS.match(ftext)
+        if m and m.end():
+            text, ftext = text[m.end() :], ftext[m.end() :]
+        m = _TRAIL_WORDS.search(ftext)
+        if m and m.start() < len(ftext):
+            text, ftext = text[: m.start()], ftext[: m.start()]
+    text = text.strip(" ,.;:-")
+    if len(text) < 2 or not any(ch.isalpha() for ch in text):
+        return None
+    return text[:200]

@@ -1,0 +1,681 @@
+"""parse_log: free text (vi/en) -> ParsedLog, rules first."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+from rapidfuzz import fuzz, process
+
+from crm_core.understanding import classify
+from crm_core.understanding.dates import DateMention, find_dates, tense_of
+from crm_core.understanding.entities import (
+    Span,
+    Word,
+    company_after,
+    company_word_runs,
+    find_companies,
+    find_contacts,
+    find_email,
+    find_phone,
+    given_name,
+    match_known,
+    words_of,
+)
+from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
+from crm_core.understanding.money import Money, find_money
+from crm_core.understanding.numbers import EN_SMALL, MAX_VALUE, Token, parse_digits, tokenize
+from crm_core.understanding.text import detect_language, fold, prepare
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 4000  # a log is a chat message; past this we read the head only
+
+_UNIT_NOUNS = frozenset(
+    [
+        "bo",
+        "cai",
+        "chiec",
+        "may",
+        "con",
+        "thung",
+        "hop",
+        "goi",
+        "bao",
+        "tan",
+        "kg",
+        "m2",
+        "m3",
+        "met",
+        "cuon",
+        "tam",
+        "suat",
+        "ve",
+        "phong",
+        "user",
+        "users",
+        "license",
+        "licenses",
+        "licence",
+        "licences",
+        "seat",
+        "seats",
+        "unit",
+        "units",
+        "pcs",
+        "pc",
+        "piece",
+        "pieces",
+        "set",
+        "sets",
+        "box",
+        "boxes",
+        "item",
+        "items",
+        "sp",
+        "account",
+        "accounts",
+        "tai",
+        "ban",
+        "laptop",
+        "laptops",
+        "xe",
+        "nguoi",
+        "hoc",
+        "hv",
+        "lop",
+        "khoa",
+        "binh",
+        "chai",
+        "lon",
+        "doi",
+        "cap",
+        "bottles",
+        "bottle",
+        "cartons",
+        "carton",
+        "pallets",
+        "pallet",
+        "tons",
+        "ton",
+        "kits",
+        "kit",
+        "devices",
+        "device",
+        "phones",
+        "servers",
+        "server",
+        "subscriptions",
+        "subscription",
+        "modules",
+        "module",
+        "nodes",
+        "node",
+        "camera",
+        "cameras",
+        "bo_",
+        "dan",
+        "ghe",
+        "ban_",
+        "tu",
+        "cua",
+        "van",
+        "chuyen",
+        "lit",
+        "tablets",
+        "tablet",
+        "printers",
+        "printer",
+        "monitors",
+        "monitor",
+        "desks",
+        "desk",
+        "chairs",
+        "chair",
+        "packs",
+        "pack",
+        "cases",
+        "case",
+        "rolls",
+        "roll",
+        "sheets",
+        "sheet",
+        "pairs",
+        "pair",
+        "copies",
+        "copy",
+    ]
+)
+_NOT_UNIT = frozenset(
+    [
+        "ngay",
+        "thang",
+        "nam",
+        "tuan",
+        "gio",
+        "h",
+        "g",
+        "phut",
+        "giay",
+        "lan",
+        "ngay_",
+        "day",
+        "days",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "min",
+        "mins",
+        "pm",
+        "am",
+        "percent",
+        "phan",
+        "tram",
+        "k",
+        "tr",
+        "trieu",
+        "ty",
+        "ti",
+        "nghin",
+        "ngan",
+        "m",
+        "b",
+        "usd",
+        "vnd",
+        "eur",
+        "d",
+        "dong",
+        "do",
+        "dollars",
+        "euros",
+        "thang_",
+        "x",
+        "sdt",
+        "so",
+        "la",
+        "va",
+        "and",
+        "or",
+        "to",
+        "of",
+        "in",
+        "at",
+        "on",
+        "tieng",
+    ]
+)
+_PER_WORDS = frozenset({"each", "ea", "per", "moi", "mot", "apiece", "/", "1", "a", "an"})
+_PRICE_BEFORE = frozenset({"at", "@", "x", "×", "*", "dongia"})
+_TOTAL_WORDS = re.compile(
+    r"(?<![a-z])(?:tong(?:\s+cong)?|total|tong\s+gia\s+tri|gia\s+tri\s+(?:hd|hop\s+dong|don)|=)\s*:?\s*$"
+)
+_FUZZ_CUTOFF = 88.0
+
+
+def parse_log(text: str, *, now: datetime, language: str | None = None, known: KnownNames | None = None) -> ParsedLog:
+    """Read a salesperson's free-text log into a card; never raises on odd input."""
+    raw = text if isinstance(text, str) else ""
+    try:
+        return _parse(raw, now=now, language=language, known=known or KnownNames())
+    except Exception:  # never lose the user's input to a parsing bug
+        log.exception("parse_log failed on a %d-character text", len(raw))
+        lang = language if language in {"vi", "en"} else "vi"
+        return ParsedLog(raw_text=raw, language=lang, unreadable=["text"])
+
+
+def _parse(raw: str, *, now: datetime, language: str | None, known: KnownNames) -> ParsedLog:
+    original, folded = prepare(raw[:MAX_CHARS])
+    lang = language if language in {"vi", "en"} else detect_language(original, folded)
+    out = ParsedLog(raw_text=raw, language=lang)
+    if not any(ch.isalnum() for ch in original):
+        if original.strip():
+            out.unreadable.append("text")
+        return out
+    today = now.date()
+    conf: dict[str, float] = {}
+
+    phone = find_phone(original)
+    email = find_email(original)
+    masked = _mask(folded, [(p[1], p[2]) for p in (phone, email) if p is not None])
+    tokenize(masked)
+
+    mentions = find_dates(original, masked, today, lang)
+    date_spans = [(d.start, d.end) for d in mentions]
+    money_folded = _mask(masked, date_spans)
+    money = find_money(original, money_folded, lang, tokenize(money_folded))
+
+    _fill_money(out, money, tokenize(money_folded), lang, conf)
+    step_at = classify.next_step_start(original, masked)
+    _fill_dates(out, mentions, today, step_at, conf)
+    hits = classify.find_kinds(original, masked)
+    out.kind = "note" if classify.is_note(masked) else classify.choose_kind(hits, step_at)
+    conf["kind"] = 0.9 if hits else 0.5
+    future_at = [d.start for d in mentions if d.value is not None and d.value > today]
+    out.stage = classify.find_stage(original, masked, future_at)
+    if out.stage:
+        conf["stage"] = 0.8
+
+    words = words_of(original, masked)
+    busy = date_spans + [(m.start, m.end) for m in money]
+    _fill_people(out, original, masked, words, lang, known, busy, conf)
+    _fill_next_step(out, original, masked, mentions, step_at, busy, conf)
+
+    if phone:
+        out.phone = phone[0]
+        conf["phone"] = 0.95
+    if email:
+        out.email = email[0]
+        conf["email"] = 0.98
+    out.confidence = conf
+    return out
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    chars = list(text)
+    for a, b in spans:
+        for k in range(a, b):
+            chars[k] = " "
+    return "".join(chars)
+
+
+# ---------------------------------------------------------------- money
+
+
+def _fill_money(out: ParsedLog, money: list[Money], toks: list[Token], lang: str, conf: dict[str, float]) -> None:
+    if any(m.value < 0 for m in money):
+        out.unreadable.append("amount")
+    good = [m for m in money if m.value >= 0]
+    unit_found = _unit_price(toks, good)
+    qty = _quantity(toks, good, unit_found[1] if unit_found else None)
+    unit = unit_found[0] if unit_found and qty is not None and _tok_index(toks, unit_found[0].start) > qty[1] else None
+    if unit is None and unit_found is not None and qty is not None and unit_found[1] is not None:
+        unit = unit_found[0]  # "mỗi máy 3tr5 ... 50 máy": the price may come first
+    if qty is not None:
+        out.quantity = qty[0]
+        conf["quantity"] = 0.8
+    total = next((m for m in good if _is_total(toks, m)), None)
+    if unit is not None and qty is not None:
+        out.unit_price = unit.value
+        product = unit.value * qty[0]
+        if total is not None:
+            _set_amount(out, total.value, total.currency, conf, 0.9)
+        elif product <= MAX_VALUE:
+            _set_amount(out, product, unit.currency, conf, 0.85)
+        return
+    if total is not None:
+        _set_amount(out, total.value, total.currency, conf, 0.9)
+        return
+    if good:
+        best = max(good, key=lambda m: (m.value, -m.start))
+        _set_amount(out, best.value, best.currency, conf, 0.9 if best.explicit_currency else 0.75)
+
+
+def _set_amount(out: ParsedLog, value: Decimal, currency: str | None, conf: dict[str, float], c: float) -> None:
+    value = value.normalize() if value == value.to_integral_value() else value
+    if value == value.to_integral_value():
+        value = value.quantize(Decimal(1))
+    out.amount = value
+    out.currency = currency or ("VND" if out.language == "vi" else "USD")
+    conf["amount"] = c
+    conf["currency"] = c
+
+
+def _tok_index(toks: list[Token], pos: int) -> int:
+    for i, t in enumerate(toks):
+        if t.start >= pos:
+            return i
+    return len(toks)
+
+
+_PERIOD_NOUNS = frozenset(
+    {
+        "nam",
+        "thang",
+        "year",
+        "yr",
+        "month",
+        "mo",
+        "ngay",
+        "day",
+        "tuan",
+        "week",
+        "gio",
+        "h",
+        "hour",
+        "ky",
+        "quy",
+        "quarter",
+        "annum",
+    }
+)
+_PIECE_NOUNS = frozenset({"piece", "unit", "seat", "license", "licence", "user", "set", "box", "item", "head", "pc"})
+
+
+def _quantity(toks: list[Token], money: list[Money], unit_noun: str | None) -> tuple[int, int] | None:
+    """Find "200 bộ", "50 licenses", "fifty seats", "12 espresso machines": (count, token index of the count)."""
+    money_spans = [(m.start, m.end) for m in money]
+    for i, t in enumerate(toks[:-1]):
+        if any(a <= t.start < b for a, b in money_spans):
+            continue
+        if t.is_digits:
+            v = parse_digits(t.text)
+            if v is None or v != v.to_integral_value() or v <= 0 or v > 10**7:
+                continue
+            if i > 0 and toks[i - 1].text in {"/", ":", "-", "+", "#", "x", "@", "."} and toks[i - 1].end == t.start:
+                continue
+            count = int(v)
+        elif t.text in EN_SMALL and t.text not in {"a", "an"}:
+            count = EN_SMALL[t.text]
+        else:
+            continue
+        nxt = [x.text for x in toks[i + 1 : i + 4]]
+        if not nxt[0].isalpha() or nxt[0] in _NOT_UNIT:
+            continue
+        if (
+            nxt[0] in _UNIT_NOUNS
+            or (unit_noun is not None and unit_noun in nxt[:3])
+            or _price_follows(toks, i + 2, money)
+        ):
+            return count, i
+        if any(len(w) > 3 and w.endswith("s") and not w.endswith("ss") and w not in _NOT_UNIT for w in nxt[:2]):
+            return count, i
+    return None
+
+
+def _price_follows(toks: list[Token], i: int, money: list[Money]) -> bool:
+    for k in range(i, min(i + 4, len(toks))):
+        if toks[k].text in _PRICE_BEFORE and k + 1 < len(toks):
+            start = toks[k + 1].start
+            return any(m.start <= start < m.end or m.start == start for m in money)
+    return False
+
+
+def _unit_price(toks: list[Token], money: list[Money]) -> tuple[Money, str | None] | None:
+    """Find a price per unit ("$40 each", "150k/thùng", "mỗi máy 3tr5", "@ $3.50") and its unit noun."""
+    for m in money:
+        i = _tok_index(toks, m.start)
+        j = _tok_index(toks, m.end)
+        after = [t.text for t in toks[j : j + 3]]
+        before = [t.text for t in toks[max(0, i - 3) : i]]
+        if after and after[0] in {"each", "ea", "apiece"}:
+            return m, None
+        if len(after) > 1 and after[0] in {"/", "per", "moi", "mot", "1", "a"} and after[1].isalpha():
+            noun = after[1]
+            if noun not in _PERIOD_NOUNS and (after[0] != "a" or noun in _PIECE_NOUNS):
+                return m, noun
+        if len(before) >= 2 and before[-2] in {"moi", "per", "each"} and before[-1].isalpha():
+            return m, before[-1]
+        if before and before[-1] in {"@", "x", "×", "*", "at"}:
+            return m, None
+        if "".join(before[-2:]) in {"dongia", "unitprice"}:
+            return m, None
+    return None
+
+
+def _is_total(toks: list[Token], m: Money) -> bool:
+    i = _tok_index(toks, m.start)
+    before = " ".join(t.text for t in toks[max(0, i - 4) : i])
+    return bool(_TOTAL_WORDS.search(before))
+
+
+# ---------------------------------------------------------------- dates
+
+
+def _fill_dates(
+    out: ParsedLog, mentions: list[DateMention], today: date, step_at: int | None, conf: dict[str, float]
+) -> None:
+    if any(d.unreadable for d in mentions):
+        out.unreadable.append("due")
+    readable = [d for d in mentions if d.value is not None]
+    out.dates = [d.value for d in readable if d.value is not None]
+    due: DateMention | None = None
+    for d in readable:
+        tense = tense_of(d, today)
+        if tense == "past" and out.occurred_on is None:
+            out.occurred_on = d.value
+        elif tense == "today":
+            if step_at is not None and d.start >= step_at and due is None:
+                due = d
+            elif out.occurred_on is None and (step_at is None or d.start < step_at):
+                out.occurred_on = d.value
+            elif due is None:
+                due = d
+        elif tense == "future" and due is None:
+            due = d
+    if due is not None and due.value is not None:
+        out.due = due.value
+        out.due_options = list(dict.fromkeys(due.options or [due.value]))
+        conf["due"] = 0.9 if len(out.due_options) == 1 else 0.6
+    if out.occurred_on is not None:
+        conf["occurred_on"] = 0.85
+
+
+# ---------------------------------------------------------------- people and companies
+
+
+def _overlaps(span: Span, busy: list[tuple[int, int]]) -> bool:
+    return any(span.start < b and a < span.end for a, b in busy)
+
+
+def _fill_people(
+    out: ParsedLog,
+    original: str,
+    folded: str,
+    words: list[Word],
+    lang: str,
+    known: KnownNames,
+    busy: list[tuple[int, int]],
+    conf: dict[str, float],
+) -> None:
+    all_lower = not any(w.is_cap for w in words[1:] if w.is_alpha)
+    contacts = [s for s in find_contacts(words, lang) if not _overlaps(s, busy)]
+    companies = [t for t in (_trim_busy(s, original, busy) for s in find_companies(words, lang)) if t is not None]
+    if not companies:
+        companies = [s for s in company_word_runs(words) if not _overlaps(s, busy)]
+    known_companies = match_known(folded, list(known.companies))
+    firm_spans = [(s.start, s.end) for s in companies]
+    contacts = [s for s in contacts if s.cue == "honorific" or not _overlaps(s, firm_spans)]
+    contact_spans = [(s.start, s.end) for s in contacts]
+    companies = [s for s in companies if not _overlaps(s, contact_spans)]
+    paren = _paren_company(original, folded)
+    if paren is not None:
+        companies.insert(0, paren)
+    if contacts and not companies:
+        follow = company_after(words, contacts[0], all_lower, casual=lang == "vi" and contacts[0].cue == "honorific")
+        if follow is not None and not _overlaps(follow, busy):
+            companies.append(follow)
+
+    # a "contact" that is a known company is the company
+    known_company_folds = {fold(name) for name in known.companies}
+    contacts = [s for s in contacts if fold(s.text) not in known_company_folds]
+    contacts = [s for s in contacts if not any(s.start < b and a < s.end for _, a, b in known_companies)]
+
+    if not contacts:
+        local = _email_name(original)
+        if local is not None:
+            contacts.append(local)
+    _choose_contact(out, folded, contacts, known, conf)
+    _choose_company(out, companies, known_companies, known, conf)
+
+
+_EMAIL_NAME_RE = re.compile(r"(?<![\w.+-])([A-Za-z]{3,})(?:[._][A-Za-z]{2,})?[\w.+-]*@[\w-]+(?:\.[\w-]+)+")
+_GENERIC_MAILBOX = frozenset(
+    {"info", "sales", "admin", "contact", "support", "hello", "office", "hr", "ketoan", "mail"}
+)
+
+
+def _email_name(original: str) -> Span | None:
+    """Take "karen" from "karen.wu@stark.com" when no one else is named."""
+    m = _EMAIL_NAME_RE.search(original)
+    if m is None or m.group(1).lower() in _GENERIC_MAILBOX:
+        return None
+    return Span(m.group(1).capitalize(), m.start(1), m.end(1), "weak")
+
+
+def _trim_busy(span: Span, original: str, busy: list[tuple[int, int]]) -> Span | None:
+    """Cut a company name where an amount or a date starts ("cty Minh Phát 1,2 tỷ" -> "Minh Phát")."""
+    cuts = [a for a, b in busy if span.start < b and a < span.end]
+    if not cuts:
+        return span
+    cut = min(cuts)
+    text = original[span.start : cut].rstrip(" ,.;:-(")
+    if cut <= span.start or not any(ch.isalpha() for ch in text):
+        return None
+    return Span(text, span.start, span.start + len(text), span.cue)
+
+
+def _choose_contact(
+    out: ParsedLog, folded: str, contacts: list[Span], known: KnownNames, conf: dict[str, float]
+) -> None:
+    chosen = contacts[0] if contacts else None
+    if chosen is not None:
+        out.contact = chosen.text
+        conf["contact"] = 0.9 if chosen.cue == "honorific" else 0.75
+    if not known.contacts:
+        return
+    if chosen is None:
+        found = match_known(folded, [c.name for c in known.contacts])
+        if found:
+            out.contact = found[0][0]
+            conf["contact"] = 0.85
+            out.contact_candidates = list(dict.fromkeys(name for name, _, _ in found))
+        return
+    target = fold(chosen.text)
+    exact = [c for c in known.contacts if fold(c.name) == target]
+    partial = [c for c in known.contacts if fold(given_name(c.name)) == target or fold(c.name).split()[0] == target]
+    matches = exact or partial
+    if exact and len(exact) == 1:
+        out.contact = exact[0].name
+    out.contact_candidates = list(dict.fromkeys(c.name for c in _rank_by_company(matches, folded)))
+    if len(out.contact_candidates) > 1:
+        conf["contact"] = min(conf.get("contact", 0.8), 0.6)
+
+
+def _rank_by_company(matches: list[KnownContact], folded: str) -> list[KnownContact]:
+    def key(c: KnownContact) -> int:
+        return 0 if c.company and fold(c.company) in folded else 1
+
+    return sorted(matches, key=key)
+
+
+def _choose_company(
+    out: ParsedLog,
+    companies: list[Span],
+    known_found: list[tuple[str, int, int]],
+    known: KnownNames,
+    conf: dict[str, float],
+) -> None:
+    if known_found:
+        out.company = known_found[0][0]
+        out.company_is_known = True
+        out.company_candidates = list(dict.fromkeys(name for name, _, _ in known_found))
+        conf["company"] = 0.95
+        return
+    if companies:
+        name = companies[0].text
+        out.company = name
+        conf["company"] = 0.75
+        if known.companies:
+            matches = process.extract(
+                fold(name),
+                {c: fold(c) for c in known.companies},
+                scorer=fuzz.WRatio,
+                limit=3,
+                score_cutoff=_FUZZ_CUTOFF,
+            )
+            if matches:
+                out.company_candidates = [m[2] for m in matches]
+                if matches[0][1] >= 95:
+                    out.company = matches[0][2]
+                    out.company_is_known = True
+                    conf["company"] = 0.85
+        return
+    if out.contact and known.contacts:
+        target = [c for c in known.contacts if c.name in out.contact_candidates or c.name == out.contact]
+        firms = list(dict.fromkeys(c.company for c in target if c.company))
+        if firms:
+            out.company = firms[0]
+            out.company_is_known = True
+            out.company_candidates = firms
+            conf["company"] = 0.8 if len(firms) == 1 else 0.5
+
+
+_PAREN_RE = re.compile(
+    r"(?:^|(?<=\s))(?P<name>[A-Z0-9][\w&.'-]*(?:\s+[A-Z0-9&][\w&.'-]*){0,4})\s*\(\s*(?:spoke|talked|contact|w/|with|gặp|gap|nói chuyện)",  # noqa: E501
+)
+
+
+def _paren_company(original: str, folded: str) -> Span | None:
+    m = _PAREN_RE.search(original)
+    if m is None:
+        return None
+    name = m.group("name")
+    parts = name.split()
+    while parts and fold(parts[0]) in {
+        "called",
+        "call",
+        "met",
+        "emailed",
+        "visited",
+        "goi",
+        "gap",
+        "cty",
+        "ben",
+        "at",
+        "with",
+    }:
+        parts = parts[1:]
+    if not parts:
+        return None
+    text = " ".join(parts)
+    start = m.start("name") + name.find(parts[0])
+    return Span(text, start, start + len(text), "trigger")
+
+
+# ---------------------------------------------------------------- next step
+
+
+def _fill_next_step(
+    out: ParsedLog,
+    original: str,
+    folded: str,
+    mentions: list[DateMention],
+    step_at: int | None,
+    busy: list[tuple[int, int]],
+    conf: dict[str, float],
+) -> None:
+    anchor: int | None = None
+    due_mention = next((d for d in mentions if d.value is not None and d.value == out.due), None)
+    if due_mention is not None:
+        anchor = due_mention.start
+    elif step_at is not None:
+        anchor = step_at
+    if anchor is None:
+        return
+    start, end = classify.clause_bounds(folded, anchor)
+    cuts = [(d.start, d.end) for d in mentions]
+    text: str | None = None
+    if step_at is not None and due_mention is not None and start <= step_at < due_mention.start:
+        start = step_at  # "hẹn gặp anh Tú 15/12": from the marker on
+    elif due_mention is not None and due_mention.start > start:
+        # "gap c Lan cty ABC 96tr T6 goi lai": the action follows the date; else it precedes it
+        text = classify.next_step_text(original, folded, due_mention.end, end, cuts)
+    if text is None:
+        text = classify.next_step_text(original, folded, start, end, cuts)
+    if text is None and due_mention is not None and step_at is not None and step_at != anchor:
+        s2, e2 = classify.clause_bounds(folded, step_at)
+        text = classify.next_step_text(original, folded, s2, e2, cuts)
+    if text is not None:
+        out.next_step = text
+        conf["next_step"] = 0.6
