@@ -374,6 +374,8 @@ def _quantity(toks: list[Token], money: list[Money], unit_noun: str | None) -> t
                 continue
             if i > 0 and toks[i - 1].text in {"/", ":", "-", "+", "#", "x", "@", "."} and toks[i - 1].end == t.start:
                 continue
+            if i > 0 and toks[i - 1].end == t.start and toks[i - 1].text[-1:].isalpha():
+                continue  # the digits of a model code such as "AP-C300"
             count = int(v)
         elif t.text in EN_SMALL and t.text not in {"a", "an"}:
             count = EN_SMALL[t.text]
@@ -390,7 +392,21 @@ def _quantity(toks: list[Token], money: list[Money], unit_noun: str | None) -> t
             return count, i
         if any(len(w) > 3 and w.endswith("s") and not w.endswith("ss") and w not in _NOT_UNIT for w in nxt[:2]):
             return count, i
+        if _plural_after_code(toks, i + 1):
+            return count, i
     return None
+
+
+def _plural_after_code(toks: list[Token], i: int) -> bool:
+    """Tell whether a model code and then a plural noun follow ("30 AP-C300 chairs")."""
+    k, saw_code = i, False
+    while k < len(toks) and k < i + 6 and (toks[k].is_digits or toks[k].text == "-" or len(toks[k].text) <= 2):
+        saw_code = saw_code or toks[k].is_digits
+        k += 1
+    if not saw_code or k >= len(toks):
+        return False
+    word = toks[k].text
+    return len(word) > 3 and word.endswith("s") and not word.endswith("ss") and word not in _NOT_UNIT
 
 
 def _price_follows(toks: list[Token], i: int, money: list[Money]) -> bool:

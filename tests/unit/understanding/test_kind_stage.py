@@ -63,3 +63,8 @@ def test_a_signing_still_to_come_is_negotiation_not_won(now: datetime) -> None:
 
 def test_next_step_is_the_action_without_its_date(now: datetime) -> None:
     assert parse_log("gặp a Minh, mai gửi báo giá", now=now).next_step == "gửi báo giá"
+
+
+def test_next_step_drops_a_trailing_before(now: datetime) -> None:
+    parsed = parse_log("Gọi anh Minh bên Hòa Phát, gửi báo giá trước thứ Sáu", now=now)
+    assert parsed.next_step == "gửi báo giá"

@@ -79,3 +79,15 @@ def test_overflowing_amount_is_unreadable_not_an_error(now: datetime) -> None:
 
 def test_parse_amount_text_returns_none_without_an_amount() -> None:
     assert parse_amount_text("không biết", "vi") is None
+
+
+def test_the_digits_of_a_model_code_are_not_a_quantity(now: datetime) -> None:
+    parsed = parse_log("Met John at Acme, wants 30 AP-C300 chairs at 4.5tr each", now=now)
+    assert parsed.quantity == 30
+    assert parsed.amount == Decimal("135000000")
+
+
+def test_a_total_price_is_not_multiplied_by_the_quantity(now: datetime) -> None:
+    parsed = parse_log("Gọi anh Minh bên Hòa Phát, muốn 200 bộ giá 500 triệu", now=now)
+    assert parsed.quantity == 200
+    assert parsed.amount == Decimal("500000000")
