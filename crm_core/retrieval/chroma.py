@@ -1,0 +1,98 @@
+"""Chroma access through LangChain: the client (embedded or server), our embedding function, error mapping."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from crm_core.retrieval.embedder import Embedder, LangChainEmbeddings, collection_name
+from crm_core.retrieval.errors import RetrievalUnavailable
+
+log = logging.getLogger(__name__)
+
+KB_PREFIX = "kb"
+HISTORY_PREFIX = "history"
+
+
+class ChromaConnector:
+    """Open the Chroma client lazily and hand out LangChain `Chroma` stores that embed with our model."""
+
+    def __init__(self, *, home: Path, chroma_url: str | None, embedder: Embedder) -> None:
+        self._home = home
+        self._url = chroma_url
+        self._embedder = embedder
+        self._client: Any = None
+        self._stores: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _make_client(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        if self._url:
+            url = urlparse(self._url if "://" in self._url else f"http://{self._url}")
+            client = chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000,
+                                         ssl=url.scheme == "https", settings=settings)
+            client.heartbeat()
+            return client
+        path = self._home / "chroma"
+        if path.exists() and not path.is_dir():
+            raise RetrievalUnavailable(f"{path} is not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+
+    def store(self, prefix: str) -> Any:
+        """Return the LangChain Chroma store of one collection (named after the embedding model)."""
+        name = collection_name(prefix, self._embedder)
+        existing = self._stores.get(name)
+        if existing is not None:
+            return existing
+        with self._lock:
+            try:
+                from langchain_chroma import Chroma
+
+                if self._client is None:
+                    self._client = self._make_client()
+                store = Chroma(collection_name=name, embedding_function=LangChainEmbeddings(self._embedder),
+                               client=self._client, collection_configuration={"hnsw": {"space": "cosine"}})
+            except RetrievalUnavailable:
+                raise
+            except Exception as exc:
+                log.warning("chroma unavailable: %s", exc)
+                raise RetrievalUnavailable(f"vector store unavailable: {exc}") from exc
+            self._stores[name] = store
+            return store
+
+    def kb_store(self) -> Any:
+        """Return the customer knowledge store."""
+        return self.store(KB_PREFIX)
+
+    def query(self, prefix: str, vector: list[float], k: int, where: dict[str, Any] | None = None,
+              ) -> list[tuple[dict[str, Any], float, str]]:
+        """Return (metadata, cosine similarity, text) of the `k` nearest vectors."""
+        store = self.store(prefix)
+        try:
+            hits = store.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
+        except Exception as exc:
+            log.warning("chroma query failed: %s", exc)
+            raise RetrievalUnavailable(f"vector store query failed: {exc}") from exc
+        return [(dict(doc.metadata), 1.0 - float(distance), doc.page_content) for doc, distance in hits]
+
+    def query_kb(self, vector: list[float], k: int) -> list[tuple[dict[str, Any], float]]:
+        """Return (metadata, cosine similarity) of the nearest knowledge vectors."""
+        return [(meta, sim) for meta, sim, _ in self.query(KB_PREFIX, vector, k)]
+
+    @staticmethod
+    def safe_delete(store: Any, ids: list[str]) -> None:
+        """Delete vectors, logging instead of failing (cleanup of a failed or replaced write)."""
+        if not ids:
+            return
+        try:
+            for start in range(0, len(ids), 1000):
+                store.delete(ids=ids[start : start + 1000])
+        except Exception:
+            log.warning("could not delete %d stale vectors", len(ids), exc_info=True)

@@ -1,0 +1,58 @@
+"""Errors of knowledge retrieval, each with a stable `code`.
+
+    CrmError
+     ├── RetrievalUnavailable      code "retrieval_unavailable"  (Chroma down, store unreadable)
+     └── InvalidInput
+          └── IngestError          code "ingest_failed"
+               ├── FileTooLarge    code "file_too_large"
+               ├── EmptyFile       code "empty_file"
+               ├── UnsupportedType code "unsupported_type"
+               ├── CorruptFile     code "corrupt_file"
+               └── MissingColumns  code "missing_columns"
+"""
+
+from __future__ import annotations
+
+from crm_core.errors import CrmError, InvalidInput
+
+
+class RetrievalUnavailable(CrmError):
+    """The vector store cannot be reached or read; the bot should hand off politely."""
+
+    code = "retrieval_unavailable"
+
+
+class IngestError(InvalidInput):
+    """A knowledge file cannot be indexed; nothing of it was indexed."""
+
+    code = "ingest_failed"
+
+
+class FileTooLarge(IngestError):
+    """The file is over the size limit."""
+
+    code = "file_too_large"
+
+
+class EmptyFile(IngestError):
+    """The file holds no text to index."""
+
+    code = "empty_file"
+
+
+class UnsupportedType(IngestError):
+    """The file type is not one the knowledge base reads."""
+
+    code = "unsupported_type"
+
+
+class CorruptFile(IngestError):
+    """The file cannot be parsed (damaged or not what its extension says)."""
+
+    code = "corrupt_file"
+
+
+class MissingColumns(IngestError):
+    """A FAQ table lacks its `question` / `answer` columns."""
+
+    code = "missing_columns"

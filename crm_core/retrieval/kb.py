@@ -1,0 +1,362 @@
+"""The knowledge base: ingest files into Chroma (through LangChain) and answer customer questions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crm_core.retrieval.answer import Answerer
+from crm_core.retrieval.chroma import ChromaConnector
+from crm_core.retrieval.chunking import sentences, views
+from crm_core.retrieval.embedder import Embedder, default_embedder
+from crm_core.retrieval.errors import IngestError, RetrievalUnavailable
+from crm_core.retrieval.loaders import SUPPORTED_SUFFIXES, Unit, load_file
+from crm_core.retrieval.manifest import DocRecord, Manifest, UnitRecord
+from crm_core.retrieval.models import (
+    Answer,
+    DocInfo,
+    IngestFailure,
+    IngestReport,
+    RetrievalParams,
+    Source,
+)
+from crm_core.retrieval.normalize import (
+    AccentRestorer,
+    Language,
+    Query,
+    load_json,
+    prepare_query,
+)
+from crm_core.retrieval.safety import classify
+from crm_core.textnorm import fold_tokens
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+log = logging.getLogger(__name__)
+
+MAX_SOURCES = 5
+_ADD_BATCH = 256
+
+
+def default_params() -> RetrievalParams:
+    """Return the fusion/calibration parameters fitted on the demo dev split."""
+    return RetrievalParams.model_validate(load_json("params.json"))
+
+
+@dataclass
+class Candidate:
+    """A unit with the raw signals retrieval found for it."""
+
+    key: tuple[str, int]
+    dense: float = -1.0
+    bm25: float = 0.0
+    window: tuple[int, int] | None = None
+    window_sim: float = -1.0
+    fused: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Corpus:
+    generation: int
+    units: dict[tuple[str, int], Unit]
+    keys: list[tuple[str, int]]
+    bm25: Any
+
+
+class KnowledgeBase:
+    """Customer-facing knowledge: files in `home/chroma` (or a Chroma server), answers with sources."""
+
+    def __init__(
+        self,
+        *,
+        home: Path,
+        chroma_url: str | None = None,
+        embedder: Embedder | None = None,
+        llm: BaseChatModel | None = None,
+        params: RetrievalParams | None = None,
+        clock: Callable[[], datetime] | None = None,
+        llm_timeout_s: float = 8.0,
+    ) -> None:
+        self.home = Path(home)
+        self.embedder = embedder or default_embedder()
+        self.params = params or default_params()
+        self._clock = clock
+        self._chroma = ChromaConnector(home=self.home, chroma_url=chroma_url, embedder=self.embedder)
+        self._manifest = Manifest(self.home / "knowledge.sqlite3")
+        self._restorer = AccentRestorer()
+        self._answerer = Answerer(llm=llm, timeout_s=llm_timeout_s)
+        self._corpus: _Corpus | None = None
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- ingest
+
+    def ingest(self, paths: Sequence[Path], *, now: datetime | None = None) -> IngestReport:
+        """Index files and folders; unchanged files are skipped, changed ones replaced, vanished ones removed."""
+        at = self._now(now)
+        report = IngestReport()
+        for path in paths:
+            path = Path(path)
+            if path.is_dir():
+                self._ingest_folder(path, at, report)
+            elif path.exists():
+                self._ingest_file(path, path.name, None, at, report)
+            else:
+                report.errors.append(IngestFailure(doc=path.name, code="not_found", message=f"{path}: no such file"))
+        report.sections = self.section_count()
+        return report
+
+    def _now(self, now: datetime | None) -> datetime:
+        if now is not None:
+            return now
+        if self._clock is not None:
+            return self._clock()
+        return datetime.now(UTC)
+
+    def _ingest_folder(self, folder: Path, at: datetime, report: IngestReport) -> None:
+        root = folder.resolve()
+        seen: set[str] = set()
+        for file in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = file.relative_to(root)
+            if any(part.startswith((".", "_")) for part in rel.parts):
+                continue
+            doc = rel.as_posix()
+            seen.add(doc)
+            self._ingest_file(file, doc, str(root), at, report)
+        self._ensure_manifest()
+        for record in self._manifest.docs():
+            if record.source_root == str(root) and record.doc not in seen:
+                self._drop(record)
+                report.removed.append(record.doc)
+
+    def _ensure_manifest(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self._manifest.generation()
+        except Exception as exc:
+            raise RetrievalUnavailable(f"knowledge manifest unreadable under {self.home}") from exc
+
+    def _ingest_file(self, file: Path, doc: str, root: str | None, at: datetime, report: IngestReport) -> None:
+        self._ensure_manifest()
+        try:
+            data = file.read_bytes() if file.stat().st_size <= 20 * 1024 * 1024 else b""
+        except OSError as exc:
+            report.errors.append(IngestFailure(doc=doc, code="unreadable", message=f"{doc}: {exc.strerror}"))
+            return
+        digest = hashlib.sha256(data).hexdigest()
+        previous = self._manifest.get(doc)
+        if previous is not None and previous.sha256 == digest and data:
+            if previous.source_root != root and root is not None:
+                self._manifest.set_root(doc, root)
+            report.unchanged.append(doc)
+            return
+        try:
+            units = load_file(file, doc)
+        except IngestError as exc:
+            report.errors.append(IngestFailure(doc=doc, code=exc.code, message=str(exc)))
+            return
+        self._index(doc, units, digest, len(data), root, at, previous)
+        (report.updated if previous else report.added).append(doc)
+
+    def _index(self, doc: str, units: list[Unit], digest: str, size: int, root: str | None, at: datetime,
+               previous: DocRecord | None) -> None:
+        texts: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        for ord_, unit in enumerate(units):
+            for view in views(unit):
+                texts.append(view.text)
+                metadatas.append({"doc": doc, "ord": ord_, "kind": view.kind, "s0": view.start, "s1": view.end})
+        prefix = hashlib.sha1(f"{doc}\x1f{digest}".encode()).hexdigest()[:20]
+        ids = [f"{prefix}:{i}" for i in range(len(texts))]
+        store = self._chroma.kb_store()
+        try:
+            for start in range(0, len(texts), _ADD_BATCH):
+                end = start + _ADD_BATCH
+                store.add_texts(texts[start:end], metadatas=metadatas[start:end], ids=ids[start:end])
+        except Exception as exc:
+            self._chroma.safe_delete(store, ids)
+            raise RetrievalUnavailable(f"could not index {doc}") from exc
+        record = DocRecord(doc=doc, source_root=root, sha256=digest, bytes=size, sections=len(units),
+                           ingested_at=at.isoformat(), vector_ids=tuple(ids))
+        self._manifest.replace(record, units)
+        if previous is not None:
+            stale = [i for i in previous.vector_ids if i not in set(ids)]
+            self._chroma.safe_delete(store, stale)
+        log.info("indexed %s: %d sections, %d vectors", doc, len(units), len(ids))
+
+    def _drop(self, record: DocRecord) -> None:
+        store = self._chroma.kb_store()
+        try:
+            store.delete(ids=list(record.vector_ids))
+        except Exception as exc:
+            raise RetrievalUnavailable(f"could not remove {record.doc}") from exc
+        self._manifest.delete(record.doc)
+
+    def remove(self, doc: str) -> bool:
+        """Remove `doc` from the index; return whether it was there."""
+        self._ensure_manifest()
+        record = self._manifest.get(doc)
+        if record is None:
+            return False
+        self._drop(record)
+        return True
+
+    def list_docs(self) -> list[DocInfo]:
+        """Return the indexed documents."""
+        self._ensure_manifest()
+        return [DocInfo(doc=r.doc, sections=r.sections, bytes=r.bytes, ingested_at=datetime.fromisoformat(r.ingested_at))
+                for r in self._manifest.docs()]
+
+    def section_count(self) -> int:
+        """Return the number of indexed sections (units)."""
+        self._ensure_manifest()
+        return self._manifest.section_count()
+
+    # ---------------------------------------------------------------- ask
+
+    def ask(self, question: str, *, language: Language | None = None) -> Answer:
+        """Answer a customer question from the knowledge base, or say why a human should; writes nothing."""
+        self._chroma.kb_store()  # fail early (RetrievalUnavailable) when the store is gone, even if empty
+        query = self.prepare(question, language=language)
+        reason = classify(question)
+        candidates = self.retrieve(query) if question.strip() else []
+        ranked = self.rank(candidates)
+        sources = self._sources(ranked)
+        confidence = self.confidence(ranked)
+        corpus = self._corpus
+        if reason is not None:
+            return self._answerer.decline(reason, query.language, sources, confidence)
+        if not ranked or corpus is None or confidence < self.params.handoff_below:
+            why = "out_of_scope" if confidence < self.params.out_of_scope_below else "low_confidence"
+            return self._answerer.decline(why, query.language, sources, confidence)
+        top = [corpus.units[c.key] for c in ranked[:3]]
+        return self._answerer.answer(query, top, ranked[0].window, sources, confidence)
+
+    def prepare(self, question: str, *, language: Language | None = None) -> Query:
+        """Normalise a question (abbreviations, accents, glossary) against the current corpus."""
+        self._load_corpus()
+        return prepare_query(question, self._restorer, language=language)
+
+    def _load_corpus(self) -> _Corpus:
+        self._ensure_manifest()
+        generation = self._manifest.generation()
+        corpus = self._corpus
+        if corpus is not None and corpus.generation == generation:
+            return corpus
+        with self._lock:
+            if self._corpus is not None and self._corpus.generation == generation:
+                return self._corpus
+            records: list[UnitRecord] = self._manifest.units()
+            units = {(r.doc, r.ord): r.unit for r in records}
+            keys = list(units)
+            bm25 = _build_bm25([_lexical_text(units[k]) for k in keys]) if keys else None
+            self._restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
+            self._corpus = _Corpus(generation=generation, units=units, keys=keys, bm25=bm25)
+            return self._corpus
+
+    def retrieve(self, query: Query) -> list[Candidate]:
+        """Return candidate units with their raw signals: dense similarity per query form (max over views), BM25."""
+        corpus = self._load_corpus()
+        if not corpus.keys:
+            return []
+        forms = query.embedding_texts()
+        names = {query.normalized: "main", query.raw: "raw"}
+        vectors = self.embedder.embed_queries(forms)
+        found: dict[tuple[str, int], Candidate] = {}
+        floors: dict[str, float] = {}
+        for form, vector in zip(forms, vectors, strict=True):
+            name = names.get(form, "gloss")
+            hits = self._chroma.query_kb(vector, self.params.k_dense)
+            for meta, sim in hits:
+                key = (str(meta["doc"]), int(meta["ord"]))
+                if key not in corpus.units:
+                    continue
+                cand = found.setdefault(key, Candidate(key=key))
+                cand.features[name] = max(cand.features.get(name, -1.0), sim)
+                if name == "main" and meta.get("kind") == "window" and sim > cand.window_sim:
+                    cand.window_sim = sim
+                    cand.window = (int(meta["s0"]), int(meta["s1"]))
+            floors[name] = min((sim for _, sim in hits), default=0.0)
+        tokens = query.lexical_tokens()
+        if corpus.bm25 is not None and tokens:
+            scores = _bm25_scores(corpus.bm25, tokens)
+            top = set(sorted(range(len(scores)), key=lambda i: -scores[i])[: self.params.k_lexical])
+            for i, value in enumerate(scores):
+                key = corpus.keys[i]
+                if key in found:
+                    found[key].bm25 = float(value)
+                elif i in top and value > 0:
+                    found[key] = Candidate(key=key, bm25=float(value))
+        for cand in found.values():
+            for name, floor in floors.items():
+                # A unit outside a form's top-k scores at most that form's k-th similarity.
+                cand.features.setdefault(name, floor)
+        return list(found.values())
+
+    def rank(self, candidates: list[Candidate], params: RetrievalParams | None = None) -> list[Candidate]:
+        """Fuse dense and lexical signals with the tuned weights; best first."""
+        p = params or self.params
+        offsets = {"main": 0.0, "raw": p.p_raw, "gloss": p.p_gloss}
+        for cand in candidates:
+            cand.dense = max((v - offsets[k] for k, v in cand.features.items()), default=-1.0)
+            lexical = cand.bm25 / (cand.bm25 + p.k_bm25) if cand.bm25 > 0 else 0.0
+            cand.fused = cand.dense + p.w_bm25 * lexical
+        return sorted(candidates, key=lambda c: -c.fused)
+
+    def confidence(self, ranked: list[Candidate], params: RetrievalParams | None = None) -> float:
+        """Map the fused scores of the best candidates to a calibrated probability of a right answer."""
+        if not ranked:
+            return 0.0
+        p = params or self.params
+        top = ranked[0].fused
+        margin = top - ranked[1].fused if len(ranked) > 1 else 0.05
+        z = p.calib_a * top + p.calib_c * margin + p.calib_b
+        return round(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), 4)
+
+    def _sources(self, ranked: list[Candidate]) -> list[Source]:
+        corpus = self._corpus
+        if corpus is None:
+            return []
+        sources: list[Source] = []
+        seen: set[tuple[str, str]] = set()
+        for cand in ranked:
+            unit = corpus.units[cand.key]
+            pair = (unit.doc, unit.section)
+            if pair in seen:
+                continue
+            seen.add(pair)
+            sources.append(Source(doc=unit.doc, section=unit.section, title=unit.title,
+                                  score=round(max(min(cand.fused, 1.0), 0.0), 4)))
+            if len(sources) == MAX_SOURCES:
+                break
+        return sources
+
+
+def _lexical_text(unit: Unit) -> list[str]:
+    return fold_tokens(f"{unit.title} {unit.section} {' '.join(unit.variants)} {unit.text}")
+
+
+def _build_bm25(corpus_tokens: list[list[str]]) -> Any:
+    import bm25s
+
+    model = bm25s.BM25()
+    model.index([t or ["_"] for t in corpus_tokens], show_progress=False)
+    return model
+
+
+def _bm25_scores(model: Any, tokens: list[str]) -> list[float]:
+    ids = model.get_tokens_ids(tokens)
+    if not ids:
+        return [0.0] * int(model.scores["num_docs"])
+    return [float(x) for x in model.get_scores_from_ids(ids)]
+
+
+__all__ = ["Candidate", "KnowledgeBase", "default_params", "sentences"]

@@ -1,0 +1,304 @@
+"""Read knowledge files into units: one per markdown/docx section, FAQ row or text chunk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_core.retrieval.errors import (
+    CorruptFile,
+    EmptyFile,
+    FileTooLarge,
+    MissingColumns,
+    UnsupportedType,
+)
+from crm_core.textnorm import fold, nfc
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+BREADCRUMB = " › "
+_CHUNK_CHARS = 900
+
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+_MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPH_RE = re.compile(r"(\*\*|__|`)")
+_QUESTION_COLS = {"question", "câu hỏi", "cau hoi", "q"}
+_ANSWER_COLS = {"answer", "trả lời", "tra loi", "câu trả lời", "cau tra loi", "a"}
+_VARIANT_COLS = {"variants", "paraphrases", "alternatives", "biến thể", "bien the"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One retrievable piece of knowledge."""
+
+    doc: str
+    section: str
+    title: str
+    text: str
+    variants: tuple[str, ...] = field(default=())
+
+
+SUPPORTED_SUFFIXES = (".md", ".markdown", ".csv", ".xlsx", ".txt", ".pdf", ".docx")
+
+
+def load_file(path: Path, doc: str) -> list[Unit]:
+    """Read `path` into units named after `doc`; raise an `IngestError` when it cannot be used."""
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
+        raise UnsupportedType(f"{doc}: unsupported file type '{suffix or path.name}'", doc=doc)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise FileTooLarge(f"{doc}: {size} bytes is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", doc=doc)
+    if size == 0:
+        raise EmptyFile(f"{doc}: the file is empty", doc=doc)
+    units = [u for u in reader(path, doc) if u.text.strip() or u.variants]
+    if not units:
+        raise EmptyFile(f"{doc}: no text to index", doc=doc)
+    return units
+
+
+def doc_title_from_name(doc: str) -> str:
+    """Return a readable title from a file name ("policies/warranty_policy.md" -> "Warranty policy")."""
+    stem = Path(doc).stem.replace("_", " ").replace("-", " ").strip()
+    return stem[:1].upper() + stem[1:] if stem else doc
+
+
+def _decode(path: Path, doc: str) -> str:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "utf-16"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return nfc(text)
+    raise CorruptFile(f"{doc}: not UTF-8 text", doc=doc)
+
+
+def _clean_md(line: str) -> str:
+    return _MD_EMPH_RE.sub("", _MD_LINK_RE.sub(r"\1", line))
+
+
+def _read_markdown(path: Path, doc: str) -> list[Unit]:
+    return markdown_units(_decode(path, doc), doc)
+
+
+def markdown_units(text: str, doc: str) -> list[Unit]:
+    """Split markdown into one unit per heading section (the H1's intro is a unit of its own)."""
+    doc_title = doc_title_from_name(doc)
+    stack: list[tuple[int, str]] = []
+    sections: list[tuple[list[tuple[int, str]], list[str]]] = [([], [])]
+    in_fence = False
+    for line in text.splitlines():
+        if _FENCE_RE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING_RE.match(line)
+        if match is None:
+            sections[-1][1].append(_clean_md(line))
+            continue
+        level, heading = len(match.group(1)), _clean_md(match.group(2)).strip()
+        if level == 1 and not any(lv == 1 for lv, _ in stack) and not stack:
+            doc_title = heading
+        stack = [(lv, h) for lv, h in stack if lv < level] + [(level, heading)]
+        sections.append((list(stack), []))
+    units: list[Unit] = []
+    for path_, lines in sections:
+        body = "\n".join(lines).strip()
+        if not body:
+            continue
+        if not path_:
+            units.append(Unit(doc=doc, section=doc_title, title=doc_title, text=body))
+            continue
+        crumbs = [h for lv, h in path_ if lv > 1]
+        section = path_[-1][1]
+        title = BREADCRUMB.join([doc_title, *crumbs]) if crumbs else doc_title
+        units.append(Unit(doc=doc, section=section, title=title, text=body))
+    return units
+
+
+def _norm_header(value: object) -> str:
+    return nfc(str(value or "")).strip().casefold()
+
+
+def _faq_units(rows: Iterable[list[object]], doc: str) -> list[Unit]:
+    it = iter(rows)
+    header = next(it, None)
+    if header is None:
+        raise EmptyFile(f"{doc}: the table is empty", doc=doc)
+    names = [_norm_header(h) for h in header]
+    q_col = next((i for i, n in enumerate(names) if n in _QUESTION_COLS), None)
+    a_col = next((i for i, n in enumerate(names) if n in _ANSWER_COLS), None)
+    v_col = next((i for i, n in enumerate(names) if n in _VARIANT_COLS), None)
+    if q_col is None or a_col is None:
+        raise MissingColumns(f"{doc}: a FAQ table needs 'question' and 'answer' columns", doc=doc)
+    doc_title = doc_title_from_name(doc)
+    units: list[Unit] = []
+    for row in it:
+        cells = [nfc(str(c)).strip() if c is not None else "" for c in row]
+        cells += [""] * (max(q_col, a_col, v_col or 0) + 1 - len(cells))
+        question, answer = cells[q_col], cells[a_col]
+        if not question:
+            continue
+        variants: tuple[str, ...] = ()
+        if v_col is not None and cells[v_col]:
+            variants = tuple(v.strip() for v in re.split(r"\n|\|", cells[v_col]) if v.strip())
+        units.append(Unit(doc=doc, section=question, title=f"{doc_title}{BREADCRUMB}{question}", text=answer,
+                          variants=variants))
+    return units
+
+
+def _read_csv(path: Path, doc: str) -> list[Unit]:
+    text = _decode(path, doc)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel()  # type: ignore[assignment]
+    try:
+        rows = list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:
+        raise CorruptFile(f"{doc}: unreadable CSV ({exc})", doc=doc) from exc
+    return _faq_units(rows, doc)  # type: ignore[arg-type]
+
+
+def _read_xlsx(path: Path, doc: str) -> list[Unit]:
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise CorruptFile(f"{doc}: not a readable .xlsx workbook", doc=doc) from exc
+    try:
+        units: list[Unit] = []
+        errors: list[MissingColumns] = []
+        for sheet in book.worksheets:
+            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+            if not rows:
+                continue
+            try:
+                units.extend(_faq_units(rows, doc))
+            except MissingColumns as exc:
+                errors.append(exc)
+        if not units and errors:
+            raise errors[0]
+        return units
+    finally:
+        book.close()
+
+
+def text_chunks(text: str, limit: int = _CHUNK_CHARS) -> list[str]:
+    """Group paragraphs (blank-line separated) into chunks of about `limit` characters."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    chunks: list[str] = []
+    current = ""
+    for para in paragraphs:
+        if current and len(current) + len(para) > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n\n{para}" if current else para
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _chunk_label(chunk: str) -> str:
+    first = chunk.strip().splitlines()[0].strip()
+    return first if len(first) <= 80 else first[:77].rstrip() + "…"
+
+
+def _chunk_units(chunks: list[str], doc: str, doc_title: str) -> list[Unit]:
+    units: list[Unit] = []
+    seen: set[str] = set()
+    for i, chunk in enumerate(chunks, start=1):
+        label = _chunk_label(chunk)
+        if fold(label) in seen:
+            label = f"{label} ({i})"
+        seen.add(fold(label))
+        units.append(Unit(doc=doc, section=label, title=f"{doc_title}{BREADCRUMB}{label}", text=chunk))
+    return units
+
+
+def _read_txt(path: Path, doc: str) -> list[Unit]:
+    return _chunk_units(text_chunks(_decode(path, doc)), doc, doc_title_from_name(doc))
+
+
+def _read_pdf(path: Path, doc: str) -> list[Unit]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        pages = [nfc(page.extract_text() or "") for page in reader.pages]
+    except (PdfReadError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptFile(f"{doc}: damaged or unreadable PDF", doc=doc) from exc
+    title = doc_title_from_name(doc)
+    meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    if meta_title.strip():
+        title = nfc(meta_title.strip())
+    chunks = [c for page in pages for c in text_chunks(_reflow(page))]
+    return _chunk_units(chunks, doc, title)
+
+
+def _reflow(page: str) -> str:
+    # PDF text comes line-wrapped: join wrapped lines, keep blank lines as paragraph breaks.
+    lines = [ln.strip() for ln in page.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            out.append("")
+        elif out and out[-1] and not out[-1].endswith((".", ":", "?", "!")):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n\n".join(p for p in out if p)
+
+
+def _read_docx(path: Path, doc: str) -> list[Unit]:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(str(path))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise CorruptFile(f"{doc}: not a readable .docx document", doc=doc) from exc
+    lines: list[str] = []
+    for para in document.paragraphs:
+        text = nfc(para.text).strip()
+        if not text:
+            lines.append("")
+            continue
+        style = (para.style.name if para.style is not None else "") or ""
+        level = _docx_heading_level(style)
+        lines.append(f"{'#' * level} {text}" if level else text)
+    for table in document.tables:
+        for row in table.rows:
+            lines.append(" | ".join(nfc(cell.text).strip() for cell in row.cells))
+    md = "\n".join(lines)
+    if not any(ln.startswith("# ") for ln in lines):
+        md = f"# {doc_title_from_name(doc)}\n{md}"
+    return markdown_units(md, doc)
+
+
+def _docx_heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"(?:Heading|Tiêu đề)\s*(\d)", style)
+    return min(int(match.group(1)) + 1, 6) if match else 0
+
+
+_READERS: dict[str, Callable[[Path, str], list[Unit]]] = {
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".csv": _read_csv,
+    ".xlsx": _read_xlsx,
+    ".txt": _read_txt,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
+}

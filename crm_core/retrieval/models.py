@@ -1,0 +1,106 @@
+"""Schemas the knowledge base returns (their JSON is the `kb` command's contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+HandoffReason = Literal["low_confidence", "out_of_scope", "asked_for_human", "complaint", "unsafe"]
+
+
+class Source(BaseModel):
+    """One knowledge section an answer comes from."""
+
+    doc: str
+    section: str
+    title: str
+    score: float
+
+
+class Answer(BaseModel):
+    """What the customer bot would answer."""
+
+    answer: str
+    sources: list[Source] = Field(default_factory=list)
+    confidence: float
+    handoff: bool
+    reason: HandoffReason | None = None
+    language: Literal["vi", "en"] = "vi"
+    prompt_version: str | None = None
+
+    def to_contract(self) -> dict[str, Any]:
+        """Return exactly the `kb ask --json` document."""
+        return {
+            "answer": self.answer,
+            "sources": [s.model_dump() for s in self.sources],
+            "confidence": self.confidence,
+            "handoff": self.handoff,
+            "reason": self.reason,
+        }
+
+
+class DocInfo(BaseModel):
+    """One indexed document (`kb list --json`)."""
+
+    doc: str
+    sections: int
+    bytes: int
+    ingested_at: datetime
+
+    def to_contract(self) -> dict[str, Any]:
+        """Return the `kb list --json` item."""
+        return {"doc": self.doc, "sections": self.sections, "bytes": self.bytes,
+                "ingested_at": self.ingested_at.isoformat()}
+
+
+class IngestFailure(BaseModel):
+    """A file that could not be indexed, and why."""
+
+    doc: str
+    code: str
+    message: str
+
+
+class IngestReport(BaseModel):
+    """What an ingest run changed."""
+
+    added: list[str] = Field(default_factory=list)
+    updated: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    errors: list[IngestFailure] = Field(default_factory=list)
+    sections: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether every file was indexed."""
+        return not self.errors
+
+
+class RetrievalParams(BaseModel):
+    """Fusion and calibration settings, fitted on the dev splits by `benchmarks/faq/bench.py`."""
+
+    k_dense: int = 40
+    k_lexical: int = 20
+    w_bm25: float = 0.1
+    k_bm25: float = 5.0
+    p_raw: float = 0.0
+    p_gloss: float = 0.0
+    calib_a: float = 25.0
+    calib_c: float = 10.0
+    calib_b: float = -21.0
+    handoff_below: float = 0.5
+    out_of_scope_below: float = 0.15
+
+
+class HistoryHit(BaseModel):
+    """One past interaction found for a staff question."""
+
+    interaction_id: int
+    company_id: int | None
+    contact_id: int | None
+    text: str
+    occurred_at: datetime
+    score: float
