@@ -222,7 +222,8 @@ _LEAD_WORDS = re.compile(
     r"remind\s+me|lai|vao|vao\s+luc|luc|on|by|before|truoc|den|toi|sau\s+do|then|also|cung|nhe|nha)(?![a-z0-9]))+"
 )
 _TRAIL_WORDS = re.compile(
-    r"(?:\s|[:,\-–—]|(?<![a-z0-9])(?:nhe|nha|nhé|nhá|ha|a|ok|on|by|vao|luc|the|di|truoc|before|until|till|han|trong|cho den|den)(?![a-z0-9]))+$"
+    r"(?:\s|[:,\-–—]|(?<![a-z0-9])(?:nhe|nha|nhé|nhá|ha|a|ok|on|by|vao|luc|the|di|"
+    r"truoc|before|until|till|han|trong|cho den|den)(?![a-z0-9]))+$"
 )
 
 
