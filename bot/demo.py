@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -15,6 +18,12 @@ from crm_core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
+
+
+def embedding_cache_dir() -> Path:
+    """Where vectors of the shipped knowledge are cached (warmed by `make install`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("CHATCRM_EMBEDDING_CACHE", Path(base) / "chatcrm" / "embeddings"))
 
 SALES_SCRIPT = [
     "/start",
@@ -67,10 +76,12 @@ async def run_demo(settings: Settings, *, out: TextIO) -> None:
 def _ingest_knowledge(settings: Settings, out: TextIO) -> int:
     try:
         from crm_core.retrieval import KnowledgeBase
+        from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
     except ImportError:
         return 0
     try:
-        kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url)
+        embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
+        kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
         kb.ingest([KNOWLEDGE_DIR])
         sections = int(kb.section_count())
     except Exception:  # the demo still shows the CRM when the index cannot be built
@@ -94,3 +105,17 @@ def _next_steps(settings: Settings, rep: str, sections: int) -> str:
         + (f"Knowledge:         {sections} sections; try .venv/bin/chatcrm kb ask \"bảo hành bao lâu?\"\n"
            if sections else "")
     )
+
+
+def warm_embedding_cache() -> None:
+    """Embed the shipped knowledge once, so `make demo` indexes it in seconds."""
+    from crm_core.retrieval import KnowledgeBase
+    from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
+
+    with tempfile.TemporaryDirectory() as home:
+        embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
+        KnowledgeBase(home=Path(home), embedder=embedder).ingest([KNOWLEDGE_DIR])
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--warm-embedding-cache"]:
+    warm_embedding_cache()
