@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,6 +20,7 @@ from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 
 @dataclass
@@ -59,8 +61,10 @@ def build_extensions(settings: Settings) -> Extensions:
     if settings.llm.provider != "none":
         try:
             from crm_core.llm import build_chat_model
+            from crm_core.prompting import PromptLibrary
 
             extensions.chat_model = build_chat_model(settings.llm)
+            extensions.log_prompt = PromptLibrary(PROMPTS_DIR).get("parse_log")
         except Exception:  # an LLM only improves answers; never block the bot on it
             log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
     return extensions

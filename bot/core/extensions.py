@@ -11,5 +11,6 @@ class Extensions:
     """Capabilities beyond the CRM store; each may be absent."""
 
     chat_model: Any | None = None
+    log_prompt: Any | None = None
     knowledge: Any | None = None
     history: Any | None = None

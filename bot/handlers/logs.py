@@ -15,6 +15,7 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import STAFF, HandlerResult, Router
 from bot.handlers.views import about, due_text, task_buttons
 from crm_core.errors import AlreadyDone, UndoExpired
+from crm_core.llm import fill_missing_with_llm
 from crm_core.services.logs import due_datetime
 from crm_core.textnorm import fold
 from crm_core.understanding import KnownContact, KnownNames, parse_amount_text, parse_due_text, parse_log
@@ -76,6 +77,9 @@ async def _known_names(ctx: Ctx) -> KnownNames:
 async def understand(ctx: Ctx, text: str) -> dict[str, Any]:
     """Parse a log and resolve its names against the CRM, as draft fields."""
     parsed = parse_log(text, now=ctx.now, language=None, known=await _known_names(ctx))
+    if ctx.extensions.chat_model is not None and ctx.extensions.log_prompt is not None:
+        parsed = await fill_missing_with_llm(parsed, model=ctx.extensions.chat_model, prompt=ctx.extensions.log_prompt,
+                                             timeout_s=ctx.settings.llm.timeout_s, now_iso=ctx.now.isoformat())
     fields: dict[str, Any] = dict(parsed.to_contract())
     fields["unreadable"] = list(parsed.unreadable)
     if fields.get("amount") is not None:

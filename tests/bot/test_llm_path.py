@@ -1,0 +1,45 @@
+"""With an LLM configured, the bot lets it fill only what the rules missed; any LLM failure falls back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.core.extensions import Extensions
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
+from crm_core.clock import FrozenClock
+from crm_core.config import Settings
+from crm_core.prompting import PromptLibrary
+from tests.bot.conftest import ChatDriver
+from tests.support.fake_llm import StructuredFakeChatModel
+
+PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+VAGUE_LOG = "gọi khách bên kia rồi, họ ok, tính sau"
+
+
+def _engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
+            model: StructuredFakeChatModel) -> Engine:
+    extensions = Extensions(chat_model=model, log_prompt=PromptLibrary(PROMPTS).get("parse_log"))
+    return Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                  render_reminder=reminder_reply, extensions=extensions)
+
+
+async def test_the_llm_fills_a_company_the_rules_could_not_read(engine: Engine, sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]
+    model = StructuredFakeChatModel(answer=lambda _prompt: {"company": "Hòa Phát", "kind": "call"})
+    lan = ChatDriver(_engine(sessionmaker, clock, model), "1001")
+    await lan.say(VAGUE_LOG)
+    assert "Công ty: Hòa Phát" in lan.text
+    assert model.prompts and VAGUE_LOG in model.prompts[0]
+
+
+async def test_an_llm_error_leaves_the_rules_result(engine: Engine, sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]
+    def broken(_prompt: str) -> dict[str, str]:
+        raise ConnectionError("LLM endpoint down")
+
+    lan = ChatDriver(_engine(sessionmaker, clock, StructuredFakeChatModel(answer=broken)), "1001")
+    await lan.say("Gọi anh Minh bên Hòa Phát, gửi báo giá ngày mai")
+    assert "Công ty: Hòa Phát" in lan.text
+    assert "Xin lỗi" not in lan.text
