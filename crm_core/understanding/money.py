@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from crm_core.understanding.numbers import (
     EN_MULT,
+    EN_SMALL,
     MAX_VALUE,
     VI_DIGITS,
     VI_MULT,
@@ -16,6 +17,10 @@ from crm_core.understanding.numbers import (
     tokenize,
     vi_words_value,
 )
+
+# Words that can open an English number ("fifty", "a hundred"): where a money phrase may start.
+_EN_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_EN_NUMBER_STARTS = (frozenset(EN_SMALL) - {"zero"}) | {*_EN_TENS, "hundred", "a", "an"}
 
 # Multipliers written right after a number.
 _SUFFIX_MULT: dict[str, int] = {
@@ -275,32 +280,7 @@ def _read_number(toks: list[Token], i: int, words_ok: bool) -> tuple[Decimal, in
         return None
     words = [x.text for x in toks[i : i + 12]]
     got = vi_words_value(words) if words[0] in VI_DIGITS or words[0] in {"muoi", "tram"} else None
-    if got is None and words[0] in {
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "hundred",
-        "a",
-        "an",
-        "eleven",
-        "twelve",
-        "fifteen",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-    }:
+    if got is None and words[0] in _EN_NUMBER_STARTS:
         got = en_words_value(words)
     if got is None:
         return None
@@ -366,28 +346,8 @@ def find_money(original: str, folded: str, language: str, toks: list[Token] | No
         if not (
             t.is_digits
             or t.text in VI_DIGITS
-            or t.text
-            in {
-                "muoi",
-                "tram",
-                "one",
-                "two",
-                "three",
-                "four",
-                "five",
-                "six",
-                "seven",
-                "eight",
-                "nine",
-                "ten",
-                "twenty",
-                "thirty",
-                "forty",
-                "fifty",
-                "hundred",
-                "a",
-                "an",
-            }
+            or t.text in {"muoi", "tram"}
+            or t.text in _EN_NUMBER_STARTS
         ):
             i += 1
             continue
