@@ -61,8 +61,12 @@ def load_prompt(path: Path = PROMPT_PATH) -> PromptFile:
     if match is None:
         raise ValueError(f"{path}: no front matter")
     meta = yaml.safe_load(match.group(1)) or {}
-    return PromptFile(id=str(meta["id"]), version=str(meta["version"]), template=match.group(2).strip(),
-                      input_variables=tuple(meta.get("input_variables", ())))
+    return PromptFile(
+        id=str(meta["id"]),
+        version=str(meta["version"]),
+        template=match.group(2).strip(),
+        input_variables=tuple(meta.get("input_variables", ())),
+    )
 
 
 def extract(unit: Unit, question: str, window: tuple[int, int] | None, limit: int = MAX_ANSWER_CHARS) -> str:
@@ -102,11 +106,18 @@ class Answerer:
 
     def decline(self, reason: HandoffReason, language: Language, sources: list[Source], confidence: float) -> Answer:
         """Return a hand-off answer."""
-        return Answer(answer=message(reason, language), sources=sources, confidence=confidence, handoff=True,
-                      reason=reason, language=language)
+        return Answer(
+            answer=message(reason, language),
+            sources=sources,
+            confidence=confidence,
+            handoff=True,
+            reason=reason,
+            language=language,
+        )
 
-    def answer(self, query: Query, units: list[Unit], window: tuple[int, int] | None, sources: list[Source],
-               confidence: float) -> Answer:
+    def answer(
+        self, query: Query, units: list[Unit], window: tuple[int, int] | None, sources: list[Source], confidence: float
+    ) -> Answer:
         """Answer from the best sections (LLM when configured, else extractive)."""
         top = units[0]
         if self._llm is not None:
@@ -114,8 +125,14 @@ class Answerer:
             if text == NO_ANSWER:
                 return self.decline("low_confidence", query.language, sources, confidence)
             if text:
-                return Answer(answer=text, sources=sources, confidence=confidence, handoff=False,
-                              language=query.language, prompt_version=self._prompt_version())
+                return Answer(
+                    answer=text,
+                    sources=sources,
+                    confidence=confidence,
+                    handoff=False,
+                    language=query.language,
+                    prompt_version=self._prompt_version(),
+                )
         body = extract(top, query.normalized, window)
         source_is_vi = has_vietnamese_marks(f"{top.title} {top.text}")
         key = "source" if source_is_vi == (query.language == "vi") else "source_other_language"
@@ -133,7 +150,8 @@ class Answerer:
 
             context = "\n\n".join(f"[{i}] {u.title}\n{u.text}" for i, u in enumerate(units, start=1))
             prompt = PromptTemplate.from_template(self._prompt.template).format(
-                question=query.raw, context=context, language="Vietnamese" if query.language == "vi" else "English")
+                question=query.raw, context=context, language="Vietnamese" if query.language == "vi" else "English"
+            )
             llm = self._llm
             assert llm is not None
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)

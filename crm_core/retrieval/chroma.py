@@ -35,8 +35,9 @@ class ChromaConnector:
         settings = Settings(anonymized_telemetry=False, allow_reset=False)
         if self._url:
             url = urlparse(self._url if "://" in self._url else f"http://{self._url}")
-            client = chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000,
-                                         ssl=url.scheme == "https", settings=settings)
+            client = chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+            )
             client.heartbeat()
             return client
         path = self._home / "chroma"
@@ -57,8 +58,12 @@ class ChromaConnector:
 
                 if self._client is None:
                     self._client = self._make_client()
-                store = Chroma(collection_name=name, embedding_function=LangChainEmbeddings(self._embedder),
-                               client=self._client, collection_configuration={"hnsw": {"space": "cosine"}})
+                store = Chroma(
+                    collection_name=name,
+                    embedding_function=LangChainEmbeddings(self._embedder),
+                    client=self._client,
+                    collection_configuration={"hnsw": {"space": "cosine"}},
+                )
             except RetrievalUnavailable:
                 raise
             except Exception as exc:
@@ -71,8 +76,13 @@ class ChromaConnector:
         """Return the customer knowledge store."""
         return self.store(KB_PREFIX)
 
-    def query(self, prefix: str, vector: list[float], k: int, where: dict[str, Any] | None = None,
-              ) -> list[tuple[dict[str, Any], float, str]]:
+    def query(
+        self,
+        prefix: str,
+        vector: list[float],
+        k: int,
+        where: dict[str, Any] | None = None,
+    ) -> list[tuple[dict[str, Any], float, str]]:
         """Return (metadata, cosine similarity, text) of the `k` nearest vectors."""
         store = self.store(prefix)
         try:

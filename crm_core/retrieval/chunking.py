@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from crm_core.retrieval.loaders import Unit
+from crm_core.retrieval.normalize import has_vietnamese_marks, translate_terms
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?…])\s+(?=[\"'“(\[]?[A-ZÀ-Ỹ0-9])")
 _BULLET_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
@@ -48,9 +49,14 @@ def views(unit: Unit, *, window: int = 2) -> list[View]:
     if unit.section:
         out.append(View("section", unit.section))
     out.extend(View("variant", v) for v in unit.variants)
+    # The heading's business terms in the other language: a bridge for cross-lingual questions.
+    crossed = translate_terms(unit.section, "vi" if has_vietnamese_marks(f"{unit.section} {unit.text}") else "en")
+    if crossed:
+        out.append(View("gloss", crossed))
     sents = sentences(unit.text)
-    if unit.text.strip():
-        out.append(View("body", f"{unit.title}\n{unit.text}", 0, len(sents)))
+    # The whole unit in one text (pooled over all its words): the "centroid" signal fused with the best view.
+    body = "\n".join([unit.title, *unit.variants, unit.text]).strip()
+    out.append(View("body", body, 0, len(sents)))
     if len(sents) > 1:
         starts = list(range(0, max(len(sents) - window + 1, 1)))
         if len(starts) > MAX_WINDOWS:

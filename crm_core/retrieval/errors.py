@@ -1,14 +1,14 @@
 """Errors of knowledge retrieval, each with a stable `code`.
 
-    CrmError
-     ├── RetrievalUnavailable      code "retrieval_unavailable"  (Chroma down, store unreadable)
-     └── InvalidInput
-          └── IngestError          code "ingest_failed"
-               ├── FileTooLarge    code "file_too_large"
-               ├── EmptyFile       code "empty_file"
-               ├── UnsupportedType code "unsupported_type"
-               ├── CorruptFile     code "corrupt_file"
-               └── MissingColumns  code "missing_columns"
+CrmError
+ ├── RetrievalUnavailable      code "retrieval_unavailable"  (Chroma down, store unreadable)
+ └── InvalidInput
+      └── IngestError          code "ingest_failed"
+           ├── FileTooLarge    code "file_too_large"
+           ├── EmptyFile       code "empty_file"
+           ├── UnsupportedType code "unsupported_type"
+           ├── CorruptFile     code "corrupt_file"
+           └── MissingColumns  code "missing_columns"
 """
 
 from __future__ import annotations

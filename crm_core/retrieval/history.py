@@ -21,8 +21,9 @@ class HistoryIndex:
         self._chroma = ChromaConnector(home=Path(home), chroma_url=chroma_url, embedder=self.embedder)
         self._restorer = AccentRestorer()
 
-    def add(self, *, interaction_id: int, company_id: int | None, contact_id: int | None, text: str,
-            occurred_at: datetime) -> None:
+    def add(
+        self, *, interaction_id: int, company_id: int | None, contact_id: int | None, text: str, occurred_at: datetime
+    ) -> None:
         """Index (or re-index) one interaction."""
         meta: dict[str, Any] = {"interaction_id": interaction_id, "occurred_at": occurred_at.isoformat()}
         if company_id is not None:
@@ -44,9 +45,14 @@ class HistoryIndex:
         where = {"company_id": company_id} if company_id is not None else None
         hits = self._chroma.query(HISTORY_PREFIX, vector, k, where)
         return [
-            HistoryHit(interaction_id=int(meta["interaction_id"]), company_id=_opt_int(meta.get("company_id")),
-                       contact_id=_opt_int(meta.get("contact_id")), text=text,
-                       occurred_at=datetime.fromisoformat(str(meta["occurred_at"])), score=round(sim, 4))
+            HistoryHit(
+                interaction_id=int(meta["interaction_id"]),
+                company_id=_opt_int(meta.get("company_id")),
+                contact_id=_opt_int(meta.get("contact_id")),
+                text=text,
+                occurred_at=datetime.fromisoformat(str(meta["occurred_at"])),
+                score=round(sim, 4),
+            )
             for meta, sim, text in hits
         ]
 

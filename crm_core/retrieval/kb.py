@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +19,12 @@ from crm_core.retrieval.chroma import ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
 from crm_core.retrieval.embedder import Embedder, default_embedder
 from crm_core.retrieval.errors import IngestError, RetrievalUnavailable
-from crm_core.retrieval.loaders import SUPPORTED_SUFFIXES, Unit, load_file
+from crm_core.retrieval.loaders import Unit, load_file
 from crm_core.retrieval.manifest import DocRecord, Manifest, UnitRecord
 from crm_core.retrieval.models import (
     Answer,
     DocInfo,
+    HandoffReason,
     IngestFailure,
     IngestReport,
     RetrievalParams,
@@ -31,11 +34,11 @@ from crm_core.retrieval.normalize import (
     AccentRestorer,
     Language,
     Query,
+    lexical_tokens,
     load_json,
     prepare_query,
 )
 from crm_core.retrieval.safety import classify
-from crm_core.textnorm import fold_tokens
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -43,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_SOURCES = 5
+# Bump when loading/chunking/views change, so every file is re-indexed once with the new layout.
+INDEX_VERSION = "3"
 _ADD_BATCH = 256
 
 
@@ -70,6 +75,7 @@ class _Corpus:
     units: dict[tuple[str, int], Unit]
     keys: list[tuple[str, int]]
     bm25: Any
+    vocab: frozenset[str] = frozenset()
 
 
 class KnowledgeBase:
@@ -151,7 +157,7 @@ class KnowledgeBase:
         except OSError as exc:
             report.errors.append(IngestFailure(doc=doc, code="unreadable", message=f"{doc}: {exc.strerror}"))
             return
-        digest = hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256(INDEX_VERSION.encode() + b"\x00" + data).hexdigest()
         previous = self._manifest.get(doc)
         if previous is not None and previous.sha256 == digest and data:
             if previous.source_root != root and root is not None:
@@ -166,8 +172,16 @@ class KnowledgeBase:
         self._index(doc, units, digest, len(data), root, at, previous)
         (report.updated if previous else report.added).append(doc)
 
-    def _index(self, doc: str, units: list[Unit], digest: str, size: int, root: str | None, at: datetime,
-               previous: DocRecord | None) -> None:
+    def _index(
+        self,
+        doc: str,
+        units: list[Unit],
+        digest: str,
+        size: int,
+        root: str | None,
+        at: datetime,
+        previous: DocRecord | None,
+    ) -> None:
         texts: list[str] = []
         metadatas: list[dict[str, Any]] = []
         for ord_, unit in enumerate(units):
@@ -184,8 +198,15 @@ class KnowledgeBase:
         except Exception as exc:
             self._chroma.safe_delete(store, ids)
             raise RetrievalUnavailable(f"could not index {doc}") from exc
-        record = DocRecord(doc=doc, source_root=root, sha256=digest, bytes=size, sections=len(units),
-                           ingested_at=at.isoformat(), vector_ids=tuple(ids))
+        record = DocRecord(
+            doc=doc,
+            source_root=root,
+            sha256=digest,
+            bytes=size,
+            sections=len(units),
+            ingested_at=at.isoformat(),
+            vector_ids=tuple(ids),
+        )
         self._manifest.replace(record, units)
         if previous is not None:
             stale = [i for i in previous.vector_ids if i not in set(ids)]
@@ -212,8 +233,10 @@ class KnowledgeBase:
     def list_docs(self) -> list[DocInfo]:
         """Return the indexed documents."""
         self._ensure_manifest()
-        return [DocInfo(doc=r.doc, sections=r.sections, bytes=r.bytes, ingested_at=datetime.fromisoformat(r.ingested_at))
-                for r in self._manifest.docs()]
+        return [
+            DocInfo(doc=r.doc, sections=r.sections, bytes=r.bytes, ingested_at=datetime.fromisoformat(r.ingested_at))
+            for r in self._manifest.docs()
+        ]
 
     def section_count(self) -> int:
         """Return the number of indexed sections (units)."""
@@ -235,15 +258,16 @@ class KnowledgeBase:
         if reason is not None:
             return self._answerer.decline(reason, query.language, sources, confidence)
         if not ranked or corpus is None or confidence < self.params.handoff_below:
-            why = "out_of_scope" if confidence < self.params.out_of_scope_below else "low_confidence"
+            why: HandoffReason = "out_of_scope" if confidence < self.params.out_of_scope_below else "low_confidence"
             return self._answerer.decline(why, query.language, sources, confidence)
         top = [corpus.units[c.key] for c in ranked[:3]]
         return self._answerer.answer(query, top, ranked[0].window, sources, confidence)
 
     def prepare(self, question: str, *, language: Language | None = None) -> Query:
         """Normalise a question (abbreviations, accents, glossary) against the current corpus."""
-        self._load_corpus()
-        return prepare_query(question, self._restorer, language=language)
+        corpus = self._load_corpus()
+        query = prepare_query(question, self._restorer, language=language)
+        return _correct_codes(query, corpus.vocab) if corpus.vocab else query
 
     def _load_corpus(self) -> _Corpus:
         self._ensure_manifest()
@@ -259,7 +283,8 @@ class KnowledgeBase:
             keys = list(units)
             bm25 = _build_bm25([_lexical_text(units[k]) for k in keys]) if keys else None
             self._restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
-            self._corpus = _Corpus(generation=generation, units=units, keys=keys, bm25=bm25)
+            vocab = frozenset(t for t in bm25.vocab_dict if any(ch.isdigit() for ch in t)) if bm25 is not None else None
+            self._corpus = _Corpus(generation=generation, units=units, keys=keys, bm25=bm25, vocab=vocab or frozenset())
             return self._corpus
 
     def retrieve(self, query: Query) -> list[Candidate]:
@@ -268,7 +293,7 @@ class KnowledgeBase:
         if not corpus.keys:
             return []
         forms = query.embedding_texts()
-        names = {query.normalized: "main", query.raw: "raw"}
+        names = {query.raw: "raw", query.normalized: "main"}  # when both are the same text it is "main"
         vectors = self.embedder.embed_queries(forms)
         found: dict[tuple[str, int], Candidate] = {}
         floors: dict[str, float] = {}
@@ -281,10 +306,12 @@ class KnowledgeBase:
                     continue
                 cand = found.setdefault(key, Candidate(key=key))
                 cand.features[name] = max(cand.features.get(name, -1.0), sim)
+                if meta.get("kind") == "body":
+                    cand.features[f"{name}:body"] = sim
                 if name == "main" and meta.get("kind") == "window" and sim > cand.window_sim:
                     cand.window_sim = sim
                     cand.window = (int(meta["s0"]), int(meta["s1"]))
-            floors[name] = min((sim for _, sim in hits), default=0.0)
+            floors[name] = floors[f"{name}:body"] = min((sim for _, sim in hits), default=0.0)
         tokens = query.lexical_tokens()
         if corpus.bm25 is not None and tokens:
             scores = _bm25_scores(corpus.bm25, tokens)
@@ -306,7 +333,15 @@ class KnowledgeBase:
         p = params or self.params
         offsets = {"main": 0.0, "raw": p.p_raw, "gloss": p.p_gloss}
         for cand in candidates:
-            cand.dense = max((v - offsets[k] for k, v in cand.features.items()), default=-1.0)
+            f = cand.features
+            cand.dense = max(
+                (
+                    (f[name] + p.w_body * f.get(f"{name}:body", f[name])) / (1.0 + p.w_body) - offset
+                    for name, offset in offsets.items()
+                    if name in f
+                ),
+                default=-1.0,
+            )
             lexical = cand.bm25 / (cand.bm25 + p.k_bm25) if cand.bm25 > 0 else 0.0
             cand.fused = cand.dense + p.w_bm25 * lexical
         return sorted(candidates, key=lambda c: -c.fused)
@@ -333,19 +368,41 @@ class KnowledgeBase:
             if pair in seen:
                 continue
             seen.add(pair)
-            sources.append(Source(doc=unit.doc, section=unit.section, title=unit.title,
-                                  score=round(max(min(cand.fused, 1.0), 0.0), 4)))
+            sources.append(
+                Source(
+                    doc=unit.doc, section=unit.section, title=unit.title, score=round(max(min(cand.fused, 1.0), 0.0), 4)
+                )
+            )
             if len(sources) == MAX_SOURCES:
                 break
         return sources
 
 
 def _lexical_text(unit: Unit) -> list[str]:
-    return fold_tokens(f"{unit.title} {unit.section} {' '.join(unit.variants)} {unit.text}")
+    return lexical_tokens(f"{unit.title} {unit.section} {' '.join(unit.variants)} {unit.text}")
+
+
+def _correct_codes(query: Query, codes: frozenset[str]) -> Query:
+    """Fix one-character typos in model codes ("AP-HD14O" -> "AP-HD140") against the codes the documents use."""
+    from rapidfuzz.distance import Levenshtein
+
+    fixed = query.normalized
+    changed = False
+    for token in set(lexical_tokens(query.normalized)):
+        if token in codes or len(token) < 4 or not any(ch.isalpha() for ch in token):
+            continue
+        near = [c for c in codes if len(c) == len(token) and Levenshtein.distance(c, token, score_cutoff=1) <= 1]
+        if len(near) == 1:
+            fixed = re.sub(rf"(?i)(?<![0-9a-z]){re.escape(token)}(?![0-9a-z])", near[0].upper(), fixed)
+            changed = True
+    return dataclasses.replace(query, normalized=fixed) if changed else query
 
 
 def _build_bm25(corpus_tokens: list[list[str]]) -> Any:
     import bm25s
+
+    # bm25s sets its own logger to DEBUG on import; keep its progress chatter out of our logs (and CLI stderr).
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     model = bm25s.BM25()
     model.index([t or ["_"] for t in corpus_tokens], show_progress=False)

@@ -147,8 +147,9 @@ def _faq_units(rows: Iterable[list[object]], doc: str) -> list[Unit]:
         variants: tuple[str, ...] = ()
         if v_col is not None and cells[v_col]:
             variants = tuple(v.strip() for v in re.split(r"\n|\|", cells[v_col]) if v.strip())
-        units.append(Unit(doc=doc, section=question, title=f"{doc_title}{BREADCRUMB}{question}", text=answer,
-                          variants=variants))
+        units.append(
+            Unit(doc=doc, section=question, title=f"{doc_title}{BREADCRUMB}{question}", text=answer, variants=variants)
+        )
     return units
 
 

@@ -92,7 +92,9 @@ class Manifest:
     def units(self) -> list[UnitRecord]:
         """Return every indexed unit."""
         with self._conn() as conn:
-            rows = conn.execute("SELECT doc, ord, section, title, text, variants FROM units ORDER BY doc, ord").fetchall()
+            rows = conn.execute(
+                "SELECT doc, ord, section, title, text, variants FROM units ORDER BY doc, ord"
+            ).fetchall()
         return [
             UnitRecord(doc, ord_, Unit(doc=doc, section=sec, title=title, text=text, variants=tuple(json.loads(var))))
             for doc, ord_, sec, title, text, var in rows
@@ -109,13 +111,22 @@ class Manifest:
             conn.execute("DELETE FROM units WHERE doc = ?", (record.doc,))
             conn.execute(
                 "INSERT OR REPLACE INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.doc, record.source_root, record.sha256, record.bytes, record.sections, record.ingested_at,
-                 json.dumps(list(record.vector_ids))),
+                (
+                    record.doc,
+                    record.source_root,
+                    record.sha256,
+                    record.bytes,
+                    record.sections,
+                    record.ingested_at,
+                    json.dumps(list(record.vector_ids)),
+                ),
             )
             conn.executemany(
                 "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?)",
-                [(record.doc, i, u.section, u.title, u.text, json.dumps(list(u.variants), ensure_ascii=False))
-                 for i, u in enumerate(units)],
+                [
+                    (record.doc, i, u.section, u.title, u.text, json.dumps(list(u.variants), ensure_ascii=False))
+                    for i, u in enumerate(units)
+                ],
             )
             self._bump(conn)
 
@@ -134,6 +145,12 @@ class Manifest:
 
 def _doc(row: tuple[object, ...]) -> DocRecord:
     doc, root, sha, size, sections, at, ids = row
-    return DocRecord(doc=str(doc), source_root=None if root is None else str(root), sha256=str(sha),
-                     bytes=int(size), sections=int(sections), ingested_at=str(at),  # type: ignore[call-overload]
-                     vector_ids=tuple(json.loads(str(ids))))
+    return DocRecord(
+        doc=str(doc),
+        source_root=None if root is None else str(root),
+        sha256=str(sha),
+        bytes=int(str(size)),
+        sections=int(str(sections)),
+        ingested_at=str(at),
+        vector_ids=tuple(json.loads(str(ids))),
+    )

@@ -51,8 +51,12 @@ class DocInfo(BaseModel):
 
     def to_contract(self) -> dict[str, Any]:
         """Return the `kb list --json` item."""
-        return {"doc": self.doc, "sections": self.sections, "bytes": self.bytes,
-                "ingested_at": self.ingested_at.isoformat()}
+        return {
+            "doc": self.doc,
+            "sections": self.sections,
+            "bytes": self.bytes,
+            "ingested_at": self.ingested_at.isoformat(),
+        }
 
 
 class IngestFailure(BaseModel):
@@ -82,10 +86,11 @@ class IngestReport(BaseModel):
 class RetrievalParams(BaseModel):
     """Fusion and calibration settings, fitted on the dev splits by `benchmarks/faq/bench.py`."""
 
-    k_dense: int = 40
+    k_dense: int = 80
     k_lexical: int = 20
     w_bm25: float = 0.1
     k_bm25: float = 5.0
+    w_body: float = 0.5
     p_raw: float = 0.0
     p_gloss: float = 0.0
     calib_a: float = 25.0

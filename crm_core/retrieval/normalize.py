@@ -42,8 +42,9 @@ def abbreviations() -> dict[str, str]:
 
 @cache
 def _english_words() -> frozenset[str]:
-    words = [w for line in _data_text("english_common.txt").splitlines() if not line.startswith("#")
-             for w in line.split()]
+    words = [
+        w for line in _data_text("english_common.txt").splitlines() if not line.startswith("#") for w in line.split()
+    ]
     return frozenset(words)
 
 
@@ -55,6 +56,10 @@ def _vi_syllables() -> frozenset[str]:
     except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - pyvi is a dependency
         return frozenset()
     return frozenset(tok for line in text.splitlines() for tok in fold_tokens(line))
+
+
+# Loanwords Vietnamese customers type as often as English ones do: no evidence either way.
+_NEUTRAL = frozenset({"shop", "ok", "oke", "okay", "sale", "ship", "online", "email", "web", "website", "app", "cv"})
 
 
 def has_vietnamese_marks(text: str) -> bool:
@@ -70,14 +75,46 @@ def looks_unaccented_vietnamese(text: str) -> bool:
     if not tokens:
         return False
     syllables, english, abbrevs = _vi_syllables(), _english_words(), abbreviations()
-    vi = sum(1 for t in tokens if (t in syllables or t in abbrevs) and t not in english)
-    en = sum(1 for t in tokens if t in english or (t not in syllables and t not in abbrevs))
+    vi = en = 0
+    for token in tokens:
+        if any(ch.isdigit() for ch in token) or token in _NEUTRAL:
+            continue
+        is_vi, is_en = token in syllables or token in abbrevs, token in english
+        if is_vi and not is_en:
+            vi += 1
+        elif not is_vi:
+            en += 1
     return vi > en
 
 
 def detect_language(text: str) -> Language:
     """Guess whether a question is Vietnamese or English."""
     return "vi" if has_vietnamese_marks(text) or looks_unaccented_vietnamese(text) else "en"
+
+
+_MILLIONS_RE = re.compile(r"(?<![\w.,])(\d{1,3})\s*(?:tr|triệu|trieu|củ)\s*(\d{1,3})?(?!\w)", re.IGNORECASE)
+_THOUSANDS_RE = re.compile(r"(?<![\w.,])(\d{1,3})\s*(?:k|nghìn|ngàn|nghin)(?!\w)", re.IGNORECASE)
+# "1m4" is a 1.4 m desk; "m2" is left alone (square metres).
+_METRES_RE = re.compile(r"(?<![\w.,])(\d)m([013-9])(?!\w)")
+_DIGIT_GROUP_RE = re.compile(r"(?<=\d)[.,](?=\d{3}(?!\d))")
+
+
+def _vnd(value: int) -> str:
+    return f"{value:,}".replace(",", ".")
+
+
+def normalize_numbers(text: str) -> str:
+    """Write chat amounts and sizes the way the documents do ("1tr650" -> "1.650.000", "1m4" -> "140 cm")."""
+    text = _MILLIONS_RE.sub(
+        lambda m: _vnd(int(m.group(1)) * 1_000_000 + int((m.group(2) or "0").ljust(3, "0")) * 1_000), text
+    )
+    text = _THOUSANDS_RE.sub(lambda m: _vnd(int(m.group(1)) * 1_000), text)
+    return _METRES_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}0 cm", text)
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Return accent-folded tokens for BM25, with "1.850.000" kept as one number."""
+    return fold_tokens(_DIGIT_GROUP_RE.sub("", text))
 
 
 def expand_abbreviations(text: str) -> str:
@@ -96,13 +133,15 @@ class AccentRestorer:
 
     def __init__(self) -> None:
         self._ngrams: dict[tuple[str, ...], str] = {}
+        self._words: dict[str, str] = {}
         self._lock = threading.Lock()
         self._pyvi: Any = None
 
     def learn(self, texts: Iterable[str], max_n: int = 3) -> None:
         """Learn the accented spelling of 2..max_n-word phrases from knowledge text."""
         counts: dict[tuple[str, ...], Counter[str]] = {}
-        for text in texts:
+        texts_seen = list(texts)
+        for text in texts_seen:
             words = _WORD_RE.findall(nfc(text).lower())
             folded = [fold(w) for w in words]
             for n in range(2, max_n + 1):
@@ -112,6 +151,16 @@ class AccentRestorer:
                         continue
                     counts.setdefault(tuple(folded[i : i + n]), Counter())[" ".join(span)] += 1
         self._ngrams = {key: c.most_common(1)[0][0] for key, c in counts.items()}
+        spellings: dict[str, Counter[str]] = {}
+        for text in texts_seen:
+            for word in _WORD_RE.findall(nfc(text).lower()):
+                spellings.setdefault(fold(word), Counter())[word] += 1
+        # A single word is trusted only when the documents nearly always spell it one way.
+        self._words = {
+            key: c.most_common(1)[0][0]
+            for key, c in spellings.items()
+            if c.most_common(1)[0][1] >= 2 and c.most_common(1)[0][1] >= 0.6 * sum(c.values())
+        }
 
     def _pyvi_restore(self, text: str) -> str:
         if self._pyvi is None:
@@ -129,8 +178,9 @@ class AccentRestorer:
             return text
 
     def restore(self, text: str) -> str:
-        """Return `text` with diacritics restored (lower-cased)."""
-        words = _WORD_RE.findall(text.lower())
+        """Return `text` with diacritics restored (lower-cased), punctuation and numbers kept."""
+        text = text.lower()
+        words = _WORD_RE.findall(text)
         if not words:
             return text
         guessed = _WORD_RE.findall(self._pyvi_restore(" ".join(words)))
@@ -142,13 +192,17 @@ class AccentRestorer:
         while i < len(words):
             for n in (3, 2):
                 phrase = self._ngrams.get(tuple(folded[i : i + n])) if i + n <= len(words) else None
-                if phrase is not None:
+                if phrase is not None and len(phrase.split()) == n:
                     out[i : i + n] = phrase.split()
                     i += n
                     break
             else:
+                out[i] = self._words.get(folded[i], out[i])
                 i += 1
-        return " ".join(out)
+        # Digits and codes are never re-accented.
+        out = [w if any(ch.isdigit() for ch in w) or w in _NEUTRAL else r for w, r in zip(words, out, strict=True)]
+        replacements = iter(out)
+        return _WORD_RE.sub(lambda _: next(replacements), text)
 
 
 @dataclass(frozen=True)
@@ -181,6 +235,32 @@ def glossary_terms(text: str, language: Language) -> list[str]:
     return found
 
 
+@cache
+def _term_table(source: Language) -> tuple[tuple[re.Pattern[str], str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for entry in glossary():
+        src, dst = (entry.vi, entry.en) if source == "vi" else (entry.en, entry.vi)
+        pairs.extend((fold(term), dst[0]) for term in src)
+    pairs.sort(key=lambda p: -len(p[0]))
+    return tuple((re.compile(rf"(?<![0-9a-z]){re.escape(term)}(?![0-9a-z])"), target) for term, target in pairs)
+
+
+def translate_terms(text: str, source: Language) -> str:
+    """Render the glossary terms and model codes of `text` in the other language ("Ghế lưới AP-C210" -> "mesh chair
+    AP-C210"); empty when no term is known."""
+    folded = fold(text)
+    found: list[tuple[int, str]] = []
+    for pattern, target in _term_table(source):
+        for match in pattern.finditer(folded):
+            found.append((match.start(), target))
+            folded = folded[: match.start()] + " " * (match.end() - match.start()) + folded[match.end() :]
+    if not found:
+        return ""
+    codes = [(m.start(), m.group(0)) for m in re.finditer(r"\b[A-Za-z]{1,4}-?[A-Za-z]*\d+[\w+-]*", text)]
+    words = [word for _, word in sorted(found + codes)]
+    return " ".join(dict.fromkeys(words))
+
+
 @dataclass(frozen=True)
 class Query:
     """A question prepared for retrieval."""
@@ -202,9 +282,9 @@ class Query:
 
     def lexical_tokens(self) -> list[str]:
         """Return accent-folded tokens for BM25 (raw, normalised and glossary words)."""
-        tokens = fold_tokens(self.raw) + fold_tokens(self.normalized)
+        tokens = lexical_tokens(self.raw) + lexical_tokens(self.normalized)
         for term in self.translations:
-            tokens += fold_tokens(term)
+            tokens += lexical_tokens(term)
         return list(dict.fromkeys(tokens))
 
 
@@ -214,9 +294,9 @@ def prepare_query(question: str, restorer: AccentRestorer, *, language: Language
     unaccented_vi = looks_unaccented_vietnamese(raw)
     detected: Language = "vi" if unaccented_vi or has_vietnamese_marks(raw) else "en"
     lang = language or detected
-    normalized = raw
+    normalized = normalize_numbers(raw)
     if detected == "vi":
-        normalized = expand_abbreviations(raw)
+        normalized = expand_abbreviations(normalized)
         if unaccented_vi:
             normalized = restorer.restore(fold(normalized))
     translations = tuple(glossary_terms(normalized, detected))

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Literal
 
 from crm_core.retrieval.normalize import expand_abbreviations, load_json
-from crm_core.textnorm import fold
+from crm_core.textnorm import fold, nfc
 
 SafetyReason = Literal["unsafe", "asked_for_human", "complaint"]
 _ORDER: tuple[SafetyReason, ...] = ("unsafe", "asked_for_human", "complaint")
@@ -24,12 +24,21 @@ def _patterns() -> dict[SafetyReason, re.Pattern[str]]:
     return out
 
 
+@cache
+def _regexes() -> dict[str, list[re.Pattern[str]]]:
+    table = load_json("safety.json").get("_patterns", {})
+    return {reason: [re.compile(p) for p in table.get(reason, [])] for reason in _ORDER}
+
+
 def classify(text: str) -> SafetyReason | None:
     """Return why `text` must not be answered from the knowledge base, or None."""
+    text = nfc(text)
     folded = fold(text)
     expanded = fold(expand_abbreviations(text))
-    patterns = _patterns()
+    patterns, regexes = _patterns(), _regexes()
     for reason in _ORDER:
         if patterns[reason].search(folded) or patterns[reason].search(expanded):
+            return reason
+        if any(rx.search(text) for rx in regexes.get(reason, [])):
             return reason
     return None

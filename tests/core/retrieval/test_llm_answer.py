@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -14,7 +14,7 @@ from tests.core.retrieval.conftest import NOW
 
 
 class _RecordingModel(FakeListChatModel):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def _call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
         self.seen.append(str(messages))
