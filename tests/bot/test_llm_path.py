@@ -32,7 +32,8 @@ async def test_the_llm_fills_a_company_the_rules_could_not_read(engine: Engine, 
     lan = ChatDriver(_engine(sessionmaker, clock, model), "1001")
     await lan.say(VAGUE_LOG)
     assert "Công ty: Hòa Phát" in lan.text
-    assert model.prompts and VAGUE_LOG in model.prompts[0]
+    assert model.prompts
+    assert VAGUE_LOG in model.prompts[0]
 
 
 async def test_an_llm_error_leaves_the_rules_result(engine: Engine, sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]
