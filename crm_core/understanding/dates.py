@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
+from crm_core.understanding.numbers import EN_SMALL
+
 Tense = Literal["past", "today", "future"]
 
 
@@ -56,28 +58,15 @@ _VI_NUM = {
     "dam": 3,
 }
 _EN_NUM = {
+    **{word: value for word, value in EN_SMALL.items() if 1 <= value <= 30},
     "a": 1,
     "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
     "a couple of": 2,
     "a couple": 2,
     "couple of": 2,
     "a few": 3,
     "few": 3,
     "several": 3,
-    "fourteen": 14,
-    "fifteen": 15,
     "twenty": 20,
     "thirty": 30,
 }
