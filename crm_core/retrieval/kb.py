@@ -132,7 +132,8 @@ class KnowledgeBase:
         seen: set[str] = set()
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
             rel = file.relative_to(root)
-            if any(part.startswith((".", "_")) for part in rel.parts):
+            # Hidden files and a folder's README (it describes the folder, not the business) are not knowledge.
+            if any(part.startswith((".", "_")) for part in rel.parts) or file.stem.upper() == "README":
                 continue
             doc = rel.as_posix()
             seen.add(doc)
@@ -305,13 +306,20 @@ class KnowledgeBase:
                 if key not in corpus.units:
                     continue
                 cand = found.setdefault(key, Candidate(key=key))
-                cand.features[name] = max(cand.features.get(name, -1.0), sim)
+                best = cand.features.get(name, -1.0)
+                if sim > best:
+                    if name in cand.features:
+                        cand.features[f"{name}:2nd"] = best
+                    cand.features[name] = sim
+                elif sim > cand.features.get(f"{name}:2nd", -1.0):
+                    cand.features[f"{name}:2nd"] = sim
                 if meta.get("kind") == "body":
                     cand.features[f"{name}:body"] = sim
                 if name == "main" and meta.get("kind") == "window" and sim > cand.window_sim:
                     cand.window_sim = sim
                     cand.window = (int(meta["s0"]), int(meta["s1"]))
-            floors[name] = floors[f"{name}:body"] = min((sim for _, sim in hits), default=0.0)
+            floor = min((sim for _, sim in hits), default=0.0)
+            floors.update({name: floor, f"{name}:body": floor, f"{name}:2nd": floor})
         tokens = query.lexical_tokens()
         if corpus.bm25 is not None and tokens:
             scores = _bm25_scores(corpus.bm25, tokens)
@@ -336,7 +344,9 @@ class KnowledgeBase:
             f = cand.features
             cand.dense = max(
                 (
-                    (f[name] + p.w_body * f.get(f"{name}:body", f[name])) / (1.0 + p.w_body) - offset
+                    (f[name] + p.w_second * f.get(f"{name}:2nd", f[name]) + p.w_body * f.get(f"{name}:body", f[name]))
+                    / (1.0 + p.w_second + p.w_body)
+                    - offset
                     for name, offset in offsets.items()
                     if name in f
                 ),

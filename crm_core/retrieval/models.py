@@ -91,6 +91,7 @@ class RetrievalParams(BaseModel):
     w_bm25: float = 0.1
     k_bm25: float = 5.0
     w_body: float = 0.5
+    w_second: float = 0.0
     p_raw: float = 0.0
     p_gloss: float = 0.0
     calib_a: float = 25.0

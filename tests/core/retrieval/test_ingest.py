@@ -119,10 +119,12 @@ def test_corrupt_new_version_keeps_the_previous_good_one(loaded_kb: KnowledgeBas
     assert {d.doc: d.sections for d in loaded_kb.list_docs()}["faq.csv"] == 2
 
 
-def test_hidden_files_in_a_folder_are_ignored(kb: KnowledgeBase, knowledge: Path) -> None:
+def test_hidden_files_and_readme_in_a_folder_are_ignored(kb: KnowledgeBase, knowledge: Path) -> None:
     (knowledge / ".DS_Store").write_bytes(b"\x00\x01")
+    (knowledge / "README.md").write_text("# About this folder\n\nEdit and re-ingest.\n", encoding="utf-8")
     report = kb.ingest([knowledge], now=NOW)
     assert report.ok
+    assert "README.md" not in {d.doc for d in kb.list_docs()}
 
 
 def test_ingest_stores_one_vector_set_per_doc(loaded_kb: KnowledgeBase, knowledge: Path) -> None:
