@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,24 +23,25 @@ PARSE_KEYS = ("kind", "contact", "company", "amount", "currency", "quantity", "n
               "occurred_on", "dates", "stage", "phone", "email", "language")
 
 
-async def _services_run(config: Settings) -> tuple[Any, Any]:
+@asynccontextmanager
+async def _one_unit_of_work(config: Settings) -> AsyncIterator[Services]:
+    """Open the home's store for one committed unit of work, then release it."""
     clock = make_clock(config, None)
-    return clock, await prepare_store(config, clock)
+    db, sessionmaker = await prepare_store(config, clock)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            yield Services.build(uow.session, now=clock.now())
+    finally:
+        await db.dispose()
 
 
 async def collect_stats(config: Settings) -> dict[str, int]:
     """Count users, companies, contacts, deals, interactions, tasks and knowledge sections."""
-    clock, (db, sessionmaker) = await _services_run(config)
-    try:
-        async with UnitOfWork(sessionmaker) as uow:
-            services = Services.build(uow.session, now=clock.now())
-            companies, contacts = await services.directory.counts()
-            counts = {"users": len(await services.users.list()), "companies": companies, "contacts": contacts,
-                      "deals": await services.deals.count(),
-                      "interactions": await services.interactions_count(),
-                      "tasks": await services.tasks.count()}
-    finally:
-        await db.dispose()
+    async with _one_unit_of_work(config) as services:
+        companies, contacts = await services.directory.counts()
+        counts = {"users": len(await services.users.list()), "companies": companies, "contacts": contacts,
+                  "deals": await services.deals.count(), "interactions": await services.interactions_count(),
+                  "tasks": await services.tasks.count()}
     counts["knowledge_sections"] = knowledge_sections(config)
     return counts
 
@@ -62,24 +64,16 @@ def knowledge_sections(config: Settings) -> int:
 async def add_user(config: Settings, *, name: str, role: str, telegram_id: int | None,
                    language: str) -> dict[str, Any]:
     """Register a staff member."""
-    clock, (db, sessionmaker) = await _services_run(config)
-    try:
-        async with UnitOfWork(sessionmaker) as uow:
-            user = await Services.build(uow.session, now=clock.now()).users.add(
-                name=name, role=role, telegram_id=telegram_id, language=language, actor="cli")
-    finally:
-        await db.dispose()
+    async with _one_unit_of_work(config) as services:
+        user = await services.users.add(name=name, role=role, telegram_id=telegram_id, language=language,
+                                        actor="cli")
     return user.model_dump()
 
 
 async def list_users(config: Settings) -> list[dict[str, Any]]:
     """List staff as the contract's JSON."""
-    clock, (db, sessionmaker) = await _services_run(config)
-    try:
-        async with UnitOfWork(sessionmaker) as uow:
-            users = await Services.build(uow.session, now=clock.now()).users.list()
-    finally:
-        await db.dispose()
+    async with _one_unit_of_work(config) as services:
+        users = await services.users.list()
     return [{"name": u.name, "role": u.role, "telegram_id": u.telegram_id, "language": u.language,
              "active": u.active} for u in users]
 

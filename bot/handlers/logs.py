@@ -368,8 +368,9 @@ def _without(fields: dict[str, Any], name: str) -> list[str]:
 
 async def _create_reminder(ctx: Ctx, text: str) -> HandlerResult:
     parsed = parse_log(text, now=ctx.now, language=None, known=await _known_names(ctx))
-    title = _REMINDER_RE.sub("", fold(text), count=1)
-    title = text[len(text) - len(title):].strip() if title else text
+    trigger = _REMINDER_RE.match(fold(text))
+    trigger_words = len(trigger.group(0).split()) if trigger else 0
+    title = " ".join(text.split()[trigger_words:]) or text  # folding keeps the words, so count them
     due_at = due_datetime(parsed.due, ctx.now) if parsed.due else None
     company_id = contact_id = None
     if parsed.company:
