@@ -67,7 +67,22 @@ def build_extensions(settings: Settings) -> Extensions:
             extensions.log_prompt = PromptLibrary(PROMPTS_DIR).get("parse_log")
         except Exception:  # an LLM only improves answers; never block the bot on it
             log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
+    _add_retrieval(extensions, settings)
     return extensions
+
+
+def _add_retrieval(extensions: Extensions, settings: Settings) -> None:
+    """Open the knowledge base (customer answers) and the history index (staff /ask) in the home."""
+    try:
+        from crm_core.retrieval import HistoryIndex, KnowledgeBase
+        from crm_core.retrieval.embedder import default_embedder
+
+        embedder = default_embedder()
+        extensions.knowledge = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
+                                             llm=extensions.chat_model, llm_timeout_s=settings.llm.timeout_s)
+        extensions.history = HistoryIndex(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
+    except Exception:  # without retrieval customers are handed to a person and /ask says it is unavailable
+        log.warning("the knowledge base could not be opened; customers will be handed to staff", exc_info=True)
 
 
 async def build_app(settings: Settings, *, now: datetime | None = None, clock: Clock | None = None) -> App:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")
     llm: LlmSettings = LlmSettings()
+    support_hours: str = "Mon-Sat 08:00-17:30"
+    support_chat_id: str | None = None
+    escalate_after_minutes: int = 30
+    lead_rules: dict[str, str] = Field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -69,6 +69,8 @@ class InteractionOut(BaseModel):
     company: str | None
     owner: str | None
     deal_id: int | None
+    company_id: int | None = None
+    contact_id: int | None = None
 
 
 class TaskOut(BaseModel):
@@ -151,3 +153,106 @@ class SavedLog(BaseModel):
     contact_id: int | None
     contact_created: bool
     undo_until: datetime
+
+
+class CustomerOut(BaseModel):
+    """A customer who writes to the bot, as the contact we keep for them."""
+
+    contact_id: int
+    name: str
+    company_id: int | None
+    owner_id: int | None
+    phone: str | None
+    channel: str
+    chat_id: str
+
+
+class QuestionOut(BaseModel):
+    """A question the bot answered (or handed off), and the customer's rating of the answer."""
+
+    id: int
+    contact_id: int | None
+    question: str
+    answer: str
+    handoff: bool
+    feedback: str | None
+    ticket_id: int | None
+
+
+class TicketMessageOut(BaseModel):
+    """One line of a ticket's conversation."""
+
+    author: str
+    name: str | None
+    text: str
+    at: datetime
+
+
+class TicketOut(BaseModel):
+    """A conversation handed to a person."""
+
+    id: int
+    contact_id: int | None
+    customer: str
+    phone: str | None
+    channel: str
+    chat_id: str
+    language: str
+    status: str
+    reason: str
+    assignee_id: int | None
+    assignee: str | None
+    opened_at: datetime
+    first_response_at: datetime | None
+    escalated_at: datetime | None
+    closed_at: datetime | None
+    csat: int | None
+
+
+class LeadOut(BaseModel):
+    """A customer who left their phone, the deal opened for them and who was given it."""
+
+    id: int
+    contact_id: int
+    customer: str
+    phone: str
+    deal_id: int | None
+    assignee_id: int | None
+    assignee: str | None
+    rule: str
+    created: bool
+
+
+class CustomerData(BaseModel):
+    """What we hold about one customer, shown to them on request."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    company: str | None
+    questions: int
+    tickets: int
+    interactions: int
+    since: datetime
+
+
+class PrivacyRequestOut(BaseModel):
+    """A customer's erasure request."""
+
+    id: int
+    contact_id: int | None
+    customer: str
+    channel: str
+    chat_id: str
+    language: str
+    status: str
+    requested_at: datetime
+
+
+class ErasureResult(BaseModel):
+    """What an approved erasure removed."""
+
+    request: PrivacyRequestOut
+    interactions: list[int]
+    messages: int
+    questions: int

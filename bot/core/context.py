@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.core.messages import Inbound, Reply
-from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.schemas import UserOut
 from crm_core.services import Services
+
+from bot.core.messages import Inbound, Reply
+from bot.texts import Texts
 
 if TYPE_CHECKING:
     from bot.core.extensions import Extensions

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.callbacks import StaleCallback, unpack
 from bot.core.context import Ctx
 from bot.core.extensions import Extensions
-from bot.core.messages import Inbound, Reply
+from bot.core.messages import Inbound, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
 
@@ -173,7 +173,7 @@ class Engine:
             return Reply(ctx.t("common.unknown_command", command=name))
         if ctx.role not in route.roles:
             if ctx.user is None and "customer" not in route.roles:
-                return Reply(ctx.t("common.stranger_text", user_id=inbound.user_id))
+                return Reply(ctx.t("common.staff_only"))
             return Reply(ctx.t("common.not_allowed"))
         return await route.handler(inbound, ctx)
 
@@ -206,19 +206,18 @@ class Engine:
             log.exception("could not keep the raw text of update %s", inbound.update_id)
 
     async def due_pushes(self, channel: str = "telegram") -> list[Reply]:
-        """Claim due reminders and address them to their owners on `channel`."""
+        """Claim due reminders and the router's periodic work (escalations), addressed on `channel`."""
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=self._clock.now())
             replies = []
             for task, owner in await services.tasks.claim_reminders():
-                if owner is None:
-                    continue
-                chat_id = owner.name if channel == "console" else (str(owner.telegram_id) if owner.telegram_id
-                                                                    else None)
-                if chat_id is None:
+                chat_id = staff_chat_id(owner, channel) if owner is not None else None
+                if owner is None or chat_id is None:
                     continue
                 replies.append(self._render_reminder(task, Texts(owner.language), services.now, self.settings,
                                               chat_id=chat_id, channel=channel))
+            for job in self._router.periodic_jobs:
+                replies += await job(services, self.settings, channel)
         return replies
 
     async def command_menus(self) -> list[CommandMenu]:

@@ -9,7 +9,7 @@ notification to staff).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 MAX_TEXT_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
@@ -147,3 +147,17 @@ class Reply:
             raise ValueError("a reply needs text")
         if len(self.text) > MAX_TEXT_CHARS:
             raise ValueError(f"reply text is {len(self.text)} characters; the limit is {MAX_TEXT_CHARS}")
+
+
+class StaffAddress(Protocol):
+    """What addressing a staff member needs: their name (console) and Telegram id."""
+
+    name: str
+    telegram_id: int | None
+
+
+def staff_chat_id(user: StaffAddress, channel: str) -> str | None:
+    """Return the chat a staff member is reached in on `channel` (the console names chats after users)."""
+    if channel == "console":
+        return user.name
+    return str(user.telegram_id) if user.telegram_id is not None else None

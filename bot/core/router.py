@@ -10,12 +10,17 @@ from bot.core.callbacks import Callback
 from bot.core.messages import Inbound, Reply
 
 if TYPE_CHECKING:
+    from crm_core.config import Settings
+    from crm_core.services import Services
+
     from bot.core.context import Ctx
 
 HandlerResult = Reply | list[Reply]
 MessageHandler = Callable[[Inbound, "Ctx"], Awaitable[HandlerResult]]
 CallbackHandler = Callable[[Inbound, "Ctx", Callback], Awaitable[HandlerResult]]
 StateHandler = Callable[[Inbound, "Ctx", dict[str, object]], Awaitable[HandlerResult]]
+# A job run on every tick of a channel's clock loop (reminders, escalations): services, settings, channel -> pushes.
+PeriodicJob = Callable[["Services", "Settings", str], Awaitable[list[Reply]]]
 
 STAFF = frozenset({"sales", "manager", "admin"})
 MANAGERS = frozenset({"manager", "admin"})
@@ -49,6 +54,7 @@ class Router:
         self.callbacks: dict[str, CallbackRoute] = {}
         self.states: dict[str, StateHandler] = {}
         self.text_by_role: dict[str, MessageHandler] = {}
+        self.periodic_jobs: list[PeriodicJob] = []
 
     def command(self, name: str, *, roles: frozenset[str], in_menu: bool = True) -> Callable[[MessageHandler],
                                                                                              MessageHandler]:
@@ -88,12 +94,18 @@ class Router:
 
         return register
 
+    def periodic(self, job: PeriodicJob) -> PeriodicJob:
+        """Register a job the engine runs when a channel asks for due pushes."""
+        self.periodic_jobs.append(job)
+        return job
+
     def include(self, other: Router) -> None:
         """Add every route of `other`."""
         self.commands.update(other.commands)
         self.callbacks.update(other.callbacks)
         self.states.update(other.states)
         self.text_by_role.update(other.text_by_role)
+        self.periodic_jobs.extend(other.periodic_jobs)
 
     def menu(self, role: str) -> list[str]:
         """Return the commands a role sees in its menu, in registration order."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.core.router import Router
-from bot.handlers import common, logs, sales
+from bot.handlers import common, customer, logs, sales, support
 
 ROUTER = Router()
-for _module in (common, logs, sales):
+for _module in (common, logs, sales, support, customer):
     ROUTER.include(_module.router)

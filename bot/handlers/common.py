@@ -1,4 +1,4 @@
-"""What every chat can do: start, help, language, cancel; and the answer to strangers."""
+"""What every chat can do: start, help, language, cancel."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ router = Router()
 async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Greet staff with how to log; tell strangers their id and what to send an admin."""
     if ctx.user is None:
-        return Reply(ctx.t("common.welcome_stranger", user_id=msg.user_id))
+        return Reply(ctx.t("support.welcome", user_id=msg.user_id))
     return Reply(ctx.t("common.welcome_staff", name=ctx.user.name))
 
 
@@ -25,7 +25,7 @@ async def on_help(msg: Inbound, ctx: Ctx) -> HandlerResult:
     from bot.handlers import ROUTER
 
     if ctx.user is None:
-        return Reply(ctx.t("common.welcome_stranger", user_id=msg.user_id))
+        return Reply(ctx.t("support.help"))
     lines = [ctx.t("common.help_title")]
     lines += [f"/{name} — {ctx.t(f'cmd.{name}')}" for name in ROUTER.menu(ctx.role)]
     lines.append(ctx.t("common.help_free_text"))
@@ -65,8 +65,3 @@ async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
     await ctx.clear_state()
     return Reply(ctx.t("common.cancelled" if state else "common.nothing_to_cancel"))
 
-
-@router.text("customer")
-async def on_stranger_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Answer someone who is not staff politely, without any CRM data."""
-    return Reply(ctx.t("common.stranger_text", user_id=msg.user_id))

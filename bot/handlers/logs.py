@@ -13,6 +13,7 @@ from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import STAFF, HandlerResult, Router
+from bot.handlers.support import relay_to_customer, ticket_in_reply
 from bot.handlers.views import about, due_text, task_buttons
 from crm_core.errors import AlreadyDone, UndoExpired
 from crm_core.llm import fill_missing_with_llm
@@ -35,8 +36,13 @@ def _has_words(text: str) -> bool:
 
 @router.text("sales", "manager", "admin")
 async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Free text from staff is a log, or a reminder request."""
+    """Free text from staff is an answer to a ticket they reply to, a log, or a reminder request."""
     text = (msg.text or "").strip()
+    ticket_id = ticket_in_reply(msg)
+    if ticket_id is not None and text:
+        return await relay_to_customer(ctx, ticket_id, text)
+    if msg.is_group:
+        return []  # staff talk among themselves in a support group; only replies to tickets are for the bot
     if msg.attachment is not None and not text:
         kind = ctx.t(f"att.{msg.attachment.kind}")
         return Reply(ctx.t("common.attachment", kind=kind))

@@ -8,11 +8,11 @@ from datetime import datetime, time, timedelta
 from bot.core import format as fmt
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
-from bot.core.messages import Button, Inbound, Keyboard, Reply
+from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
 from bot.core.router import MANAGERS, STAFF, HandlerResult, Router
 from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
 from crm_core.errors import AlreadyDone
-from crm_core.schemas import DealOut, TaskOut
+from crm_core.schemas import DealOut, TaskOut, UserOut
 from crm_core.services.deals import sees_everything
 
 __all__ = ["reminder_reply", "router"]
@@ -172,17 +172,15 @@ async def _deal_reassign(ctx: Ctx, cb: Callback, deal_id: int) -> HandlerResult:
         raise ValueError(cb.action)
     moved = await ctx.services.deals.reassign(deal_id, cb.arg_int(1), ctx.staff)
     new_owner = await ctx.services.users.get(cb.arg_int(1))
-    _notify(ctx, new_owner.telegram_id, new_owner.name,
-            ctx.t("deal.reassigned_notice", manager=ctx.staff.name, title=moved.title))
+    _notify(ctx, new_owner, ctx.t("deal.reassigned_notice", manager=ctx.staff.name, title=moved.title))
     return await deal_card(ctx, deal_id, edit=True, note=ctx.t("deal.reassigned", title=moved.title,
                                                                name=new_owner.name))
 
 
-def _notify(ctx: Ctx, telegram_id: int | None, name: str, text: str) -> None:
-    if ctx.inbound.channel == "console":
-        ctx.push(Reply(text, chat_id=name, channel="console"))
-    elif telegram_id is not None:
-        ctx.push(Reply(text, chat_id=str(telegram_id), channel=ctx.inbound.channel))
+def _notify(ctx: Ctx, user: UserOut, text: str) -> None:
+    chat_id = staff_chat_id(user, ctx.inbound.channel)
+    if chat_id is not None:
+        ctx.push(Reply(text, chat_id=chat_id, channel=ctx.inbound.channel))
 
 
 # --- tasks -------------------------------------------------------------------------------------------------
@@ -277,6 +275,8 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
             contact = await ctx.services.directory.contact(with_company[0].id)
             if contact.company_id:
                 return await customer_card(ctx, contact.company_id)
+        if len(contacts) == 1:
+            return await person_card(ctx, contacts[0].id)
         return Reply(ctx.t("customer.not_found", query=query))
     rows = [[Button(fmt.clip(f"🏢 {c.name}", 40), pack("cust", "open", c.id))] for c in companies]
     return Reply(ctx.t("customer.pick", query=query), keyboard=Keyboard.of(*rows))
@@ -304,6 +304,18 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
             for d in view.deals if d.status == "open" and (sees_everything(ctx.staff) or d.owner_id == ctx.staff.id)]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
+
+
+async def person_card(ctx: Ctx, contact_id: int) -> Reply:
+    """A person without a company (a customer who wrote to the bot): details and latest conversations."""
+    contact = await ctx.services.directory.contact(contact_id)
+    t = ctx.t
+    lines = [t("customer.person_header", name=contact.name, phone=contact.phone or "—", email=contact.email or "—"),
+             t("customer.interactions")]
+    lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
+                kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(" ".join(i.summary.split()), 140))
+              for i in await ctx.services.directory.contact_history(contact_id)] or [t("customer.none")]
+    return Reply(fmt.clip_lines("\n".join(lines)))
 
 
 @router.callback("cust", roles=STAFF)

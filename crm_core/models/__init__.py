@@ -4,6 +4,7 @@ from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft,
 from crm_core.models.base import Base
 from crm_core.models.people import ROLES, Company, Contact, User
 from crm_core.models.sales import Deal, DealStageChange, Pipeline, Stage
+from crm_core.models.support import CustomerQuestion, Lead, PrivacyRequest, Ticket, TicketMessage
 from crm_core.models.system import (
     AuditEntry,
     ChatPreference,
@@ -19,14 +20,19 @@ __all__ = [
     "ChatPreference",
     "Company",
     "Contact",
+    "CustomerQuestion",
     "Deal",
     "DealStageChange",
     "DialogState",
     "Interaction",
+    "Lead",
     "LogDraft",
     "Pipeline",
+    "PrivacyRequest",
     "ProcessedUpdate",
     "Stage",
     "Task",
+    "Ticket",
+    "TicketMessage",
     "User",
 ]

@@ -60,6 +60,9 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     telegram_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    chat_channel: Mapped[str | None] = mapped_column(String(20))
+    chat_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")

@@ -159,6 +159,20 @@ class ActivityRepository:
         query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
         return (await self._session.scalars(query)).all()
 
+    async def latest_interactions(self, *, company_id: int | None, limit: int) -> Sequence[Interaction]:
+        """Return the latest interactions of one company, or of everyone."""
+        query = select(Interaction).options(*_INTERACTION_LOADS)
+        if company_id is not None:
+            query = query.where(Interaction.company_id == company_id)
+        query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+        return (await self._session.scalars(query)).all()
+
+    async def interactions_of_contact(self, contact_id: int, *, limit: int) -> Sequence[Interaction]:
+        """Return a contact's latest interactions."""
+        query = select(Interaction).options(*_INTERACTION_LOADS).where(Interaction.contact_id == contact_id)
+        query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+        return (await self._session.scalars(query)).all()
+
     async def interactions_of_deal(self, deal_id: int, *, limit: int) -> Sequence[Interaction]:
         """Return a deal's latest interactions."""
         query = select(Interaction).options(*_INTERACTION_LOADS).where(Interaction.deal_id == deal_id)

@@ -36,6 +36,16 @@ class HistoryIndex:
         except Exception as exc:
             raise RetrievalUnavailable("could not index the interaction") from exc
 
+    def remove(self, interaction_ids: list[int]) -> None:
+        """Forget interactions (an erased customer's conversations)."""
+        if not interaction_ids:
+            return
+        store = self._chroma.store(HISTORY_PREFIX)
+        try:
+            store.delete(ids=[f"interaction:{i}" for i in interaction_ids])
+        except Exception as exc:
+            raise RetrievalUnavailable("could not remove interactions from the history index") from exc
+
     def search(self, question: str, *, company_id: int | None = None, k: int = 5) -> list[HistoryHit]:
         """Return the interactions closest in meaning to `question`, optionally within one company."""
         if not question.strip():

@@ -16,8 +16,11 @@ from crm_core.repositories.sales import (
 from crm_core.services.audit import AuditService
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
+from crm_core.services.leads import AssignmentService, LeadService
 from crm_core.services.logs import LogService
 from crm_core.services.pipelines import PipelineService
+from crm_core.services.privacy import PrivacyService
+from crm_core.services.support import SupportService
 from crm_core.services.system import DedupeService, StateService
 from crm_core.services.tasks import TaskService
 from crm_core.services.users import UserService
@@ -38,6 +41,10 @@ class Services:
     logs: LogService
     state: StateService
     dedupe: DedupeService
+    support: SupportService
+    assignment: AssignmentService
+    leads: LeadService
+    privacy: PrivacyService
 
     async def interactions_count(self) -> int:
         """Count interactions."""
@@ -54,6 +61,10 @@ class Services:
         deals = DealService(deal_repo, activity_repo, user_repo, pipelines, audit, now)
         tasks = TaskService(activity_repo, user_repo, now)
         logs = LogService(session, directory, deals, tasks, activity_repo, pipelines, now, undo_minutes)
+        assignment = AssignmentService(session)
         return cls(session=session, now=now, audit=audit, users=UserService(user_repo, audit, now),
                    pipelines=pipelines, directory=directory, deals=deals, tasks=tasks, logs=logs,
-                   state=StateService(session, now), dedupe=DedupeService(session, now))
+                   state=StateService(session, now), dedupe=DedupeService(session, now),
+                   support=SupportService(session, audit, now), assignment=assignment,
+                   leads=LeadService(session, assignment, deals, tasks, audit, now),
+                   privacy=PrivacyService(session, audit, now))

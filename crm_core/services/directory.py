@@ -10,7 +10,7 @@ from crm_core.errors import NotFound
 from crm_core.models import Company, Contact
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.sales import ActivityRepository, DealRepository
-from crm_core.schemas import CompanyOut, ContactOut, Customer360, NameMatch
+from crm_core.schemas import CompanyOut, ContactOut, Customer360, InteractionOut, NameMatch
 from crm_core.services.convert import (
     company_out,
     contact_out,
@@ -19,6 +19,8 @@ from crm_core.services.convert import (
     task_out,
 )
 from crm_core.textnorm import fold, nfc
+
+ERASED = "[erased]"
 
 LOOKALIKE_SCORE = 85.0
 SEARCH_SCORE = 70.0
@@ -144,6 +146,28 @@ class DirectoryService:
         tasks = [task_out(t) for t in await self._activities.open_tasks_of_company(company_id)]
         return Customer360(company=company_out(company), contacts=contacts, deals=deals, interactions=recent,
                            open_tasks=tasks)
+
+    async def companies_named_in(self, text: str, *, cutoff: float = 90.0) -> list[NameMatch]:
+        """Return companies whose name appears in `text` (accents and case ignored, small typos allowed), best first."""
+        folded = fold(text)
+        found = []
+        for cid, name, name_folded in await self._repo.company_names():
+            if len(name_folded) < 3:
+                continue
+            score = float(fuzz.partial_ratio(name_folded, folded))
+            if score >= cutoff:
+                found.append(NameMatch(kind="company", id=cid, name=name, score=score, exact=name_folded in folded))
+        found.sort(key=lambda m: (-m.score, -len(m.name)))
+        return found
+
+    async def interactions_for_search(self, company_id: int | None, *, limit: int = 300) -> list[InteractionOut]:
+        """Return the interactions `/ask` searches: one company's, or everyone's latest; erased ones left out."""
+        rows = await self._activities.latest_interactions(company_id=company_id, limit=limit)
+        return [interaction_out(r) for r in rows if r.summary != ERASED]
+
+    async def contact_history(self, contact_id: int, *, limit: int = 8) -> list[InteractionOut]:
+        """Return a contact's latest interactions (a customer who wrote to the bot has no company)."""
+        return [interaction_out(r) for r in await self._activities.interactions_of_contact(contact_id, limit=limit)]
 
     async def counts(self) -> tuple[int, int]:
         """Count companies and contacts."""

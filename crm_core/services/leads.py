@@ -1,0 +1,114 @@
+"""Leads from the customer bot and who gets them: a keyword rule first, else round-robin among salespeople."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.errors import InvalidInput
+from crm_core.models import Contact, Lead, Ticket, User
+from crm_core.schemas import CustomerOut, LeadOut, UserOut
+from crm_core.services.audit import AuditService
+from crm_core.services.convert import user_out
+from crm_core.services.deals import DealService
+from crm_core.services.tasks import TaskService
+from crm_core.textnorm import fold
+
+LEAD_STAGE = "new"
+# The salesperson is notified at once; the task reminds them again if the call has not happened by then.
+CALL_BACK_WITHIN = timedelta(hours=2)
+PHONE_DIGITS = range(8, 16)
+
+
+class AssignmentService:
+    """Choose the salesperson for a lead or a ticket."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def pick(self, *, text: str, rules: Mapping[str, str], kind: str) -> tuple[UserOut | None, str]:
+        """Return (salesperson, rule): the first keyword rule found in `text`, else the next in turn."""
+        salespeople = list(await self._session.scalars(
+            select(User).where(User.active.is_(True), User.role == "sales").order_by(User.id)))
+        if not salespeople:
+            return None, "none"
+        folded = fold(text)
+        for keyword, name in rules.items():
+            if fold(keyword) and fold(keyword) in folded:
+                chosen = next((u for u in salespeople if u.name_folded == fold(name)), None)
+                if chosen is not None:
+                    return user_out(chosen), f"keyword:{keyword}"[:60]
+        last = await self._last_assignee(kind)
+        later = [u for u in salespeople if last is not None and u.id > last]
+        return user_out((later or salespeople)[0]), "round_robin"
+
+    async def _last_assignee(self, kind: str) -> int | None:
+        if kind == "lead":
+            query = select(Lead.assignee_id).where(Lead.assignee_id.is_not(None)).order_by(Lead.id.desc())
+        else:
+            query = select(Ticket.assignee_id).where(Ticket.assignee_id.is_not(None)).order_by(Ticket.id.desc())
+        return await self._session.scalar(query.limit(1))
+
+
+class LeadService:
+    """Turn a customer who shared their phone into a contact with a phone, a deal and a call-back task."""
+
+    def __init__(self, session: AsyncSession, assignment: AssignmentService, deals: DealService, tasks: TaskService,
+                 audit: AuditService, now: datetime) -> None:
+        self._session = session
+        self._assignment = assignment
+        self._deals = deals
+        self._tasks = tasks
+        self._audit = audit
+        self._now = now
+
+    async def capture(self, customer: CustomerOut, *, phone: str, interest: str, title: str, task_title: str,
+                      rules: Mapping[str, str]) -> LeadOut:
+        """Record the consented phone and hand the lead to a salesperson; a second share only updates the phone."""
+        phone = normalize_phone(phone)
+        contact = await self._session.get(Contact, customer.contact_id)
+        if contact is None:
+            raise InvalidInput("unknown customer")
+        contact.phone = phone
+        existing = await self._session.scalar(select(Lead).where(Lead.contact_id == contact.id).limit(1))
+        if existing is not None:
+            assignee = await self._session.get(User, existing.assignee_id) if existing.assignee_id else None
+            return _lead_out(existing, contact, assignee, created=False)
+        owner: UserOut | None
+        owner_row = await self._session.get(User, contact.owner_id) if contact.owner_id else None
+        if owner_row is not None and owner_row.active:
+            owner, rule = user_out(owner_row), "owner"
+        else:
+            owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead")
+        if owner is not None and contact.owner_id is None:
+            contact.owner_id = owner.id
+        deal = await self._deals.create(title=title, owner_id=owner.id if owner else None,
+                                        company_id=contact.company_id, contact_id=contact.id, stage_key=LEAD_STAGE,
+                                        amount=None, currency=None, quantity=None)
+        if owner is not None:
+            await self._tasks.create(title=task_title, owner_id=owner.id, due_at=self._now + CALL_BACK_WITHIN,
+                                     deal_id=deal.id, contact_id=contact.id, company_id=contact.company_id)
+        lead = Lead(contact_id=contact.id, deal_id=deal.id, assignee_id=owner.id if owner else None, rule=rule,
+                    consent_at=self._now, created_at=self._now)
+        self._session.add(lead)
+        await self._session.flush()
+        await self._audit.record(actor=f"customer:{contact.id}", action="lead.capture", entity="lead",
+                                 entity_id=lead.id, details={"rule": rule, "assignee": owner.name if owner else None})
+        return _lead_out(lead, contact, await self._session.get(User, owner.id) if owner else None, created=True)
+
+
+def normalize_phone(raw: str) -> str:
+    """Keep a shared phone as digits with its leading +; refuse what cannot be a phone number."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) not in PHONE_DIGITS:
+        raise InvalidInput("that is not a phone number")
+    return f"+{digits}" if raw.strip().startswith("+") or not digits.startswith("0") else digits
+
+
+def _lead_out(lead: Lead, contact: Contact, owner: User | None, *, created: bool) -> LeadOut:
+    return LeadOut(id=lead.id, contact_id=contact.id, customer=contact.name, phone=contact.phone or "",
+                   deal_id=lead.deal_id, assignee_id=owner.id if owner else None,
+                   assignee=owner.name if owner else None, rule=lead.rule, created=created)

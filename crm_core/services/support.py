@@ -1,0 +1,263 @@
+"""Customers who write to the bot: who they are, what they asked, tickets with a person, satisfaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm_core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from crm_core.models import Contact, CustomerQuestion, Interaction, Ticket, TicketMessage, User
+from crm_core.schemas import CustomerOut, QuestionOut, TicketMessageOut, TicketOut, UserOut
+from crm_core.services.audit import AuditService
+from crm_core.textnorm import fold, nfc
+
+MAX_MESSAGE_CHARS = 4000
+FEEDBACK_VALUES = ("up", "down")
+
+
+def customer_out(contact: Contact) -> CustomerOut:
+    """Convert a contact that writes to the bot."""
+    return CustomerOut(contact_id=contact.id, name=contact.name, company_id=contact.company_id,
+                       owner_id=contact.owner_id, phone=contact.phone, channel=contact.chat_channel or "",
+                       chat_id=contact.chat_user_id or "")
+
+
+def ticket_out(ticket: Ticket) -> TicketOut:
+    """Convert a ticket row (contact and assignee loaded)."""
+    contact = ticket.contact
+    return TicketOut(id=ticket.id, contact_id=ticket.contact_id, customer=contact.name if contact else "—",
+                     phone=contact.phone if contact else None, channel=ticket.channel, chat_id=ticket.chat_id,
+                     language=ticket.language, status=ticket.status, reason=ticket.reason,
+                     assignee_id=ticket.assignee_id, assignee=ticket.assignee.name if ticket.assignee else None,
+                     opened_at=ticket.opened_at, first_response_at=ticket.first_response_at,
+                     escalated_at=ticket.escalated_at, closed_at=ticket.closed_at, csat=ticket.csat)
+
+
+class SupportService:
+    """Customer identity, the FAQ log, and tickets relayed between a customer and staff."""
+
+    def __init__(self, session: AsyncSession, audit: AuditService, now: datetime) -> None:
+        self._session = session
+        self._audit = audit
+        self._now = now
+
+    # --- customers -------------------------------------------------------------------------------------
+
+    async def identify(self, channel: str, user_id: str, display_name: str | None) -> CustomerOut:
+        """Return the contact for a chat user, creating it on their first message."""
+        contact = await self._contact_by_chat(channel, user_id)
+        if contact is None:
+            name = nfc((display_name or "").strip())[:200] or f"{channel} {user_id}"
+            contact = Contact(name=name, name_folded=fold(name), chat_channel=channel, chat_user_id=user_id,
+                              telegram_id=int(user_id) if channel == "telegram" and user_id.isdigit() else None,
+                              created_at=self._now)
+            self._session.add(contact)
+            await self._session.flush()
+        return customer_out(contact)
+
+    async def _contact_by_chat(self, channel: str, user_id: str) -> Contact | None:
+        query = select(Contact).where(Contact.chat_channel == channel, Contact.chat_user_id == user_id,
+                                      Contact.erased_at.is_(None)).order_by(Contact.id)
+        return (await self._session.scalars(query)).first()
+
+    async def contact(self, contact_id: int) -> Contact:
+        """Return the contact row (for services that change it in this unit of work)."""
+        contact = await self._session.get(Contact, contact_id)
+        if contact is None or contact.erased_at is not None:
+            raise NotFound("no such customer")
+        return contact
+
+    async def note(self, customer: CustomerOut, text: str, *, source: str, owner_id: int | None = None) -> None:
+        """Store one line of a customer conversation as an interaction on their contact."""
+        self._session.add(Interaction(kind="message", occurred_at=self._now, contact_id=customer.contact_id,
+                                      company_id=customer.company_id, owner_id=owner_id or customer.owner_id,
+                                      summary=text[:MAX_MESSAGE_CHARS], source=source, created_at=self._now))
+
+    # --- questions the bot answered ---------------------------------------------------------------------
+
+    async def record_question(self, customer: CustomerOut, *, question: str, answer: str, handoff: bool,
+                              reason: str | None, confidence: float, source: tuple[str, str] | None) -> QuestionOut:
+        """Keep what a customer asked and what the bot said, for the FAQ figures and the contact's history."""
+        row = CustomerQuestion(contact_id=customer.contact_id, question=question[:MAX_MESSAGE_CHARS],
+                               answer=answer[:MAX_MESSAGE_CHARS], source_doc=source[0] if source else None,
+                               source_section=source[1][:300] if source else None, confidence=confidence,
+                               handoff=handoff, reason=reason, asked_at=self._now)
+        self._session.add(row)
+        await self._session.flush()
+        await self.note(customer, f"{question}\n→ {answer}", source="bot")
+        return _question_out(row)
+
+    async def question(self, question_id: int, customer: CustomerOut) -> QuestionOut:
+        """Return a question this customer asked (no one else's)."""
+        row = await self._session.get(CustomerQuestion, question_id)
+        if row is None or row.contact_id != customer.contact_id:
+            raise NotFound("no such question")
+        return _question_out(row)
+
+    async def rate_answer(self, question_id: int, customer: CustomerOut, value: str) -> QuestionOut:
+        """Record 👍/👎 on an answer; the latest press counts."""
+        if value not in FEEDBACK_VALUES:
+            raise InvalidInput("feedback is up or down")
+        row = await self._session.get(CustomerQuestion, question_id)
+        if row is None or row.contact_id != customer.contact_id:
+            raise NotFound("no such question")
+        row.feedback = value
+        return _question_out(row)
+
+    async def last_question(self, customer: CustomerOut) -> QuestionOut | None:
+        """Return the customer's latest question."""
+        query = (select(CustomerQuestion).where(CustomerQuestion.contact_id == customer.contact_id)
+                 .order_by(CustomerQuestion.id.desc()).limit(1))
+        row = await self._session.scalar(query)
+        return _question_out(row) if row else None
+
+    async def recent_conversation(self, customer: CustomerOut, *, questions: int = 3) -> list[TicketMessageOut]:
+        """Return the customer's latest questions and the bot's answers, oldest first."""
+        query = (select(CustomerQuestion).where(CustomerQuestion.contact_id == customer.contact_id)
+                 .order_by(CustomerQuestion.id.desc()).limit(questions))
+        lines: list[TicketMessageOut] = []
+        for row in reversed(list(await self._session.scalars(query))):
+            lines += [TicketMessageOut(author="customer", name=None, text=row.question, at=row.asked_at),
+                      TicketMessageOut(author="bot", name=None, text=row.answer, at=row.asked_at)]
+        return lines
+
+    # --- tickets ----------------------------------------------------------------------------------------
+
+    async def open_ticket_of(self, customer: CustomerOut) -> TicketOut | None:
+        """Return the customer's open ticket, if any."""
+        row = await self._open_row(customer.contact_id)
+        return ticket_out(row) if row else None
+
+    async def _open_row(self, contact_id: int) -> Ticket | None:
+        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+                 .where(Ticket.contact_id == contact_id, Ticket.status == "open").order_by(Ticket.id.desc()))
+        return (await self._session.scalars(query)).first()
+
+    async def open_ticket(self, customer: CustomerOut, *, reason: str, language: str,
+                          transcript: Sequence[TicketMessageOut], assignee: UserOut | None,
+                          question_id: int | None = None) -> tuple[TicketOut, bool]:
+        """Open a ticket with the conversation so far; return it and whether it is new (one open per customer)."""
+        existing = await self._open_row(customer.contact_id)
+        if existing is not None:
+            return ticket_out(existing), False
+        ticket = Ticket(contact_id=customer.contact_id, channel=customer.channel, chat_id=customer.chat_id,
+                        language=language, status="open", reason=reason,
+                        assignee_id=assignee.id if assignee else None, opened_at=self._now)
+        self._session.add(ticket)
+        await self._session.flush()
+        for line in transcript:
+            self._session.add(TicketMessage(ticket_id=ticket.id, author=line.author, text=line.text[:MAX_MESSAGE_CHARS],
+                                            at=line.at))
+        if question_id is not None:
+            question = await self._session.get(CustomerQuestion, question_id)
+            if question is not None and question.contact_id == customer.contact_id:
+                question.ticket_id = ticket.id
+        await self._session.flush()
+        return ticket_out(await self._load(ticket.id)), True
+
+    async def _load(self, ticket_id: int) -> Ticket:
+        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+                 .where(Ticket.id == ticket_id).execution_options(populate_existing=True))
+        ticket = await self._session.scalar(query)
+        if ticket is None:
+            raise NotFound("no such ticket")
+        return ticket
+
+    async def get(self, ticket_id: int) -> TicketOut:
+        """Return a ticket."""
+        return ticket_out(await self._load(ticket_id))
+
+    async def customer_wrote(self, ticket_id: int, customer: CustomerOut, text: str) -> TicketOut:
+        """Add the customer's message to their open ticket."""
+        ticket = await self._load(ticket_id)
+        if ticket.contact_id != customer.contact_id:
+            raise Forbidden("not this customer's ticket")
+        self._session.add(TicketMessage(ticket_id=ticket.id, author="customer", text=text[:MAX_MESSAGE_CHARS],
+                                        at=self._now))
+        await self.note(customer, text, source="customer")
+        return ticket_out(ticket)
+
+    async def staff_reply(self, ticket_id: int, staff: UserOut, text: str) -> TicketOut:
+        """Relay a staff member's answer; the first one to answer an unassigned ticket takes it."""
+        text = text.strip()
+        if not text:
+            raise InvalidInput("the reply is empty")
+        ticket = await self._load(ticket_id)
+        if ticket.status != "open":
+            raise Conflict(f"ticket #{ticket_id} is closed")
+        self._session.add(TicketMessage(ticket_id=ticket.id, author="staff", user_id=staff.id,
+                                        text=text[:MAX_MESSAGE_CHARS], at=self._now))
+        if ticket.first_response_at is None:
+            ticket.first_response_at = self._now
+        if ticket.assignee_id is None:
+            ticket.assignee_id = staff.id
+        if ticket.contact is not None:
+            await self.note(customer_out(ticket.contact), text, source="support", owner_id=staff.id)
+        await self._session.flush()
+        return ticket_out(await self._load(ticket_id))
+
+    async def close(self, ticket_id: int, staff: UserOut) -> TicketOut:
+        """End a ticket; the customer is then asked for a 1-5 rating."""
+        ticket = await self._load(ticket_id)
+        if ticket.status != "open":
+            raise Conflict(f"ticket #{ticket_id} is already closed")
+        ticket.status, ticket.closed_at, ticket.closed_by_id = "closed", self._now, staff.id
+        await self._audit.record(actor=staff.name, actor_id=staff.id, action="ticket.close", entity="ticket",
+                                 entity_id=ticket.id)
+        return ticket_out(ticket)
+
+    async def rate_ticket(self, ticket_id: int, customer: CustomerOut, score: int) -> TicketOut:
+        """Record the customer's 1-5 satisfaction with a closed ticket; the latest press counts."""
+        if not 1 <= score <= 5:
+            raise InvalidInput("a rating is 1 to 5")
+        ticket = await self._load(ticket_id)
+        if ticket.contact_id != customer.contact_id:
+            raise NotFound("no such ticket")
+        if ticket.status != "closed":
+            raise Conflict("the ticket is still open")
+        ticket.csat, ticket.csat_at = score, self._now
+        return ticket_out(ticket)
+
+    async def transcript(self, ticket_id: int, *, limit: int = 12) -> list[TicketMessageOut]:
+        """Return the ticket's latest messages, oldest first."""
+        query = (select(TicketMessage, User.name).outerjoin(User, User.id == TicketMessage.user_id)
+                 .where(TicketMessage.ticket_id == ticket_id).order_by(TicketMessage.id.desc()).limit(limit))
+        rows = (await self._session.execute(query)).all()
+        return [TicketMessageOut(author=m.author, name=name, text=m.text, at=m.at) for m, name in reversed(rows)]
+
+    async def open_tickets(self) -> list[TicketOut]:
+        """Return open tickets, oldest first."""
+        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+                 .where(Ticket.status == "open").order_by(Ticket.opened_at, Ticket.id))
+        return [ticket_out(t) for t in await self._session.scalars(query)]
+
+    async def claim_escalations(self, deadline: Callable[[datetime], datetime], *, channel: str) -> list[TicketOut]:
+        """Mark and return a channel's open tickets nobody answered by their deadline (counted from opening)."""
+        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+                 .where(Ticket.status == "open", Ticket.channel == channel, Ticket.first_response_at.is_(None),
+                        Ticket.escalated_at.is_(None)))
+        due = [t for t in await self._session.scalars(query) if deadline(t.opened_at) <= self._now]
+        for ticket in due:
+            ticket.escalated_at = self._now
+        return [ticket_out(t) for t in due]
+
+    async def faq_counts(self, start: datetime, end: datetime) -> dict[str, float | int | None]:
+        """Count questions, answers, hand-offs and the mean CSAT between `start` and `end`."""
+        in_range = (CustomerQuestion.asked_at >= start, CustomerQuestion.asked_at < end)
+        total = await self._session.scalar(select(func.count()).where(*in_range)) or 0
+        handoffs = await self._session.scalar(
+            select(func.count()).where(*in_range, CustomerQuestion.handoff.is_(True))) or 0
+        csat = await self._session.scalar(select(func.avg(Ticket.csat)).where(
+            Ticket.csat_at >= start, Ticket.csat_at < end, Ticket.csat.is_not(None)))
+        return {"questions": total, "answered": total - handoffs, "handoffs": handoffs,
+                "csat": round(float(csat), 2) if csat is not None else None}
+
+
+def _question_out(row: CustomerQuestion) -> QuestionOut:
+    return QuestionOut(id=row.id, contact_id=row.contact_id, question=row.question, answer=row.answer,
+                       handoff=row.handoff,
+                       feedback=row.feedback, ticket_id=row.ticket_id)
