@@ -149,6 +149,8 @@ def users_list(as_json: JsonFlag = False) -> None:
 def chat(
     as_user: Annotated[str | None, typer.Option("--as", help="Chat as this staff member.")] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Chat as an unregistered customer.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="The phone a customer's share-contact button sends.")]
+    = None,
     now: NowOption = None,
 ) -> None:
     """Talk to the bot in the console, as staff or as a customer."""
@@ -157,7 +159,7 @@ def chat(
     if (as_user is None) == (customer is None):
         typer.echo("give exactly one of --as NAME or --customer NAME", err=True)
         raise typer.Exit(2)
-    run(console_chat(settings(), user=as_user or customer or "", customer=customer is not None,
+    run(console_chat(settings(), user=as_user or customer or "", customer=customer is not None, phone=phone,
                      now=parse_now(now), lines=sys.stdin, out=sys.stdout, echo=not sys.stdin.isatty()))
 
 

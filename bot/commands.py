@@ -79,7 +79,7 @@ async def list_users(config: Settings) -> list[dict[str, Any]]:
 
 
 async def console_chat(config: Settings, *, user: str, customer: bool, now: datetime | None, lines: Iterable[str],
-                       out: TextIO, echo: bool) -> None:
+                       out: TextIO, echo: bool, phone: str | None = None) -> None:
     """Run a console conversation until the input ends."""
     app = await build_app(config, now=now)
     try:
@@ -88,7 +88,7 @@ async def console_chat(config: Settings, *, user: str, customer: bool, now: date
                 found = await Services.build(uow.session, now=app.clock.now()).users.by_name(user)
             if found is None:
                 raise InvalidInput(f"no staff member named {user!r}; see `chatcrm users list`")
-        await ConsoleChannel(app.engine, user=user, out=out, echo=echo, customer=customer).run(lines)
+        await ConsoleChannel(app.engine, user=user, out=out, echo=echo, customer=customer, phone=phone).run(lines)
     finally:
         await app.close()
 

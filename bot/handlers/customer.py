@@ -85,8 +85,9 @@ async def _answer(ctx: Ctx, customer: CustomerOut, text: str) -> HandlerResult:
         return Reply(shown, keyboard=Keyboard.of([Button(t("support.btn_human"), pack("faq", "human", question.id))]))
     if answer.handoff:
         return await _hand_off(ctx, customer, question, answer.reason or "low_confidence", answer.language)
-    body = f"{answer.answer}\n\n{t('support.source', title=answer.sources[0].title)}" if answer.sources else \
-        answer.answer
+    body = answer.answer
+    if answer.sources and answer.sources[0].title not in body:  # an LLM answer cites in its own words
+        body = f"{body}\n\n{t('support.source', title=answer.sources[0].title)}"
     replies = [Reply(fmt.clip(body, 4000), keyboard=_answer_buttons(t, question.id))]
     if asks_about_buying(text) and customer.phone is None:
         share = Keyboard.of([Button(t("support.btn_share_phone"), kind="request_contact")])

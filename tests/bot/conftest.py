@@ -5,11 +5,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
+from bot.core.extensions import Extensions
 from bot.core.messages import Attachment, Button, Inbound, Reply
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
@@ -34,12 +38,17 @@ class ChatDriver:
     last: list[Reply] = field(default_factory=list)
 
     async def say(self, text: str | None, *, attachment: Attachment | None = None, update_id: int | None = None,
-                  message_id: int | None = None, is_edit: bool = False) -> list[Reply]:
-        """Send a message and return the replies."""
+                  message_id: int | None = None, is_edit: bool = False, shared_phone: str | None = None,
+                  reply_to_text: str | None = None, chat_id: str | None = None,
+                  display_name: str | None = None) -> list[Reply]:
+        """Send a message (or a shared contact, or a reply quoting `reply_to_text`) and return the replies."""
         uid = next(_update_ids) if update_id is None else update_id
-        inbound = Inbound(channel=self.channel, chat_id=self.user_id, user_id=self.user_id, text=text,
+        inbound = Inbound(channel=self.channel, chat_id=chat_id or self.user_id, user_id=self.user_id, text=text,
                           attachment=attachment, update_id=str(uid), message_id=str(message_id or uid),
-                          language_code=self.language_code, is_edit=is_edit)
+                          language_code=self.language_code, is_edit=is_edit, shared_phone=shared_phone,
+                          reply_to_text=reply_to_text, display_name=display_name,
+                          reply_to_message_id="1" if reply_to_text else None,
+                          is_group=chat_id is not None and chat_id.startswith("-"))
         return self._remember(await self.engine.handle(inbound))
 
     async def press(self, label: str) -> list[Reply]:
@@ -61,6 +70,10 @@ class ChatDriver:
             if reply.keyboard is not None and reply.chat_id is None:
                 self.buttons = reply.keyboard.buttons()
         return replies
+
+    def pushed_to(self, chat_id: str) -> list[Reply]:
+        """Return the replies of the latest turn that went to another chat."""
+        return [r for r in self.last if r.chat_id == chat_id]
 
     @property
     def text(self) -> str:
@@ -95,3 +108,44 @@ async def quang(engine: Engine) -> ChatDriver:
 async def stranger(engine: Engine) -> ChatDriver:
     """Someone who is not staff."""
     return ChatDriver(engine, "777")
+
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def shipped_knowledge_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose knowledge base holds the shipped demo knowledge (vectors from the install-time cache)."""
+    from bot.demo import embedding_cache_dir
+    from crm_core.retrieval import KnowledgeBase
+    from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
+
+    home = tmp_path_factory.mktemp("knowledge-home")
+    kb = KnowledgeBase(home=home, embedder=CachingEmbedder(default_embedder(), embedding_cache_dir()))
+    report = kb.ingest([KNOWLEDGE_DIR])
+    assert report.ok, report.errors
+    return home
+
+
+@pytest.fixture(scope="session")
+def shipped_knowledge(shipped_knowledge_home: Path) -> Any:
+    """The knowledge base customers are answered from (read-only in tests: asking writes nothing)."""
+    from crm_core.retrieval import KnowledgeBase
+
+    return KnowledgeBase(home=shipped_knowledge_home)
+
+
+@pytest_asyncio.fixture
+async def support_engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, shipped_knowledge: Any,
+                         tmp_path: Path) -> AsyncIterator[Engine]:
+    """An engine that answers customers from the shipped knowledge; staff Lan, Tuấn (sales), Quang (manager),
+    Thảo (admin)."""
+    from crm_core.retrieval import HistoryIndex
+
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        for name, role, telegram_id in (*STAFF, ("Thảo", "admin", 3001)):
+            await services.users.add(name=name, role=role, telegram_id=telegram_id)
+    history = HistoryIndex(home=tmp_path / "history-home", embedder=shipped_knowledge.embedder)
+    yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                 render_reminder=reminder_reply, extensions=Extensions(knowledge=shipped_knowledge, history=history))

@@ -25,8 +25,10 @@ class ConsoleEngine(Protocol):
 class ConsoleChannel:
     """One console conversation as one user (staff by name, or a customer)."""
 
-    def __init__(self, engine: ConsoleEngine, *, user: str, out: TextIO, echo: bool, customer: bool = False) -> None:
+    def __init__(self, engine: ConsoleEngine, *, user: str, out: TextIO, echo: bool, customer: bool = False,
+                 phone: str | None = None) -> None:
         self._engine = engine
+        self._phone = phone
         self._user = f"customer:{user}" if customer else user
         self._label = user
         self._out = out
@@ -49,14 +51,20 @@ class ConsoleChannel:
         n = next(self._counter)
         if number.isdigit() and self._buttons and 1 <= int(number) <= len(self._buttons):
             button = self._buttons[int(number) - 1]
-            inbound = Inbound(
-                channel="console",
-                chat_id=self._user,
-                user_id=self._user,
-                callback_data=button.data,
-                callback_id=f"{self._run}-{n}",
-                message_id=f"{self._run}-{n}",
-            )
+            if button.kind == "request_contact":
+                # Telegram sends the user's own contact; the console sends the phone given with --phone.
+                inbound = Inbound(channel="console", chat_id=self._user, user_id=self._user,
+                                  shared_phone=self._phone, text=None if self._phone else line,
+                                  message_id=f"{self._run}-{n}")
+            else:
+                inbound = Inbound(
+                    channel="console",
+                    chat_id=self._user,
+                    user_id=self._user,
+                    callback_data=button.data,
+                    callback_id=f"{self._run}-{n}",
+                    message_id=f"{self._run}-{n}",
+                )
         else:
             inbound = Inbound(
                 channel="console", chat_id=self._user, user_id=self._user, text=line, message_id=f"{self._run}-{n}"
