@@ -14,7 +14,7 @@ from bot.core import format as fmt
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
-from bot.core.router import EVERYONE, HandlerResult, Router
+from bot.core.router import HandlerResult, Router
 from bot.handlers.support import announce_ticket, notify_staff, transcript_text, working_hours
 from bot.texts import Texts
 from crm_core.errors import InvalidInput
@@ -198,13 +198,11 @@ async def _on_phone_shared(ctx: Ctx, customer: CustomerOut, phone: str) -> Handl
 # --- privacy ---------------------------------------------------------------------------------------------
 
 
-@router.command("privacy", roles=EVERYONE)
+@router.command("privacy", roles=CUSTOMER | ADMINS)
 async def on_privacy(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Customers see what we hold about them and may ask for erasure; admins see the pending requests."""
     if ctx.role == "admin":
         return await _pending_requests(ctx)
-    if ctx.user is not None:
-        return Reply(ctx.t("common.not_allowed"))
     customer = await _customer(msg, ctx)
     data = await ctx.services.privacy.data_of(customer)
     tz = ctx.settings.tz

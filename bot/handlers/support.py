@@ -111,6 +111,21 @@ def _refuse_foreign(ctx: Ctx, ticket: TicketOut) -> Reply | None:
     return Reply(ctx.t("staff.not_yours", ticket=ticket.id, assignee=ticket.assignee or "—"))
 
 
+@router.command("tickets", roles=STAFF)
+async def on_tickets_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """List open tickets (a salesperson sees theirs and the unassigned ones)."""
+    tickets = [t for t in await ctx.services.support.open_tickets()
+               if sees_everything(ctx.staff) or t.assignee_id in (None, ctx.staff.id)]
+    if not tickets:
+        return Reply(ctx.t("staff.tickets_none"))
+    tz = ctx.now.tzinfo or ctx.settings.tz
+    lines = [ctx.t("staff.tickets_title")]
+    lines += [ctx.t("staff.ticket_line", ticket=t.id, customer=t.customer, reason=ctx.t(f"staff.reason_{t.reason}"),
+                    opened=fmt.moment(t.opened_at, ctx.lang, tz, today=ctx.now.date()),
+                    assignee=f" · {t.assignee}" if t.assignee else "") for t in tickets[:30]]
+    return Reply(fmt.clip_lines("\n".join(lines), 3900))
+
+
 @router.command("reply", roles=STAFF)
 async def on_ticket_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """`/reply 12 text`: answer the customer of ticket 12."""
@@ -136,21 +151,6 @@ async def on_ticket_close(msg: Inbound, ctx: Ctx) -> HandlerResult:
     ctx.push(Reply(t("support.closed", ticket=ticket.id), keyboard=Keyboard.column(stars, per_row=5),
                    chat_id=ticket.chat_id, channel=ticket.channel))
     return Reply(ctx.t("staff.closed", ticket=ticket.id))
-
-
-@router.command("tickets", roles=STAFF)
-async def on_tickets_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """List open tickets (a salesperson sees theirs and the unassigned ones)."""
-    tickets = [t for t in await ctx.services.support.open_tickets()
-               if sees_everything(ctx.staff) or t.assignee_id in (None, ctx.staff.id)]
-    if not tickets:
-        return Reply(ctx.t("staff.tickets_none"))
-    tz = ctx.now.tzinfo or ctx.settings.tz
-    lines = [ctx.t("staff.tickets_title")]
-    lines += [ctx.t("staff.ticket_line", ticket=t.id, customer=t.customer, reason=ctx.t(f"staff.reason_{t.reason}"),
-                    opened=fmt.moment(t.opened_at, ctx.lang, tz, today=ctx.now.date()),
-                    assignee=f" · {t.assignee}" if t.assignee else "") for t in tickets[:30]]
-    return Reply(fmt.clip_lines("\n".join(lines), 3900))
 
 
 def _args(msg: Inbound) -> str:

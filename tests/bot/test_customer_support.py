@@ -79,14 +79,17 @@ async def test_an_answerable_question_gets_the_knowledge_with_its_source_and_thr
 
     answer = replies[0]
     assert "1.850.000" in answer.text
-    assert "Theo: " in answer.text and "AP-D120" in answer.text.split("Theo: ")[1]
+    assert "Theo: " in answer.text
+    assert "AP-D120" in answer.text.split("Theo: ")[1]
     assert answer.keyboard is not None
     assert [b.label for b in answer.keyboard.buttons()] == ["👍 Hữu ích", "👎 Chưa đúng", "Gặp nhân viên"]
     contacts = await _rows(sessionmaker, Contact)
     assert [(c.name, c.chat_channel, c.chat_user_id, c.telegram_id) for c in contacts] == [
         ("Chị Hoa", "telegram", "555001", 555001)]
     notes = await _rows(sessionmaker, Interaction)
-    assert len(notes) == 1 and notes[0].contact_id == contacts[0].id and ANSWERABLE in notes[0].summary
+    assert len(notes) == 1
+    assert notes[0].contact_id == contacts[0].id
+    assert ANSWERABLE in notes[0].summary
 
 
 async def test_an_english_question_about_vietnamese_content_is_answered_in_english(customer: ChatDriver) -> None:
@@ -100,8 +103,10 @@ async def test_a_price_question_offers_a_share_contact_button_with_consent(custo
     replies = await customer.say(ANSWERABLE)
 
     offer = replies[1]
-    assert offer.keyboard is not None and offer.keyboard.is_share_contact
-    assert "/privacy" in offer.text and "đồng ý" in offer.text
+    assert offer.keyboard is not None
+    assert offer.keyboard.is_share_contact
+    assert "/privacy" in offer.text
+    assert "đồng ý" in offer.text
 
 
 async def test_thumbs_up_and_down_are_recorded_and_down_offers_a_person(customer: ChatDriver) -> None:
@@ -129,10 +134,14 @@ async def test_asking_for_a_person_opens_a_ticket_and_notifies_the_next_salesper
     await customer.say(ANSWERABLE, display_name="Chị Hoa")
     replies = await customer.say("cho tôi gặp nhân viên tư vấn")
 
-    assert "phiếu #1" in customer.text and "30 phút" in customer.text
+    assert "phiếu #1" in customer.text
+    assert "30 phút" in customer.text
     notice = customer.pushed_to("1001")
-    assert len(notice) == 1 and "Phiếu #1" in notice[0].text and "Chị Hoa" in notice[0].text
-    assert ANSWERABLE in notice[0].text and "/reply 1" in notice[0].text
+    assert len(notice) == 1
+    assert "Phiếu #1" in notice[0].text
+    assert "Chị Hoa" in notice[0].text
+    assert ANSWERABLE in notice[0].text
+    assert "/reply 1" in notice[0].text
     tickets = await _rows(sessionmaker, Ticket)
     assert [(t.status, t.reason, t.assignee_id is not None) for t in tickets] == [("open", "asked_for_human", True)]
     assert len(replies) == 2
@@ -144,7 +153,8 @@ async def test_outside_working_hours_the_customer_is_told_when_someone_answers(
 
     await customer.say("tôi muốn nói chuyện với người thật")
 
-    assert "ngoài giờ làm việc" in customer.text and "08:00" in customer.text
+    assert "ngoài giờ làm việc" in customer.text
+    assert "08:00" in customer.text
 
 
 async def test_a_complaint_is_handed_off_with_an_apology(customer: ChatDriver,
@@ -166,7 +176,8 @@ async def test_staff_answer_by_replying_to_the_notification_and_the_customer_get
     to_customer = lan.pushed_to("555001")
     assert [r.text for r in to_customer] == ["💬 Nhân viên Lan: Dạ chị ơi, bên em giao trong 2 ngày ạ"]
     messages = await _rows(sessionmaker, TicketMessage)
-    assert messages[-1].author == "staff" and messages[-1].text.startswith("Dạ chị")
+    assert messages[-1].author == "staff"
+    assert messages[-1].text.startswith("Dạ chị")
 
 
 async def test_customer_messages_on_an_open_ticket_go_to_staff_not_to_the_bot(
@@ -186,7 +197,8 @@ async def test_reply_command_close_and_a_five_star_rating(customer: ChatDriver, 
     assert lan.pushed_to("555001")[0].text.endswith("Em gọi lại chị ngay ạ")
     await lan.say("/close 1")
     rating = lan.pushed_to("555001")[0]
-    assert rating.keyboard is not None and len(rating.keyboard.buttons()) == 5
+    assert rating.keyboard is not None
+    assert len(rating.keyboard.buttons()) == 5
 
     customer.buttons = rating.keyboard.buttons()
     await customer.press("⭐⭐⭐⭐⭐")
@@ -215,7 +227,8 @@ async def test_a_salesperson_cannot_answer_a_colleagues_ticket_but_a_manager_can
     await customer.say("gặp nhân viên")  # round-robin gives it to Lan
 
     await tuan.say("/reply 1 để em xử lý")
-    assert "Lan" in tuan.text and tuan.pushed_to("555001") == []
+    assert "Lan" in tuan.text
+    assert tuan.pushed_to("555001") == []
     await quang.say("/reply 1 Quản lý bên em sẽ hỗ trợ chị")
     assert quang.pushed_to("555001")
 
@@ -261,7 +274,8 @@ async def test_notifications_go_to_the_support_group_and_a_reply_there_reaches_t
     try:
         await customer.say("gặp nhân viên")
         notice = customer.pushed_to("-100777")
-        assert notice and customer.pushed_to("1001") == []
+        assert notice
+        assert customer.pushed_to("1001") == []
 
         assert await lan.say("mọi người ơi ai rảnh không", chat_id="-100777") == []
         await lan.say("Dạ em nhận ạ", chat_id="-100777", reply_to_text=notice[0].text)
@@ -282,16 +296,21 @@ async def test_sharing_a_phone_creates_a_lead_with_a_deal_and_a_task_and_notifie
     await customer.say(ANSWERABLE, display_name="Chị Hoa")
     replies = await customer.say(None, shared_phone="+84912345678")
 
-    assert replies[0].remove_keyboard and "Lan" in replies[0].text
+    assert replies[0].remove_keyboard
+    assert "Lan" in replies[0].text
     notice = customer.pushed_to("1001")
-    assert notice and "+84912345678" in notice[0].text and ANSWERABLE in notice[0].text
+    assert notice
+    assert "+84912345678" in notice[0].text
+    assert ANSWERABLE in notice[0].text
     lead = (await _rows(sessionmaker, Lead))[0]
     deal = (await _rows(sessionmaker, Deal))[0]
     task = (await _rows(sessionmaker, Task))[0]
     contact = (await _rows(sessionmaker, Contact))[0]
     assert (lead.rule, lead.deal_id, contact.phone, contact.owner_id) == ("round_robin", deal.id, "+84912345678",
                                                                           lead.assignee_id)
-    assert deal.contact_id == contact.id and task.owner_id == lead.assignee_id and "Chị Hoa" in task.title
+    assert deal.contact_id == contact.id
+    assert task.owner_id == lead.assignee_id
+    assert "Chị Hoa" in task.title
 
 
 async def test_leads_go_round_robin_and_a_second_share_only_updates_the_phone(
@@ -412,14 +431,16 @@ async def test_when_the_knowledge_base_is_down_the_customer_is_handed_off_polite
     finally:
         support_engine._extensions.knowledge = previous
 
-    assert "chưa tra cứu được" in customer.text and "phiếu #1" in customer.text
+    assert "chưa tra cứu được" in customer.text
+    assert "phiếu #1" in customer.text
     assert [t.reason for t in await _rows(sessionmaker, Ticket)] == ["kb_unavailable"]
 
 
 async def test_an_oversize_message_gets_a_clear_message(customer: ChatDriver,
                                                         sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await customer.say("a" * 5000)
-    assert "5000" in customer.text and await _rows(sessionmaker, Ticket) == []
+    assert "5000" in customer.text
+    assert await _rows(sessionmaker, Ticket) == []
 
 
 async def test_a_customer_pressing_a_stale_answer_button_of_someone_else_gets_not_found(
@@ -441,11 +462,13 @@ async def test_privacy_shows_the_data_and_an_approved_erasure_removes_it_with_an
     await customer.say(None, shared_phone="0912345678")
     await customer.say("gặp nhân viên")
     await customer.say("/privacy")
-    assert "Chị Hoa" in customer.text and "0912345678" in customer.text
+    assert "Chị Hoa" in customer.text
+    assert "0912345678" in customer.text
 
     await customer.press("Yêu cầu xóa")
     request_notice = customer.pushed_to("3001")
-    assert request_notice and request_notice[0].keyboard is not None
+    assert request_notice
+    assert request_notice[0].keyboard is not None
     await lan.tap(request_notice[0].keyboard.buttons()[0].data)
     assert "không có quyền" in lan.text
 
@@ -461,7 +484,8 @@ async def test_privacy_shows_the_data_and_an_approved_erasure_removes_it_with_an
     assert {m.text for m in await _rows(sessionmaker, TicketMessage)} == {"[erased]"}
     assert all("Chị Hoa" not in d.title for d in await _rows(sessionmaker, Deal))
     actions = [a.action for a in await _rows(sessionmaker, AuditEntry)]
-    assert "privacy.request" in actions and "privacy.approved" in actions
+    assert "privacy.request" in actions
+    assert "privacy.approved" in actions
 
     await thao.press("Duyệt")
     assert "approved" in thao.text or "đã" in thao.text
@@ -474,7 +498,8 @@ async def test_admins_list_pending_requests_and_other_staff_cannot(customer: Cha
     await customer.press("Yêu cầu xóa") if customer.buttons else None
 
     await thao.say("/privacy")
-    assert "#1" in thao.text and thao.buttons
+    assert "#1" in thao.text
+    assert thao.buttons
     await lan.say("/privacy")
     assert "không có quyền" in lan.text
 
@@ -488,7 +513,8 @@ async def test_a_customer_who_wrote_to_the_bot_shows_up_in_customer_with_the_con
 
     await lan.say("/customer Phạm Thị Hoa")
 
-    assert "Phạm Thị Hoa" in lan.text and ANSWERABLE in lan.text
+    assert "Phạm Thị Hoa" in lan.text
+    assert ANSWERABLE in lan.text
 
 
 async def test_staff_ask_finds_the_customers_past_interactions(
@@ -506,7 +532,8 @@ async def test_staff_ask_finds_the_customers_past_interactions(
     await lan.say("/ask Hòa Phát nói gì về giao hàng?")
 
     lines = lan.text.splitlines()
-    assert "Hòa Phát" in lines[0] and "giao hàng chậm" in lines[1]
+    assert "Hòa Phát" in lines[0]
+    assert "giao hàng chậm" in lines[1]
 
 
 async def test_ask_without_a_question_explains_itself(lan: ChatDriver) -> None:

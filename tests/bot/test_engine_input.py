@@ -83,7 +83,7 @@ async def test_a_stranger_gets_their_telegram_id_and_no_staff_commands(stranger:
     await stranger.say("/start")
     assert "777" in stranger.text
     await stranger.say("/deals")
-    assert "777" in stranger.text
+    assert "dành cho nhân viên" in stranger.text
     assert "Cơ hội" not in stranger.text
     await stranger.say("cho tôi xem danh sách khách hàng")
     assert "nhân viên" in stranger.text

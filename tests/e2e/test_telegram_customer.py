@@ -1,0 +1,52 @@
+"""A customer over real HTTP: aiogram polling against the local Bot API server, every request validated."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from crm_core.models import Lead
+from tests.support.aiogram_harness import running
+from tests.support.fake_bot_api import FakeBotApi
+
+LAN = 1001
+CUSTOMER = 555
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        server.add_user(LAN, first_name="Lan", language_code="vi")
+        server.add_user(CUSTOMER, first_name="Hoa", last_name="Phạm", language_code="vi")
+        yield server
+
+
+async def test_a_customer_is_answered_leaves_a_phone_and_talks_to_lan_through_the_bot(
+        api: FakeBotApi, support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with running(api, support_engine):
+        answer, _offer = await api.say(CUSTOMER, "bàn AP-D120 giá bao nhiêu", expect=2)
+        assert "1.850.000" in (answer.text or "")
+        assert "Theo:" in (answer.text or "")
+        assert answer.buttons == ["👍 Hữu ích", "👎 Chưa đúng", "Gặp nhân viên"]
+        assert api.reply_keyboard(CUSTOMER) is not None  # the share-contact button
+
+        api.send_contact(CUSTOMER, "+84912345678")
+        await api.wait_for(lambda: any("Lan" in (m.text or "") for m in api.sent(CUSTOMER)[2:]), chat_id=CUSTOMER)
+        await api.wait_for(lambda: any("+84912345678" in (m.text or "") for m in api.sent(LAN)), chat_id=LAN)
+
+        await api.press(CUSTOMER, "Gặp nhân viên", message_id=answer.message_id)
+        await api.wait_for(lambda: any("Phiếu #1" in (m.text or "") for m in api.sent(LAN)), chat_id=LAN)
+        notice = next(m for m in api.sent(LAN) if "Phiếu #1" in (m.text or ""))
+
+        mark = len(api.sent(CUSTOMER))
+        api.send_text(LAN, "Dạ chị, em gọi lại ngay ạ", reply_to=notice.message_id)
+        await api.wait_for(lambda: len(api.sent(CUSTOMER)) > mark, chat_id=CUSTOMER)
+
+    assert api.sent(CUSTOMER)[-1].text == "💬 Nhân viên Lan: Dạ chị, em gọi lại ngay ạ"
+    async with sessionmaker() as session:
+        assert len(list(await session.scalars(select(Lead)))) == 1
+    assert api.problems == []
