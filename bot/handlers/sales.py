@@ -266,17 +266,18 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("customer.usage"))
     companies = await ctx.services.directory.match_companies(query, cutoff=70)
     exact = [c for c in companies if c.exact]
-    if exact or len(companies) == 1:
-        return await customer_card(ctx, (exact or companies)[0].id)
+    if exact:
+        return await customer_card(ctx, exact[0].id)
+    contacts = await ctx.services.directory.match_contacts(query, cutoff=80)
+    named = [c for c in contacts if c.exact] if not companies else [c for c in contacts if c.exact and c.score == 100]
+    if len(named) == 1 or (not companies and len(contacts) == 1):
+        return await _contact_card(ctx, (named or contacts)[0].id)
+    if len(companies) == 1:
+        return await customer_card(ctx, companies[0].id)
     if not companies:
-        contacts = await ctx.services.directory.match_contacts(query, cutoff=80)
         with_company = [c for c in contacts if c.company]
         if len(with_company) == 1:
-            contact = await ctx.services.directory.contact(with_company[0].id)
-            if contact.company_id:
-                return await customer_card(ctx, contact.company_id)
-        if len(contacts) == 1:
-            return await person_card(ctx, contacts[0].id)
+            return await _contact_card(ctx, with_company[0].id)
         return Reply(ctx.t("customer.not_found", query=query))
     rows = [[Button(fmt.clip(f"🏢 {c.name}", 40), pack("cust", "open", c.id))] for c in companies]
     return Reply(ctx.t("customer.pick", query=query), keyboard=Keyboard.of(*rows))
@@ -304,6 +305,13 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
             for d in view.deals if d.status == "open" and (sees_everything(ctx.staff) or d.owner_id == ctx.staff.id)]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
+
+
+async def _contact_card(ctx: Ctx, contact_id: int) -> Reply:
+    contact = await ctx.services.directory.contact(contact_id)
+    if contact.company_id:
+        return await customer_card(ctx, contact.company_id)
+    return await person_card(ctx, contact_id)
 
 
 async def person_card(ctx: Ctx, contact_id: int) -> Reply:

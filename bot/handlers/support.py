@@ -222,9 +222,9 @@ async def _company_named_in(ctx: Ctx, question: str) -> tuple[int, str] | None:
 
 def _search_history(history: Any, interactions: list[Any], question: str, company_id: int | None) -> list[Any]:
     """Index what is not indexed yet (idempotent by interaction id), then search."""
-    for item in interactions:
-        history.add(interaction_id=item.id, company_id=item.company_id, contact_id=item.contact_id,
-                    text=item.summary, occurred_at=item.occurred_at)
+    from crm_core.retrieval.history import HistoryItem
+
+    history.sync([HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions])
     return list(history.search(question, company_id=company_id, k=ASK_HITS))
 
 

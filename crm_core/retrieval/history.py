@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crm_core.retrieval.chroma import HISTORY_PREFIX, ChromaConnector
 from crm_core.retrieval.embedder import Embedder, default_embedder
 from crm_core.retrieval.errors import RetrievalUnavailable
 from crm_core.retrieval.models import HistoryHit
 from crm_core.retrieval.normalize import AccentRestorer, prepare_query
+
+
+class HistoryItem(NamedTuple):
+    """One interaction as the history index keeps it."""
+
+    interaction_id: int
+    company_id: int | None
+    contact_id: int | None
+    text: str
+    occurred_at: datetime
 
 
 class HistoryIndex:
@@ -25,16 +36,22 @@ class HistoryIndex:
         self, *, interaction_id: int, company_id: int | None, contact_id: int | None, text: str, occurred_at: datetime
     ) -> None:
         """Index (or re-index) one interaction."""
-        meta: dict[str, Any] = {"interaction_id": interaction_id, "occurred_at": occurred_at.isoformat()}
-        if company_id is not None:
-            meta["company_id"] = company_id
-        if contact_id is not None:
-            meta["contact_id"] = contact_id
+        self.sync([HistoryItem(interaction_id, company_id, contact_id, text, occurred_at)])
+
+    def sync(self, items: Sequence[HistoryItem]) -> int:
+        """Index the interactions that are new or changed since last time, in one batch; return how many."""
         store = self._chroma.store(HISTORY_PREFIX)
+        ids = [f"interaction:{item.interaction_id}" for item in items]
         try:
-            store.add_texts([text], metadatas=[meta], ids=[f"interaction:{interaction_id}"])
+            indexed = store.get(ids=ids, include=["documents"]) if ids else {"ids": [], "documents": []}
+            known = dict(zip(indexed["ids"], indexed["documents"], strict=True))
+            todo = [(i, item) for i, item in zip(ids, items, strict=True) if known.get(i) != item.text]
+            if todo:
+                store.add_texts([item.text for _, item in todo], metadatas=[_meta(item) for _, item in todo],
+                                ids=[i for i, _ in todo])
         except Exception as exc:
-            raise RetrievalUnavailable("could not index the interaction") from exc
+            raise RetrievalUnavailable("could not index the interactions") from exc
+        return len(todo)
 
     def remove(self, interaction_ids: list[int]) -> None:
         """Forget interactions (an erased customer's conversations)."""
@@ -65,6 +82,15 @@ class HistoryIndex:
             )
             for meta, sim, text in hits
         ]
+
+
+def _meta(item: HistoryItem) -> dict[str, Any]:
+    meta: dict[str, Any] = {"interaction_id": item.interaction_id, "occurred_at": item.occurred_at.isoformat()}
+    if item.company_id is not None:
+        meta["company_id"] = item.company_id
+    if item.contact_id is not None:
+        meta["contact_id"] = item.contact_id
+    return meta
 
 
 def _opt_int(value: object) -> int | None:
