@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from crm_core.config import Settings
 from crm_core.errors import CrmError
@@ -45,8 +46,14 @@ def fail(message: str) -> NoReturn:
 
 
 def settings(home: Path | None = None) -> Settings:
-    """Build the settings of this run from the environment."""
-    built = Settings()
+    """Build the settings of this run from the environment; a wrong value is one clear line and exit 1."""
+    try:
+        built = Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"CHATCRM_{'__'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                             for e in error.errors())
+        typer.echo(f"invalid setting: {problems}", err=True)
+        raise typer.Exit(1) from None
     return built.model_copy(update={"home": home}) if home is not None else built
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Language = Literal["vi", "en"]
@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     support_chat_id: str | None = None
     escalate_after_minutes: int = 30
     lead_rules: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("support_hours")
+    @classmethod
+    def _readable_hours(cls, value: str) -> str:
+        from crm_core.errors import InvalidInput
+        from crm_core.hours import WorkingHours
+
+        try:
+            WorkingHours.parse(value, ZoneInfo("UTC"))  # a typo fails at start-up, not on a customer's message
+        except InvalidInput as error:
+            raise ValueError(str(error)) from error
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

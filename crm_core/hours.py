@@ -32,7 +32,7 @@ class WorkingHours:
         opens = time(int(match.group(3)), int(match.group(4)))
         closes = time(int(match.group(5)), int(match.group(6)))
         if closes <= opens:
-            raise InvalidInput(f"working hours {spec!r} close before they open")
+            raise InvalidInput(f"working hours {spec!r} close before they open; write them like 'Mon-Sat 08:00-17:30'")
         return cls(days=days, opens=opens, closes=closes, tz=tz)
 
     def is_open(self, moment: datetime) -> bool:
