@@ -8,11 +8,13 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from crm_core.retrieval.answer import Answerer
 from crm_core.retrieval.chroma import ChromaConnector
@@ -39,6 +41,8 @@ from crm_core.retrieval.normalize import (
     prepare_query,
 )
 from crm_core.retrieval.safety import classify
+from crm_core.retrieval.scope import coverage, off_topic
+from crm_core.textnorm import fold
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -49,6 +53,8 @@ MAX_SOURCES = 5
 # Bump when loading/chunking/views change, so every file is re-indexed once with the new layout.
 INDEX_VERSION = "3"
 _ADD_BATCH = 256
+# Short texts embedded to estimate a corpus's mean query vector: enough for a stable mean, cheap at load.
+_MEAN_SAMPLE = 256
 
 
 def default_params() -> RetrievalParams:
@@ -76,6 +82,9 @@ class _Corpus:
     keys: list[tuple[str, int]]
     bm25: Any
     vocab: frozenset[str] = frozenset()
+    query_mean: list[float] | None = None
+    words: frozenset[str] = frozenset()
+    folded_text: str = ""
 
 
 class KnowledgeBase:
@@ -254,10 +263,12 @@ class KnowledgeBase:
         candidates = self.retrieve(query) if question.strip() else []
         ranked = self.rank(candidates)
         sources = self._sources(ranked)
-        confidence = self.confidence(ranked)
         corpus = self._corpus
+        confidence = self.confidence(ranked, covered=self.coverage(query))
         if reason is not None:
             return self._answerer.decline(reason, query.language, sources, confidence)
+        if self.off_topic(question):
+            return self._answerer.decline("out_of_scope", query.language, sources, confidence)
         if not ranked or corpus is None or confidence < self.params.handoff_below:
             why: HandoffReason = "out_of_scope" if confidence < self.params.out_of_scope_below else "low_confidence"
             return self._answerer.decline(why, query.language, sources, confidence)
@@ -285,8 +296,37 @@ class KnowledgeBase:
             bm25 = _build_bm25([_lexical_text(units[k]) for k in keys]) if keys else None
             self._restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
             vocab = frozenset(t for t in bm25.vocab_dict if any(ch.isdigit() for ch in t)) if bm25 is not None else None
-            self._corpus = _Corpus(generation=generation, units=units, keys=keys, bm25=bm25, vocab=vocab or frozenset())
+            self._corpus = _Corpus(
+                generation=generation,
+                units=units,
+                keys=keys,
+                bm25=bm25,
+                vocab=vocab or frozenset(),
+                query_mean=self._query_mean(units.values()),
+                words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
+                folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
+            )
             return self._corpus
+
+    def _query_mean(self, units: Iterable[Unit]) -> list[float] | None:
+        """Return the mean query-side vector of the corpus's own headings and question variants.
+
+        e5 query vectors share a large common direction; removing part of the corpus's own mean (estimated on
+        a fixed sample of its short texts, embedded once per corpus) sharpens which section a question is nearest.
+        """
+        texts = sorted({t for u in units for t in (u.title, u.section, *u.variants) if t.strip()})
+        if not texts or self.params.query_centering <= 0:
+            return None
+        step = math.ceil(len(texts) / _MEAN_SAMPLE)
+        vectors = np.asarray(self.embedder.embed_queries(texts[::step]), dtype=np.float64)
+        return [float(x) for x in vectors.mean(axis=0)]
+
+    def _centre(self, vector: list[float], corpus: _Corpus) -> list[float]:
+        if corpus.query_mean is None:
+            return vector
+        shifted = np.asarray(vector, dtype=np.float64) - self.params.query_centering * np.asarray(corpus.query_mean)
+        norm = float(np.linalg.norm(shifted))
+        return [float(x) for x in shifted / norm] if norm > 0 else vector
 
     def retrieve(self, query: Query) -> list[Candidate]:
         """Return candidate units with their raw signals: dense similarity per query form (max over views), BM25."""
@@ -295,7 +335,7 @@ class KnowledgeBase:
             return []
         forms = query.embedding_texts()
         names = {query.raw: "raw", query.normalized: "main"}  # when both are the same text it is "main"
-        vectors = self.embedder.embed_queries(forms)
+        vectors = [self._centre(v, corpus) for v in self.embedder.embed_queries(forms)]
         found: dict[tuple[str, int], Candidate] = {}
         floors: dict[str, float] = {}
         for form, vector in zip(forms, vectors, strict=True):
@@ -356,14 +396,26 @@ class KnowledgeBase:
             cand.fused = cand.dense + p.w_bm25 * lexical
         return sorted(candidates, key=lambda c: -c.fused)
 
-    def confidence(self, ranked: list[Candidate], params: RetrievalParams | None = None) -> float:
-        """Map the fused scores of the best candidates to a calibrated probability of a right answer."""
+    def off_topic(self, question: str) -> bool:
+        """Tell whether the question is about a topic outside any customer FAQ that this knowledge never mentions."""
+        corpus = self._corpus
+        return off_topic(question, corpus.folded_text if corpus is not None else "")
+
+    def coverage(self, query: Query) -> float:
+        """Return the share of the question's topic words the knowledge base uses (see `scope.coverage`)."""
+        corpus = self._corpus
+        return coverage(query, corpus.words) if corpus is not None and corpus.words else 1.0
+
+    def confidence(
+        self, ranked: list[Candidate], params: RetrievalParams | None = None, *, covered: float = 1.0
+    ) -> float:
+        """Map the best candidates' fused scores and the question's word coverage to a probability of a right answer."""
         if not ranked:
             return 0.0
         p = params or self.params
         top = ranked[0].fused
         margin = top - ranked[1].fused if len(ranked) > 1 else 0.05
-        z = p.calib_a * top + p.calib_c * margin + p.calib_b
+        z = p.calib_a * top + p.calib_c * margin + p.calib_d * covered + p.calib_b
         return round(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), 4)
 
     def _sources(self, ranked: list[Candidate]) -> list[Source]:

@@ -87,6 +87,7 @@ class RetrievalParams(BaseModel):
     """Fusion and calibration settings, fitted on the dev splits by `benchmarks/faq/bench.py`."""
 
     k_dense: int = 80
+    query_centering: float = 0.0
     k_lexical: int = 20
     w_bm25: float = 0.1
     k_bm25: float = 5.0
@@ -97,6 +98,7 @@ class RetrievalParams(BaseModel):
     calib_a: float = 25.0
     calib_c: float = 10.0
     calib_b: float = -21.0
+    calib_d: float = 0.0
     handoff_below: float = 0.5
     out_of_scope_below: float = 0.15
 

@@ -25,8 +25,8 @@ def _patterns() -> dict[SafetyReason, re.Pattern[str]]:
 
 
 @cache
-def _regexes() -> dict[str, list[re.Pattern[str]]]:
-    table = load_json("safety.json").get("_patterns", {})
+def _regexes(table_name: str = "_patterns") -> dict[str, list[re.Pattern[str]]]:
+    table = load_json("safety.json").get(table_name, {})
     return {reason: [re.compile(p) for p in table.get(reason, [])] for reason in _ORDER}
 
 
@@ -35,10 +35,12 @@ def classify(text: str) -> SafetyReason | None:
     text = nfc(text)
     folded = fold(text)
     expanded = fold(expand_abbreviations(text))
-    patterns, regexes = _patterns(), _regexes()
+    patterns, regexes, folded_regexes = _patterns(), _regexes(), _regexes("_folded_patterns")
     for reason in _ORDER:
         if patterns[reason].search(folded) or patterns[reason].search(expanded):
             return reason
         if any(rx.search(text) for rx in regexes.get(reason, [])):
+            return reason
+        if any(rx.search(folded) or rx.search(expanded) for rx in folded_regexes.get(reason, [])):
             return reason
     return None

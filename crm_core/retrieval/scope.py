@@ -1,0 +1,58 @@
+"""How much of a question the knowledge base's own words cover: a signal of questions outside its scope."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+
+from crm_core.retrieval.normalize import Query, _data_text, load_json
+from crm_core.textnorm import fold, fold_tokens
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """Return folded function words, pronouns, question words and chat fillers (vi and en)."""
+    lines = (line for line in _data_text("stopwords.txt").splitlines() if not line.startswith("#"))
+    return frozenset(fold(word) for line in lines for word in line.split())
+
+
+def content_tokens(query: Query) -> list[str]:
+    """Return the distinct folded topic words of a question (raw and normalised forms), numbers and codes left out."""
+    stop = stopwords()
+    tokens = dict.fromkeys(fold_tokens(query.raw) + fold_tokens(query.normalized))
+    return [t for t in tokens if t not in stop and not any(ch.isdigit() for ch in t) and len(t) > 1]
+
+
+def coverage(query: Query, vocabulary: Iterable[str] | frozenset[str]) -> float:
+    """Return the share of the question's topic words the knowledge base uses (1.0 when it has none).
+
+    Glossary translations of the question count as the knowledge base's words: an English question about
+    Vietnamese-only content is covered through them.
+    """
+    words = vocabulary if isinstance(vocabulary, frozenset) else frozenset(vocabulary)
+    tokens = content_tokens(query)
+    if not tokens:
+        return 1.0
+    bridged = {t for term in query.translations for t in fold_tokens(term)} & words
+    covered = sum(1 for t in tokens if t in words)
+    return min((covered + (len(bridged) if covered < len(tokens) else 0)) / len(tokens), 1.0)
+
+
+@cache
+def _off_topic_pattern() -> re.Pattern[str]:
+    phrases = sorted({fold(p) for p in load_json("off_topic.json")["phrases"]}, key=len, reverse=True)
+    alternation = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases)
+    return re.compile(rf"(?<![0-9a-z])(?:{alternation})(?![0-9a-z])")
+
+
+def off_topic(question: str, knowledge_text: str) -> bool:
+    """Tell whether `question` is about a topic a customer FAQ bot does not cover (weather, football, code, ...).
+
+    `knowledge_text` is the knowledge base's folded text: a topic it mentions itself is in scope.
+    """
+    for match in _off_topic_pattern().finditer(fold(question)):
+        phrase = " ".join(match.group(0).split())
+        if re.search(rf"(?<![0-9a-z]){re.escape(phrase)}(?![0-9a-z])", knowledge_text) is None:
+            return True
+    return False
