@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import datetime
 from typing import Any
 
 from bot.core import format as fmt
@@ -226,8 +225,3 @@ def _search_history(history: Any, interactions: list[Any], question: str, compan
 
     history.sync([HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions])
     return list(history.search(question, company_id=company_id, k=ASK_HITS))
-
-
-def localized_now(ctx: Ctx) -> datetime:
-    """Return now in the business time zone."""
-    return ctx.now.astimezone(ctx.settings.tz)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -64,13 +64,6 @@ class SupportService:
                                       Contact.erased_at.is_(None)).order_by(Contact.id)
         return (await self._session.scalars(query)).first()
 
-    async def contact(self, contact_id: int) -> Contact:
-        """Return the contact row (for services that change it in this unit of work)."""
-        contact = await self._session.get(Contact, contact_id)
-        if contact is None or contact.erased_at is not None:
-            raise NotFound("no such customer")
-        return contact
-
     async def note(self, customer: CustomerOut, text: str, *, source: str, owner_id: int | None = None) -> None:
         """Store one line of a customer conversation as an interaction on their contact."""
         self._session.add(Interaction(kind="message", occurred_at=self._now, contact_id=customer.contact_id,
@@ -93,18 +86,19 @@ class SupportService:
 
     async def question(self, question_id: int, customer: CustomerOut) -> QuestionOut:
         """Return a question this customer asked (no one else's)."""
+        return _question_out(await self._own_question(question_id, customer))
+
+    async def _own_question(self, question_id: int, customer: CustomerOut) -> CustomerQuestion:
         row = await self._session.get(CustomerQuestion, question_id)
         if row is None or row.contact_id != customer.contact_id:
             raise NotFound("no such question")
-        return _question_out(row)
+        return row
 
     async def rate_answer(self, question_id: int, customer: CustomerOut, value: str) -> QuestionOut:
         """Record 👍/👎 on an answer; the latest press counts."""
         if value not in FEEDBACK_VALUES:
             raise InvalidInput("feedback is up or down")
-        row = await self._session.get(CustomerQuestion, question_id)
-        if row is None or row.contact_id != customer.contact_id:
-            raise NotFound("no such question")
+        row = await self._own_question(question_id, customer)
         row.feedback = value
         return _question_out(row)
 
@@ -133,7 +127,7 @@ class SupportService:
         return ticket_out(row) if row else None
 
     async def _open_row(self, contact_id: int) -> Ticket | None:
-        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+        query = (_tickets()
                  .where(Ticket.contact_id == contact_id, Ticket.status == "open").order_by(Ticket.id.desc()))
         return (await self._session.scalars(query)).first()
 
@@ -160,7 +154,7 @@ class SupportService:
         return ticket_out(await self._load(ticket.id)), True
 
     async def _load(self, ticket_id: int) -> Ticket:
-        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+        query = (_tickets()
                  .where(Ticket.id == ticket_id).execution_options(populate_existing=True))
         ticket = await self._session.scalar(query)
         if ticket is None:
@@ -231,13 +225,13 @@ class SupportService:
 
     async def open_tickets(self) -> list[TicketOut]:
         """Return open tickets, oldest first."""
-        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+        query = (_tickets()
                  .where(Ticket.status == "open").order_by(Ticket.opened_at, Ticket.id))
         return [ticket_out(t) for t in await self._session.scalars(query)]
 
     async def claim_escalations(self, deadline: Callable[[datetime], datetime], *, channel: str) -> list[TicketOut]:
         """Mark and return a channel's open tickets nobody answered by their deadline (counted from opening)."""
-        query = (select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+        query = (_tickets()
                  .where(Ticket.status == "open", Ticket.channel == channel, Ticket.first_response_at.is_(None),
                         Ticket.escalated_at.is_(None)))
         due = [t for t in await self._session.scalars(query) if deadline(t.opened_at) <= self._now]
@@ -255,6 +249,11 @@ class SupportService:
             Ticket.csat_at >= start, Ticket.csat_at < end, Ticket.csat.is_not(None)))
         return {"questions": total, "answered": total - handoffs, "handoffs": handoffs,
                 "csat": round(float(csat), 2) if csat is not None else None}
+
+
+def _tickets() -> Select[Ticket]:
+    """Select tickets with the customer and assignee loaded (what `ticket_out` reads)."""
+    return select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
 
 
 def _question_out(row: CustomerQuestion) -> QuestionOut:
