@@ -18,6 +18,7 @@ from typing import Literal
 from crm_core.clock import Clock
 from crm_core.config import Settings
 from crm_core.errors import CrmError, StoreBusy
+from crm_core.policy import admits_customers, allows
 from crm_core.schemas import UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork, is_busy_error
@@ -147,7 +148,7 @@ class Engine:
         state = await ctx.services.state.get(inbound.channel, inbound.chat_id)
         if state is not None and state[0] in self._router.states and text:
             return await self._router.states[state[0]](inbound, ctx, state[1])
-        handler = self._router.text_by_role.get(ctx.role)
+        handler = self._router.text_handler(ctx.user)
         if handler is None:
             return Reply(ctx.t("common.not_allowed"))
         return await handler(inbound, ctx)
@@ -160,7 +161,7 @@ class Engine:
         route = self._router.callbacks.get(callback.namespace)
         if route is None:
             return Reply(ctx.t("common.stale_button"), toast=ctx.t("common.stale_button")[:200])
-        if ctx.role not in route.roles:
+        if not allows(route.audience, ctx.user):
             return Reply(ctx.t("common.not_allowed"), toast=ctx.t("common.not_allowed")[:200])
         try:
             return await route.handler(inbound, ctx, callback)
@@ -171,8 +172,8 @@ class Engine:
         route = self._router.commands.get(name)
         if route is None:
             return Reply(ctx.t("common.unknown_command", command=name))
-        if ctx.role not in route.roles:
-            if ctx.user is None and "customer" not in route.roles:
+        if not allows(route.audience, ctx.user):
+            if ctx.user is None and not admits_customers(route.audience):
                 return Reply(ctx.t("common.staff_only"))
             return Reply(ctx.t("common.not_allowed"))
         return await route.handler(inbound, ctx)
@@ -222,17 +223,17 @@ class Engine:
 
     async def command_menus(self) -> list[CommandMenu]:
         """Return the command menu of strangers (default) and of each staff member's chat."""
-        menus = [CommandMenu("default", None, lang, self._menu("customer", lang)) for lang in (None, "en")]
+        menus = [CommandMenu("default", None, lang, self._menu(None, lang)) for lang in (None, "en")]
         async with UnitOfWork(self._sessionmaker) as uow:
             users = await Services.build(uow.session, now=self._clock.now()).users.list()
         for user in users:
             if user.active and user.telegram_id is not None:
-                menus.append(CommandMenu("chat", str(user.telegram_id), None, self._menu(user.role, user.language)))
+                menus.append(CommandMenu("chat", str(user.telegram_id), None, self._menu(user, user.language)))
         return menus
 
-    def _menu(self, role: str, language: str | None) -> list[tuple[str, str]]:
+    def _menu(self, user: UserOut | None, language: str | None) -> list[tuple[str, str]]:
         texts = Texts(language or self.settings.language)
-        return [(name, texts(f"cmd.{name}")) for name in self._router.menu(role)]
+        return [(name, texts(f"cmd.{name}")) for name in self._router.menu(user)]
 
 
 def _as_list(result: HandlerResult) -> list[Reply]:

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crm_core.policy import Audience, Person, allows
+
 from bot.core.callbacks import Callback
 from bot.core.messages import Inbound, Reply
 
@@ -22,28 +24,25 @@ StateHandler = Callable[[Inbound, "Ctx", dict[str, object]], Awaitable[HandlerRe
 # A job run on every tick of a channel's clock loop (reminders, escalations): services, settings, channel -> pushes.
 PeriodicJob = Callable[["Services", "Settings", str], Awaitable[list[Reply]]]
 
-STAFF = frozenset({"sales", "manager", "admin"})
-MANAGERS = frozenset({"manager", "admin"})
-EVERYONE = frozenset({"sales", "manager", "admin", "customer"})
 
 
 @dataclass(frozen=True)
 class CommandRoute:
-    """A slash command, who may use it and its menu text key."""
+    """A slash command, who may use it (a policy audience) and whether it is in the menu."""
 
     name: str
     handler: MessageHandler
-    roles: frozenset[str]
+    audience: Audience
     in_menu: bool = True
 
 
 @dataclass(frozen=True)
 class CallbackRoute:
-    """A callback namespace and who may press its buttons."""
+    """A callback namespace and who may press its buttons (a policy audience)."""
 
     namespace: str
     handler: CallbackHandler
-    roles: frozenset[str]
+    audience: Audience
 
 
 class Router:
@@ -53,24 +52,24 @@ class Router:
         self.commands: dict[str, CommandRoute] = {}
         self.callbacks: dict[str, CallbackRoute] = {}
         self.states: dict[str, StateHandler] = {}
-        self.text_by_role: dict[str, MessageHandler] = {}
+        self.text_by_audience: dict[Audience, MessageHandler] = {}
         self.periodic_jobs: list[PeriodicJob] = []
 
-    def command(self, name: str, *, roles: frozenset[str], in_menu: bool = True) -> Callable[[MessageHandler],
-                                                                                             MessageHandler]:
-        """Register a slash command."""
+    def command(self, name: str, *, audience: Audience, in_menu: bool = True) -> Callable[[MessageHandler],
+                                                                                           MessageHandler]:
+        """Register a slash command for an audience of the policy."""
 
         def register(handler: MessageHandler) -> MessageHandler:
-            self.commands[name] = CommandRoute(name, handler, roles, in_menu)
+            self.commands[name] = CommandRoute(name, handler, audience, in_menu)
             return handler
 
         return register
 
-    def callback(self, namespace: str, *, roles: frozenset[str]) -> Callable[[CallbackHandler], CallbackHandler]:
-        """Register the handler of a callback namespace."""
+    def callback(self, namespace: str, *, audience: Audience) -> Callable[[CallbackHandler], CallbackHandler]:
+        """Register the handler of a callback namespace for an audience of the policy."""
 
         def register(handler: CallbackHandler) -> CallbackHandler:
-            self.callbacks[namespace] = CallbackRoute(namespace, handler, roles)
+            self.callbacks[namespace] = CallbackRoute(namespace, handler, audience)
             return handler
 
         return register
@@ -84,12 +83,11 @@ class Router:
 
         return register
 
-    def text(self, *roles: str) -> Callable[[MessageHandler], MessageHandler]:
-        """Register the free-text handler for roles."""
+    def text(self, audience: Audience) -> Callable[[MessageHandler], MessageHandler]:
+        """Register the free-text handler of an audience (staff, or customers)."""
 
         def register(handler: MessageHandler) -> MessageHandler:
-            for role in roles:
-                self.text_by_role[role] = handler
+            self.text_by_audience[audience] = handler
             return handler
 
         return register
@@ -104,9 +102,13 @@ class Router:
         self.commands.update(other.commands)
         self.callbacks.update(other.callbacks)
         self.states.update(other.states)
-        self.text_by_role.update(other.text_by_role)
+        self.text_by_audience.update(other.text_by_audience)
         self.periodic_jobs.extend(other.periodic_jobs)
 
-    def menu(self, role: str) -> list[str]:
-        """Return the commands a role sees in its menu, in registration order."""
-        return [c.name for c in self.commands.values() if c.in_menu and role in c.roles]
+    def menu(self, user: Person | None) -> list[str]:
+        """Return the commands a user (None: a customer) sees in the menu, in registration order."""
+        return [c.name for c in self.commands.values() if c.in_menu and allows(c.audience, user)]
+
+    def text_handler(self, user: Person | None) -> MessageHandler | None:
+        """Return the free-text handler of the first audience the user belongs to."""
+        return next((h for audience, h in self.text_by_audience.items() if allows(audience, user)), None)

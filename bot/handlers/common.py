@@ -5,13 +5,14 @@ from __future__ import annotations
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
-from bot.core.router import EVERYONE, HandlerResult, Router
+from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
+from crm_core.policy import Audience
 
 router = Router()
 
 
-@router.command("start", roles=EVERYONE)
+@router.command("start", audience=Audience.EVERYONE)
 async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Greet staff with how to log; tell strangers their id and what to send an admin."""
     if ctx.user is None:
@@ -19,7 +20,7 @@ async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return Reply(ctx.t("common.welcome_staff", name=ctx.user.name))
 
 
-@router.command("help", roles=EVERYONE)
+@router.command("help", audience=Audience.EVERYONE)
 async def on_help(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List the commands of the caller's role."""
     from bot.handlers import ROUTER
@@ -27,12 +28,12 @@ async def on_help(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if ctx.user is None:
         return Reply(ctx.t("support.help"))
     lines = [ctx.t("common.help_title")]
-    lines += [f"/{name} — {ctx.t(f'cmd.{name}')}" for name in ROUTER.menu(ctx.role)]
+    lines += [f"/{name} — {ctx.t(f'cmd.{name}')}" for name in ROUTER.menu(ctx.user)]
     lines.append(ctx.t("common.help_free_text"))
     return Reply("\n".join(lines))
 
 
-@router.command("lang", roles=EVERYONE)
+@router.command("lang", audience=Audience.EVERYONE)
 async def on_language_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Switch language: `/lang en`, or pick with buttons."""
     wanted = (msg.text or "").split()[1:2]
@@ -42,7 +43,7 @@ async def on_language_pick(msg: Inbound, ctx: Ctx) -> HandlerResult:
                                                                   Button("English", pack("lang", "set", "en"))]))
 
 
-@router.callback("lang", roles=EVERYONE)
+@router.callback("lang", audience=Audience.EVERYONE)
 async def on_language_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Apply the language picked with a button."""
     if cb.args[0] not in LANGUAGES:
@@ -58,7 +59,7 @@ async def _set_language(ctx: Ctx, language: str, *, edit: bool) -> Reply:
     return Reply(Texts(language)("common.lang_set"), edit=edit)
 
 
-@router.command("cancel", roles=EVERYONE)
+@router.command("cancel", audience=Audience.EVERYONE)
 async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Leave whatever dialog is in progress."""
     state = await ctx.services.state.get(msg.channel, msg.chat_id)

@@ -18,17 +18,16 @@ from bot.core.router import HandlerResult, Router
 from bot.handlers.support import announce_ticket, notify_staff, transcript_text, working_hours
 from bot.texts import Texts
 from crm_core.errors import InvalidInput
+from crm_core.policy import Audience, can_decide_erasure
 from crm_core.schemas import CustomerOut, QuestionOut, TicketMessageOut, TicketOut, UserOut
 from crm_core.understanding.customer_intent import asks_about_buying, is_small_talk
 
 log = logging.getLogger(__name__)
 router = Router()
-CUSTOMER = frozenset({"customer"})
-ADMINS = frozenset({"admin"})
 TICKET_REASONS = ("low_confidence", "out_of_scope", "asked_for_human", "complaint")
 
 
-@router.text("customer")
+@router.text(Audience.CUSTOMERS)
 async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Answer a customer from the knowledge base, relay to their open ticket, or take their phone."""
     if msg.is_group:
@@ -143,7 +142,7 @@ def _next_steps(ctx: Ctx, t: Texts, ticket: TicketOut) -> str:
     return t("support.handoff_closed", ticket=ticket.id, hours=ctx.settings.support_hours, when=when)
 
 
-@router.callback("faq", roles=CUSTOMER)
+@router.callback("faq", audience=Audience.CUSTOMERS)
 async def on_answer_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """👍 / 👎 on an answer, or "Talk to a person"."""
     customer = await _customer(msg, ctx)
@@ -161,7 +160,7 @@ async def on_answer_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResul
     return await _hand_off(ctx, customer, question, reason, ctx.lang)
 
 
-@router.callback("csat", roles=CUSTOMER)
+@router.callback("csat", audience=Audience.CUSTOMERS)
 async def on_satisfaction_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """The customer's 1-5 rating of a closed ticket."""
     customer = await _customer(msg, ctx)
@@ -198,10 +197,10 @@ async def _on_phone_shared(ctx: Ctx, customer: CustomerOut, phone: str) -> Handl
 # --- privacy ---------------------------------------------------------------------------------------------
 
 
-@router.command("privacy", roles=CUSTOMER | ADMINS)
+@router.command("privacy", audience=Audience.CUSTOMERS_OR_ADMINS)
 async def on_privacy(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Customers see what we hold about them and may ask for erasure; admins see the pending requests."""
-    if ctx.role == "admin":
+    if ctx.user is not None and can_decide_erasure(ctx.user):
         return await _pending_requests(ctx)
     customer = await _customer(msg, ctx)
     data = await ctx.services.privacy.data_of(customer)
@@ -212,7 +211,7 @@ async def on_privacy(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return Reply(text, keyboard=Keyboard.of([Button(ctx.t("privacy.btn_erase"), pack("privreq", "erase"))]))
 
 
-@router.callback("privreq", roles=CUSTOMER)
+@router.callback("privreq", audience=Audience.CUSTOMERS)
 async def on_erasure_request(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """File the customer's erasure request and tell the admins."""
     if cb.action != "erase":
@@ -249,7 +248,7 @@ async def _pending_requests(ctx: Ctx) -> Reply:
     return Reply("\n".join(lines), keyboard=Keyboard.of(*rows))
 
 
-@router.callback("priv", roles=ADMINS)
+@router.callback("priv", audience=Audience.ADMINS)
 async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """An admin approves (erase now) or rejects a request; the customer is told either way."""
     if cb.action not in ("ok", "no"):

@@ -12,11 +12,12 @@ from bot.core import format as fmt
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
-from bot.core.router import STAFF, HandlerResult, Router
+from bot.core.router import HandlerResult, Router
 from bot.handlers.support import relay_to_customer, ticket_in_reply
 from bot.handlers.views import about, due_text, task_buttons
 from crm_core.errors import AlreadyDone, UndoExpired
 from crm_core.llm import fill_missing_with_llm
+from crm_core.policy import Audience
 from crm_core.services.logs import due_datetime
 from crm_core.textnorm import fold
 from crm_core.understanding import KnownContact, KnownNames, parse_amount_text, parse_due_text, parse_log
@@ -34,7 +35,7 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
 
 
-@router.text("sales", "manager", "admin")
+@router.text(Audience.STAFF)
 async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Free text from staff is an answer to a ticket they reply to, a log, or a reminder request."""
     text = (msg.text or "").strip()
@@ -224,7 +225,7 @@ def _as_date(value: Any) -> date | None:
         return None
 
 
-@router.callback("log", roles=STAFF)
+@router.callback("log", audience=Audience.STAFF)
 async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Save, edit, cancel, undo, or answer a question of the preview."""
     draft_id = cb.arg_int(0)

@@ -9,9 +9,10 @@ from bot.core import format as fmt
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
-from bot.core.router import MANAGERS, STAFF, HandlerResult, Router
+from bot.core.router import HandlerResult, Router
 from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
 from crm_core.errors import AlreadyDone
+from crm_core.policy import Audience, can_reassign_deal
 from crm_core.schemas import DealOut, TaskOut, UserOut
 from crm_core.services.deals import sees_everything
 
@@ -29,7 +30,7 @@ def _args(msg: Inbound) -> str:
 # --- deals -------------------------------------------------------------------------------------------------
 
 
-@router.command("deals", roles=STAFF)
+@router.command("deals", audience=Audience.STAFF)
 async def on_deals_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List open deals by stage, paged; managers may name a salesperson."""
     owner_id = None
@@ -83,7 +84,7 @@ def _stage_blocks(ctx: Ctx, shown: list[DealOut], every: list[DealOut]) -> list[
     return lines
 
 
-@router.callback("deals", roles=STAFF)
+@router.callback("deals", audience=Audience.STAFF)
 async def on_deals_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Turn a page of the deal list, or filter by salesperson."""
     owner = cb.arg_int(1) or None
@@ -92,7 +93,7 @@ async def on_deals_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     return await _deals_page(ctx, page=cb.arg_int(0), owner_id=owner, edit=True)
 
 
-@router.command("deal", roles=STAFF)
+@router.command("deal", audience=Audience.STAFF)
 async def on_deal_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Show one deal found by name, or let the user pick."""
     query = _args(msg)
@@ -137,7 +138,7 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows) if rows else None, edit=edit)
 
 
-@router.callback("deal", roles=STAFF)
+@router.callback("deal", audience=Audience.STAFF)
 async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Open a deal, move its stage, win or lose it, reassign it."""
     deal_id = cb.arg_int(0)
@@ -159,7 +160,7 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
 
 
 async def _deal_reassign(ctx: Ctx, cb: Callback, deal_id: int) -> HandlerResult:
-    if ctx.role not in MANAGERS:
+    if not can_reassign_deal(ctx.staff):
         return Reply(ctx.t("common.not_allowed"), toast=ctx.t("common.not_allowed"))
     deal = await ctx.services.deals.get(deal_id, ctx.staff)
     if cb.action == "assign":
@@ -186,7 +187,7 @@ def _notify(ctx: Ctx, user: UserOut, text: str) -> None:
 # --- tasks -------------------------------------------------------------------------------------------------
 
 
-@router.command("tasks", roles=STAFF)
+@router.command("tasks", audience=Audience.STAFF)
 async def on_tasks_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List open tasks: overdue, today, next 7 days, each with Done and Snooze."""
     owner_id = None
@@ -218,7 +219,7 @@ def _task_line(ctx: Ctx, task: TaskOut) -> str:
                           due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings)), 300)
 
 
-@router.callback("task", roles=STAFF)
+@router.callback("task", audience=Audience.STAFF)
 async def on_task_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Mark a task done, or snooze it."""
     task_id = cb.arg_int(0)
@@ -258,7 +259,7 @@ def _snooze_until(now: datetime, choice: str) -> datetime:
 # --- customers and search ----------------------------------------------------------------------------------
 
 
-@router.command("customer", roles=STAFF)
+@router.command("customer", audience=Audience.STAFF)
 async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Show the 360° view of a company found by name (or by one of its people)."""
     query = _args(msg)
@@ -326,13 +327,13 @@ async def person_card(ctx: Ctx, contact_id: int) -> Reply:
     return Reply(fmt.clip_lines("\n".join(lines)))
 
 
-@router.callback("cust", roles=STAFF)
+@router.callback("cust", audience=Audience.STAFF)
 async def on_customer_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Open a customer's 360° view."""
     return await customer_card(ctx, cb.arg_int(0))
 
 
-@router.command("find", roles=STAFF)
+@router.command("find", audience=Audience.STAFF)
 async def on_directory_search(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Search people and companies, accents and case ignored."""
     query = _args(msg)

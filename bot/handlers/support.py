@@ -11,10 +11,11 @@ from bot.core import format as fmt
 from bot.core.callbacks import pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
-from bot.core.router import STAFF, HandlerResult, Router
+from bot.core.router import HandlerResult, Router
 from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.hours import WorkingHours
+from crm_core.policy import Audience
 from crm_core.schemas import TicketMessageOut, TicketOut, UserOut
 from crm_core.services import Services
 from crm_core.services.deals import sees_everything
@@ -110,7 +111,7 @@ def _refuse_foreign(ctx: Ctx, ticket: TicketOut) -> Reply | None:
     return Reply(ctx.t("staff.not_yours", ticket=ticket.id, assignee=ticket.assignee or "—"))
 
 
-@router.command("tickets", roles=STAFF)
+@router.command("tickets", audience=Audience.STAFF)
 async def on_tickets_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List open tickets (a salesperson sees theirs and the unassigned ones)."""
     tickets = [t for t in await ctx.services.support.open_tickets()
@@ -125,7 +126,7 @@ async def on_tickets_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return Reply(fmt.clip_lines("\n".join(lines), 3900))
 
 
-@router.command("reply", roles=STAFF)
+@router.command("reply", audience=Audience.STAFF)
 async def on_ticket_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """`/reply 12 text`: answer the customer of ticket 12."""
     match = _TICKET_ARGS.match(_args(msg))
@@ -134,7 +135,7 @@ async def on_ticket_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return await relay_to_customer(ctx, int(match.group(1)), match.group(2))
 
 
-@router.command("close", roles=STAFF)
+@router.command("close", audience=Audience.STAFF)
 async def on_ticket_close(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """`/close 12`: end ticket 12 and ask its customer for a 1-5 rating."""
     match = _TICKET_ARGS.match(_args(msg))
@@ -184,7 +185,7 @@ async def escalate_unanswered(services: Services, settings: Settings, channel: s
 # --- /ask over customer history ------------------------------------------------------------------------------
 
 
-@router.command("ask", roles=STAFF)
+@router.command("ask", audience=Audience.STAFF)
 async def on_history_ask(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """`/ask Hòa Phát nói gì về giao hàng?`: the customer's past interactions closest to the question."""
     question = _args(msg)

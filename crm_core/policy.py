@@ -1,0 +1,139 @@
+"""Who may see or change what: the one place role rules are written.
+
+The router asks `allows(audience, user)` before any command or button runs; services ask the
+questions below (`can_read_deal`, `can_answer_ticket`, …) before they read or change a record.
+Nothing else compares role names. Anyone who is not registered staff is a customer (`user` None).
+
+    audience      who                         used for
+    EVERYONE      anyone                      /start /help /lang /cancel
+    STAFF         sales, manager, admin       the CRM: logs, deals, tasks, customers, tickets
+    MANAGERS      manager, admin              team views, reassigning, escalations
+    ADMINS        admin                       erasure decisions, users, prompts, knowledge
+    CUSTOMERS     not staff                   FAQ answers, ratings, privacy requests
+    CUSTOMERS_OR_ADMINS                       /privacy: a customer's own data, or the admins' queue
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+SALES = "sales"
+MANAGER = "manager"
+ADMIN = "admin"
+CUSTOMER = "customer"
+STAFF_ROLES = (SALES, MANAGER, ADMIN)
+
+
+class Person(Protocol):
+    """What a rule needs to know about a staff member."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+class Audience(StrEnum):
+    """Who may use a command or press a button."""
+
+    EVERYONE = "everyone"
+    STAFF = "staff"
+    MANAGERS = "managers"
+    ADMINS = "admins"
+    CUSTOMERS = "customers"
+    CUSTOMERS_OR_ADMINS = "customers_or_admins"
+
+
+_AUDIENCE_ROLES: dict[Audience, frozenset[str]] = {
+    Audience.EVERYONE: frozenset({*STAFF_ROLES, CUSTOMER}),
+    Audience.STAFF: frozenset(STAFF_ROLES),
+    Audience.MANAGERS: frozenset({MANAGER, ADMIN}),
+    Audience.ADMINS: frozenset({ADMIN}),
+    Audience.CUSTOMERS: frozenset({CUSTOMER}),
+    Audience.CUSTOMERS_OR_ADMINS: frozenset({CUSTOMER, ADMIN}),
+}
+
+
+def role_of(user: Person | None) -> str:
+    """Return a caller's role; anyone unregistered is a customer."""
+    return user.role if user is not None else CUSTOMER
+
+
+def allows(audience: Audience, user: Person | None) -> bool:
+    """Tell whether `user` belongs to `audience` (the router's one check)."""
+    return role_of(user) in _AUDIENCE_ROLES[audience]
+
+
+def admits_customers(audience: Audience) -> bool:
+    """Tell whether an audience includes people who are not staff."""
+    return CUSTOMER in _AUDIENCE_ROLES[audience]
+
+
+def is_staff(user: Person | None) -> bool:
+    """Tell whether the caller is registered staff."""
+    return user is not None and user.role in STAFF_ROLES
+
+
+def sees_team(user: Person) -> bool:
+    """Tell whether a user sees the whole team's deals, tasks and tickets (managers and admins)."""
+    return user.role in (MANAGER, ADMIN)
+
+
+def can_read_deal(user: Person, owner_id: int | None) -> bool:
+    """A salesperson reads their own deals; managers and admins every deal."""
+    return sees_team(user) or owner_id == user.id
+
+
+def can_change_deal(user: Person, owner_id: int | None) -> bool:
+    """Whoever may read a deal may move it, win it or lose it."""
+    return can_read_deal(user, owner_id)
+
+
+def can_reassign_deal(user: Person) -> bool:
+    """Only managers and admins give a deal to someone else."""
+    return sees_team(user)
+
+
+def can_read_task(user: Person, owner_id: int | None) -> bool:
+    """A salesperson sees their own tasks; managers and admins everyone's."""
+    return sees_team(user) or owner_id == user.id
+
+
+def can_view_colleague(user: Person) -> bool:
+    """Tell whether a user may filter lists by another salesperson."""
+    return sees_team(user)
+
+
+def can_answer_ticket(user: Person, assignee_id: int | None) -> bool:
+    """A salesperson answers their own and unassigned tickets; managers and admins any."""
+    return assignee_id in (None, user.id) or sees_team(user)
+
+
+def can_decide_erasure(user: Person) -> bool:
+    """Only admins approve or reject a customer's erasure request."""
+    return user.role == ADMIN
+
+
+def takes_leads(user: Person) -> bool:
+    """Tell whether leads and tickets may be assigned to this person (active salespeople)."""
+    return user.active and user.role == SALES
+
+
+def hears_escalations(user: Person) -> bool:
+    """Tell whether unanswered tickets and unassigned hand-offs are sent to this person."""
+    return user.active and sees_team(user)
+
+
+def hears_erasure_requests(user: Person) -> bool:
+    """Tell whether customers' erasure requests are sent to this person."""
+    return user.active and user.role == ADMIN
+
+
+def is_known_role(role: str) -> bool:
+    """Tell whether `role` is a staff role a user may be given."""
+    return role in STAFF_ROLES
