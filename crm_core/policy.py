@@ -99,6 +99,12 @@ def can_reassign_deal(user: Person) -> bool:
     return sees_team(user)
 
 
+def owner_filter(user: Person, requested_owner_id: int | None) -> int | None:
+    """Return whose deals or tasks a list shows: a salesperson always their own; managers and admins the
+    colleague they asked for, or everyone's (None)."""
+    return requested_owner_id if sees_team(user) else user.id
+
+
 def can_read_task(user: Person, owner_id: int | None) -> bool:
     """A salesperson sees their own tasks; managers and admins everyone's."""
     return sees_team(user) or owner_id == user.id

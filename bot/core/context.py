@@ -32,11 +32,6 @@ class Ctx:
     pushes: list[Reply] = field(default_factory=list)
 
     @property
-    def role(self) -> str:
-        """Return the caller's role; anyone unregistered is a customer."""
-        return self.user.role if self.user else "customer"
-
-    @property
     def staff(self) -> UserOut:
         """Return the caller, who is staff (the router checked)."""
         assert self.user is not None

@@ -7,7 +7,7 @@ from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
-from crm_core.policy import Audience
+from crm_core.policy import Audience, is_staff
 
 router = Router()
 
@@ -15,9 +15,9 @@ router = Router()
 @router.command("start", audience=Audience.EVERYONE)
 async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Greet staff with how to log; tell strangers their id and what to send an admin."""
-    if ctx.user is None:
+    if not is_staff(ctx.user):
         return Reply(ctx.t("support.welcome", user_id=msg.user_id))
-    return Reply(ctx.t("common.welcome_staff", name=ctx.user.name))
+    return Reply(ctx.t("common.welcome_staff", name=ctx.staff.name))
 
 
 @router.command("help", audience=Audience.EVERYONE)
@@ -25,10 +25,10 @@ async def on_help(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List the commands of the caller's role."""
     from bot.handlers import ROUTER
 
-    if ctx.user is None:
+    if not is_staff(ctx.user):
         return Reply(ctx.t("support.help"))
     lines = [ctx.t("common.help_title")]
-    lines += [f"/{name} — {ctx.t(f'cmd.{name}')}" for name in ROUTER.menu(ctx.user)]
+    lines += [f"/{name} — {ctx.t(f'cmd.{name}')}" for name in ROUTER.menu(ctx.staff)]
     lines.append(ctx.t("common.help_free_text"))
     return Reply("\n".join(lines))
 

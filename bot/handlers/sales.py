@@ -12,9 +12,8 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
 from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
 from crm_core.errors import AlreadyDone
-from crm_core.policy import Audience, can_reassign_deal
+from crm_core.policy import Audience, can_read_deal, can_reassign_deal, can_view_colleague
 from crm_core.schemas import DealOut, TaskOut, UserOut
-from crm_core.services.deals import sees_everything
 
 __all__ = ["reminder_reply", "router"]
 
@@ -35,7 +34,7 @@ async def on_deals_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List open deals by stage, paged; managers may name a salesperson."""
     owner_id = None
     query = _args(msg)
-    if query and sees_everything(ctx.staff):
+    if query and can_view_colleague(ctx.staff):
         rep = await ctx.services.users.by_name(query)
         owner_id = rep.id if rep else None
     return await _deals_page(ctx, page=1, owner_id=owner_id, edit=False)
@@ -49,7 +48,7 @@ async def _deals_page(ctx: Ctx, *, page: int, owner_id: int | None, edit: bool) 
     whose = ""
     if owner_id is not None:
         whose = ctx.t("deal.whose_rep", name=(await ctx.services.users.get(owner_id)).name)
-    elif not sees_everything(ctx.staff):
+    elif not can_view_colleague(ctx.staff):  # their own list, named as such
         whose = ctx.t("deal.whose_rep", name=ctx.staff.name)
     lines = [ctx.t("deal.list_title", whose=whose, page=page, pages=pages)]
     if not deals:
@@ -63,7 +62,7 @@ async def _deals_page(ctx: Ctx, *, page: int, owner_id: int | None, edit: bool) 
     if page < pages:
         nav.append(Button(ctx.t("btn.next"), pack("deals", "page", page + 1, filter_arg)))
     rows.append(nav)
-    if sees_everything(ctx.staff):
+    if can_view_colleague(ctx.staff):
         reps = await ctx.services.users.salespeople()
         rows.append([Button(fmt.clip(r.name, 20), pack("deals", "page", 1, r.id)) for r in reps[:6]]
                     + [Button(ctx.t("btn.all_reps"), pack("deals", "page", 1, 0))])
@@ -88,7 +87,7 @@ def _stage_blocks(ctx: Ctx, shown: list[DealOut], every: list[DealOut]) -> list[
 async def on_deals_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Turn a page of the deal list, or filter by salesperson."""
     owner = cb.arg_int(1) or None
-    if owner is not None and not sees_everything(ctx.staff):
+    if owner is not None and not can_view_colleague(ctx.staff):
         owner = None
     return await _deals_page(ctx, page=cb.arg_int(0), owner_id=owner, edit=True)
 
@@ -130,7 +129,7 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
         rows.append([Button(ctx.t("btn.move_stage"), pack("deal", "stages", deal.id)),
                      Button(ctx.t("btn.won"), pack("deal", "move", deal.id, "won")),
                      Button(ctx.t("btn.lost"), pack("deal", "move", deal.id, "lost"))])
-    if sees_everything(ctx.staff):
+    if can_reassign_deal(ctx.staff):
         rows.append([Button(ctx.t("btn.reassign"), pack("deal", "assign", deal.id))])
     if deal.company_id:
         rows.append([Button(fmt.clip(ctx.t("btn.open_customer", name=deal.company or ""), 40),
@@ -193,10 +192,10 @@ async def on_tasks_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     owner_id = None
     query = _args(msg)
     who = ctx.staff.name
-    if query and sees_everything(ctx.staff):
+    if query and can_view_colleague(ctx.staff):
         rep = await ctx.services.users.by_name(query)
         owner_id, who = (rep.id, rep.name) if rep else (None, query)
-    elif sees_everything(ctx.staff):
+    elif can_view_colleague(ctx.staff):  # a manager's own plan unless they name a colleague
         owner_id = ctx.staff.id
     buckets = await ctx.services.tasks.buckets(ctx.staff, owner_id=owner_id)
     lines = [ctx.t("task.list_title", who=who)]
@@ -304,7 +303,7 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     lines += [t("customer.task_line", title=task.title, due=due_text(task.due_at, t, ctx.now, ctx.settings))
               for task in view.open_tasks[:8]] or [t("customer.none")]
     rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
-            for d in view.deals if d.status == "open" and (sees_everything(ctx.staff) or d.owner_id == ctx.staff.id)]
+            for d in view.deals if d.status == "open" and can_read_deal(ctx.staff, d.owner_id)]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
 
 

@@ -9,6 +9,7 @@ from rapidfuzz import fuzz, process, utils
 
 from crm_core.errors import Forbidden, InvalidInput, NotFound
 from crm_core.models import Deal, DealStageChange
+from crm_core.policy import can_change_deal, can_read_deal, can_reassign_deal, owner_filter, sees_team
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.schemas import DealOut, InteractionOut, UserOut
@@ -21,8 +22,8 @@ DEAL_MATCH_SCORE = 75.0
 
 
 def sees_everything(user: UserOut) -> bool:
-    """Tell whether a user sees the whole team's deals and tasks."""
-    return user.role in ("manager", "admin")
+    """Deprecated: ask `crm_core.policy.sees_team`. Kept only while `bot/handlers/support.py` still imports it."""
+    return sees_team(user)
 
 
 class DealService:
@@ -38,17 +39,20 @@ class DealService:
         self._now = now
 
     async def _load(self, deal_id: int, viewer: UserOut) -> Deal:
-        deal = await self._repo.get(deal_id)
-        if deal is None:
-            raise NotFound("no such deal")
-        if not sees_everything(viewer) and deal.owner_id != viewer.id:
+        deal = await self._reload(deal_id)
+        if not can_read_deal(viewer, deal.owner_id):
+            raise Forbidden("not your deal")
+        return deal
+
+    async def _load_to_change(self, deal_id: int, actor: UserOut) -> Deal:
+        deal = await self._reload(deal_id)
+        if not can_change_deal(actor, deal.owner_id):
             raise Forbidden("not your deal")
         return deal
 
     async def list_open(self, viewer: UserOut, *, owner_id: int | None = None) -> list[DealOut]:
         """Return open deals: a salesperson's own; for managers everyone's or one owner's."""
-        if not sees_everything(viewer):
-            owner_id = viewer.id
+        owner_id = owner_filter(viewer, owner_id)
         return [deal_out(d, now=self._now) for d in await self._repo.list_open(owner_id=owner_id)]
 
     async def get(self, deal_id: int, viewer: UserOut) -> DealOut:
@@ -57,7 +61,7 @@ class DealService:
 
     async def find(self, query: str, viewer: UserOut, *, limit: int = 5) -> list[DealOut]:
         """Find deals by title or company name, accents and case ignored; open ones first."""
-        owner_id = None if sees_everything(viewer) else viewer.id
+        owner_id = None if sees_team(viewer) else viewer.id
         index = await self._repo.title_index(owner_id=owner_id, open_only=False)
         choices = {deal_id: f"{title} {company or ''}" for deal_id, title, company in index}
         found = process.extract(fold(query), choices, scorer=fuzz.WRatio, processor=utils.default_process,
@@ -73,11 +77,22 @@ class DealService:
 
     async def move(self, deal_id: int, stage_key: str, viewer: UserOut) -> DealOut:
         """Move a deal to a stage of its pipeline; won and lost close it."""
-        deal = await self._load(deal_id, viewer)
+        return await self._move(await self._load_to_change(deal_id, viewer), stage_key, viewer)
+
+    async def move_for_log(self, deal_id: int, stage_key: str, actor: UserOut) -> DealOut:
+        """Move the deal a log is about, whoever owns it, recording `actor` as the mover.
+
+        A log about a company moves that company's latest open deal, even when a teammate owns it: the
+        salesperson who met the customer knows where the deal stands. Issue #10 will ask that salesperson
+        first; until then this is the one move that skips the ownership check, so its callers stay few.
+        """
+        return await self._move(await self._reload(deal_id), stage_key, actor)
+
+    async def _move(self, deal: Deal, stage_key: str, actor: UserOut) -> DealOut:
         stage = await self._pipelines.default_stage(stage_key)
         if deal.stage_id != stage.id:
             self._repo.add(DealStageChange(deal_id=deal.id, from_stage_id=deal.stage_id, to_stage_id=stage.id,
-                                           changed_at=self._now, user_id=viewer.id))
+                                           changed_at=self._now, user_id=actor.id))
             deal.stage_id = stage.id
             deal.stage_changed_at = self._now
         deal.status = "won" if stage.is_won else "lost" if stage.is_lost else "open"
@@ -88,7 +103,7 @@ class DealService:
 
     async def reassign(self, deal_id: int, to_user_id: int, viewer: UserOut) -> DealOut:
         """Give a deal to another salesperson (managers and admins only)."""
-        if not sees_everything(viewer):
+        if not can_reassign_deal(viewer):
             raise Forbidden("only managers reassign deals")
         deal = await self._load(deal_id, viewer)
         target = await self._users.get(to_user_id)

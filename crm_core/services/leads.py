@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import InvalidInput
 from crm_core.models import Contact, Lead, Ticket, User
+from crm_core.policy import takes_leads
 from crm_core.schemas import CustomerOut, LeadOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import user_out
@@ -31,8 +32,7 @@ class AssignmentService:
 
     async def pick(self, *, text: str, rules: Mapping[str, str], kind: str) -> tuple[UserOut | None, str]:
         """Return (salesperson, rule): the first keyword rule found in `text`, else the next in turn."""
-        salespeople = list(await self._session.scalars(
-            select(User).where(User.active.is_(True), User.role == "sales").order_by(User.id)))
+        salespeople = await self._salespeople()
         if not salespeople:
             return None, "none"
         folded = fold(text)
@@ -44,6 +44,12 @@ class AssignmentService:
         last = await self._last_assignee(kind)
         later = [u for u in salespeople if last is not None and u.id > last]
         return user_out((later or salespeople)[0]), "round_robin"
+
+    async def _salespeople(self) -> list[User]:
+        # The policy decides who takes leads; filtering the few active staff rows here, rather than in SQL,
+        # keeps that rule in one place (a team is tens of people, read once per lead).
+        active = await self._session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
+        return [user for user in active if takes_leads(user)]
 
     async def _last_assignee(self, kind: str) -> int | None:
         if kind == "lead":

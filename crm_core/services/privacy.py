@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import Conflict, Forbidden, NotFound
 from crm_core.models import Company, Contact, CustomerQuestion, Deal, Interaction, PrivacyRequest, Ticket, TicketMessage
+from crm_core.policy import can_decide_erasure
 from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRequestOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.directory import ERASED
@@ -67,7 +68,7 @@ class PrivacyService:
 
     async def decide(self, request_id: int, admin: UserOut, *, approve: bool) -> ErasureResult:
         """Approve (erase now) or reject a pending request; admins only, audited."""
-        if admin.role != "admin":
+        if not can_decide_erasure(admin):
             raise Forbidden("only an admin decides erasure requests")
         request = await self._session.get(PrivacyRequest, request_id)
         if request is None:

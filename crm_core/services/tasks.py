@@ -6,11 +6,11 @@ from datetime import datetime, time, timedelta
 
 from crm_core.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from crm_core.models import Task
+from crm_core.policy import can_read_task, owner_filter
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository
 from crm_core.schemas import TaskBuckets, TaskOut, UserOut
 from crm_core.services.convert import task_out, user_out
-from crm_core.services.deals import sees_everything
 from crm_core.textnorm import nfc
 
 UPCOMING_DAYS = 7
@@ -28,7 +28,7 @@ class TaskService:
         task = await self._repo.get_task(task_id)
         if task is None:
             raise NotFound("no such task")
-        if not sees_everything(viewer) and task.owner_id != viewer.id:
+        if not can_read_task(viewer, task.owner_id):
             raise Forbidden("not your task")
         return task
 
@@ -48,8 +48,7 @@ class TaskService:
 
     async def buckets(self, viewer: UserOut, *, owner_id: int | None = None) -> TaskBuckets:
         """Return open tasks: overdue, due today, and the next 7 days."""
-        if not sees_everything(viewer):
-            owner_id = viewer.id
+        owner_id = owner_filter(viewer, owner_id)
         start_of_day = datetime.combine(self._now.date(), time.min, tzinfo=self._now.tzinfo)
         tomorrow = start_of_day + timedelta(days=1)
         horizon = start_of_day + timedelta(days=UPCOMING_DAYS + 1)

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from crm_core.errors import Conflict, InvalidInput, NotFound
-from crm_core.models import ROLES, User
+from crm_core.models import User
+from crm_core.policy import STAFF_ROLES, is_known_role, takes_leads
 from crm_core.repositories.people import UserRepository
 from crm_core.schemas import UserOut
 from crm_core.services.audit import AuditService
@@ -32,8 +33,8 @@ class UserService:
         name = nfc(name.strip())
         if not name:
             raise InvalidInput("a user needs a name")
-        if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        if not is_known_role(role):
+            raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
         if language not in LANGUAGES:
             raise InvalidInput("language must be vi or en")
         if telegram_id is not None and await self._repo.get_by_telegram_id(telegram_id):
@@ -71,8 +72,8 @@ class UserService:
         return user_out(user)
 
     async def salespeople(self) -> builtins.list[UserOut]:
-        """Return active salespeople."""
-        return [user_out(u) for u in await self._repo.list_all(active_only=True) if u.role == "sales"]
+        """Return the active staff who take leads and deals (salespeople)."""
+        return [user_out(u) for u in await self._repo.list_all(active_only=True) if takes_leads(u)]
 
     async def set_language(self, user_id: int, language: str) -> None:
         """Change a user's language."""

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from crm_core.clock import FrozenClock
-from crm_core.errors import Forbidden
+from crm_core.errors import Forbidden, NotFound
 from crm_core.models import AuditEntry
 from crm_core.repositories.sales import DealRepository
 from crm_core.schemas import UserOut
@@ -197,3 +197,23 @@ async def test_a_deal_idle_longer_than_its_stage_allows_is_stalled(
         deal = await services.deals.get(deal_id, team.lan)
 
     assert deal.stalled_days == 9
+
+
+async def test_a_log_moves_a_teammates_deal_and_records_who_logged_it(
+    open_services: OpenServices, team: Team, clock: FrozenClock
+) -> None:
+    deal_id = await _deal(open_services, team.minh, "Vinamilk", stage="quote")
+
+    async with open_services() as services:
+        moved = await services.deals.move_for_log(deal_id, "negotiation", team.lan)
+
+    assert (moved.stage.key, moved.owner_id) == ("negotiation", team.minh.id)
+    async with open_services() as services:
+        changes = await DealRepository(services.session).stage_changes(deal_id)
+    assert [(c.user_id, c.changed_at) for c in changes][-1] == (team.lan.id, clock.now())
+
+
+async def test_a_log_move_of_a_missing_deal_is_not_found(open_services: OpenServices, team: Team) -> None:
+    with pytest.raises(NotFound):
+        async with open_services() as services:
+            await services.deals.move_for_log(999_999, "won", team.lan)
