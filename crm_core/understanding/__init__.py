@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from crm_core.understanding.classify import kind_from_text
 from crm_core.understanding.dates import find_dates
 from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
 from crm_core.understanding.money import parse_amount_text as _parse_amount_text
@@ -19,6 +20,7 @@ __all__ = [
     "KnownContact",
     "KnownNames",
     "ParsedLog",
+    "kind_from_text",
     "parse_amount_text",
     "parse_due_text",
     "parse_log",

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from crm_core.understanding import vocabulary
+from crm_core.understanding.text import prepare
 
 _B = r"(?<![a-z0-9])"
 _E = r"(?![a-z0-9])"
 
-_KIND_RES: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "message",
-        re.compile(
-            _B + r"(?:zalo|zl|sms|whatsapp|whats\s?app|telegram|viber|imessage|messenger|inbox|ib|"
-            r"chat(?:ted)?|texted|texting|text(?:ed)?|txt|messaged|message|msg|dm(?:ed|'d)?|"
-            r"nhan\s+tin|tin\s+nhan|nt|nhan(?=\s+(?:cho|qua|zalo|lai|a|c|e|anh|chi|em|khach|sep)" + _E + r"))" + _E
-        ),
-    ),
-    ("email", re.compile(_B + r"(?:e-?mail(?:ed|s)?|mail(?:ed)?|gmail|outlook)" + _E)),
-    (
-        "meeting",
-        re.compile(
-            _B + r"(?:gap(?:\s+mat)?|met|meet(?:ing|ings)?|mtg|hop|visit(?:ed|ing)?|tham|ghe|"
-            r"cafe|ca\s+phe|coffee|lunch|dinner|an\s+trua|an\s+toi|demo(?:ed)?|onsite|on-site|zoom|"
-            r"google\s+meet|teams|workshop|presentation|thuyet\s+trinh|lam\s+viec\s+truc\s+tiep|"
-            r"sat\s+down|in\s+person|tiep\s+khach|xuong\s+(?:cty|cong\s+ty|nha\s+may))" + _E
-        ),
-    ),
-    (
-        "call",
-        re.compile(
-            _B + r"(?:goi(?:\s+dien)?|call(?:ed|ing|s)?|phoned|phone(?:\s+call)?|rang|ring|dt|"
-            r"dien\s+thoai|cuoc\s+goi|nghe\s+may|bat\s+may|alo|spoke|talked|hotline|facetime)" + _E
-        ),
-    ),
-]
+# The kinds a log can be (the CRM's interaction kinds); their words are in data/kinds.json. A note is
+# what a log is when no cue names another kind, so only the other four have cue phrases.
+KINDS = ("call", "meeting", "email", "message", "note")
+CUE_KINDS = ("message", "email", "meeting", "call")
+
+
+def _one_of(entries: Iterable[str]) -> str:
+    """Return a regex alternation of phrases, a space matching any run of spaces."""
+    # longest first, so "goi dien" is one cue rather than "goi" followed by a stray "dien"
+    ordered = sorted(entries, key=lambda entry: (-len(entry), entry))
+    return "(?:" + "|".join(r"\s+".join(re.escape(word) for word in entry.split()) for entry in ordered) + ")"
+
+
+def _kind_pattern(kind: str) -> re.Pattern[str]:
+    alternatives = _one_of(vocabulary.words(f"kind_{kind}"))
+    if kind == "message":
+        # "nhắn" folds onto "nhận" (receive): a message only when a way or a person follows ("nhắn cho", "nhắn a Minh")
+        followers = _one_of(vocabulary.words("nhan_message_followers"))
+        alternatives = f"(?:{alternatives}|nhan(?=\\s+{followers}{_E}))"
+    return re.compile(_B + alternatives + _E)
+
+
+_KIND_RES: list[tuple[str, re.Pattern[str]]] = [(kind, _kind_pattern(kind)) for kind in CUE_KINDS]
 
 _NEXT_MARKERS = re.compile(
     _B + r"(?:hen|se|can|phai|tiep\s+theo|ke\s+tiep|next\s+steps?|next|follow[\s-]?up|will|need\s+to|needs\s+to|"
@@ -127,7 +127,7 @@ def _english_context(folded: str, pos: int) -> bool:
     return bool(before) and before[-1] in {"i", "we", "you", "he", "she", "they", "it", "who", "that"}
 
 
-_NOTE_HEAD = re.compile(r"^\s*(?:note|notes|ghi\s+chu|nb|memo|fyi|luu\s+y)\s*[:\-]")
+_NOTE_HEAD = re.compile(r"^\s*" + _one_of(vocabulary.words("note_headings")) + r"\s*[:\-]")
 
 
 def is_note(folded: str) -> bool:
@@ -141,6 +141,18 @@ def choose_kind(hits: list[tuple[int, str]], step_at: int | None) -> str:
         return "note"
     before = [k for p, k in hits if step_at is None or p < step_at]
     return before[0] if before else hits[0][1]
+
+
+def kind_from_text(text: str) -> str:
+    """Read the interaction kind a user typed ("gọi", "Zalo", "họp", "e-mail", "ghi chú"); "note" when none is named."""
+    original, folded = prepare(text)
+    typed = " ".join(folded.split()).strip(" .,;:!?")
+    for kind in KINDS:
+        if typed in vocabulary.words(f"kind_names_{kind}"):
+            return kind
+    if is_note(folded):
+        return "note"
+    return choose_kind(find_kinds(original, folded), None)
 
 
 # ---------------------------------------------------------------- stage

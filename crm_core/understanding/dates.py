@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
+from crm_core.understanding import vocabulary
 from crm_core.understanding.numbers import EN_SMALL
 
 Tense = Literal["past", "today", "future"]
@@ -231,9 +232,7 @@ def _h_vi_relday(m: re.Match[str], c: _Ctx) -> DateMention | None:
     return _mention(m, value, tense)
 
 
-_HONORIFICS_BEFORE_NAME = frozenset(
-    {"a", "anh", "c", "chi", "em", "e", "co", "chu", "ba", "ong", "ms", "mrs", "miss", "mr", "ban", "sep", "ac", "be"}
-)
+_HONORIFICS_BEFORE_NAME = vocabulary.words("honorifics_before_name")
 
 
 def _mai_is_name(m: re.Match[str], c: _Ctx) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from crm_core.understanding import vocabulary
 from crm_core.understanding.numbers import (
     EN_MULT,
     EN_SMALL,
@@ -45,7 +46,7 @@ _SUFFIX_MULT: dict[str, int] = {
     "billion": 10**9,
     "t": 10**6,
 }
-_VND_ONLY_MULT = frozenset({"tr", "trieu", "cu", "ty", "ti", "nghin", "ngan", "ng", "t"})
+_VND_ONLY_MULT = vocabulary.words("vnd_only_multipliers")
 _PREFIX_CCY: dict[str, str] = {
     "$": "USD",
     "usd": "USD",
@@ -116,31 +117,8 @@ _SUFFIX_CCY: dict[str, str] = {
     "cents": "USD",
 }
 _CENTS = frozenset({"xu", "xen", "cent", "cents"})
-_CONTEXT_WORDS = frozenset(
-    {
-        "gia",
-        "budget",
-        "ngansach",
-        "price",
-        "value",
-        "worth",
-        "total",
-        "tong",
-        "coc",
-        "deposit",
-        "amount",
-        "hd",
-        "contract",
-        "deal",
-        "doanhso",
-        "revenue",
-        "thanhtoan",
-        "paid",
-        "pay",
-        "chuyen",
-        "ck",
-    }
-)
+# Words near a bare number that make it money ("giá 4500000", "budget 12000"), from data/amounts.json.
+_CONTEXT_WORDS = vocabulary.words("money_context_words")
 
 
 @dataclass(frozen=True, slots=True)

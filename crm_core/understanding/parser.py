@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from rapidfuzz import fuzz, process
 
-from crm_core.understanding import classify
+from crm_core.understanding import classify, vocabulary
 from crm_core.understanding.dates import DateMention, find_dates, tense_of
 from crm_core.understanding.entities import (
     Span,
@@ -33,188 +33,14 @@ log = logging.getLogger(__name__)
 
 MAX_CHARS = 4000  # a log is a chat message; past this we read the head only
 
-_UNIT_NOUNS = frozenset(
-    [
-        "bo",
-        "cai",
-        "chiec",
-        "may",
-        "con",
-        "thung",
-        "hop",
-        "goi",
-        "bao",
-        "tan",
-        "kg",
-        "m2",
-        "m3",
-        "met",
-        "cuon",
-        "tam",
-        "suat",
-        "ve",
-        "phong",
-        "user",
-        "users",
-        "license",
-        "licenses",
-        "licence",
-        "licences",
-        "seat",
-        "seats",
-        "unit",
-        "units",
-        "pcs",
-        "pc",
-        "piece",
-        "pieces",
-        "set",
-        "sets",
-        "box",
-        "boxes",
-        "item",
-        "items",
-        "sp",
-        "account",
-        "accounts",
-        "tai",
-        "ban",
-        "laptop",
-        "laptops",
-        "xe",
-        "nguoi",
-        "hoc",
-        "hv",
-        "lop",
-        "khoa",
-        "binh",
-        "chai",
-        "lon",
-        "doi",
-        "cap",
-        "bottles",
-        "bottle",
-        "cartons",
-        "carton",
-        "pallets",
-        "pallet",
-        "tons",
-        "ton",
-        "kits",
-        "kit",
-        "devices",
-        "device",
-        "phones",
-        "servers",
-        "server",
-        "subscriptions",
-        "subscription",
-        "modules",
-        "module",
-        "nodes",
-        "node",
-        "camera",
-        "cameras",
-        "bo_",
-        "dan",
-        "ghe",
-        "ban_",
-        "tu",
-        "cua",
-        "van",
-        "chuyen",
-        "lit",
-        "tablets",
-        "tablet",
-        "printers",
-        "printer",
-        "monitors",
-        "monitor",
-        "desks",
-        "desk",
-        "chairs",
-        "chair",
-        "packs",
-        "pack",
-        "cases",
-        "case",
-        "rolls",
-        "roll",
-        "sheets",
-        "sheet",
-        "pairs",
-        "pair",
-        "copies",
-        "copy",
-    ]
-)
-_NOT_UNIT = frozenset(
-    [
-        "ngay",
-        "thang",
-        "nam",
-        "tuan",
-        "gio",
-        "h",
-        "g",
-        "phut",
-        "giay",
-        "lan",
-        "ngay_",
-        "day",
-        "days",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "hour",
-        "hours",
-        "minute",
-        "minutes",
-        "min",
-        "mins",
-        "pm",
-        "am",
-        "percent",
-        "phan",
-        "tram",
-        "k",
-        "tr",
-        "trieu",
-        "ty",
-        "ti",
-        "nghin",
-        "ngan",
-        "m",
-        "b",
-        "usd",
-        "vnd",
-        "eur",
-        "d",
-        "dong",
-        "do",
-        "dollars",
-        "euros",
-        "thang_",
-        "x",
-        "sdt",
-        "so",
-        "la",
-        "va",
-        "and",
-        "or",
-        "to",
-        "of",
-        "in",
-        "at",
-        "on",
-        "tieng",
-    ]
-)
-_PER_WORDS = frozenset({"each", "ea", "per", "moi", "mot", "apiece", "/", "1", "a", "an"})
-_PRICE_BEFORE = frozenset({"at", "@", "x", "×", "*", "dongia"})
+# Quantity and price words, from data/amounts.json.
+_UNIT_NOUNS = vocabulary.words("unit_nouns")
+_NOT_UNIT = vocabulary.words("not_units")
+_PER_WORDS = vocabulary.words("per_words")
+_PRICE_BEFORE = vocabulary.words("price_markers")
+_PERIOD_NOUNS = vocabulary.words("period_nouns")
+_PIECE_NOUNS = vocabulary.words("piece_nouns")
+_GENERIC_MAILBOX = vocabulary.words("generic_mailboxes")
 _TOTAL_WORDS = re.compile(
     r"(?<![a-z])(?:tong(?:\s+cong)?|total|tong\s+gia\s+tri|gia\s+tri\s+(?:hd|hop\s+dong|don)|=)\s*:?\s*$"
 )
@@ -336,30 +162,6 @@ def _tok_index(toks: list[Token], pos: int) -> int:
         if t.start >= pos:
             return i
     return len(toks)
-
-
-_PERIOD_NOUNS = frozenset(
-    {
-        "nam",
-        "thang",
-        "year",
-        "yr",
-        "month",
-        "mo",
-        "ngay",
-        "day",
-        "tuan",
-        "week",
-        "gio",
-        "h",
-        "hour",
-        "ky",
-        "quy",
-        "quarter",
-        "annum",
-    }
-)
-_PIECE_NOUNS = frozenset({"piece", "unit", "seat", "license", "licence", "user", "set", "box", "item", "head", "pc"})
 
 
 def _quantity(toks: list[Token], money: list[Money], unit_noun: str | None) -> tuple[int, int] | None:
@@ -526,9 +328,6 @@ def _fill_people(
 
 
 _EMAIL_NAME_RE = re.compile(r"(?<![\w.+-])([A-Za-z]{3,})(?:[._][A-Za-z]{2,})?[\w.+-]*@[\w-]+(?:\.[\w-]+)+")
-_GENERIC_MAILBOX = frozenset(
-    {"info", "sales", "admin", "contact", "support", "hello", "office", "hr", "ketoan", "mail"}
-)
 
 
 def _email_name(original: str) -> Span | None:
