@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Vectors of the shipped knowledge, cached once (about 3 minutes on 2 cores) so `make demo` takes seconds.
-$(VENV)/.knowledge-embedded: $(STAMP) $(shell find knowledge crm_core/retrieval -type f -not -name "*.pyc")
+$(VENV)/.knowledge-embedded: $(STAMP) $(shell find crm_core/demo/knowledge crm_core/retrieval -type f -not -name "*.pyc")
 	$(BIN)/python -m bot.demo --warm-embedding-cache
 	touch $@
 

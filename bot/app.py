@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,7 +19,6 @@ from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 
 
 @dataclass
@@ -64,7 +62,7 @@ def build_extensions(settings: Settings) -> Extensions:
             from crm_core.prompting import PromptLibrary
 
             extensions.chat_model = build_chat_model(settings.llm)
-            extensions.log_prompt = PromptLibrary(PROMPTS_DIR).get("parse_log")
+            extensions.log_prompt = PromptLibrary(settings.prompts_dir).get("parse_log")
         except Exception:  # an LLM only improves answers; never block the bot on it
             log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
     _add_retrieval(extensions, settings)
@@ -74,12 +72,14 @@ def build_extensions(settings: Settings) -> Extensions:
 def _add_retrieval(extensions: Extensions, settings: Settings) -> None:
     """Open the knowledge base (customer answers) and the history index (staff /ask) in the home."""
     try:
+        from crm_core.prompting import PromptLibrary
         from crm_core.retrieval import HistoryIndex, KnowledgeBase
         from crm_core.retrieval.embedder import default_embedder
 
         embedder = default_embedder()
         extensions.knowledge = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
-                                             llm=extensions.chat_model, llm_timeout_s=settings.llm.timeout_s)
+                                             llm=extensions.chat_model, llm_timeout_s=settings.llm.timeout_s,
+                                             prompts=PromptLibrary(settings.prompts_dir))
         extensions.history = HistoryIndex(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
     except Exception:  # without retrieval customers are handed to a person and /ask says it is unavailable
         log.warning("the knowledge base could not be opened; customers will be handed to staff", exc_info=True)

@@ -12,6 +12,8 @@ from typing import Any, TextIO
 
 from bot.adapters.console import ConsoleChannel
 from bot.app import build_app, make_clock, prepare_store
+from bot.texts import Texts
+from bot.texts.answers import phrase_answer
 from crm_core.config import Settings
 from crm_core.errors import CrmError, InvalidInput
 from crm_core.services import Services
@@ -150,8 +152,9 @@ def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
 
 
 def kb_ask_one(kb: Any, question: str) -> dict[str, Any]:
-    """Answer one question as the customer bot would, writing nothing."""
-    return dict(kb.ask(question).to_contract())
+    """Answer one question as the customer bot would, in the same words, writing nothing."""
+    answer = kb.ask(question)
+    return dict(answer.to_contract(phrase_answer(answer, Texts(answer.language))))
 
 
 def kb_ask_lines(kb: Any, lines: Iterable[str]) -> Iterator[str]:

@@ -11,13 +11,13 @@ from typing import TextIO
 
 from bot.adapters.console import ConsoleChannel
 from bot.app import build_app
+from crm_core.assets import DEMO_KNOWLEDGE_DIR
 from crm_core.config import Settings
 from crm_core.demo.seed import seed_demo
 from crm_core.errors import Conflict
 from crm_core.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-KNOWLEDGE_DIR = Path(__file__).resolve().parents[1] / "knowledge"
 
 
 def embedding_cache_dir() -> Path:
@@ -74,7 +74,7 @@ async def run_demo(settings: Settings, *, out: TextIO) -> None:
         _banner(out, f"Manager {summary.manager}")
         await ConsoleChannel(app.engine, user=summary.manager, out=out, echo=True).run(
             [line.format(rep=rep) for line in MANAGER_SCRIPT])
-        _banner(out, f"A customer, {CUSTOMER_NAME}, writes to the bot (answers from knowledge/, hand-off, lead)")
+        _banner(out, f"A customer, {CUSTOMER_NAME}, writes to the bot (answers from the knowledge, hand-off, lead)")
         await ConsoleChannel(app.engine, user=CUSTOMER_NAME, out=out, echo=True, customer=True,
                              phone=CUSTOMER_PHONE).run(CUSTOMER_SCRIPT)
         _banner(out, f"{rep} answers the ticket through the bot")
@@ -97,12 +97,12 @@ def _ingest_knowledge(settings: Settings, out: TextIO) -> int:
     try:
         embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
         kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
-        kb.ingest([KNOWLEDGE_DIR])
+        kb.ingest([settings.demo_knowledge_dir])
         sections = int(kb.section_count())
     except Exception:  # the demo still shows the CRM when the index cannot be built
         log.warning("could not index the demo knowledge", exc_info=True)
         return 0
-    out.write(f"Knowledge base: {sections} sections indexed from knowledge/.\n")
+    out.write(f"Knowledge base: {sections} sections indexed from {settings.demo_knowledge_dir}.\n")
     return sections
 
 
@@ -124,13 +124,13 @@ def _next_steps(settings: Settings, rep: str, sections: int) -> str:
 
 
 def warm_embedding_cache() -> None:
-    """Embed the shipped knowledge once, so `make demo` indexes it in seconds."""
+    """Embed the shipped demo knowledge once, so `make demo` indexes it in seconds."""
     from crm_core.retrieval import KnowledgeBase
     from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
 
     with tempfile.TemporaryDirectory() as home:
         embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
-        KnowledgeBase(home=Path(home), embedder=embedder).ingest([KNOWLEDGE_DIR])
+        KnowledgeBase(home=Path(home), embedder=embedder).ingest([DEMO_KNOWLEDGE_DIR])
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--warm-embedding-cache"]:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crm_core.assets import DEMO_KNOWLEDGE_DIR, PROMPTS_DIR
+
 Language = Literal["vi", "en"]
 
 
@@ -44,6 +46,9 @@ class Settings(BaseSettings):
     support_chat_id: str | None = None
     escalate_after_minutes: int = 30
     lead_rules: dict[str, str] = Field(default_factory=dict)
+    # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.
+    prompts_dir: Path = PROMPTS_DIR
+    demo_knowledge_dir: Path = DEMO_KNOWLEDGE_DIR
 
     @field_validator("support_hours")
     @classmethod

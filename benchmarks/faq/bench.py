@@ -1,4 +1,4 @@
-"""FAQ retrieval benchmarks: StackFAQ, BANKING77, the vi/en demo set over `knowledge/`, and `ask` latency.
+"""FAQ retrieval benchmarks: StackFAQ, BANKING77, the vi/en demo set over the demo knowledge, and `ask` latency.
 
 Run: `.venv/bin/python benchmarks/faq/bench.py [--write-params]` (prints one JSON document).
 Everything tuned is tuned on a dev/tune split only and reported on the held-out part:
@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from crm_core.assets import DEMO_KNOWLEDGE_DIR  # noqa: E402
 from crm_core.retrieval.embedder import CachingEmbedder, default_embedder  # noqa: E402
 from crm_core.retrieval.kb import Candidate, KnowledgeBase, default_params  # noqa: E402
 from crm_core.retrieval.models import RetrievalParams  # noqa: E402
@@ -40,7 +41,7 @@ log = logging.getLogger("bench.faq")
 
 DATA = Path(os.environ.get("CHATCRM_BENCH_DATA", ROOT.parent / "shared" / "benchmarks"))
 DEMO_SET = ROOT / "benchmarks" / "faq" / "vi_demo_set.jsonl"
-KNOWLEDGE = ROOT / "knowledge"
+KNOWLEDGE = DEMO_KNOWLEDGE_DIR
 CACHE = Path(os.environ.get("CHATCRM_BENCH_CACHE", Path(tempfile.gettempdir()) / "chatcrm-bench-embeddings"))
 PARAMS_FILE = ROOT / "crm_core" / "retrieval" / "data" / "params.json"
 SEED = 77
@@ -343,7 +344,7 @@ def load_demo_cases() -> list[Case]:
 
 
 def setup_demo(work: Path) -> tuple[KnowledgeBase, list[Case]]:
-    """Ingest `knowledge/` into a fresh home and retrieve every demo question."""
+    """Ingest the demo knowledge into a fresh home and retrieve every demo question."""
     kb = _kb(work / "home-demo")
     report = kb.ingest([KNOWLEDGE])
     if report.errors:
@@ -500,7 +501,7 @@ def run(*, write_params: bool = False) -> dict[str, object]:
             results["demo"] = report_demo(demo[0], demo[1], shipped)
             questions = [c.question for c in demo[1]]
         else:
-            results["demo"] = {"skipped": f"{DEMO_SET.relative_to(ROOT)} or knowledge/ missing"}
+            results["demo"] = {"skipped": f"{DEMO_SET.relative_to(ROOT)} or {KNOWLEDGE} missing"}
         if write_params:
             comment = json.loads(PARAMS_FILE.read_text(encoding="utf-8"))["_comment"]
             PARAMS_FILE.write_text(

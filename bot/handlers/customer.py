@@ -17,6 +17,7 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
 from bot.handlers.support import announce_ticket, notify_staff, transcript_text, working_hours
 from bot.texts import Texts
+from bot.texts.answers import phrase_answer
 from crm_core.errors import InvalidInput
 from crm_core.policy import Audience, can_decide_erasure
 from crm_core.schemas import CustomerOut, QuestionOut, TicketMessageOut, TicketOut, UserOut
@@ -76,7 +77,7 @@ async def _answer(ctx: Ctx, customer: CustomerOut, text: str) -> HandlerResult:
         return await _hand_off(ctx, customer, question, "kb_unavailable", ctx.lang)
     t = Texts(answer.language)
     top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
-    shown = t("support.unsafe") if answer.handoff and answer.reason == "unsafe" else answer.answer
+    shown = phrase_answer(answer, t)
     question = await ctx.services.support.record_question(
         customer, question=text, answer=shown, handoff=answer.handoff, reason=answer.reason,
         confidence=answer.confidence, source=None if answer.handoff else top)
@@ -84,10 +85,7 @@ async def _answer(ctx: Ctx, customer: CustomerOut, text: str) -> HandlerResult:
         return Reply(shown, keyboard=Keyboard.of([Button(t("support.btn_human"), pack("faq", "human", question.id))]))
     if answer.handoff:
         return await _hand_off(ctx, customer, question, answer.reason or "low_confidence", answer.language)
-    body = answer.answer
-    if answer.sources and answer.sources[0].title not in body:  # an LLM answer cites in its own words
-        body = f"{body}\n\n{t('support.source', title=answer.sources[0].title)}"
-    replies = [Reply(fmt.clip(body, 4000), keyboard=_answer_buttons(t, question.id))]
+    replies = [Reply(fmt.clip(shown, 4000), keyboard=_answer_buttons(t, question.id))]
     if asks_about_buying(text) and customer.phone is None:
         share = Keyboard.of([Button(t("support.btn_share_phone"), kind="request_contact")])
         replies.append(Reply(t("support.offer_phone"), keyboard=share))

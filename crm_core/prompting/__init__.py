@@ -1,4 +1,8 @@
-"""Prompt templates kept as files (`prompts/*.md`) with YAML front matter, rendered through LangChain."""
+"""Prompt templates kept as files (`<name>.md`) with YAML front matter, rendered through LangChain.
+
+The shipped templates are package data (`crm_core/prompting/prompts/`, see `crm_core.assets`); an admin's own
+folder replaces them through `Settings.prompts_dir`. Everything a prompt produces records `Prompt.ref`.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,11 @@ class Prompt:
     input_variables: tuple[str, ...]
     template: str
     sample: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        """Return the name and version that identify what this template made, e.g. `faq_answer@1`."""
+        return f"{self.name}@{self.version}"
 
     def as_langchain(self) -> PromptTemplate:
         """Return the template as a LangChain PromptTemplate."""

@@ -13,8 +13,9 @@ How a question is answered (`KnowledgeBase.ask`, writes nothing):
     fused = dense + w_bm25 * bm25/(bm25 + k_bm25); confidence = sigmoid(a*top + c*margin + b);
     hand-off below `handoff_below` -- all fitted on the dev split (data/params.json, written by
     `benchmarks/faq/bench.py --write-params`)
-    reply: the best section trimmed to the sentences that answer (or a grounded LLM answer with
-        prompts/faq_answer.md, falling back to extractive on any error), with its source title
+    answer: the best section trimmed to the sentences that answer (or a grounded LLM answer with the
+        `faq_answer` prompt, falling back to extractive on any error), its sources, the hand-off reason;
+        structured data only -- the bot phrases it for the customer (bot/texts/answers.py)
 
 Indexing is idempotent: a file is re-indexed only when its content hash (or INDEX_VERSION) changes, all
 or nothing; files gone from an ingested folder leave the index. The manifest is `home/knowledge.sqlite3`;

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crm_core.prompting import PromptLibrary
 from crm_core.retrieval.answer import Answerer
 from crm_core.retrieval.chroma import ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
@@ -88,7 +89,10 @@ class _Corpus:
 
 
 class KnowledgeBase:
-    """Customer-facing knowledge: files in `home/chroma` (or a Chroma server), answers with sources."""
+    """Customer-facing knowledge: files in `home/chroma` (or a Chroma server), answers with sources.
+
+    `prompts` holds the LLM answer's template (`faq_answer`); the shipped one when not given.
+    """
 
     def __init__(
         self,
@@ -100,6 +104,7 @@ class KnowledgeBase:
         params: RetrievalParams | None = None,
         clock: Callable[[], datetime] | None = None,
         llm_timeout_s: float = 8.0,
+        prompts: PromptLibrary | None = None,
     ) -> None:
         self.home = Path(home)
         self.embedder = embedder or default_embedder()
@@ -108,7 +113,7 @@ class KnowledgeBase:
         self._chroma = ChromaConnector(home=self.home, chroma_url=chroma_url, embedder=self.embedder)
         self._manifest = Manifest(self.home / "knowledge.sqlite3")
         self._restorer = AccentRestorer()
-        self._answerer = Answerer(llm=llm, timeout_s=llm_timeout_s)
+        self._answerer = Answerer(llm=llm, timeout_s=llm_timeout_s, prompts=prompts)
         self._corpus: _Corpus | None = None
         self._lock = threading.Lock()
 

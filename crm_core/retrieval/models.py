@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from crm_core.config import Language
+
 HandoffReason = Literal["low_confidence", "out_of_scope", "asked_for_human", "complaint", "unsafe"]
 
 
@@ -20,20 +22,27 @@ class Source(BaseModel):
 
 
 class Answer(BaseModel):
-    """What the customer bot would answer."""
+    """What the knowledge base found for a question: the material of a reply, not its wording.
 
-    answer: str
+    `body` is knowledge only (the section text that answers, or a grounded LLM answer); the sentences around
+    it (the source line, why a person takes over) are the bot's to phrase, in `bot/texts`.
+    """
+
+    body: str | None = None
+    # The language `body` is written in; a Vietnamese section may answer an English question.
+    body_language: Language | None = None
     sources: list[Source] = Field(default_factory=list)
     confidence: float
     handoff: bool
     reason: HandoffReason | None = None
-    language: Literal["vi", "en"] = "vi"
-    prompt_version: str | None = None
+    language: Language = "vi"
+    # Which prompt template wrote `body` ("faq_answer@1"); None when it is extracted from the knowledge.
+    prompt: str | None = None
 
-    def to_contract(self) -> dict[str, Any]:
-        """Return exactly the `kb ask --json` document."""
+    def to_contract(self, phrased: str) -> dict[str, Any]:
+        """Return exactly the `kb ask --json` document, with `phrased` (the reply as the customer reads it)."""
         return {
-            "answer": self.answer,
+            "answer": phrased,
             "sources": [s.model_dump() for s in self.sources],
             "confidence": self.confidence,
             "handoff": self.handoff,

@@ -17,6 +17,7 @@ from bot.core.extensions import Extensions
 from bot.core.messages import Attachment, Button, Inbound, Reply
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
+from crm_core.assets import DEMO_KNOWLEDGE_DIR
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.services import Services
@@ -110,9 +111,6 @@ async def stranger(engine: Engine) -> ChatDriver:
     return ChatDriver(engine, "777")
 
 
-KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
-
-
 @pytest.fixture(scope="session")
 def shipped_knowledge_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose knowledge base holds the shipped demo knowledge (vectors from the install-time cache)."""
@@ -122,7 +120,7 @@ def shipped_knowledge_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     home = tmp_path_factory.mktemp("knowledge-home")
     kb = KnowledgeBase(home=home, embedder=CachingEmbedder(default_embedder(), embedding_cache_dir()))
-    report = kb.ingest([KNOWLEDGE_DIR])
+    report = kb.ingest([DEMO_KNOWLEDGE_DIR])
     assert report.ok, report.errors
     return home
 

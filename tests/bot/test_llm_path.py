@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
 from bot.core.extensions import Extensions
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
+from crm_core.assets import PROMPTS_DIR
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.prompting import PromptLibrary
 from tests.bot.conftest import ChatDriver
 from tests.support.fake_llm import StructuredFakeChatModel
 
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 VAGUE_LOG = "gọi khách bên kia rồi, họ ok, tính sau"
 
 
 def _engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
             model: StructuredFakeChatModel) -> Engine:
-    extensions = Extensions(chat_model=model, log_prompt=PromptLibrary(PROMPTS).get("parse_log"))
+    extensions = Extensions(chat_model=model, log_prompt=PromptLibrary(PROMPTS_DIR).get("parse_log"))
     return Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
                   render_reminder=reminder_reply, extensions=extensions)
 

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from crm_core.assets import PROMPTS_DIR
 from crm_core.llm import LlmLogFields, fill_missing_with_llm
 from crm_core.prompting import PromptLibrary
 from crm_core.understanding import ParsedLog, parse_log
 from tests.support.fake_llm import StructuredFakeChatModel
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=7)))
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 
 
 def _rules(text: str) -> ParsedLog:
@@ -24,7 +24,7 @@ def _rules(text: str) -> ParsedLog:
 
 
 def _prompt() -> Any:
-    return PromptLibrary(PROMPTS).get("parse_log")
+    return PromptLibrary(PROMPTS_DIR).get("parse_log")
 
 
 async def test_llm_fills_only_the_fields_the_rules_left_empty() -> None:
@@ -92,8 +92,8 @@ async def test_a_plain_string_prompt_is_accepted() -> None:
 
 
 def test_prompt_library_reads_front_matter() -> None:
-    prompt = PromptLibrary(PROMPTS).get("parse_log")
-    assert (prompt.name, prompt.version) == ("parse_log", 1)
+    prompt = PromptLibrary(PROMPTS_DIR).get("parse_log")
+    assert (prompt.name, prompt.version, prompt.ref) == ("parse_log", 1, "parse_log@1")
     assert set(prompt.input_variables) == {"text", "language", "now", "missing", "known"}
     assert "gặp a Minh" in prompt.render(**prompt.sample)
 

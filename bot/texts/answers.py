@@ -1,0 +1,47 @@
+"""Phrase the knowledge base's structured answer for the customer who reads it.
+
+Retrieval returns knowledge only (`crm_core.retrieval.Answer`); every sentence around it — the source line,
+why a person takes over — is ours, in `vi.yaml`/`en.yaml` under `support.`. The customer bot and
+`chatcrm kb ask` both go through `phrase_answer`, so the command shows what a customer would read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.texts import Texts
+
+if TYPE_CHECKING:  # the retrieval package is heavy to import; phrasing needs only the shape
+    from crm_core.retrieval.models import Answer
+
+# The bot declines an unsafe request in its own words (no ticket, a "talk to a person" button).
+_UNSAFE = "support.unsafe"
+_HANDOFF_LINE = "support.handoff_line.{reason}"
+
+
+def phrase_answer(answer: Answer, texts: Texts) -> str:
+    """Return the reply to `answer` in `texts`' language: the knowledge and its source, or why a person takes over."""
+    if answer.handoff or answer.body is None:
+        return _handoff_line(answer, texts)
+    source = _source_line(answer, texts)
+    return f"{answer.body}\n\n{source}" if source else answer.body
+
+
+def _handoff_line(answer: Answer, texts: Texts) -> str:
+    if answer.reason == "unsafe":
+        return texts(_UNSAFE)
+    return texts(_HANDOFF_LINE.format(reason=answer.reason or "low_confidence"))
+
+
+def _source_line(answer: Answer, texts: Texts) -> str | None:
+    """Name the best section; say so when it is written in another language than the reply."""
+    if not answer.sources or answer.body is None:
+        return None
+    title = answer.sources[0].title
+    if answer.prompt is not None and title in answer.body:
+        return None  # an LLM answer may already cite the section by its title
+    same_language = answer.body_language in (None, texts.language)
+    return texts("support.source" if same_language else "support.source_other_language", title=title)
+
+
+__all__ = ["phrase_answer"]

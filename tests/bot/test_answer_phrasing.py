@@ -1,0 +1,73 @@
+"""The bot phrases the knowledge base's structured answers; `kb ask` shows the customer's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.commands import kb_ask_one
+from bot.texts import Texts
+from bot.texts.answers import phrase_answer
+from crm_core.retrieval.models import Answer, Source
+
+DELIVERY = Source(doc="delivery.md", section="Phí giao hàng", title="Giao hàng › Phí giao hàng", score=0.8)
+
+
+def _answer(**fields: Any) -> Answer:
+    base: dict[str, Any] = {"body": "Phí giao hàng là 30.000 đồng.", "body_language": "vi", "sources": [DELIVERY],
+                            "confidence": 0.8, "handoff": False, "language": "vi"}
+    return Answer(**{**base, **fields})
+
+
+def test_an_extracted_answer_is_the_knowledge_then_its_source() -> None:
+    t = Texts("vi")
+    assert phrase_answer(_answer(), t) == "Phí giao hàng là 30.000 đồng.\n\n" + t(
+        "support.source", title="Giao hàng › Phí giao hàng")
+
+
+def test_a_source_in_another_language_than_the_reply_says_so() -> None:
+    t = Texts("en")
+    phrased = phrase_answer(_answer(language="en"), t)
+    assert phrased.endswith(t("support.source_other_language", title="Giao hàng › Phí giao hàng"))
+
+
+def test_an_llm_answer_that_names_its_section_gets_no_second_source_line() -> None:
+    body = "Phí giao hàng là 30.000 đồng (Giao hàng › Phí giao hàng)."
+    assert phrase_answer(_answer(body=body, prompt="faq_answer@1"), Texts("vi")) == body
+
+
+def test_an_llm_answer_citing_by_number_gets_the_source_line() -> None:
+    t = Texts("vi")
+    phrased = phrase_answer(_answer(body="Phí giao hàng là 30.000 đồng [1].", prompt="faq_answer@1"), t)
+    assert phrased.endswith(t("support.source", title="Giao hàng › Phí giao hàng"))
+
+
+@pytest.mark.parametrize("reason", ["low_confidence", "out_of_scope", "asked_for_human", "complaint"])
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_hand_off_says_a_person_takes_over_for_its_reason(reason: str, language: str) -> None:
+    t = Texts(language)
+    answer = _answer(body=None, handoff=True, reason=reason, language=language)
+    assert phrase_answer(answer, t) == t(f"support.handoff_line.{reason}")
+
+
+def test_an_unsafe_request_is_declined_in_the_bots_own_words() -> None:
+    t = Texts("en")
+    answer = _answer(body=None, handoff=True, reason="unsafe", language="en")
+    assert phrase_answer(answer, t) == t("support.unsafe")
+
+
+class _FixedKnowledge:
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+    def ask(self, question: str) -> Answer:
+        return self.answer
+
+
+def test_kb_ask_prints_the_phrased_answer_under_the_contract_keys() -> None:
+    answer = _answer(language="en")
+    doc = kb_ask_one(_FixedKnowledge(answer), "How much is delivery?")
+    assert set(doc) == {"answer", "sources", "confidence", "handoff", "reason"}
+    assert doc["answer"] == phrase_answer(answer, Texts("en"))
+    assert doc["sources"] == [DELIVERY.model_dump()]
