@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -20,6 +21,7 @@ from crm_core.errors import CrmError
 
 T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_DIR = PROJECT_ROOT / "benchmarks"
 
 app = typer.Typer(help="chatcrm — a messaging-first CRM assistant.", no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Staff users.", no_args_is_help=True)
@@ -318,26 +320,39 @@ for _name in ("list", "show", "set", "history", "rollback"):
         _later(f"prompts {_name}"))
 
 
+def benchmark_names() -> list[str]:
+    """Return the benchmarks in benchmarks/: each folder that holds a bench.py."""
+    return sorted(p.parent.name for p in BENCHMARKS_DIR.glob("*/bench.py"))
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import benchmarks/NAME/bench.py by its path, as module `benchmarks_NAME`."""
+    module_name = f"benchmarks_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, BENCHMARKS_DIR / name / "bench.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: a dataclass (or pickle) looks its module up in sys.modules by name.
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
 @app.command()
 def bench(
-    name: Annotated[str | None, typer.Argument(help="parse, faq, … (default: all).")] = None,
+    name: Annotated[str | None, typer.Argument(help="engine, faq, parse, … (default: all).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run the benchmarks in benchmarks/ and print their figures."""
-    root = PROJECT_ROOT / "benchmarks"
-    available = sorted(p.parent.name for p in root.glob("*/bench.py"))
+    available = benchmark_names()
+    if name is not None and name not in available:
+        fail(f"no benchmark {name!r}; available: {', '.join(available)}")
     names = [name] if name else available
-    results: dict[str, object] = {}
-    for bench_name in names:
-        path = root / bench_name / "bench.py"
-        if not path.exists():
-            fail(f"no benchmark {bench_name!r}; available: {', '.join(available)}")
-        spec = importlib.util.spec_from_file_location(f"benchmarks_{bench_name}", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        results[bench_name] = module.run()
+    results: dict[str, object] = {bench_name: load_benchmark(bench_name).run() for bench_name in names}
     output = results[names[0]] if name else results
     if as_json:
         print_json(output)
