@@ -90,20 +90,21 @@ async def console_chat(config: Settings, *, user: str, customer: bool, now: date
                 found = await Services.build(uow.session, now=app.clock.now()).users.by_name(user)
             if found is None:
                 raise InvalidInput(f"no staff member named {user!r}; see `chatcrm users list`")
-        await ConsoleChannel(app.engine, user=user, out=out, echo=echo, customer=customer, phone=phone).run(lines)
+        await ConsoleChannel(app.engine, scheduler=app.scheduler, user=user, out=out, echo=echo, customer=customer,
+                             phone=phone).run(lines)
     finally:
         await app.close()
 
 
 async def run_telegram(config: Settings) -> None:
-    """Run the aiogram bot with long polling."""
+    """Run the aiogram bot with long polling; the app's scheduler delivers its pushes on Telegram."""
     from bot.adapters.aiogram_adapter import run_polling
 
     app = await build_app(config)
     try:
         assert config.telegram_bot_token is not None
         await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
-                          config.reminder_interval_s)
+                          scheduler=app.scheduler)
     finally:
         await app.close()
 

@@ -70,15 +70,15 @@ async def run_demo(settings: Settings, *, out: TextIO) -> None:
         sections = _ingest_knowledge(settings, out)
         rep = summary.salespeople[0]
         _banner(out, f"Salesperson {rep}, in the console (the same engine as Telegram)")
-        await ConsoleChannel(app.engine, user=rep, out=out, echo=True).run(SALES_SCRIPT)
+        await ConsoleChannel(app.engine, scheduler=app.scheduler, user=rep, out=out, echo=True).run(SALES_SCRIPT)
         _banner(out, f"Manager {summary.manager}")
-        await ConsoleChannel(app.engine, user=summary.manager, out=out, echo=True).run(
+        await ConsoleChannel(app.engine, scheduler=app.scheduler, user=summary.manager, out=out, echo=True).run(
             [line.format(rep=rep) for line in MANAGER_SCRIPT])
         _banner(out, f"A customer, {CUSTOMER_NAME}, writes to the bot (answers from the knowledge, hand-off, lead)")
-        await ConsoleChannel(app.engine, user=CUSTOMER_NAME, out=out, echo=True, customer=True,
-                             phone=CUSTOMER_PHONE).run(CUSTOMER_SCRIPT)
+        await ConsoleChannel(app.engine, scheduler=app.scheduler, user=CUSTOMER_NAME, out=out, echo=True,
+                             customer=True, phone=CUSTOMER_PHONE).run(CUSTOMER_SCRIPT)
         _banner(out, f"{rep} answers the ticket through the bot")
-        await ConsoleChannel(app.engine, user=rep, out=out, echo=True).run(
+        await ConsoleChannel(app.engine, scheduler=app.scheduler, user=rep, out=out, echo=True).run(
             [line.format(rep=rep) for line in SUPPORT_SCRIPT])
         _banner(out, "Next")
         out.write(_next_steps(settings, rep, sections))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from crm_core.db import create_engine
@@ -28,10 +30,20 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    # Batch mode rebuilds a SQLite table (copy, drop, rename). With foreign keys on, dropping the old
+    # table would null or cascade every row that points at it, so they are off while migrating.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
 async def _run_async() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None
     engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _foreign_keys_off)  # after the engine's own pragmas
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import Conflict
-from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, Task, User
+from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, StaffIdentity, Task, User
 from crm_core.schemas import StageOut
 from crm_core.services import Services
 from crm_core.textnorm import fold
@@ -186,8 +186,9 @@ class _Seeder:
     def _add_users(self) -> None:
         joined = self.now - timedelta(days=730)
         for spec in self.business["users"]:
+            telegram = StaffIdentity(channel="telegram", external_id=str(spec["telegram_id"]), created_at=joined)
             user = User(name=spec["name"], name_folded=fold(spec["name"]), role=spec["role"],
-                        telegram_id=spec["telegram_id"], language=spec["language"], active=True, created_at=joined)
+                        language=spec["language"], active=True, created_at=joined, identities=[telegram])
             self.users.append(user)
         self.sales = [u for u in self.users if u.role == "sales"]
         self.session.add_all(self.users)

@@ -2,6 +2,7 @@
 
 from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft, Task
 from crm_core.models.base import Base
+from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
 from crm_core.models.people import ROLES, Company, Contact, User
 from crm_core.models.sales import Deal, DealStageChange, Pipeline, Stage
 from crm_core.models.support import CustomerQuestion, Lead, PrivacyRequest, Ticket, TicketMessage
@@ -20,6 +21,7 @@ __all__ = [
     "ChatPreference",
     "Company",
     "Contact",
+    "ContactIdentity",
     "CustomerQuestion",
     "Deal",
     "DealStageChange",
@@ -30,6 +32,8 @@ __all__ = [
     "Pipeline",
     "PrivacyRequest",
     "ProcessedUpdate",
+    "SentMessage",
+    "StaffIdentity",
     "Stage",
     "Task",
     "Ticket",

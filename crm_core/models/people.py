@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.models.base import Base, UtcDateTime
+from crm_core.models.channels import StaffIdentity
 
 ROLES = ("sales", "manager", "admin")
 
@@ -21,10 +22,13 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120))
     name_folded: Mapped[str] = mapped_column(String(120), index=True)
     role: Mapped[str] = mapped_column(String(16))
-    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     language: Mapped[str] = mapped_column(String(8), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    # Loaded with the user (one query per batch of users): a staff member is always converted with their addresses.
+    identities: Mapped[list[StaffIdentity]] = relationship(lazy="selectin", cascade="all, delete-orphan",
+                                                           order_by=StaffIdentity.id)
 
 
 class Company(Base):
@@ -59,9 +63,6 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    telegram_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    chat_channel: Mapped[str | None] = mapped_column(String(20))
-    chat_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

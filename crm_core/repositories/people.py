@@ -21,10 +21,6 @@ class UserRepository:
         """Return the user with `user_id`."""
         return await self._session.get(User, user_id)
 
-    async def get_by_telegram_id(self, telegram_id: int) -> User | None:
-        """Return the user registered with `telegram_id`."""
-        return await self._session.scalar(select(User).where(User.telegram_id == telegram_id))
-
     async def list_by_folded_name(self, name_folded: str) -> Sequence[User]:
         """Return users whose folded name is `name_folded`."""
         return (await self._session.scalars(select(User).where(User.name_folded == name_folded))).all()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_core.models import Company, Deal, DealStageChange, Interaction, Pipeline, Stage, Task
+from crm_core.repositories.claims import skips_locked_rows
 
 _DEAL_LOADS = (selectinload(Deal.stage), selectinload(Deal.company), selectinload(Deal.contact),
                selectinload(Deal.owner))
@@ -141,12 +142,21 @@ class ActivityRepository:
         query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
         return (await self._session.scalars(query)).all()
 
-    async def tasks_to_remind(self, *, now: datetime) -> Sequence[Task]:
-        """Return open tasks that are due and not yet reminded."""
-        query = select(Task).options(*_TASK_LOADS).where(
-            Task.done_at.is_(None), Task.due_at.is_not(None), Task.due_at <= now, Task.reminded_at.is_(None)
-        )
-        return (await self._session.scalars(query.order_by(Task.due_at, Task.id))).all()
+    async def claim_reminders(self, *, now: datetime) -> Sequence[Task]:
+        """Mark open tasks that are due and not yet reminded as reminded at `now`; return them (see `claims`)."""
+        due = (Task.done_at.is_(None), Task.due_at.is_not(None), Task.due_at <= now, Task.reminded_at.is_(None))
+        if skips_locked_rows(self._session):
+            ids = list(await self._session.scalars(select(Task.id).where(*due).with_for_update(skip_locked=True)))
+            if ids:
+                await self._session.execute(update(Task).where(Task.id.in_(ids)).values(reminded_at=now)
+                                            .execution_options(synchronize_session=False))
+        else:  # one conditional UPDATE, the claim transaction's first statement: it waits for the write lock
+            claim = update(Task).where(*due).values(reminded_at=now).returning(Task.id)
+            ids = list(await self._session.scalars(claim.execution_options(synchronize_session=False)))
+        if not ids:
+            return []
+        query = select(Task).options(*_TASK_LOADS).where(Task.id.in_(ids)).order_by(Task.due_at, Task.id)
+        return (await self._session.scalars(query.execution_options(populate_existing=True))).all()
 
     async def open_tasks_of_company(self, company_id: int) -> Sequence[Task]:
         """Return a company's open tasks."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.repositories.channels import IdentityRepository
 from crm_core.repositories.people import DirectoryRepository, UserRepository
 from crm_core.repositories.sales import (
     ActivityRepository,
@@ -15,7 +16,9 @@ from crm_core.repositories.sales import (
 )
 from crm_core.services.audit import AuditService
 from crm_core.services.deals import DealService
+from crm_core.services.delivery import DeliveryLog
 from crm_core.services.directory import DirectoryService
+from crm_core.services.identities import IdentityService
 from crm_core.services.leads import AssignmentService, LeadService
 from crm_core.services.logs import LogService
 from crm_core.services.pipelines import PipelineService
@@ -33,6 +36,7 @@ class Services:
     session: AsyncSession
     now: datetime
     audit: AuditService
+    identities: IdentityService
     users: UserService
     pipelines: PipelineService
     directory: DirectoryService
@@ -45,6 +49,7 @@ class Services:
     assignment: AssignmentService
     leads: LeadService
     privacy: PrivacyService
+    delivery: DeliveryLog
 
     async def interactions_count(self) -> int:
         """Count interactions."""
@@ -62,9 +67,11 @@ class Services:
         tasks = TaskService(activity_repo, user_repo, now)
         logs = LogService(session, directory, deals, tasks, activity_repo, pipelines, now, undo_minutes)
         assignment = AssignmentService(session)
-        return cls(session=session, now=now, audit=audit, users=UserService(user_repo, audit, now),
+        identities = IdentityService(user_repo, IdentityRepository(session), now)
+        return cls(session=session, now=now, audit=audit, identities=identities,
+                   users=UserService(user_repo, identities, audit, now),
                    pipelines=pipelines, directory=directory, deals=deals, tasks=tasks, logs=logs,
                    state=StateService(session, now), dedupe=DedupeService(session, now),
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, audit, now),
-                   privacy=PrivacyService(session, audit, now))
+                   privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crm_core.models import Company, Contact, Deal, Interaction, Stage, Task, User
+from crm_core.models import Company, Contact, Deal, Interaction, Stage, Task
 from crm_core.schemas import (
     CompanyOut,
     ContactOut,
@@ -12,14 +12,10 @@ from crm_core.schemas import (
     InteractionOut,
     StageOut,
     TaskOut,
-    UserOut,
 )
+from crm_core.services.identities import user_out
 
-
-def user_out(user: User) -> UserOut:
-    """Convert a user row."""
-    return UserOut(id=user.id, name=user.name, role=user.role, telegram_id=user.telegram_id,
-                   language=user.language, active=user.active)
+__all__ = ["company_out", "contact_out", "deal_out", "interaction_out", "stage_out", "task_out", "user_out"]
 
 
 def stage_out(stage: Stage) -> StageOut:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.errors import Conflict, Forbidden, NotFound
 from crm_core.models import Company, Contact, CustomerQuestion, Deal, Interaction, PrivacyRequest, Ticket, TicketMessage
 from crm_core.policy import can_decide_erasure
+from crm_core.repositories.channels import IdentityRepository
 from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRequestOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.directory import ERASED
@@ -103,7 +104,8 @@ class PrivacyService:
                                     .values(title=f"Lead #{contact.id}", title_folded=f"lead #{contact.id}"))
         contact.name, contact.name_folded = ERASED_NAME, ERASED_NAME
         contact.phone = contact.email = contact.title = None
-        contact.telegram_id, contact.chat_user_id, contact.erased_at = None, None, self._now
+        contact.erased_at = self._now
+        await IdentityRepository(self._session).forget_contact(contact.id)  # they are a stranger if they write again
         return result.model_copy(update={"interactions": interaction_ids,
                                          "messages": getattr(messages, "rowcount", 0) or 0,
                                          "questions": getattr(questions, "rowcount", 0) or 0})

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from crm_core.models import Contact, CustomerQuestion, Interaction, Ticket, TicketMessage, User
+from crm_core.models import Contact, ContactIdentity, CustomerQuestion, Interaction, Ticket, TicketMessage, User
+from crm_core.repositories.channels import IdentityRepository
+from crm_core.repositories.claims import claimed, skips_locked_rows
 from crm_core.schemas import CustomerOut, QuestionOut, TicketMessageOut, TicketOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.textnorm import fold, nfc
@@ -19,11 +21,10 @@ MAX_MESSAGE_CHARS = 4000
 FEEDBACK_VALUES = ("up", "down")
 
 
-def customer_out(contact: Contact) -> CustomerOut:
-    """Convert a contact that writes to the bot."""
+def customer_out(contact: Contact, channel: str, chat_id: str) -> CustomerOut:
+    """Convert a contact that writes to the bot from `chat_id` on `channel`."""
     return CustomerOut(contact_id=contact.id, name=contact.name, company_id=contact.company_id,
-                       owner_id=contact.owner_id, phone=contact.phone, channel=contact.chat_channel or "",
-                       chat_id=contact.chat_user_id or "")
+                       owner_id=contact.owner_id, phone=contact.phone, channel=channel, chat_id=chat_id)
 
 
 def ticket_out(ticket: Ticket) -> TicketOut:
@@ -42,27 +43,29 @@ class SupportService:
 
     def __init__(self, session: AsyncSession, audit: AuditService, now: datetime) -> None:
         self._session = session
+        self._identities = IdentityRepository(session)
         self._audit = audit
         self._now = now
 
     # --- customers -------------------------------------------------------------------------------------
 
     async def identify(self, channel: str, user_id: str, display_name: str | None) -> CustomerOut:
-        """Return the contact for a chat user, creating it on their first message."""
-        contact = await self._contact_by_chat(channel, user_id)
+        """Return the contact of the chat user `user_id` on `channel`, creating it (and the identity) at first."""
+        contact = await self._identities.contact(channel, user_id)
         if contact is None:
             name = nfc((display_name or "").strip())[:200] or f"{channel} {user_id}"
-            contact = Contact(name=name, name_folded=fold(name), chat_channel=channel, chat_user_id=user_id,
-                              telegram_id=int(user_id) if channel == "telegram" and user_id.isdigit() else None,
-                              created_at=self._now)
+            contact = Contact(name=name, name_folded=fold(name), created_at=self._now)
             self._session.add(contact)
             await self._session.flush()
-        return customer_out(contact)
+            self._identities.add_contact_identity(ContactIdentity(contact_id=contact.id, channel=channel,
+                                                                  external_id=user_id, created_at=self._now))
+            await self._identities.flush()
+        return customer_out(contact, channel, user_id)
 
-    async def _contact_by_chat(self, channel: str, user_id: str) -> Contact | None:
-        query = select(Contact).where(Contact.chat_channel == channel, Contact.chat_user_id == user_id,
-                                      Contact.erased_at.is_(None)).order_by(Contact.id)
-        return (await self._session.scalars(query)).first()
+    async def find_customer(self, channel: str, user_id: str) -> CustomerOut | None:
+        """Return the contact for a chat user when there is one (reads only)."""
+        contact = await self._identities.contact(channel, user_id)
+        return customer_out(contact, channel, user_id) if contact else None
 
     async def note(self, customer: CustomerOut, text: str, *, source: str, owner_id: int | None = None) -> None:
         """Store one line of a customer conversation as an interaction on their contact."""
@@ -190,7 +193,8 @@ class SupportService:
         if ticket.assignee_id is None:
             ticket.assignee_id = staff.id
         if ticket.contact is not None:
-            await self.note(customer_out(ticket.contact), text, source="support", owner_id=staff.id)
+            customer = customer_out(ticket.contact, ticket.channel, ticket.chat_id)
+            await self.note(customer, text, source="support", owner_id=staff.id)
         await self._session.flush()
         return ticket_out(await self._load(ticket_id))
 
@@ -230,14 +234,21 @@ class SupportService:
         return [ticket_out(t) for t in await self._session.scalars(query)]
 
     async def claim_escalations(self, deadline: Callable[[datetime], datetime], *, channel: str) -> list[TicketOut]:
-        """Mark and return a channel's open tickets nobody answered by their deadline (counted from opening)."""
-        query = (_tickets()
-                 .where(Ticket.status == "open", Ticket.channel == channel, Ticket.first_response_at.is_(None),
-                        Ticket.escalated_at.is_(None)))
-        due = [t for t in await self._session.scalars(query) if deadline(t.opened_at) <= self._now]
-        for ticket in due:
-            ticket.escalated_at = self._now
-        return [ticket_out(t) for t in due]
+        """Claim a channel's open tickets nobody answered by their deadline (counted from opening), each by one
+        scheduler only; return them (see `repositories.claims`)."""
+        unanswered = (Ticket.status == "open", Ticket.first_response_at.is_(None), Ticket.escalated_at.is_(None))
+        query = select(Ticket.id, Ticket.opened_at).where(*unanswered, Ticket.channel == channel)
+        if skips_locked_rows(self._session):
+            query = query.with_for_update(skip_locked=True)
+        due = [ticket_id for ticket_id, opened_at in await self._session.execute(query)
+               if deadline(opened_at) <= self._now]
+        ours = [ticket_id for ticket_id in due if await claimed(
+            self._session, update(Ticket).where(Ticket.id == ticket_id, *unanswered).values(escalated_at=self._now))]
+        if not ours:
+            return []
+        rows = await self._session.scalars(_tickets().where(Ticket.id.in_(ours)).order_by(Ticket.id)
+                                           .execution_options(populate_existing=True))
+        return [ticket_out(t) for t in rows]
 
     async def faq_counts(self, start: datetime, end: datetime) -> dict[str, float | int | None]:
         """Count questions, answers, hand-offs and the mean CSAT between `start` and `end`."""

@@ -89,10 +89,9 @@ class TaskService:
         return task_out(task)
 
     async def claim_reminders(self) -> list[tuple[TaskOut, UserOut | None]]:
-        """Return due tasks not yet reminded, with their owners, and mark them reminded."""
+        """Claim due tasks not yet reminded (each by one scheduler only); return them with their owners."""
         result: list[tuple[TaskOut, UserOut | None]] = []
-        for task in await self._repo.tasks_to_remind(now=self._now):
-            task.reminded_at = self._now
+        for task in await self._repo.claim_reminders(now=self._now):
             owner = await self._users.get(task.owner_id) if task.owner_id else None
             result.append((task_out(task, owner.name if owner else None), user_out(owner) if owner else None))
         return result

@@ -5,15 +5,14 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
-from crm_core.errors import Conflict, InvalidInput, NotFound
+from crm_core.errors import InvalidInput, NotFound
 from crm_core.models import User
 from crm_core.policy import STAFF_ROLES, is_known_role, takes_leads
 from crm_core.repositories.people import UserRepository
 from crm_core.schemas import UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import user_out
+from crm_core.services.identities import TELEGRAM, IdentityService
 from crm_core.textnorm import fold, nfc
 
 LANGUAGES = ("vi", "en")
@@ -22,14 +21,15 @@ LANGUAGES = ("vi", "en")
 class UserService:
     """Register, find and change staff users."""
 
-    def __init__(self, repo: UserRepository, audit: AuditService, now: datetime) -> None:
+    def __init__(self, repo: UserRepository, identities: IdentityService, audit: AuditService, now: datetime) -> None:
         self._repo = repo
+        self._identities = identities
         self._audit = audit
         self._now = now
 
     async def add(self, *, name: str, role: str, telegram_id: int | None = None, language: str = "vi",
                   actor: str = "cli") -> UserOut:
-        """Register a staff member."""
+        """Register a staff member, with their Telegram identity when `telegram_id` is given."""
         name = nfc(name.strip())
         if not name:
             raise InvalidInput("a user needs a name")
@@ -37,27 +37,20 @@ class UserService:
             raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
         if language not in LANGUAGES:
             raise InvalidInput("language must be vi or en")
-        if telegram_id is not None and await self._repo.get_by_telegram_id(telegram_id):
-            raise Conflict(f"telegram id {telegram_id} is already registered")
-        user = User(name=name, name_folded=fold(name), role=role, telegram_id=telegram_id, language=language,
-                    active=True, created_at=self._now)
+        user = User(name=name, name_folded=fold(name), role=role, language=language, active=True,
+                    created_at=self._now, identities=[])
         self._repo.add(user)
-        try:
-            await self._audit.flush()
-        except IntegrityError as error:
-            raise Conflict(f"telegram id {telegram_id} is already registered") from error
+        await self._audit.flush()
+        out = user_out(user)
+        if telegram_id is not None:
+            out = await self._identities.link_staff(user.id, TELEGRAM, str(telegram_id))
         await self._audit.record(actor=actor, action="user.add", entity="user", entity_id=user.id,
                                  details={"name": name, "role": role, "telegram_id": telegram_id})
-        return user_out(user)
+        return out
 
     async def list(self) -> list[UserOut]:
         """Return every user."""
         return [user_out(u) for u in await self._repo.list_all()]
-
-    async def by_telegram_id(self, telegram_id: int) -> UserOut | None:
-        """Return the active user with `telegram_id`."""
-        user = await self._repo.get_by_telegram_id(telegram_id)
-        return user_out(user) if user and user.active else None
 
     async def by_name(self, name: str) -> UserOut | None:
         """Return the active user named `name`, accents and case ignored."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from pathlib import Path
 
 import pytest
@@ -23,24 +23,28 @@ Respond = Callable[[Inbound], list[Reply] | Awaitable[list[Reply]]]
 
 
 class ScriptedEngine:
-    """A ConversationEngine whose replies come from a script; records every inbound."""
+    """A ConversationEngine whose replies come from a script; records every inbound and every sent ref."""
 
     def __init__(self, respond: Respond | None = None, menus: list[CommandMenu] | None = None) -> None:
         self.respond = respond or (lambda inbound: [Reply(text=f"echo: {inbound.text}")])
         self.menus = menus or []
         self.inbounds: list[Inbound] = []
         self.pushes: list[Reply] = []
+        self.sent_refs: list[tuple[str, str, str, str | None]] = []
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         self.inbounds.append(inbound)
         replies = self.respond(inbound)
         return await replies if inspect.isawaitable(replies) else replies
 
-    async def due_pushes(self) -> list[Reply]:
-        due, self.pushes = self.pushes, []
+    async def claim_pushes(self, channels: Collection[str]) -> list[Reply]:
+        due, self.pushes = [p for p in self.pushes if p.channel in channels], []
         return due
 
-    async def command_menus(self) -> list[CommandMenu]:
+    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None:
+        self.sent_refs.append((channel, chat_id, message_id, reply.ref))
+
+    async def command_menus(self, channel: str) -> list[CommandMenu]:
         return self.menus
 
 
@@ -208,6 +212,21 @@ async def test_due_pushes_arrive_in_their_chats(api: FakeBotApi) -> None:
 
     assert api.texts(OTHER_CHAT) == ["Nhắc: gọi anh Tú lúc 15:00"]
     assert api.texts(CHAT) == ["Báo cáo ngày đã sẵn sàng"]
+
+
+async def test_a_sent_reply_that_stands_for_something_is_recorded_with_its_message_id(api: FakeBotApi) -> None:
+    notice = Reply(text="🎫 Phiếu #7", chat_id=str(OTHER_CHAT), channel="telegram", ref="ticket:7")
+    engine = ScriptedEngine(lambda inbound: [Reply(text="Đã chuyển cho nhân viên"), notice])
+    engine.pushes = [Reply(text="⏰ Phiếu #8", chat_id=str(OTHER_CHAT), channel="telegram", ref="ticket:8")]
+
+    async with running(api, engine, push_interval_s=0.05):
+        await api.wait_for(1, chat_id=OTHER_CHAT)  # the scheduled push
+        await api.say(CHAT, "gặp nhân viên")
+        await api.wait_for(2, chat_id=OTHER_CHAT)
+
+    ids = {m.body: str(m.message_id) for m in api.sent(OTHER_CHAT)}
+    assert sorted(engine.sent_refs) == sorted([("telegram", str(OTHER_CHAT), ids["⏰ Phiếu #8"], "ticket:8"),
+                                               ("telegram", str(OTHER_CHAT), ids["🎫 Phiếu #7"], "ticket:7")])
 
 
 async def test_a_blocked_chat_is_skipped_and_other_pushes_still_go_out(api: FakeBotApi) -> None:

@@ -10,6 +10,7 @@ from bot.core.messages import MAX_TEXT_CHARS
 from crm_core.clock import FrozenClock
 from crm_core.models import Deal, Task
 from tests.bot.conftest import ChatDriver
+from tests.support.scheduling import RecordedPushes
 
 
 async def _seed_deals(open_services, owner: str, count: int, *, company_prefix: str = "Công ty") -> list[int]:  # type: ignore[no-untyped-def]
@@ -141,18 +142,18 @@ async def test_snooze_moves_the_task_to_tomorrow_morning(lan: ChatDriver, clock:
     assert task.due_at.astimezone(clock.now().tzinfo).isoformat().startswith("2026-11-24T09:00")
 
 
-async def test_a_reminder_reaches_the_owner_when_the_task_falls_due(engine: Engine, clock: FrozenClock,  # type: ignore[no-untyped-def]
+async def test_a_reminder_reaches_the_owner_when_the_task_falls_due(pushes: RecordedPushes, clock: FrozenClock,  # type: ignore[no-untyped-def]
                                                                   open_services) -> None:
     await _task(open_services, "Lan", "Gọi lại chị Hà", clock.now() + timedelta(hours=2))
-    assert await engine.due_pushes() == []
+    assert await pushes.tick() == []
     clock.advance(timedelta(hours=2, minutes=1))
-    pushes = await engine.due_pushes()
-    assert len(pushes) == 1
-    assert pushes[0].chat_id == "1001"
-    assert "Gọi lại chị Hà" in pushes[0].text
-    assert pushes[0].keyboard is not None
-    assert any("Xong" in b.label for b in pushes[0].keyboard.buttons())
-    assert await engine.due_pushes() == []
+    delivered = await pushes.tick()
+    assert len(delivered) == 1
+    assert delivered[0].chat_id == "1001"
+    assert "Gọi lại chị Hà" in delivered[0].text
+    assert delivered[0].keyboard is not None
+    assert any("Xong" in b.label for b in delivered[0].keyboard.buttons())
+    assert await pushes.tick() == []
 
 
 async def test_customer_view_shows_company_contacts_deals_and_tasks(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +176,7 @@ async def test_find_ignores_accents_and_case(lan: ChatDriver, open_services) -> 
 
 
 async def test_command_menus_differ_by_role(engine: Engine) -> None:
-    menus = {m.chat_id: [c for c, _ in m.commands] for m in await engine.command_menus()}
+    menus = {m.chat_id: [c for c, _ in m.commands] for m in await engine.command_menus("telegram")}
     assert "deals" in menus["1001"]
     assert "deals" not in menus[None]
     assert all(1 <= len(c) <= 32 for commands in menus.values() for c in commands)

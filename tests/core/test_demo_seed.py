@@ -89,7 +89,8 @@ async def test_team_is_three_salespeople_led_by_lan_a_manager_and_an_admin(sessi
     assert [u.name for u in users if u.role == "manager"] == [summary.manager]
     assert [u.name for u in users if u.role == "admin"] == [summary.admin]
     assert len({u.name_folded for u in users}) == len(users)
-    assert {u.telegram_id for u in users if u.role == "sales"} == {1001, 1002, 1003}
+    assert {i.external_id for u in users if u.role == "sales" for i in u.identities if i.channel == "telegram"} == {
+        "1001", "1002", "1003"}
 
 
 async def test_every_default_stage_has_deals_and_open_ones_outnumber_closed(sessionmaker: Sessionmaker) -> None:

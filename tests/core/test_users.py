@@ -29,7 +29,7 @@ async def test_user_is_found_by_telegram_id(open_services: OpenServices) -> None
         added = await services.users.add(name="Lan", role="sales", telegram_id=5_000_000_001)
 
     async with open_services() as services:
-        found = await services.users.by_telegram_id(5_000_000_001)
+        found = await services.identities.staff_by("telegram", "5000000001")
 
     assert found == added
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiogram import Bot
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 MAX_CAPTION_CHARS = 1024
 AnyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+# Called once per Telegram message that carries a reply with a `ref`: (reply, chat id, message id).
+SentHook = Callable[[Reply, str, int], Awaitable[None]]
 # Telegram's answers when the message under a pressed button cannot take an edit: send a new one instead.
 _UNEDITABLE = ("message to edit not found", "there is no text in the message to edit", "message can't be edited")
 
@@ -72,10 +74,14 @@ def toast_of(replies: Sequence[Reply]) -> str | None:
 
 
 class ReplyRenderer:
-    """Send replies to Telegram; a blocked chat (403) is logged and skipped, other errors do not stop the rest."""
+    """Send replies to Telegram; a blocked chat (403) is logged and skipped, other errors do not stop the rest.
 
-    def __init__(self, bot: Bot) -> None:
+    `on_sent` hears of every message sent for a reply with a `ref`, so replies to it can be routed.
+    """
+
+    def __init__(self, bot: Bot, *, on_sent: SentHook | None = None) -> None:
         self.bot = bot
+        self._on_sent = on_sent
 
     async def render(self, replies: Sequence[Reply], inbound: Inbound | None = None) -> None:
         """Render replies in order; those with chat_id None answer `inbound`'s chat."""
@@ -91,22 +97,29 @@ class ReplyRenderer:
                 log.warning("skipping a %s reply handed to the telegram adapter (chat %s)", reply.channel, chat_id)
                 continue
             try:
-                await self.render_one(reply, chat_id, inbound)
+                sent = await self.render_one(reply, chat_id, inbound)
             except TelegramForbiddenError as exc:
                 log.warning("chat %s cannot receive messages (%s); skipping its replies", chat_id, exc.message)
                 blocked.add(chat_id)
             except TelegramAPIError:
                 log.exception("could not send a reply to chat %s", chat_id)
+            else:
+                await self._tell_sent(reply, chat_id, sent)
 
-    async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> None:
-        """Render one reply to `chat_id`: an edit of the pressed message, a file, or a text message."""
+    async def _tell_sent(self, reply: Reply, chat_id: str, message_ids: list[int]) -> None:
+        if reply.ref is None or self._on_sent is None:
+            return
+        for message_id in message_ids:
+            await self._on_sent(reply, chat_id, message_id)
+
+    async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> list[int]:
+        """Render one reply to `chat_id`: an edit of the pressed message, a file, or text; return the message ids."""
         pressed = self._pressed_message_to_edit(reply, chat_id, inbound)
         if pressed is not None and await self._edit(chat_id, pressed, reply):
-            return
+            return [pressed]
         if reply.file is not None:
-            await self._send_file(chat_id, reply)
-            return
-        await self._send_text(chat_id, reply.text, reply)
+            return await self._send_file(chat_id, reply)
+        return await self._send_text(chat_id, reply.text, reply)
 
     @staticmethod
     def _pressed_message_to_edit(reply: Reply, chat_id: str, inbound: Inbound | None) -> int | None:
@@ -133,8 +146,8 @@ class ReplyRenderer:
             raise
         return True
 
-    async def _send_text(self, chat_id: str, text: str, reply: Reply | None) -> None:
-        """Send text (split at 4096 characters) with `reply`'s markup on the last part."""
+    async def _send_text(self, chat_id: str, text: str, reply: Reply | None) -> list[int]:
+        """Send text (split at 4096 characters) with `reply`'s markup on the last part; return the message ids."""
         markup = build_markup(reply) if reply is not None else None
         if isinstance(markup, InlineKeyboardMarkup) and reply is not None and reply.remove_keyboard:
             # One message carries one markup: remove the reply keyboard, then attach the inline one.
@@ -144,20 +157,22 @@ class ReplyRenderer:
             await self.bot.edit_message_reply_markup(
                 chat_id=chat_ref(chat_id), message_id=sent.message_id, reply_markup=markup
             )
-            return
+            return [sent.message_id]
         chunks = _chunks(text, MAX_TEXT_CHARS)
+        message_ids = []
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            await self.bot.send_message(chat_ref(chat_id), chunk, reply_markup=markup if last else None)
+            sent = await self.bot.send_message(chat_ref(chat_id), chunk, reply_markup=markup if last else None)
+            message_ids.append(sent.message_id)
+        return message_ids
 
-    async def _send_file(self, chat_id: str, reply: Reply) -> None:
+    async def _send_file(self, chat_id: str, reply: Reply) -> list[int]:
         """Send a photo or document; a caption over 1024 characters goes in a following message."""
         assert reply.file is not None
         path = Path(reply.file.path)
         if not await asyncio.to_thread(path.is_file):
             log.error("file to send is missing: %s; sending the text only", path)
-            await self._send_text(chat_id, reply.text, reply)
-            return
+            return await self._send_text(chat_id, reply.text, reply)
         caption = reply.file.caption or reply.text
         follow_ups = [] if len(caption) <= MAX_CAPTION_CHARS else [caption]
         if reply.file.caption and reply.text != reply.file.caption:
@@ -166,11 +181,13 @@ class ReplyRenderer:
         shown = caption if len(caption) <= MAX_CAPTION_CHARS else None
         document = FSInputFile(path)
         if reply.file.kind == "photo":
-            await self.bot.send_photo(chat_ref(chat_id), document, caption=shown, reply_markup=markup)
+            sent = await self.bot.send_photo(chat_ref(chat_id), document, caption=shown, reply_markup=markup)
         else:
-            await self.bot.send_document(chat_ref(chat_id), document, caption=shown, reply_markup=markup)
+            sent = await self.bot.send_document(chat_ref(chat_id), document, caption=shown, reply_markup=markup)
+        message_ids = [sent.message_id]
         for i, text in enumerate(follow_ups):
-            await self._send_text(chat_id, text, reply if i == len(follow_ups) - 1 else None)
+            message_ids += await self._send_text(chat_id, text, reply if i == len(follow_ups) - 1 else None)
+        return message_ids
 
 
 def _chunks(text: str, size: int) -> list[str]:

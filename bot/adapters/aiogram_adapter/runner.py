@@ -15,6 +15,11 @@ concurrently.
 Callbacks: Telegram shows a spinner until the query is answered and rejects late answers ("query
 is too old"). The answer is sent as soon as the engine returns (with the first `Reply.toast`),
 before any rendering, and in any case after `callback_answer_deadline_s` (without a toast).
+
+Pushes (reminders, escalations) are claimed by the one scheduler (`bot.scheduler`), not here: the
+adapter registers its sender for the "telegram" channel. A sent reply that stands for something
+(`Reply.ref`, e.g. a ticket notice) is recorded with its Telegram message id, so a staff member's
+reply to that message reaches the right ticket.
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 
-from bot.adapters.aiogram_adapter.convert import update_chat_id, update_to_inbound
+from bot.adapters.aiogram_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
 from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_of
 from bot.adapters.aiogram_adapter.session import build_bot
+from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine
+from bot.scheduler import Deliver, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +96,7 @@ class _CallbackAnswer:
 
 
 class TelegramAdapter:
-    """Turn aiogram updates into engine calls and render the replies; also sends due pushes."""
+    """Turn aiogram updates into engine calls and render the replies; deliver the scheduler's pushes."""
 
     def __init__(self, engine: ConversationEngine, *, callback_answer_deadline_s: float = 1.0) -> None:
         self.engine = engine
@@ -126,21 +133,27 @@ class TelegramAdapter:
         replies = await self.engine.handle(inbound)
         if answer is not None:
             await answer.send(toast_of(replies))
-        await ReplyRenderer(bot).render(replies, inbound)
+        await self.renderer(bot).render(replies, inbound)
 
-    async def send_pushes(self, bot: Bot) -> int:
-        """Send the engine's due pushes, each under its chat's lock; return how many were rendered."""
-        replies = await self.engine.due_pushes()
-        renderer = ReplyRenderer(bot)
-        count = 0
-        for reply in replies:
-            if reply.chat_id is None:
-                log.error("push without a chat_id dropped: %.40r", reply.text)
-                continue
-            async with self.locks.hold(reply.chat_id):
-                await renderer.render([reply])
-            count += 1
-        return count
+    def renderer(self, bot: Bot) -> ReplyRenderer:
+        """Return a renderer that records the messages sent for replies with a `ref`."""
+        return ReplyRenderer(bot, on_sent=self._record_sent)
+
+    async def _record_sent(self, reply: Reply, chat_id: str, message_id: int) -> None:
+        try:
+            await self.engine.record_sent(reply, channel=CHANNEL, chat_id=chat_id, message_id=str(message_id))
+        except Exception:  # the message is out; only replying to it will not find its ticket (/reply still does)
+            log.exception("could not record message %s in chat %s (%s)", message_id, chat_id, reply.ref)
+
+    def sender(self, bot: Bot) -> Deliver:
+        """Return the scheduler's sender for Telegram: render one push under its chat's lock (429s retried)."""
+
+        async def deliver(push: Reply) -> None:
+            assert push.chat_id is not None  # the scheduler delivers addressed pushes only
+            async with self.locks.hold(push.chat_id):
+                await self.renderer(bot).render([push])
+
+        return deliver
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (bounded) for updates still being handled, so a stop loses nothing already started."""
@@ -199,22 +212,26 @@ async def set_command_menus(bot: Bot, menus: list[CommandMenu]) -> None:
             log.warning("could not set the %s command menu (%s): %s", menu.scope, menu.language, exc)
 
 
-async def push_loop(adapter: TelegramAdapter, bot: Bot, interval_s: float) -> None:
-    """Send due pushes now and then every `interval_s` seconds, until cancelled."""
-    while True:
-        try:
-            await adapter.send_pushes(bot)
-        except Exception:
-            log.exception("sending due pushes failed; trying again in %ss", interval_s)
-        await asyncio.sleep(interval_s)
+@contextlib.asynccontextmanager
+async def delivering(scheduler: Scheduler | None, adapter: TelegramAdapter, bot: Bot) -> AsyncIterator[None]:
+    """Register the Telegram sender with `scheduler` and keep the scheduler running during the block."""
+    if scheduler is None:
+        yield
+        return
+    scheduler.register(CHANNEL, adapter.sender(bot))
+    try:
+        async with scheduler.running():
+            yield
+    finally:
+        scheduler.unregister(CHANNEL)
 
 
 async def run_polling(
     engine: ConversationEngine,
     token: str,
     api_base_url: str | None = None,
-    push_interval_s: float = 60.0,
     *,
+    scheduler: Scheduler | None = None,
     bot: Bot | None = None,
     dispatcher: Dispatcher | None = None,
     handle_signals: bool = True,
@@ -224,7 +241,8 @@ async def run_polling(
     """Run the bot with long polling until stopped (SIGINT/SIGTERM or `dispatcher.stop_polling()`).
 
     Sets the command menus, removes a leftover webhook without dropping pending updates, polls,
-    and sends due pushes every `push_interval_s`. On stop it waits for updates being handled.
+    and, given a `scheduler`, delivers its Telegram pushes while the bot runs (it ticks here until the
+    bot stops, before the bot's session closes). On stop it waits for updates being handled.
     """
     bot = bot or build_bot(token, api_base_url)
     dispatcher = dispatcher or build_dispatcher(engine)
@@ -233,16 +251,13 @@ async def run_polling(
         raise ValueError("the dispatcher was built for a different engine")
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await set_command_menus(bot, await engine.command_menus())
-        pushes = asyncio.create_task(push_loop(adapter, bot, push_interval_s), name="telegram-pushes")
+        await set_command_menus(bot, await engine.command_menus(CHANNEL))
         try:
-            await dispatcher.start_polling(
-                bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=polling_timeout_s
-            )
+            async with delivering(scheduler, adapter, bot):
+                await dispatcher.start_polling(
+                    bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=polling_timeout_s
+                )
         finally:
-            pushes.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pushes
             await adapter.drain(drain_timeout_s)
     finally:
         await bot.session.close()

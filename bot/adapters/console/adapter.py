@@ -2,16 +2,24 @@
 
 A line that is only a number presses that button of the latest reply that had buttons;
 with none open it is ordinary text. Pushes to other chats are printed with their addressee.
+A message that stands for something (a ticket notice) is printed with a number, `[#3]`, and the
+line `>3 text` replies to it, as one replies to a message in a chat app. The console is the
+scheduler's sender for its channel: after every line, and at the end, what is due is printed.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Protocol, TextIO
 
 from bot.core.messages import Button, Inbound, Reply
+from bot.scheduler import Scheduler
+
+CHANNEL = "console"
+_REPLY_TO = re.compile(r"^>(\d+)\s+(\S.*)$", re.DOTALL)
 
 
 class ConsoleEngine(Protocol):
@@ -19,15 +27,16 @@ class ConsoleEngine(Protocol):
 
     async def handle(self, inbound: Inbound) -> list[Reply]: ...
 
-    async def due_pushes(self, channel: str = ...) -> list[Reply]: ...
+    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None: ...
 
 
 class ConsoleChannel:
     """One console conversation as one user (staff by name, or a customer)."""
 
-    def __init__(self, engine: ConsoleEngine, *, user: str, out: TextIO, echo: bool, customer: bool = False,
-                 phone: str | None = None) -> None:
+    def __init__(self, engine: ConsoleEngine, *, scheduler: Scheduler, user: str, out: TextIO, echo: bool,
+                 customer: bool = False, phone: str | None = None) -> None:
         self._engine = engine
+        self._scheduler = scheduler
         self._phone = phone
         self._user = f"customer:{user}" if customer else user
         self._label = user
@@ -36,61 +45,73 @@ class ConsoleChannel:
         self._buttons: list[Button] = []
         self._run = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
+        self._message_numbers = itertools.count(1)  # synthetic message ids of this run, shown as [#N]
+        scheduler.register(CHANNEL, self.deliver)
 
     async def run(self, lines: Iterable[str]) -> None:
         """Play every line in order, then deliver what is still due."""
         for raw in lines:
             await self.send(raw.rstrip("\n"))
-        await self.deliver_pushes()
+        await self._scheduler.tick()
 
     async def send(self, line: str) -> None:
-        """Handle one typed line: a button number or a message."""
+        """Handle one typed line: a button number, a reply to a numbered message, or a message."""
         if self._echo:
             self._print(f"> {self._label}: {line}")
+        await self.show(await self._engine.handle(self._inbound(line, f"{self._run}-{next(self._counter)}")))
+        await self._scheduler.tick()
+
+    def _inbound(self, line: str, message_id: str) -> Inbound:
         number = line.strip()
-        n = next(self._counter)
         if number.isdigit() and self._buttons and 1 <= int(number) <= len(self._buttons):
-            button = self._buttons[int(number) - 1]
-            if button.kind == "request_contact":
-                # Telegram sends the user's own contact; the console sends the phone given with --phone.
-                inbound = Inbound(channel="console", chat_id=self._user, user_id=self._user,
-                                  shared_phone=self._phone, text=None if self._phone else line,
-                                  message_id=f"{self._run}-{n}")
-            else:
-                inbound = Inbound(
-                    channel="console",
-                    chat_id=self._user,
-                    user_id=self._user,
-                    callback_data=button.data,
-                    callback_id=f"{self._run}-{n}",
-                    message_id=f"{self._run}-{n}",
-                )
-        else:
-            inbound = Inbound(
-                channel="console", chat_id=self._user, user_id=self._user, text=line, message_id=f"{self._run}-{n}"
-            )
-        self.show(await self._engine.handle(inbound))
-        await self.deliver_pushes()
+            return self._press(self._buttons[int(number) - 1], line, message_id)
+        reply_to = _REPLY_TO.match(line.strip())
+        if reply_to is not None:
+            return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, text=reply_to.group(2),
+                           message_id=message_id, reply_to_message_id=self._message_id(int(reply_to.group(1))))
+        return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, text=line, message_id=message_id)
 
-    async def deliver_pushes(self) -> None:
-        """Print reminders and notifications that are due now."""
-        self.show(await self._engine.due_pushes("console"))
+    def _press(self, button: Button, line: str, message_id: str) -> Inbound:
+        if button.kind == "request_contact":
+            # Telegram sends the user's own contact; the console sends the phone given with --phone.
+            return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, shared_phone=self._phone,
+                           text=None if self._phone else line, message_id=message_id)
+        return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, callback_data=button.data,
+                       callback_id=message_id, message_id=message_id)
 
-    def show(self, replies: list[Reply]) -> None:
-        """Print replies; remember the buttons of the latest one that has any."""
+    async def deliver(self, push: Reply) -> None:
+        """Print one push the scheduler hands to the console."""
+        await self.show([push])
+
+    async def show(self, replies: list[Reply]) -> None:
+        """Print replies; remember the buttons of the latest one that has any; number those one may reply to."""
         for reply in replies:
-            if reply.chat_id is not None and reply.chat_id != self._user:
-                self._print(f"→ {reply.chat_id}: {reply.text}")
+            chat_id = reply.chat_id or self._user
+            tag = await self._numbered(reply, chat_id)
+            if chat_id != self._user:
+                self._print(f"→ {chat_id}{tag}: {reply.text}")
                 continue
             if reply.toast and reply.toast != reply.text:
                 self._print(f"  ({reply.toast})")
-            self._print(f"bot: {reply.text}")
+            self._print(f"bot{tag}: {reply.text}")
             if reply.file is not None:
                 self._print(f"  [file] {reply.file.path}")
             if reply.keyboard is not None:
                 self._buttons = reply.keyboard.buttons()
                 labels = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self._buttons, start=1))
                 self._print(f"  {labels}")
+
+    async def _numbered(self, reply: Reply, chat_id: str) -> str:
+        """Give a reply that stands for something a message number, record it, and return its tag."""
+        if reply.ref is None:
+            return ""
+        number = next(self._message_numbers)
+        await self._engine.record_sent(reply, channel=CHANNEL, chat_id=chat_id, message_id=self._message_id(number))
+        return f" [#{number}]"
+
+    def _message_id(self, number: int) -> str:
+        # Numbers restart with every run; the run's prefix keeps the recorded ids apart.
+        return f"{self._run}-m{number}"
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")

@@ -1,0 +1,99 @@
+"""One scheduler for every channel: it claims what is due and hands each push to its channel's sender.
+
+    every `interval_s` (CHATCRM_REMINDER_INTERVAL_S):
+      engine.claim_pushes(channels that have a sender)   reminders, escalations, the router's periodic
+                                                         jobs; each claimed by one scheduler only
+      -> for each push: the sender registered for push.channel   aiogram: send with 429 retries;
+                                                                 console: print
+
+It only triggers: what is due and what it says live in the engine, its flows and services. Adapters
+register a sender for their channel and never run a loop of their own, so a process that runs two
+channels runs one scheduler, and several processes may each run one without pushing anything twice.
+A push whose delivery fails is logged and skipped (its claim stands); the others still go out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from typing import Protocol
+
+from bot.core.messages import Reply
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Reply], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class PushSource(Protocol):
+    """Where pushes come from: `bot.core.engine.Engine`."""
+
+    async def claim_pushes(self, channels: Collection[str]) -> list[Reply]:
+        """Claim what is due and return it as pushes addressed on `channels` (chat_id and channel set)."""
+        ...
+
+
+class Scheduler:
+    """Claim due pushes on every tick and deliver each with the sender of its channel."""
+
+    def __init__(self, source: PushSource, *, interval_s: float, sleep: Sleep = asyncio.sleep) -> None:
+        self._source = source
+        self.interval_s = interval_s
+        self._sleep = sleep
+        self._senders: dict[str, Deliver] = {}
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """Return the channels that have a sender (the only ones pushes are claimed for)."""
+        return frozenset(self._senders)
+
+    def register(self, channel: str, deliver: Deliver) -> None:
+        """Deliver `channel`'s pushes with `deliver` from now on (replacing an earlier sender)."""
+        self._senders[channel] = deliver
+
+    def unregister(self, channel: str) -> None:
+        """Stop delivering on `channel` (its adapter stopped); its pushes stay unclaimed until it is back."""
+        self._senders.pop(channel, None)
+
+    async def tick(self) -> int:
+        """Claim what is due on the channels with a sender and deliver it; return how many pushes went out."""
+        if not self._senders:
+            return 0
+        pushes = await self._source.claim_pushes(sorted(self._senders))
+        delivered = [await self._deliver(push) for push in pushes]
+        return sum(delivered)
+
+    async def _deliver(self, push: Reply) -> bool:
+        deliver = self._senders.get(push.channel or "")
+        if deliver is None or push.chat_id is None:
+            log.error("push to %s chat %s has no sender; dropped: %.40r", push.channel, push.chat_id, push.text)
+            return False
+        try:
+            await deliver(push)
+        except Exception:  # one chat's failure must not keep the others' reminders back
+            log.exception("could not deliver a push to %s chat %s", push.channel, push.chat_id)
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Tick now and then every `interval_s` seconds, until cancelled; a failed tick is retried next time."""
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the store may be busy or down for a moment; the next tick claims what is left
+                log.exception("claiming due pushes failed; trying again in %ss", self.interval_s)
+            await self._sleep(self.interval_s)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Run the scheduler in the background for the duration of the block."""
+        task = asyncio.create_task(self.run(), name="scheduler")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,44 @@
+"""The console as a channel: the scheduler's pushes are printed, and `>N text` replies to message #N."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from bot.adapters.console import ConsoleChannel
+from bot.core.engine import Engine
+from bot.scheduler import Scheduler
+from crm_core.clock import FrozenClock
+from tests.conftest import OpenServices
+
+
+async def _console_ticket(open_services: OpenServices) -> None:
+    """A console customer, Chị Hoa, asked for a person; nobody answered."""
+    async with open_services() as services:
+        customer = await services.support.identify("console", "customer:Chị Hoa", "Chị Hoa")
+        await services.support.open_ticket(customer, reason="asked_for_human", language="vi", transcript=[],
+                                           assignee=None)
+
+
+async def test_a_manager_answers_an_escalation_in_the_console_by_replying_to_its_number(
+        engine: Engine, open_services: OpenServices, clock: FrozenClock) -> None:
+    await _console_ticket(open_services)
+    clock.advance(timedelta(hours=2))
+    out = io.StringIO()
+    console = ConsoleChannel(engine, scheduler=Scheduler(engine, interval_s=30), user="Quang", out=out, echo=True)
+
+    await console.run(["/tickets", ">1 Dạ em là Quang, em hỗ trợ chị ngay"])
+
+    transcript = out.getvalue()
+    assert "bot [#1]: ⏰ Phiếu #1" in transcript
+    assert "→ customer:Chị Hoa: 💬 Nhân viên Quang: Dạ em là Quang, em hỗ trợ chị ngay" in transcript
+
+
+async def test_replying_to_a_number_that_is_no_notice_is_ordinary_text(engine: Engine) -> None:
+    out = io.StringIO()
+    console = ConsoleChannel(engine, scheduler=Scheduler(engine, interval_s=30), user="Lan", out=out, echo=False)
+
+    await console.run([">7 gọi lại anh Minh bên Hòa Phát ngày mai"])
+
+    assert "customer:" not in out.getvalue()
+    assert "Hòa Phát" in out.getvalue()  # read as a log, as any text
