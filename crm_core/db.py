@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-log = logging.getLogger(__name__)
+from crm_core.assets import MIGRATIONS_DIR
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
