@@ -12,6 +12,7 @@ from bot.core.engine import Engine
 from bot.core.extensions import Extensions
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
+from bot.scheduler import Scheduler
 from crm_core.clock import Clock, FrozenClock, SystemClock
 from crm_core.config import Settings
 from crm_core.db import create_engine, create_sessionmaker, upgrade
@@ -30,6 +31,7 @@ class App:
     db: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     engine: Engine
+    scheduler: Scheduler
 
     async def close(self) -> None:
         """Release the database connections."""
@@ -91,4 +93,5 @@ async def build_app(settings: Settings, *, now: datetime | None = None, clock: C
     db, sessionmaker = await prepare_store(settings, clock)
     engine = Engine(sessionmaker=sessionmaker, clock=clock, settings=settings, router=ROUTER,
                     render_reminder=reminder_reply, extensions=build_extensions(settings))
-    return App(settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, engine=engine)
+    scheduler = Scheduler(engine, interval_s=settings.reminder_interval_s)
+    return App(settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, engine=engine, scheduler=scheduler)

@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, computed_field
 
 
 class UserOut(BaseModel):
-    """A staff member."""
+    """A staff member, with where they are reached: `addresses` maps a channel to their chat id there."""
 
     id: int
     name: str
     role: str
-    telegram_id: int | None
     language: str
     active: bool
+    addresses: dict[str, str] = Field(default_factory=dict)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def telegram_id(self) -> int | None:
+        """Return their Telegram user id, when they have one (a key of `chatcrm users list --json`)."""
+        address = self.addresses.get("telegram")
+        return int(address) if address is not None and address.isdigit() else None
 
 
 class StageOut(BaseModel):

@@ -11,15 +11,16 @@ import asyncio
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from crm_core.clock import Clock
 from crm_core.config import Settings
 from crm_core.errors import CrmError, StoreBusy
 from crm_core.policy import admits_customers, allows
-from crm_core.schemas import UserOut
+from crm_core.schemas import TaskOut, UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
@@ -117,11 +118,7 @@ class Engine:
                    now=services.now, extensions=self._extensions)
 
     async def _identify(self, inbound: Inbound, services: Services) -> UserOut | None:
-        if inbound.channel == "console":
-            return None if inbound.user_id.startswith("customer:") else await services.users.by_name(inbound.user_id)
-        if inbound.user_id.isdigit():
-            return await services.users.by_telegram_id(int(inbound.user_id))
-        return None
+        return await services.identities.staff_by(inbound.channel, inbound.user_id)
 
     async def _language(self, inbound: Inbound, services: Services, user: UserOut | None) -> str:
         if user is not None:
@@ -206,29 +203,45 @@ class Engine:
         except Exception:  # the store itself is failing; the log line above still has the update id
             log.exception("could not keep the raw text of update %s", inbound.update_id)
 
-    async def due_pushes(self, channel: str = "telegram") -> list[Reply]:
-        """Claim due reminders and the router's periodic work (escalations), addressed on `channel`."""
+    async def claim_pushes(self, channels: Collection[str]) -> list[Reply]:
+        """Claim due reminders and the router's periodic work (escalations), addressed on each of `channels`.
+
+        The scheduler calls this with the channels it can deliver on; every claim is taken by one
+        scheduler only, however many processes run one.
+        """
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=self._clock.now())
-            replies = []
-            for task, owner in await services.tasks.claim_reminders():
-                chat_id = staff_chat_id(owner, channel) if owner is not None else None
-                if owner is None or chat_id is None:
-                    continue
-                replies.append(self._render_reminder(task, Texts(owner.language), services.now, self.settings,
-                                              chat_id=chat_id, channel=channel))
+            # Reminders first: on SQLite their claim is the write that takes the lock (crm_core.repositories.claims).
+            replies = self._reminders(await services.tasks.claim_reminders(), channels, services.now)
             for job in self._router.periodic_jobs:
-                replies += await job(services, self.settings, channel)
+                for channel in channels:
+                    replies += await job(services, self.settings, channel)
         return replies
 
-    async def command_menus(self) -> list[CommandMenu]:
-        """Return the command menu of strangers (default) and of each staff member's chat."""
+    def _reminders(self, claimed: list[tuple[TaskOut, UserOut | None]], channels: Collection[str],
+                   now: datetime) -> list[Reply]:
+        """Address each claimed reminder to its owner on every channel they are reached on."""
+        return [self._render_reminder(task, Texts(owner.language), now, self.settings, chat_id=chat_id, channel=channel)
+                for task, owner in claimed if owner is not None
+                for channel in channels if (chat_id := staff_chat_id(owner, channel)) is not None]
+
+    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None:
+        """Remember the message id a channel gave a sent reply that stands for something (`reply.ref`)."""
+        if reply.ref is None:
+            return
+        async with UnitOfWork(self._sessionmaker) as uow:
+            delivery = Services.build(uow.session, now=self._clock.now()).delivery
+            await delivery.record(channel=channel, chat_id=chat_id, message_id=message_id, ref=reply.ref)
+
+    async def command_menus(self, channel: str) -> list[CommandMenu]:
+        """Return the command menu of strangers (default) and of each staff member's chat on `channel`."""
         menus = [CommandMenu("default", None, lang, self._menu(None, lang)) for lang in (None, "en")]
         async with UnitOfWork(self._sessionmaker) as uow:
             users = await Services.build(uow.session, now=self._clock.now()).users.list()
         for user in users:
-            if user.active and user.telegram_id is not None:
-                menus.append(CommandMenu("chat", str(user.telegram_id), None, self._menu(user, user.language)))
+            chat_id = staff_chat_id(user, channel) if user.active else None
+            if chat_id is not None:
+                menus.append(CommandMenu("chat", chat_id, None, self._menu(user, user.language)))
         return menus
 
     def _menu(self, user: UserOut | None, language: str | None) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ notification to staff).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -141,6 +142,9 @@ class Reply:
     file: OutFile | None = None
     remove_keyboard: bool = False
     meta: dict[str, str] = field(default_factory=dict)
+    # What a pushed message is about ("ticket:12"): recorded with its message id when sent, so a reply to
+    # it finds its subject without reading our own wording.
+    ref: str | None = None
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -150,14 +154,12 @@ class Reply:
 
 
 class StaffAddress(Protocol):
-    """What addressing a staff member needs: their name (console) and Telegram id."""
+    """What addressing a staff member needs: their chat id on each channel they are reached on."""
 
-    name: str
-    telegram_id: int | None
+    @property
+    def addresses(self) -> Mapping[str, str]: ...
 
 
 def staff_chat_id(user: StaffAddress, channel: str) -> str | None:
-    """Return the chat a staff member is reached in on `channel` (the console names chats after users)."""
-    if channel == "console":
-        return user.name
-    return str(user.telegram_id) if user.telegram_id is not None else None
+    """Return the chat a staff member is reached in on `channel`, if they are reached there."""
+    return user.addresses.get(channel)

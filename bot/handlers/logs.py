@@ -39,7 +39,7 @@ def _has_words(text: str) -> bool:
 async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Free text from staff is an answer to a ticket they reply to, a log, or a reminder request."""
     text = (msg.text or "").strip()
-    ticket_id = ticket_in_reply(msg)
+    ticket_id = await ticket_in_reply(msg, ctx)
     if ticket_id is not None and text:
         return await relay_to_customer(ctx, ticket_id, text)
     if msg.is_group:

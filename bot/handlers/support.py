@@ -19,11 +19,11 @@ from crm_core.policy import Audience
 from crm_core.schemas import TicketMessageOut, TicketOut, UserOut
 from crm_core.services import Services
 from crm_core.services.deals import sees_everything
+from crm_core.services.delivery import ticket_of, ticket_ref
 
 log = logging.getLogger(__name__)
 router = Router()
 
-_TICKET_IN_NOTICE = re.compile(r"(?:Phiếu|Ticket) #(\d+)")
 _TICKET_ARGS = re.compile(r"^#?(\d+)\s*(.*)$", re.DOTALL)
 TRANSCRIPT_LINES = 8
 ASK_HITS = 3
@@ -65,7 +65,7 @@ async def notify_staff(ctx: Ctx, ticket: TicketOut, key: str, **values: Any) -> 
     for chat_id, language in await ticket_audience(ctx.services, ctx.settings, ticket):
         t = Texts(language)
         text = fmt.clip(t(key, ticket=ticket.id, customer=ticket.customer, **_localized(values, t)), 4000)
-        ctx.push(Reply(text, chat_id=chat_id, channel=ticket.channel))
+        ctx.push(Reply(text, chat_id=chat_id, channel=ticket.channel, ref=ticket_ref(ticket.id)))
 
 
 def _localized(values: dict[str, Any], t: Texts) -> dict[str, Any]:
@@ -85,10 +85,11 @@ async def announce_ticket(ctx: Ctx, ticket: TicketOut) -> None:
     await notify_staff(ctx, ticket, "staff.ticket_new", reason=ticket.reason, transcript=lines, phone=phone)
 
 
-def ticket_in_reply(msg: Inbound) -> int | None:
-    """Return the ticket a staff message replies to, when it quotes one of our ticket notifications."""
-    match = _TICKET_IN_NOTICE.search(msg.reply_to_text or "")
-    return int(match.group(1)) if match else None
+async def ticket_in_reply(msg: Inbound, ctx: Ctx) -> int | None:
+    """Return the ticket a staff message replies to, when the replied-to message is one of our ticket notices."""
+    if msg.reply_to_message_id is None:
+        return None
+    return ticket_of(await ctx.services.delivery.ref_of(msg.channel, msg.chat_id, msg.reply_to_message_id))
 
 
 async def relay_to_customer(ctx: Ctx, ticket_id: int, text: str) -> HandlerResult:
@@ -178,7 +179,7 @@ async def escalate_unanswered(services: Services, settings: Settings, channel: s
             t = Texts(manager.language)
             text = t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, minutes=minutes,
                      assignee=ticket.assignee or "—", transcript=transcript_text(lines, t))
-            pushes.append(Reply(fmt.clip(text, 4000), chat_id=chat_id, channel=channel))
+            pushes.append(Reply(fmt.clip(text, 4000), chat_id=chat_id, channel=channel, ref=ticket_ref(ticket.id)))
     return pushes
 
 

@@ -22,9 +22,11 @@ from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
+from tests.support.scheduling import RecordedPushes
 
 STAFF = (("Lan", "sales", 1001), ("Tuấn", "sales", 1002), ("Quang", "manager", 2001))
 _update_ids = itertools.count(5000)
+_sent_message_ids = itertools.count(90_000)
 
 
 @dataclass
@@ -40,17 +42,24 @@ class ChatDriver:
 
     async def say(self, text: str | None, *, attachment: Attachment | None = None, update_id: int | None = None,
                   message_id: int | None = None, is_edit: bool = False, shared_phone: str | None = None,
-                  reply_to_text: str | None = None, chat_id: str | None = None,
+                  reply_to: Reply | None = None, chat_id: str | None = None,
                   display_name: str | None = None) -> list[Reply]:
-        """Send a message (or a shared contact, or a reply quoting `reply_to_text`) and return the replies."""
+        """Send a message (or a shared contact, or a reply to the message `reply_to`) and return the replies."""
         uid = next(_update_ids) if update_id is None else update_id
+        replied_id = await self.received(reply_to) if reply_to is not None else None
         inbound = Inbound(channel=self.channel, chat_id=chat_id or self.user_id, user_id=self.user_id, text=text,
                           attachment=attachment, update_id=str(uid), message_id=str(message_id or uid),
                           language_code=self.language_code, is_edit=is_edit, shared_phone=shared_phone,
-                          reply_to_text=reply_to_text, display_name=display_name,
-                          reply_to_message_id="1" if reply_to_text else None,
-                          is_group=chat_id is not None and chat_id.startswith("-"))
+                          reply_to_text=reply_to.text if reply_to else None, display_name=display_name,
+                          reply_to_message_id=replied_id, is_group=chat_id is not None and chat_id.startswith("-"))
         return self._remember(await self.engine.handle(inbound))
+
+    async def received(self, reply: Reply) -> str:
+        """Deliver `reply` as a channel's adapter does: it gets a message id, recorded when it has a ref."""
+        message_id = str(next(_sent_message_ids))
+        await self.engine.record_sent(reply, channel=reply.channel or self.channel,
+                                      chat_id=reply.chat_id or self.user_id, message_id=message_id)
+        return message_id
 
     async def press(self, label: str) -> list[Reply]:
         """Press the first button of the latest keyboard whose label contains `label`."""
@@ -91,6 +100,12 @@ async def engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenCl
             await services.users.add(name=name, role=role, telegram_id=telegram_id)
     yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
                  render_reminder=reminder_reply)
+
+
+@pytest.fixture
+def pushes(engine: Engine) -> RecordedPushes:
+    """The scheduler over `engine`, delivering Telegram pushes to a recorder."""
+    return RecordedPushes(engine)
 
 
 @pytest_asyncio.fixture

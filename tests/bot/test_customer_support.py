@@ -11,11 +11,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
+from bot.core.messages import Reply
 from crm_core.clock import FrozenClock
-from crm_core.models import AuditEntry, Contact, Deal, Interaction, Lead, Task, Ticket, TicketMessage
+from crm_core.models import (
+    AuditEntry,
+    Contact,
+    ContactIdentity,
+    Deal,
+    Interaction,
+    Lead,
+    Task,
+    Ticket,
+    TicketMessage,
+)
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
+from tests.support.scheduling import RecordedPushes
 
 ANSWERABLE = "bàn AP-D120 giá bao nhiêu"
 
@@ -48,6 +60,12 @@ async def quang(support_engine: Engine) -> ChatDriver:
 async def thao(support_engine: Engine) -> ChatDriver:
     """Thảo, admin."""
     return ChatDriver(support_engine, "3001")
+
+
+@pytest.fixture
+def pushes(support_engine: Engine) -> RecordedPushes:
+    """The scheduler over the support engine, delivering Telegram pushes to a recorder."""
+    return RecordedPushes(support_engine)
 
 
 async def _rows(sessionmaker: async_sessionmaker[AsyncSession], model: Any) -> list[Any]:
@@ -84,8 +102,9 @@ async def test_an_answerable_question_gets_the_knowledge_with_its_source_and_thr
     assert answer.keyboard is not None
     assert [b.label for b in answer.keyboard.buttons()] == ["👍 Hữu ích", "👎 Chưa đúng", "Gặp nhân viên"]
     contacts = await _rows(sessionmaker, Contact)
-    assert [(c.name, c.chat_channel, c.chat_user_id, c.telegram_id) for c in contacts] == [
-        ("Chị Hoa", "telegram", "555001", 555001)]
+    identities = await _rows(sessionmaker, ContactIdentity)
+    assert [c.name for c in contacts] == ["Chị Hoa"]
+    assert [(i.contact_id, i.channel, i.external_id) for i in identities] == [(contacts[0].id, "telegram", "555001")]
     notes = await _rows(sessionmaker, Interaction)
     assert len(notes) == 1
     assert notes[0].contact_id == contacts[0].id
@@ -168,9 +187,9 @@ async def test_a_complaint_is_handed_off_with_an_apology(customer: ChatDriver,
 async def test_staff_answer_by_replying_to_the_notification_and_the_customer_gets_it(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await customer.say("gặp nhân viên")
-    notice = customer.pushed_to("1001")[0].text
+    notice = customer.pushed_to("1001")[0]
 
-    await lan.say("Dạ chị ơi, bên em giao trong 2 ngày ạ", reply_to_text=notice)
+    await lan.say("Dạ chị ơi, bên em giao trong 2 ngày ạ", reply_to=notice)
 
     assert "Đã gửi cho khách" in lan.text
     to_customer = lan.pushed_to("555001")
@@ -178,6 +197,16 @@ async def test_staff_answer_by_replying_to_the_notification_and_the_customer_get
     messages = await _rows(sessionmaker, TicketMessage)
     assert messages[-1].author == "staff"
     assert messages[-1].text.startswith("Dạ chị")
+
+
+async def test_a_reply_finds_its_ticket_by_the_message_it_answers_not_by_its_wording(
+        customer: ChatDriver, lan: ChatDriver) -> None:
+    await customer.say("gặp nhân viên")
+    look_alike = Reply("🎫 Phiếu #1 — khách Chị Hoa", chat_id="1001", channel="telegram")  # our words, no ticket
+
+    await lan.say("Dạ chị ơi, em gọi lại ngay", reply_to=look_alike)
+
+    assert lan.pushed_to("555001") == []
 
 
 async def test_customer_messages_on_an_open_ticket_go_to_staff_not_to_the_bot(
@@ -246,26 +275,37 @@ async def test_reply_and_close_explain_their_usage_and_a_closed_ticket_cannot_be
 
 
 async def test_tickets_nobody_answers_are_escalated_to_managers_once(
-        customer: ChatDriver, support_engine: Engine, clock: FrozenClock) -> None:
+        customer: ChatDriver, pushes: RecordedPushes, clock: FrozenClock) -> None:
     await customer.say("gặp nhân viên")
     clock.advance(timedelta(minutes=29))
-    assert await support_engine.due_pushes("telegram") == []
+    assert await pushes.tick() == []
 
     clock.advance(timedelta(minutes=2))
-    pushes = await support_engine.due_pushes("telegram")
+    delivered = await pushes.tick()
 
-    managers = {r.chat_id for r in pushes if "Phiếu #1" in r.text}
+    managers = {r.chat_id for r in delivered if "Phiếu #1" in r.text}
     assert managers == {"2001", "3001"}
-    assert await support_engine.due_pushes("telegram") == []
+    assert await pushes.tick() == []
+
+
+async def test_a_manager_answers_an_escalation_by_replying_to_it(
+        customer: ChatDriver, quang: ChatDriver, pushes: RecordedPushes, clock: FrozenClock) -> None:
+    await customer.say("gặp nhân viên")
+    clock.advance(timedelta(minutes=31))
+    escalation = next(r for r in await pushes.tick() if r.chat_id == "2001")
+
+    await quang.say("Dạ em là quản lý, em hỗ trợ chị ngay", reply_to=escalation)
+
+    assert [r.text for r in quang.pushed_to("555001")] == ["💬 Nhân viên Quang: Dạ em là quản lý, em hỗ trợ chị ngay"]
 
 
 async def test_an_answered_ticket_is_not_escalated(customer: ChatDriver, lan: ChatDriver,
-                                                   support_engine: Engine, clock: FrozenClock) -> None:
+                                                   pushes: RecordedPushes, clock: FrozenClock) -> None:
     await customer.say("gặp nhân viên")
     await lan.say("/reply 1 em đây ạ")
     clock.advance(timedelta(hours=2))
 
-    assert [r for r in await support_engine.due_pushes("telegram") if "Phiếu" in r.text] == []
+    assert [r for r in await pushes.tick() if "Phiếu" in r.text] == []
 
 
 async def test_notifications_go_to_the_support_group_and_a_reply_there_reaches_the_customer(
@@ -278,7 +318,7 @@ async def test_notifications_go_to_the_support_group_and_a_reply_there_reaches_t
         assert customer.pushed_to("1001") == []
 
         assert await lan.say("mọi người ơi ai rảnh không", chat_id="-100777") == []
-        await lan.say("Dạ em nhận ạ", chat_id="-100777", reply_to_text=notice[0].text)
+        await lan.say("Dạ em nhận ạ", chat_id="-100777", reply_to=notice[0])
         assert lan.pushed_to("555001")
     finally:
         support_engine.settings.support_chat_id = None
@@ -478,8 +518,8 @@ async def test_privacy_shows_the_data_and_an_approved_erasure_removes_it_with_an
     assert "Đã xóa dữ liệu" in thao.text
     assert "đã được xóa" in thao.pushed_to("555001")[0].text
     contact = (await _rows(sessionmaker, Contact))[0]
-    assert (contact.name, contact.phone, contact.telegram_id, contact.erased_at is not None) == (
-        "(erased customer)", None, None, True)
+    assert (contact.name, contact.phone, contact.erased_at is not None) == ("(erased customer)", None, True)
+    assert await _rows(sessionmaker, ContactIdentity) == []  # their Telegram id is gone with the rest
     assert {i.summary for i in await _rows(sessionmaker, Interaction)} == {"[erased]"}
     assert {m.text for m in await _rows(sessionmaker, TicketMessage)} == {"[erased]"}
     assert all("Chị Hoa" not in d.title for d in await _rows(sessionmaker, Deal))
