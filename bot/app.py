@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
-from bot.core.extensions import Extensions
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
 from bot.scheduler import Scheduler
 from crm_core.clock import Clock, FrozenClock, SystemClock
 from crm_core.config import Settings
 from crm_core.db import create_engine, create_sessionmaker, upgrade
+from crm_core.ports import ChatModelPort, HistoryPort, KnowledgePort, Ports
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 
@@ -55,23 +55,29 @@ async def prepare_store(settings: Settings, clock: Clock) -> tuple[AsyncEngine, 
     return db, sessionmaker
 
 
-def build_extensions(settings: Settings) -> Extensions:
+def build_ports(settings: Settings) -> Ports:
     """Load the optional capabilities that are configured and available."""
-    extensions = Extensions()
-    if settings.llm.provider != "none":
-        try:
-            from crm_core.llm import build_chat_model
-            from crm_core.prompting import PromptLibrary
-
-            extensions.chat_model = build_chat_model(settings.llm)
-            extensions.log_prompt = PromptLibrary(settings.prompts_dir).get("parse_log")
-        except Exception:  # an LLM only improves answers; never block the bot on it
-            log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
-    _add_retrieval(extensions, settings)
-    return extensions
+    chat_model = _chat_model(settings)
+    knowledge, history = _retrieval(settings, chat_model)
+    return Ports(knowledge=knowledge, history=history, chat_model=chat_model)
 
 
-def _add_retrieval(extensions: Extensions, settings: Settings) -> None:
+def _chat_model(settings: Settings) -> ChatModelPort | None:
+    """The configured LLM and the prompt it reads logs with; None without one (rules only)."""
+    if settings.llm.provider == "none":
+        return None
+    try:
+        from crm_core.llm import build_chat_model
+        from crm_core.prompting import PromptLibrary
+
+        prompt = PromptLibrary(settings.prompts_dir).get("parse_log")
+        return ChatModelPort(model=build_chat_model(settings.llm), log_prompt=prompt, timeout_s=settings.llm.timeout_s)
+    except Exception:  # an LLM only improves answers; never block the bot on it
+        log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
+        return None
+
+
+def _retrieval(settings: Settings, chat_model: ChatModelPort | None) -> tuple[KnowledgePort | None, HistoryPort | None]:
     """Open the knowledge base (customer answers) and the history index (staff /ask) in the home."""
     try:
         from crm_core.prompting import PromptLibrary
@@ -79,12 +85,13 @@ def _add_retrieval(extensions: Extensions, settings: Settings) -> None:
         from crm_core.retrieval.embedder import default_embedder
 
         embedder = default_embedder()
-        extensions.knowledge = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
-                                             llm=extensions.chat_model, llm_timeout_s=settings.llm.timeout_s,
-                                             prompts=PromptLibrary(settings.prompts_dir))
-        extensions.history = HistoryIndex(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
+        knowledge = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
+                                  llm=chat_model.model if chat_model else None, llm_timeout_s=settings.llm.timeout_s,
+                                  prompts=PromptLibrary(settings.prompts_dir))
+        return knowledge, HistoryIndex(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
     except Exception:  # without retrieval customers are handed to a person and /ask says it is unavailable
         log.warning("the knowledge base could not be opened; customers will be handed to staff", exc_info=True)
+        return None, None
 
 
 async def build_app(settings: Settings, *, now: datetime | None = None, clock: Clock | None = None) -> App:
@@ -92,6 +99,6 @@ async def build_app(settings: Settings, *, now: datetime | None = None, clock: C
     clock = clock or make_clock(settings, now)
     db, sessionmaker = await prepare_store(settings, clock)
     engine = Engine(sessionmaker=sessionmaker, clock=clock, settings=settings, router=ROUTER,
-                    render_reminder=reminder_reply, extensions=build_extensions(settings))
+                    render_reminder=reminder_reply, ports=build_ports(settings))
     scheduler = Scheduler(engine, interval_s=settings.reminder_interval_s)
     return App(settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, engine=engine, scheduler=scheduler)

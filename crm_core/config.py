@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     support_hours: str = "Mon-Sat 08:00-17:30"
     support_chat_id: str | None = None
+    # The support group is a chat of one channel; tickets from other channels go to their assignee.
+    support_chat_channel: str = "telegram"
     escalate_after_minutes: int = 30
     lead_rules: dict[str, str] = Field(default_factory=dict)
     # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.

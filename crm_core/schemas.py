@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 
 class UserOut(BaseModel):
@@ -147,6 +148,105 @@ class TaskBuckets(BaseModel):
     later: int = 0
 
 
+EditableField = Literal["contact", "company", "amount", "next_step", "due", "kind", "stage"]
+EDITABLE_FIELDS: tuple[EditableField, ...] = ("contact", "company", "amount", "next_step", "due", "kind", "stage")
+
+
+class CompanyChoice(BaseModel):
+    """An existing company a log may be about."""
+
+    id: int
+    name: str
+
+
+class ContactChoice(BaseModel):
+    """An existing person a log may be about, with their company."""
+
+    id: int
+    name: str
+    company: str | None = None
+    company_id: int | None = None
+
+
+def _lenient_date(value: Any) -> Any:
+    """Read a stored date; an unreadable one counts as missing rather than breaking the draft."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+class DraftFields(BaseModel):
+    """What a log draft says: the parser's fields and the names chosen in the CRM (kept as JSON)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str | None = None
+    contact: str | None = None
+    company: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    quantity: int | None = None
+    next_step: str | None = None
+    due: date | None = None
+    due_options: list[date] = Field(default_factory=list)
+    occurred_on: date | None = None
+    stage: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    language: str | None = None
+    unreadable: list[str] = Field(default_factory=list)
+    company_choice: CompanyChoice | None = None
+    company_options: list[CompanyChoice] = Field(default_factory=list)
+    contact_choice: ContactChoice | None = None
+    contact_options: list[ContactChoice] = Field(default_factory=list)
+
+    @field_validator("due", "occurred_on", mode="before")
+    @classmethod
+    def _read_date(cls, value: Any) -> Any:
+        return _lenient_date(value)
+
+    @field_validator("due_options", mode="before")
+    @classmethod
+    def _read_dates(cls, value: Any) -> Any:
+        return [d for d in (_lenient_date(v) for v in value or []) if d is not None]
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _read_amount(cls, value: Any) -> Any:
+        return None if value in (None, "") else value
+
+    def stored(self) -> dict[str, Any]:
+        """Return the JSON kept in the draft row."""
+        return self.model_dump(mode="json")
+
+    def understood_anything(self) -> bool:
+        """Tell whether the log named anyone, an amount, a next step or a date."""
+        return any((self.contact, self.company, self.amount is not None, self.next_step, self.due))
+
+    def chosen_company_name(self) -> str | None:
+        """Return the company the log will be saved on, existing or new."""
+        return self.company_choice.name if self.company_choice else self.company
+
+    def chosen_contact_name(self) -> str | None:
+        """Return the person the log will be saved on, existing or new."""
+        return self.contact_choice.name if self.contact_choice else self.contact
+
+
+class LogDraftOut(BaseModel):
+    """A log draft: its raw text, what was understood, and where it stands."""
+
+    id: int
+    owner_id: int
+    raw_text: str
+    status: str
+    fields: DraftFields
+
+
 class SavedLog(BaseModel):
     """What saving a log created or changed."""
 
@@ -155,11 +255,30 @@ class SavedLog(BaseModel):
     task_id: int | None
     deal_id: int | None
     deal_created: bool
+    deal_title: str | None = None
     company_id: int | None
     company_created: bool
     contact_id: int | None
     contact_created: bool
     undo_until: datetime
+
+
+class DealBefore(BaseModel):
+    """What a deal was before a log changed it, so Undo can put it back."""
+
+    amount: Decimal | None
+    currency: str | None
+    quantity: int | None
+    stage: str
+    stage_changed_at: datetime
+    contact_id: int | None
+    last_move_id: int | None = None
+
+
+class SavedLogRecord(SavedLog):
+    """What a saved draft keeps: what it wrote and what it changed (JSON in the draft row)."""
+
+    deal_before: DealBefore | None = None
 
 
 class CustomerOut(BaseModel):

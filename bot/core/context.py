@@ -1,20 +1,20 @@
-"""What a handler gets besides the inbound: services, who, language, texts, time, dialog state."""
+"""What a handler gets besides the inbound: flows, services, who, language, texts, time, dialog state."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from crm_core.config import Settings
+from crm_core.flows import Flows
+from crm_core.flows.notices import Notice
 from crm_core.schemas import UserOut
 from crm_core.services import Services
 
 from bot.core.messages import Inbound, Reply
+from bot.core.notices import render_notice
 from bot.texts import Texts
-
-if TYPE_CHECKING:
-    from bot.core.extensions import Extensions
 
 
 @dataclass
@@ -22,13 +22,13 @@ class Ctx:
     """Per-message context, valid for one unit of work."""
 
     inbound: Inbound
+    flows: Flows
     services: Services
     settings: Settings
     user: UserOut | None
     lang: str
     t: Texts
     now: datetime
-    extensions: Extensions
     pushes: list[Reply] = field(default_factory=list)
 
     @property
@@ -48,3 +48,10 @@ class Ctx:
     def push(self, reply: Reply) -> None:
         """Send `reply` to another chat after this unit of work commits."""
         self.pushes.append(reply)
+
+    def notify(self, notices: list[Notice]) -> None:
+        """Phrase a flow's notices in each reader's language and send them after the commit."""
+        for notice in notices:
+            reply = render_notice(notice, self.settings, now=self.now)
+            if reply is not None:
+                self.pushes.append(reply)

@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +17,10 @@ from typing import Literal
 from crm_core.clock import Clock
 from crm_core.config import Settings
 from crm_core.errors import CrmError, StoreBusy
+from crm_core.flows import Flows
 from crm_core.policy import admits_customers, allows
-from crm_core.schemas import TaskOut, UserOut
+from crm_core.ports import Ports
+from crm_core.schemas import DraftFields, TaskOut, UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.callbacks import StaleCallback, unpack
 from bot.core.context import Ctx
-from bot.core.extensions import Extensions
+from bot.core.locks import ChatLocks
 from bot.core.messages import Inbound, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
@@ -63,14 +63,14 @@ class Engine:
     """Turn inbounds into replies through our pipeline; channels only convert and render."""
 
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings,
-                 router: Router, render_reminder: ReminderRenderer, extensions: Extensions | None = None) -> None:
+                 router: Router, render_reminder: ReminderRenderer, ports: Ports | None = None) -> None:
         self._render_reminder = render_reminder
         self._sessionmaker = sessionmaker
         self._clock = clock
         self.settings = settings
         self._router = router
-        self._extensions = extensions or Extensions()
-        self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.ports = ports or Ports()  # public: tests and admin tools may swap a capability
+        self._locks = ChatLocks()
 
     @property
     def clock(self) -> Clock:
@@ -79,7 +79,7 @@ class Engine:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handle one inbound, in order with the others of its chat."""
-        async with self._locks[(inbound.channel, inbound.chat_id)]:
+        async with self._locks.hold((inbound.channel, inbound.chat_id)):
             log.info("inbound channel=%s chat=%s update=%s callback=%s", inbound.channel, inbound.chat_id,
                      inbound.update_id, inbound.callback_data)
             try:
@@ -93,29 +93,38 @@ class Engine:
                 return await self._unexpected(inbound, error)
 
     async def _in_unit_of_work(self, inbound: Inbound) -> list[Reply]:
+        """Handle one inbound in one unit of work; the update is marked handled with its result, not before.
+
+        Marking last keeps the write transaction short: the flows read, then do slow work (a knowledge
+        search, an LLM) with no write lock held, then write. A redelivery seen meanwhile is dropped by
+        the unique key when the second mark fails, and its work rolls back.
+        """
         now = self._clock.now()
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes)
             key = inbound.dedupe_key
-            if key is not None and not await services.dedupe.mark(key):
+            if key is not None and await services.dedupe.seen(key):
                 log.info("duplicate update %s ignored", key)
                 return []
-            ctx = await self._context(inbound, services)
+            ctx = await self._context(inbound, services, uow)
             try:
                 replies = _as_list(await self._route(inbound, ctx))
             except CrmError as error:
                 await uow.session.rollback()
-                if key is not None:
-                    await services.dedupe.mark(key)
                 replies = [self._error_reply(error, ctx)]
                 ctx.pushes.clear()
+            if key is not None and not await services.dedupe.mark(key):
+                log.info("update %s was handled meanwhile by another worker; this result is dropped", key)
+                await uow.session.rollback()
+                return []
         return replies + ctx.pushes
 
-    async def _context(self, inbound: Inbound, services: Services) -> Ctx:
+    async def _context(self, inbound: Inbound, services: Services, uow: UnitOfWork) -> Ctx:
         user = await self._identify(inbound, services)
         lang = await self._language(inbound, services, user)
-        return Ctx(inbound=inbound, services=services, settings=self.settings, user=user, lang=lang, t=Texts(lang),
-                   now=services.now, extensions=self._extensions)
+        flows = Flows.build(services, ports=self.ports, tx=uow, settings=self.settings)
+        return Ctx(inbound=inbound, flows=flows, services=services, settings=self.settings, user=user, lang=lang,
+                   t=Texts(lang), now=services.now)
 
     async def _identify(self, inbound: Inbound, services: Services) -> UserOut | None:
         return await services.identities.staff_by(inbound.channel, inbound.user_id)
@@ -143,8 +152,9 @@ class Engine:
         if not text and inbound.attachment is None and inbound.shared_phone is None:
             return Reply(ctx.t("common.empty"))
         state = await ctx.services.state.get(inbound.channel, inbound.chat_id)
-        if state is not None and state[0] in self._router.states and text:
-            return await self._router.states[state[0]](inbound, ctx, state[1])
+        route = self._router.states.get(state[0]) if state is not None and text else None
+        if route is not None and state is not None and allows(route.audience, ctx.user):
+            return await route.handler(inbound, ctx, state[1])
         handler = self._router.text_handler(ctx.user)
         if handler is None:
             return Reply(ctx.t("common.not_allowed"))
@@ -199,7 +209,7 @@ class Engine:
                 services = Services.build(uow.session, now=self._clock.now())
                 user = await self._identify(inbound, services)
                 if user is not None:
-                    await services.logs.draft(owner=user, raw_text=text, fields={}, status="failed")
+                    await services.logs.draft(owner=user, raw_text=text, fields=DraftFields(), status="failed")
         except Exception:  # the store itself is failing; the log line above still has the update id
             log.exception("could not keep the raw text of update %s", inbound.update_id)
 
@@ -213,9 +223,10 @@ class Engine:
             services = Services.build(uow.session, now=self._clock.now())
             # Reminders first: on SQLite their claim is the write that takes the lock (crm_core.repositories.claims).
             replies = self._reminders(await services.tasks.claim_reminders(), channels, services.now)
+            flows = Flows.build(services, ports=self.ports, tx=uow, settings=self.settings)
             for job in self._router.periodic_jobs:
                 for channel in channels:
-                    replies += await job(services, self.settings, channel)
+                    replies += await job(flows, self.settings, channel)
         return replies
 
     def _reminders(self, claimed: list[tuple[TaskOut, UserOut | None]], channels: Collection[str],

@@ -13,7 +13,7 @@ from bot.core.messages import Inbound, Reply
 
 if TYPE_CHECKING:
     from crm_core.config import Settings
-    from crm_core.services import Services
+    from crm_core.flows import Flows
 
     from bot.core.context import Ctx
 
@@ -21,8 +21,8 @@ HandlerResult = Reply | list[Reply]
 MessageHandler = Callable[[Inbound, "Ctx"], Awaitable[HandlerResult]]
 CallbackHandler = Callable[[Inbound, "Ctx", Callback], Awaitable[HandlerResult]]
 StateHandler = Callable[[Inbound, "Ctx", dict[str, object]], Awaitable[HandlerResult]]
-# A job run on every tick of a channel's clock loop (reminders, escalations): services, settings, channel -> pushes.
-PeriodicJob = Callable[["Services", "Settings", str], Awaitable[list[Reply]]]
+# A job run on every tick of the scheduler (escalations, later summaries): flows, settings, channel -> pushes.
+PeriodicJob = Callable[["Flows", "Settings", str], Awaitable[list[Reply]]]
 
 
 
@@ -45,13 +45,22 @@ class CallbackRoute:
     audience: Audience
 
 
+@dataclass(frozen=True)
+class StateRoute:
+    """A dialog state (the chat's next text) and who may be in it (a policy audience)."""
+
+    name: str
+    handler: StateHandler
+    audience: Audience
+
+
 class Router:
     """Registry of handlers, filled by decorators in `bot.handlers`."""
 
     def __init__(self) -> None:
         self.commands: dict[str, CommandRoute] = {}
         self.callbacks: dict[str, CallbackRoute] = {}
-        self.states: dict[str, StateHandler] = {}
+        self.states: dict[str, StateRoute] = {}
         self.text_by_audience: dict[Audience, MessageHandler] = {}
         self.periodic_jobs: list[PeriodicJob] = []
 
@@ -74,11 +83,11 @@ class Router:
 
         return register
 
-    def state(self, name: str) -> Callable[[StateHandler], StateHandler]:
-        """Register the handler of a dialog state (the next text the chat sends)."""
+    def state(self, name: str, *, audience: Audience) -> Callable[[StateHandler], StateHandler]:
+        """Register the handler of a dialog state (the next text the chat sends) for an audience."""
 
         def register(handler: StateHandler) -> StateHandler:
-            self.states[name] = handler
+            self.states[name] = StateRoute(name, handler, audience)
             return handler
 
         return register

@@ -21,11 +21,6 @@ from crm_core.textnorm import fold, nfc
 DEAL_MATCH_SCORE = 75.0
 
 
-def sees_everything(user: UserOut) -> bool:
-    """Deprecated: ask `crm_core.policy.sees_team`. Kept only while `bot/handlers/support.py` still imports it."""
-    return sees_team(user)
-
-
 class DealService:
     """Deal use cases, with the role checks they need."""
 

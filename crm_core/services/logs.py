@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.errors import AlreadyDone, Forbidden, NotFound, UndoExpired
 from crm_core.models import Deal, Interaction, LogDraft
 from crm_core.repositories.sales import ActivityRepository
-from crm_core.schemas import SavedLog, UserOut
+from crm_core.schemas import DealBefore, DraftFields, LogDraftOut, SavedLog, SavedLogRecord, UserOut
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
 from crm_core.services.pipelines import PipelineService
@@ -33,23 +31,6 @@ def due_datetime(due: date, now: datetime) -> datetime:
     return late if late > now else now
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _date(value: Any) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
 
 class LogService:
     """Draft, save and undo logs."""
@@ -66,17 +47,20 @@ class LogService:
         self._now = now
         self._undo = timedelta(minutes=undo_minutes)
 
-    async def draft(self, *, owner: UserOut, raw_text: str, fields: dict[str, Any], source_key: str | None = None,
+    async def draft(self, *, owner: UserOut, raw_text: str, fields: DraftFields, source_key: str | None = None,
                     status: str = "draft") -> int:
         """Keep a log's raw text and what was understood; return the draft id."""
-        draft = LogDraft(owner_id=owner.id, raw_text=raw_text, fields=fields, status=status, created_at=self._now,
-                         source_key=source_key)
+        draft = LogDraft(owner_id=owner.id, raw_text=raw_text, fields=fields.stored(), status=status,
+                         created_at=self._now, source_key=source_key)
         self._session.add(draft)
         await self._session.flush()
         return draft.id
 
-    async def get(self, draft_id: int, owner: UserOut) -> LogDraft:
+    async def get(self, draft_id: int, owner: UserOut) -> LogDraftOut:
         """Return one of the owner's drafts."""
+        return _draft_out(await self._own(draft_id, owner))
+
+    async def _own(self, draft_id: int, owner: UserOut) -> LogDraft:
         draft = await self._session.get(LogDraft, draft_id)
         if draft is None:
             raise NotFound("no such log")
@@ -90,23 +74,23 @@ class LogService:
                                           LogDraft.status == "draft")
         return await self._session.scalar(query.order_by(LogDraft.id.desc()).limit(1))
 
-    async def update_fields(self, draft_id: int, owner: UserOut, changes: dict[str, Any]) -> dict[str, Any]:
-        """Change fields of an unsaved draft; return all its fields."""
-        draft = await self.get(draft_id, owner)
+    async def set_fields(self, draft_id: int, owner: UserOut, fields: DraftFields) -> DraftFields:
+        """Replace what an unsaved draft says; return it as stored."""
+        draft = await self._own(draft_id, owner)
         self._require_open(draft)
-        draft.fields = {**draft.fields, **changes}
-        return dict(draft.fields)
+        draft.fields = fields.stored()
+        return DraftFields.model_validate(draft.fields)
 
-    async def replace(self, draft_id: int, owner: UserOut, *, raw_text: str, fields: dict[str, Any]) -> None:
+    async def replace(self, draft_id: int, owner: UserOut, *, raw_text: str, fields: DraftFields) -> None:
         """Re-parse an unsaved draft after the user edited the message."""
-        draft = await self.get(draft_id, owner)
+        draft = await self._own(draft_id, owner)
         self._require_open(draft)
         draft.raw_text = raw_text
-        draft.fields = fields
+        draft.fields = fields.stored()
 
     async def cancel(self, draft_id: int, owner: UserOut) -> None:
         """Drop an unsaved draft (its raw text stays)."""
-        draft = await self.get(draft_id, owner)
+        draft = await self._own(draft_id, owner)
         self._require_open(draft)
         draft.status = "cancelled"
 
@@ -117,15 +101,15 @@ class LogService:
 
     async def save(self, draft_id: int, owner: UserOut, *, default_task_title: str) -> SavedLog:
         """Save interaction, follow-up task and deal of a draft, in this unit of work."""
-        draft = await self.get(draft_id, owner)
+        draft = await self._own(draft_id, owner)
         self._require_open(draft)
-        fields = draft.fields
+        fields = DraftFields.model_validate(draft.fields)
         company_id, company_created = await self._resolve_company(fields, owner)
         contact_id, contact_created = await self._resolve_contact(fields, owner, company_id)
         deal, deal_created, previous = await self._upsert_deal(fields, owner, company_id, contact_id)
-        occurred_on = _date(fields.get("occurred_on"))
+        occurred_on = fields.occurred_on
         occurred_at = self._now if occurred_on is None else datetime.combine(occurred_on, self._now.timetz())
-        interaction = Interaction(kind=fields.get("kind") or "note", occurred_at=min(occurred_at, self._now),
+        interaction = Interaction(kind=fields.kind or "note", occurred_at=min(occurred_at, self._now),
                                   contact_id=contact_id, company_id=company_id, deal_id=deal.id if deal else None,
                                   owner_id=owner.id, summary=draft.raw_text, source="chat", created_at=self._now)
         self._activities.add(interaction)
@@ -134,46 +118,42 @@ class LogService:
         draft.status = "saved"
         draft.saved_at = self._now
         result = SavedLog(draft_id=draft.id, interaction_id=interaction.id, task_id=task_id,
-                          deal_id=deal.id if deal else None, deal_created=deal_created, company_id=company_id,
+                          deal_id=deal.id if deal else None, deal_created=deal_created,
+                          deal_title=deal.title if deal else None, company_id=company_id,
                           company_created=company_created, contact_id=contact_id, contact_created=contact_created,
                           undo_until=self._now + self._undo)
-        draft.result = {**result.model_dump(mode="json"), "deal_before": previous}
+        draft.result = SavedLogRecord(**result.model_dump(), deal_before=previous).model_dump(mode="json")
         return result
 
-    async def _resolve_company(self, fields: dict[str, Any], owner: UserOut) -> tuple[int | None, bool]:
-        choice = fields.get("company_choice")
-        if isinstance(choice, dict) and choice.get("id"):
-            return int(choice["id"]), False
-        name = fields.get("company")
-        if not name:
-            contact_choice = fields.get("contact_choice")
-            if isinstance(contact_choice, dict) and contact_choice.get("company_id"):
-                return int(contact_choice["company_id"]), False
+    async def _resolve_company(self, fields: DraftFields, owner: UserOut) -> tuple[int | None, bool]:
+        if fields.company_choice is not None:
+            return fields.company_choice.id, False
+        if not fields.company:
+            if fields.contact_choice is not None and fields.contact_choice.company_id:
+                return fields.contact_choice.company_id, False
             return None, False
-        company = await self._directory.create_company(str(name), owner_id=owner.id)
+        company = await self._directory.create_company(fields.company, owner_id=owner.id)
         return company.id, True
 
-    async def _resolve_contact(self, fields: dict[str, Any], owner: UserOut,
+    async def _resolve_contact(self, fields: DraftFields, owner: UserOut,
                                company_id: int | None) -> tuple[int | None, bool]:
-        phone, email = fields.get("phone"), fields.get("email")
-        choice = fields.get("contact_choice")
-        if isinstance(choice, dict) and choice.get("id"):
-            await self._directory.update_contact_details(int(choice["id"]), phone=phone, email=email)
-            return int(choice["id"]), False
-        name = fields.get("contact")
-        if not name:
+        if fields.contact_choice is not None:
+            await self._directory.update_contact_details(fields.contact_choice.id, phone=fields.phone,
+                                                         email=fields.email)
+            return fields.contact_choice.id, False
+        if not fields.contact:
             return None, False
-        contact = await self._directory.create_contact(str(name), company_id=company_id, owner_id=owner.id,
-                                                       phone=phone, email=email)
+        contact = await self._directory.create_contact(fields.contact, company_id=company_id, owner_id=owner.id,
+                                                       phone=fields.phone, email=fields.email)
         return contact.id, True
 
-    async def _upsert_deal(self, fields: dict[str, Any], owner: UserOut, company_id: int | None,
-                           contact_id: int | None) -> tuple[Deal | None, bool, dict[str, Any] | None]:
+    async def _upsert_deal(self, fields: DraftFields, owner: UserOut, company_id: int | None,
+                           contact_id: int | None) -> tuple[Deal | None, bool, DealBefore | None]:
         if company_id is None:
             return None, False, None
-        amount = _decimal(fields.get("amount"))
-        quantity = fields.get("quantity")
-        stage = fields.get("stage") or None
+        amount = fields.amount
+        quantity = fields.quantity
+        stage = fields.stage or None
         existing = await self._deals.latest_open_of_company(company_id)
         if existing is None:
             if amount is None and quantity is None and stage is None:
@@ -182,27 +162,27 @@ class LogService:
             title = company.name if not quantity else f"{company.name} — {quantity}"
             deal = await self._deals.create(title=title, owner_id=owner.id, company_id=company_id,
                                             contact_id=contact_id, stage_key=stage or "contacted", amount=amount,
-                                            currency=fields.get("currency") or None, quantity=quantity)
+                                            currency=fields.currency or None, quantity=quantity)
             return deal, True, None
-        previous = {"amount": None if existing.amount is None else str(existing.amount),
-                    "currency": existing.currency, "quantity": existing.quantity, "stage": existing.stage.key,
-                    "stage_changed_at": existing.stage_changed_at.isoformat(), "contact_id": existing.contact_id}
+        previous = DealBefore(amount=existing.amount, currency=existing.currency, quantity=existing.quantity,
+                              stage=existing.stage.key, stage_changed_at=existing.stage_changed_at,
+                              contact_id=existing.contact_id)
         if amount is not None:
-            existing.amount, existing.currency = amount, fields.get("currency") or existing.currency
+            existing.amount, existing.currency = amount, fields.currency or existing.currency
         if quantity is not None:
             existing.quantity = int(quantity)
         if existing.contact_id is None:
             existing.contact_id = contact_id
         existing.updated_at = self._now
         if stage and stage != existing.stage.key:
-            previous["last_move_id"] = await self._deals.last_move_id(existing.id)
-            await self._deals.move(existing.id, stage, owner if existing.owner_id == owner.id else _as_manager(owner))
+            previous.last_move_id = await self._deals.last_move_id(existing.id)
+            await self._deals.move_for_log(existing.id, stage, owner)
         return existing, False, previous
 
-    async def _create_task(self, fields: dict[str, Any], owner: UserOut, deal: Deal | None, contact_id: int | None,
+    async def _create_task(self, fields: DraftFields, owner: UserOut, deal: Deal | None, contact_id: int | None,
                            company_id: int | None, default_title: str) -> int | None:
-        due = _date(fields.get("due"))
-        next_step = fields.get("next_step")
+        due = fields.due
+        next_step = fields.next_step
         if not next_step and due is None:
             return None
         due_at = due_datetime(due, self._now) if due else None
@@ -214,53 +194,48 @@ class LogService:
 
     async def undo(self, draft_id: int, owner: UserOut) -> None:
         """Take back a saved log within the undo window."""
-        draft = await self.get(draft_id, owner)
+        draft = await self._own(draft_id, owner)
         if draft.status != "saved" or not draft.result:
             raise AlreadyDone(f"log is {draft.status}", status=draft.status)
         if draft.saved_at is None or self._now - draft.saved_at > self._undo:
             raise UndoExpired("too late to undo")
-        result = draft.result
-        interaction = await self._activities.get_interaction(int(result["interaction_id"]))
+        result = SavedLogRecord.model_validate(draft.result)
+        interaction = await self._activities.get_interaction(result.interaction_id)
         if interaction is not None:
             await self._activities.delete(interaction)
-        if result.get("task_id"):
-            await self._tasks.delete(int(result["task_id"]))
+        if result.task_id:
+            await self._tasks.delete(result.task_id)
         await self._session.flush()
         await self._undo_deal(result)
-        if result.get("contact_created") and result.get("contact_id"):
-            await self._directory.delete_contact(int(result["contact_id"]))
-        if result.get("company_created") and result.get("company_id"):
+        if result.contact_created and result.contact_id:
+            await self._directory.delete_contact(result.contact_id)
+        if result.company_created and result.company_id:
             await self._session.flush()
-            await self._directory.delete_company(int(result["company_id"]))
+            await self._directory.delete_company(result.company_id)
         draft.status = "undone"
 
-    async def _undo_deal(self, result: dict[str, Any]) -> None:
-        deal_id = result.get("deal_id")
-        if not deal_id:
+    async def _undo_deal(self, result: SavedLogRecord) -> None:
+        if not result.deal_id:
             return
-        if result.get("deal_created"):
-            await self._deals.delete(int(deal_id))
+        if result.deal_created:
+            await self._deals.delete(result.deal_id)
             await self._session.flush()
             return
-        before = result.get("deal_before")
-        deal = await self._deals.raw(int(deal_id))
-        if deal is None or not before:
+        before = result.deal_before
+        deal = await self._deals.raw(result.deal_id)
+        if deal is None or before is None:
             return
-        deal.amount = _decimal(before.get("amount"))
-        deal.currency = before.get("currency")
-        deal.quantity = before.get("quantity")
-        if "contact_id" in before:  # the log may have linked the contact it created, which undo deletes
-            deal.contact_id = before["contact_id"]
-        if before.get("last_move_id") is not None:
-            await self._deals.forget_moves_after(deal.id, int(before["last_move_id"]))
-        if before.get("stage") != deal.stage.key:
-            deal.stage_id = (await self._pipelines.default_stage(str(before["stage"]))).id
+        deal.amount, deal.currency, deal.quantity = before.amount, before.currency, before.quantity
+        deal.contact_id = before.contact_id  # the log may have linked the contact it created, which undo deletes
+        if before.last_move_id is not None:
+            await self._deals.forget_moves_after(deal.id, before.last_move_id)
+        if before.stage != deal.stage.key:
+            deal.stage_id = (await self._pipelines.default_stage(before.stage)).id
             deal.status = "open"
             deal.closed_at = None
-            deal.stage_changed_at = datetime.fromisoformat(str(before["stage_changed_at"]))
+            deal.stage_changed_at = before.stage_changed_at
 
 
-
-def _as_manager(user: UserOut) -> UserOut:
-    """Let a log move the stage of its company's deal even when a teammate owns it."""
-    return user.model_copy(update={"role": "manager"})
+def _draft_out(draft: LogDraft) -> LogDraftOut:
+    return LogDraftOut(id=draft.id, owner_id=draft.owner_id, raw_text=draft.raw_text, status=draft.status,
+                       fields=DraftFields.model_validate(draft.fields or {}))

@@ -13,13 +13,13 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
-from bot.core.extensions import Extensions
 from bot.core.messages import Attachment, Button, Inbound, Reply
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
 from crm_core.assets import DEMO_KNOWLEDGE_DIR
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
+from crm_core.ports import Ports
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.support.scheduling import RecordedPushes
@@ -161,4 +161,4 @@ async def support_engine(sessionmaker: async_sessionmaker[AsyncSession], clock: 
             await services.users.add(name=name, role=role, telegram_id=telegram_id)
     history = HistoryIndex(home=tmp_path / "history-home", embedder=shipped_knowledge.embedder)
     yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
-                 render_reminder=reminder_reply, extensions=Extensions(knowledge=shipped_knowledge, history=history))
+                 render_reminder=reminder_reply, ports=Ports(knowledge=shipped_knowledge, history=history))

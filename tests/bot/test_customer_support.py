@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from crm_core.models import (
     Ticket,
     TicketMessage,
 )
+from crm_core.schemas import DraftFields
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
@@ -84,7 +86,8 @@ async def _seed_crm_secrets(sessionmaker: async_sessionmaker[AsyncSession], cloc
         await services.deals.create(title="Hợp đồng 777 bộ bàn ghế", owner_id=owner.id, company_id=company.id,
                                     contact_id=contact.id, stage_key="quote", amount=None, currency=None,
                                     quantity=777)
-        await services.logs.draft(owner=owner, raw_text="ghi chú nội bộ: khách Kín chiết khấu 17%", fields={})
+        await services.logs.draft(owner=owner, raw_text="ghi chú nội bộ: khách Kín chiết khấu 17%",
+                                  fields=DraftFields())
     return ["Hòa Phát Bí Mật", "Trần Văn Kín", "777 bộ", "17%", "1001", "Lan"]
 
 
@@ -444,14 +447,15 @@ async def test_with_an_llm_the_answer_is_built_only_from_the_knowledge(
             return str(messages).replace(NO_ANSWER, "")[-3500:]
 
     secrets = await _seed_crm_secrets(sessionmaker, clock)
-    previous = support_engine._extensions.knowledge
-    support_engine._extensions.knowledge = KnowledgeBase(home=shipped_knowledge_home, llm=EchoModel(responses=["-"]))
+    previous = support_engine.ports
+    support_engine.ports = replace(previous, knowledge=KnowledgeBase(home=shipped_knowledge_home,
+                                                                     llm=EchoModel(responses=["-"])))
     try:
         seen = []
         for text in (ANSWERABLE, *INJECTIONS[:4]):
             seen += [r.text for r in await customer.say(text) if r.chat_id is None]
     finally:
-        support_engine._extensions.knowledge = previous
+        support_engine.ports = previous
     assert any("1.850.000" in text for text in seen)  # the LLM did answer from the knowledge
     assert [(s, t) for t in seen for s in secrets if s in t] == []
 
@@ -464,12 +468,12 @@ async def test_when_the_knowledge_base_is_down_the_customer_is_handed_off_polite
 
             raise RetrievalUnavailable("chroma directory unreadable")
 
-    previous = support_engine._extensions.knowledge
-    support_engine._extensions.knowledge = DownKnowledge()
+    previous = support_engine.ports
+    support_engine.ports = replace(previous, knowledge=DownKnowledge())
     try:
         await customer.say(ANSWERABLE)
     finally:
-        support_engine._extensions.knowledge = previous
+        support_engine.ports = previous
 
     assert "chưa tra cứu được" in customer.text
     assert "phiếu #1" in customer.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-import bot.handlers.logs as logs_handlers
+import crm_core.flows.logs as log_flow
 from bot.core.messages import Attachment
 from crm_core.models import LogDraft
 from tests.bot.conftest import ChatDriver
@@ -69,7 +69,7 @@ async def test_a_crash_while_understanding_keeps_the_raw_text(lan: ChatDriver, o
     def broken_parser(*args: object, **kwargs: object) -> None:
         raise RuntimeError("parser exploded")
 
-    monkeypatch.setattr(logs_handlers, "parse_log", broken_parser)
+    monkeypatch.setattr(log_flow, "parse_log", broken_parser)
     await lan.say("Gặp chị Thu bên Vinamilk, gửi hợp đồng thứ 2")
     assert "Văn bản của bạn đã được giữ lại" in lan.text
     async with open_services() as services:

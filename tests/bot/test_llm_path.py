@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
-from bot.core.extensions import Extensions
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
 from crm_core.assets import PROMPTS_DIR
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
+from crm_core.ports import ChatModelPort, Ports
 from crm_core.prompting import PromptLibrary
 from tests.bot.conftest import ChatDriver
 from tests.support.fake_llm import StructuredFakeChatModel
@@ -20,9 +20,11 @@ VAGUE_LOG = "gọi khách bên kia rồi, họ ok, tính sau"
 
 def _engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
             model: StructuredFakeChatModel) -> Engine:
-    extensions = Extensions(chat_model=model, log_prompt=PromptLibrary(PROMPTS_DIR).get("parse_log"))
-    return Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
-                  render_reminder=reminder_reply, extensions=extensions)
+    settings = Settings()
+    prompt = PromptLibrary(PROMPTS_DIR).get("parse_log")
+    llm = ChatModelPort(model=model, log_prompt=prompt, timeout_s=settings.llm.timeout_s)
+    return Engine(sessionmaker=sessionmaker, clock=clock, settings=settings, router=ROUTER,
+                  render_reminder=reminder_reply, ports=Ports(chat_model=llm))
 
 
 async def test_the_llm_fills_a_company_the_rules_could_not_read(engine: Engine, sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]

@@ -64,6 +64,11 @@ def test_every_button_namespace_declares_an_audience(namespace: str) -> None:
     assert isinstance(ROUTER.callbacks[namespace].audience, Audience)
 
 
+@pytest.mark.parametrize("state", sorted(ROUTER.states))
+def test_every_dialog_state_declares_a_staff_audience(state: str) -> None:
+    assert ROUTER.states[state].audience is Audience.STAFF
+
+
 def test_every_free_text_handler_is_keyed_by_an_audience() -> None:
     assert all(isinstance(audience, Audience) for audience in ROUTER.text_by_audience)
 

@@ -12,7 +12,7 @@ import pytest
 from crm_core.clock import FrozenClock
 from crm_core.errors import AlreadyDone, UndoExpired
 from crm_core.repositories.sales import ActivityRepository, DealRepository
-from crm_core.schemas import SavedLog, UserOut
+from crm_core.schemas import DraftFields, SavedLog, UserOut
 from crm_core.services import Services
 from crm_core.services.logs import due_datetime
 from tests.conftest import OpenServices
@@ -38,7 +38,7 @@ PARSED: dict[str, Any] = {
 
 async def _draft(open_services: OpenServices, owner: UserOut, fields: dict[str, Any], raw: str = RAW) -> int:
     async with open_services() as services:
-        return await services.logs.draft(owner=owner, raw_text=raw, fields=fields)
+        return await services.logs.draft(owner=owner, raw_text=raw, fields=DraftFields.model_validate(fields))
 
 
 async def _save(open_services: OpenServices, owner: UserOut, draft_id: int) -> SavedLog:
@@ -76,7 +76,7 @@ async def _existing_deal(open_services: OpenServices, owner: UserOut) -> tuple[i
 
 
 def _on_existing(company_id: int, **changes: Any) -> dict[str, Any]:
-    fields = {**PARSED, "company_choice": {"id": company_id}, **changes}
+    fields = {**PARSED, "company_choice": {"id": company_id, "name": "Hòa Phát"}, **changes}
     fields.pop("company")
     return fields
 

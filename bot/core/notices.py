@@ -1,0 +1,102 @@
+"""Phrase the notices flows ask to send, each in its reader's language, as replies pushed to their chat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm_core.config import Settings
+from crm_core.flows.notices import (
+    CustomerNotice,
+    ErasureRequestNotice,
+    LeadNotice,
+    Notice,
+    Recipient,
+    TicketNotice,
+)
+from crm_core.schemas import TicketMessageOut
+from crm_core.services.delivery import ticket_ref
+
+from bot.core import format as fmt
+from bot.core.callbacks import pack
+from bot.core.messages import Button, Keyboard, Reply, staff_chat_id
+from bot.texts import Texts
+
+TRANSCRIPT_LINES = 8
+NOTICE_CHARS = 4000
+
+
+def transcript_text(lines: list[TicketMessageOut], t: Texts) -> str:
+    """Render a ticket's conversation for staff, one line per message."""
+    rendered = []
+    for line in lines[-TRANSCRIPT_LINES:]:
+        text = fmt.clip(" ".join(line.text.split()), 300)
+        if line.author == "customer":
+            rendered.append(t("staff.line_customer", text=text))
+        elif line.author == "bot":
+            rendered.append(t("staff.line_bot", text=text))
+        else:
+            rendered.append(t("staff.line_staff", name=line.name or "—", text=text))
+    return "\n".join(rendered)
+
+
+def address(to: Recipient) -> str | None:
+    """Return the chat a recipient is reached in, if they have one on its channel."""
+    if to.chat_id is not None:
+        return to.chat_id
+    return staff_chat_id(to.user, to.channel) if to.user is not None else None
+
+
+def render_notice(notice: Notice, settings: Settings, *, now: datetime) -> Reply | None:
+    """Phrase one notice; None when its reader cannot be reached on that channel."""
+    chat_id = address(notice.to)
+    if chat_id is None:
+        return None
+    t = Texts(notice.to.language)
+    reply = _phrased(notice, t)
+    return Reply(fmt.clip(reply.text, NOTICE_CHARS), keyboard=reply.keyboard, chat_id=chat_id,
+                 channel=notice.to.channel, ref=reply.ref)
+
+
+def _phrased(notice: Notice, t: Texts) -> Reply:
+    if isinstance(notice, TicketNotice):
+        return _ticket(notice, t)
+    if isinstance(notice, LeadNotice):
+        lead = notice.lead
+        return Reply(t("staff.lead_new", customer=lead.customer, phone=lead.phone, deal=lead.deal_id, rule=lead.rule,
+                       transcript=transcript_text(notice.transcript, t)))
+    if isinstance(notice, ErasureRequestNotice):
+        request = notice.request
+        return Reply(t("privacy.admin_new", request=request.id, customer=request.customer,
+                       contact=request.contact_id), keyboard=erasure_buttons(t, request.id))
+    return _to_customer(notice, t)
+
+
+def _ticket(notice: TicketNotice, t: Texts) -> Reply:
+    ticket = notice.ticket
+    ref = ticket_ref(ticket.id)
+    if notice.kind == "new":
+        phone = f" · {ticket.phone}" if ticket.phone else ""
+        return Reply(t("staff.ticket_new", ticket=ticket.id, customer=ticket.customer, phone=phone,
+                       reason=t(f"staff.reason_{ticket.reason}"), transcript=transcript_text(notice.transcript, t)),
+                     ref=ref)
+    if notice.kind == "message":
+        return Reply(t("staff.ticket_message", ticket=ticket.id, customer=ticket.customer,
+                       text=fmt.clip(notice.text or "", 3000)), ref=ref)
+    return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, minutes=notice.minutes,
+                   assignee=ticket.assignee or "—", transcript=transcript_text(notice.transcript, t)), ref=ref)
+
+
+def _to_customer(notice: CustomerNotice, t: Texts) -> Reply:
+    if notice.kind == "staff_reply":
+        return Reply(t("support.staff_reply", name=notice.staff_name or "", text=notice.text or ""))
+    if notice.kind == "rate_ticket":
+        stars = [Button("⭐" * n, pack("csat", "rate", notice.ref_id, n)) for n in range(1, 6)]
+        return Reply(t("support.closed", ticket=notice.ref_id), keyboard=Keyboard.column(stars, per_row=5))
+    key = "privacy.approved" if notice.kind == "erasure_approved" else "privacy.rejected"
+    return Reply(t(key, request=notice.ref_id))
+
+
+def erasure_buttons(t: Texts, request_id: int) -> Keyboard | None:
+    """Approve and Reject for one erasure request."""
+    return Keyboard.of([Button(t("privacy.btn_approve", request=request_id), pack("priv", "ok", request_id)),
+                        Button(t("privacy.btn_reject", request=request_id), pack("priv", "no", request_id))])

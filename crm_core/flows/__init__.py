@@ -1,0 +1,32 @@
+"""Use cases, one home each: a command, a button and a scheduled push that need the same thing call the same flow.
+
+A flow takes plain values and returns typed results (pydantic); it reads, does slow work (an LLM,
+a knowledge search) outside the write transaction, then writes briefly. Chat layers render results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_core.config import Settings
+from crm_core.flows.logs import LogFlow
+from crm_core.flows.support import SupportFlow
+from crm_core.ports import Ports
+from crm_core.services import Services
+from crm_core.uow import ReadPhase
+
+__all__ = ["Flows", "LogFlow", "SupportFlow"]
+
+
+@dataclass
+class Flows:
+    """Every flow over one unit of work."""
+
+    logs: LogFlow
+    support: SupportFlow
+
+    @classmethod
+    def build(cls, services: Services, *, ports: Ports, tx: ReadPhase, settings: Settings) -> Flows:
+        """Wire the flows over the services of one unit of work."""
+        return cls(logs=LogFlow(services=services, ports=ports, tx=tx, undo_minutes=settings.undo_minutes),
+                   support=SupportFlow(services=services, ports=ports, tx=tx, settings=settings))

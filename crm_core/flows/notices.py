@@ -1,0 +1,71 @@
+"""Notices a flow asks to send besides its reply: to staff, to a support group, to a customer.
+
+A flow decides who hears what (the hand-off policy lives in the flows, not in chat code);
+the chat layer phrases each notice in its reader's language and sends it after the commit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from crm_core.schemas import LeadOut, PrivacyRequestOut, TicketMessageOut, TicketOut, UserOut
+
+
+class Recipient(BaseModel):
+    """Who a notice is for: a staff member (addressed on `channel`) or a chat (customer, support group)."""
+
+    channel: str
+    language: str
+    user: UserOut | None = None
+    chat_id: str | None = None
+
+
+class TicketNotice(BaseModel):
+    """Staff hear of a new ticket, a customer's further message, or a ticket nobody answered."""
+
+    kind: Literal["new", "message", "escalated"]
+    to: Recipient
+    ticket: TicketOut
+    transcript: list[TicketMessageOut] = Field(default_factory=list)
+    text: str | None = None
+    minutes: int | None = None
+
+
+class LeadNotice(BaseModel):
+    """A salesperson gets a lead: a customer shared their phone after asking about price."""
+
+    to: Recipient
+    lead: LeadOut
+    transcript: list[TicketMessageOut] = Field(default_factory=list)
+
+
+class CustomerNotice(BaseModel):
+    """A customer hears from staff: an answer, a request to rate the ticket, an erasure decision."""
+
+    kind: Literal["staff_reply", "rate_ticket", "erasure_approved", "erasure_rejected"]
+    to: Recipient
+    ref_id: int
+    staff_name: str | None = None
+    text: str | None = None
+
+
+class ErasureRequestNotice(BaseModel):
+    """An admin is asked to approve or reject a customer's erasure request."""
+
+    to: Recipient
+    request: PrivacyRequestOut
+
+
+Notice = TicketNotice | LeadNotice | CustomerNotice | ErasureRequestNotice
+
+
+def staff_recipient(user: UserOut, channel: str) -> Recipient:
+    """Address a staff member on a channel, in their language."""
+    return Recipient(channel=channel, language=user.language, user=user)
+
+
+def chat_recipient(channel: str, chat_id: str, language: str) -> Recipient:
+    """Address one chat (a customer's, or a support group)."""
+    return Recipient(channel=channel, language=language, chat_id=chat_id)

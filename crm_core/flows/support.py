@@ -1,0 +1,422 @@
+"""Customer support as use cases: answer from the knowledge base or hand off, relay, rate, leads, privacy.
+
+The hand-off policy lives here: who is assigned a ticket (the contact's owner, a keyword rule,
+round-robin), who hears about it (a support group, the assignee, else managers), and what the
+customer is told (the ticket number and when someone will answer). A customer never reaches CRM
+data: answers come from the knowledge base, and staff words reach them only through their ticket.
+
+Slow work (the knowledge search) runs after the reads and before any write, outside the write
+transaction; the question, the ticket and the notices are written afterwards in one short go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from crm_core.config import Settings
+from crm_core.flows.notices import (
+    CustomerNotice,
+    ErasureRequestNotice,
+    LeadNotice,
+    Notice,
+    Recipient,
+    TicketNotice,
+    chat_recipient,
+    staff_recipient,
+)
+from crm_core.hours import WorkingHours
+from crm_core.policy import can_answer_ticket, hears_erasure_requests, hears_escalations
+from crm_core.ports import HistoryPort, Ports
+from crm_core.schemas import (
+    CustomerData,
+    CustomerOut,
+    InteractionOut,
+    LeadOut,
+    PrivacyRequestOut,
+    QuestionOut,
+    TicketMessageOut,
+    TicketOut,
+    UserOut,
+)
+from crm_core.services import Services
+from crm_core.understanding.customer_intent import asks_about_buying, is_small_talk
+from crm_core.uow import ReadPhase
+
+if TYPE_CHECKING:
+    from crm_core.retrieval.models import Answer
+
+log = logging.getLogger(__name__)
+ASK_HITS = 3
+
+
+class ChatPerson(BaseModel):
+    """Someone writing from a chat: the channel, their id there, and the name the chat shows."""
+
+    channel: str
+    user_id: str
+    name: str | None = None
+
+
+class Relayed(BaseModel):
+    """The customer's message went to their open ticket."""
+
+    ticket_id: int
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class SmallTalk(BaseModel):
+    """A greeting or thanks: a short reply, no search, no ticket."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The knowledge base answered; the customer may rate it or ask for a person.
+
+    A dataclass, not a pydantic model: the answer's type lives in the retrieval package, which is
+    heavy to import and optional, so it is named for the type checker only.
+    """
+
+    question_id: int
+    answer: Answer
+    offer_phone: bool
+
+
+class Declined(BaseModel):
+    """The bot will not answer this (injection, other people's data); a person can still be asked."""
+
+    question_id: int
+    language: str
+
+
+class HandedOff(BaseModel):
+    """A person takes over: the ticket, whether it is new, and when someone answers."""
+
+    ticket: TicketOut
+    new: bool
+    reason: str
+    language: str
+    open_now: bool
+    opens_at: datetime | None
+    answer_within_minutes: int
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class AnswerRated(BaseModel):
+    """👍 or 👎 recorded."""
+
+    question_id: int
+    value: str
+
+
+class LeadTaken(BaseModel):
+    """The shared phone became a lead (or updated the existing one)."""
+
+    lead: LeadOut
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class NotYourTicket(BaseModel):
+    """A salesperson tried to answer or close a colleague's ticket."""
+
+    ticket: TicketOut
+
+
+class StaffAnswered(BaseModel):
+    """A staff answer or a closing went to the customer."""
+
+    ticket: TicketOut
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class ErasureRequested(BaseModel):
+    """A customer's erasure request was filed (or was pending already)."""
+
+    request: PrivacyRequestOut
+    new: bool
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class ErasureDecided(BaseModel):
+    """An admin's decision, what was erased, and the customer's notice."""
+
+    request: PrivacyRequestOut
+    approved: bool
+    interactions: int
+    messages: int
+    questions: int
+    notices: list[Notice] = Field(default_factory=list)
+
+
+class HistoryFound(BaseModel):
+    """Past interactions closest to a staff question, with the company it was scoped to."""
+
+    company: str | None
+    interactions: list[InteractionOut]
+
+
+CustomerTextResult = Relayed | SmallTalk | Answered | Declined | HandedOff
+
+
+@dataclass
+class SupportFlow:
+    """Use cases of customer support over one unit of work."""
+
+    services: Services
+    ports: Ports
+    tx: ReadPhase
+    settings: Settings
+
+    # --- customers -------------------------------------------------------------------------------------
+
+    async def customer_wrote(self, person: ChatPerson, text: str, *, language: str,
+                             wording: Callable[[Answer], str]) -> CustomerTextResult:
+        """Relay to the customer's open ticket, greet back, or answer from the knowledge base.
+
+        `wording(answer)` is what the customer reads for an answer; it is kept with the question so
+        staff see the conversation as the customer saw it.
+        """
+        known = await self.services.support.find_customer(person.channel, person.user_id)
+        ticket = await self.services.support.open_ticket_of(known) if known else None
+        if known is not None and ticket is not None:
+            await self.services.support.customer_wrote(ticket.id, known, text)
+            notices = await self._ticket_notices(ticket, "message", text=text)
+            return Relayed(ticket_id=ticket.id, notices=notices)
+        if is_small_talk(text):
+            await self.identify(person)
+            return SmallTalk()
+        await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
+        answer = await self._ask_knowledge(text)
+        customer = await self.identify(person)
+        return await self._answered(customer, text, answer, language=language, wording=wording)
+
+    async def identify(self, person: ChatPerson) -> CustomerOut:
+        """Return the contact kept for a chat user, created on their first message."""
+        return await self.services.support.identify(person.channel, person.user_id, person.name)
+
+    async def _ask_knowledge(self, text: str) -> Answer | None:
+        knowledge = self.ports.knowledge
+        if knowledge is None:
+            return None
+        try:
+            return await asyncio.to_thread(knowledge.ask, text)
+        except Exception:  # Chroma down or its folder unreadable: a person answers instead
+            log.warning("the knowledge base could not answer", exc_info=True)
+            return None
+
+    async def _answered(self, customer: CustomerOut, text: str, answer: Answer | None, *, language: str,
+                        wording: Callable[[Answer], str]) -> Answered | Declined | HandedOff:
+        support = self.services.support
+        if answer is None:
+            question = await support.record_question(customer, question=text, answer="—", handoff=True,
+                                                     reason="kb_unavailable", confidence=0.0, source=None)
+            return await self._hand_off(customer, question, "kb_unavailable", language)
+        top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
+        question = await support.record_question(customer, question=text, answer=wording(answer),
+                                                 handoff=answer.handoff, reason=answer.reason,
+                                                 confidence=answer.confidence, source=None if answer.handoff else top)
+        if answer.handoff and answer.reason == "unsafe":
+            return Declined(question_id=question.id, language=answer.language)
+        if answer.handoff:
+            return await self._hand_off(customer, question, answer.reason or "low_confidence", answer.language)
+        offer = asks_about_buying(text) and customer.phone is None
+        return Answered(question_id=question.id, answer=answer, offer_phone=offer)
+
+    async def rate_answer(self, person: ChatPerson, question_id: int, value: str) -> AnswerRated:
+        """Record 👍/👎 on an answer of this customer's; the latest press counts."""
+        customer = await self.identify(person)
+        question = await self.services.support.rate_answer(question_id, customer, value)
+        return AnswerRated(question_id=question.id, value=value)
+
+    async def ask_for_person(self, person: ChatPerson, question_id: int, *, language: str) -> HandedOff:
+        """"Talk to a person" under an answer: open (or reuse) the customer's ticket."""
+        customer = await self.identify(person)
+        question = await self.services.support.question(question_id, customer)
+        reason = "answer_down" if question.feedback == "down" else "asked_for_human"
+        return await self._hand_off(customer, question, reason, language)
+
+    async def rate_ticket(self, person: ChatPerson, ticket_id: int, score: int) -> TicketOut:
+        """Record the customer's 1-5 rating of their closed ticket."""
+        customer = await self.identify(person)
+        return await self.services.support.rate_ticket(ticket_id, customer, score)
+
+    async def _hand_off(self, customer: CustomerOut, question: QuestionOut | None, reason: str,
+                        language: str) -> HandedOff:
+        support = self.services.support
+        transcript = await support.recent_conversation(customer)
+        ticket, new = await support.open_ticket(customer, reason=reason, language=language, transcript=transcript,
+                                                assignee=await self._assignee(customer, transcript),
+                                                question_id=question.id if question else None)
+        hours = self.working_hours()
+        now = self.services.now
+        open_now = hours.is_open(now)
+        notices = await self._ticket_notices(ticket, "new", transcript=await support.transcript(ticket.id)) if new \
+            else []
+        return HandedOff(ticket=ticket, new=new, reason=reason, language=language, open_now=open_now,
+                         opens_at=None if open_now else hours.next_opening(now),
+                         answer_within_minutes=self.settings.escalate_after_minutes, notices=notices)
+
+    async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut]) -> UserOut | None:
+        """The contact's owner when active, else a keyword rule, else the next salesperson in turn."""
+        if customer.owner_id is not None:
+            owner = await self.services.users.get(customer.owner_id)
+            if owner.active:
+                return owner
+        text = " ".join(line.text for line in transcript if line.author == "customer")
+        user, _rule = await self.services.assignment.pick(text=text, rules=self.settings.lead_rules, kind="ticket")
+        return user
+
+    def working_hours(self) -> WorkingHours:
+        """Return the support team's working hours."""
+        return WorkingHours.parse(self.settings.support_hours, self.settings.tz)
+
+    # --- who hears about a ticket ------------------------------------------------------------------------
+
+    async def ticket_audience(self, ticket: TicketOut) -> list[Recipient]:
+        """The support group when there is one for the ticket's channel, else its assignee, else managers."""
+        group = self.settings.support_chat_id
+        if group and ticket.channel == self.settings.support_chat_channel:
+            return [chat_recipient(ticket.channel, group, self.settings.language)]
+        people: list[UserOut] = []
+        if ticket.assignee_id is not None:
+            people = [await self.services.users.get(ticket.assignee_id)]
+        if not people:
+            people = [u for u in await self.services.users.list() if hears_escalations(u)]
+        return [staff_recipient(u, ticket.channel) for u in people]
+
+    async def _ticket_notices(self, ticket: TicketOut, kind: Literal["new", "message"], *, text: str | None = None,
+                              transcript: list[TicketMessageOut] | None = None) -> list[Notice]:
+        return [TicketNotice(kind=kind, to=to, ticket=ticket, text=text, transcript=transcript or [])
+                for to in await self.ticket_audience(ticket)]
+
+    # --- staff -----------------------------------------------------------------------------------------
+
+    async def staff_reply(self, staff: UserOut, ticket_id: int, text: str) -> StaffAnswered | NotYourTicket:
+        """Send a staff answer to the ticket's customer (own and unassigned tickets; managers any)."""
+        ticket = await self.services.support.get(ticket_id)
+        if not can_answer_ticket(staff, ticket.assignee_id):
+            return NotYourTicket(ticket=ticket)
+        ticket = await self.services.support.staff_reply(ticket_id, staff, text)
+        to = chat_recipient(ticket.channel, ticket.chat_id, ticket.language)
+        notice = CustomerNotice(kind="staff_reply", to=to, ref_id=ticket.id, staff_name=staff.name, text=text.strip())
+        return StaffAnswered(ticket=ticket, notices=[notice])
+
+    async def close(self, staff: UserOut, ticket_id: int) -> StaffAnswered | NotYourTicket:
+        """End a ticket and ask its customer for a 1-5 rating."""
+        ticket = await self.services.support.get(ticket_id)
+        if not can_answer_ticket(staff, ticket.assignee_id):
+            return NotYourTicket(ticket=ticket)
+        ticket = await self.services.support.close(ticket.id, staff)
+        to = chat_recipient(ticket.channel, ticket.chat_id, ticket.language)
+        return StaffAnswered(ticket=ticket, notices=[CustomerNotice(kind="rate_ticket", to=to, ref_id=ticket.id)])
+
+    async def open_tickets(self, staff: UserOut) -> list[TicketOut]:
+        """Open tickets a staff member may answer, oldest first."""
+        return [t for t in await self.services.support.open_tickets() if can_answer_ticket(staff, t.assignee_id)]
+
+    async def escalations(self, channel: str) -> list[Notice]:
+        """Claim the channel's tickets nobody answered in time and tell the managers."""
+        hours = self.working_hours()
+        minutes = self.settings.escalate_after_minutes
+        tickets = await self.services.support.claim_escalations(
+            lambda opened: hours.add_working_minutes(opened, minutes), channel=channel)
+        if not tickets:
+            return []
+        managers = [u for u in await self.services.users.list() if hears_escalations(u)]
+        notices: list[Notice] = []
+        for ticket in tickets:
+            transcript = await self.services.support.transcript(ticket.id)
+            notices += [TicketNotice(kind="escalated", to=staff_recipient(m, channel), ticket=ticket,
+                                     transcript=transcript, minutes=minutes) for m in managers]
+        return notices
+
+    async def ask_history(self, staff: UserOut, question: str) -> HistoryFound | None:
+        """Past interactions closest to a question, scoped to the company it names; None without an index."""
+        history = self.ports.history
+        if history is None:
+            return None
+        matches = await self.services.directory.companies_named_in(question)
+        company = matches[0] if matches else None
+        interactions = await self.services.directory.interactions_for_search(company.id if company else None)
+        await self.tx.end_reads()  # embedding and searching take a while
+        try:
+            hits = await asyncio.to_thread(_search_history, history, interactions, question,
+                                           company.id if company else None)
+        except Exception:  # the index is optional; staff still have /customer
+            log.warning("history search failed", exc_info=True)
+            return None
+        by_id = {i.id: i for i in interactions}
+        return HistoryFound(company=company.name if company else None,
+                            interactions=[by_id[h] for h in hits if h in by_id])
+
+    # --- leads -----------------------------------------------------------------------------------------
+
+    async def capture_lead(self, person: ChatPerson, phone: str, *, deal_title: Callable[[str], str],
+                           task_title: Callable[[str, str], str]) -> LeadTaken:
+        """Turn a phone shared after a price question into a lead; InvalidInput when it is no phone number.
+
+        `deal_title(name)` and `task_title(name, phone)` word the new deal and call-back task.
+        """
+        customer = await self.identify(person)
+        last = await self.services.support.last_question(customer)
+        lead = await self.services.leads.capture(customer, phone=phone, interest=last.question if last else "",
+                                                 rules=self.settings.lead_rules, title=deal_title(customer.name),
+                                                 task_title=task_title(customer.name, phone))
+        notices: list[Notice] = []
+        if lead.created and lead.assignee_id is not None:
+            assignee = await self.services.users.get(lead.assignee_id)
+            transcript = await self.services.support.recent_conversation(customer)
+            notices.append(LeadNotice(to=staff_recipient(assignee, customer.channel), lead=lead,
+                                      transcript=transcript))
+        return LeadTaken(lead=lead, notices=notices)
+
+    # --- privacy ---------------------------------------------------------------------------------------
+
+    async def customer_data(self, person: ChatPerson) -> CustomerData:
+        """What we hold about the customer writing."""
+        return await self.services.privacy.data_of(await self.identify(person))
+
+    async def request_erasure(self, person: ChatPerson, *, language: str) -> ErasureRequested:
+        """File the customer's erasure request and tell the admins."""
+        customer = await self.identify(person)
+        request, new = await self.services.privacy.request_erasure(customer, language=language)
+        if not new:
+            return ErasureRequested(request=request, new=False)
+        admins = [u for u in await self.services.users.list() if hears_erasure_requests(u)]
+        notices: list[Notice] = [ErasureRequestNotice(to=staff_recipient(a, person.channel), request=request)
+                                 for a in admins]
+        return ErasureRequested(request=request, new=True, notices=notices)
+
+    async def pending_erasures(self) -> list[PrivacyRequestOut]:
+        """Erasure requests waiting for an admin."""
+        return await self.services.privacy.pending()
+
+    async def decide_erasure(self, admin: UserOut, request_id: int, *, approve: bool) -> ErasureDecided:
+        """Approve (erase now, the history index too) or reject; the customer is told either way."""
+        result = await self.services.privacy.decide(request_id, admin, approve=approve)
+        request = result.request
+        history = self.ports.history
+        if result.interactions and history is not None:
+            try:
+                await asyncio.to_thread(history.remove, result.interactions)
+            except Exception:  # the rows are erased already; /ask never shows erased rows
+                log.warning("could not remove erased interactions from the history index", exc_info=True)
+        to = chat_recipient(request.channel, request.chat_id, request.language)
+        notice = CustomerNotice(kind="erasure_approved" if approve else "erasure_rejected", to=to, ref_id=request.id)
+        return ErasureDecided(request=request, approved=approve, interactions=len(result.interactions),
+                              messages=result.messages, questions=result.questions, notices=[notice])
+
+
+def _search_history(history: HistoryPort, interactions: list[InteractionOut], question: str,
+                    company_id: int | None) -> list[int]:
+    """Index what is not indexed yet (idempotent by interaction id), then search; return interaction ids."""
+    from crm_core.retrieval.history import HistoryItem
+
+    history.sync([HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions])
+    return [hit.interaction_id for hit in history.search(question, company_id=company_id, k=ASK_HITS)]
