@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +34,23 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     engine: Engine
     scheduler: Scheduler
+
+    async def ready_for_traffic(self) -> None:
+        """Load what the first message would load, then freeze the start-up heap.
+
+        The embedder, Chroma and SQLAlchemy leave a large heap of long-lived objects; without
+        `gc.freeze()` every full collection walks it again, which added 170-340 ms pauses to
+        ordinary messages in the engine benchmark. Frozen objects are never collected, which is
+        what long-lived start-up state should be.
+        """
+        knowledge = self.engine.ports.knowledge
+        if knowledge is not None:
+            try:
+                await asyncio.to_thread(knowledge.ask, "warm up")
+            except Exception:  # an empty or unreadable knowledge base is reported when a customer asks
+                log.info("knowledge base not warmed up", exc_info=True)
+        gc.collect()
+        gc.freeze()
 
     async def close(self) -> None:
         """Release the database connections."""

@@ -102,6 +102,7 @@ async def run_telegram(config: Settings) -> None:
 
     app = await build_app(config)
     try:
+        await app.ready_for_traffic()
         assert config.telegram_bot_token is not None
         await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
                           scheduler=app.scheduler)

@@ -552,6 +552,7 @@ async def time_engine(settings: Any, names: Names, n: int) -> tuple[list[Timing]
 
     clock = FrozenClock(NOW)
     app = await build_app(settings, clock=clock)
+    await app.ready_for_traffic()  # as `chatcrm bot` does before it takes updates
     staff = [Chat("1001", "vi"), Chat("1002", "vi"), Chat("1003", "en"), Chat("2001", "vi")]  # the demo's staff
     driver = Driver(app.engine, clock, iter(range(1, 10**9)))
     errors = _ErrorCounter()

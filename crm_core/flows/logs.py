@@ -30,7 +30,6 @@ from crm_core.services import Services
 from crm_core.services.logs import due_datetime
 from crm_core.textnorm import fold
 from crm_core.understanding import (
-    KnownContact,
     KnownNames,
     kind_from_text,
     parse_amount_text,
@@ -239,8 +238,7 @@ class LogFlow:
         return await self._resolve_names(fields)
 
     async def _known_names(self) -> KnownNames:
-        companies, contacts = await self.services.directory.known_names()
-        return KnownNames(companies=companies, contacts=[KnownContact(name, company) for name, company in contacts])
+        return await self.services.directory.known_names()
 
     async def _resolve_names(self, fields: DraftFields) -> DraftFields:
         """Match the company and the person against the CRM: exact matches chosen, look-alikes offered."""

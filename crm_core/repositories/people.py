@@ -43,6 +43,11 @@ class DirectoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    @property
+    def session(self) -> AsyncSession:
+        """Return the session this repository reads through."""
+        return self._session
+
     async def get_company(self, company_id: int) -> Company | None:
         """Return the company with `company_id`."""
         return await self._session.get(Company, company_id)
@@ -53,18 +58,17 @@ class DirectoryRepository:
             select(Contact).options(selectinload(Contact.company)).where(Contact.id == contact_id)
         )
 
-    async def company_names(self) -> Sequence[tuple[int, str, str]]:
-        """Return (id, name, folded name) of every company."""
-        rows = await self._session.execute(select(Company.id, Company.name, Company.name_folded))
+    async def company_names(self, *, after_id: int = 0) -> Sequence[tuple[int, str, str]]:
+        """Return (id, name, folded name) of every company (with an id above `after_id`), by id."""
+        query = select(Company.id, Company.name, Company.name_folded).where(Company.id > after_id)
+        rows = await self._session.execute(query.order_by(Company.id))
         return [(r[0], r[1], r[2]) for r in rows]
 
-    async def contact_names(self) -> Sequence[tuple[int, str, str, int | None, str | None]]:
-        """Return (id, name, folded name, company id, company name) of every contact."""
-        rows = await self._session.execute(
-            select(Contact.id, Contact.name, Contact.name_folded, Contact.company_id, Company.name).outerjoin(
-                Company, Contact.company_id == Company.id
-            )
-        )
+    async def contact_names(self, *, after_id: int = 0) -> Sequence[tuple[int, str, str, int | None, str | None]]:
+        """Return (id, name, folded name, company id, company name) of every contact (id above `after_id`), by id."""
+        query = (select(Contact.id, Contact.name, Contact.name_folded, Contact.company_id, Company.name)
+                 .outerjoin(Company, Contact.company_id == Company.id).where(Contact.id > after_id))
+        rows = await self._session.execute(query.order_by(Contact.id))
         return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def contacts_of(self, company_id: int) -> Sequence[Contact]:

@@ -18,7 +18,9 @@ from crm_core.services.convert import (
     interaction_out,
     task_out,
 )
+from crm_core.services.names import name_index
 from crm_core.textnorm import fold, nfc
+from crm_core.understanding import KnownNames
 
 ERASED = "[erased]"
 
@@ -26,9 +28,9 @@ LOOKALIKE_SCORE = 85.0
 SEARCH_SCORE = 70.0
 
 
-def _rank(query: str, names: dict[int, str], *, cutoff: float, limit: int) -> list[tuple[int, float]]:
-    """Rank folded `names` by closeness to the folded `query`."""
-    found = process.extract(fold(query), names, scorer=fuzz.WRatio, processor=utils.default_process,
+def _rank(query: str, choices: dict[int, str], *, cutoff: float, limit: int) -> list[tuple[int, float]]:
+    """Rank `choices` (folded names as rapidfuzz processes them) by closeness to the folded `query`."""
+    found = process.extract(utils.default_process(fold(query)), choices, scorer=fuzz.WRatio, processor=None,
                             score_cutoff=cutoff, limit=limit)
     return [(key, float(score)) for _name, score, key in found]
 
@@ -45,32 +47,30 @@ class DirectoryService:
 
     async def match_companies(self, name: str, *, cutoff: float = LOOKALIKE_SCORE, limit: int = 5) -> list[NameMatch]:
         """Return existing companies whose name looks like `name`, best first."""
-        rows = await self._repo.company_names()
-        names = {cid: folded for cid, _name, folded in rows}
-        display = {cid: shown for cid, shown, _folded in rows}
+        index = await name_index(self._repo)
         wanted = fold(name)
-        return [NameMatch(kind="company", id=cid, name=display[cid], score=score, exact=names[cid] == wanted)
-                for cid, score in _rank(name, names, cutoff=cutoff, limit=limit)]
+        return [NameMatch(kind="company", id=cid, name=index.company_names[cid], score=score,
+                          exact=index.company_folds[cid] == wanted)
+                for cid, score in _rank(name, index.company_choices, cutoff=cutoff, limit=limit)]
 
     async def match_contacts(self, name: str, *, company_id: int | None = None, cutoff: float = LOOKALIKE_SCORE,
                              limit: int = 5) -> list[NameMatch]:
         """Return existing contacts whose name looks like `name` (within a company when given)."""
-        rows = [r for r in await self._repo.contact_names() if company_id is None or r[3] == company_id]
-        names = {r[0]: r[2] for r in rows}
-        by_id = {r[0]: r for r in rows}
+        index = await name_index(self._repo)
+        choices = index.contact_choices if company_id is None else {
+            cid: index.contact_choices[cid] for cid, p in index.contacts.items() if p.company_id == company_id}
         wanted = fold(name)
         matches = []
-        for cid, score in _rank(name, names, cutoff=cutoff, limit=limit):
-            row = by_id[cid]
-            exact = row[2] == wanted or row[2].split(" ")[-1] == wanted
-            matches.append(NameMatch(kind="contact", id=cid, name=row[1], company=row[4], score=score, exact=exact))
+        for cid, score in _rank(name, choices, cutoff=cutoff, limit=limit):
+            person = index.contacts[cid]
+            exact = person.folded == wanted or person.folded.split(" ")[-1] == wanted
+            matches.append(NameMatch(kind="contact", id=cid, name=person.name, company=person.company, score=score,
+                                     exact=exact))
         return matches
 
-    async def known_names(self) -> tuple[list[str], list[tuple[str, str | None]]]:
-        """Return every company name and every (contact, company) pair, for the log parser."""
-        companies = [name for _id, name, _folded in await self._repo.company_names()]
-        contacts = [(r[1], r[4]) for r in await self._repo.contact_names()]
-        return companies, contacts
+    async def known_names(self) -> KnownNames:
+        """Return every company and contact name, for the log parser (the same object while they do not change)."""
+        return (await name_index(self._repo)).known
 
     async def search(self, query: str, *, limit: int = 10) -> list[NameMatch]:
         """Search companies and contacts together, best first."""
@@ -151,7 +151,9 @@ class DirectoryService:
         """Return companies whose name appears in `text` (accents and case ignored, small typos allowed), best first."""
         folded = fold(text)
         found = []
-        for cid, name, name_folded in await self._repo.company_names():
+        index = await name_index(self._repo)
+        for cid, name_folded in index.company_folds.items():
+            name = index.company_names[cid]
             if len(name_folded) < 3:
                 continue
             score = float(fuzz.partial_ratio(name_folded, folded))

@@ -20,8 +20,6 @@ from crm_core.understanding.entities import (
     find_contacts,
     find_email,
     find_phone,
-    given_name,
-    match_known,
     words_of,
 )
 from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
@@ -301,7 +299,7 @@ def _fill_people(
     companies = [t for t in (_trim_busy(s, original, busy) for s in find_companies(words, lang)) if t is not None]
     if not companies:
         companies = [s for s in company_word_runs(words) if not _overlaps(s, busy)]
-    known_companies = match_known(folded, list(known.companies))
+    known_companies = known.company_matcher.find(folded) if known.companies else []
     firm_spans = [(s.start, s.end) for s in companies]
     contacts = [s for s in contacts if s.cue == "honorific" or not _overlaps(s, firm_spans)]
     contact_spans = [(s.start, s.end) for s in contacts]
@@ -315,7 +313,7 @@ def _fill_people(
             companies.append(follow)
 
     # a "contact" that is a known company is the company
-    known_company_folds = {fold(name) for name in known.companies}
+    known_company_folds = set(known.company_folds.values())
     contacts = [s for s in contacts if fold(s.text) not in known_company_folds]
     contacts = [s for s in contacts if not any(s.start < b and a < s.end for _, a, b in known_companies)]
 
@@ -360,15 +358,15 @@ def _choose_contact(
     if not known.contacts:
         return
     if chosen is None:
-        found = match_known(folded, [c.name for c in known.contacts])
+        found = known.contact_matcher.find(folded)
         if found:
             out.contact = found[0][0]
             conf["contact"] = 0.85
             out.contact_candidates = list(dict.fromkeys(name for name, _, _ in found))
         return
     target = fold(chosen.text)
-    exact = [c for c in known.contacts if fold(c.name) == target]
-    partial = [c for c in known.contacts if fold(given_name(c.name)) == target or fold(c.name).split()[0] == target]
+    exact = known.contacts_by_fold.get(target, [])
+    partial = known.contacts_by_called_name.get(target, [])
     matches = exact or partial
     if exact and len(exact) == 1:
         out.contact = exact[0].name
@@ -404,7 +402,7 @@ def _choose_company(
         if known.companies:
             matches = process.extract(
                 fold(name),
-                {c: fold(c) for c in known.companies},
+                known.company_folds,
                 scorer=fuzz.WRatio,
                 limit=3,
                 score_cutoff=_FUZZ_CUTOFF,
