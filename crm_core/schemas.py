@@ -281,6 +281,15 @@ class SavedLogRecord(SavedLog):
     deal_before: DealBefore | None = None
 
 
+class UndoneLog(BaseModel):
+    """What undoing a log took back; what it created but kept because other records now use it (names)."""
+
+    draft_id: int
+    kept_deal: str | None = None
+    kept_company: str | None = None
+    kept_contact: str | None = None
+
+
 class CustomerOut(BaseModel):
     """A customer who writes to the bot, as the contact we keep for them."""
 

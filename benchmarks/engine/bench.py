@@ -276,15 +276,15 @@ _SUMMARIES = (
 def _company_rows(rng: random.Random, last_id: int, count: int, owners: list[int]) -> list[dict[str, Any]]:
     from crm_core.textnorm import fold
 
-    taken: set[str] = set()
+    taken: set[str] = set()  # folded: the schema holds one company per folded name
     rows: list[dict[str, Any]] = []
     while len(rows) < count:
         name = f"{rng.choice(_TRADES)} {rng.choice(_MARKS)} {rng.choice(_MARKS)}"
-        if name in taken:
+        if fold(name) in taken:
             name = f"{name} {rng.randint(2, 99)}"  # real books hold "… 2" branches too
-        if name in taken:
+        if fold(name) in taken:
             continue
-        taken.add(name)
+        taken.add(fold(name))
         slug = fold(name).replace(" ", "")
         rows.append({
             "id": last_id + len(rows) + 1, "name": name, "name_folded": fold(name),
@@ -304,11 +304,15 @@ def _contact_rows(rng: random.Random, last_id: int, count: int,
     people = demo_data()["people"]
     surnames, weights = list(people["surnames"]), list(people["surnames"].values())
     rows = []
+    taken: set[tuple[int, str]] = set()  # the schema holds one contact per folded name within a company
     for index in range(count):
         company = companies[index] if index < len(companies) else rng.choice(companies)
-        gender = rng.choice(("m", "f"))
-        name = (f"{rng.choices(surnames, weights)[0]} {rng.choice(people['middle'][gender])} "
-                f"{rng.choice(people['given'][gender])}")
+        name = ""
+        while not name or (company["id"], fold(name)) in taken:
+            gender = rng.choice(("m", "f"))
+            name = (f"{rng.choices(surnames, weights)[0]} {rng.choice(people['middle'][gender])} "
+                    f"{rng.choice(people['given'][gender])}")
+        taken.add((company["id"], fold(name)))
         rows.append({
             "id": last_id + index + 1, "name": name, "name_folded": fold(name), "company_id": company["id"],
             "title": rng.choice(_TITLES), "phone": f"+8490{rng.randint(1_000_000, 9_999_999)}",

@@ -20,7 +20,7 @@ from crm_core.errors import CrmError, StoreBusy
 from crm_core.flows import Flows
 from crm_core.policy import admits_customers, allows
 from crm_core.ports import Ports
-from crm_core.schemas import DraftFields, TaskOut, UserOut
+from crm_core.schemas import TaskOut, UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
@@ -209,7 +209,8 @@ class Engine:
                 services = Services.build(uow.session, now=self._clock.now())
                 user = await self._identify(inbound, services)
                 if user is not None:
-                    await services.logs.draft(owner=user, raw_text=text, fields=DraftFields(), status="failed")
+                    # Once per update: a redelivery that fails again finds the draft its first delivery kept.
+                    await services.logs.keep_failed(owner=user, raw_text=text, source_key=inbound.dedupe_key)
         except Exception:  # the store itself is failing; the log line above still has the update id
             log.exception("could not keep the raw text of update %s", inbound.update_id)
 

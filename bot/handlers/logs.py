@@ -202,7 +202,7 @@ def _rendered(ctx: Ctx, result: LogPreview | LogClosed | LogSaved | LogUndone | 
     if isinstance(result, LogSaved):
         return _saved(ctx, result)
     if isinstance(result, LogUndone):
-        return Reply(ctx.t("log.undone"), edit=True)
+        return _undone(ctx, result)
     if isinstance(result, UndoTooLate):
         text = ctx.t("log.undo_expired", minutes=result.minutes)
         return Reply(text, toast=text[:200])
@@ -217,6 +217,24 @@ def _field_picker(ctx: Ctx, draft_id: int) -> Reply:
     buttons = [Button(ctx.t(f"field.{f}"), pack("log", "f", draft_id, f)) for f in EDITABLE_FIELDS]
     buttons.append(Button(ctx.t("btn.back"), pack("log", "show", draft_id)))
     return Reply(ctx.t("log.pick_field"), keyboard=Keyboard.column(buttons, per_row=3), edit=True)
+
+
+def _undone(ctx: Ctx, undone: LogUndone) -> Reply:
+    kept = [ctx.t("log.kept_deal", title=undone.kept_deal) if undone.kept_deal else None,
+            ctx.t("log.kept_company", name=undone.kept_company) if undone.kept_company else None,
+            ctx.t("log.kept_contact", name=undone.kept_contact) if undone.kept_contact else None]
+    names = ", ".join(k for k in kept if k)
+    return Reply(fmt.clip(ctx.t("log.undone_kept", kept=names) if names else ctx.t("log.undone"), 4000), edit=True)
+
+
+def _edit_not_applied(ctx: Ctx, closed: LogClosed | None) -> Reply:
+    """An edited message whose log is saved or closed, or that made none: the edit was kept, not applied."""
+    if closed is None:
+        return Reply(ctx.t("log.edit_not_applied"))
+    if closed.status != "saved":
+        return Reply(ctx.t("log.edit_after_cancel"))
+    undo = Keyboard.of([Button(ctx.t("btn.undo"), pack("log", "undo", closed.draft_id))])
+    return Reply(ctx.t("log.edit_after_save", minutes=ctx.settings.undo_minutes), keyboard=undo)
 
 
 def _already(ctx: Ctx, closed: LogClosed) -> Reply:

@@ -79,9 +79,12 @@ class LogSaved(BaseModel):
 
 
 class LogUndone(BaseModel):
-    """A saved log was taken back."""
+    """A saved log was taken back; what it created but others now use stayed (names)."""
 
     draft_id: int
+    kept_deal: str | None = None
+    kept_company: str | None = None
+    kept_contact: str | None = None
 
 
 class UndoTooLate(BaseModel):
@@ -138,10 +141,11 @@ class LogFlow:
 
     async def cancel(self, owner: UserOut, draft_id: int) -> LogClosed | None:
         """Drop an unsaved draft (its raw text stays); LogClosed when it was not open."""
-        draft = await self.open(owner, draft_id)
-        if isinstance(draft, LogClosed):
-            return draft
-        await self.services.logs.cancel(draft_id, owner)
+        await self.tx.end_reads()  # on SQLite the claim must be the first statement of its transaction
+        try:
+            await self.services.logs.cancel(draft_id, owner)
+        except AlreadyDone as error:
+            return LogClosed(draft_id=draft_id, status=str(error.details.get("status", "cancelled")))
         return None
 
     async def choose_company(self, owner: UserOut, draft_id: int, company_id: int) -> LogPreview | LogClosed:
@@ -185,7 +189,11 @@ class LogFlow:
         return await self._store(owner, draft_id, changed)
 
     async def save(self, owner: UserOut, draft_id: int, *, default_task_title: str) -> LogSaved | LogClosed:
-        """Save interaction, follow-up task and deal of a draft, all at once."""
+        """Save interaction, follow-up task and deal of a draft, all at once; a second tap anywhere saves nothing."""
+        # The save starts with its claim (draft -> saved). On SQLite a transaction that has read cannot
+        # start writing once another process has committed, so end the reads: the claim then waits its
+        # turn for the write lock and sees the newest status.
+        await self.tx.end_reads()
         try:
             saved = await self.services.logs.save(draft_id, owner, default_task_title=default_task_title)
         except AlreadyDone as error:
@@ -197,14 +205,15 @@ class LogFlow:
                         deal_title=saved.deal_title, deal_created=saved.deal_created, undo_minutes=self.undo_minutes)
 
     async def undo(self, owner: UserOut, draft_id: int) -> LogUndone | UndoTooLate | LogClosed:
-        """Take back a saved log within the undo window."""
+        """Take back a saved log within the undo window; what others now use stays and is named."""
+        await self.tx.end_reads()  # the claim (saved -> undone) comes first, as in `save`
         try:
-            await self.services.logs.undo(draft_id, owner)
+            undone = await self.services.logs.undo(draft_id, owner)
         except UndoExpired:
             return UndoTooLate(draft_id=draft_id, minutes=self.undo_minutes)
         except AlreadyDone as error:
             return LogClosed(draft_id=draft_id, status=str(error.details.get("status", "undone")))
-        return LogUndone(draft_id=draft_id)
+        return LogUndone(**undone.model_dump())
 
     async def remind_from_text(self, owner: UserOut, text: str, *, now: datetime) -> TaskOut:
         """Create a reminder task from "nhắc tôi gọi anh Minh thứ 6" (title without the trigger words)."""

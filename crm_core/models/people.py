@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.models.base import Base, UtcDateTime
 from crm_core.models.channels import StaffIdentity
 
 ROLES = ("sales", "manager", "admin")
+# One contact per folded name within a company; erased contacts all share one placeholder name, so they are left
+# out. Contacts without a company (mostly customers known by their chat display name) have no such rule.
+_NOT_ERASED = text("erased_at IS NULL")
 
 
 class User(Base):
@@ -38,7 +41,8 @@ class Company(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    name_folded: Mapped[str] = mapped_column(String(200), index=True)
+    # One company per folded name: concurrent saves of the same new company converge on one row.
+    name_folded: Mapped[str] = mapped_column(String(200), index=True, unique=True)
     industry: Mapped[str | None] = mapped_column(String(80))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
@@ -54,6 +58,8 @@ class Contact(Base):
     """A person at a company, or a customer who wrote to the bot."""
 
     __tablename__ = "contacts"
+    __table_args__ = (Index("ux_contacts_company_id_name_folded", "company_id", "name_folded", unique=True,
+                            sqlite_where=_NOT_ERASED, postgresql_where=_NOT_ERASED),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -83,6 +84,43 @@ class DirectoryRepository:
     async def count_contacts(self) -> int:
         """Count contacts."""
         return int(await self._session.scalar(select(func.count(Contact.id))) or 0)
+
+    async def company_by_folded_name(self, name_folded: str) -> Company | None:
+        """Return the company whose folded name is `name_folded` (there is at most one)."""
+        return await self._session.scalar(select(Company).where(Company.name_folded == name_folded))
+
+    async def contact_in_company(self, company_id: int, name_folded: str) -> Contact | None:
+        """Return the company's (not erased) contact whose folded name is `name_folded` (there is at most one)."""
+        query = select(Contact).where(Contact.company_id == company_id, Contact.name_folded == name_folded,
+                                      Contact.erased_at.is_(None))
+        return await self._session.scalar(query)
+
+    async def add_unless_taken(self, row: Company | Contact) -> bool:
+        """Insert `row` now; False (and nothing inserted) when its name is taken, even by a concurrent unit of work.
+
+        On PostgreSQL an insert that meets another transaction's uncommitted twin waits for it, then fails
+        if that one committed; on SQLite writers take turns. Either way the twin is readable afterwards.
+        """
+        await self._session.flush()  # only this row may fail inside the savepoint
+        try:
+            async with self._session.begin_nested():
+                self._session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    async def delete_unless_referenced(self, model: type[Company | Contact], row_id: int) -> bool:
+        """Delete a company or contact now; False (and kept) when the database refuses: a row points at it.
+
+        A plain DELETE, not the ORM's, which would first unlink the children it can see.
+        """
+        await self._session.flush()
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(delete(model).where(model.id == row_id))
+        except IntegrityError:
+            return False
+        return True
 
     def add(self, row: Company | Contact) -> None:
         """Stage a new company or contact."""

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from crm_core.models import Company, Deal, DealStageChange, Interaction, Pipeline, Stage, Task
 from crm_core.repositories.claims import skips_locked_rows
+from crm_core.repositories.references import is_referenced
 
 _DEAL_LOADS = (selectinload(Deal.stage), selectinload(Deal.company), selectinload(Deal.contact),
                selectinload(Deal.owner))
@@ -97,6 +98,15 @@ class DealRepository:
     async def last_stage_change_id(self, deal_id: int) -> int:
         """Return the id of a deal's latest stage move (0 when none)."""
         query = select(func.max(DealStageChange.id)).where(DealStageChange.deal_id == deal_id)
+        return int(await self._session.scalar(query) or 0)
+
+    async def is_used(self, deal_id: int) -> bool:
+        """Tell whether a record other than its own stage moves (an interaction, a task, a ticket) points at a deal."""
+        return await is_referenced(self._session, "deals", deal_id, ignoring=("deal_stage_changes",))
+
+    async def count_stage_changes(self, deal_id: int) -> int:
+        """Count a deal's stage moves, the one that opened it included."""
+        query = select(func.count(DealStageChange.id)).where(DealStageChange.deal_id == deal_id)
         return int(await self._session.scalar(query) or 0)
 
     async def delete_stage_changes_after(self, deal_id: int, change_id: int) -> None:

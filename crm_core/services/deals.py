@@ -149,6 +149,15 @@ class DealService:
         if deal is not None:
             await self._repo.delete(deal)
 
+    async def delete_unless_used(self, deal_id: int) -> bool:
+        """Delete a deal its log created, unless another record uses it or it moved since; False when kept."""
+        if await self._repo.is_used(deal_id):
+            return False  # a colleague's interaction or task, a ticket, a lead
+        if await self._repo.count_stage_changes(deal_id) > 1:
+            return False  # moved by someone since it was opened
+        await self.delete(deal_id)
+        return True
+
     async def last_move_id(self, deal_id: int) -> int:
         """Return the id of the deal's latest stage move, a bookmark for `forget_moves_after`."""
         return await self._repo.last_stage_change_id(deal_id)

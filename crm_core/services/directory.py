@@ -6,9 +6,10 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process, utils
 
-from crm_core.errors import NotFound
+from crm_core.errors import Conflict, NotFound
 from crm_core.models import Company, Contact
 from crm_core.repositories.people import DirectoryRepository
+from crm_core.repositories.references import is_referenced
 from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.schemas import CompanyOut, ContactOut, Customer360, InteractionOut, NameMatch
 from crm_core.services.convert import (
@@ -26,6 +27,8 @@ ERASED = "[erased]"
 
 LOOKALIKE_SCORE = 85.0
 SEARCH_SCORE = 70.0
+# get-or-create: a twin found by the insert is read back; a twin deleted meanwhile (an undo) is inserted again.
+_CREATE_ATTEMPTS = 3
 
 
 def _rank(query: str, choices: dict[int, str], *, cutoff: float, limit: int) -> list[tuple[int, float]]:
@@ -94,23 +97,50 @@ class DirectoryService:
         return contact_out(contact, contact.company.name if contact.company else None)
 
     async def create_company(self, name: str, *, owner_id: int | None, industry: str | None = None) -> Company:
-        """Create a company row (staged; flushed for its id)."""
+        """Return the company named `name` (accents and case ignored), creating it when there is none."""
+        return (await self.company_or_new(name, owner_id=owner_id, industry=industry))[0]
+
+    async def company_or_new(self, name: str, *, owner_id: int | None,
+                             industry: str | None = None) -> tuple[Company, bool]:
+        """Return the company named `name` and whether this call created it; concurrent calls converge on one row."""
         name = nfc(name.strip())
-        company = Company(name=name, name_folded=fold(name), owner_id=owner_id, industry=industry,
-                          created_at=self._now)
-        self._repo.add(company)
-        await self._repo.flush()
-        return company
+        folded = fold(name)
+        for _attempt in range(_CREATE_ATTEMPTS):
+            company = await self._repo.company_by_folded_name(folded)
+            if company is not None:
+                return company, False
+            company = Company(name=name, name_folded=folded, owner_id=owner_id, industry=industry,
+                              created_at=self._now)
+            if await self._repo.add_unless_taken(company):
+                return company, True
+        raise Conflict(f"could not create the company {name!r}")
 
     async def create_contact(self, name: str, *, company_id: int | None, owner_id: int | None,
                              phone: str | None = None, email: str | None = None) -> Contact:
-        """Create a contact row (staged; flushed for its id)."""
+        """Return the company's contact named `name`, creating it when there is none (phone and email filled in)."""
+        return (await self.contact_or_new(name, company_id=company_id, owner_id=owner_id, phone=phone,
+                                          email=email))[0]
+
+    async def contact_or_new(self, name: str, *, company_id: int | None, owner_id: int | None,
+                             phone: str | None = None, email: str | None = None) -> tuple[Contact, bool]:
+        """Return the contact named `name` at `company_id` and whether this call created it.
+
+        Within a company there is one contact per folded name, and concurrent calls converge on it (its
+        missing phone and email are filled in). Without a company every call creates a contact: a name
+        alone does not tell two customers or two people called "Minh" apart.
+        """
         name = nfc(name.strip())
-        contact = Contact(name=name, name_folded=fold(name), company_id=company_id, owner_id=owner_id, phone=phone,
-                          email=email, created_at=self._now)
-        self._repo.add(contact)
-        await self._repo.flush()
-        return contact
+        folded = fold(name)
+        for _attempt in range(_CREATE_ATTEMPTS):
+            existing = await self._repo.contact_in_company(company_id, folded) if company_id is not None else None
+            if existing is not None:
+                await self.update_contact_details(existing.id, phone=phone, email=email)
+                return existing, False
+            contact = Contact(name=name, name_folded=folded, company_id=company_id, owner_id=owner_id, phone=phone,
+                              email=email, created_at=self._now)
+            if await self._repo.add_unless_taken(contact):
+                return contact, True
+        raise Conflict(f"could not create the contact {name!r}")
 
     async def update_contact_details(self, contact_id: int, *, phone: str | None, email: str | None) -> None:
         """Fill a contact's phone and email when they are new."""
@@ -122,17 +152,19 @@ class DirectoryService:
         if email and not contact.email:
             contact.email = email
 
-    async def delete_company(self, company_id: int) -> None:
-        """Delete a company (used by undo when the log created it)."""
-        company = await self._repo.get_company(company_id)
-        if company is not None:
-            await self._repo.delete(company)
+    async def delete_company_unless_used(self, company_id: int) -> bool:
+        """Delete a company nothing points at any more (undo of the log that created it); False when kept."""
+        # Every link counts, even those the database would cascade or unlink: another log (a colleague's,
+        # or a later one) converged on it. The DELETE itself still refuses a link committed meanwhile.
+        if await is_referenced(self._repo.session, "companies", company_id):
+            return False
+        return await self._repo.delete_unless_referenced(Company, company_id)
 
-    async def delete_contact(self, contact_id: int) -> None:
-        """Delete a contact (used by undo when the log created it)."""
-        contact = await self._repo.get_contact(contact_id)
-        if contact is not None:
-            await self._repo.delete(contact)
+    async def delete_contact_unless_used(self, contact_id: int) -> bool:
+        """Delete a contact nothing points at any more (undo of the log that created it); False when kept."""
+        if await is_referenced(self._repo.session, "contacts", contact_id):
+            return False
+        return await self._repo.delete_unless_referenced(Contact, contact_id)
 
     async def customer_360(self, company_id: int, *, interactions: int = 5) -> Customer360:
         """Return the company with its contacts, deals, latest interactions and open tasks."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import AlreadyDone, Forbidden, NotFound, UndoExpired
 from crm_core.models import Deal, Interaction, LogDraft
+from crm_core.repositories.claims import claimed
 from crm_core.repositories.sales import ActivityRepository
-from crm_core.schemas import DealBefore, DraftFields, LogDraftOut, SavedLog, SavedLogRecord, UserOut
+from crm_core.schemas import DealBefore, DraftFields, LogDraftOut, SavedLog, SavedLogRecord, UndoneLog, UserOut
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
 from crm_core.services.pipelines import PipelineService
@@ -56,12 +57,21 @@ class LogService:
         await self._session.flush()
         return draft.id
 
+    async def keep_failed(self, *, owner: UserOut, raw_text: str, source_key: str | None) -> int | None:
+        """Keep the raw text of a message whose handling failed, once per `source_key`; None when kept already."""
+        if source_key is not None:
+            query = select(LogDraft.id).where(LogDraft.source_key == source_key, LogDraft.status == "failed")
+            if await self._session.scalar(query.limit(1)) is not None:
+                return None
+        return await self.draft(owner=owner, raw_text=raw_text, fields=DraftFields(), source_key=source_key,
+                                status="failed")
+
     async def get(self, draft_id: int, owner: UserOut) -> LogDraftOut:
         """Return one of the owner's drafts."""
         return _draft_out(await self._own(draft_id, owner))
 
-    async def _own(self, draft_id: int, owner: UserOut) -> LogDraft:
-        draft = await self._session.get(LogDraft, draft_id)
+    async def _own(self, draft_id: int, owner: UserOut, *, fresh: bool = False) -> LogDraft:
+        draft = await self._session.get(LogDraft, draft_id, populate_existing=fresh)
         if draft is None:
             raise NotFound("no such log")
         if draft.owner_id != owner.id:
@@ -89,10 +99,27 @@ class LogService:
         draft.fields = fields.stored()
 
     async def cancel(self, draft_id: int, owner: UserOut) -> None:
-        """Drop an unsaved draft (its raw text stays)."""
-        draft = await self._own(draft_id, owner)
-        self._require_open(draft)
-        draft.status = "cancelled"
+        """Drop an unsaved draft (its raw text stays); AlreadyDone when it was saved or cancelled meanwhile."""
+        await self._claim(draft_id, owner, "draft", "cancelled")
+
+    async def _claim(self, draft_id: int, owner: UserOut, current: str, new: str, *,
+                     saved_since: datetime | None = None, **values: object) -> LogDraft:
+        """Move the owner's draft from status `current` to `new` in one conditional UPDATE, or raise.
+
+        Whoever changes the row first wins, in any process: on PostgreSQL a second UPDATE waits for the
+        first transaction and then finds the status changed; on SQLite writers take turns. So a second
+        tap on Save, Cancel or Undo changes nothing and is answered from the status it finds. Nothing is
+        written before the claim, and the claim is undone with everything else if the unit of work fails.
+        """
+        condition = [LogDraft.id == draft_id, LogDraft.owner_id == owner.id, LogDraft.status == current]
+        if saved_since is not None:
+            condition.append(LogDraft.saved_at >= saved_since)
+        if not await claimed(self._session, update(LogDraft).where(*condition).values(status=new, **values)):
+            draft = await self._own(draft_id, owner, fresh=True)  # not found, not yours, or no longer `current`
+            if draft.status == current and saved_since is not None:
+                raise UndoExpired("too late to undo")
+            raise AlreadyDone(f"log already {draft.status}", status=draft.status)
+        return await self._own(draft_id, owner, fresh=True)
 
     @staticmethod
     def _require_open(draft: LogDraft) -> None:
@@ -100,9 +127,8 @@ class LogService:
             raise AlreadyDone(f"log already {draft.status}", status=draft.status)
 
     async def save(self, draft_id: int, owner: UserOut, *, default_task_title: str) -> SavedLog:
-        """Save interaction, follow-up task and deal of a draft, in this unit of work."""
-        draft = await self._own(draft_id, owner)
-        self._require_open(draft)
+        """Save interaction, follow-up task and deal of a draft, in this unit of work (once, however often asked)."""
+        draft = await self._claim(draft_id, owner, "draft", "saved", saved_at=self._now)
         fields = DraftFields.model_validate(draft.fields)
         company_id, company_created = await self._resolve_company(fields, owner)
         contact_id, contact_created = await self._resolve_contact(fields, owner, company_id)
@@ -115,8 +141,6 @@ class LogService:
         self._activities.add(interaction)
         task_id = await self._create_task(fields, owner, deal, contact_id, company_id, default_task_title)
         await self._session.flush()
-        draft.status = "saved"
-        draft.saved_at = self._now
         result = SavedLog(draft_id=draft.id, interaction_id=interaction.id, task_id=task_id,
                           deal_id=deal.id if deal else None, deal_created=deal_created,
                           deal_title=deal.title if deal else None, company_id=company_id,
@@ -132,8 +156,8 @@ class LogService:
             if fields.contact_choice is not None and fields.contact_choice.company_id:
                 return fields.contact_choice.company_id, False
             return None, False
-        company = await self._directory.create_company(fields.company, owner_id=owner.id)
-        return company.id, True
+        company, created = await self._directory.company_or_new(fields.company, owner_id=owner.id)
+        return company.id, created
 
     async def _resolve_contact(self, fields: DraftFields, owner: UserOut,
                                company_id: int | None) -> tuple[int | None, bool]:
@@ -143,9 +167,10 @@ class LogService:
             return fields.contact_choice.id, False
         if not fields.contact:
             return None, False
-        contact = await self._directory.create_contact(fields.contact, company_id=company_id, owner_id=owner.id,
-                                                       phone=fields.phone, email=fields.email)
-        return contact.id, True
+        contact, created = await self._directory.contact_or_new(fields.contact, company_id=company_id,
+                                                                owner_id=owner.id, phone=fields.phone,
+                                                                email=fields.email)
+        return contact.id, created
 
     async def _upsert_deal(self, fields: DraftFields, owner: UserOut, company_id: int | None,
                            contact_id: int | None) -> tuple[Deal | None, bool, DealBefore | None]:
@@ -192,13 +217,15 @@ class LogService:
         await self._session.flush()
         return task.id
 
-    async def undo(self, draft_id: int, owner: UserOut) -> None:
-        """Take back a saved log within the undo window."""
-        draft = await self._own(draft_id, owner)
-        if draft.status != "saved" or not draft.result:
-            raise AlreadyDone(f"log is {draft.status}", status=draft.status)
-        if draft.saved_at is None or self._now - draft.saved_at > self._undo:
-            raise UndoExpired("too late to undo")
+    async def undo(self, draft_id: int, owner: UserOut) -> UndoneLog:
+        """Take back a saved log within the undo window (once, however often asked).
+
+        What the log created is deleted unless something else now uses it: a company or person another
+        log converged on, a deal a colleague has since logged against or moved. Those stay, and are named.
+        """
+        draft = await self._claim(draft_id, owner, "saved", "undone", saved_since=self._now - self._undo)
+        if not draft.result:
+            raise AlreadyDone("log has nothing to undo", status=draft.status)
         result = SavedLogRecord.model_validate(draft.result)
         interaction = await self._activities.get_interaction(result.interaction_id)
         if interaction is not None:
@@ -206,25 +233,33 @@ class LogService:
         if result.task_id:
             await self._tasks.delete(result.task_id)
         await self._session.flush()
-        await self._undo_deal(result)
+        undone = UndoneLog(draft_id=draft_id, kept_deal=await self._undo_deal(result))
         if result.contact_created and result.contact_id:
-            await self._directory.delete_contact(result.contact_id)
+            name = (await self._directory.contact(result.contact_id)).name
+            if not await self._directory.delete_contact_unless_used(result.contact_id):
+                undone.kept_contact = name
         if result.company_created and result.company_id:
-            await self._session.flush()
-            await self._directory.delete_company(result.company_id)
-        draft.status = "undone"
+            name = (await self._directory.company(result.company_id)).name
+            if not await self._directory.delete_company_unless_used(result.company_id):
+                undone.kept_company = name
+        return undone
 
-    async def _undo_deal(self, result: SavedLogRecord) -> None:
+    async def _undo_deal(self, result: SavedLogRecord) -> str | None:
+        """Put the deal back as it was; return its title when the log created it but it must stay."""
         if not result.deal_id:
-            return
+            return None
         if result.deal_created:
-            await self._deals.delete(result.deal_id)
+            deal = await self._deals.raw(result.deal_id)
+            if deal is None:
+                return None
+            if not await self._deals.delete_unless_used(result.deal_id):
+                return deal.title
             await self._session.flush()
-            return
+            return None
         before = result.deal_before
         deal = await self._deals.raw(result.deal_id)
         if deal is None or before is None:
-            return
+            return None
         deal.amount, deal.currency, deal.quantity = before.amount, before.currency, before.quantity
         deal.contact_id = before.contact_id  # the log may have linked the contact it created, which undo deletes
         if before.last_move_id is not None:
@@ -234,6 +269,7 @@ class LogService:
             deal.status = "open"
             deal.closed_at = None
             deal.stage_changed_at = before.stage_changed_at
+        return None
 
 
 def _draft_out(draft: LogDraft) -> LogDraftOut:

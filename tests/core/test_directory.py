@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import OpenServices
+import pytest
+
+from tests.conftest import TEST_NOW, OpenServices
 
 
 async def _companies(open_services: OpenServices, *names: str) -> dict[str, int]:
@@ -81,3 +83,98 @@ async def test_customer_360_gathers_contacts_of_the_company(open_services: OpenS
     assert view.company.name == "Hòa Phát"
     assert [(c.name, c.phone, c.company) for c in view.contacts] == [("Minh", "+84901234567", "Hòa Phát")]
     assert (view.deals, view.interactions, view.open_tasks) == ([], [], [])
+
+
+# --- one company per folded name, one contact per folded name within a company -------------------------------
+
+
+async def test_creating_a_company_that_exists_under_another_spelling_returns_it(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        first, created = await services.directory.company_or_new("Zeta Corp", owner_id=None)
+        again, created_again = await services.directory.company_or_new("  ZETA corp ", owner_id=None)
+        assert (again.id, created, created_again) == (first.id, True, False)
+
+    async with open_services() as services:
+        assert await services.directory.counts() == (1, 0)
+        assert (await services.directory.company(first.id)).name == "Zeta Corp"
+
+
+async def test_creating_a_contact_that_exists_at_the_company_returns_it_with_the_new_phone(
+        open_services: OpenServices) -> None:
+    async with open_services() as services:
+        zeta = (await services.directory.create_company("Zeta Corp", owner_id=None)).id
+        khoa, created = await services.directory.contact_or_new("Khoa", company_id=zeta, owner_id=None)
+        again, created_again = await services.directory.contact_or_new("khoa", company_id=zeta, owner_id=None,
+                                                                        phone="+84901234567")
+        assert (again.id, created, created_again) == (khoa.id, True, False)
+
+    async with open_services() as services:
+        contact = await services.directory.contact(khoa.id)
+        assert (contact.name, contact.phone) == ("Khoa", "+84901234567")
+        assert await services.directory.counts() == (1, 1)
+
+
+async def test_namesakes_at_two_companies_are_two_contacts(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        zeta = (await services.directory.create_company("Zeta Corp", owner_id=None)).id
+        acme = (await services.directory.create_company("Acme", owner_id=None)).id
+        first = await services.directory.create_contact("Khoa", company_id=zeta, owner_id=None)
+        second = await services.directory.create_contact("Khoa", company_id=acme, owner_id=None)
+
+    assert first.id != second.id
+
+
+async def test_contacts_without_a_company_are_never_merged_by_name(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        first = await services.directory.create_contact("Minh", company_id=None, owner_id=None)
+        second = await services.directory.create_contact("Minh", company_id=None, owner_id=None)
+
+    assert first.id != second.id
+
+
+async def test_the_database_refuses_a_second_company_with_the_same_folded_name(open_services: OpenServices) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from crm_core.models import Company
+
+    async with open_services() as services:
+        await services.directory.create_company("Zeta Corp", owner_id=None)
+
+    async with open_services() as services:
+        services.session.add(Company(name="ZETA CORP", name_folded="zeta corp", created_at=TEST_NOW))
+        with pytest.raises(IntegrityError):
+            await services.session.flush()
+        await services.session.rollback()
+
+
+async def test_an_erased_contact_does_not_block_a_namesake(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        zeta = (await services.directory.create_company("Zeta Corp", owner_id=None)).id
+        first = await services.directory.create_contact("Khoa", company_id=zeta, owner_id=None)
+        first.erased_at = TEST_NOW
+        second = await services.directory.create_contact("Khoa", company_id=zeta, owner_id=None)
+
+    assert first.id != second.id
+
+
+async def test_undo_cleanup_keeps_a_company_something_points_at(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        zeta = (await services.directory.create_company("Zeta Corp", owner_id=None)).id
+        await services.directory.create_contact("Khoa", company_id=zeta, owner_id=None)
+
+    async with open_services() as services:
+        assert not await services.directory.delete_company_unless_used(zeta)
+
+    async with open_services() as services:
+        assert await services.directory.counts() == (1, 1)
+
+
+async def test_undo_cleanup_deletes_a_company_nothing_points_at(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        zeta = (await services.directory.create_company("Zeta Corp", owner_id=None)).id
+
+    async with open_services() as services:
+        assert await services.directory.delete_company_unless_used(zeta)
+
+    async with open_services() as services:
+        assert await services.directory.counts() == (0, 0)

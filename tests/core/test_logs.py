@@ -278,3 +278,108 @@ def test_a_task_due_on_a_later_day_is_due_at_nine_am() -> None:
     now = datetime(2026, 11, 23, 10, tzinfo=HCM)
 
     assert due_datetime(date(2026, 11, 27), now) == datetime(2026, 11, 27, 9, tzinfo=HCM)
+
+
+# --- nothing twice, nothing wrongly merged ----------------------------------------------------------------------
+
+
+async def test_two_drafts_about_the_same_new_company_save_onto_one_company(open_services: OpenServices,
+                                                                          team: Team) -> None:
+    first_draft = await _draft(open_services, team.lan, PARSED)
+    second_draft = await _draft(open_services, team.minh, {**PARSED, "amount": None, "stage": None})
+
+    first = await _save(open_services, team.lan, first_draft)
+    second = await _save(open_services, team.minh, second_draft)
+
+    assert (second.company_id, second.contact_id, second.deal_id) == (first.company_id, first.contact_id,
+                                                                      first.deal_id)
+    assert (second.company_created, second.contact_created, second.deal_created) == (False, False, False)
+    async with open_services() as services:
+        assert await _counts(services) == {"companies": 1, "contacts": 1, "deals": 1, "tasks": 2, "interactions": 2}
+
+
+async def test_cancelling_a_saved_draft_raises_already_done_and_keeps_it_saved(open_services: OpenServices,
+                                                                               team: Team) -> None:
+    draft_id = await _draft(open_services, team.lan, PARSED)
+    await _save(open_services, team.lan, draft_id)
+
+    with pytest.raises(AlreadyDone):
+        async with open_services() as services:
+            await services.logs.cancel(draft_id, team.lan)
+
+    async with open_services() as services:
+        assert (await services.logs.get(draft_id, team.lan)).status == "saved"
+
+
+async def test_saving_a_cancelled_draft_raises_already_done_and_saves_nothing(open_services: OpenServices,
+                                                                              team: Team) -> None:
+    draft_id = await _draft(open_services, team.lan, PARSED)
+    async with open_services() as services:
+        await services.logs.cancel(draft_id, team.lan)
+
+    with pytest.raises(AlreadyDone):
+        await _save(open_services, team.lan, draft_id)
+
+    async with open_services() as services:
+        assert await _counts(services) == {"companies": 0, "contacts": 0, "deals": 0, "tasks": 0, "interactions": 0}
+
+
+async def test_undo_keeps_what_a_colleagues_later_log_uses_and_names_it(open_services: OpenServices,
+                                                                        team: Team) -> None:
+    lans = await _draft(open_services, team.lan, PARSED)
+    minhs = await _draft(open_services, team.minh, {**PARSED, "amount": None, "stage": None})
+    await _save(open_services, team.lan, lans)
+    kept = await _save(open_services, team.minh, minhs)
+
+    async with open_services() as services:
+        undone = await services.logs.undo(lans, team.lan)
+
+    assert (undone.kept_deal, undone.kept_company, undone.kept_contact) == ("Hòa Phát — 200", "Hòa Phát", "Minh")
+    async with open_services() as services:
+        assert await _counts(services) == {"companies": 1, "contacts": 1, "deals": 1, "tasks": 1, "interactions": 1}
+        interaction = await ActivityRepository(services.session).get_interaction(kept.interaction_id)
+        assert interaction is not None
+        assert (interaction.company_id, interaction.contact_id, interaction.deal_id) == (
+            kept.company_id, kept.contact_id, kept.deal_id)
+        assert (await services.logs.get(lans, team.lan)).status == "undone"
+
+
+async def test_undo_keeps_a_new_deal_moved_since_with_its_company_and_contact(open_services: OpenServices,
+                                                                             team: Team) -> None:
+    draft_id = await _draft(open_services, team.lan, PARSED)
+    saved = await _save(open_services, team.lan, draft_id)
+    async with open_services() as services:
+        await services.deals.move(saved.deal_id or 0, "negotiation", team.boss)
+
+    async with open_services() as services:
+        undone = await services.logs.undo(draft_id, team.lan)
+
+    assert (undone.kept_deal, undone.kept_company, undone.kept_contact) == ("Hòa Phát — 200", "Hòa Phát", "Minh")
+    async with open_services() as services:
+        assert await _counts(services) == {"companies": 1, "contacts": 1, "deals": 1, "tasks": 0, "interactions": 0}
+        deal = await services.deals.get(saved.deal_id or 0, team.boss)
+    assert deal.stage.key == "negotiation"
+
+
+async def test_undo_of_a_log_nobody_else_used_keeps_nothing(open_services: OpenServices, team: Team) -> None:
+    draft_id = await _draft(open_services, team.lan, PARSED)
+    await _save(open_services, team.lan, draft_id)
+
+    async with open_services() as services:
+        undone = await services.logs.undo(draft_id, team.lan)
+
+    assert (undone.kept_deal, undone.kept_company, undone.kept_contact) == (None, None, None)
+
+
+async def test_a_failed_message_is_kept_once_per_source(open_services: OpenServices, team: Team) -> None:
+    async with open_services() as services:
+        first = await services.logs.keep_failed(owner=team.lan, raw_text=RAW, source_key="telegram:u:1")
+    async with open_services() as services:
+        again = await services.logs.keep_failed(owner=team.lan, raw_text=RAW, source_key="telegram:u:1")
+        other = await services.logs.keep_failed(owner=team.lan, raw_text=RAW, source_key="telegram:u:2")
+        unkeyed = await services.logs.keep_failed(owner=team.lan, raw_text=RAW, source_key=None)
+
+    assert first is not None
+    assert again is None
+    assert other is not None
+    assert unkeyed is not None

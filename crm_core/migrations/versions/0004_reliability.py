@@ -37,11 +37,58 @@ def _downgrade_dialog_state() -> None:
 
 
 def _upgrade_unique_names() -> None:
-    pass
+    """One company per folded name; one contact per folded name within a company (erased ones aside).
+
+    Rows that already share a name are renamed, not merged: the oldest keeps its name, the others get
+    " (2)", " (3)", … Merging would have to re-point every interaction, deal, task, ticket and identity
+    and choose whose phone or owner wins, and twins may really be two firms or two people; a visible
+    "FPT (2)" keeps every row and link and lets an admin merge knowingly.
+    """
+    import logging
+
+    from crm_core.textnorm import fold
+
+    log = logging.getLogger('alembic.runtime.migration')
+    bind = op.get_bind()
+
+    def suffix_twins(table: str, scope: str | None, where: str) -> None:
+        scope_column = f', {scope}' if scope else ''
+        rows = bind.execute(sa.text(f'SELECT id, name, name_folded{scope_column} FROM {table} '
+                                    f'WHERE {where} ORDER BY id')).all()
+        taken = {(row[3] if scope else None, row[2]) for row in rows}
+        seen: set[tuple[object, str]] = set()
+        for row in rows:
+            key = (row[3] if scope else None, row[2])
+            if key not in seen:
+                seen.add(key)
+                continue
+            number = 2
+            while True:
+                suffix = f' ({number})'
+                name = row[1][:200 - len(suffix)].rstrip() + suffix
+                folded = fold(name)
+                if (key[0], folded) not in taken:
+                    break
+                number += 1
+            taken.add((key[0], folded))
+            bind.execute(sa.text(f'UPDATE {table} SET name = :name, name_folded = :folded WHERE id = :id'),
+                         {'name': name, 'folded': folded, 'id': row[0]})
+            log.warning('%s %s shares its name with an older row: renamed to %r', table, row[0], name)
+
+    suffix_twins('companies', None, '1 = 1')
+    suffix_twins('contacts', 'company_id', 'company_id IS NOT NULL AND erased_at IS NULL')
+    op.drop_index('ix_companies_name_folded', table_name='companies')
+    op.create_index('ix_companies_name_folded', 'companies', ['name_folded'], unique=True)
+    not_erased = sa.text('erased_at IS NULL')
+    op.create_index('ux_contacts_company_id_name_folded', 'contacts', ['company_id', 'name_folded'], unique=True,
+                    sqlite_where=not_erased, postgresql_where=not_erased)
 
 
 def _downgrade_unique_names() -> None:
-    pass
+    """Drop the uniqueness rules (renamed twins keep their suffixes)."""
+    op.drop_index('ux_contacts_company_id_name_folded', table_name='contacts')
+    op.drop_index('ix_companies_name_folded', table_name='companies')
+    op.create_index('ix_companies_name_folded', 'companies', ['name_folded'], unique=False)
 
 
 # --- the outbox ----------------------------------------------------------------------------------------
