@@ -200,6 +200,7 @@ class DraftFields(BaseModel):
     email: str | None = None
     language: str | None = None
     unreadable: list[str] = Field(default_factory=list)
+    too_long: dict[str, int] = Field(default_factory=dict)  # values left out: longer than their column (limit)
     company_choice: CompanyChoice | None = None
     company_options: list[CompanyChoice] = Field(default_factory=list)
     contact_choice: ContactChoice | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.inputs import parse_id
 from bot.core.messages import MAX_CALLBACK_BYTES
 
 VERSION = "v1"
@@ -17,9 +18,15 @@ class Callback:
     action: str
     args: tuple[str, ...]
 
-    def arg_int(self, index: int) -> int:
-        """Return argument `index` as an integer."""
-        return int(self.args[index])
+    def arg_int(self, index: int, *, allow_zero: bool = False) -> int:
+        """Return argument `index` as a record id (1..2^31-1; 0 too with `allow_zero`); StaleCallback otherwise.
+
+        A button's data comes back from the user's client, so it is checked like anything typed.
+        """
+        value = parse_id(self.args[index], allow_zero=allow_zero) if index < len(self.args) else None
+        if value is None:
+            raise StaleCallback(f"{self.namespace}:{self.action} argument {index} is no id")
+        return value
 
 
 class StaleCallback(ValueError):

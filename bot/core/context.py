@@ -38,12 +38,13 @@ class Ctx:
         return self.user
 
     async def set_state(self, name: str, data: dict[str, Any]) -> None:
-        """Wait for the chat's next text in dialog `name`."""
-        await self.services.state.set(self.inbound.channel, self.inbound.chat_id, name, data)
+        """Wait for this person's next text in this chat, in dialog `name` (others in a group are not in it)."""
+        inbound = self.inbound
+        await self.services.state.set(inbound.channel, inbound.chat_id, inbound.user_id, name, data)
 
     async def clear_state(self) -> None:
-        """Leave any dialog."""
-        await self.services.state.clear(self.inbound.channel, self.inbound.chat_id)
+        """Leave this person's dialog in this chat."""
+        await self.services.state.clear(self.inbound.channel, self.inbound.chat_id, self.inbound.user_id)
 
     def push(self, reply: Reply) -> None:
         """Send `reply` to another chat after this unit of work commits."""

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.callbacks import StaleCallback, unpack
 from bot.core.context import Ctx
+from bot.core.inputs import clean_inbound
 from bot.core.locks import ChatLocks
 from bot.core.messages import Inbound, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
@@ -79,6 +80,7 @@ class Engine:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Handle one inbound, in order with the others of its chat."""
+        inbound = clean_inbound(inbound)  # before anything reads it: NUL, surrogates, invisible marks; NFC
         async with self._locks.hold((inbound.channel, inbound.chat_id)):
             log.info("inbound channel=%s chat=%s update=%s callback=%s", inbound.channel, inbound.chat_id,
                      inbound.update_id, inbound.callback_data)
@@ -151,7 +153,7 @@ class Engine:
             return await self._route_command(inbound, ctx, *command)
         if not text and inbound.attachment is None and inbound.shared_phone is None:
             return Reply(ctx.t("common.empty"))
-        state = await ctx.services.state.get(inbound.channel, inbound.chat_id)
+        state = await self._dialog_state(inbound, ctx)
         route = self._router.states.get(state[0]) if state is not None and text else None
         if route is not None and state is not None and allows(route.audience, ctx.user):
             return await route.handler(inbound, ctx, state[1])
@@ -159,6 +161,17 @@ class Engine:
         if handler is None:
             return Reply(ctx.t("common.not_allowed"))
         return await handler(inbound, ctx)
+
+    async def _dialog_state(self, inbound: Inbound, ctx: Ctx) -> tuple[str, dict[str, object]] | None:
+        """Return the dialog this person is in, in this chat; one their role no longer admits is left."""
+        state = await ctx.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id)
+        if state is None:
+            return None
+        route = self._router.states.get(state[0])
+        if route is None or not allows(route.audience, ctx.user):  # deactivated meanwhile, or a dialog gone
+            await ctx.clear_state()
+            return None
+        return state
 
     async def _route_callback(self, inbound: Inbound, ctx: Ctx) -> HandlerResult:
         try:
@@ -196,23 +209,28 @@ class Engine:
 
     async def _unexpected(self, inbound: Inbound, error: Exception) -> list[Reply]:
         log.exception("unexpected error on update %s chat %s", inbound.update_id, inbound.chat_id, exc_info=error)
-        await self._keep_raw_text(inbound)
-        return [Reply(Texts(await self._guess_language(inbound))("common.unexpected"))]
+        kept = await self._keep_raw_text(inbound)
+        # Say the text was kept only when it was: not for customers, commands, buttons, or a keep that failed.
+        key = "common.unexpected" if kept else "common.unexpected_not_kept"
+        return [Reply(Texts(await self._guess_language(inbound))(key))]
 
-    async def _keep_raw_text(self, inbound: Inbound) -> None:
-        """Keep a staff member's text when handling it failed, so nothing typed is lost."""
+    async def _keep_raw_text(self, inbound: Inbound) -> bool:
+        """Keep a staff member's text when handling it failed, so nothing typed is lost; tell whether it was kept."""
         text = (inbound.text or "").strip()
         if not text or text.startswith("/"):
-            return
+            return False
         try:
             async with UnitOfWork(self._sessionmaker) as uow:
                 services = Services.build(uow.session, now=self._clock.now())
                 user = await self._identify(inbound, services)
-                if user is not None:
-                    # Once per update: a redelivery that fails again finds the draft its first delivery kept.
-                    await services.logs.keep_failed(owner=user, raw_text=text, source_key=inbound.dedupe_key)
+                if user is None:
+                    return False
+                # Once per update: a redelivery that fails again finds the draft its first delivery kept.
+                await services.logs.keep_failed(owner=user, raw_text=text, source_key=inbound.dedupe_key)
         except Exception:  # the store itself is failing; the log line above still has the update id
             log.exception("could not keep the raw text of update %s", inbound.update_id)
+            return False
+        return True
 
     async def claim_pushes(self, channels: Collection[str]) -> list[Reply]:
         """Claim due reminders and the router's periodic work (escalations), addressed on each of `channels`.

@@ -79,6 +79,11 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
         return Reply(t("staff.ticket_new", ticket=ticket.id, customer=ticket.customer, phone=phone,
                        reason=t(f"staff.reason_{ticket.reason}"), transcript=transcript_text(notice.transcript, t)),
                      ref=ref)
+    if notice.kind == "message" and notice.transcript:  # messages held back by the cap, then this one
+        latest = t("staff.line_customer", text=fmt.clip(notice.text or "", 1000))
+        lines = transcript_text(notice.transcript, t) + "\n" + latest
+        return Reply(t("staff.ticket_messages", ticket=ticket.id, customer=ticket.customer,
+                       count=len(notice.transcript) + 1, transcript=lines), ref=ref)
     if notice.kind == "message":
         return Reply(t("staff.ticket_message", ticket=ticket.id, customer=ticket.customer,
                        text=fmt.clip(notice.text or "", 3000)), ref=ref)

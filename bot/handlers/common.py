@@ -62,7 +62,7 @@ async def _set_language(ctx: Ctx, language: str, *, edit: bool) -> Reply:
 @router.command("cancel", audience=Audience.EVERYONE)
 async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Leave whatever dialog is in progress."""
-    state = await ctx.services.state.get(msg.channel, msg.chat_id)
+    state = await ctx.services.state.get(msg.channel, msg.chat_id, msg.user_id)
     await ctx.clear_state()
     return Reply(ctx.t("common.cancelled" if state else "common.nothing_to_cancel"))
 

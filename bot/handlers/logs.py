@@ -13,6 +13,7 @@ from bot.core.router import HandlerResult, Router
 from bot.handlers.support import answer_ticket_replied_to
 from bot.handlers.views import about, due_text, task_buttons
 from crm_core.flows.logs import (
+    FieldTooLong,
     FieldUnreadable,
     LogClosed,
     LogPreview,
@@ -56,7 +57,9 @@ async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if msg.is_edit:
         key = _source_key(msg)
         edited = await ctx.flows.logs.redraft_edited(ctx.staff, text, source_key=key) if key else None
-        return preview(ctx, edited) if edited else []
+        if isinstance(edited, LogPreview):
+            return preview(ctx, edited)
+        return _edit_not_applied(ctx, edited)
     if is_reminder_request(text):
         return _reminder_created(ctx, await ctx.flows.logs.remind_from_text(ctx.staff, text, now=ctx.now))
     return preview(ctx, await ctx.flows.logs.draft_from_text(ctx.staff, text, source_key=_source_key(msg)))
@@ -82,6 +85,7 @@ def preview(ctx: Ctx, shown: LogPreview, *, edit: bool = False) -> Reply:
     elif fields.unreadable:
         names = ", ".join(t(f"field.{f}") if t.has(f"field.{f}") else f for f in fields.unreadable)
         lines.append(t("log.could_not_read", fields=names))
+    lines += [t("log.too_long_field", field=t(f"field.{f}"), limit=limit) for f, limit in fields.too_long.items()]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows), edit=edit)
 
 
@@ -175,9 +179,9 @@ async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
 async def _choice(ctx: Ctx, cb: Callback, draft_id: int) -> LogPreview | LogClosed:
     logs, owner = ctx.flows.logs, ctx.staff
     if cb.action == "co":
-        return await logs.choose_company(owner, draft_id, cb.arg_int(1))
+        return await logs.choose_company(owner, draft_id, cb.arg_int(1, allow_zero=True))
     if cb.action == "ct":
-        return await logs.choose_contact(owner, draft_id, cb.arg_int(1))
+        return await logs.choose_contact(owner, draft_id, cb.arg_int(1, allow_zero=True))
     if cb.action == "due":
         raw = cb.args[1]
         return await logs.choose_due(owner, draft_id, date(int(raw[:4]), int(raw[4:6]), int(raw[6:8])))
@@ -206,6 +210,9 @@ def _rendered(ctx: Ctx, result: LogPreview | LogClosed | LogSaved | LogUndone | 
     if isinstance(result, UndoTooLate):
         text = ctx.t("log.undo_expired", minutes=result.minutes)
         return Reply(text, toast=text[:200])
+    if isinstance(result, FieldTooLong):
+        return Reply(ctx.t("log.too_long_value", field=ctx.t(f"field.{result.field}").lower(),
+                           length=len(result.text), limit=result.limit))
     if isinstance(result, FieldUnreadable):
         return Reply(ctx.t("log.bad_amount" if result.field == "amount" else "log.bad_due", text=result.text))
     if pick_field:

@@ -6,8 +6,9 @@ import math
 from datetime import datetime, time, timedelta
 
 from bot.core import format as fmt
-from bot.core.callbacks import Callback, pack
+from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
+from bot.core.inputs import parse_id
 from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
 from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
@@ -86,7 +87,7 @@ def _stage_blocks(ctx: Ctx, shown: list[DealOut], every: list[DealOut]) -> list[
 @router.callback("deals", audience=Audience.STAFF)
 async def on_deals_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Turn a page of the deal list, or filter by salesperson."""
-    owner = cb.arg_int(1) or None
+    owner = cb.arg_int(1, allow_zero=True) or None
     if owner is not None and not can_view_colleague(ctx.staff):
         owner = None
     return await _deals_page(ctx, page=cb.arg_int(0), owner_id=owner, edit=True)
@@ -99,7 +100,8 @@ async def on_deal_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if not query:
         return Reply(ctx.t("deal.usage"))
     if query.lstrip("#").isdigit():
-        return await deal_card(ctx, int(query.lstrip("#")))
+        deal_id = parse_id(query.lstrip("#"))
+        return await deal_card(ctx, deal_id) if deal_id is not None else Reply(ctx.t("common.not_found"))
     found = await ctx.services.deals.find(query, ctx.staff)
     if not found:
         return Reply(ctx.t("deal.not_found", query=query))
@@ -251,7 +253,9 @@ async def on_task_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
 def _snooze_until(now: datetime, choice: str) -> datetime:
     if choice == "1h":
         return now + timedelta(hours=1)
-    days = {"1d": 1, "1w": 7}[choice]
+    days = {"1d": 1, "1w": 7}.get(choice)
+    if days is None:
+        raise StaleCallback(f"no snooze {choice!r}")
     return datetime.combine(now.date() + timedelta(days=days), time(9, 0), tzinfo=now.tzinfo)
 
 

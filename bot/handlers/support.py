@@ -6,6 +6,7 @@ import re
 
 from bot.core import format as fmt
 from bot.core.context import Ctx
+from bot.core.inputs import parse_id
 from bot.core.messages import Inbound, Reply
 from bot.core.notices import render_notice
 from bot.core.router import HandlerResult, Router
@@ -17,7 +18,7 @@ from crm_core.services.delivery import ticket_of
 
 router = Router()
 
-_TICKET_ARGS = re.compile(r"^#?(\d+)\s*(.*)$", re.DOTALL)
+_TICKET_ARGS = re.compile(r"^#?([0-9]+)(?:\s+(.*))?$", re.DOTALL)
 TICKETS_SHOWN = 30
 
 
@@ -61,9 +62,12 @@ async def on_tickets_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
 async def on_ticket_reply(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """`/reply 12 text`: answer the customer of ticket 12."""
     match = _TICKET_ARGS.match(_args(msg))
-    if match is None or not match.group(2).strip():
+    if match is None or not (match.group(2) or "").strip():
         return Reply(ctx.t("staff.reply_usage"))
-    result = await ctx.flows.support.staff_reply(ctx.staff, int(match.group(1)), match.group(2))
+    ticket_id = parse_id(match.group(1))
+    if ticket_id is None:
+        return Reply(ctx.t("common.not_found"))
+    result = await ctx.flows.support.staff_reply(ctx.staff, ticket_id, match.group(2))
     return _answered(ctx, result, "staff.sent")
 
 
@@ -73,7 +77,10 @@ async def on_ticket_close(msg: Inbound, ctx: Ctx) -> HandlerResult:
     match = _TICKET_ARGS.match(_args(msg))
     if match is None:
         return Reply(ctx.t("staff.close_usage"))
-    return _answered(ctx, await ctx.flows.support.close(ctx.staff, int(match.group(1))), "staff.closed")
+    ticket_id = parse_id(match.group(1))
+    if ticket_id is None:
+        return Reply(ctx.t("common.not_found"))
+    return _answered(ctx, await ctx.flows.support.close(ctx.staff, ticket_id), "staff.closed")
 
 
 def _args(msg: Inbound) -> str:

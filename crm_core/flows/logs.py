@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_core.errors import AlreadyDone, UndoExpired
 from crm_core.llm import fill_missing_with_llm
+from crm_core.models import Company, Contact, Task
 from crm_core.ports import Ports
 from crm_core.schemas import (
     EDITABLE_FIELDS,
@@ -44,6 +47,18 @@ NAME_OPTIONS = 3
 CONTACT_OPTIONS = 4
 
 
+def _chars(column: InstrumentedAttribute[Any]) -> int:
+    length = getattr(column.type, "length", None)
+    assert isinstance(length, int), column
+    return length
+
+
+# The columns a draft's values are saved in: a longer value is left out with a message, never sent to the store.
+FIELD_CHARS: dict[str, int] = {"contact": _chars(Contact.name), "company": _chars(Company.name),
+                               "phone": _chars(Contact.phone), "email": _chars(Contact.email),
+                               "next_step": _chars(Task.title)}
+
+
 class LogPreview(BaseModel):
     """A draft to show with Save / Edit / Cancel."""
 
@@ -64,6 +79,12 @@ class FieldUnreadable(BaseModel):
     draft_id: int
     field: EditableField
     text: str
+
+
+class FieldTooLong(FieldUnreadable):
+    """The value typed for a field is longer than the store keeps; the user is asked again."""
+
+    limit: int
 
 
 class LogSaved(BaseModel):
@@ -114,11 +135,17 @@ class LogFlow:
         draft_id = await self.services.logs.draft(owner=owner, raw_text=text, fields=fields, source_key=source_key)
         return LogPreview(draft_id=draft_id, fields=fields)
 
-    async def redraft_edited(self, owner: UserOut, text: str, *, source_key: str) -> LogPreview | None:
-        """Re-read an unsaved draft after its chat message was edited; None when there is none."""
+    async def redraft_edited(self, owner: UserOut, text: str, *, source_key: str) -> LogPreview | LogClosed | None:
+        """Re-read an unsaved draft after its chat message was edited.
+
+        When the message's log was saved or cancelled already (LogClosed), or it made none (None), the
+        edit is not applied but kept, so nothing typed is lost.
+        """
         draft_id = await self.services.logs.open_draft_from(source_key, owner)
         if draft_id is None:
-            return None
+            made = await self.services.logs.closed_from(source_key, owner)
+            await self.keep_unread(owner, text, status="edited")
+            return LogClosed(draft_id=made.id, status=made.status) if made is not None else None
         fields = await self._understand(text)
         await self.services.logs.replace(draft_id, owner, raw_text=text, fields=fields)
         return LogPreview(draft_id=draft_id, fields=fields)
@@ -183,10 +210,14 @@ class LogFlow:
         draft = await self.open(owner, draft_id)
         if isinstance(draft, LogClosed):
             return draft
+        limit = FIELD_CHARS.get(field)
+        if limit is not None and len(text.strip()) > limit:
+            return FieldTooLong(draft_id=draft_id, field=field, text=text.strip(), limit=limit)
         changed = await self._changed_field(draft.fields, field, text.strip(), language=language, now=now)
         if changed is None:
             return FieldUnreadable(draft_id=draft_id, field=field, text=text)
-        return await self._store(owner, draft_id, changed)
+        too_long = {name: chars for name, chars in changed.too_long.items() if name != field}
+        return await self._store(owner, draft_id, changed.model_copy(update={"too_long": too_long}))
 
     async def save(self, owner: UserOut, draft_id: int, *, default_task_title: str) -> LogSaved | LogClosed:
         """Save interaction, follow-up task and deal of a draft, all at once; a second tap anywhere saves nothing."""
@@ -244,7 +275,7 @@ class LogFlow:
                                              "unreadable": list(parsed.unreadable)})
         if len(parsed.contact_candidates) > 1 and parsed.company and fold(parsed.company) not in fold(text):
             fields.company = None  # guessed from one of several namesakes: ask instead
-        return await self._resolve_names(fields)
+        return await self._resolve_names(_without_too_long(fields))
 
     async def _known_names(self) -> KnownNames:
         return await self.services.directory.known_names()
@@ -321,6 +352,15 @@ class LogFlow:
     async def _only_contact(self, name: str, company_id: int | None) -> int | None:
         matches = [m for m in await self.services.directory.match_contacts(name, company_id=company_id) if m.exact]
         return matches[0].id if len(matches) == 1 else None
+
+
+def _without_too_long(fields: DraftFields) -> DraftFields:
+    """Leave out the values longer than their columns, and name them (the raw text keeps them)."""
+    too_long = {name: limit for name, limit in FIELD_CHARS.items()
+                if len(str(getattr(fields, name) or "")) > limit}
+    if not too_long:
+        return fields
+    return fields.model_copy(update={**dict.fromkeys(too_long), "too_long": too_long})
 
 
 def require_editable(field: str) -> EditableField:

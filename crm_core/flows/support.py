@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ASK_HITS = 3
+# A customer's further messages reach staff at most once a minute per ticket; the rest ride along with the next.
+TICKET_NOTICE_EVERY = timedelta(minutes=1)
+TICKET_NOTICE_LOOKBACK = 40  # the ticket's latest messages replayed to find the last announced one
 
 
 class ChatPerson(BaseModel):
@@ -164,6 +167,28 @@ class HistoryFound(BaseModel):
 CustomerTextResult = Relayed | SmallTalk | Answered | Declined | HandedOff
 
 
+def held_back(earlier: list[TicketMessageOut], *, now: datetime) -> list[TicketMessageOut] | None:
+    """Return the customer messages a notice sent `now` carries besides the new one, or None: no notice yet.
+
+    The rule, replayed over the ticket's latest messages so nothing else is recorded: a customer's
+    message is announced unless one was announced less than a minute before it; a staff or bot
+    message in between starts afresh (a customer answering a person is heard at once). Messages not
+    announced stay on the ticket and ride along with the next notice.
+    """
+    last: datetime | None = None
+    waiting: list[TicketMessageOut] = []
+    for line in earlier:
+        if line.author != "customer":
+            last = None
+        elif last is None or line.at - last >= TICKET_NOTICE_EVERY:
+            last, waiting = line.at, []
+        else:
+            waiting.append(line)
+    if last is not None and now - last < TICKET_NOTICE_EVERY:
+        return None
+    return waiting
+
+
 @dataclass
 class SupportFlow:
     """Use cases of customer support over one unit of work."""
@@ -185,8 +210,10 @@ class SupportFlow:
         known = await self.services.support.find_customer(person.channel, person.user_id)
         ticket = await self.services.support.open_ticket_of(known) if known else None
         if known is not None and ticket is not None:
+            earlier = await self.services.support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
             await self.services.support.customer_wrote(ticket.id, known, text)
-            notices = await self._ticket_notices(ticket, "message", text=text)
+            held = held_back(earlier, now=self.services.now)
+            notices = [] if held is None else await self._ticket_notices(ticket, "message", text=text, transcript=held)
             return Relayed(ticket_id=ticket.id, notices=notices)
         if is_small_talk(text):
             await self.identify(person)

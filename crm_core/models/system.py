@@ -27,14 +27,15 @@ class AuditEntry(Base):
 
 
 class DialogState(Base):
-    """A chat's multi-step dialog state, kept in our store rather than the framework's."""
+    """One person's multi-step dialog in one chat, kept in our store rather than the framework's."""
 
     __tablename__ = "dialog_states"
-    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -16,7 +16,7 @@ from crm_core.schemas import DealOut, InteractionOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import deal_out, interaction_out
 from crm_core.services.pipelines import PipelineService
-from crm_core.textnorm import fold, nfc
+from crm_core.textnorm import clean_name, fold
 
 DEAL_MATCH_SCORE = 75.0
 
@@ -115,7 +115,7 @@ class DealService:
     async def create(self, *, title: str, owner_id: int | None, company_id: int | None, contact_id: int | None,
                      stage_key: str, amount: Decimal | None, currency: str | None, quantity: int | None) -> Deal:
         """Create a deal (staged; flushed for its id)."""
-        title = nfc(title.strip())
+        title = clean_name(title)[:200]  # made from a company name (up to 200) and a quantity
         if not title:
             raise InvalidInput("a deal needs a title")
         stage = await self._pipelines.default_stage(stage_key)

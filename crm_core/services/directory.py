@@ -20,7 +20,7 @@ from crm_core.services.convert import (
     task_out,
 )
 from crm_core.services.names import name_index
-from crm_core.textnorm import fold, nfc
+from crm_core.textnorm import clean_name, fold
 from crm_core.understanding import KnownNames
 
 ERASED = "[erased]"
@@ -103,7 +103,7 @@ class DirectoryService:
     async def company_or_new(self, name: str, *, owner_id: int | None,
                              industry: str | None = None) -> tuple[Company, bool]:
         """Return the company named `name` and whether this call created it; concurrent calls converge on one row."""
-        name = nfc(name.strip())
+        name = clean_name(name)
         folded = fold(name)
         for _attempt in range(_CREATE_ATTEMPTS):
             company = await self._repo.company_by_folded_name(folded)
@@ -129,7 +129,7 @@ class DirectoryService:
         missing phone and email are filled in). Without a company every call creates a contact: a name
         alone does not tell two customers or two people called "Minh" apart.
         """
-        name = nfc(name.strip())
+        name = clean_name(name)
         folded = fold(name)
         for _attempt in range(_CREATE_ATTEMPTS):
             existing = await self._repo.contact_in_company(company_id, folded) if company_id is not None else None

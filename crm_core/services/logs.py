@@ -84,6 +84,13 @@ class LogService:
                                           LogDraft.status == "draft")
         return await self._session.scalar(query.order_by(LogDraft.id.desc()).limit(1))
 
+    async def closed_from(self, source_key: str, owner: UserOut) -> LogDraftOut | None:
+        """Return the saved, cancelled or undone log made from the chat message `source_key`, if any."""
+        query = select(LogDraft).where(LogDraft.source_key == source_key, LogDraft.owner_id == owner.id,
+                                       LogDraft.status.in_(("saved", "cancelled", "undone")))
+        draft = await self._session.scalar(query.order_by(LogDraft.id.desc()).limit(1))
+        return _draft_out(draft) if draft is not None else None
+
     async def set_fields(self, draft_id: int, owner: UserOut, fields: DraftFields) -> DraftFields:
         """Replace what an unsaved draft says; return it as stored."""
         draft = await self._own(draft_id, owner)

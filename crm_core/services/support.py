@@ -15,7 +15,7 @@ from crm_core.repositories.channels import IdentityRepository
 from crm_core.repositories.claims import claimed, skips_locked_rows
 from crm_core.schemas import CustomerOut, QuestionOut, TicketMessageOut, TicketOut, UserOut
 from crm_core.services.audit import AuditService
-from crm_core.textnorm import fold, nfc
+from crm_core.textnorm import clean_name, fold
 
 MAX_MESSAGE_CHARS = 4000
 FEEDBACK_VALUES = ("up", "down")
@@ -53,7 +53,7 @@ class SupportService:
         """Return the contact of the chat user `user_id` on `channel`, creating it (and the identity) at first."""
         contact = await self._identities.contact(channel, user_id)
         if contact is None:
-            name = nfc((display_name or "").strip())[:200] or f"{channel} {user_id}"
+            name = clean_name(display_name or "")[:200] or f"{channel} {user_id}"
             contact = Contact(name=name, name_folded=fold(name), created_at=self._now)
             self._session.add(contact)
             await self._session.flush()

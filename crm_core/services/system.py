@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,35 +15,36 @@ DEDUPE_RETENTION = timedelta(days=8)
 
 
 class StateService:
-    """Multi-step dialog state per chat, and language choices of non-staff chats."""
+    """Multi-step dialog state per person in a chat, and language choices of non-staff chats.
+
+    A dialog belongs to one person in one chat (`channel`, `chat_id`, `user_id`): in a group chat,
+    the next text of the salesperson who pressed Edit is the value, not anyone else's.
+    """
 
     def __init__(self, session: AsyncSession, now: datetime) -> None:
         self._session = session
         self._now = now
 
-    async def get(self, channel: str, chat_id: str) -> tuple[str, dict[str, Any]] | None:
-        """Return the chat's dialog (name, data), if any."""
-        row = await self._row(channel, chat_id)
+    async def get(self, channel: str, chat_id: str, user_id: str) -> tuple[str, dict[str, Any]] | None:
+        """Return the person's dialog (name, data) in this chat, if any."""
+        row = await self._row(channel, chat_id, user_id)
         return (row.name, dict(row.data)) if row else None
 
-    async def _row(self, channel: str, chat_id: str) -> DialogState | None:
-        query = select(DialogState).where(DialogState.channel == channel, DialogState.chat_id == chat_id)
-        return await self._session.scalar(query)
+    async def _row(self, channel: str, chat_id: str, user_id: str) -> DialogState | None:
+        return await self._session.scalar(select(DialogState).where(*_dialog_of(channel, chat_id, user_id)))
 
-    async def set(self, channel: str, chat_id: str, name: str, data: dict[str, Any]) -> None:
-        """Put the chat into dialog `name`."""
-        row = await self._row(channel, chat_id)
+    async def set(self, channel: str, chat_id: str, user_id: str, name: str, data: dict[str, Any]) -> None:
+        """Put the person into dialog `name` in this chat."""
+        row = await self._row(channel, chat_id, user_id)
         if row is None:
-            self._session.add(DialogState(channel=channel, chat_id=chat_id, name=name, data=data,
+            self._session.add(DialogState(channel=channel, chat_id=chat_id, user_id=user_id, name=name, data=data,
                                           updated_at=self._now))
         else:
             row.name, row.data, row.updated_at = name, data, self._now
 
-    async def clear(self, channel: str, chat_id: str) -> None:
-        """End the chat's dialog."""
-        await self._session.execute(
-            delete(DialogState).where(DialogState.channel == channel, DialogState.chat_id == chat_id)
-        )
+    async def clear(self, channel: str, chat_id: str, user_id: str) -> None:
+        """End the person's dialog in this chat."""
+        await self._session.execute(delete(DialogState).where(*_dialog_of(channel, chat_id, user_id)))
 
     async def language(self, channel: str, user_id: str) -> str | None:
         """Return a non-staff chat user's chosen language."""
@@ -59,6 +60,10 @@ class StateService:
             self._session.add(ChatPreference(channel=channel, user_id=user_id, language=language))
         else:
             row.language = language
+
+
+def _dialog_of(channel: str, chat_id: str, user_id: str) -> tuple[ColumnElement[bool], ...]:
+    return DialogState.channel == channel, DialogState.chat_id == chat_id, DialogState.user_id == user_id
 
 
 class DedupeService:

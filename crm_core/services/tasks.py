@@ -11,7 +11,7 @@ from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository
 from crm_core.schemas import TaskBuckets, TaskOut, UserOut
 from crm_core.services.convert import task_out, user_out
-from crm_core.textnorm import nfc
+from crm_core.textnorm import clean_name
 
 UPCOMING_DAYS = 7
 
@@ -38,7 +38,7 @@ class TaskService:
     async def create(self, *, owner_id: int, title: str, due_at: datetime | None, deal_id: int | None = None,
                      contact_id: int | None = None, company_id: int | None = None) -> Task:
         """Create a task (staged)."""
-        title = nfc(title.strip())
+        title = clean_name(title)
         if not title:
             raise InvalidInput("a task needs a title")
         task = Task(title=title[:300], due_at=due_at, owner_id=owner_id, deal_id=deal_id, contact_id=contact_id,

@@ -13,7 +13,7 @@ from crm_core.schemas import UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import user_out
 from crm_core.services.identities import TELEGRAM, IdentityService
-from crm_core.textnorm import fold, nfc
+from crm_core.textnorm import clean_name, fold
 
 LANGUAGES = ("vi", "en")
 
@@ -30,7 +30,7 @@ class UserService:
     async def add(self, *, name: str, role: str, telegram_id: int | None = None, language: str = "vi",
                   actor: str = "cli") -> UserOut:
         """Register a staff member, with their Telegram identity when `telegram_id` is given."""
-        name = nfc(name.strip())
+        name = clean_name(name)
         if not name:
             raise InvalidInput("a user needs a name")
         if not is_known_role(role):

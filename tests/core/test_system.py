@@ -1,4 +1,4 @@
-"""Engine bookkeeping: processed-update keys and per-chat dialog state."""
+"""Engine bookkeeping: processed-update keys and dialog state per person and chat."""
 
 from __future__ import annotations
 
@@ -43,34 +43,48 @@ async def test_a_key_marked_in_a_rolled_back_unit_of_work_is_not_remembered(open
         assert not await services.dedupe.seen("tg:update:1")
 
 
-async def test_dialog_state_is_kept_per_chat_until_cleared(open_services: OpenServices) -> None:
+async def test_dialog_state_is_kept_per_person_and_chat_until_cleared(open_services: OpenServices) -> None:
     async with open_services() as services:
-        await services.state.set("telegram", "42", "log_edit", {"draft_id": 7, "field": "amount"})
+        await services.state.set("telegram", "42", "42", "log_edit", {"draft_id": 7, "field": "amount"})
 
     async with open_services() as services:
-        kept = await services.state.get("telegram", "42")
-        other_chat = await services.state.get("telegram", "43")
-        other_channel = await services.state.get("console", "42")
+        kept = await services.state.get("telegram", "42", "42")
+        other_chat = await services.state.get("telegram", "43", "42")
+        other_channel = await services.state.get("console", "42", "42")
 
     assert kept == ("log_edit", {"draft_id": 7, "field": "amount"})
     assert (other_chat, other_channel) == (None, None)
 
 
-async def test_setting_dialog_state_again_replaces_it(open_services: OpenServices) -> None:
+async def test_two_people_in_one_group_chat_have_their_own_dialogs(open_services: OpenServices) -> None:
     async with open_services() as services:
-        await services.state.set("telegram", "42", "log_edit", {"draft_id": 7})
-    async with open_services() as services:
-        await services.state.set("telegram", "42", "search", {"page": 2})
+        await services.state.set("telegram", "-100", "1001", "log_edit", {"draft": 7, "field": "company"})
 
     async with open_services() as services:
-        assert await services.state.get("telegram", "42") == ("search", {"page": 2})
+        colleague = await services.state.get("telegram", "-100", "1002")
+        await services.state.set("telegram", "-100", "1002", "log_edit", {"draft": 8, "field": "amount"})
+        await services.state.clear("telegram", "-100", "1002")
+        author = await services.state.get("telegram", "-100", "1001")
+
+    assert colleague is None
+    assert author == ("log_edit", {"draft": 7, "field": "company"})
+
+
+async def test_setting_dialog_state_again_replaces_it(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        await services.state.set("telegram", "42", "42", "log_edit", {"draft_id": 7})
+    async with open_services() as services:
+        await services.state.set("telegram", "42", "42", "search", {"page": 2})
+
+    async with open_services() as services:
+        assert await services.state.get("telegram", "42", "42") == ("search", {"page": 2})
 
 
 async def test_cleared_dialog_state_is_gone(open_services: OpenServices) -> None:
     async with open_services() as services:
-        await services.state.set("telegram", "42", "log_edit", {"draft_id": 7})
+        await services.state.set("telegram", "42", "42", "log_edit", {"draft_id": 7})
     async with open_services() as services:
-        await services.state.clear("telegram", "42")
+        await services.state.clear("telegram", "42", "42")
 
     async with open_services() as services:
-        assert await services.state.get("telegram", "42") is None
+        assert await services.state.get("telegram", "42", "42") is None

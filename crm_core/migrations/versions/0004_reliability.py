@@ -26,11 +26,28 @@ depends_on = None
 
 
 def _upgrade_dialog_state() -> None:
-    pass
+    """Key dialog state by (channel, chat, user): an edit waiting for its author's text is not the group's.
+
+    A dialog kept so far goes to the chat's own user: in a private chat (Telegram, the console) the
+    chat id is the user's id; a group's waiting dialog was the bug this fixes.
+    """
+    with op.batch_alter_table('dialog_states', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('user_id', sa.String(length=64), nullable=True))
+    op.execute('UPDATE dialog_states SET user_id = chat_id')
+    with op.batch_alter_table('dialog_states', schema=None) as batch_op:
+        batch_op.alter_column('user_id', existing_type=sa.String(length=64), nullable=False)
+        batch_op.drop_constraint(batch_op.f('uq_dialog_states_channel'), type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_dialog_states_channel'), ['channel', 'chat_id', 'user_id'])
 
 
 def _downgrade_dialog_state() -> None:
-    pass
+    """Back to one dialog per chat: the newest row of each chat stays."""
+    op.execute('DELETE FROM dialog_states WHERE id NOT IN '
+               '(SELECT keep.id FROM (SELECT MAX(id) AS id FROM dialog_states GROUP BY channel, chat_id) keep)')
+    with op.batch_alter_table('dialog_states', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_dialog_states_channel'), type_='unique')
+        batch_op.drop_column('user_id')
+        batch_op.create_unique_constraint(batch_op.f('uq_dialog_states_channel'), ['channel', 'chat_id'])
 
 
 # --- one company / contact per folded name ---------------------------------------------------------------
