@@ -91,7 +91,7 @@ async def console_chat(config: Settings, *, user: str, customer: bool, now: date
             if found is None:
                 raise InvalidInput(f"no staff member named {user!r}; see `chatcrm users list`")
         await ConsoleChannel(app.engine, scheduler=app.scheduler, user=user, out=out, echo=echo, customer=customer,
-                             phone=phone).run(lines)
+                             phone=phone, language=config.language).run(lines)
     finally:
         await app.close()
 

@@ -35,6 +35,10 @@ class PushSource(Protocol):
         """Claim what is due and return it as pushes addressed on `channels` (chat_id and channel set)."""
         ...
 
+    async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
+        """Claim messages whose delivery is due again (retries; claims a crashed process left)."""
+        ...
+
 
 class Scheduler:
     """Claim due pushes on every tick and deliver each with the sender of its channel."""
@@ -62,7 +66,8 @@ class Scheduler:
         """Claim what is due on the channels with a sender and deliver it; return how many pushes went out."""
         if not self._senders:
             return 0
-        pushes = await self._source.claim_pushes(sorted(self._senders))
+        channels = sorted(self._senders)
+        pushes = await self._source.claim_pushes(channels) + await self._source.claim_outbox(channels)
         delivered = [await self._deliver(push) for push in pushes]
         return sum(delivered)
 

@@ -33,7 +33,9 @@ def create_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) ->
         event.listen(engine.sync_engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # A row another session holds locked is waited for at most this long, then reported busy (55P03).
+    return create_async_engine(url, pool_pre_ping=True,
+                               connect_args={"server_settings": {"lock_timeout": f"{int(busy_timeout_ms)}ms"}})
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -54,7 +56,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout for it. A deferred
+    # transaction that has read cannot start writing after another connection committed: SQLite
+    # fails it at once ("database is locked") instead of waiting, so a burst of chats got "busy".
+    # Transactions are short by design (flows end their reads before slow work, see uow.end_reads).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -24,7 +24,7 @@ class UserOut(BaseModel):
     def telegram_id(self) -> int | None:
         """Return their Telegram user id, when they have one (a key of `chatcrm users list --json`)."""
         address = self.addresses.get("telegram")
-        return int(address) if address is not None and address.isdigit() else None
+        return int(address) if address is not None and address.removeprefix("-").isdigit() else None
 
 
 class StageOut(BaseModel):
@@ -148,6 +148,7 @@ class TaskBuckets(BaseModel):
     later: int = 0
 
 
+MAX_DEAL_AMOUNT = Decimal(10) ** 15
 EditableField = Literal["contact", "company", "amount", "next_step", "due", "kind", "stage"]
 EDITABLE_FIELDS: tuple[EditableField, ...] = ("contact", "company", "amount", "next_step", "due", "kind", "stage")
 
@@ -219,7 +220,14 @@ class DraftFields(BaseModel):
     @field_validator("amount", mode="before")
     @classmethod
     def _read_amount(cls, value: Any) -> Any:
-        return None if value in (None, "") else value
+        if value in (None, ""):
+            return None
+        try:
+            amount = Decimal(str(value))
+        except ArithmeticError:
+            return None
+        # No deal is worth 10^15 in any currency; an LLM's 1e300 or NaN is no amount at all.
+        return amount if amount.is_finite() and abs(amount) < MAX_DEAL_AMOUNT else None
 
     def stored(self) -> dict[str, Any]:
         """Return the JSON kept in the draft row."""

@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +24,8 @@ from crm_core.policy import admits_customers, allows
 from crm_core.ports import Ports
 from crm_core.schemas import TaskOut, UserOut
 from crm_core.services import Services
+from crm_core.services.identities import reminded_on
+from crm_core.services.outbox import FailureKind, Origin
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,10 +35,16 @@ from bot.core.context import Ctx
 from bot.core.inputs import clean_inbound
 from bot.core.locks import ChatLocks
 from bot.core.messages import Inbound, Reply, staff_chat_id
+from bot.core.outbox import addressed, from_item, to_payload
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
 
 log = logging.getLogger(__name__)
+
+# A busy store is tried again for this long before the user hears "busy" (see `_retrying_when_busy`).
+BUSY_BUDGET_S = 15.0
+BUSY_FIRST_WAIT_S = 0.05
+BUSY_MAX_WAIT_S = 1.0
 
 ReminderRenderer = Callable[..., Reply]
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -85,14 +95,51 @@ class Engine:
             log.info("inbound channel=%s chat=%s update=%s callback=%s", inbound.channel, inbound.chat_id,
                      inbound.update_id, inbound.callback_data)
             try:
+                return await self._retrying_when_busy(inbound)
+            except Exception as error:
+                if await self._handled_elsewhere(inbound):
+                    # Another worker took the same update meanwhile and answered it; its work stands.
+                    log.info("update %s failed here but was handled elsewhere: %s", inbound.update_id, error)
+                    return []
+                if isinstance(error, StoreBusy | OperationalError) and (
+                        isinstance(error, StoreBusy) or is_busy_error(error)):
+                    log.warning("store busy for update %s: %s", inbound.update_id, error)
+                    return [Reply(Texts(await self._guess_language(inbound))("common.busy"))]
+                return await self._unexpected(inbound, error)  # a polite answer; the trace goes to the log
+
+    async def _handled_elsewhere(self, inbound: Inbound) -> bool:
+        """Tell whether the update is marked handled (by another process) after this one failed on it."""
+        key = inbound.dedupe_key
+        if key is None:
+            return False
+        try:
+            async with UnitOfWork(self._sessionmaker) as uow:
+                return await Services.build(uow.session, now=self._clock.now()).dedupe.seen(key)
+        except Exception:  # the store is failing: treat the update as not handled
+            log.warning("could not check whether update %s was handled elsewhere", inbound.update_id, exc_info=True)
+            return False
+
+    async def _retrying_when_busy(self, inbound: Inbound) -> list[Reply]:
+        """Handle in a unit of work; when the store is busy, roll back and try again, for a bounded time.
+
+        Nothing is sent before a commit, so trying again is safe. On SQLite a transaction that read
+        and then meets another process's newer commit cannot write ("database is locked" at once);
+        a lock another process holds for seconds is waited out here too, so the user hears "busy" only
+        after `BUSY_BUDGET_S` (time measured on the event loop, not the business clock).
+        """
+        loop = asyncio.get_running_loop()
+        started, wait = loop.time(), BUSY_FIRST_WAIT_S
+        while True:
+            try:
                 return await self._in_unit_of_work(inbound)
             except (StoreBusy, OperationalError) as error:
                 if isinstance(error, OperationalError) and not is_busy_error(error):
-                    return await self._unexpected(inbound, error)
-                log.warning("store busy for update %s: %s", inbound.update_id, error)
-                return [Reply(Texts(await self._guess_language(inbound))("common.busy"))]
-            except Exception as error:  # the user gets a polite answer; the trace goes to the log
-                return await self._unexpected(inbound, error)
+                    raise
+                if loop.time() - started + wait > BUSY_BUDGET_S:
+                    raise
+                log.info("store busy for update %s; trying again in %.2fs", inbound.update_id, wait)
+                await asyncio.sleep(wait * (0.5 + random.random()))  # jitter: two chats do not collide again
+                wait = min(wait * 2, BUSY_MAX_WAIT_S)
 
     async def _in_unit_of_work(self, inbound: Inbound) -> list[Reply]:
         """Handle one inbound in one unit of work; the update is marked handled with its result, not before.
@@ -119,7 +166,23 @@ class Engine:
                 log.info("update %s was handled meanwhile by another worker; this result is dropped", key)
                 await uow.session.rollback()
                 return []
-        return replies + ctx.pushes
+            # Written with the result, in its transaction: what is committed is delivered, at least once.
+            return await self._into_outbox(services, inbound, ctx, replies + ctx.pushes)
+
+    async def _into_outbox(self, services: Services, inbound: Inbound, ctx: Ctx, replies: list[Reply]) -> list[Reply]:
+        """Write each reply to the outbox, claimed for this process to send after the commit."""
+        staff_origin = Origin(inbound.channel, inbound.chat_id, ctx.lang) if ctx.user is not None else None
+        queued = []
+        for reply in replies:
+            to_other_chat = reply.chat_id is not None and reply.chat_id != inbound.chat_id
+            outgoing = addressed(reply, channel=inbound.channel, chat_id=inbound.chat_id,
+                                 edit_message_id=inbound.callback_message_id)
+            outbox_id = await services.outbox.add(channel=outgoing.channel or inbound.channel,
+                                                  chat_id=outgoing.chat_id or inbound.chat_id,
+                                                  payload=to_payload(outgoing),
+                                                  origin=staff_origin if to_other_chat else None)
+            queued.append(replace(reply, outbox_id=outbox_id, edit_message_id=outgoing.edit_message_id))
+        return queued
 
     async def _context(self, inbound: Inbound, services: Services, uow: UnitOfWork) -> Ctx:
         user = await self._identify(inbound, services)
@@ -241,19 +304,78 @@ class Engine:
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=self._clock.now())
             # Reminders first: on SQLite their claim is the write that takes the lock (crm_core.repositories.claims).
-            replies = self._reminders(await services.tasks.claim_reminders(), channels, services.now)
+            owners = [u.id for u in await services.users.list()
+                      if u.active and any(reminded_on(u, channel) for channel in channels)]
+            replies = self._reminders(await services.tasks.claim_reminders(owners), channels, services.now)
             flows = Flows.build(services, ports=self.ports, tx=uow, settings=self.settings)
             for job in self._router.periodic_jobs:
                 for channel in channels:
                     replies += await job(flows, self.settings, channel)
-        return replies
+            # A claimed reminder and its message commit together: if the send fails, the outbox retries it.
+            queued = []
+            for reply in replies:
+                if reply.channel is None or reply.chat_id is None:
+                    log.error("unaddressed push dropped: %.40r", reply.text)
+                    continue
+                outbox_id = await services.outbox.add(channel=reply.channel, chat_id=reply.chat_id,
+                                                      payload=to_payload(reply), origin=None)
+                queued.append(replace(reply, outbox_id=outbox_id))
+        return queued
+
+    async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
+        """Claim messages whose delivery is due again on `channels` (retries, and claims a crashed process left)."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            items = await Services.build(uow.session, now=self._clock.now()).outbox.claim_due(channels)
+        return [from_item(item) for item in items]
+
+    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
+        """Record a reply as delivered, and the message ids of one that stands for something (`reply.ref`)."""
+        if reply.outbox_id is None and reply.ref is None:
+            return
+        async with UnitOfWork(self._sessionmaker) as uow:
+            services = Services.build(uow.session, now=self._clock.now())
+            if reply.outbox_id is not None:
+                await services.outbox.sent(reply.outbox_id, message_id=message_ids[-1] if message_ids else None)
+            if reply.ref is not None:
+                for message_id in message_ids:
+                    await services.delivery.record(channel=channel, chat_id=chat_id, message_id=message_id,
+                                                   ref=reply.ref)
+
+    async def undelivered(self, reply: Reply, *, reason: FailureKind, error: str,
+                          retry_after_s: float | None = None) -> list[Reply]:
+        """Record a failed delivery; return the notices to send now to whoever caused an undeliverable one."""
+        if reply.outbox_id is None:
+            log.warning("a reply outside the outbox was not delivered (%s): %s", reason, error)
+            return []
+        async with UnitOfWork(self._sessionmaker) as uow:
+            services = Services.build(uow.session, now=self._clock.now())
+            settled = await services.outbox.failed(reply.outbox_id, reason=reason, error=error,
+                                                   retry_after_s=retry_after_s)
+            if settled is None:
+                return []
+            log.warning("message %s to %s chat %s is %s: %s", reply.outbox_id, reply.channel, reply.chat_id,
+                        settled.status, error)
+            if settled.origin is None:
+                return []
+            notice = self._not_delivered_notice(settled.origin, reason, reply)
+            outbox_id = await services.outbox.add(channel=settled.origin.channel, chat_id=settled.origin.chat_id,
+                                                  payload=to_payload(notice), origin=None)
+        return [replace(notice, outbox_id=outbox_id)]
+
+    @staticmethod
+    def _not_delivered_notice(origin: Origin, reason: FailureKind, reply: Reply) -> Reply:
+        t = Texts(origin.language)
+        why = t("common.undelivered_unreachable" if reason == "unreachable" else "common.undelivered_failed")
+        text = t("common.undelivered", why=why, text=reply.text[:200])
+        return Reply(text, chat_id=origin.chat_id, channel=origin.channel)
 
     def _reminders(self, claimed: list[tuple[TaskOut, UserOut | None]], channels: Collection[str],
                    now: datetime) -> list[Reply]:
         """Address each claimed reminder to its owner on every channel they are reached on."""
         return [self._render_reminder(task, Texts(owner.language), now, self.settings, chat_id=chat_id, channel=channel)
                 for task, owner in claimed if owner is not None
-                for channel in channels if (chat_id := staff_chat_id(owner, channel)) is not None]
+                for channel in channels
+                if reminded_on(owner, channel) and (chat_id := staff_chat_id(owner, channel)) is not None]
 
     async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None:
         """Remember the message id a channel gave a sent reply that stands for something (`reply.ref`)."""

@@ -145,6 +145,10 @@ class Reply:
     # What a pushed message is about ("ticket:12"): recorded with its message id when sent, so a reply to
     # it finds its subject without reading our own wording.
     ref: str | None = None
+    # Set by the engine: the message's row in the outbox (reported back when sent or failed), and for an
+    # edit, the message to replace (kept so a retry much later still knows it).
+    outbox_id: int | None = None
+    edit_message_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.text.strip():

@@ -8,7 +8,10 @@ them and hands each to the sender its channel's adapter registered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
+
+from crm_core.services.outbox import FailureKind
 
 from bot.core.engine import CommandMenu
 from bot.core.messages import Inbound, Reply
@@ -17,14 +20,19 @@ __all__ = ["CommandMenu", "ConversationEngine"]
 
 
 class ConversationEngine(Protocol):
-    """What every channel adapter drives: inbound in, replies out, sent messages recorded, menus."""
+    """What every channel adapter drives: inbound in, replies out, deliveries reported, menus."""
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Return the replies to one inbound (a reply with chat_id None answers the inbound chat)."""
         ...
 
-    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None:
-        """Remember the message id a sent reply got, when the reply stands for something (`reply.ref`)."""
+    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
+        """Record a reply as delivered as these messages (its outbox row; the ids of one with a `ref`)."""
+        ...
+
+    async def undelivered(self, reply: Reply, *, reason: FailureKind, error: str,
+                          retry_after_s: float | None = None) -> list[Reply]:
+        """Record a failed delivery (retried later, or settled); return notices to send now."""
         ...
 
     async def command_menus(self, channel: str) -> list[CommandMenu]:

@@ -19,6 +19,8 @@ from crm_core.schemas import DealOut, TaskOut, UserOut
 __all__ = ["reminder_reply", "router"]
 
 router = Router()
+# A query is echoed back in replies; a 4,000-character one must not push them past Telegram's limit.
+QUERY_SHOWN = 100
 DEALS_PER_PAGE = 8
 
 
@@ -104,12 +106,12 @@ async def on_deal_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return await deal_card(ctx, deal_id) if deal_id is not None else Reply(ctx.t("common.not_found"))
     found = await ctx.services.deals.find(query, ctx.staff)
     if not found:
-        return Reply(ctx.t("deal.not_found", query=query))
+        return Reply(ctx.t("deal.not_found", query=fmt.clip(query, QUERY_SHOWN)))
     if len(found) == 1:
         return await deal_card(ctx, found[0].id)
     rows = [[Button(fmt.clip(f"#{d.id} {d.title} · {d.stage.name(ctx.lang)}", 40), pack("deal", "open", d.id))]
             for d in found]
-    return Reply(ctx.t("deal.pick", query=query), keyboard=Keyboard.of(*rows))
+    return Reply(ctx.t("deal.pick", query=fmt.clip(query, QUERY_SHOWN)), keyboard=Keyboard.of(*rows))
 
 
 async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | None = None) -> Reply:
@@ -282,9 +284,9 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
         with_company = [c for c in contacts if c.company]
         if len(with_company) == 1:
             return await _contact_card(ctx, with_company[0].id)
-        return Reply(ctx.t("customer.not_found", query=query))
+        return Reply(ctx.t("customer.not_found", query=fmt.clip(query, QUERY_SHOWN)))
     rows = [[Button(fmt.clip(f"🏢 {c.name}", 40), pack("cust", "open", c.id))] for c in companies]
-    return Reply(ctx.t("customer.pick", query=query), keyboard=Keyboard.of(*rows))
+    return Reply(ctx.t("customer.pick", query=fmt.clip(query, QUERY_SHOWN)), keyboard=Keyboard.of(*rows))
 
 
 async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Reply:
@@ -344,8 +346,8 @@ async def on_directory_search(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("find.usage"))
     found = await ctx.services.directory.search(query)
     if not found:
-        return Reply(ctx.t("find.none", query=query))
-    lines = [ctx.t("find.title", query=query)]
+        return Reply(ctx.t("find.none", query=fmt.clip(query, QUERY_SHOWN)))
+    lines = [ctx.t("find.title", query=fmt.clip(query, QUERY_SHOWN))]
     rows = []
     for match in found:
         if match.kind == "company":

@@ -312,7 +312,8 @@ class SupportFlow:
             return [chat_recipient(ticket.channel, group, self.settings.language)]
         people: list[UserOut] = []
         if ticket.assignee_id is not None:
-            people = [await self.services.users.get(ticket.assignee_id)]
+            assignee = await self.services.users.get(ticket.assignee_id)
+            people = [assignee] if assignee.active else []  # someone who left hears no more customers
         if not people:
             people = [u for u in await self.services.users.list() if hears_escalations(u)]
         return [staff_recipient(u, ticket.channel) for u in people]

@@ -3,7 +3,9 @@
 from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft, Task
 from crm_core.models.base import Base
 from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
+from crm_core.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from crm_core.models.people import ROLES, Company, Contact, User
+from crm_core.models.revisions import DirectoryRevision
 from crm_core.models.sales import Deal, DealStageChange, Pipeline, Stage
 from crm_core.models.support import CustomerQuestion, Lead, PrivacyRequest, Ticket, TicketMessage
 from crm_core.models.system import (
@@ -15,6 +17,7 @@ from crm_core.models.system import (
 
 __all__ = [
     "INTERACTION_KINDS",
+    "OUTBOX_STATUSES",
     "ROLES",
     "AuditEntry",
     "Base",
@@ -26,9 +29,11 @@ __all__ = [
     "Deal",
     "DealStageChange",
     "DialogState",
+    "DirectoryRevision",
     "Interaction",
     "Lead",
     "LogDraft",
+    "OutboxMessage",
     "Pipeline",
     "PrivacyRequest",
     "ProcessedUpdate",

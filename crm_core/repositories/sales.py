@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, delete, func, select, update
@@ -152,9 +152,10 @@ class ActivityRepository:
         query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
         return (await self._session.scalars(query)).all()
 
-    async def claim_reminders(self, *, now: datetime) -> Sequence[Task]:
-        """Mark open tasks that are due and not yet reminded as reminded at `now`; return them (see `claims`)."""
-        due = (Task.done_at.is_(None), Task.due_at.is_not(None), Task.due_at <= now, Task.reminded_at.is_(None))
+    async def claim_reminders(self, *, now: datetime, owner_ids: Collection[int] | None = None) -> Sequence[Task]:
+        """Mark open tasks (of `owner_ids`, when given) due and not yet reminded as reminded at `now`; return them."""
+        due = (Task.done_at.is_(None), Task.due_at.is_not(None), Task.due_at <= now, Task.reminded_at.is_(None),
+               *(() if owner_ids is None else (Task.owner_id.in_(list(owner_ids)),)))
         if skips_locked_rows(self._session):
             ids = list(await self._session.scalars(select(Task.id).where(*due).with_for_update(skip_locked=True)))
             if ids:

@@ -21,6 +21,7 @@ from crm_core.services.directory import DirectoryService
 from crm_core.services.identities import IdentityService
 from crm_core.services.leads import AssignmentService, LeadService
 from crm_core.services.logs import LogService
+from crm_core.services.outbox import OutboxService
 from crm_core.services.pipelines import PipelineService
 from crm_core.services.privacy import PrivacyService
 from crm_core.services.support import SupportService
@@ -50,6 +51,7 @@ class Services:
     leads: LeadService
     privacy: PrivacyService
     delivery: DeliveryLog
+    outbox: OutboxService
 
     async def interactions_count(self) -> int:
         """Count interactions."""
@@ -74,4 +76,5 @@ class Services:
                    state=StateService(session, now), dedupe=DedupeService(session, now),
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, audit, now),
-                   privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now))
+                   privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now),
+                   outbox=OutboxService(session, now))

@@ -16,7 +16,7 @@ from crm_core.models import StaffIdentity, User
 from crm_core.repositories.channels import IdentityRepository
 from crm_core.repositories.people import UserRepository
 from crm_core.schemas import UserOut
-from crm_core.textnorm import fold
+from crm_core.textnorm import clean_name, fold
 
 CONSOLE = "console"
 TELEGRAM = "telegram"
@@ -26,6 +26,15 @@ MAX_EXTERNAL_ID_CHARS = 64
 def staff_addresses(user: User) -> dict[str, str]:
     """Return where a staff member is reached, channel -> chat id (on the console: their name)."""
     return {CONSOLE: user.name} | {identity.channel: identity.external_id for identity in user.identities}
+
+
+def reminded_on(user: UserOut, channel: str) -> bool:
+    """Tell whether a staff member's reminders go out on `channel`.
+
+    Everyone has a console address (their name), but the console is where reminders go only for
+    people reached nowhere else: a console session must not take the Telegram users' reminders.
+    """
+    return channel in user.addresses and (channel != CONSOLE or set(user.addresses) == {CONSOLE})
 
 
 def user_out(user: User) -> UserOut:
@@ -45,8 +54,10 @@ class IdentityService:
     async def staff_by(self, channel: str, external_id: str) -> UserOut | None:
         """Return the active staff member who is `external_id` on `channel`, or None (a customer)."""
         if channel == CONSOLE:
-            named = await self._users.list_by_folded_name(fold(external_id))
-            user = next((u for u in named if u.active), None)
+            named = [u for u in await self._users.list_by_folded_name(fold(external_id)) if u.active]
+            exact = [u for u in named if u.name == clean_name(external_id)]
+            # "Lân" is not "Lan": the exact name wins; an unaccented name two people share names nobody.
+            user = exact[0] if exact else named[0] if len(named) == 1 else None
         else:
             user = await self._identities.staff_user(channel, external_id)
         return user_out(user) if user is not None and user.active else None

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_core.errors import AlreadyDone, Forbidden, NotFound, UndoExpired
+from crm_core.errors import AlreadyDone, Conflict, Forbidden, NotFound, UndoExpired
 from crm_core.models import Deal, Interaction, LogDraft
 from crm_core.repositories.claims import claimed
 from crm_core.repositories.sales import ActivityRepository
@@ -16,6 +16,7 @@ from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
 from crm_core.services.pipelines import PipelineService
 from crm_core.services.tasks import TaskService
+from crm_core.textnorm import fold
 
 DUE_HOUR = time(9, 0)
 LATE_DUE_HOUR = time(17, 0)
@@ -158,6 +159,7 @@ class LogService:
 
     async def _resolve_company(self, fields: DraftFields, owner: UserOut) -> tuple[int | None, bool]:
         if fields.company_choice is not None:
+            await self._still_named(fields.company_choice.id, fields.company_choice.name, company=True)
             return fields.company_choice.id, False
         if not fields.company:
             if fields.contact_choice is not None and fields.contact_choice.company_id:
@@ -169,6 +171,7 @@ class LogService:
     async def _resolve_contact(self, fields: DraftFields, owner: UserOut,
                                company_id: int | None) -> tuple[int | None, bool]:
         if fields.contact_choice is not None:
+            await self._still_named(fields.contact_choice.id, fields.contact_choice.name, company=False)
             await self._directory.update_contact_details(fields.contact_choice.id, phone=fields.phone,
                                                          email=fields.email)
             return fields.contact_choice.id, False
@@ -178,6 +181,16 @@ class LogService:
                                                                 owner_id=owner.id, phone=fields.phone,
                                                                 email=fields.email)
         return contact.id, created
+
+    async def _still_named(self, record_id: int, name: str, *, company: bool) -> None:
+        """Refuse to save onto a company or person that is gone or renamed since the preview showed it."""
+        try:
+            current = (await self._directory.company(record_id)).name if company else \
+                (await self._directory.contact(record_id)).name
+        except NotFound:
+            current = None
+        if current is None or fold(current) != fold(name):
+            raise Conflict(f"«{name}» changed since the preview; send the log again", record=record_id)
 
     async def _upsert_deal(self, fields: DraftFields, owner: UserOut, company_id: int | None,
                            contact_id: int | None) -> tuple[Deal | None, bool, DealBefore | None]:

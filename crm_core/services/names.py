@@ -2,12 +2,11 @@
 
 Every log is matched against every known name; loading 15,000 names from the database and
 folding them again for each message cost ~100 ms at 10,000 contacts. The index is reused while
-a cheap aggregate over the two tables (counts, highest id, total folded length, erasures, company
-links) is unchanged and this process has not changed a company or contact; when only new rows
-were added (the usual change: a saved log created a contact), it grows by those rows instead of
-being rebuilt. A rename to a name of the same length by another process is not seen until the
-next change of the directory: it affects only which look-alikes are suggested, never what a save
-writes (saves resolve by id).
+the directory's revision is unchanged: a counter the database's own triggers bump on every insert,
+delete or rename of a company or contact, whoever writes (another process, a bulk import, psql),
+checked together with counts, highest ids and total name length. When only new rows were added
+(the usual change: a saved log created a contact), the index grows by those rows instead of
+being rebuilt; anything else rebuilds it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Session
 
-from crm_core.models import Company, Contact
+from crm_core.models import Company, Contact, DirectoryRevision
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.understanding import KnownContact, KnownNames
 
@@ -121,6 +120,9 @@ def _keep_index_after_rollback(session: Session) -> None:
 
 
 async def _version(session: AsyncSession) -> Version:
+    # The database's own change counter comes first; the aggregates after it also catch a database
+    # whose counter is missing (made without the migrations).
+    revision = await session.scalar(select(DirectoryRevision.revision).where(DirectoryRevision.id == 1))
     companies = (await session.execute(select(
         func.count(Company.id), func.coalesce(func.max(Company.id), 0),
         func.coalesce(func.sum(func.length(Company.name_folded)), 0)))).one()
@@ -128,13 +130,14 @@ async def _version(session: AsyncSession) -> Version:
         func.count(Contact.id), func.coalesce(func.max(Contact.id), 0),
         func.coalesce(func.sum(func.length(Contact.name_folded)), 0), func.count(Contact.erased_at),
         func.coalesce(func.sum(Contact.company_id), 0)))).one()
-    return tuple(int(v) for v in (*companies, *contacts))
+    return tuple(int(v) for v in (revision or 0, *companies, *contacts))
 
 
 def _advanced(version: Version, companies: Sequence[CompanyRow], contacts: Sequence[ContactRow]) -> Version:
-    """The version `version` becomes when only these rows are added (none erased: new rows never are)."""
-    count, top, length, people, top_person, person_length, erased, links = version
-    return (count + len(companies), max([top, *(row[0] for row in companies)]),
+    """The version `version` becomes when only these rows are added (each insert bumps the revision once)."""
+    revision, count, top, length, people, top_person, person_length, erased, links = version
+    added = len(companies) + len(contacts)
+    return (revision + added if revision else 0, count + len(companies), max([top, *(row[0] for row in companies)]),
             length + sum(len(row[2]) for row in companies), people + len(contacts),
             max([top_person, *(row[0] for row in contacts)]), person_length + sum(len(row[2]) for row in contacts),
             erased, links + sum(row[3] or 0 for row in contacts))
@@ -142,8 +145,8 @@ def _advanced(version: Version, companies: Sequence[CompanyRow], contacts: Seque
 
 async def _grown(cached: NameIndex, version: Version, repo: DirectoryRepository) -> NameIndex | None:
     """Grow the cached index by the rows added since, when adding is all that happened."""
-    companies = await repo.company_names(after_id=cached.version[1])
-    contacts = await repo.contact_names(after_id=cached.version[4])
+    companies = await repo.company_names(after_id=cached.version[2])
+    contacts = await repo.contact_names(after_id=cached.version[5])
     if _advanced(cached.version, companies, contacts) != version:
         return None
     return cached.extended(version, companies, contacts)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -53,14 +54,26 @@ class SupportService:
         """Return the contact of the chat user `user_id` on `channel`, creating it (and the identity) at first."""
         contact = await self._identities.contact(channel, user_id)
         if contact is None:
-            name = clean_name(display_name or "")[:200] or f"{channel} {user_id}"
-            contact = Contact(name=name, name_folded=fold(name), created_at=self._now)
-            self._session.add(contact)
-            await self._session.flush()
-            self._identities.add_contact_identity(ContactIdentity(contact_id=contact.id, channel=channel,
-                                                                  external_id=user_id, created_at=self._now))
-            await self._identities.flush()
+            contact = await self._new_customer(channel, user_id, display_name)
         return customer_out(contact, channel, user_id)
+
+    async def _new_customer(self, channel: str, user_id: str, display_name: str | None) -> Contact:
+        """Create the contact and its identity; when another process just did, use theirs (unique identity)."""
+        name = clean_name(display_name or "")[:200] or f"{channel} {user_id}"
+        try:
+            async with self._session.begin_nested():
+                contact = Contact(name=name, name_folded=fold(name), created_at=self._now)
+                self._session.add(contact)
+                await self._session.flush()
+                self._identities.add_contact_identity(ContactIdentity(contact_id=contact.id, channel=channel,
+                                                                      external_id=user_id, created_at=self._now))
+                await self._identities.flush()
+        except IntegrityError:
+            existing = await self._identities.contact(channel, user_id)
+            if existing is None:
+                raise
+            return existing
+        return contact
 
     async def find_customer(self, channel: str, user_id: str) -> CustomerOut | None:
         """Return the contact for a chat user when there is one (reads only)."""

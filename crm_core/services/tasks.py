@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, time, timedelta
 
 from crm_core.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
@@ -88,10 +89,12 @@ class TaskService:
         task.reminded_at = None
         return task_out(task)
 
-    async def claim_reminders(self) -> list[tuple[TaskOut, UserOut | None]]:
-        """Claim due tasks not yet reminded (each by one scheduler only); return them with their owners."""
+    async def claim_reminders(self, owner_ids: Collection[int] | None = None) -> list[tuple[TaskOut, UserOut | None]]:
+        """Claim due tasks not yet reminded (of `owner_ids` only, when given), each by one scheduler only."""
+        if owner_ids is not None and not owner_ids:
+            return []
         result: list[tuple[TaskOut, UserOut | None]] = []
-        for task in await self._repo.claim_reminders(now=self._now):
+        for task in await self._repo.claim_reminders(now=self._now, owner_ids=owner_ids):
             owner = await self._users.get(task.owner_id) if task.owner_id else None
             result.append((task_out(task, owner.name if owner else None), user_out(owner) if owner else None))
         return result

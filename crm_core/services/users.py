@@ -18,6 +18,10 @@ from crm_core.textnorm import clean_name, fold
 LANGUAGES = ("vi", "en")
 
 
+# The console names a customer's chat "customer:NAME"; a staff member so named would be mistaken for one.
+CUSTOMER_PREFIX = "customer:"
+
+
 class UserService:
     """Register, find and change staff users."""
 
@@ -33,6 +37,10 @@ class UserService:
         name = clean_name(name)
         if not name:
             raise InvalidInput("a user needs a name")
+        if name.casefold().startswith(CUSTOMER_PREFIX):
+            raise InvalidInput(f"a staff name cannot start with {CUSTOMER_PREFIX!r} (the console's customers)")
+        if any(u.active for u in await self._repo.list_by_folded_name(fold(name))):
+            raise InvalidInput(f"there is already a staff member named like {name!r}; add a surname to tell them apart")
         if not is_known_role(role):
             raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
         if language not in LANGUAGES:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,8 @@ class ScriptedEngine:
         self.inbounds: list[Inbound] = []
         self.pushes: list[Reply] = []
         self.sent_refs: list[tuple[str, str, str, str | None]] = []
+        self.delivered_replies: list[Reply] = []
+        self.failures: list[tuple[Reply, str, float | None]] = []
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         self.inbounds.append(inbound)
@@ -41,8 +43,18 @@ class ScriptedEngine:
         due, self.pushes = [p for p in self.pushes if p.channel in channels], []
         return due
 
-    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None:
-        self.sent_refs.append((channel, chat_id, message_id, reply.ref))
+    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
+        self.delivered_replies.append(reply)
+        if reply.ref is not None:
+            self.sent_refs += [(channel, chat_id, message_id, reply.ref) for message_id in message_ids]
+
+    async def undelivered(self, reply: Reply, *, reason: str, error: str,
+                          retry_after_s: float | None = None) -> list[Reply]:
+        self.failures.append((reply, reason, retry_after_s))
+        return []
+
+    async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
+        return []
 
     async def command_menus(self, channel: str) -> list[CommandMenu]:
         return self.menus

@@ -52,7 +52,7 @@ class ChatDriver:
                           language_code=self.language_code, is_edit=is_edit, shared_phone=shared_phone,
                           reply_to_text=reply_to.text if reply_to else None, display_name=display_name,
                           reply_to_message_id=replied_id, is_group=chat_id is not None and chat_id.startswith("-"))
-        return self._remember(await self.engine.handle(inbound))
+        return await self._remember(await self.engine.handle(inbound))
 
     async def received(self, reply: Reply) -> str:
         """Deliver `reply` as a channel's adapter does: it gets a message id, recorded when it has a ref."""
@@ -72,13 +72,16 @@ class ChatDriver:
         uid = next(_update_ids) if update_id is None else update_id
         inbound = Inbound(channel=self.channel, chat_id=self.user_id, user_id=self.user_id, callback_data=data,
                           callback_id=str(uid), update_id=str(uid), language_code=self.language_code)
-        return self._remember(await self.engine.handle(inbound))
+        return await self._remember(await self.engine.handle(inbound))
 
-    def _remember(self, replies: list[Reply]) -> list[Reply]:
+    async def _remember(self, replies: list[Reply]) -> list[Reply]:
+        """Keep the replies and report them delivered, as a channel's adapter does after sending."""
         self.last = replies
         for reply in replies:
             if reply.keyboard is not None and reply.chat_id is None:
                 self.buttons = reply.keyboard.buttons()
+            await self.engine.delivered(reply, channel=reply.channel or self.channel,
+                                        chat_id=reply.chat_id or self.user_id, message_ids=[])
         return replies
 
     def pushed_to(self, chat_id: str) -> list[Reply]:
@@ -145,7 +148,9 @@ def shipped_knowledge(shipped_knowledge_home: Path) -> Any:
     """The knowledge base customers are answered from (read-only in tests: asking writes nothing)."""
     from crm_core.retrieval import KnowledgeBase
 
-    return KnowledgeBase(home=shipped_knowledge_home)
+    knowledge = KnowledgeBase(home=shipped_knowledge_home)
+    knowledge.ask("bảo hành bao lâu?")  # loads the models once here, not inside a test's safety-net wait
+    return knowledge
 
 
 @pytest_asyncio.fixture

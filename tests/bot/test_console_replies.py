@@ -5,10 +5,14 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from bot.adapters.console import ConsoleChannel
 from bot.core.engine import Engine
 from bot.scheduler import Scheduler
+from bot.texts import Texts
 from crm_core.clock import FrozenClock
+from crm_core.models import LogDraft
 from tests.conftest import OpenServices
 
 
@@ -34,11 +38,15 @@ async def test_a_manager_answers_an_escalation_in_the_console_by_replying_to_its
     assert "→ customer:Chị Hoa: 💬 Nhân viên Quang: Dạ em là Quang, em hỗ trợ chị ngay" in transcript
 
 
-async def test_replying_to_a_number_that_is_no_notice_is_ordinary_text(engine: Engine) -> None:
+async def test_replying_to_a_number_this_chat_was_not_shown_says_so_and_logs_nothing(
+        engine: Engine, open_services: OpenServices) -> None:
     out = io.StringIO()
     console = ConsoleChannel(engine, scheduler=Scheduler(engine, interval_s=30), user="Lan", out=out, echo=False)
 
-    await console.run([">7 gọi lại anh Minh bên Hòa Phát ngày mai"])
+    await console.run([">7 gọi lại anh Minh bên Hòa Phát ngày mai", ">3"])
 
-    assert "customer:" not in out.getvalue()
-    assert "Hòa Phát" in out.getvalue()  # read as a log, as any text
+    said = out.getvalue()
+    assert said.count(Texts("vi")("common.reply_unknown", number="7").split("[")[0]) == 2
+    assert "Hòa Phát" not in said  # not read as a log about something else
+    async with open_services() as services:
+        assert await services.session.scalar(select(func.count()).select_from(LogDraft)) == 0

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
 from bot.core.messages import Reply
+from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import (
     AuditEntry,
@@ -194,7 +195,7 @@ async def test_staff_answer_by_replying_to_the_notification_and_the_customer_get
 
     await lan.say("Dạ chị ơi, bên em giao trong 2 ngày ạ", reply_to=notice)
 
-    assert "Đã gửi cho khách" in lan.text
+    assert Texts("vi")("staff.sent", ticket=1) in lan.text
     to_customer = lan.pushed_to("555001")
     assert [r.text for r in to_customer] == ["💬 Nhân viên Lan: Dạ chị ơi, bên em giao trong 2 ngày ạ"]
     messages = await _rows(sessionmaker, TicketMessage)

@@ -61,12 +61,15 @@ async def second_engine(migrated_url: str, clock: FrozenClock, engine: Engine) -
 
 async def test_each_push_goes_to_the_sender_of_its_channel(engine: Engine, open_services: OpenServices,
                                                          clock: FrozenClock) -> None:
+    async with open_services() as services:
+        await services.users.add(name="Mai", role="sales")  # reached on the console only
     await _due_tasks(open_services, clock, "Lan", 1)
+    await _due_tasks(open_services, clock, "Mai", 1)
     pushes = RecordedPushes(engine, channels=("telegram", "console"))
 
     delivered = await pushes.tick()
 
-    assert sorted((p.channel, p.chat_id) for p in delivered) == [("console", "Lan"), ("telegram", "1001")]
+    assert sorted((p.channel, p.chat_id) for p in delivered) == [("console", "Mai"), ("telegram", "1001")]
 
 
 async def test_nothing_is_claimed_while_no_channel_can_deliver(engine: Engine, open_services: OpenServices,
@@ -107,6 +110,9 @@ async def test_the_scheduler_ticks_now_and_then_every_interval(engine: Engine) -
             ticks += 1
             return []
 
+        async def claim_outbox(self, channels: object) -> list[Reply]:
+            return []
+
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
         if len(waits) == 3:
@@ -130,6 +136,9 @@ async def test_a_failed_tick_is_logged_and_the_next_one_still_runs(engine: Engin
             if isinstance(outcome, Exception):
                 raise outcome
             raise asyncio.CancelledError  # the second tick ran: stop here
+
+        async def claim_outbox(self, channels: object) -> list[Reply]:
+            return []
 
     async def no_wait(seconds: float) -> None:
         return None

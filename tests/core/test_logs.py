@@ -383,3 +383,22 @@ async def test_a_failed_message_is_kept_once_per_source(open_services: OpenServi
     assert again is None
     assert other is not None
     assert unkeyed is not None
+
+
+async def test_a_log_is_not_saved_onto_a_company_renamed_since_its_preview(open_services: OpenServices,
+                                                                          team: Team) -> None:
+    from sqlalchemy import update
+
+    from crm_core.errors import Conflict
+    from crm_core.models import Company
+
+    company_id, _deal_id = await _existing_deal(open_services, team.lan)
+    draft_id = await _draft(open_services, team.lan, _on_existing(company_id))
+    async with open_services() as services:  # another process renames (or deletes and reuses the id)
+        await services.session.execute(update(Company).where(Company.id == company_id)
+                                       .values(name="Công ty XYZ", name_folded="cong ty xyz"))
+
+    with pytest.raises(Conflict):
+        await _save(open_services, team.lan, draft_id)
+    async with open_services() as services:
+        assert (await services.logs.get(draft_id, team.lan)).status == "draft"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 
 from crm_core.models import Company, Contact
 from crm_core.textnorm import fold
@@ -113,3 +113,19 @@ async def test_names_added_since_grow_the_index_and_keep_its_lookups(open_servic
     assert [name for name, _start, _end in grown.company_matcher.find("goi vinamilk va hoa phat")] == [
         "Vinamilk", "Hòa Phát"]
     assert [name for name, _start, _end in before.company_matcher.find("goi vinamilk")] == []  # left as it was
+
+
+async def test_a_deleted_name_whose_id_is_reused_is_not_served(open_services: OpenServices) -> None:
+    first = await _company(open_services, "Công ty ABC")
+    async with open_services() as services:
+        assert [m.name for m in await services.directory.match_companies("abc")] == ["Công ty ABC"]
+        await services.session.execute(delete(Company).where(Company.id == first))  # another process deletes
+    async with open_services() as services:
+        # …and, on SQLite, the next company may take the same id; the name has the same length
+        await services.session.execute(insert(Company), [
+            {"id": first, "name": "Công ty XYZ", "name_folded": fold("Công ty XYZ"), "created_at": services.now}])
+
+    async with open_services() as services:
+        found = await services.directory.match_companies("abc")
+
+    assert found == []

@@ -50,7 +50,7 @@ async def running(
 
 
 
-async def handled(dispatcher: Dispatcher, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - as in FakeBotApi
+async def handled(dispatcher: Dispatcher, *, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - as in FakeBotApi
     """Wait until the bot has finished every update it took, its sends and their records included.
 
     A person reads a message before answering it; a test answers the moment it appears, while the

@@ -392,7 +392,7 @@ class FakeBotApi:
         condition: int | Callable[[], Any],
         *,
         chat_id: int | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the familiar spelling for a test helper
+        timeout: float = 30.0,  # noqa: ASYNC109 - the familiar spelling for a test helper
     ) -> Any:
         """Wait until the bot has sent `condition` messages (to `chat_id`, or in all) or a predicate holds.
 
@@ -428,7 +428,7 @@ class FakeBotApi:
         *,
         expect: int = 1,
         user: FakeUser | int | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> list[TgMessage]:
         """Send a text as the user and return the bot's next `expect` outputs (new or edited messages)."""
         mark = len(self.actions)
@@ -443,14 +443,14 @@ class FakeBotApi:
         expect: int = 1,
         message_id: int | None = None,
         user: FakeUser | int | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> list[TgMessage]:
         """Tap a button and return the bot's next `expect` outputs (an edited message counts)."""
         mark = len(self.actions)
         self.tap(chat_id, button, message_id=message_id, user=user)
         return await self._outputs_after(mark, chat_id, expect, timeout)
 
-    async def wait_confirmed(self, update_id: int, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_confirmed(self, update_id: int, *, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has confirmed (acknowledged) an update."""
         await self.wait_for(lambda: update_id not in self.pending_update_ids, timeout=timeout)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
+import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.types import (
     FSInputFile,
     InlineKeyboardButton,
@@ -20,14 +22,15 @@ from aiogram.types import (
 
 from bot.adapters.aiogram_adapter.convert import CHANNEL
 from bot.core.messages import MAX_TEXT_CHARS, Button, Inbound, Keyboard, Reply
+from crm_core.services.outbox import FailureKind
 
 log = logging.getLogger(__name__)
 
 MAX_CAPTION_CHARS = 1024
 AnyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
-# Called once per Telegram message that carries a reply with a `ref`: (reply, chat id, message id).
-SentHook = Callable[[Reply, str, int], Awaitable[None]]
 # Telegram's answers when the message under a pressed button cannot take an edit: send a new one instead.
+# Telegram's answers when the recipient is gone for good: nothing later will reach them.
+_RECIPIENT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "peer_id_invalid")
 _UNEDITABLE = ("message to edit not found", "there is no text in the message to edit", "message can't be edited")
 
 
@@ -73,44 +76,95 @@ def toast_of(replies: Sequence[Reply]) -> str | None:
     return toast[:200] if toast else None
 
 
-class ReplyRenderer:
-    """Send replies to Telegram; a blocked chat (403) is logged and skipped, other errors do not stop the rest.
+class DeliveryReport(Protocol):
+    """Who hears how each reply went (the engine, which settles its outbox row)."""
 
-    `on_sent` hears of every message sent for a reply with a `ref`, so replies to it can be routed.
+    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
+        """The reply was delivered as these messages."""
+        ...
+
+    async def undelivered(self, reply: Reply, *, reason: FailureKind, error: str,
+                          retry_after_s: float | None = None) -> list[Reply]:
+        """The reply was not delivered; return notices to send now."""
+        ...
+
+
+def failure_of(error: Exception) -> tuple[FailureKind, float | None]:
+    """Say whether a failed call may work later (and when), or never will (blocked, rejected)."""
+    if isinstance(error, TelegramForbiddenError):
+        return "unreachable", None
+    if isinstance(error, TelegramRetryAfter):
+        return "retry", float(error.retry_after)
+    if isinstance(error, TelegramBadRequest):
+        gone = any(reason in error.message.lower() for reason in _RECIPIENT_GONE)
+        return ("unreachable" if gone else "rejected"), None
+    if isinstance(error, TelegramAPIError | TimeoutError | OSError | aiohttp.ClientError):
+        return "retry", None  # 5xx, network, timeouts
+    return "rejected", None  # a bug of ours: retrying would fail the same way
+
+
+class ReplyRenderer:
+    """Send replies to Telegram and report how each went; one failure never stops the others.
+
+    A chat that refuses messages (403) gets none of the remaining replies of the batch; they are
+    reported unreachable too. Notices the report asks for (telling whoever caused an undeliverable
+    message) are sent right after the batch.
     """
 
-    def __init__(self, bot: Bot, *, on_sent: SentHook | None = None) -> None:
+    def __init__(self, bot: Bot, *, report: DeliveryReport | None = None) -> None:
         self.bot = bot
-        self._on_sent = on_sent
+        self._report = report
 
     async def render(self, replies: Sequence[Reply], inbound: Inbound | None = None) -> None:
         """Render replies in order; those with chat_id None answer `inbound`'s chat."""
+        follow_ups = await self._render_batch(replies, inbound)
+        if follow_ups:
+            await self._render_batch(follow_ups, None)  # notices about failures: one level, never a loop
+
+    async def _render_batch(self, replies: Sequence[Reply], inbound: Inbound | None) -> list[Reply]:
         blocked: set[str] = set()
+        follow_ups: list[Reply] = []
         for reply in replies:
             chat_id = reply.chat_id or (inbound.chat_id if inbound is not None else None)
             if chat_id is None:
                 log.error("reply without a chat and no inbound to answer: %.40r", reply.text)
                 continue
-            if chat_id in blocked:
-                continue
             if reply.channel not in (None, CHANNEL):
                 log.warning("skipping a %s reply handed to the telegram adapter (chat %s)", reply.channel, chat_id)
                 continue
+            if chat_id in blocked:
+                follow_ups += await self._failed(reply, chat_id, "unreachable", "the chat refused an earlier message")
+                continue
             try:
                 sent = await self.render_one(reply, chat_id, inbound)
-            except TelegramForbiddenError as exc:
-                log.warning("chat %s cannot receive messages (%s); skipping its replies", chat_id, exc.message)
-                blocked.add(chat_id)
-            except TelegramAPIError:
-                log.exception("could not send a reply to chat %s", chat_id)
+            except Exception as exc:  # every failure is reported; the outbox decides what happens next
+                reason, retry_after = failure_of(exc)
+                log.warning("could not send to chat %s (%s): %s", chat_id, reason, exc)
+                if reason == "unreachable":
+                    blocked.add(chat_id)
+                follow_ups += await self._failed(reply, chat_id, reason, str(exc), retry_after)
             else:
-                await self._tell_sent(reply, chat_id, sent)
+                await self._delivered(reply, chat_id, sent)
+        return follow_ups
 
-    async def _tell_sent(self, reply: Reply, chat_id: str, message_ids: list[int]) -> None:
-        if reply.ref is None or self._on_sent is None:
+    async def _delivered(self, reply: Reply, chat_id: str, message_ids: list[int]) -> None:
+        if self._report is None:
             return
-        for message_id in message_ids:
-            await self._on_sent(reply, chat_id, message_id)
+        try:
+            await self._report.delivered(reply, channel=CHANNEL, chat_id=chat_id,
+                                         message_ids=[str(m) for m in message_ids])
+        except Exception:  # the message is out; its outbox row may be sent again once its claim expires
+            log.exception("could not record a delivered message in chat %s", chat_id)
+
+    async def _failed(self, reply: Reply, chat_id: str, reason: FailureKind, error: str,
+                      retry_after: float | None = None) -> list[Reply]:
+        if self._report is None:
+            return []
+        try:
+            return await self._report.undelivered(reply, reason=reason, error=error[:300], retry_after_s=retry_after)
+        except Exception:  # its outbox row stays claimed; the claim expires and the message is tried again
+            log.exception("could not record a failed delivery to chat %s", chat_id)
+            return []
 
     async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> list[int]:
         """Render one reply to `chat_id`: an edit of the pressed message, a file, or text; return the message ids."""
@@ -124,11 +178,14 @@ class ReplyRenderer:
     @staticmethod
     def _pressed_message_to_edit(reply: Reply, chat_id: str, inbound: Inbound | None) -> int | None:
         """Return the id of the message whose button was pressed, when `reply` should replace it."""
-        if not reply.edit or inbound is None or inbound.callback_message_id is None or chat_id != inbound.chat_id:
+        pressed = reply.edit_message_id
+        if pressed is None and inbound is not None and chat_id == inbound.chat_id:
+            pressed = inbound.callback_message_id
+        if not reply.edit or pressed is None or not pressed.isdigit():
             return None
         needs_new_message = reply.file is not None or reply.remove_keyboard
         share = reply.keyboard is not None and reply.keyboard.is_share_contact
-        return None if needs_new_message or share else int(inbound.callback_message_id)
+        return None if needs_new_message or share else int(pressed)
 
     async def _edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
         """Edit the message under the pressed button; False when it cannot be edited (send anew)."""

@@ -136,14 +136,8 @@ class TelegramAdapter:
         await self.renderer(bot).render(replies, inbound)
 
     def renderer(self, bot: Bot) -> ReplyRenderer:
-        """Return a renderer that records the messages sent for replies with a `ref`."""
-        return ReplyRenderer(bot, on_sent=self._record_sent)
-
-    async def _record_sent(self, reply: Reply, chat_id: str, message_id: int) -> None:
-        try:
-            await self.engine.record_sent(reply, channel=CHANNEL, chat_id=chat_id, message_id=str(message_id))
-        except Exception:  # the message is out; only replying to it will not find its ticket (/reply still does)
-            log.exception("could not record message %s in chat %s (%s)", message_id, chat_id, reply.ref)
+        """Return a renderer that reports every delivery to the engine (its outbox, the ids of ticket notices)."""
+        return ReplyRenderer(bot, report=self.engine)
 
     def sender(self, bot: Bot) -> Deliver:
         """Return the scheduler's sender for Telegram: render one push under its chat's lock (429s retried)."""

@@ -12,14 +12,16 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol, TextIO
 
 from bot.core.messages import Button, Inbound, Reply
 from bot.scheduler import Scheduler
+from bot.texts import Texts
 
 CHANNEL = "console"
-_REPLY_TO = re.compile(r"^>(\d+)\s+(\S.*)$", re.DOTALL)
+_REPLY_TO = re.compile(r"^>\s*(\d+)\s+(\S.*)$", re.DOTALL)
+_REPLY_TO_NOTHING = re.compile(r"^>\s*(\d+)\s*$")
 
 
 class ConsoleEngine(Protocol):
@@ -27,14 +29,14 @@ class ConsoleEngine(Protocol):
 
     async def handle(self, inbound: Inbound) -> list[Reply]: ...
 
-    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None: ...
+    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None: ...
 
 
 class ConsoleChannel:
     """One console conversation as one user (staff by name, or a customer)."""
 
     def __init__(self, engine: ConsoleEngine, *, scheduler: Scheduler, user: str, out: TextIO, echo: bool,
-                 customer: bool = False, phone: str | None = None) -> None:
+                 customer: bool = False, phone: str | None = None, language: str = "vi") -> None:
         self._engine = engine
         self._scheduler = scheduler
         self._phone = phone
@@ -46,6 +48,8 @@ class ConsoleChannel:
         self._run = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
         self._message_numbers = itertools.count(1)  # synthetic message ids of this run, shown as [#N]
+        self._shown_here: dict[int, str] = {}  # message number -> the chat it was for
+        self._texts = Texts(language)
         scheduler.register(CHANNEL, self.deliver)
 
     async def run(self, lines: Iterable[str]) -> None:
@@ -58,8 +62,20 @@ class ConsoleChannel:
         """Handle one typed line: a button number, a reply to a numbered message, or a message."""
         if self._echo:
             self._print(f"> {self._label}: {line}")
+        if self._not_a_reply_here(line):
+            # `>N text` means "reply to message N": never let it become a log about something else.
+            self._print(f"bot: {self._texts('common.reply_unknown', number=line.strip()[1:].split()[0])}")
+            return
         await self.show(await self._engine.handle(self._inbound(line, f"{self._run}-{next(self._counter)}")))
         await self._scheduler.tick()
+
+    def _not_a_reply_here(self, line: str) -> bool:
+        """Tell whether `line` replies to a message number this chat was not shown (or has no text)."""
+        stripped = line.strip()
+        if _REPLY_TO_NOTHING.match(stripped):
+            return True
+        reply_to = _REPLY_TO.match(stripped)
+        return reply_to is not None and self._shown_here.get(int(reply_to.group(1))) != self._user
 
     def _inbound(self, line: str, message_id: str) -> Inbound:
         number = line.strip()
@@ -102,11 +118,13 @@ class ConsoleChannel:
                 self._print(f"  {labels}")
 
     async def _numbered(self, reply: Reply, chat_id: str) -> str:
-        """Give a reply that stands for something a message number, record it, and return its tag."""
+        """Report the reply delivered (printing cannot fail); a reply that stands for something gets a number."""
         if reply.ref is None:
+            await self._engine.delivered(reply, channel=CHANNEL, chat_id=chat_id, message_ids=[])
             return ""
         number = next(self._message_numbers)
-        await self._engine.record_sent(reply, channel=CHANNEL, chat_id=chat_id, message_id=self._message_id(number))
+        self._shown_here[number] = chat_id
+        await self._engine.delivered(reply, channel=CHANNEL, chat_id=chat_id, message_ids=[self._message_id(number)])
         return f" [#{number}]"
 
     def _message_id(self, number: int) -> str:

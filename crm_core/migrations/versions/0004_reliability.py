@@ -112,20 +112,86 @@ def _downgrade_unique_names() -> None:
 
 
 def _upgrade_outbox() -> None:
-    pass
+    op.create_table(
+        'outbox',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('channel', sa.String(length=20), nullable=False),
+        sa.Column('chat_id', sa.String(length=64), nullable=False),
+        sa.Column('payload', sa.JSON(), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('next_attempt_at', crm_core.models.base.UtcDateTime(), nullable=False),
+        sa.Column('claimed_until', crm_core.models.base.UtcDateTime(), nullable=True),
+        sa.Column('last_error', sa.String(length=300), nullable=True),
+        sa.Column('message_id', sa.String(length=64), nullable=True),
+        sa.Column('origin_channel', sa.String(length=20), nullable=True),
+        sa.Column('origin_chat_id', sa.String(length=64), nullable=True),
+        sa.Column('origin_language', sa.String(length=8), nullable=True),
+        sa.Column('created_at', crm_core.models.base.UtcDateTime(), nullable=False),
+        sa.Column('sent_at', crm_core.models.base.UtcDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
+    )
+    op.create_index('ix_outbox_due', 'outbox', ['status', 'next_attempt_at'], unique=False)
+    op.create_index(op.f('ix_outbox_created_at'), 'outbox', ['created_at'], unique=False)
 
 
 def _downgrade_outbox() -> None:
-    pass
+    op.drop_index(op.f('ix_outbox_created_at'), table_name='outbox')
+    op.drop_index('ix_outbox_due', table_name='outbox')
+    op.drop_table('outbox')
+
+
+# --- a revision of the directory's names, bumped by the database itself ---------------------------------
+
+# Every process keeps the names of companies and contacts in memory (crm_core/services/names.py); a
+# counter the database bumps on any insert, delete or rename tells them, whoever wrote (another
+# process, a bulk import, psql), and cannot be fooled by SQLite reusing a deleted row's id.
+_WATCHED = {"companies": "name, name_folded", "contacts": "name, name_folded, company_id, erased_at"}
+_BUMP = "UPDATE directory_revision SET revision = revision + 1 WHERE id = 1"
+
+
+def _upgrade_directory_revision() -> None:
+    op.create_table(
+        'directory_revision',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('revision', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_revision')),
+    )
+    op.execute("INSERT INTO directory_revision (id, revision) VALUES (1, 0)")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE FUNCTION bump_directory_revision() RETURNS trigger AS $$ BEGIN "
+                   f"{_BUMP}; RETURN NULL; END; $$ LANGUAGE plpgsql")
+        for table, columns in _WATCHED.items():
+            op.execute(f"CREATE TRIGGER trg_{table}_revision AFTER INSERT OR DELETE OR UPDATE OF {columns} "
+                       f"ON {table} FOR EACH ROW EXECUTE FUNCTION bump_directory_revision()")
+        return
+    for table, columns in _WATCHED.items():
+        for event, name in (("INSERT", "ins"), ("DELETE", "del"), (f"UPDATE OF {columns}", "upd")):
+            op.execute(f"CREATE TRIGGER trg_{table}_revision_{name} AFTER {event} ON {table} "
+                       f"BEGIN {_BUMP}; END")
+
+
+def _downgrade_directory_revision() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in _WATCHED:
+            op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_revision ON {table}")
+        op.execute("DROP FUNCTION IF EXISTS bump_directory_revision()")
+    else:
+        for table in _WATCHED:
+            for name in ("ins", "del", "upd"):
+                op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_revision_{name}")
+    op.drop_table('directory_revision')
 
 
 def upgrade() -> None:
     _upgrade_dialog_state()
     _upgrade_unique_names()
     _upgrade_outbox()
+    _upgrade_directory_revision()
 
 
 def downgrade() -> None:
+    _downgrade_directory_revision()
     _downgrade_outbox()
     _downgrade_unique_names()
     _downgrade_dialog_state()

@@ -1,0 +1,117 @@
+"""The outbox: what is written is delivered at least once, retried as the channel asks, settled honestly."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_core.clock import FrozenClock
+from crm_core.services import Services
+from crm_core.services.outbox import MAX_ATTEMPTS, SEND_LEASE, Origin, backoff
+from crm_core.uow import UnitOfWork
+from tests.conftest import OpenServices
+
+LAN = Origin("telegram", "1001", "vi")
+
+
+async def _add(open_services: OpenServices, *, send_now: bool = True, origin: Origin | None = None) -> int:
+    async with open_services() as services:
+        return await services.outbox.add(channel="telegram", chat_id="555", payload={"text": "chào"},
+                                         origin=origin, send_now=send_now)
+
+
+async def _claim(open_services: OpenServices, clock: FrozenClock) -> list[int]:
+    async with open_services(now=clock.now()) as services:
+        return [item.id for item in await services.outbox.claim_due(["telegram"])]
+
+
+async def test_a_message_being_sent_is_not_claimed_by_another_process(open_services: OpenServices,
+                                                                      clock: FrozenClock) -> None:
+    await _add(open_services)
+
+    assert await _claim(open_services, clock) == []
+
+
+async def test_a_claim_a_crashed_process_left_is_taken_again_when_it_expires(open_services: OpenServices,
+                                                                            clock: FrozenClock) -> None:
+    outbox_id = await _add(open_services)
+    clock.advance(SEND_LEASE + timedelta(seconds=1))
+
+    assert await _claim(open_services, clock) == [outbox_id]
+    assert await _claim(open_services, clock) == []  # claimed again, by the first taker only
+
+
+async def test_a_rate_limited_message_waits_the_whole_retry_after(open_services: OpenServices,
+                                                                 clock: FrozenClock) -> None:
+    outbox_id = await _add(open_services)
+    async with open_services(now=clock.now()) as services:
+        assert await services.outbox.failed(outbox_id, reason="retry", error="429", retry_after_s=120) is None
+
+    clock.advance(timedelta(seconds=119))
+    assert await _claim(open_services, clock) == []
+    clock.advance(timedelta(seconds=2))
+    assert await _claim(open_services, clock) == [outbox_id]
+
+
+async def test_a_failing_channel_is_retried_with_growing_waits_then_parked(open_services: OpenServices,
+                                                                          clock: FrozenClock) -> None:
+    outbox_id = await _add(open_services, origin=LAN)
+    settled = None
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        async with open_services(now=clock.now()) as services:
+            settled = await services.outbox.failed(outbox_id, reason="retry", error="500 Internal Server Error")
+        if settled is not None:
+            break
+        clock.advance(timedelta(seconds=backoff(attempt)))
+        assert await _claim(open_services, clock) == [outbox_id]
+
+    assert settled is not None
+    assert (settled.status, settled.origin, attempt) == ("parked", LAN, MAX_ATTEMPTS)
+    clock.advance(timedelta(days=1))
+    assert await _claim(open_services, clock) == []
+
+
+async def test_a_blocked_recipient_is_settled_at_once_and_its_sender_named(open_services: OpenServices,
+                                                                          clock: FrozenClock) -> None:
+    outbox_id = await _add(open_services, origin=LAN)
+    async with open_services(now=clock.now()) as services:
+        settled = await services.outbox.failed(outbox_id, reason="unreachable", error="403 bot was blocked")
+
+    assert settled is not None
+    assert (settled.status, settled.origin) == ("unreachable", LAN)
+    clock.advance(timedelta(days=1))
+    assert await _claim(open_services, clock) == []
+
+
+async def test_a_delivered_message_is_never_sent_again(open_services: OpenServices, clock: FrozenClock) -> None:
+    outbox_id = await _add(open_services)
+    async with open_services(now=clock.now()) as services:
+        await services.outbox.sent(outbox_id, message_id="42")
+        assert await services.outbox.failed(outbox_id, reason="retry", error="late report") is None
+
+    clock.advance(timedelta(days=1))
+    assert await _claim(open_services, clock) == []
+
+
+async def test_two_processes_claiming_at_once_share_the_due_messages_without_overlap(
+        sessionmaker: async_sessionmaker[AsyncSession], migrated_url: str, clock: FrozenClock,
+        open_services: OpenServices) -> None:
+    from crm_core.db import create_engine, create_sessionmaker
+
+    ids = {await _add(open_services, send_now=False) for _ in range(30)}
+    other = create_engine(migrated_url)
+    try:
+        async def claim(maker: async_sessionmaker[AsyncSession]) -> list[int]:
+            async with UnitOfWork(maker) as uow:
+                services = Services.build(uow.session, now=clock.now())
+                return [item.id for item in await services.outbox.claim_due(["telegram"], limit=20)]
+
+        first, second = await asyncio.gather(claim(sessionmaker), claim(create_sessionmaker(other)))
+    finally:
+        await other.dispose()
+
+    assert not set(first) & set(second)
+    assert set(first) | set(second) <= ids
+    assert len(first) + len(second) >= 20
