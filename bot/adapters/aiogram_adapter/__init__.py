@@ -9,7 +9,6 @@ from __future__ import annotations
 from bot.adapters.aiogram_adapter.convert import CHANNEL, callback_to_inbound, message_to_inbound, update_to_inbound
 from bot.adapters.aiogram_adapter.render import ReplyRenderer, build_markup, inline_markup, reply_keyboard_markup
 from bot.adapters.aiogram_adapter.runner import (
-    ChatLocks,
     TelegramAdapter,
     adapter_of,
     build_dispatcher,
@@ -18,6 +17,7 @@ from bot.adapters.aiogram_adapter.runner import (
     set_command_menus,
 )
 from bot.adapters.aiogram_adapter.session import RetryAfterMiddleware, build_bot
+from bot.core.locks import ChatLocks
 
 __all__ = [
     "CHANNEL",

@@ -37,6 +37,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from bot.adapters.aiogram_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
 from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_of
 from bot.adapters.aiogram_adapter.session import build_bot
+from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine
 from bot.scheduler import Deliver, Scheduler
@@ -44,31 +45,6 @@ from bot.scheduler import Deliver, Scheduler
 log = logging.getLogger(__name__)
 
 ADAPTER_KEY = "telegram_adapter"
-
-
-class ChatLocks:
-    """One FIFO asyncio lock per chat, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, chat_id: str) -> AsyncIterator[None]:
-        """Hold the chat's lock for the duration of the block."""
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] = self._users.get(chat_id, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[chat_id] -= 1
-            if not self._users[chat_id]:
-                del self._users[chat_id]
-                del self._locks[chat_id]
-
-    def __len__(self) -> int:
-        return len(self._locks)
 
 
 class _CallbackAnswer:
