@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from crm_core.config import Settings
 from crm_core.errors import CrmError
@@ -56,7 +57,35 @@ def settings(home: Path | None = None) -> Settings:
                              for e in error.errors())
         typer.echo(f"invalid setting: {problems}", err=True)
         raise typer.Exit(1) from None
+    except SettingsError as error:  # a value that is not even readable (CHATCRM_LEAD_RULES=notjson)
+        cause = f" ({error.__cause__})" if error.__cause__ else ""
+        typer.echo(f"invalid setting: {error}{cause}; JSON settings look like '{{\"keyword\": \"Name\"}}'",
+                   err=True)
+        raise typer.Exit(1) from None
     return built.model_copy(update={"home": home}) if home is not None else built
+
+
+def redact(text: str, secret: str) -> str:
+    """Return `text` with `secret` (the bot token) replaced, so it is never printed or logged."""
+    return text.replace(secret, "<TELEGRAM_BOT_TOKEN>") if secret else text
+
+
+class SecretFilter(logging.Filter):
+    """Remove a secret from every log record's message, whatever library wrote it."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self._secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record without the secret (its arguments and its exception text)."""
+        message = record.getMessage()
+        if self._secret in message:
+            record.msg, record.args = redact(message, self._secret), None
+        if record.exc_info and record.exc_info[1] is not None and self._secret in str(record.exc_info[1]):
+            record.exc_info, record.exc_text = None, None
+            record.msg = f"{record.msg} (error details withheld: they contained the bot token)"
+        return True
 
 
 def parse_now(value: str | None) -> datetime | None:
@@ -197,7 +226,14 @@ def bot(
         fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")
     from bot.commands import run_telegram
 
-    run(run_telegram(config))
+    token = config.telegram_bot_token.get_secret_value()
+    logging.getLogger().addFilter(SecretFilter(token))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretFilter(token))
+    try:
+        run(run_telegram(config))
+    except Exception as error:  # one line, and never the token (aiogram puts it in every URL it reports)
+        fail(f"the bot stopped: {redact(str(error), token)}")
 
 
 # --- understanding -----------------------------------------------------------------------------------------

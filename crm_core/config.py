@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,10 +35,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     language: Language = "vi"
-    undo_minutes: int = 5
-    page_size: int = 8
-    reminder_interval_s: float = 30.0
-    max_message_chars: int = 4096
+    undo_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    page_size: int = Field(default=8, ge=1, le=50)
+    reminder_interval_s: float = Field(default=30.0, gt=0)
+    max_message_chars: int = Field(default=4096, ge=100)
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")
     llm: LlmSettings = LlmSettings()
@@ -46,11 +46,20 @@ class Settings(BaseSettings):
     support_chat_id: str | None = None
     # The support group is a chat of one channel; tickets from other channels go to their assignee.
     support_chat_channel: str = "telegram"
-    escalate_after_minutes: int = 30
+    escalate_after_minutes: int = Field(default=30, ge=1)
     lead_rules: dict[str, str] = Field(default_factory=dict)
     # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.
     prompts_dir: Path = PROMPTS_DIR
     demo_knowledge_dir: Path = DEMO_KNOWLEDGE_DIR
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Ho_Chi_Minh") from error
+        return value
 
     @field_validator("support_hours")
     @classmethod

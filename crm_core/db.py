@@ -29,12 +29,13 @@ def create_engine(url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) ->
     """Create the async engine; SQLite gets WAL, foreign keys, a busy timeout and real transactions."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-        engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+        # hide_parameters: an error logged must not carry customers' names, phones or messages.
+        engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", functools.partial(_sqlite_pragmas, busy_timeout_ms=busy_timeout_ms))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # A row another session holds locked is waited for at most this long, then reported busy (55P03).
-    return create_async_engine(url, pool_pre_ping=True,
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True,
                                connect_args={"server_settings": {"lock_timeout": f"{int(busy_timeout_ms)}ms"}})
 
 

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 BUSY_BUDGET_S = 15.0
 BUSY_FIRST_WAIT_S = 0.05
 BUSY_MAX_WAIT_S = 1.0
+HOUSEKEEPING_EVERY_S = 3600.0
 
 ReminderRenderer = Callable[..., Reply]
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -82,6 +83,7 @@ class Engine:
         self._router = router
         self.ports = ports or Ports()  # public: tests and admin tools may swap a capability
         self._locks = ChatLocks()
+        self._last_housekeeping: float | None = None
 
     @property
     def clock(self) -> Clock:
@@ -311,6 +313,7 @@ class Engine:
             for job in self._router.periodic_jobs:
                 for channel in channels:
                     replies += await job(flows, self.settings, channel)
+            await self._housekeeping(services)
             # A claimed reminder and its message commit together: if the send fails, the outbox retries it.
             queued = []
             for reply in replies:
@@ -321,6 +324,15 @@ class Engine:
                                                       payload=to_payload(reply), origin=None)
                 queued.append(replace(reply, outbox_id=outbox_id))
         return queued
+
+    async def _housekeeping(self, services: Services) -> None:
+        """Forget handled update ids and delivered messages older than a week, once an hour at most."""
+        now = asyncio.get_running_loop().time()
+        if self._last_housekeeping is not None and now - self._last_housekeeping < HOUSEKEEPING_EVERY_S:
+            return
+        self._last_housekeeping = now
+        await services.dedupe.prune()
+        await services.outbox.prune()
 
     async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
         """Claim messages whose delivery is due again on `channels` (retries, and claims a crashed process left)."""
