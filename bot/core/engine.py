@@ -291,7 +291,8 @@ class Engine:
                 if user is None:
                     return False
                 # Once per update: a redelivery that fails again finds the draft its first delivery kept.
-                await services.logs.keep_failed(owner=user, raw_text=text, source_key=inbound.dedupe_key)
+                await services.logs.keep_failed(owner=user, raw_text=text,
+                                                source_key=inbound.message_key or inbound.dedupe_key)
         except Exception:  # the store itself is failing; the log line above still has the update id
             log.exception("could not keep the raw text of update %s", inbound.update_id)
             return False

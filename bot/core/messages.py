@@ -62,6 +62,11 @@ class Inbound:
         return self.callback_data is not None
 
     @property
+    def message_key(self) -> str | None:
+        """Return the key of the chat message this is (a log draft made from it, or kept when it failed)."""
+        return f"{self.channel}:{self.chat_id}:{self.message_id}" if self.message_id else None
+
+    @property
     def dedupe_key(self) -> str | None:
         """Return the key that identifies a redelivered update, if the channel gives one."""
         if self.update_id is not None:

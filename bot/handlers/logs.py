@@ -35,7 +35,7 @@ def _has_words(text: str) -> bool:
 
 
 def _source_key(msg: Inbound) -> str | None:
-    return f"{msg.channel}:{msg.chat_id}:{msg.message_id}" if msg.message_id else None
+    return msg.message_key
 
 
 @router.text(Audience.STAFF)

@@ -51,12 +51,26 @@ class LogService:
 
     async def draft(self, *, owner: UserOut, raw_text: str, fields: DraftFields, source_key: str | None = None,
                     status: str = "draft") -> int:
-        """Keep a log's raw text and what was understood; return the draft id."""
+        """Keep a log's raw text and what was understood; return the draft id.
+
+        A message kept as `failed` when its first handling crashed becomes this draft when it is
+        delivered again and understood, so one typed message stays one row.
+        """
+        failed = await self._failed_from(source_key, owner) if source_key and status == "draft" else None
+        if failed is not None:
+            failed.raw_text, failed.fields, failed.status = raw_text, fields.stored(), status
+            await self._session.flush()
+            return failed.id
         draft = LogDraft(owner_id=owner.id, raw_text=raw_text, fields=fields.stored(), status=status,
                          created_at=self._now, source_key=source_key)
         self._session.add(draft)
         await self._session.flush()
         return draft.id
+
+    async def _failed_from(self, source_key: str, owner: UserOut) -> LogDraft | None:
+        query = select(LogDraft).where(LogDraft.source_key == source_key, LogDraft.owner_id == owner.id,
+                                       LogDraft.status == "failed")
+        return await self._session.scalar(query.order_by(LogDraft.id).limit(1))
 
     async def keep_failed(self, *, owner: UserOut, raw_text: str, source_key: str | None) -> int | None:
         """Keep the raw text of a message whose handling failed, once per `source_key`; None when kept already."""

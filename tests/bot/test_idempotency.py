@@ -226,3 +226,26 @@ async def test_two_different_failing_updates_keep_two_failed_drafts(engine: Engi
     async with open_services() as services:
         kept = list(await services.session.scalars(select(LogDraft.status)))
     assert kept == ["failed", "failed"]
+
+
+async def test_a_message_that_failed_once_then_is_understood_stays_one_draft(
+        engine: Engine, open_services: OpenServices, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_parser = log_flow.parse_log
+    calls = 0
+
+    def parser_failing_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("parser exploded")
+        return real_parser(*args, **kwargs)
+
+    monkeypatch.setattr(log_flow, "parse_log", parser_failing_once)
+    lan = ChatDriver(engine, "1001")
+
+    await lan.say(ZETA_LOG, update_id=780)
+    await lan.say(ZETA_LOG, update_id=780)  # Telegram delivers the update again
+
+    async with open_services() as services:
+        kept = list(await services.session.scalars(select(LogDraft.status)))
+    assert kept == ["draft"]
