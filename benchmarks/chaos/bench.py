@@ -488,10 +488,6 @@ class RecordingEngine:
         self._expect(notices, None)
         return notices
 
-    async def record_sent(self, *args: Any, **kwargs: Any) -> None:
-        """Forward."""
-        await self.engine.record_sent(*args, **kwargs)
-
     async def command_menus(self, channel: str) -> Any:
         """Forward."""
         return await self.engine.command_menus(channel)

@@ -179,10 +179,7 @@ class Engine:
             to_other_chat = reply.chat_id is not None and reply.chat_id != inbound.chat_id
             outgoing = addressed(reply, channel=inbound.channel, chat_id=inbound.chat_id,
                                  edit_message_id=inbound.callback_message_id)
-            outbox_id = await services.outbox.add(channel=outgoing.channel or inbound.channel,
-                                                  chat_id=outgoing.chat_id or inbound.chat_id,
-                                                  payload=to_payload(outgoing),
-                                                  origin=staff_origin if to_other_chat else None)
+            outbox_id = await _enqueue(services, outgoing, origin=staff_origin if to_other_chat else None)
             queued.append(replace(reply, outbox_id=outbox_id, edit_message_id=outgoing.edit_message_id))
         return queued
 
@@ -219,9 +216,8 @@ class Engine:
         if not text and inbound.attachment is None and inbound.shared_phone is None:
             return Reply(ctx.t("common.empty"))
         state = await self._dialog_state(inbound, ctx)
-        route = self._router.states.get(state[0]) if state is not None and text else None
-        if route is not None and state is not None and allows(route.audience, ctx.user):
-            return await route.handler(inbound, ctx, state[1])
+        if state is not None and text:  # _dialog_state returned only a dialog whose route admits this person
+            return await self._router.states[state[0]].handler(inbound, ctx, state[1])
         handler = self._router.text_handler(ctx.user)
         if handler is None:
             return Reply(ctx.t("common.not_allowed"))
@@ -316,15 +312,10 @@ class Engine:
                     replies += await job(flows, self.settings, channel)
             await self._housekeeping(services)
             # A claimed reminder and its message commit together: if the send fails, the outbox retries it.
-            queued = []
-            for reply in replies:
-                if reply.channel is None or reply.chat_id is None:
-                    log.error("unaddressed push dropped: %.40r", reply.text)
-                    continue
-                outbox_id = await services.outbox.add(channel=reply.channel, chat_id=reply.chat_id,
-                                                      payload=to_payload(reply), origin=None)
-                queued.append(replace(reply, outbox_id=outbox_id))
-        return queued
+            addressed_pushes = [r for r in replies if r.channel is not None and r.chat_id is not None]
+            if len(addressed_pushes) < len(replies):
+                log.error("%d unaddressed push(es) dropped", len(replies) - len(addressed_pushes))
+            return [replace(r, outbox_id=await _enqueue(services, r, origin=None)) for r in addressed_pushes]
 
     async def _housekeeping(self, services: Services) -> None:
         """Forget handled update ids and delivered messages older than a week, once an hour at most."""
@@ -371,9 +362,7 @@ class Engine:
             if settled.origin is None:
                 return []
             notice = self._not_delivered_notice(settled.origin, reason, reply)
-            outbox_id = await services.outbox.add(channel=settled.origin.channel, chat_id=settled.origin.chat_id,
-                                                  payload=to_payload(notice), origin=None)
-        return [replace(notice, outbox_id=outbox_id)]
+            return [replace(notice, outbox_id=await _enqueue(services, notice, origin=None))]
 
     @staticmethod
     def _not_delivered_notice(origin: Origin, reason: FailureKind, reply: Reply) -> Reply:
@@ -390,14 +379,6 @@ class Engine:
                 for channel in channels
                 if reminded_on(owner, channel) and (chat_id := staff_chat_id(owner, channel)) is not None]
 
-    async def record_sent(self, reply: Reply, *, channel: str, chat_id: str, message_id: str) -> None:
-        """Remember the message id a channel gave a sent reply that stands for something (`reply.ref`)."""
-        if reply.ref is None:
-            return
-        async with UnitOfWork(self._sessionmaker) as uow:
-            delivery = Services.build(uow.session, now=self._clock.now()).delivery
-            await delivery.record(channel=channel, chat_id=chat_id, message_id=message_id, ref=reply.ref)
-
     async def command_menus(self, channel: str) -> list[CommandMenu]:
         """Return the command menu of strangers (default) and of each staff member's chat on `channel`."""
         menus = [CommandMenu("default", None, lang, self._menu(None, lang)) for lang in (None, "en")]
@@ -412,6 +393,14 @@ class Engine:
     def _menu(self, user: UserOut | None, language: str | None) -> list[tuple[str, str]]:
         texts = Texts(language or self.settings.language)
         return [(name, texts(f"cmd.{name}")) for name in self._router.menu(user)]
+
+
+async def _enqueue(services: Services, reply: Reply, *, origin: Origin | None) -> int:
+    """Write an addressed reply to the outbox, claimed for this process to send after the commit."""
+    if reply.channel is None or reply.chat_id is None:
+        raise ValueError(f"an unaddressed reply cannot be queued: {reply.text[:40]!r}")
+    return await services.outbox.add(channel=reply.channel, chat_id=reply.chat_id, payload=to_payload(reply),
+                                     origin=origin)
 
 
 def _as_list(result: HandlerResult) -> list[Reply]:

@@ -17,10 +17,10 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from rapidfuzz import utils
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from crm_core.models import Company, Contact, DirectoryRevision
 from crm_core.repositories.people import DirectoryRepository
@@ -80,43 +80,34 @@ class NameIndex:
 
 # One index per database engine; dropped with the engine.
 _indexes: WeakKeyDictionary[Engine, NameIndex] = WeakKeyDictionary()
-_STALE = "chatcrm_names_changed"
-_ADDED = "chatcrm_names_added"
-
-
-# Changes the version aggregate could miss: a rename to a name of the same length, a contact moved
-# between companies whose ids sum the same. New rows are not listed: the version shows them and the
-# index grows by them.
-_NAME_ATTRIBUTES = ("name", "name_folded", "company_id", "erased_at")
+_UNCOMMITTED = "chatcrm_directory_written"
+_DIRECTORY = {Company.__tablename__, Contact.__tablename__}
+# The index one transaction already checked: a log looks names up three times; the version is read once.
+_CHECKED = "chatcrm_name_index"
 
 
 @event.listens_for(Session, "after_flush")
-def _note_directory_change(session: Session, _context: Any) -> None:
-    """A flush that renamed, moved or deleted a company or contact makes this process's index stale."""
-    if any(isinstance(row, Company | Contact) for row in session.deleted) or any(
-            isinstance(row, Company | Contact) and _names_changed(row) for row in session.dirty):
-        session.info[_STALE] = True
-    if any(isinstance(row, Company | Contact) for row in session.new):
-        session.info[_ADDED] = True
+def _note_directory_write(session: Session, _context: Any) -> None:
+    """A transaction that wrote a company or contact must not leave its uncommitted names in the cache."""
+    if any(isinstance(row, Company | Contact) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_UNCOMMITTED] = True
+        session.info.pop(_CHECKED, None)
 
 
-def _names_changed(row: Company | Contact) -> bool:
-    state: InstanceState[Company | Contact] = inspect(row)
-    return any(name in state.attrs and state.attrs[name].history.has_changes() for name in _NAME_ATTRIBUTES)
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_write(state: ORMExecuteState) -> None:
+    """A bulk INSERT/UPDATE/DELETE may change names without a flush: check the version again."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_insert or state.is_update or state.is_delete) and getattr(table, "name", None) in _DIRECTORY:
+        state.session.info.pop(_CHECKED, None)
+        state.session.info[_UNCOMMITTED] = True
 
 
 @event.listens_for(Session, "after_commit")
-def _forget_changed_index(session: Session) -> None:
-    session.info.pop(_ADDED, None)
-    if session.info.pop(_STALE, False) and session.bind is not None:
-        engine = session.bind if isinstance(session.bind, Engine) else session.bind.engine
-        _indexes.pop(engine, None)
-
-
 @event.listens_for(Session, "after_rollback")
-def _keep_index_after_rollback(session: Session) -> None:
-    session.info.pop(_STALE, None)
-    session.info.pop(_ADDED, None)
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
+    session.info.pop(_CHECKED, None)
 
 
 async def _version(session: AsyncSession) -> Version:
@@ -155,17 +146,19 @@ async def _grown(cached: NameIndex, version: Version, repo: DirectoryRepository)
 async def name_index(repo: DirectoryRepository) -> NameIndex:
     """Return the directory's names, rebuilt only when they changed, grown when names were only added."""
     session = repo.session
+    checked = session.info.get(_CHECKED)
+    if isinstance(checked, NameIndex):
+        return checked
     engine = session.bind.sync_engine if session.bind is not None else None
+    # The revision (bumped by triggers, inside this transaction too) tells any change of names apart.
     version = await _version(session)
-    # This transaction renamed or added names it has not committed: use them, but never keep them.
-    renamed = bool(session.info.get(_STALE))
-    unsaved = renamed or bool(session.info.get(_ADDED))
-    cached = _indexes.get(engine) if engine is not None and not renamed else None
+    cached = _indexes.get(engine) if engine is not None else None
     if cached is not None and cached.version == version:
         return cached
     index = await _grown(cached, version, repo) if cached is not None else None
     if index is None:
         index = NameIndex.build(version, await repo.company_names(), await repo.contact_names())
-    if engine is not None and not unsaved:  # never keep what this transaction has not committed
+    if engine is not None and not session.info.get(_UNCOMMITTED):  # never keep names not committed yet
         _indexes[engine] = index
+    session.info[_CHECKED] = index
     return index

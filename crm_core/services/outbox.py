@@ -137,14 +137,6 @@ class OutboxService:
                                            .order_by(OutboxMessage.id).execution_options(populate_existing=True))
         return [_item(row) for row in rows]
 
-    async def counts(self) -> dict[str, int]:
-        """Count messages by status (for operators and tests)."""
-        rows = (await self._session.execute(select(OutboxMessage.status, OutboxMessage.id))).all()
-        counts: dict[str, int] = {}
-        for status, _id in rows:
-            counts[status] = counts.get(status, 0) + 1
-        return counts
-
     async def prune(self) -> None:
         """Forget delivered messages older than a week."""
         await self._session.execute(delete(OutboxMessage).where(

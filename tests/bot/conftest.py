@@ -57,8 +57,8 @@ class ChatDriver:
     async def received(self, reply: Reply) -> str:
         """Deliver `reply` as a channel's adapter does: it gets a message id, recorded when it has a ref."""
         message_id = str(next(_sent_message_ids))
-        await self.engine.record_sent(reply, channel=reply.channel or self.channel,
-                                      chat_id=reply.chat_id or self.user_id, message_id=message_id)
+        await self.engine.delivered(reply, channel=reply.channel or self.channel,
+                                    chat_id=reply.chat_id or self.user_id, message_ids=[message_id])
         return message_id
 
     async def press(self, label: str) -> list[Reply]:

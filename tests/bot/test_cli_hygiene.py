@@ -45,7 +45,7 @@ def test_log_records_carrying_the_token_are_redacted(caplog: pytest.LogCaptureFi
     logger.addFilter(secret_filter)
     try:
         with caplog.at_level(logging.INFO):
-            logger.info("GET https://api.telegram.org/bot%s/getMe", TOKEN)
+            logger.info("GET http://127.0.0.1:8081/bot%s/getMe", TOKEN)
             try:
                 raise RuntimeError(f"HTTP Client says - notaurl/bot{TOKEN}/getMe")
             except RuntimeError:
