@@ -118,7 +118,8 @@ def _next_steps(settings: Settings, rep: str, sections: int) -> str:
         "--telegram-id <your id>\n"
         f"                   then TELEGRAM_BOT_TOKEN=<token> CHATCRM_HOME={home} .venv/bin/chatcrm bot\n"
         "                   (send /start to the bot first: it tells you your Telegram id)\n"
-        + (f"Knowledge:         {sections} sections; try .venv/bin/chatcrm kb ask \"bảo hành bao lâu?\"\n"
+        + (f"Knowledge:         {sections} sections; try CHATCRM_HOME={home} .venv/bin/chatcrm kb ask "
+           "\"bảo hành bao lâu?\"\n"
            if sections else "")
     )
 
