@@ -79,6 +79,8 @@ class Deal(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     stage_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Why a lost deal was lost: a key of crm_core/pipelines/data/lost_reasons.json, or the salesperson's words.
+    lost_reason: Mapped[str | None] = mapped_column(String(200))
 
     stage: Mapped[Stage] = relationship()
     company: Mapped[Company | None] = relationship()
@@ -97,3 +99,4 @@ class DealStageChange(Base):
     to_stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(String(200))
