@@ -51,6 +51,29 @@ def _same(field: str, got: object, want: object) -> bool:
     return _norm(got) == _norm(want)
 
 
+# Extra figures (issue 10), each over the rows that label it; they do not enter `overall`:
+# due_time — every row (an unlabelled one expects no time); money — amount and currency, plus quantity and
+# unit_price where labelled, on rows with an amount or a quantity; stage, next_step, language — rows labelling them.
+EXTRA_FIELDS = ("due_time", "money", "stage", "next_step", "language")
+
+
+def _extra_want(key: str, values: dict[str, Any]) -> object:
+    if key == "money":
+        return {k: values.get(k) for k in ("amount", "currency", "quantity", "unit_price")}
+    return values.get(key)
+
+
+def _extra_checks(want: dict[str, Any], got: dict[str, Any]) -> dict[str, bool]:
+    checks = {"due_time": _same("due_time", got.get("due_time"), want.get("due_time"))}
+    if want.get("amount") is not None or want.get("quantity") is not None:
+        fields = ["amount", "currency"] + [k for k in ("quantity", "unit_price") if k in want]
+        checks["money"] = all(_same(k if k != "unit_price" else "amount", got.get(k), want.get(k)) for k in fields)
+    for key in ("stage", "next_step", "language"):
+        if key in want:
+            checks[key] = _same(key, got.get(key), want.get(key))
+    return checks
+
+
 def _known(row: dict[str, Any]) -> KnownNames | None:
     k = row.get("known")
     if not k:
@@ -69,6 +92,7 @@ def score_own(rows: list[dict[str, Any]], *, show_errors: bool = False) -> dict[
     """Per-field accuracy of parse_log on labelled rows."""
     hits = dict.fromkeys(FIELDS, 0)
     exact = 0
+    extra_hits = {key: [0, 0] for key in EXTRA_FIELDS}
     errors: list[dict[str, object]] = []
     for row in rows:
         got = parse_log(row["text"], now=datetime.fromisoformat(row["now"]), known=_known(row)).to_contract()
@@ -84,11 +108,20 @@ def score_own(rows: list[dict[str, Any]], *, show_errors: bool = False) -> dict[
                         {"id": row["id"], "field": field, "want": want, "got": got.get(field), "text": row["text"]}
                     )
         exact += ok_all
+        for key, ok in _extra_checks(row["expected"], got).items():
+            extra_hits[key][0] += ok
+            extra_hits[key][1] += 1
+            if not ok and show_errors:
+                errors.append({"id": row["id"], "field": key, "want": _extra_want(key, row["expected"]),
+                               "got": _extra_want(key, got), "text": row["text"]})
     n = max(len(rows), 1)
     result: dict[str, object] = {f: round(hits[f] / n, 4) for f in FIELDS}
     result["overall"] = round(sum(hits.values()) / (n * len(FIELDS)), 4)
     result["all_fields_right"] = round(exact / n, 4)
     result["n"] = len(rows)
+    for key, (ok, count) in extra_hits.items():
+        result[key] = round(ok / max(count, 1), 4)
+        result[f"{key}_n"] = count
     if show_errors:
         result["errors"] = errors
     return result
@@ -289,5 +322,16 @@ def _parsed_debug(row: dict[str, Any]) -> ParsedLog:
     return parse_log(row["text"], now=datetime.fromisoformat(row["now"]), known=_known(row))
 
 
+def dev_errors() -> list[dict[str, object]]:
+    """The dev split's misses, for tuning (the test split is only reported)."""
+    rows = [r for r in load_messages() if r["split"] == "dev"]
+    errors = score_own(rows, show_errors=True)["errors"]
+    return errors if isinstance(errors, list) else []
+
+
 if __name__ == "__main__":
-    print(json.dumps(run(), ensure_ascii=False, indent=2))
+    if sys.argv[1:] == ["--dev-errors"]:
+        for error in dev_errors():
+            print(json.dumps(error, ensure_ascii=False))
+    else:
+        print(json.dumps(run(), ensure_ascii=False, indent=2))
