@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_core.assets import DEMO_KNOWLEDGE_DIR, PROMPTS_DIR
+from crm_core.policy import DealVisibility
 
 Language = Literal["vi", "en"]
 
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     support_chat_channel: str = "telegram"
     escalate_after_minutes: int = Field(default=30, ge=1)
     lead_rules: dict[str, str] = Field(default_factory=dict)
+    # How much of a colleague's deal a salesperson sees: own, team (id and owner only) or all (crm_core.policy).
+    deal_visibility: DealVisibility = DealVisibility.TEAM
     # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.
     prompts_dir: Path = PROMPTS_DIR
     demo_knowledge_dir: Path = DEMO_KNOWLEDGE_DIR

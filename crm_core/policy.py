@@ -1,7 +1,7 @@
 """Who may see or change what: the one place role rules are written.
 
 The router asks `allows(audience, user)` before any command or button runs; services ask the
-questions below (`can_read_deal`, `can_answer_ticket`, …) before they read or change a record.
+questions below (`deal_view`, `can_answer_ticket`, …) before they read or change a record.
 Nothing else compares role names. Anyone who is not registered staff is a customer (`user` None).
 
     audience      who                         used for
@@ -11,6 +11,13 @@ Nothing else compares role names. Anyone who is not registered staff is a custom
     ADMINS        admin                       erasure decisions, users, prompts, knowledge
     CUSTOMERS     not staff                   FAQ answers, ratings, privacy requests
     CUSTOMERS_OR_ADMINS                       /privacy: a customer's own data, or the admins' queue
+
+Deals are seen through one rule, `deal_view(viewer, owner_id, visibility=…)`, whatever asks (/deal, /customer,
+/find, /ask, a log's preview). Everyone on the staff sees companies and contacts. A deal is seen in full by its
+owner, by managers and admins, and by everyone when the team's setting (`CHATCRM_DEAL_VISIBILITY`) says `all`;
+under `team` (the default) a salesperson sees a colleague's deal only as its id and owner ("#21 · Tuấn"), no
+amount, no notes, no history; under `own` not at all. Notes, calls and tasks of a deal follow the deal
+(`sees_deal_record`). Changing a deal is another question (`can_change_deal`): its owner, managers and admins.
 """
 
 from __future__ import annotations
@@ -84,14 +91,40 @@ def sees_team(user: Person) -> bool:
     return user.role in (MANAGER, ADMIN)
 
 
-def can_read_deal(user: Person, owner_id: int | None) -> bool:
-    """A salesperson reads their own deals; managers and admins every deal."""
-    return sees_team(user) or owner_id == user.id
+class DealVisibility(StrEnum):
+    """How much of a colleague's deal a salesperson sees (the setting `CHATCRM_DEAL_VISIBILITY`)."""
+
+    OWN = "own"    # only their own deals appear at all
+    TEAM = "team"  # colleagues' deals appear as id and owner, nothing more (the default)
+    ALL = "all"    # everyone sees every deal in full
+
+
+class DealView(StrEnum):
+    """How one viewer sees one deal."""
+
+    FULL = "full"        # title, amount, stage, notes, history
+    SUMMARY = "summary"  # "#21 · Tuấn": id, owner and company; no amount, no notes, no history
+    HIDDEN = "hidden"    # not at all
+
+
+def deal_view(viewer: Person, owner_id: int | None, *, visibility: DealVisibility) -> DealView:
+    """Tell how `viewer` sees a deal owned by `owner_id` (None: nobody's yet) under the team's setting."""
+    if owner_id == viewer.id or sees_team(viewer) or visibility is DealVisibility.ALL:
+        return DealView.FULL
+    return DealView.SUMMARY if visibility is DealVisibility.TEAM else DealView.HIDDEN
+
+
+def sees_deal_record(viewer: Person, *, record_owner_id: int | None, deal_id: int | None,
+                     deal_owner_id: int | None, visibility: DealVisibility) -> bool:
+    """Tell whether `viewer` sees a note, call or task: their own, one of no deal, or one of a deal seen in full."""
+    if deal_id is None or record_owner_id == viewer.id:
+        return True
+    return deal_view(viewer, deal_owner_id, visibility=visibility) is DealView.FULL
 
 
 def can_change_deal(user: Person, owner_id: int | None) -> bool:
-    """Whoever may read a deal may move it, win it or lose it."""
-    return can_read_deal(user, owner_id)
+    """A salesperson moves, wins or loses their own deals; managers and admins any deal (seeing is not changing)."""
+    return sees_team(user) or owner_id == user.id
 
 
 def can_reassign_deal(user: Person) -> bool:

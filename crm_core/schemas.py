@@ -64,6 +64,17 @@ class DealOut(BaseModel):
     created_at: datetime
     stage_changed_at: datetime
     stalled_days: int | None = None
+    lost_reason: str | None = None  # a key of crm_core/pipelines/data/lost_reasons.json, or the closer's words
+
+
+class DealSummary(BaseModel):
+    """A colleague's deal as a salesperson sees it under the `team` visibility: "#21 · Tuấn", nothing more."""
+
+    id: int
+    owner_id: int | None
+    owner: str | None
+    company_id: int | None
+    company: str | None
 
 
 class InteractionOut(BaseModel):
@@ -79,6 +90,7 @@ class InteractionOut(BaseModel):
     deal_id: int | None
     company_id: int | None = None
     contact_id: int | None = None
+    owner_id: int | None = None
 
 
 class TaskOut(BaseModel):
@@ -134,7 +146,7 @@ class Customer360(BaseModel):
 
     company: CompanyOut
     contacts: list[ContactOut]
-    deals: list[DealOut]
+    deals: list[DealOut | DealSummary]  # as the viewer sees them (crm_core.policy.deal_view)
     interactions: list[InteractionOut]
     open_tasks: list[TaskOut]
 

@@ -152,7 +152,8 @@ class Engine:
         """
         now = self._clock.now()
         async with UnitOfWork(self._sessionmaker) as uow:
-            services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes)
+            services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes,
+                                      deal_visibility=self.settings.deal_visibility)
             key = inbound.dedupe_key
             if key is not None and await services.dedupe.seen(key):
                 log.info("duplicate update %s ignored", key)

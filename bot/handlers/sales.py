@@ -13,8 +13,8 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
 from bot.core.router import HandlerResult, Router
 from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
 from crm_core.errors import AlreadyDone
-from crm_core.policy import Audience, can_read_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, TaskOut, UserOut
+from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
+from crm_core.schemas import DealOut, DealSummary, TaskOut, UserOut
 
 __all__ = ["reminder_reply", "router"]
 
@@ -109,14 +109,22 @@ async def on_deal_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("deal.not_found", query=fmt.clip(query, QUERY_SHOWN)))
     if len(found) == 1:
         return await deal_card(ctx, found[0].id)
-    rows = [[Button(fmt.clip(f"#{d.id} {d.title} · {d.stage.name(ctx.lang)}", 40), pack("deal", "open", d.id))]
-            for d in found]
+    rows = [[Button(fmt.clip(_deal_label(ctx, d), 40), pack("deal", "open", d.id))] for d in found]
     return Reply(ctx.t("deal.pick", query=fmt.clip(query, QUERY_SHOWN)), keyboard=Keyboard.of(*rows))
 
 
+def _deal_label(ctx: Ctx, deal: DealOut | DealSummary) -> str:
+    """A deal on a button: its title and stage, or a colleague's as its id, company and owner."""
+    if isinstance(deal, DealSummary):
+        return ctx.t("deal.summary_line", id=deal.id, company=deal.company or "—", owner=deal.owner or "—")
+    return f"#{deal.id} {deal.title} · {deal.stage.name(ctx.lang)}"
+
+
 async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | None = None) -> Reply:
-    """One deal with its latest history and what can be done with it."""
-    deal = await ctx.services.deals.get(deal_id, ctx.staff)
+    """One deal with its latest history and what can be done with it; a colleague's as its id and owner only."""
+    deal = await ctx.services.deals.look(deal_id, ctx.staff)
+    if isinstance(deal, DealSummary):
+        return _deal_summary_card(ctx, deal, edit=edit)
     history = await ctx.services.deals.history(deal_id, ctx.staff)
     status = ctx.t(f"deal.status_{deal.status}")
     lines = [note] if note else []
@@ -129,7 +137,7 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
         lines.append(ctx.t("customer.interaction_line", when=when, kind=ctx.t(f"kind.{item.kind}"),
                            owner=item.owner or "—", summary=fmt.clip(item.summary, 160)))
     rows: list[list[Button]] = []
-    if deal.status == "open":
+    if deal.status == "open" and can_change_deal(ctx.staff, deal.owner_id):
         rows.append([Button(ctx.t("btn.move_stage"), pack("deal", "stages", deal.id)),
                      Button(ctx.t("btn.won"), pack("deal", "move", deal.id, "won")),
                      Button(ctx.t("btn.lost"), pack("deal", "move", deal.id, "lost"))])
@@ -141,6 +149,14 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows) if rows else None, edit=edit)
 
 
+def _deal_summary_card(ctx: Ctx, deal: DealSummary, *, edit: bool) -> Reply:
+    """A colleague's deal under the `team` visibility: "#21 · Hòa Phát · Tuấn phụ trách", and its company."""
+    text = ctx.t("deal.summary_card", id=deal.id, company=deal.company or "—", owner=deal.owner or "—")
+    rows = [[Button(fmt.clip(ctx.t("btn.open_customer", name=deal.company or ""), 40),
+                    pack("cust", "open", deal.company_id))]] if deal.company_id else []
+    return Reply(text, keyboard=Keyboard.of(*rows) if rows else None, edit=edit)
+
+
 @router.callback("deal", audience=Audience.STAFF)
 async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Open a deal, move its stage, win or lose it, reassign it."""
@@ -148,7 +164,7 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     if cb.action == "open":
         return await deal_card(ctx, deal_id, edit=True)
     if cb.action == "stages":
-        deal = await ctx.services.deals.get(deal_id, ctx.staff)
+        deal = await ctx.services.deals.to_change(deal_id, ctx.staff)
         stages = [s for s in await ctx.services.pipelines.default_stages() if s.key != deal.stage.key]
         buttons = [Button(s.name(ctx.lang), pack("deal", "move", deal_id, s.key)) for s in stages]
         buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
@@ -291,7 +307,7 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Reply:
     """The company, its people, deals, latest interactions and open tasks."""
-    view = await ctx.services.directory.customer_360(company_id)
+    view = await ctx.services.directory.customer_360(company_id, viewer=ctx.staff)
     company, t = view.company, ctx.t
     lines = [t("customer.header", name=company.name),
              t("customer.info", industry=company.industry or "—", phone=company.phone or "—",
@@ -299,8 +315,9 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     lines += [t("customer.contact_line", name=c.name, title=f" — {c.title}" if c.title else "",
                 phone=f" · {c.phone}" if c.phone else "") for c in view.contacts] or [t("customer.none")]
     lines.append(t("customer.deals"))
-    lines += [t("customer.deal_line", id=d.id, title=d.title, stage=d.stage.name(ctx.lang),
-                amount=deal_amount(d, ctx.lang)) for d in view.deals[:8]] or [t("customer.none")]
+    lines += [t("customer.deal_summary_line", id=d.id, owner=d.owner or "—") if isinstance(d, DealSummary)
+              else t("customer.deal_line", id=d.id, title=d.title, stage=d.stage.name(ctx.lang),
+                     amount=deal_amount(d, ctx.lang)) for d in view.deals[:8]] or [t("customer.none")]
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
                 kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(i.summary, 140))
@@ -309,7 +326,7 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     lines += [t("customer.task_line", title=task.title, due=due_text(task.due_at, t, ctx.now, ctx.settings))
               for task in view.open_tasks[:8]] or [t("customer.none")]
     rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
-            for d in view.deals if d.status == "open" and can_read_deal(ctx.staff, d.owner_id)]
+            for d in view.deals if isinstance(d, DealOut) and d.status == "open"]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
 
 
@@ -328,7 +345,8 @@ async def person_card(ctx: Ctx, contact_id: int) -> Reply:
              t("customer.interactions")]
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
                 kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(" ".join(i.summary.split()), 140))
-              for i in await ctx.services.directory.contact_history(contact_id)] or [t("customer.none")]
+              for i in await ctx.services.directory.contact_history(contact_id, viewer=ctx.staff)
+              ] or [t("customer.none")]
     return Reply(fmt.clip_lines("\n".join(lines)))
 
 

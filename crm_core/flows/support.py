@@ -371,7 +371,8 @@ class SupportFlow:
             return None
         matches = await self.services.directory.companies_named_in(question)
         company = matches[0] if matches else None
-        interactions = await self.services.directory.interactions_for_search(company.id if company else None)
+        interactions = await self.services.directory.interactions_for_search(company.id if company else None,
+                                                                             viewer=staff)
         await self.tx.end_reads()  # embedding and searching take a while
         try:
             hits = await asyncio.to_thread(_search_history, history, interactions, question,

@@ -90,6 +90,13 @@ class DealRepository:
             query = query.where(Deal.status == "open")
         return [(r[0], r[1], r[2]) for r in await self._session.execute(query)]
 
+    async def owners(self, deal_ids: Collection[int]) -> dict[int, int | None]:
+        """Return the owner of each deal in `deal_ids` (deals that no longer exist are left out)."""
+        if not deal_ids:
+            return {}
+        query = select(Deal.id, Deal.owner_id).where(Deal.id.in_(sorted(set(deal_ids))))
+        return {row.id: row.owner_id for row in await self._session.execute(query)}
+
     async def stage_changes(self, deal_id: int) -> Sequence[DealStageChange]:
         """Return a deal's stage moves, oldest first."""
         query = select(DealStageChange).where(DealStageChange.deal_id == deal_id).order_by(DealStageChange.changed_at)

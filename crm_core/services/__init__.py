@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.policy import DealVisibility
 from crm_core.repositories.channels import IdentityRepository
 from crm_core.repositories.people import DirectoryRepository, UserRepository
 from crm_core.repositories.sales import (
@@ -58,14 +59,15 @@ class Services:
         return await ActivityRepository(self.session).count_interactions()
 
     @classmethod
-    def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5) -> Services:
-        """Wire the services over `session`."""
+    def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5,
+              deal_visibility: DealVisibility = DealVisibility.TEAM) -> Services:
+        """Wire the services over `session`; `deal_visibility` is the team's setting (crm_core.policy.deal_view)."""
         user_repo, directory_repo = UserRepository(session), DirectoryRepository(session)
         deal_repo, activity_repo = DealRepository(session), ActivityRepository(session)
         audit = AuditService(session, now)
         pipelines = PipelineService(PipelineRepository(session))
-        directory = DirectoryService(directory_repo, deal_repo, activity_repo, now)
-        deals = DealService(deal_repo, activity_repo, user_repo, pipelines, audit, now)
+        directory = DirectoryService(directory_repo, deal_repo, activity_repo, now, visibility=deal_visibility)
+        deals = DealService(deal_repo, activity_repo, user_repo, pipelines, audit, now, visibility=deal_visibility)
         tasks = TaskService(activity_repo, user_repo, now)
         logs = LogService(session, directory, deals, tasks, activity_repo, pipelines, now, undo_minutes)
         assignment = AssignmentService(session)

@@ -9,10 +9,18 @@ from rapidfuzz import fuzz, process, utils
 
 from crm_core.errors import Forbidden, InvalidInput, NotFound
 from crm_core.models import Deal, DealStageChange
-from crm_core.policy import can_change_deal, can_read_deal, can_reassign_deal, owner_filter, sees_team
+from crm_core.policy import (
+    DealView,
+    DealVisibility,
+    Person,
+    can_change_deal,
+    can_reassign_deal,
+    deal_view,
+    owner_filter,
+)
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository, DealRepository
-from crm_core.schemas import DealOut, InteractionOut, UserOut
+from crm_core.schemas import DealOut, DealSummary, InteractionOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import deal_out, interaction_out
 from crm_core.services.pipelines import PipelineService
@@ -21,12 +29,25 @@ from crm_core.textnorm import clean_name, fold
 DEAL_MATCH_SCORE = 75.0
 
 
+def seen_as(deal: DealOut, viewer: Person, visibility: DealVisibility) -> DealOut | DealSummary | None:
+    """Return `deal` as `viewer` sees it: in full, as its id and owner, or not at all (None)."""
+    view = deal_view(viewer, deal.owner_id, visibility=visibility)
+    if view is DealView.FULL:
+        return deal
+    if view is DealView.SUMMARY:
+        return DealSummary(id=deal.id, owner_id=deal.owner_id, owner=deal.owner, company_id=deal.company_id,
+                           company=deal.company)
+    return None
+
+
 class DealService:
     """Deal use cases, with the role checks they need."""
 
     def __init__(self, repo: DealRepository, activities: ActivityRepository, users: UserRepository,
-                 pipelines: PipelineService, audit: AuditService, now: datetime) -> None:
+                 pipelines: PipelineService, audit: AuditService, now: datetime, *,
+                 visibility: DealVisibility = DealVisibility.TEAM) -> None:
         self._repo = repo
+        self._visibility = visibility
         self._activities = activities
         self._users = users
         self._pipelines = pipelines
@@ -35,7 +56,7 @@ class DealService:
 
     async def _load(self, deal_id: int, viewer: UserOut) -> Deal:
         deal = await self._reload(deal_id)
-        if not can_read_deal(viewer, deal.owner_id):
+        if deal_view(viewer, deal.owner_id, visibility=self._visibility) is not DealView.FULL:
             raise Forbidden("not your deal")
         return deal
 
@@ -51,19 +72,36 @@ class DealService:
         return [deal_out(d, now=self._now) for d in await self._repo.list_open(owner_id=owner_id)]
 
     async def get(self, deal_id: int, viewer: UserOut) -> DealOut:
-        """Return one deal the viewer may see."""
+        """Return one deal the viewer sees in full; Forbidden otherwise."""
         return deal_out(await self._load(deal_id, viewer), now=self._now)
 
-    async def find(self, query: str, viewer: UserOut, *, limit: int = 5) -> list[DealOut]:
-        """Find deals by title or company name, accents and case ignored; open ones first."""
-        owner_id = None if sees_team(viewer) else viewer.id
+    async def look(self, deal_id: int, viewer: UserOut) -> DealOut | DealSummary:
+        """Return one deal as the viewer sees it (in full, or as its id and owner); NotFound when hidden from them."""
+        seen = seen_as(deal_out(await self._reload(deal_id), now=self._now), viewer, self._visibility)
+        if seen is None:
+            raise NotFound("no such deal")
+        return seen
+
+    async def to_change(self, deal_id: int, viewer: UserOut) -> DealOut:
+        """Return one deal the viewer may move, win or lose; Forbidden otherwise."""
+        return deal_out(await self._load_to_change(deal_id, viewer), now=self._now)
+
+    def seen(self, deals: list[DealOut], viewer: UserOut) -> list[DealOut | DealSummary]:
+        """Return `deals` as the viewer sees them, those hidden from them left out."""
+        return [d for d in (seen_as(deal, viewer, self._visibility) for deal in deals) if d is not None]
+
+    async def find(self, query: str, viewer: UserOut, *, limit: int = 5) -> list[DealOut | DealSummary]:
+        """Find deals by title or company name, accents and case ignored; open ones first; as the viewer sees them."""
+        # Nobody's deal (owner None) is hidden exactly when every colleague's is: then search only one's own.
+        hidden = deal_view(viewer, None, visibility=self._visibility) is DealView.HIDDEN
+        owner_id = viewer.id if hidden else None
         index = await self._repo.title_index(owner_id=owner_id, open_only=False)
         choices = {deal_id: f"{title} {company or ''}" for deal_id, title, company in index}
         found = process.extract(fold(query), choices, scorer=fuzz.WRatio, processor=utils.default_process,
                                 score_cutoff=DEAL_MATCH_SCORE, limit=limit * 3)
         deals = [deal_out(d, now=self._now) for _n, _s, deal_id in found if (d := await self._repo.get(deal_id))]
         deals.sort(key=lambda d: d.status != "open")
-        return deals[:limit]
+        return self.seen(deals, viewer)[:limit]
 
     async def history(self, deal_id: int, viewer: UserOut, *, limit: int = 5) -> list[InteractionOut]:
         """Return a deal's latest interactions."""

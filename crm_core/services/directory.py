@@ -8,10 +8,11 @@ from rapidfuzz import fuzz, process, utils
 
 from crm_core.errors import Conflict, NotFound
 from crm_core.models import Company, Contact
+from crm_core.policy import DealVisibility, Person, sees_deal_record
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.references import is_referenced
 from crm_core.repositories.sales import ActivityRepository, DealRepository
-from crm_core.schemas import CompanyOut, ContactOut, Customer360, InteractionOut, NameMatch
+from crm_core.schemas import CompanyOut, ContactOut, Customer360, InteractionOut, NameMatch, TaskOut
 from crm_core.services.convert import (
     company_out,
     contact_out,
@@ -19,6 +20,7 @@ from crm_core.services.convert import (
     interaction_out,
     task_out,
 )
+from crm_core.services.deals import seen_as
 from crm_core.services.names import name_index
 from crm_core.textnorm import clean_name, fold
 from crm_core.understanding import KnownNames
@@ -42,8 +44,9 @@ class DirectoryService:
     """Find and create companies and contacts."""
 
     def __init__(self, repo: DirectoryRepository, deals: DealRepository, activities: ActivityRepository,
-                 now: datetime) -> None:
+                 now: datetime, *, visibility: DealVisibility = DealVisibility.TEAM) -> None:
         self._repo = repo
+        self._visibility = visibility
         self._deals = deals
         self._activities = activities
         self._now = now
@@ -166,18 +169,39 @@ class DirectoryService:
             return False
         return await self._repo.delete_unless_referenced(Contact, contact_id)
 
-    async def customer_360(self, company_id: int, *, interactions: int = 5) -> Customer360:
-        """Return the company with its contacts, deals, latest interactions and open tasks."""
+    async def customer_360(self, company_id: int, *, viewer: Person, interactions: int = 5) -> Customer360:
+        """Return the company with its contacts, deals, latest interactions and open tasks, as `viewer` sees them.
+
+        Everyone on the staff sees the company and its people; deals, and the notes, calls and tasks of a
+        deal, follow the deal rule (crm_core.policy.deal_view).
+        """
         company = await self._repo.get_company(company_id)
         if company is None:
             raise NotFound("no such company")
         contacts = [contact_out(c, company.name) for c in await self._repo.contacts_of(company_id)]
-        deals = [deal_out(d, now=self._now) for d in await self._deals.list_of_company(company_id)]
-        recent = [interaction_out(i) for i in await self._activities.interactions_of_company(company_id,
-                                                                                            limit=interactions)]
-        tasks = [task_out(t) for t in await self._activities.open_tasks_of_company(company_id)]
+        deals = [seen for d in await self._deals.list_of_company(company_id)
+                 if (seen := seen_as(deal_out(d, now=self._now), viewer, self._visibility)) is not None]
+        # Read more than shown: some may belong to a colleague's deal the viewer does not see.
+        rows = await self._activities.interactions_of_company(company_id, limit=interactions * 4)
+        recent = (await self._visible_interactions([interaction_out(i) for i in rows], viewer))[:interactions]
+        open_tasks = await self._activities.open_tasks_of_company(company_id)
+        tasks = await self._visible_tasks([task_out(t) for t in open_tasks], viewer)
         return Customer360(company=company_out(company), contacts=contacts, deals=deals, interactions=recent,
                            open_tasks=tasks)
+
+    async def _visible_interactions(self, items: list[InteractionOut], viewer: Person) -> list[InteractionOut]:
+        """Leave out the notes and calls of deals the viewer does not see in full (others' on those deals)."""
+        owners = await self._deals.owners([i.deal_id for i in items if i.deal_id is not None])
+        return [i for i in items
+                if sees_deal_record(viewer, record_owner_id=i.owner_id, deal_id=i.deal_id,
+                                    deal_owner_id=owners.get(i.deal_id or 0), visibility=self._visibility)]
+
+    async def _visible_tasks(self, items: list[TaskOut], viewer: Person) -> list[TaskOut]:
+        """Leave out the tasks of deals the viewer does not see in full (others' on those deals)."""
+        owners = await self._deals.owners([t.deal_id for t in items if t.deal_id is not None])
+        return [t for t in items
+                if sees_deal_record(viewer, record_owner_id=t.owner_id, deal_id=t.deal_id,
+                                    deal_owner_id=owners.get(t.deal_id or 0), visibility=self._visibility)]
 
     async def companies_named_in(self, text: str, *, cutoff: float = 90.0) -> list[NameMatch]:
         """Return companies whose name appears in `text` (accents and case ignored, small typos allowed), best first."""
@@ -194,14 +218,17 @@ class DirectoryService:
         found.sort(key=lambda m: (-m.score, -len(m.name)))
         return found
 
-    async def interactions_for_search(self, company_id: int | None, *, limit: int = 300) -> list[InteractionOut]:
-        """Return the interactions `/ask` searches: one company's, or everyone's latest; erased ones left out."""
+    async def interactions_for_search(self, company_id: int | None, *, viewer: Person,
+                                      limit: int = 300) -> list[InteractionOut]:
+        """Return the interactions `/ask` searches: one company's, or everyone's latest; erased ones and those of
+        deals the viewer does not see in full left out."""
         rows = await self._activities.latest_interactions(company_id=company_id, limit=limit)
-        return [interaction_out(r) for r in rows if r.summary != ERASED]
+        return await self._visible_interactions([interaction_out(r) for r in rows if r.summary != ERASED], viewer)
 
-    async def contact_history(self, contact_id: int, *, limit: int = 8) -> list[InteractionOut]:
-        """Return a contact's latest interactions (a customer who wrote to the bot has no company)."""
-        return [interaction_out(r) for r in await self._activities.interactions_of_contact(contact_id, limit=limit)]
+    async def contact_history(self, contact_id: int, *, viewer: Person, limit: int = 8) -> list[InteractionOut]:
+        """Return a contact's latest interactions the viewer sees (a customer who wrote to the bot has no company)."""
+        rows = await self._activities.interactions_of_contact(contact_id, limit=limit * 4)
+        return (await self._visible_interactions([interaction_out(r) for r in rows], viewer))[:limit]
 
     async def counts(self) -> tuple[int, int]:
         """Count companies and contacts."""

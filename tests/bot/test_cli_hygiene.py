@@ -16,6 +16,7 @@ TOKEN = "123456:SECRET-token-value"
     ("CHATCRM_LEAD_RULES", "notjson", "lead_rules"),
     ("CHATCRM_TIMEZONE", "Mars/Phobos", "CHATCRM_TIMEZONE"),
     ("CHATCRM_UNDO_MINUTES", "-5", "CHATCRM_UNDO_MINUTES"),
+    ("CHATCRM_DEAL_VISIBILITY", "everyone", "CHATCRM_DEAL_VISIBILITY"),
 ])
 def test_a_wrong_setting_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: object, variable: str,
                                                 value: str, named: str) -> None:
@@ -54,3 +55,13 @@ def test_log_records_carrying_the_token_are_redacted(caplog: pytest.LogCaptureFi
         logger.removeFilter(secret_filter)
 
     assert TOKEN not in caplog.text
+
+
+def test_a_wrong_deal_visibility_names_the_values_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATCRM_DEAL_VISIBILITY", "everyone")
+
+    result = CliRunner().invoke(app, ["stats", "--json"])
+
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert all(value in result.output for value in ("'own'", "'team'", "'all'"))

@@ -176,8 +176,8 @@ async def test_a_manager_is_offered_the_reassign_button(quang: ChatDriver, open_
     assert VI("btn.reassign") in [b.label for b in quang.buttons]
 
 
-@pytest.mark.parametrize("button", [("open",), ("stages",), ("move", "won")], ids=["open", "stages", "move"])
-async def test_a_salesperson_cannot_reach_a_colleagues_deal_by_forged_button(
+@pytest.mark.parametrize("button", [("stages",), ("move", "won")], ids=["stages", "move"])
+async def test_a_salesperson_cannot_change_a_colleagues_deal_by_forged_button(
         lan: ChatDriver, open_services: OpenServices, button: tuple[str, ...]) -> None:
     deal_id = await _deal_of(open_services, "Tuấn")
     action, *rest = button
@@ -189,6 +189,15 @@ async def test_a_salesperson_cannot_reach_a_colleagues_deal_by_forged_button(
         deal = await services.session.get(Deal, deal_id)
     assert deal is not None
     assert deal.status == "open"
+
+
+async def test_a_salesperson_opening_a_colleagues_deal_by_forged_button_sees_its_number_and_owner_only(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    deal_id = await _deal_of(open_services, "Tuấn")
+
+    replies = await lan.tap(pack("deal", "open", deal_id))
+
+    assert _texts(replies) == [VI("deal.summary_card", id=deal_id, company="Khách của Tuấn", owner="Tuấn")]
 
 
 async def test_a_salesperson_cannot_list_a_colleagues_deals_by_forged_page_button(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import TEST_NOW, OpenServices
+from tests.core.conftest import Team
 
 
 async def _companies(open_services: OpenServices, *names: str) -> dict[str, int]:
@@ -72,13 +73,13 @@ async def test_a_contact_is_matched_by_given_name_alone(open_services: OpenServi
     assert [(m.id, m.name, m.exact) for m in found] == [(contact, "Nguyễn Văn Minh", True)]
 
 
-async def test_customer_360_gathers_contacts_of_the_company(open_services: OpenServices) -> None:
+async def test_customer_360_gathers_contacts_of_the_company(open_services: OpenServices, team: Team) -> None:
     async with open_services() as services:
         company = (await services.directory.create_company("Hòa Phát", owner_id=None)).id
         await services.directory.create_contact("Minh", company_id=company, owner_id=None, phone="+84901234567")
 
     async with open_services() as services:
-        view = await services.directory.customer_360(company)
+        view = await services.directory.customer_360(company, viewer=team.lan)
 
     assert view.company.name == "Hòa Phát"
     assert [(c.name, c.phone, c.company) for c in view.contacts] == [("Minh", "+84901234567", "Hòa Phát")]

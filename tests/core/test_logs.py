@@ -89,7 +89,7 @@ async def test_saving_a_new_log_creates_company_contact_deal_interaction_and_tas
 
     assert (saved.company_created, saved.contact_created, saved.deal_created) == (True, True, True)
     async with open_services() as services:
-        view = await services.directory.customer_360(saved.company_id or 0)
+        view = await services.directory.customer_360(saved.company_id or 0, viewer=team.lan)
     assert view.company.name == "Hòa Phát"
     assert [(c.name, c.phone) for c in view.contacts] == [("Minh", "+84901234567")]
     assert [(d.id, d.stage.key, d.amount, d.currency, d.quantity, d.owner_id, d.contact) for d in view.deals] == [
@@ -264,7 +264,7 @@ async def test_a_log_about_yesterday_is_dated_yesterday(
     saved = await _save(open_services, team.lan, await _draft(open_services, team.lan, fields))
 
     async with open_services() as services:
-        view = await services.directory.customer_360(saved.company_id or 0)
+        view = await services.directory.customer_360(saved.company_id or 0, viewer=team.lan)
     assert [i.occurred_at for i in view.interactions] == [clock.now() - timedelta(days=1)]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from crm_core import policy
-from crm_core.policy import Audience
+from crm_core.policy import Audience, DealView, DealVisibility
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,33 @@ def test_managers_and_admins_see_the_team() -> None:
     assert _answers(policy.sees_team) == (False, True, True)
 
 
-def test_a_salesperson_reads_only_own_deals() -> None:
-    assert _answers(lambda u: policy.can_read_deal(u, ME)) == (True, True, True)
-    assert _answers(lambda u: policy.can_read_deal(u, COLLEAGUE)) == (False, True, True)
-    assert _answers(lambda u: policy.can_read_deal(u, None)) == (False, True, True)
+DEAL_VIEWS = {
+    #                          own deal         colleague's deal   nobody's deal
+    (DealVisibility.OWN, SALES): (DealView.FULL, DealView.HIDDEN, DealView.HIDDEN),
+    (DealVisibility.TEAM, SALES): (DealView.FULL, DealView.SUMMARY, DealView.SUMMARY),
+    (DealVisibility.ALL, SALES): (DealView.FULL, DealView.FULL, DealView.FULL),
+    **{(visibility, boss): (DealView.FULL, DealView.FULL, DealView.FULL)
+       for visibility in DealVisibility for boss in (MANAGER, ADMIN)},
+}
 
 
-def test_whoever_reads_a_deal_may_change_it() -> None:
+@pytest.mark.parametrize(("visibility", "user"), DEAL_VIEWS, ids=[f"{v.value}-{u.role}" for v, u in DEAL_VIEWS])
+def test_a_deal_is_seen_in_full_as_a_summary_or_not_at_all(visibility: DealVisibility, user: Staff) -> None:
+    seen = tuple(policy.deal_view(user, owner, visibility=visibility) for owner in (ME, COLLEAGUE, None))
+    assert seen == DEAL_VIEWS[(visibility, user)]
+
+
+def test_the_notes_of_a_deal_follow_the_deal() -> None:
+    def sees(record_owner: int, deal_id: int | None, visibility: DealVisibility) -> bool:
+        return policy.sees_deal_record(SALES, record_owner_id=record_owner, deal_id=deal_id,
+                                       deal_owner_id=COLLEAGUE, visibility=visibility)
+
+    assert [sees(COLLEAGUE, 7, v) for v in DealVisibility] == [False, False, True]  # own, team, all
+    assert all(sees(ME, 7, v) for v in DealVisibility)  # what they wrote themselves
+    assert all(sees(COLLEAGUE, None, v) for v in DealVisibility)  # about the company, no deal
+
+
+def test_a_salesperson_changes_only_own_deals_whatever_the_visibility() -> None:
     assert _answers(lambda u: policy.can_change_deal(u, ME)) == (True, True, True)
     assert _answers(lambda u: policy.can_change_deal(u, COLLEAGUE)) == (False, True, True)
     assert _answers(lambda u: policy.can_change_deal(u, None)) == (False, True, True)
