@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -161,8 +161,9 @@ class TaskBuckets(BaseModel):
 
 
 MAX_DEAL_AMOUNT = Decimal(10) ** 15
-EditableField = Literal["contact", "company", "amount", "next_step", "due", "kind", "stage"]
-EDITABLE_FIELDS: tuple[EditableField, ...] = ("contact", "company", "amount", "next_step", "due", "kind", "stage")
+EditableField = Literal["contact", "company", "amount", "quantity", "next_step", "due", "kind", "stage"]
+EDITABLE_FIELDS: tuple[EditableField, ...] = ("contact", "company", "amount", "quantity", "next_step", "due", "kind",
+                                              "stage")
 
 
 class CompanyChoice(BaseModel):
@@ -179,6 +180,66 @@ class ContactChoice(BaseModel):
     name: str
     company: str | None = None
     company_id: int | None = None
+
+
+DealAction = Literal["none", "new", "update", "note"]
+DealChoice = Literal["update", "new", "note"]
+TaskChoice = Literal["update", "new"]
+
+
+class DealValues(BaseModel):
+    """The values of a deal a log may change."""
+
+    amount: Decimal | None = None
+    currency: str | None = None
+    quantity: int | None = None
+    stage: str | None = None
+    contact_id: int | None = None
+    contact: str | None = None
+
+
+class DealPlan(BaseModel):
+    """What saving a log will do to a deal, shown on the card before it happens; Save applies exactly this.
+
+    `new`: a deal titled `title` for `owner`. `update`: deal `deal_id` (`title`, `owner`) goes from `before`
+    to `after`, provided it is still as `version` and `before` say. `note`: the log is kept as a note on
+    `deal_id`, which it does not change (a colleague's). `none`: no deal. `other` is the company's open deal
+    the log does not update, `why` says why (a colleague's, another product or quantity); `choices` are the
+    buttons offered, the likely one first.
+    """
+
+    action: DealAction = "none"
+    title: str | None = None
+    deal_id: int | None = None
+    owner_id: int | None = None
+    owner: str | None = None
+    before: DealValues | None = None
+    after: DealValues | None = None
+    version: datetime | None = None
+    other_id: int | None = None
+    other_owner: str | None = None
+    why: Literal["colleague", "other_product", "other_quantity"] | None = None
+    choices: list[DealChoice] = Field(default_factory=list)
+    closes: Literal["won", "lost"] | None = None
+
+    def changed(self) -> list[str]:
+        """Return the fields an update changes (amount, quantity, stage, contact), in the card's order."""
+        if self.action != "update" or self.before is None or self.after is None:
+            return []
+        before, after = self.before, self.after
+        fields = []
+        if (after.amount, after.currency) != (before.amount, before.currency):
+            fields.append("amount")
+        fields += [f for f in ("quantity", "stage", "contact_id") if getattr(after, f) != getattr(before, f)]
+        return ["contact" if f == "contact_id" else f for f in fields]
+
+
+class TaskMatch(BaseModel):
+    """An open task of the salesperson's much like the one a log would add (same deal or company, same day)."""
+
+    id: int
+    title: str
+    due_at: datetime | None = None
 
 
 def _lenient_date(value: Any) -> Any:
@@ -206,6 +267,7 @@ class DraftFields(BaseModel):
     quantity: int | None = None
     next_step: str | None = None
     due: date | None = None
+    due_time: time | None = None  # the time of day the text gave for the next step ("3h chiều"); else the default
     due_options: list[date] = Field(default_factory=list)
     occurred_on: date | None = None
     stage: str | None = None
@@ -218,6 +280,13 @@ class DraftFields(BaseModel):
     company_options: list[CompanyChoice] = Field(default_factory=list)
     contact_choice: ContactChoice | None = None
     contact_options: list[ContactChoice] = Field(default_factory=list)
+    product: str | None = None  # what the quantity counts, as written after it: "bộ", "ghế AP-C300"
+    deal_choice: DealChoice | None = None  # the salesperson's pick among the deal plan's choices
+    deal_plan: DealPlan | None = None
+    close_confirmed: bool = False  # a log that wins or loses a deal saves only once this is confirmed
+    lost_reason: str | None = None
+    similar_task: TaskMatch | None = None  # an open task much like the next step: update it or add one
+    task_choice: TaskChoice | None = None
 
     @field_validator("due", "occurred_on", mode="before")
     @classmethod
@@ -266,6 +335,8 @@ class LogDraftOut(BaseModel):
     raw_text: str
     status: str
     fields: DraftFields
+    created_at: datetime | None = None
+    source_key: str | None = None  # "channel:chat:message" of the chat message it was made from
 
 
 class SavedLog(BaseModel):
@@ -282,6 +353,7 @@ class SavedLog(BaseModel):
     contact_id: int | None
     contact_created: bool
     undo_until: datetime
+    task_updated: bool = False  # the task is an open one the log moved (the card offered it), not a new one
 
 
 class DealBefore(BaseModel):
@@ -300,6 +372,7 @@ class SavedLogRecord(SavedLog):
     """What a saved draft keeps: what it wrote and what it changed (JSON in the draft row)."""
 
     deal_before: DealBefore | None = None
+    task_due_before: datetime | None = None
 
 
 class UndoneLog(BaseModel):

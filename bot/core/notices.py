@@ -7,6 +7,7 @@ from datetime import datetime
 from crm_core.config import Settings
 from crm_core.flows.notices import (
     CustomerNotice,
+    DealNotice,
     ErasureRequestNotice,
     LeadNotice,
     Notice,
@@ -64,6 +65,8 @@ def _phrased(notice: Notice, t: Texts) -> Reply:
         lead = notice.lead
         return Reply(t("staff.lead_new", customer=lead.customer, phone=lead.phone, deal=lead.deal_id, rule=lead.rule,
                        transcript=transcript_text(notice.transcript, t)))
+    if isinstance(notice, DealNotice):
+        return _deal(notice, t)
     if isinstance(notice, ErasureRequestNotice):
         request = notice.request
         return Reply(t("privacy.admin_new", request=request.id, customer=request.customer,
@@ -89,6 +92,17 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
                        text=fmt.clip(notice.text or "", 3000)), ref=ref)
     return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, minutes=notice.minutes,
                    assignee=ticket.assignee or "—", transcript=transcript_text(notice.transcript, t)), ref=ref)
+
+
+def _deal(notice: DealNotice, t: Texts) -> Reply:
+    what = {"manager": notice.by, "id": notice.deal_id, "title": notice.title, "name": notice.new_owner,
+            "count": notice.tasks}
+    if notice.kind == "assigned":
+        return Reply(t("deal.reassigned_notice", **what),
+                     keyboard=Keyboard.of([Button(t("btn.open_deal"), pack("deal", "open", notice.deal_id))]))
+    if notice.kind == "taken":
+        return Reply(t("deal.taken_notice", **what))
+    return Reply(t("deal.tasks_moved_notice", **what))
 
 
 def _to_customer(notice: CustomerNotice, t: Texts) -> Reply:

@@ -9,12 +9,13 @@ from bot.core import format as fmt
 from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
 from bot.core.inputs import parse_id
-from bot.core.messages import Button, Inbound, Keyboard, Reply, staff_chat_id
+from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
+from bot.handlers import deal_actions
 from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
 from crm_core.errors import AlreadyDone
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, TaskOut, UserOut
+from crm_core.schemas import DealOut, DealSummary, NameMatch, TaskOut
 
 __all__ = ["reminder_reply", "router"]
 
@@ -131,6 +132,8 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
     lines.append(ctx.t("deal.card", title=deal.title, company=deal.company or "—", contact=deal.contact or "—",
                        owner=deal.owner or "—", stage=deal.stage.name(ctx.lang), probability=deal.stage.probability,
                        amount=deal_amount(deal, ctx.lang), status=status))
+    if deal.status == "lost" and deal.lost_reason:
+        lines.append(ctx.t("deal.lost_reason_line", reason=deal_actions.reason_text(ctx.t, deal.lost_reason)))
     lines.append(ctx.t("deal.history") if history else ctx.t("deal.history_none"))
     for item in history:
         when = fmt.day(item.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang)
@@ -170,37 +173,13 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
         return Reply(ctx.t("deal.pick_stage", title=deal.title), keyboard=Keyboard.column(buttons, per_row=3),
                      edit=True)
+    if cb.action in deal_actions.ACTIONS or (cb.action == "move" and cb.args[1:2] in (("won",), ("lost",))):
+        return await deal_actions.on_lifecycle_button(ctx, cb, deal_id)  # won/lost confirmed, undo, reassign
     if cb.action == "move":
         moved = await ctx.services.deals.move(deal_id, cb.args[1], ctx.staff)
-        key = "deal.won" if moved.status == "won" else "deal.lost" if moved.status == "lost" else "deal.moved"
-        note = ctx.t(key, title=moved.title, stage=moved.stage.name(ctx.lang))
+        note = ctx.t("deal.moved", title=moved.title, stage=moved.stage.name(ctx.lang))
         return await deal_card(ctx, deal_id, edit=True, note=note)
-    return await _deal_reassign(ctx, cb, deal_id)
-
-
-async def _deal_reassign(ctx: Ctx, cb: Callback, deal_id: int) -> HandlerResult:
-    if not can_reassign_deal(ctx.staff):
-        return Reply(ctx.t("common.not_allowed"), toast=ctx.t("common.not_allowed"))
-    deal = await ctx.services.deals.get(deal_id, ctx.staff)
-    if cb.action == "assign":
-        reps = [r for r in await ctx.services.users.salespeople() if r.id != deal.owner_id]
-        buttons = [Button(fmt.clip(r.name, 30), pack("deal", "to", deal_id, r.id)) for r in reps[:12]]
-        buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
-        return Reply(ctx.t("deal.pick_owner", title=deal.title), keyboard=Keyboard.column(buttons, per_row=2),
-                     edit=True)
-    if cb.action != "to":
-        raise ValueError(cb.action)
-    moved = await ctx.services.deals.reassign(deal_id, cb.arg_int(1), ctx.staff)
-    new_owner = await ctx.services.users.get(cb.arg_int(1))
-    _notify(ctx, new_owner, ctx.t("deal.reassigned_notice", manager=ctx.staff.name, title=moved.title))
-    return await deal_card(ctx, deal_id, edit=True, note=ctx.t("deal.reassigned", title=moved.title,
-                                                               name=new_owner.name))
-
-
-def _notify(ctx: Ctx, user: UserOut, text: str) -> None:
-    chat_id = staff_chat_id(user, ctx.inbound.channel)
-    if chat_id is not None:
-        ctx.push(Reply(text, chat_id=chat_id, channel=ctx.inbound.channel))
+    raise ValueError(cb.action)
 
 
 # --- tasks -------------------------------------------------------------------------------------------------
@@ -282,27 +261,29 @@ def _snooze_until(now: datetime, choice: str) -> datetime:
 
 @router.command("customer", audience=Audience.STAFF)
 async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Show the 360° view of a company found by name (or by one of its people)."""
+    """Show the 360° view of a company found by name or phone (or by one of its people)."""
     query = _args(msg)
     if not query:
         return Reply(ctx.t("customer.usage"))
-    companies = await ctx.services.directory.match_companies(query, cutoff=70)
-    exact = [c for c in companies if c.exact]
-    if exact:
-        return await customer_card(ctx, exact[0].id)
-    contacts = await ctx.services.directory.match_contacts(query, cutoff=80)
-    named = [c for c in contacts if c.exact] if not companies else [c for c in contacts if c.exact and c.score == 100]
-    if len(named) == 1 or (not companies and len(contacts) == 1):
-        return await _contact_card(ctx, (named or contacts)[0].id)
-    if len(companies) == 1:
-        return await customer_card(ctx, companies[0].id)
-    if not companies:
-        with_company = [c for c in contacts if c.company]
-        if len(with_company) == 1:
-            return await _contact_card(ctx, with_company[0].id)
+    found = await ctx.services.directory.search(query)
+    if not found:
         return Reply(ctx.t("customer.not_found", query=fmt.clip(query, QUERY_SHOWN)))
-    rows = [[Button(fmt.clip(f"🏢 {c.name}", 40), pack("cust", "open", c.id))] for c in companies]
-    return Reply(ctx.t("customer.pick", query=fmt.clip(query, QUERY_SHOWN)), keyboard=Keyboard.of(*rows))
+    exact = [m for m in found if m.exact]
+    exact_companies = [m for m in exact if m.kind == "company"]
+    one = (exact_companies[0] if len(exact_companies) == 1 else exact[0] if len(exact) == 1
+           else found[0] if len(found) == 1 else None)
+    if one is not None:
+        return await customer_card(ctx, one.id) if one.kind == "company" else await _contact_card(ctx, one.id)
+    return Reply(ctx.t("customer.pick", query=fmt.clip(query, QUERY_SHOWN)),
+                 keyboard=Keyboard.of(*([_match_button(match)] for match in found)))
+
+
+def _match_button(match: NameMatch) -> Button:
+    """A company opens its 360° view, a person their card."""
+    if match.kind == "company":
+        return Button(fmt.clip(f"🏢 {match.name}", 40), pack("cust", "open", match.id))
+    company = f" — {match.company}" if match.company else ""
+    return Button(fmt.clip(f"👤 {match.name}{company}", 40), pack("cust", "person", match.id))
 
 
 async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Reply:
@@ -337,28 +318,39 @@ async def _contact_card(ctx: Ctx, contact_id: int) -> Reply:
     return await person_card(ctx, contact_id)
 
 
-async def person_card(ctx: Ctx, contact_id: int) -> Reply:
-    """A person without a company (a customer who wrote to the bot): details and latest conversations."""
+async def person_card(ctx: Ctx, contact_id: int, *, edit: bool = False) -> Reply:
+    """A person: details, their company (a button to it) and latest conversations."""
     contact = await ctx.services.directory.contact(contact_id)
     t = ctx.t
-    lines = [t("customer.person_header", name=contact.name, phone=contact.phone or "—", email=contact.email or "—"),
-             t("customer.interactions")]
+    lines = [t("customer.person_header", name=contact.name, phone=contact.phone or "—", email=contact.email or "—")]
+    if contact.company:
+        lines.append(t("customer.person_company", company=contact.company,
+                       title=f" — {contact.title}" if contact.title else ""))
+    lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
                 kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(" ".join(i.summary.split()), 140))
               for i in await ctx.services.directory.contact_history(contact_id, viewer=ctx.staff)
               ] or [t("customer.none")]
-    return Reply(fmt.clip_lines("\n".join(lines)))
+    keyboard = None
+    if contact.company_id and contact.company:
+        keyboard = Keyboard.of([Button(fmt.clip(t("btn.open_customer", name=contact.company), 40),
+                                       pack("cust", "open", contact.company_id))])
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=keyboard, edit=edit)
 
 
 @router.callback("cust", audience=Audience.STAFF)
 async def on_customer_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
-    """Open a customer's 360° view."""
+    """Open a company's 360° view, or a person's card."""
+    if cb.action == "person":
+        return await person_card(ctx, cb.arg_int(0))
+    if cb.action != "open":
+        raise StaleCallback(f"no customer action {cb.action!r}")
     return await customer_card(ctx, cb.arg_int(0))
 
 
 @router.command("find", audience=Audience.STAFF)
 async def on_directory_search(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Search people and companies, accents and case ignored."""
+    """Search people and companies by name (accents and case ignored) or phone; every result a button."""
     query = _args(msg)
     if not query:
         return Reply(ctx.t("find.usage"))
@@ -366,12 +358,10 @@ async def on_directory_search(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if not found:
         return Reply(ctx.t("find.none", query=fmt.clip(query, QUERY_SHOWN)))
     lines = [ctx.t("find.title", query=fmt.clip(query, QUERY_SHOWN))]
-    rows = []
     for match in found:
         if match.kind == "company":
             lines.append(ctx.t("find.company_line", name=match.name))
-            rows.append([Button(fmt.clip(f"🏢 {match.name}", 40), pack("cust", "open", match.id))])
         else:
             lines.append(ctx.t("find.contact_line", name=match.name,
                                company=f" — {match.company}" if match.company else ""))
-    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:10]) if rows else None)
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*([_match_button(m)] for m in found)))

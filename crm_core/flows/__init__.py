@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_core.config import Settings
+from crm_core.flows.deals import DealFlow
 from crm_core.flows.logs import LogFlow
 from crm_core.flows.support import SupportFlow
 from crm_core.ports import Ports
 from crm_core.services import Services
 from crm_core.uow import ReadPhase
 
-__all__ = ["Flows", "LogFlow", "SupportFlow"]
+__all__ = ["DealFlow", "Flows", "LogFlow", "SupportFlow"]
 
 
 @dataclass
@@ -24,9 +25,11 @@ class Flows:
 
     logs: LogFlow
     support: SupportFlow
+    deals: DealFlow
 
     @classmethod
     def build(cls, services: Services, *, ports: Ports, tx: ReadPhase, settings: Settings) -> Flows:
         """Wire the flows over the services of one unit of work."""
         return cls(logs=LogFlow(services=services, ports=ports, tx=tx, undo_minutes=settings.undo_minutes),
-                   support=SupportFlow(services=services, ports=ports, tx=tx, settings=settings))
+                   support=SupportFlow(services=services, ports=ports, tx=tx, settings=settings),
+                   deals=DealFlow(services=services, tx=tx, undo_minutes=settings.undo_minutes))

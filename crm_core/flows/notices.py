@@ -58,7 +58,20 @@ class ErasureRequestNotice(BaseModel):
     request: PrivacyRequestOut
 
 
-Notice = TicketNotice | LeadNotice | CustomerNotice | ErasureRequestNotice
+class DealNotice(BaseModel):
+    """Staff hear that a manager reassigned a deal: the new owner (`assigned`), the old one (`taken`), and whoever
+    else's open tasks of the deal went along (`tasks_moved`)."""
+
+    kind: Literal["assigned", "taken", "tasks_moved"]
+    to: Recipient
+    deal_id: int
+    title: str
+    by: str
+    new_owner: str
+    tasks: int = 0
+
+
+Notice = TicketNotice | LeadNotice | CustomerNotice | ErasureRequestNotice | DealNotice
 
 
 def staff_recipient(user: UserOut, channel: str) -> Recipient:

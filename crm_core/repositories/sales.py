@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_core.models import Company, Deal, DealStageChange, Interaction, Pipeline, Stage, Task
-from crm_core.repositories.claims import skips_locked_rows
+from crm_core.repositories.claims import claimed, skips_locked_rows
 from crm_core.repositories.references import is_referenced
 
 _DEAL_LOADS = (selectinload(Deal.stage), selectinload(Deal.company), selectinload(Deal.contact),
@@ -50,6 +50,11 @@ class DealRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    @property
+    def session(self) -> AsyncSession:
+        """Return the session this repository reads through."""
+        return self._session
 
     async def get(self, deal_id: int) -> Deal | None:
         """Return the deal with `deal_id`, names loaded."""
@@ -121,6 +126,29 @@ class DealRepository:
         await self._session.execute(delete(DealStageChange).where(DealStageChange.deal_id == deal_id,
                                                                   DealStageChange.id > change_id))
 
+    async def stage_change(self, change_id: int) -> DealStageChange | None:
+        """Return one stage move."""
+        query = select(DealStageChange).where(DealStageChange.id == change_id)
+        return await self._session.scalar(query.execution_options(populate_existing=True))
+
+    async def previous_stage_change(self, deal_id: int, change_id: int) -> DealStageChange | None:
+        """Return the deal's stage move just before the move `change_id`."""
+        query = select(DealStageChange).where(DealStageChange.deal_id == deal_id, DealStageChange.id < change_id)
+        return await self._session.scalar(query.order_by(DealStageChange.id.desc()).limit(1))
+
+    async def update_if(self, deal_id: int, *conditions: ColumnElement[bool], **values: object) -> bool:
+        """Change the deal only while `conditions` hold, in one conditional UPDATE; tell whether it changed.
+
+        A second tap, or a colleague who changed the deal meanwhile, finds the conditions false: on
+        PostgreSQL the second UPDATE waits for the first transaction, on SQLite writers take turns.
+        """
+        return await claimed(self._session, update(Deal).where(Deal.id == deal_id, *conditions).values(**values))
+
+    async def delete_stage_change(self, change_id: int) -> bool:
+        """Delete one stage move; tell whether it was there."""
+        result = await self._session.execute(delete(DealStageChange).where(DealStageChange.id == change_id))
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     async def count(self) -> int:
         """Count deals."""
         return int(await self._session.scalar(select(func.count(Deal.id))) or 0)
@@ -180,6 +208,11 @@ class ActivityRepository:
         """Return a company's open tasks."""
         query = select(Task).options(*_TASK_LOADS).where(Task.company_id == company_id, Task.done_at.is_(None))
         return (await self._session.scalars(query.order_by(Task.due_at))).all()
+
+    async def open_tasks_of_deal(self, deal_id: int) -> Sequence[Task]:
+        """Return a deal's open tasks, soonest first."""
+        query = select(Task).options(*_TASK_LOADS).where(Task.deal_id == deal_id, Task.done_at.is_(None))
+        return (await self._session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.id))).all()
 
     async def interactions_of_company(self, company_id: int, *, limit: int) -> Sequence[Interaction]:
         """Return a company's latest interactions."""

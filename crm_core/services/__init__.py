@@ -16,6 +16,7 @@ from crm_core.repositories.sales import (
     PipelineRepository,
 )
 from crm_core.services.audit import AuditService
+from crm_core.services.closing import DealClosingService
 from crm_core.services.deals import DealService
 from crm_core.services.delivery import DeliveryLog
 from crm_core.services.directory import DirectoryService
@@ -43,6 +44,7 @@ class Services:
     pipelines: PipelineService
     directory: DirectoryService
     deals: DealService
+    closing: DealClosingService
     tasks: TaskService
     logs: LogService
     state: StateService
@@ -75,6 +77,7 @@ class Services:
         return cls(session=session, now=now, audit=audit, identities=identities,
                    users=UserService(user_repo, identities, audit, now),
                    pipelines=pipelines, directory=directory, deals=deals, tasks=tasks, logs=logs,
+                   closing=DealClosingService(deal_repo, pipelines, audit, now, undo_minutes),
                    state=StateService(session, now), dedupe=DedupeService(session, now),
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, audit, now),

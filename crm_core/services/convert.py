@@ -39,7 +39,7 @@ def deal_out(deal: Deal, *, now: datetime | None = None) -> DealOut:
         owner_id=deal.owner_id, owner=deal.owner.name if deal.owner else None,
         stage=stage_out(deal.stage), amount=deal.amount, currency=deal.currency, quantity=deal.quantity,
         status=deal.status, expected_close=deal.expected_close, created_at=deal.created_at,
-        stage_changed_at=deal.stage_changed_at, stalled_days=stalled,
+        stage_changed_at=deal.stage_changed_at, stalled_days=stalled, lost_reason=deal.lost_reason,
     )
 
 

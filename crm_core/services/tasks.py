@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 
 from crm_core.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from crm_core.models import Task
-from crm_core.policy import can_read_task, owner_filter
+from crm_core.policy import can_read_task, can_reassign_deal, owner_filter
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository
 from crm_core.schemas import TaskBuckets, TaskOut, UserOut
@@ -88,6 +88,26 @@ class TaskService:
         task.due_at = until
         task.reminded_at = None
         return task_out(task)
+
+    async def open_of_deal(self, deal_id: int, viewer: UserOut) -> list[TaskOut]:
+        """Return a deal's open tasks, with their owners' names (managers and admins only)."""
+        if not can_reassign_deal(viewer):
+            raise Forbidden("only managers see who holds a deal's tasks")
+        names = await self._owner_names()
+        return [task_out(task, names.get(task.owner_id or 0)) for task in await self._repo.open_tasks_of_deal(deal_id)]
+
+    async def hand_over(self, task_ids: Collection[int], to_owner_id: int, viewer: UserOut) -> list[int]:
+        """Give open tasks to another owner (managers and admins, reassigning a deal); return those moved."""
+        if not can_reassign_deal(viewer):
+            raise Forbidden("only managers hand tasks over")
+        moved = []
+        for task_id in sorted(set(task_ids)):
+            task = await self._repo.get_task(task_id)
+            if task is not None and task.done_at is None and task.owner_id != to_owner_id:
+                task.owner_id = to_owner_id
+                task.reminded_at = None  # the new owner is reminded when it falls due
+                moved.append(task.id)
+        return moved
 
     async def claim_reminders(self, owner_ids: Collection[int] | None = None) -> list[tuple[TaskOut, UserOut | None]]:
         """Claim due tasks not yet reminded (of `owner_ids` only, when given), each by one scheduler only."""

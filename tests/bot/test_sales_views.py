@@ -73,6 +73,8 @@ async def test_deal_card_moves_stage_and_marks_won(lan: ChatDriver, open_service
     await lan.press("Đàm phán")
     assert "Đàm phán" in lan.text
     await lan.press("Thắng")
+    assert "Đánh dấu thắng" in lan.text  # asked first
+    await lan.press("Xác nhận")
     assert "Chúc mừng" in lan.text
     async with open_services() as services:
         deal = await services.session.get(Deal, deal_id)
