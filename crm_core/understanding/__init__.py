@@ -6,15 +6,16 @@ Rules first: our own patterns find and resolve the common expressions; the optio
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 
 from crm_core.understanding.classify import kind_from_text
 from crm_core.understanding.dates import find_dates
 from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
 from crm_core.understanding.money import parse_amount_text as _parse_amount_text
-from crm_core.understanding.parser import parse_log
+from crm_core.understanding.parser import parse_log, without_when
 from crm_core.understanding.text import prepare
+from crm_core.understanding.times import find_times
 
 __all__ = [
     "KnownContact",
@@ -24,6 +25,8 @@ __all__ = [
     "parse_amount_text",
     "parse_due_text",
     "parse_log",
+    "parse_time_text",
+    "without_when",
 ]
 
 
@@ -45,6 +48,13 @@ def parse_due_text(text: str, *, now: datetime, language: str) -> date | None:
     except Exception:  # an edited field must never crash the bot
         return None
     return _dateparser_fallback(text, now=now, language=language)
+
+
+def parse_time_text(text: str) -> time | None:
+    """Read a time of day typed with a due date ("mai 3h chiều", "15:30", "10am"); None when there is none."""
+    original, folded = prepare(text)
+    found = find_times(original, folded)
+    return found[0].value if found else None
 
 
 def _dateparser_fallback(text: str, *, now: datetime, language: str) -> date | None:

@@ -159,21 +159,26 @@ def kind_from_text(text: str) -> str:
 
 _WON = re.compile(
     _B
-    + r"(?:chot(?:\s+(?:don|deal|hd|hop\s+dong|xong|sale|duoc|dc|roi|ok|po|thanh\s+cong))?|da\s+ky|ky\s+(?:hd|hop\s+dong|"  # noqa: E501
+    + r"(?:chot\s+(?:don|deal|hd|hop\s+dong|xong|sale|duoc|dc|roi|ok|po|thanh\s+cong)|ok\s+chot|chot(?=\s*\d)|"
+    r"da\s+ky|ky\s+(?:hd|hop\s+dong|"
     r"contract|roi|xong)|ki\s+(?:hd|hop\s+dong)|closed[\s-]won|closed\s+(?:the\s+)?deal|deal\s+closed|won\s+the\s+deal|"
-    r"deal\s+won|won|signed|sign(?:ed)?\s+the\s+contract|got\s+the\s+po|received\s+(?:the\s+)?po|nhan\s+po|"
-    r"dat\s+coc|da\s+coc|coc\s+roi|chuyen\s+khoan|da\s+thanh\s+toan|paid|payment\s+received|thanh\s+cong)" + _E
+    r"deal\s+won|won|signed|accepted\s+(?:our|the)\s+(?:offer|quote|proposal)|sign(?:ed)?\s+the\s+contract|got\s+the\s+po|received\s+(?:the\s+)?po|nhan\s+po|"
+    r"dat\s+coc|da\s+coc|coc\s+roi|chuyen\s+khoan|da\s+thanh\s+toan|paid|payment\s+received)" + _E
 )
+# "chốt giá", "giá chốt": a price agreed, not a deal won.
+_PRICE_AGREED = re.compile(_B + r"(?:chot\s+(?:gia|muc\s+gia|so\s+luong)|gia\s+chot)" + _E)
+# Signing named without "đã"/"rồi" ("thứ 2 ký", "sign next Tuesday"): still to come when a future date is near.
+_SIGN = re.compile(_B + r"(?:ky|ki|sign)" + _E)
 _LOST = re.compile(
     _B + r"(?:mat\s+(?:deal|khach|don|hd)|thua|lost|closed[\s-]lost|(?:khong|ko|k|kh|hong)\s+(?:mua|lay|dat|ky|chot|"
     r"quan\s+tam|co\s+nhu\s+cau|can\s+nua|lam\s+nua)|tu\s+choi|huy\s+(?:don|hd|hop\s+dong|deal|order)|"
     r"chon\s+(?:ben|doi\s+thu|nha\s+cung\s+cap)\s+khac|chon\s+doi\s+thu|went\s+with|chose\s+(?:another|a\s+competitor|"
-    r"the\s+competitor|competitor)|declined|not\s+interested|no\s+longer|cancel(?:l)?ed|pass(?:ed)?\s+on|"
+    r"the\s+competitor|competitor)|declined|not\s+interested|no\s+longer|cancel(?:l)?ed|cancel\s+(?:the\s+)?(?:order|deal|contract)|pass(?:ed)?\s+on|"
     r"dung\s+(?:hop\s+tac|du\s+an|lai)|bo\s+cuoc|out\s+of\s+budget|ngung)" + _E
 )
 _NEGOTIATION = re.compile(
     _B + r"(?:dam\s+phan|thuong\s+luong|tra\s+gia|mac\s+ca|xin\s+(?:giam|bot|chiet\s+khau|them\s+chiet)|giam\s+gia|"
-    r"chiet\s+khau|ep\s+gia|deal\s+gia|negotiat\w*|discount|counter[\s-]?offer|haggl\w*|push(?:ed)?\s+back|pushback|"
+    r"chiet\s+khau|ep\s+gia|deal\s+gia|gia\s+cuoi|(?:re)?negotiat\w*|discount|counter[\s-]?offer|haggl\w*|push(?:ed)?\s+back|pushback|"
     r"che\s+dat|dat\s+qua|bot\s+gia|sap\s+chot|cho\s+chot|chua\s+chot|review(?:ing)?\s+(?:the\s+)?contract|"
     r"redline\w*|terms|dieu\s+khoan|xem\s+lai\s+hd)" + _E
 )
@@ -182,7 +187,8 @@ _QUOTE = re.compile(
     r"offer\s+sent|sent\s+(?:an?\s+)?offer|rfq)" + _E
 )
 _FUTURE_BEFORE = re.compile(
-    r"(?<![a-z'])(?:sap|se|mai|hen|du\s+kien|chuan\s+bi|will|to|plan|expect(?:ed)?|hope|hopefully|chua|cho|neu|if|can|"
+    r"(?<![a-z'])(?:sap|se|mai|hen|du\s+kien|chuan\s+bi|dong\s+y|agreed\s+to|will|to|plan|expect(?:ed)?|hope|hopefully|"
+    r"chua|cho|neu|if|can|"
     r"muon|want|wants|ready\s+to|likely|could|might|may|not|didn't|haven't|hasn't|khong|ko|k)\s+(?:\S+\s+)?$"
 )
 
@@ -192,8 +198,11 @@ def find_stage(original: str, folded: str, future_at: list[int] | None = None) -
 
     `future_at` holds where future dates are: a signing in the same clause as one is still to come.
     """
+    agreed = [(a.start(), a.end()) for a in _PRICE_AGREED.finditer(folded)]
     for m in _WON.finditer(folded):
         word = original[m.start() : m.end()].lower()
+        if any(a <= m.start() < b for a, b in agreed):
+            continue  # "giá chốt 450tr"
         if m.group().startswith(("thua", "won")) and word.startswith(("thùa",)):
             continue
         if m.group() == "won" and _currency_won(folded, m.start()):
@@ -205,6 +214,14 @@ def find_stage(original: str, folded: str, future_at: list[int] | None = None) -
         if future_at and any(clause_bounds(folded, p) == clause_bounds(folded, m.start()) for p in future_at):
             return "negotiation"
         return "won"
+    price_agreed = bool(agreed)
+    if future_at:
+        for m in _SIGN.finditer(folded):
+            word = original[m.start() : m.end()].lower()
+            if word in {"ký", "kí", "ky", "ki", "sign"} and any(
+                clause_bounds(folded, p) == clause_bounds(folded, m.start()) for p in future_at
+            ):
+                return "negotiation"
     for m in _LOST.finditer(folded):
         word = original[m.start() : m.end()].lower()
         if m.group() == "thua" and word not in {"thua"}:
@@ -212,7 +229,7 @@ def find_stage(original: str, folded: str, future_at: list[int] | None = None) -
         if m.group() == "ngung" and word != "ngừng":
             continue
         return "lost"
-    if _NEGOTIATION.search(folded):
+    if price_agreed or _NEGOTIATION.search(folded):
         return "negotiation"
     for m in _QUOTE.finditer(folded):
         if m.group() == "bg" and original[m.start() : m.end()] not in {"BG", "bg", "Bg"}:
@@ -274,7 +291,11 @@ def next_step_text(original: str, folded: str, start: int, end: int, cut: list[t
             text, ftext = text[m.end() :], ftext[m.end() :]
         m = _TRAIL_WORDS.search(ftext)
         if m and m.start() < len(ftext):
-            text, ftext = text[: m.start()], ftext[: m.start()]
+            keep = m.start()
+            for word in re.finditer(r"\w+", text[m.start() :]):
+                if word.group()[:1].isupper():  # "chị Hà", "anh A": a name, not the particle "hả"/"à"
+                    keep = m.start() + word.end()
+            text, ftext = text[:keep], ftext[:keep]
     text = text.strip(" ,.;:-")
     if len(text) < 2 or not any(ch.isalpha() for ch in text):
         return None

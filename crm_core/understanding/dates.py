@@ -214,7 +214,12 @@ def _h_vi_relday(m: re.Match[str], c: _Ctx) -> DateMention | None:
         return None  # bare "qua"/"nay" are "via"/"this" far more often than dates
     offsets = {"nay": 0, "qua": -1, "kia": -2, "mai": 1, "mot": 2}
     off = (2 if m.group(0).startswith("ngay kia") else -2) if word == "kia" else offsets[word]
-    if word == "mot" and not _accented(c, m.start("w"), "mốt") and not m.group(0).startswith("ngay"):
+    if (
+        word == "mot"
+        and not _accented(c, m.start("w"), "mốt")
+        and not m.group(0).startswith("ngay")
+        and not _mot_unaccented(m, c)
+    ):
         return None
     if word == "mai" and _mai_is_name(m, c):
         return None
@@ -251,6 +256,26 @@ def _mai_is_name(m: re.Match[str], c: _Ctx) -> bool:
         return True  # "Mai Anh", "Mai Linh"
     nxt = c.folded[m.end() : m.end() + 6].split()
     return bool(nxt) and nxt[0] in {"mot", "sau"}  # "mai mốt" means some day
+
+
+_MOT_BEFORE = vocabulary.words("mot_day_before")
+_MOT_AFTER = vocabulary.words("mot_day_after")
+
+
+def _mot_unaccented(m: re.Match[str], c: _Ctx) -> bool:
+    """Tell whether "mot" typed without accents is mốt (the day after tomorrow), not một (one).
+
+    "mot goi lai", "mai hoac mot gui bao gia": it opens a clause (or follows "hoặc", "đến", "hẹn"…) and an
+    action follows. "gui mot bao gia", "mot bo ban" are "one".
+    """
+    start = m.start("w")
+    if m.start() != start or c.original[start : start + 3].lower() != "mot":
+        return False
+    before = c.folded[max(0, start - 12) : start].rstrip()
+    if before and before[-1] not in ",.;:!?-(\n" and before.split()[-1] not in _MOT_BEFORE:
+        return False
+    after = c.folded[m.end() : m.end() + 12].split()
+    return not after or after[0] in _MOT_AFTER
 
 
 def _accented(c: _Ctx, pos: int, word: str) -> bool:

@@ -470,6 +470,27 @@ def find_companies(words: list[Word], language: str) -> list[Span]:
     return out
 
 
+_CUSTOMER_WORDS = vocabulary.words("customer_words")
+
+
+def company_after_customer_word(words: list[Word]) -> list[Span]:
+    """Find "Khách Trung Nguyên", "khach hang Phu Thai": two or more capitalised words after "khách" are one company."""
+    out: list[Span] = []
+    n = len(words)
+    for i, w in enumerate(words):
+        if w.folded not in _CUSTOMER_WORDS or w.text.lower() not in {"khách", "khach", "kh"}:
+            continue
+        k = i + 1
+        if w.folded == "khach" and k < n and words[k].folded == "hang" and not words[k].is_cap:
+            k += 1
+        if k >= n or not (words[k].is_alpha and words[k].is_cap) or _surname_led(words, k) or _not_name(words[k], "vi"):
+            continue
+        j = _cap_run(words, k, 5)
+        if j - k >= 2:
+            out.append(_span(words, k, j, "trigger"))
+    return out
+
+
 def company_word_runs(words: list[Word]) -> list[Span]:
     """Find capitalised runs ending in a company word ("Blue Ocean Seafood", "Prestige Worldwide")."""
     out: list[Span] = []

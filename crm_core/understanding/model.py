@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -137,6 +137,7 @@ class ParsedLog(BaseModel):
     unit_price: Decimal | None = None
     next_step: str | None = None
     due: date | None = None
+    due_time: time | None = None  # the time of day the next step is due at, when the text gives one
     due_options: list[date] = Field(default_factory=list)
     occurred_on: date | None = None
     dates: list[date] = Field(default_factory=list)
@@ -174,4 +175,5 @@ class ParsedLog(BaseModel):
             "company_candidates": list(self.company_candidates),
             "company_is_known": self.company_is_known,
             "unreadable": list(self.unreadable),
+            "due_time": self.due_time.strftime("%H:%M") if self.due_time is not None else None,
         }

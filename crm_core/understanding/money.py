@@ -143,7 +143,10 @@ def _mult_at(toks: list[Token], i: int, original: str) -> int | None:
         return None
     if w == "t" and (i + 1 < len(toks) and toks[i + 1].text.isalpha()):
         return None
-    if w in {"b", "t", "ng", "cu"} and toks[i].start != toks[i - 1].end:
+    spaced = toks[i].start != toks[i - 1].end
+    # "500 củ" is slang for 500 triệu; a spaced "cu" without its accent is not
+    cu_typed = w == "cu" and original[toks[i].start : toks[i].end].lower() == "củ"
+    if w in {"b", "t", "ng", "cu"} and spaced and not cu_typed:
         return None
     return _SUFFIX_MULT[w]
 
@@ -267,12 +270,27 @@ def _read_number(toks: list[Token], i: int, words_ok: bool) -> tuple[Decimal, in
     return value, j, True
 
 
+def _hundreds(toks: list[Token], j: int, value: Decimal, original: str) -> tuple[Decimal, int]:
+    """Read "trăm" after digits: "2 trăm" = 200, "3 trăm rưỡi" = 350, "3 trăm 50" = 350."""
+    if j >= len(toks) or toks[j].text != "tram" or not accent_fits(original, toks[j]) or value >= 10:
+        return value, j
+    value, j = value * 100, j + 1
+    if j < len(toks) and toks[j].text == "ruoi":
+        return value + 50, j + 1
+    tens = j + 1 < len(toks) and toks[j].text.isdigit() and len(toks[j].text) == 2
+    if tens and toks[j + 1].text in VI_MULT:  # "3 trăm 50 triệu"
+        return value + int(toks[j].text), j + 1
+    return value, j
+
+
 def _read_amount(toks: list[Token], i: int, original: str) -> tuple[Decimal, int, bool] | None:
-    """Read "2 tỷ 300 triệu", "1tr5", "500k", "hai trăm triệu": (value, next index, has multiplier)."""
+    """Read "2 tỷ 300 triệu", "1tr5", "500k", "hai trăm triệu", "2 trăm triệu": (value, next index, has multiplier)."""
     first = _read_number(toks, i, words_ok=True)
     if first is None:
         return None
     value, j, was_words = first
+    if not was_words and "." not in toks[i].text and "," not in toks[i].text:
+        value, j = _hundreds(toks, j, value, original)
     if was_words:
         ends_with_mult = toks[j - 1].text in VI_MULT or toks[j - 1].text in EN_MULT or toks[j - 1].text == "ruoi"
         return value, j, ends_with_mult
@@ -294,6 +312,7 @@ def _read_amount(toks: list[Token], i: int, original: str) -> tuple[Decimal, int
             total += value * mult
             break
         nval, nj, _ = nxt
+        nval, nj = _hundreds(toks, nj, nval, original)
         nmult = _mult_at(toks, nj, original)
         if nmult is not None and nmult < mult:
             total += value * mult

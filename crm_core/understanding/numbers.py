@@ -140,6 +140,9 @@ def vi_words_value(words: list[str]) -> tuple[Decimal, int] | None:
             current = Decimal(0)
             last_digit = None
             last_mult = mult
+        elif w == "ruoi" and seen_any and last_mult == 100 and current >= 100 and last_digit is None:
+            current += 50  # "ba trăm rưỡi" = 350, and a multiplier may follow ("ba trăm rưỡi triệu")
+            last_mult = 10
         elif w == "ruoi" and seen_any:
             if current:
                 total += current

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from rapidfuzz import fuzz, process
@@ -15,6 +15,7 @@ from crm_core.understanding.entities import (
     Span,
     Word,
     company_after,
+    company_after_customer_word,
     company_word_runs,
     find_companies,
     find_contacts,
@@ -26,6 +27,7 @@ from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
 from crm_core.understanding.money import Money, find_money
 from crm_core.understanding.numbers import EN_SMALL, MAX_VALUE, Token, parse_digits, tokenize
 from crm_core.understanding.text import detect_language, fold, prepare
+from crm_core.understanding.times import TimeMention, find_times, part_time
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,16 @@ _TOTAL_WORDS = re.compile(
     r"(?<![a-z])(?:tong(?:\s+cong)?|total|tong\s+gia\s+tri|gia\s+tri\s+(?:hd|hop\s+dong|don)|=)\s*:?\s*$"
 )
 _FUZZ_CUTOFF = 88.0
+# "giá X" with a counted quantity and no per-unit cue: X is a unit price below these (tuned on the dev split).
+_BARE_PRICE_WORDS = vocabulary.words("bare_price_words")
+_PRICE_FILLERS = vocabulary.words("price_fillers")
+_TOTAL_PRICE_HEADS = vocabulary.words("total_price_heads")
+_TEAM_RE = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in sorted(vocabulary.words("team_cues"), key=len, reverse=True)) + r")(?![a-z0-9])"  # noqa: E501
+)
+_TIMES_SIGNS = frozenset({"x", "×", "*"})
+_UNIT_PRICE_LIMIT_VND = Decimal(50_000_000)
+_UNIT_PRICE_LIMIT_OTHER = Decimal(5_000)
 
 
 def parse_log(text: str, *, now: datetime, language: str | None = None, known: KnownNames | None = None) -> ParsedLog:
@@ -73,13 +85,16 @@ def _parse(raw: str, *, now: datetime, language: str | None, known: KnownNames) 
     tokenize(masked)
 
     mentions = find_dates(original, masked, today, lang)
+    times = find_times(original, masked)
     date_spans = [(d.start, d.end) for d in mentions]
-    money_folded = _mask(masked, date_spans)
+    time_spans = [(t.start, t.end) for t in times]
+    money_folded = _mask(masked, date_spans + time_spans)
     money = find_money(original, money_folded, lang, tokenize(money_folded))
 
     _fill_money(out, money, tokenize(money_folded), lang, conf)
     step_at = classify.next_step_start(original, masked)
     _fill_dates(out, mentions, today, step_at, conf)
+    _fill_time(out, original, masked, mentions, times, now, step_at, conf)
     hits = classify.find_kinds(original, masked)
     out.kind = "note" if classify.is_note(masked) else classify.choose_kind(hits, step_at)
     conf["kind"] = 0.9 if hits else 0.5
@@ -89,9 +104,9 @@ def _parse(raw: str, *, now: datetime, language: str | None, known: KnownNames) 
         conf["stage"] = 0.8
 
     words = words_of(original, masked)
-    busy = date_spans + [(m.start, m.end) for m in money]
+    busy = date_spans + time_spans + [(m.start, m.end) for m in money]
     _fill_people(out, original, masked, words, lang, known, busy, conf)
-    _fill_next_step(out, original, masked, mentions, step_at, busy, conf)
+    _fill_next_step(out, original, masked, mentions, times, step_at, conf)
 
     if phone:
         out.phone = phone[0]
@@ -101,6 +116,22 @@ def _parse(raw: str, *, now: datetime, language: str | None, known: KnownNames) 
         conf["email"] = 0.98
     out.confidence = conf
     return out
+
+
+def without_when(text: str, *, now: datetime, language: str | None = None) -> str:
+    """Return `text` without its date and time-of-day words, as a task title.
+
+    "3h chiều mai gọi anh Minh" -> "gọi anh Minh"; "gọi lại chị Hà thứ 6 tuần sau" -> "gọi lại chị Hà";
+    the text as typed when nothing would be left.
+    """
+    original, folded = prepare(text[:MAX_CHARS])
+    lang = language if language in {"vi", "en"} else detect_language(original, folded)
+    mentions = find_dates(original, folded, now.date(), lang)
+    cuts = [(d.start, d.end) for d in mentions] + [(t.start, t.end) for t in find_times(original, folded)]
+    for d in mentions:
+        if _deadline_before(folded, d.start):
+            cuts.append((folded.rfind(" ", 0, len(folded[: d.start].rstrip())) + 1, d.start))
+    return classify.next_step_text(original, folded, 0, len(folded), cuts) or " ".join(text.split())
 
 
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
@@ -122,6 +153,14 @@ def _fill_money(out: ParsedLog, money: list[Money], toks: list[Token], lang: str
     good = [m for m in money if m.value >= 0]
     unit_found = _unit_price(toks, good)
     qty = _quantity(toks, good, unit_found[1] if unit_found else None)
+    if qty is None and unit_found is not None:
+        qty = _times_count(toks, unit_found[0])
+        if qty is not None:
+            unit_found = (unit_found[0], unit_found[1] or "x")
+    if unit_found is None and qty is not None:
+        bare = _bare_price(toks, good)
+        if bare is not None:
+            unit_found = (bare, "gia")
     unit = unit_found[0] if unit_found and qty is not None and _tok_index(toks, unit_found[0].start) > qty[1] else None
     if unit is None and unit_found is not None and qty is not None and unit_found[1] is not None:
         unit = unit_found[0]  # "mỗi máy 3tr5 ... 50 máy": the price may come first
@@ -239,6 +278,41 @@ def _unit_price(toks: list[Token], money: list[Money]) -> tuple[Money, str | Non
     return None
 
 
+def _times_count(toks: list[Token], unit: Money) -> tuple[int, int] | None:
+    """Read the count of "500k/ghế x 100" or "100 x 500k": (count, token index of the count)."""
+    j = _tok_index(toks, unit.end)
+    if j + 1 < len(toks) and toks[j].text == "/" and toks[j + 1].text.isalpha():
+        j += 2
+    i = _tok_index(toks, unit.start)
+    for times_at, count_at in ((j, j + 1), (i - 1, i - 2)):
+        if 0 <= count_at < len(toks) and 0 <= times_at < len(toks) and toks[times_at].text in _TIMES_SIGNS:
+            value = parse_digits(toks[count_at].text) if toks[count_at].is_digits else None
+            if value is not None and value == value.to_integral_value() and 0 < value <= 10**7:
+                return int(value), count_at
+    return None
+
+
+def _bare_price(toks: list[Token], money: list[Money]) -> Money | None:
+    """Find "giá 3,2tr" next to a counted quantity: a unit price when it is small (see README, money rules).
+
+    "báo giá", "tổng giá", "bảng giá" name a total; so does any price of 50 triệu VND (5,000 in another
+    currency) or more ("200 bộ giá 500 triệu").
+    """
+    for m in money:
+        i = _tok_index(toks, m.start)
+        k = i - 1
+        while k >= 0 and i - k <= 3 and toks[k].text in _PRICE_FILLERS:
+            k -= 1
+        if k < 0 or toks[k].text not in _BARE_PRICE_WORDS:
+            continue
+        if k > 0 and toks[k - 1].text in _TOTAL_PRICE_HEADS:
+            continue
+        limit = _UNIT_PRICE_LIMIT_VND if (m.currency or "VND") == "VND" else _UNIT_PRICE_LIMIT_OTHER
+        if m.value < limit:
+            return m
+    return None
+
+
 def _is_total(toks: list[Token], m: Money) -> bool:
     i = _tok_index(toks, m.start)
     before = " ".join(t.text for t in toks[max(0, i - 4) : i])
@@ -277,6 +351,60 @@ def _fill_dates(
         conf["occurred_on"] = 0.85
 
 
+def _fill_time(
+    out: ParsedLog,
+    original: str,
+    folded: str,
+    mentions: list[DateMention],
+    times: list[TimeMention],
+    now: datetime,
+    step_at: int | None,
+    conf: dict[str, float],
+) -> None:
+    """Give the due date its time of day: a clock time next to it, else its part of the day ("chiều mai")."""
+    due_mention = _due_mention(out, mentions)
+    if due_mention is not None:
+        clause = classify.clause_bounds(folded, due_mention.start)
+        near = [
+            t
+            for t in times
+            if classify.clause_bounds(folded, t.start) == clause
+            or t.end + 3 >= due_mention.start >= t.end
+            or due_mention.end + 3 >= t.start >= due_mention.end
+        ]
+        if near:
+            best = min(near, key=lambda t: min(abs(t.start - due_mention.end), abs(due_mention.start - t.end)))
+            out.due_time = best.value
+            conf["due_time"] = 0.85
+            return
+        nominal = part_time(original, folded, due_mention.start, due_mention.end)
+        if nominal is not None and due_mention.value is not None and due_mention.value >= now.date():
+            out.due_time = nominal
+            conf["due_time"] = 0.6
+        return
+    if out.due is not None or step_at is None:
+        return
+    # "nhắc tôi 4h chiều gọi lại": a time in the next-step part without a date is today's, or tomorrow's once past
+    later = [t for t in times if t.start >= step_at]
+    if later:
+        at = later[0].value
+        day = now.date() if at > now.time().replace(tzinfo=None) else now.date() + timedelta(days=1)
+        out.due, out.due_options, out.due_time = day, [day], at
+        conf["due"], conf["due_time"] = 0.7, 0.8
+
+
+_DEADLINE_WORDS = vocabulary.words("deadline_words")
+
+
+def _deadline_before(folded: str, pos: int) -> bool:
+    before = folded[max(0, pos - 12) : pos].split()
+    return bool(before) and before[-1] in _DEADLINE_WORDS
+
+
+def _due_mention(out: ParsedLog, mentions: list[DateMention]) -> DateMention | None:
+    return next((d for d in mentions if d.value is not None and d.value == out.due), None) if out.due else None
+
+
 # ---------------------------------------------------------------- people and companies
 
 
@@ -297,6 +425,9 @@ def _fill_people(
     all_lower = not any(w.is_cap for w in words[1:] if w.is_alpha)
     contacts = [s for s in find_contacts(words, lang) if not _overlaps(s, busy)]
     companies = [t for t in (_trim_busy(s, original, busy) for s in find_companies(words, lang)) if t is not None]
+    customer = [s for s in company_after_customer_word(words) if not _overlaps(s, busy)]
+    if customer:
+        companies = customer + [s for s in companies if not _overlaps(s, [(c.start, c.end) for c in customer])]
     if not companies:
         companies = [s for s in company_word_runs(words) if not _overlaps(s, busy)]
     known_companies = known.company_matcher.find(folded) if known.companies else []
@@ -312,6 +443,10 @@ def _fill_people(
         if follow is not None and not _overlaps(follow, busy):
             companies.append(follow)
 
+    # "họp team với Tuấn": a colleague at an internal meeting, not a customer
+    team_clauses = {classify.clause_bounds(folded, m.start()) for m in _TEAM_RE.finditer(folded)}
+    if team_clauses:
+        contacts = [s for s in contacts if classify.clause_bounds(folded, s.start) not in team_clauses]
     # a "contact" that is a known company is the company
     known_company_folds = set(known.company_folds.values())
     contacts = [s for s in contacts if fold(s.text) not in known_company_folds]
@@ -464,12 +599,12 @@ def _fill_next_step(
     original: str,
     folded: str,
     mentions: list[DateMention],
+    times: list[TimeMention],
     step_at: int | None,
-    busy: list[tuple[int, int]],
     conf: dict[str, float],
 ) -> None:
     anchor: int | None = None
-    due_mention = next((d for d in mentions if d.value is not None and d.value == out.due), None)
+    due_mention = _due_mention(out, mentions)
     if due_mention is not None:
         anchor = due_mention.start
     elif step_at is not None:
@@ -477,12 +612,16 @@ def _fill_next_step(
     if anchor is None:
         return
     start, end = classify.clause_bounds(folded, anchor)
-    cuts = [(d.start, d.end) for d in mentions]
+    cuts = [(d.start, d.end) for d in mentions] + [(t.start, t.end) for t in times]
+    if due_mention is not None and _deadline_before(folded, due_mention.start):
+        word_start = folded.rfind(" ", 0, len(folded[: due_mention.start].rstrip())) + 1
+        cuts.append((word_start, due_mention.start))  # "trước thứ 4": the deadline word goes with the date
     text: str | None = None
     if step_at is not None and due_mention is not None and start <= step_at < due_mention.start:
         start = step_at  # "hẹn gặp anh Tú 15/12": from the marker on
-    elif due_mention is not None and due_mention.start > start:
+    elif due_mention is not None and due_mention.start > start and not _deadline_before(folded, due_mention.start):
         # "gap c Lan cty ABC 96tr T6 goi lai": the action follows the date; else it precedes it
+        # ("gửi báo giá trước thứ 4 cho chị Quyên": the whole clause, the date cut out)
         text = classify.next_step_text(original, folded, due_mention.end, end, cuts)
     if text is None:
         text = classify.next_step_text(original, folded, start, end, cuts)

@@ -52,13 +52,22 @@ def has_vietnamese_marks(text: str) -> bool:
 
 
 def detect_language(text: str, folded: str) -> str:
-    """Guess "vi" or "en" for a log message."""
-    words = _WORD.findall(folded)
-    vi = sum(1 for w in words if w in _VI_WORDS and w not in _SHARED)
-    en = sum(1 for w in words if w in _EN_WORDS and w not in _SHARED)
-    marks = len(_VI_MARKED.findall(text))
-    if marks:
-        vi += 1 + min(marks, 6)
+    """Guess "vi" or "en" for a log message: the language most of its words show.
+
+    Each word counts once: a Vietnamese or English evidence word, or a word typed with Vietnamese
+    marks. So an English sentence quoting "12 triệu/bộ" stays English, while a Vietnamese one
+    typed with its accents has many marked words.
+    """
+    vi = en = 0
+    for m in _WORD.finditer(folded):
+        w = m.group()
+        if w in _SHARED:
+            continue
+        if _VI_MARKED.search(text, m.start(), m.end()) is not None:
+            vi += 1
+            continue
+        vi += w in _VI_WORDS
+        en += w in _EN_WORDS
     if vi == en == 0:
-        return "vi" if marks else "en"
+        return "vi" if has_vietnamese_marks(text) else "en"
     return "vi" if vi >= en else "en"
