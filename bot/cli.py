@@ -158,12 +158,45 @@ def users_add(
     role: Annotated[str, typer.Option("--role", help="sales, manager or admin.")],
     telegram_id: Annotated[int | None, typer.Option("--telegram-id", help="Their Telegram user id.")] = None,
     lang: Annotated[str, typer.Option("--lang", help="vi or en.")] = "vi",
+    force: Annotated[bool, typer.Option("--force", help="Add them even if a colleague has the same name.")]
+    = False,
 ) -> None:
-    """Register a staff member."""
+    """Register a staff member; a name a colleague already has is refused unless --force."""
     from bot.commands import add_user
+    from crm_core.services.users import describe
 
-    user = run(add_user(settings(), name=name, role=role, telegram_id=telegram_id, language=lang))
-    typer.echo(f"added {user['name']} ({user['role']})", err=True)
+    user, namesakes = run(add_user(settings(), name=name, role=role, telegram_id=telegram_id, language=lang,
+                                   force=force))
+    typer.echo(f"added {describe(user)}", err=True)
+    for namesake in namesakes:
+        typer.echo(f"  named like {describe(namesake)}: tell them apart by number (chatcrm users list)", err=True)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    user: Annotated[str, typer.Argument(help="Their name or number (#id).")],
+    role: Annotated[str, typer.Argument(help="sales, manager or admin.")],
+) -> None:
+    """Give a staff member another role (audited)."""
+    from bot.commands import set_user_role
+    from crm_core.services.users import describe
+
+    changed, before = run(set_user_role(settings(), user, role))
+    if before == changed.role:
+        typer.echo(f"{describe(changed)} is already {role}; nothing changed", err=True)
+    else:
+        typer.echo(f"{describe(changed)}: role {before} -> {changed.role}", err=True)
+
+
+@users_app.command("deactivate")
+def users_deactivate(user: Annotated[str, typer.Argument(help="Their name or number (#id).")]) -> None:
+    """Stop a staff member using the CRM (audited); their records stay."""
+    from bot.commands import deactivate_user
+    from crm_core.services.users import describe
+
+    changed, was_active = run(deactivate_user(settings(), user))
+    typer.echo(f"deactivated {describe(changed)}" if was_active else f"{describe(changed)} was already inactive",
+               err=True)
 
 
 @users_app.command("list")

@@ -16,6 +16,7 @@ from bot.texts import Texts
 from bot.texts.answers import phrase_answer
 from crm_core.config import Settings
 from crm_core.errors import CrmError, InvalidInput
+from crm_core.schemas import UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 
@@ -64,12 +65,25 @@ def knowledge_sections(config: Settings) -> int:
 
 
 async def add_user(config: Settings, *, name: str, role: str, telegram_id: int | None,
-                   language: str) -> dict[str, Any]:
-    """Register a staff member."""
+                   language: str, force: bool = False) -> tuple[UserOut, list[UserOut]]:
+    """Register a staff member; return them and the colleagues already named like them (added anyway with `force`)."""
     async with _one_unit_of_work(config) as services:
+        namesakes = await services.users.namesakes(name)
         user = await services.users.add(name=name, role=role, telegram_id=telegram_id, language=language,
-                                        actor="cli")
-    return user.model_dump()
+                                        actor="cli", force=force)
+    return user, namesakes
+
+
+async def set_user_role(config: Settings, name_or_id: str, role: str) -> tuple[UserOut, str]:
+    """Give a staff member another role (audited); return them and their former role."""
+    async with _one_unit_of_work(config) as services:
+        return await services.users.set_role(name_or_id, role, actor="cli")
+
+
+async def deactivate_user(config: Settings, name_or_id: str) -> tuple[UserOut, bool]:
+    """Deactivate a staff member (audited); return them and whether they were active."""
+    async with _one_unit_of_work(config) as services:
+        return await services.users.deactivate(name_or_id, actor="cli")
 
 
 async def list_users(config: Settings) -> list[dict[str, Any]]:

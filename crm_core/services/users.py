@@ -12,7 +12,7 @@ from crm_core.repositories.people import UserRepository
 from crm_core.schemas import UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import user_out
-from crm_core.services.identities import TELEGRAM, IdentityService
+from crm_core.services.identities import CONSOLE, TELEGRAM, IdentityService
 from crm_core.textnorm import clean_name, fold
 
 LANGUAGES = ("vi", "en")
@@ -20,6 +20,22 @@ LANGUAGES = ("vi", "en")
 
 # The console names a customer's chat "customer:NAME"; a staff member so named would be mistaken for one.
 CUSTOMER_PREFIX = "customer:"
+
+
+def describe(user: UserOut) -> str:
+    """One staff member on one line, for the admin's messages: `#3 Lan (sales, telegram 1001)`."""
+    parts = [user.role] + [f"{channel} {address}" for channel, address in sorted(user.addresses.items())
+                           if channel != CONSOLE]  # the console knows them by their name, shown already
+    return f"#{user.id} {user.name} ({', '.join(parts)}{'' if user.active else ', inactive'})"
+
+
+def _same_person_name(a: str, b: str) -> bool:
+    """Tell whether two folded names would be taken for one person: equal, or one is the other's given name
+    ("lan" and "nguyen thi lan"; a Vietnamese given name comes last)."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=lambda n: len(n.split()))
+    return len(short.split()) == 1 and long.split()[-1] == short
 
 
 class UserService:
@@ -32,15 +48,22 @@ class UserService:
         self._now = now
 
     async def add(self, *, name: str, role: str, telegram_id: int | None = None, language: str = "vi",
-                  actor: str = "cli") -> UserOut:
-        """Register a staff member, with their Telegram identity when `telegram_id` is given."""
+                  actor: str = "cli", force: bool = False) -> UserOut:
+        """Register a staff member, with their Telegram identity when `telegram_id` is given.
+
+        A name an active colleague already has (accents and case ignored, or their given name alone) is
+        refused, naming them, unless `force`.
+        """
         name = clean_name(name)
         if not name:
             raise InvalidInput("a user needs a name")
         if name.casefold().startswith(CUSTOMER_PREFIX):
             raise InvalidInput(f"a staff name cannot start with {CUSTOMER_PREFIX!r} (the console's customers)")
-        if any(u.active for u in await self._repo.list_by_folded_name(fold(name))):
-            raise InvalidInput(f"there is already a staff member named like {name!r}; add a surname to tell them apart")
+        namesakes = await self.namesakes(name)
+        if namesakes and not force:
+            raise InvalidInput(f"there is already a staff member named like {name!r}: "
+                               f"{'; '.join(describe(u) for u in namesakes)}; add a surname to tell them apart, "
+                               "or --force to add another")
         if not is_known_role(role):
             raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
         if language not in LANGUAGES:
@@ -55,6 +78,61 @@ class UserService:
         await self._audit.record(actor=actor, action="user.add", entity="user", entity_id=user.id,
                                  details={"name": name, "role": role, "telegram_id": telegram_id})
         return out
+
+    async def namesakes(self, name: str) -> builtins.list[UserOut]:
+        """Return the active staff whose name would be taken for `name` (accents and case ignored)."""
+        wanted = fold(clean_name(name))
+        active = await self._repo.list_all(active_only=True)
+        return [user_out(u) for u in active if _same_person_name(u.name_folded, wanted)]
+
+    async def resolve(self, name_or_id: str) -> UserOut:
+        """Return the one user (active or not) with this id or name, accents and case ignored; the name of
+        several people is refused, naming them."""
+        text = name_or_id.strip().lstrip("#")
+        if text.isascii() and text.isdigit():
+            user = await self._repo.get(int(text)) if len(text) <= 10 else None
+            if user is None:
+                raise NotFound(f"no user #{text}; see `chatcrm users list`")
+            return user_out(user)
+        named = [user_out(u) for u in await self._repo.list_by_folded_name(fold(clean_name(text)))]
+        if len(named) > 1:
+            active = [u for u in named if u.active]
+            named = active if len(active) == 1 else named
+        if not named:
+            raise NotFound(f"no user named {name_or_id!r}; see `chatcrm users list`")
+        if len(named) > 1:
+            raise InvalidInput(f"{len(named)} users are named {name_or_id!r}: {'; '.join(describe(u) for u in named)}; "
+                               "give the number instead")
+        return named[0]
+
+    async def set_role(self, name_or_id: str, role: str, *, actor: str = "cli") -> tuple[UserOut, str]:
+        """Give a user another role; return them and their former role (unchanged roles are not recorded)."""
+        if not is_known_role(role):
+            raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
+        found = await self.resolve(name_or_id)
+        user = await self._repo.get(found.id)
+        assert user is not None
+        before = user.role
+        if before != role:
+            user.role = role
+            await self._audit.record(actor=actor, action="user.set_role", entity="user", entity_id=user.id,
+                                     details={"name": user.name, "from": before, "to": role})
+            await self._audit.flush()
+        return user_out(user), before
+
+    async def deactivate(self, name_or_id: str, *, actor: str = "cli") -> tuple[UserOut, bool]:
+        """Stop a user being staff (they keep their records; their chats are answered as a customer's);
+        return them and whether they were active."""
+        found = await self.resolve(name_or_id)
+        user = await self._repo.get(found.id)
+        assert user is not None
+        was_active = user.active
+        if was_active:
+            user.active = False
+            await self._audit.record(actor=actor, action="user.deactivate", entity="user", entity_id=user.id,
+                                     details={"name": user.name, "role": user.role})
+            await self._audit.flush()
+        return user_out(user), was_active
 
     async def list(self) -> list[UserOut]:
         """Return every user."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crm_core.errors import Conflict, InvalidInput
+from crm_core.errors import Conflict, InvalidInput, NotFound
 from crm_core.models import AuditEntry
 from tests.conftest import OpenServices
 
@@ -77,3 +77,135 @@ async def test_user_is_found_by_name_without_accents_or_case(open_services: Open
 
     async with open_services() as services:
         assert await services.users.by_name("nguyen thi LAN") == added
+
+
+# --- namesakes, roles, deactivation (issue 10) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("again", ["Lan", "lan", "LÂN", "Lân"], ids=["same", "case", "accents-upper", "accents"])
+async def test_a_name_a_colleague_has_is_refused_naming_them(open_services: OpenServices, again: str) -> None:
+    async with open_services() as services:
+        lan = await services.users.add(name="Lan", role="sales", telegram_id=1001)
+
+    with pytest.raises(InvalidInput) as refused:
+        async with open_services() as services:
+            await services.users.add(name=again, role="sales")
+
+    message = str(refused.value)
+    assert f"#{lan.id} Lan (sales, telegram 1001)" in message
+    assert "--force" in message
+    assert "\n" not in message
+    async with open_services() as services:
+        assert [u.name for u in await services.users.list()] == ["Lan"]
+
+
+async def test_a_given_name_alone_is_taken_for_the_colleague_who_has_it(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        await services.users.add(name="Nguyễn Thị Lan", role="sales")
+
+    with pytest.raises(InvalidInput, match="Nguyễn Thị Lan"):
+        async with open_services() as services:
+            await services.users.add(name="Lan", role="sales")
+
+
+async def test_two_full_names_sharing_a_given_name_are_two_people(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        await services.users.add(name="Trần Văn Minh", role="sales")
+        await services.users.add(name="Lê Minh", role="sales")
+
+    async with open_services() as services:
+        assert [u.name for u in await services.users.list()] == ["Trần Văn Minh", "Lê Minh"]
+
+
+async def test_force_adds_a_namesake_and_both_are_listed(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        first = await services.users.add(name="Lan", role="sales")
+        second = await services.users.add(name="Lan", role="manager", force=True)
+
+    async with open_services() as services:
+        assert [(u.id, u.role) for u in await services.users.list()] == [(first.id, "sales"), (second.id, "manager")]
+        assert await services.users.namesakes("lan") == [first, second]
+
+
+async def test_an_inactive_namesake_does_not_block_a_name(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        await services.users.add(name="Lan", role="sales")
+        await services.users.deactivate("Lan")
+        await services.users.add(name="Lan", role="sales")
+
+    async with open_services() as services:
+        assert [u.active for u in await services.users.list()] == [False, True]
+
+
+async def _audit(open_services: OpenServices, action: str) -> list[tuple[str, str | None, dict[str, object]]]:
+    async with open_services() as services:
+        entries = (await services.session.scalars(select(AuditEntry).where(AuditEntry.action == action))).all()
+    return [(e.actor_label, e.entity_id, e.details) for e in entries]
+
+
+async def test_a_role_is_changed_by_name_and_audited(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        lan = await services.users.add(name="Nguyễn Thị Lan", role="sales")
+
+    async with open_services() as services:
+        changed, before = await services.users.set_role("nguyen thi LAN", "manager", actor="cli")
+
+    assert (changed.id, changed.role, before) == (lan.id, "manager", "sales")
+    assert await _audit(open_services, "user.set_role") == [
+        ("cli", str(lan.id), {"name": "Nguyễn Thị Lan", "from": "sales", "to": "manager"})]
+
+
+async def test_a_role_is_changed_by_number(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        lan = await services.users.add(name="Lan", role="sales")
+
+    async with open_services() as services:
+        changed, _before = await services.users.set_role(f"#{lan.id}", "admin")
+
+    assert changed.role == "admin"
+
+
+async def test_an_unknown_role_changes_nothing(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        await services.users.add(name="Lan", role="sales")
+
+    with pytest.raises(InvalidInput, match="sales, manager, admin"):
+        async with open_services() as services:
+            await services.users.set_role("Lan", "boss")
+
+    assert await _audit(open_services, "user.set_role") == []
+
+
+async def test_a_name_two_people_share_is_refused_asking_for_the_number(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        first = await services.users.add(name="Lan", role="sales")
+        second = await services.users.add(name="Lan", role="sales", force=True)
+
+    with pytest.raises(InvalidInput) as refused:
+        async with open_services() as services:
+            await services.users.set_role("Lan", "manager")
+
+    assert f"#{first.id} Lan" in str(refused.value)
+    assert f"#{second.id} Lan" in str(refused.value)
+
+
+async def test_an_unknown_user_is_not_found(open_services: OpenServices) -> None:
+    with pytest.raises(NotFound, match="Xyz"):
+        async with open_services() as services:
+            await services.users.deactivate("Xyz")
+
+
+async def test_a_deactivated_user_is_staff_no_more_and_it_is_audited(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        lan = await services.users.add(name="Lan", role="sales", telegram_id=1001)
+
+    async with open_services() as services:
+        gone, was_active = await services.users.deactivate("Lan", actor="cli")
+    async with open_services() as services:
+        _again, still_active = await services.users.deactivate(str(lan.id))
+
+    assert (gone.active, was_active, still_active) == (False, True, False)
+    async with open_services() as services:
+        assert await services.identities.staff_by("telegram", "1001") is None
+        assert await services.users.salespeople() == []
+    assert await _audit(open_services, "user.deactivate") == [("cli", str(lan.id), {"name": "Lan", "role": "sales"})]
