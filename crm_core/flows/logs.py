@@ -38,6 +38,8 @@ from crm_core.understanding import (
     parse_amount_text,
     parse_due_text,
     parse_log,
+    parse_time_text,
+    without_when,
 )
 from crm_core.uow import ReadPhase
 
@@ -252,11 +254,12 @@ class LogFlow:
         trigger = _REMINDER_RE.match(fold(text))
         trigger_words = len(trigger.group(0).split()) if trigger else 0
         title = " ".join(text.split()[trigger_words:]) or text  # folding keeps the words, so count them
+        title = without_when(title, now=now, language=parsed.language)  # "3h chiều mai gọi anh Minh" -> "gọi anh Minh"
         company_id = await self._exact_company(parsed.company) if parsed.company else None
         contact_id = await self._only_contact(parsed.contact, company_id) if parsed.contact else None
+        due_at = due_datetime(parsed.due, now, parsed.due_time) if parsed.due else None
         task = await self.services.tasks.create(owner_id=owner.id, title=title, contact_id=contact_id,
-                                                due_at=due_datetime(parsed.due, now) if parsed.due else None,
-                                                company_id=company_id)
+                                                due_at=due_at, company_id=company_id)
         await self.services.session.flush()
         return await self.services.tasks.get(task.id, owner)
 
@@ -329,7 +332,9 @@ class LogFlow:
             due = parse_due_text(text, now=now, language=language)
             if due is None:
                 return None
-            return fields.model_copy(update={"due": due, "due_options": [due], "unreadable": unreadable})
+            at_time = parse_time_text(text) or fields.due_time
+            return fields.model_copy(update={"due": due, "due_time": at_time, "due_options": [due],
+                                             "unreadable": unreadable})
         if field == "kind":
             return fields.model_copy(update={"kind": kind_from_text(text)})
         if field == "stage":

@@ -23,9 +23,12 @@ LATE_DUE_HOUR = time(17, 0)
 STAGES_WITHOUT_DEAL_CHANGE = {None, ""}
 
 
-def due_datetime(due: date, now: datetime) -> datetime:
-    """Return when a task due on `due` should be reminded: 9:00 that day, later if that has passed."""
+def due_datetime(due: date, now: datetime, at_time: time | None = None) -> datetime:
+    """Return when a task due on `due` should be reminded: at `at_time` when the log gave one ("3h chiều"),
+    else 9:00 that day, later if that has passed."""
     tz = now.tzinfo
+    if at_time is not None:
+        return datetime.combine(due, at_time, tzinfo=tz)
     at = datetime.combine(due, DUE_HOUR, tzinfo=tz)
     if at > now:
         return at
@@ -244,7 +247,7 @@ class LogService:
         next_step = fields.next_step
         if not next_step and due is None:
             return None
-        due_at = due_datetime(due, self._now) if due else None
+        due_at = due_datetime(due, self._now, fields.due_time) if due else None
         task = await self._tasks.create(owner_id=owner.id, title=str(next_step or default_title), due_at=due_at,
                                         deal_id=deal.id if deal else None, contact_id=contact_id,
                                         company_id=company_id)
