@@ -20,13 +20,16 @@ from crm_core.policy import (
 )
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository, DealRepository
+from crm_core.repositories.search import SearchRepository
 from crm_core.schemas import DealOut, DealSummary, InteractionOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import deal_out, interaction_out
 from crm_core.services.pipelines import PipelineService
+from crm_core.services.search import best_per_key, like_patterns, parse_query, rank_fuzzy, rank_words
 from crm_core.textnorm import clean_name, fold
 
 DEAL_MATCH_SCORE = 75.0
+FUZZY_DEAL_CANDIDATES = 50
 
 
 def seen_as(deal: DealOut, viewer: Person, visibility: DealVisibility) -> DealOut | DealSummary | None:
@@ -91,16 +94,31 @@ class DealService:
         return [d for d in (seen_as(deal, viewer, self._visibility) for deal in deals) if d is not None]
 
     async def find(self, query: str, viewer: UserOut, *, limit: int = 5) -> list[DealOut | DealSummary]:
-        """Find deals by title or company name, accents and case ignored; open ones first; as the viewer sees them."""
+        """Find deals by words of their title or company name (`services/search.py`); open ones first within a
+        tier of the ranking; as the viewer sees them."""
         # Nobody's deal (owner None) is hidden exactly when every colleague's is: then search only one's own.
         hidden = deal_view(viewer, None, visibility=self._visibility) is DealView.HIDDEN
         owner_id = viewer.id if hidden else None
-        index = await self._repo.title_index(owner_id=owner_id, open_only=False)
-        choices = {deal_id: f"{title} {company or ''}" for deal_id, title, company in index}
-        found = process.extract(fold(query), choices, scorer=fuzz.WRatio, processor=utils.default_process,
-                                score_cutoff=DEAL_MATCH_SCORE, limit=limit * 3)
-        deals = [deal_out(d, now=self._now) for _n, _s, deal_id in found if (d := await self._repo.get(deal_id))]
-        deals.sort(key=lambda d: d.status != "open")
+        wanted = parse_query(query)
+        if not wanted.words:
+            return []
+        search = SearchRepository(self._repo.session)
+        rows = await search.deals(like_patterns(wanted), owner_id=owner_id)
+        # A deal is found by its title and company together; the company typed whole ranks it first.
+        ranked = best_per_key(rank_words(wanted, [(deal_id, company) for deal_id, _title, company in rows if company])
+                              + rank_words(wanted, [(deal_id, f"{title} {company or ''}")
+                                                    for deal_id, title, company in rows]))
+        if not ranked:  # nothing by words: forgive a typo among the likely ones rapidfuzz picks from every deal
+            choices = {deal_id: f"{title} {company or ''}" for deal_id, title, company in
+                       await search.deals(None, owner_id=owner_id)}
+            likely = process.extract(" ".join(wanted.words), choices, scorer=fuzz.WRatio,
+                                     processor=utils.default_process, score_cutoff=DEAL_MATCH_SCORE,
+                                     limit=FUZZY_DEAL_CANDIDATES)
+            ranked = rank_fuzzy(wanted, [(deal_id, choices[deal_id]) for _n, _s, deal_id in likely])
+        tiers = {hit.key: (hit.tier, -hit.score) for hit in ranked}
+        deals = [deal_out(d, now=self._now) for hit in ranked if (d := await self._repo.get(hit.key))]
+        # The best tier first; within it open deals before closed ones.
+        deals.sort(key=lambda d: (tiers[d.id][0], d.status != "open", tiers[d.id][1]))
         return self.seen(deals, viewer)[:limit]
 
     async def history(self, deal_id: int, viewer: UserOut, *, limit: int = 5) -> list[InteractionOut]:

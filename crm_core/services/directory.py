@@ -12,6 +12,7 @@ from crm_core.policy import DealVisibility, Person, sees_deal_record
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.references import is_referenced
 from crm_core.repositories.sales import ActivityRepository, DealRepository
+from crm_core.repositories.search import SearchRepository
 from crm_core.schemas import CompanyOut, ContactOut, Customer360, InteractionOut, NameMatch, TaskOut
 from crm_core.services.convert import (
     company_out,
@@ -21,14 +22,26 @@ from crm_core.services.convert import (
     task_out,
 )
 from crm_core.services.deals import seen_as
-from crm_core.services.names import name_index
-from crm_core.textnorm import clean_name, fold
+from crm_core.services.names import NameIndex, name_index
+from crm_core.services.search import (
+    WORD_STARTS,
+    Ranked,
+    SearchQuery,
+    like_patterns,
+    parse_query,
+    phone_matches,
+    rank_fuzzy,
+    rank_words,
+)
+from crm_core.textnorm import clean_name, fold, fold_tokens
 from crm_core.understanding import KnownNames
 
 ERASED = "[erased]"
 
 LOOKALIKE_SCORE = 85.0
-SEARCH_SCORE = 70.0
+# The typo-forgiving search: rapidfuzz's first pass over every name keeps the likely ones, the ranking checks them.
+FUZZY_PREFILTER_SCORE = 60.0
+FUZZY_CANDIDATES = 200
 # get-or-create: a twin found by the insert is read back; a twin deleted meanwhile (an undo) is inserted again.
 _CREATE_ATTEMPTS = 3
 
@@ -79,10 +92,69 @@ class DirectoryService:
         return (await name_index(self._repo)).known
 
     async def search(self, query: str, *, limit: int = 10) -> list[NameMatch]:
-        """Search companies and contacts together, best first."""
-        found = await self.match_companies(query, cutoff=SEARCH_SCORE, limit=limit)
-        found += await self.match_contacts(query, cutoff=SEARCH_SCORE, limit=limit)
-        found.sort(key=lambda m: (not m.exact, -m.score))
+        """Search companies and contacts by name or phone, best first (the ranking of `services/search.py`).
+
+        A query with an honorific ("anh Minh", "Ms. Hà") looks for people only. A match is `exact` when
+        the query is the whole name, a person's given name, or the phone number.
+        """
+        wanted = parse_query(query)
+        if wanted.empty:
+            return []
+        repo = SearchRepository(self._repo.session)
+        if wanted.phone is not None:
+            return await self._search_phone(repo, wanted, limit=limit)
+        patterns = like_patterns(wanted)
+        companies = {} if wanted.names_a_person else {row[0]: row for row in await repo.companies(patterns)}
+        people = {row[0]: row for row in await repo.contacts(patterns)}
+        names: list[tuple[tuple[str, int], str]] = [(("company", cid), row[1]) for cid, row in companies.items()]
+        names += [(("contact", pid), row[1]) for pid, row in people.items()]
+        ranked = rank_words(wanted, names)
+        if not ranked:  # nothing by words: forgive a typo
+            index = await name_index(self._repo)
+            ranked = self._fuzzy(index, wanted, people_only=wanted.names_a_person)
+            for hit in ranked:
+                kind, key = hit.key
+                if kind == "company":
+                    companies[key] = (key, index.company_names[key], None)
+                else:
+                    person = index.contacts[key]
+                    people[key] = (key, person.name, person.company_id, person.company, None)
+        found = []
+        for hit in ranked[:limit]:
+            kind, record_id = hit.key
+            if kind == "company":
+                found.append(NameMatch(kind="company", id=record_id, name=companies[record_id][1], score=hit.score,
+                                       exact=hit.whole_name))
+                continue
+            _pid, name, _cid, company, _phone = people[record_id]
+            given = fold_tokens(name)[-1:] == list(wanted.words)
+            found.append(NameMatch(kind="contact", id=record_id, name=name, company=company, score=hit.score,
+                                   exact=hit.whole_name or (hit.tier <= WORD_STARTS and given)))
+        return found
+
+    @staticmethod
+    def _fuzzy(index: NameIndex, wanted: SearchQuery, *, people_only: bool) -> list[Ranked[tuple[str, int]]]:
+        """Names within a typo of the query: rapidfuzz picks the likely ones from every name, the ranking checks."""
+        typed = utils.default_process(" ".join(wanted.words))
+        names: list[tuple[tuple[str, int], str]] = []
+        if not people_only:
+            for _c, _s, cid in process.extract(typed, index.company_choices, scorer=fuzz.WRatio, processor=None,
+                                               score_cutoff=FUZZY_PREFILTER_SCORE, limit=FUZZY_CANDIDATES):
+                names.append((("company", cid), index.company_names[cid]))
+        for _c, _s, pid in process.extract(typed, index.contact_choices, scorer=fuzz.WRatio, processor=None,
+                                           score_cutoff=FUZZY_PREFILTER_SCORE, limit=FUZZY_CANDIDATES):
+            if index.contacts[pid].name != ERASED:
+                names.append((("contact", pid), index.contacts[pid].name))
+        return rank_fuzzy(wanted, names)
+
+    async def _search_phone(self, repo: SearchRepository, wanted: SearchQuery, *, limit: int) -> list[NameMatch]:
+        assert wanted.phone is not None
+        people = [row for row in await repo.contacts_by_phone(wanted.phone) if phone_matches(wanted, row[4])]
+        companies = [row for row in await repo.companies_by_phone(wanted.phone) if phone_matches(wanted, row[2])]
+        found = [NameMatch(kind="contact", id=pid, name=name, company=company, score=100.0, exact=True)
+                 for pid, name, _cid, company, _phone in sorted(people, key=lambda r: r[0])]
+        found += [NameMatch(kind="company", id=cid, name=name, score=100.0, exact=True)
+                  for cid, name, _phone in sorted(companies, key=lambda r: r[0])]
         return found[:limit]
 
     async def company(self, company_id: int) -> CompanyOut:
