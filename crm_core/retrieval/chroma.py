@@ -92,9 +92,26 @@ class ChromaConnector:
             raise RetrievalUnavailable(f"vector store query failed: {exc}") from exc
         return [(dict(doc.metadata), 1.0 - float(distance), doc.page_content) for doc, distance in hits]
 
-    def query_kb(self, vector: list[float], k: int) -> list[tuple[dict[str, Any], float]]:
-        """Return (metadata, cosine similarity) of the nearest knowledge vectors."""
-        return [(meta, sim) for meta, sim, _ in self.query(KB_PREFIX, vector, k)]
+    def query_kb_many(self, vectors: list[list[float]], k: int) -> list[list[tuple[dict[str, Any], float]]]:
+        """Return, per query vector, (metadata, cosine similarity) of the nearest knowledge vectors.
+
+        One Chroma call for all of a question's forms, without the passages' text: a customer question is
+        answered on every message, and each separate LangChain search costs a round trip and builds documents
+        the ranking never reads (issue 8's engine benchmark).
+        """
+        if not vectors:
+            return []
+        store = self.kb_store()
+        try:
+            # LangChain's store has no batched vector search; its collection is the Chroma one it wraps.
+            found = store._collection.query(query_embeddings=vectors, n_results=k,
+                                            include=["metadatas", "distances"])
+        except Exception as exc:
+            log.warning("chroma query failed: %s", exc)
+            raise RetrievalUnavailable(f"vector store query failed: {exc}") from exc
+        metadatas, distances = found.get("metadatas") or [], found.get("distances") or []
+        return [[(dict(meta or {}), 1.0 - float(distance)) for meta, distance in zip(metas, dists, strict=True)]
+                for metas, dists in zip(metadatas, distances, strict=True)]
 
     @staticmethod
     def safe_delete(store: Any, ids: list[str]) -> None:

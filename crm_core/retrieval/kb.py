@@ -343,9 +343,8 @@ class KnowledgeBase:
         vectors = [self._centre(v, corpus) for v in self.embedder.embed_queries(forms)]
         found: dict[tuple[str, int], Candidate] = {}
         floors: dict[str, float] = {}
-        for form, vector in zip(forms, vectors, strict=True):
+        for form, hits in zip(forms, self._chroma.query_kb_many(vectors, self.params.k_dense), strict=True):
             name = names.get(form, "gloss")
-            hits = self._chroma.query_kb(vector, self.params.k_dense)
             for meta, sim in hits:
                 key = (str(meta["doc"]), int(meta["ord"]))
                 if key not in corpus.units:
