@@ -230,8 +230,10 @@ class DealPlan(BaseModel):
         fields = []
         if (after.amount, after.currency) != (before.amount, before.currency):
             fields.append("amount")
-        fields += [f for f in ("quantity", "stage", "contact_id") if getattr(after, f) != getattr(before, f)]
-        return ["contact" if f == "contact_id" else f for f in fields]
+        fields += [f for f in ("quantity", "stage") if getattr(after, f) != getattr(before, f)]
+        if (after.contact_id, after.contact) != (before.contact_id, before.contact):
+            fields.append("contact")
+        return fields
 
 
 class TaskMatch(BaseModel):

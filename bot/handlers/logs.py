@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import date
 
 from bot.core import format as fmt
@@ -12,22 +13,32 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers.support import answer_ticket_replied_to
 from bot.handlers.views import about, due_text, task_buttons
+from bot.texts import Texts
+from crm_core.config import Settings
+from crm_core.flows import Flows
 from crm_core.flows.logs import (
+    DraftReminder,
     FieldTooLong,
     FieldUnreadable,
     LogClosed,
     LogPreview,
     LogSaved,
+    LogUnclear,
     LogUndone,
+    NewLogInstead,
     UndoTooLate,
     is_reminder_request,
     require_editable,
 )
+from crm_core.pipelines.reasons import lost_reasons
 from crm_core.policy import Audience
-from crm_core.schemas import EDITABLE_FIELDS, DraftFields, TaskOut
+from crm_core.schemas import EDITABLE_FIELDS, DealValues, DraftFields, LogDraftOut, TaskOut
+from crm_core.understanding.chatter import is_greeting
 
 router = Router()
 BUTTON_CHARS = 40
+DRAFTS_SHOWN = 10
+DRAFT_LABEL_CHARS = 48
 
 
 def _has_words(text: str) -> bool:
@@ -40,11 +51,35 @@ def _source_key(msg: Inbound) -> str | None:
 
 @router.text(Audience.STAFF)
 async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Free text from staff is an answer to a ticket they reply to, a log, or a reminder request."""
+    """Free text from staff is an answer to a ticket they reply to, a log, a reminder request, or a greeting."""
+    return (await _staff_text(msg, ctx, after=None))[0]
+
+
+@router.state("log_more", audience=Audience.STAFF)
+async def on_log_more(msg: Inbound, ctx: Ctx, state: dict[str, object]) -> HandlerResult:
+    """The answer to "what happened?" after a log with nothing understood: read together with it."""
+    reply, asked_again = await _staff_text(msg, ctx, after=int(str(state["draft"])))
+    if not asked_again:
+        await ctx.clear_state()
+    return reply
+
+
+async def _staff_text(msg: Inbound, ctx: Ctx, *, after: int | None) -> tuple[HandlerResult, bool]:
+    """Handle a staff text; tell whether it asked what happened (and waits for the answer)."""
     text = (msg.text or "").strip()
     answered = await answer_ticket_replied_to(msg, ctx, text)
     if answered is not None:
-        return answered
+        return answered, False
+    done = await _not_a_log(msg, ctx, text)
+    if done is not None:
+        return done, False
+    made = await ctx.flows.logs.draft_from_text(ctx.staff, text, source_key=_source_key(msg), after=after)
+    return await _made(ctx, made), isinstance(made, LogUnclear)
+
+
+async def _not_a_log(msg: Inbound, ctx: Ctx, text: str) -> HandlerResult | None:
+    """Answer what is not a new log: group talk, attachments, over-long or wordless text, edits, greetings,
+    reminder requests; None for a log."""
     if msg.is_group:
         return []  # staff talk among themselves in a support group; only replies to tickets are for the bot
     if msg.attachment is not None and not text:
@@ -57,12 +92,23 @@ async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if msg.is_edit:
         key = _source_key(msg)
         edited = await ctx.flows.logs.redraft_edited(ctx.staff, text, source_key=key) if key else None
-        if isinstance(edited, LogPreview):
-            return preview(ctx, edited)
+        if isinstance(edited, LogPreview | LogUnclear):
+            return await _made(ctx, edited)
         return _edit_not_applied(ctx, edited)
+    if is_greeting(text):
+        return Reply(ctx.t("log.greeting", name=ctx.staff.name))
     if is_reminder_request(text):
         return _reminder_created(ctx, await ctx.flows.logs.remind_from_text(ctx.staff, text, now=ctx.now))
-    return preview(ctx, await ctx.flows.logs.draft_from_text(ctx.staff, text, source_key=_source_key(msg)))
+    return None
+
+
+async def _made(ctx: Ctx, made: LogPreview | LogUnclear) -> Reply:
+    """The card of a new log; for one with nothing understood, the question what happened (its answer awaited)."""
+    if isinstance(made, LogPreview):
+        return preview(ctx, made)
+    await ctx.set_state("log_more", {"draft": made.draft_id})
+    kind = ctx.t(f"kind.{made.kind}") if made.kind and made.kind != "note" else None
+    return Reply(ctx.t("log.what_happened_kind", kind=kind) if kind else ctx.t("log.what_happened"))
 
 
 # --- the card ------------------------------------------------------------------------------------------------
@@ -75,7 +121,8 @@ def _line(ctx: Ctx, key: str, value: str | None) -> str:
 def preview(ctx: Ctx, shown: LogPreview, *, edit: bool = False) -> Reply:
     """The card of what was understood, with Save first, then Edit and Cancel, then the questions."""
     t, fields, draft_id = ctx.t, shown.fields, shown.draft_id
-    lines = [t("log.preview_title"), *_field_lines(ctx, fields)]
+    lines = [t("log.plan_stale")] if shown.stale else []
+    lines += [t("log.preview_title"), *_field_lines(ctx, fields)]
     rows: list[list[Button]] = [[Button(t("btn.save"), pack("log", "save", draft_id)),
                                  Button(t("btn.edit"), pack("log", "edit", draft_id)),
                                  Button(t("btn.cancel"), pack("log", "cancel", draft_id))]]
@@ -92,19 +139,62 @@ def preview(ctx: Ctx, shown: LogPreview, *, edit: bool = False) -> Reply:
 def _field_lines(ctx: Ctx, fields: DraftFields) -> list[str]:
     t, lang = ctx.t, ctx.lang
     amount_text = fmt.money(fields.amount, fields.currency, lang) if fields.amount is not None else None
-    if amount_text and fields.quantity:
-        amount_text += f" ({fields.quantity})"
     due = fmt.weekday_day(fields.due, lang, today=ctx.now.date()) if fields.due else None
     lines = [_line(ctx, "kind", t(f"kind.{fields.kind}") if fields.kind else None),
              _line(ctx, "contact", _contact_label(ctx, fields)), _line(ctx, "company", _company_label(ctx, fields)),
              _line(ctx, "amount", amount_text), _line(ctx, "next_step", fields.next_step), _line(ctx, "due", due)]
+    if fields.quantity:
+        lines.insert(4, _line(ctx, "quantity", _quantity_text(fields.quantity, fields.product)))
     if fields.occurred_on:
         lines.append(_line(ctx, "occurred_on", fmt.day(fields.occurred_on, lang)))
     if fields.stage:
         lines.append(_line(ctx, "stage", t(f"stage.{fields.stage}") if t.has(f"stage.{fields.stage}")
                            else fields.stage))
     lines += [_line(ctx, key, value) for key, value in (("phone", fields.phone), ("email", fields.email)) if value]
+    return lines + _deal_lines(ctx, fields)
+
+
+def _quantity_text(quantity: int, product: str | None) -> str:
+    """ "200 bộ", "30 AP-C300 chairs": the quantity with what it counts."""
+    return f"{quantity} {product}" if product else str(quantity)
+
+
+def _stage_name(ctx: Ctx, key: str | None) -> str:
+    if not key:
+        return "—"
+    return ctx.t(f"stage.{key}") if ctx.t.has(f"stage.{key}") else key
+
+
+def _deal_lines(ctx: Ctx, fields: DraftFields) -> list[str]:
+    """Which deal the log creates, updates (old → new per field) or only notes; nothing hidden."""
+    t, plan = ctx.t, fields.deal_plan
+    if plan is None or plan.action == "none":
+        return []
+    lines: list[str] = []
+    if plan.action == "new":
+        lines.append(t("log.deal_new", title=plan.title or "", owner=plan.owner or "—"))
+    elif plan.action == "note":
+        lines.append(t("log.deal_note", id=plan.deal_id, owner=plan.owner or "—"))
+    elif plan.before is not None and plan.after is not None:
+        lines.append(t("log.deal_update", id=plan.deal_id, title=plan.title or "", owner=plan.owner or "—"))
+        changes = [t("log.deal_change", field=t(f"field.{name}"), old=_deal_value(ctx, plan.before, name),
+                     new=_deal_value(ctx, plan.after, name)) for name in plan.changed()]
+        lines += changes or [t("log.deal_unchanged")]
+    if plan.why == "colleague" and plan.other_id is not None:
+        lines.append(t("log.deal_not_yours", id=plan.other_id, owner=plan.other_owner or "—"))
+    if plan.closes and plan.action in ("new", "update"):
+        lines.append(t("log.closes", stage=_stage_name(ctx, plan.closes)))
     return lines
+
+
+def _deal_value(ctx: Ctx, values: DealValues, name: str) -> str:
+    if name == "amount":
+        return fmt.money(values.amount, values.currency, ctx.lang) if values.amount is not None else "—"
+    if name == "quantity":
+        return str(values.quantity) if values.quantity is not None else "—"
+    if name == "stage":
+        return _stage_name(ctx, values.stage)
+    return values.contact or "—"
 
 
 def _question_rows(ctx: Ctx, draft_id: int, fields: DraftFields, lines: list[str]) -> list[list[Button]]:
@@ -127,7 +217,35 @@ def _question_rows(ctx: Ctx, draft_id: int, fields: DraftFields, lines: list[str
         lines.append(t("log.ask_due"))
         rows.append([Button(fmt.weekday_day(d, ctx.lang), pack("log", "due", draft_id, d.strftime("%Y%m%d")))
                      for d in fields.due_options[:4]])
+    plan = fields.deal_plan
+    if plan is not None and plan.choices and plan.other_id is not None:
+        lines.append(t(f"log.ask_deal_{plan.why}", id=plan.other_id, title=plan.title or ""))
+        picked = plan.action if plan.action != "none" else None
+        rows.append([Button(("✓ " if choice == picked else "") + t(f"btn.deal_{choice}", id=plan.other_id),
+                            pack("log", "dl", draft_id, choice)) for choice in plan.choices])
+    similar = fields.similar_task
+    if similar is not None:
+        updating = fields.task_choice != "new"
+        lines.append(t("log.task_update" if updating else "log.task_new_beside", title=similar.title))
+        lines.append(t("log.ask_task", title=similar.title))
+        rows.append([Button(("✓ " if updating else "") + t("btn.task_update"), pack("log", "tk", draft_id, "update")),
+                     Button(("" if updating else "✓ ") + t("btn.task_new"), pack("log", "tk", draft_id, "new"))])
     return rows
+
+
+def _close_question(ctx: Ctx, shown: LogPreview) -> Reply:
+    """Save was pressed on a log that wins or loses a deal: confirm it (and for a lost one, why) on the card."""
+    t, draft_id, plan = ctx.t, shown.draft_id, shown.fields.deal_plan
+    card = preview(ctx, shown, edit=True)
+    keep = Button(t("btn.keep_stage"), pack("log", "keep", draft_id))
+    if plan is not None and plan.closes == "lost":
+        buttons = [Button(t(f"lost_reason.{r.key}"), pack("log", "close", draft_id, r.key)) for r in lost_reasons()]
+        rows = [*_pairs(buttons), [keep]]
+        text = card.text + "\n" + t("log.confirm_lost")
+    else:
+        rows = [[Button(t("btn.confirm_won"), pack("log", "close", draft_id, "-")), keep]]
+        text = card.text + "\n" + t("log.confirm_won")
+    return Reply(fmt.clip_lines(text), keyboard=Keyboard.of(*rows), edit=True)
 
 
 def _pairs(buttons: list[Button]) -> list[list[Button]]:
@@ -153,11 +271,15 @@ def _company_label(ctx: Ctx, fields: DraftFields) -> str | None:
 async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Save, edit, cancel, undo, or answer a question of the preview."""
     draft_id, logs, owner = cb.arg_int(0), ctx.flows.logs, ctx.staff
-    if cb.action == "save":
-        saved = await logs.save(owner, draft_id, default_task_title=ctx.t("log.default_task"))
+    if cb.action in ("save", "close"):
+        reason = cb.args[1] if cb.action == "close" and len(cb.args) > 1 and cb.args[1] != "-" else None
+        saved = await logs.save(owner, draft_id, default_task_title=ctx.t("log.default_task"),
+                                confirmed=cb.action == "close", lost_reason=reason)
         if isinstance(saved, LogSaved):
             await ctx.clear_state()
-        return _rendered(ctx, saved)
+        if isinstance(saved, LogPreview) and saved.confirm_close:
+            return _close_question(ctx, saved)
+        return _rendered(ctx, saved, edit=isinstance(saved, LogPreview))
     if cb.action == "undo":
         return _rendered(ctx, await logs.undo(owner, draft_id))
     if cb.action == "cancel":
@@ -166,6 +288,14 @@ async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         return _already(ctx, closed) if closed else Reply(ctx.t("log.cancelled"), edit=True)
     if cb.action == "edit":
         return _rendered(ctx, await logs.show(owner, draft_id), pick_field=True)
+    if cb.action == "open":  # from /drafts or a reminder: the card again, as a new message
+        return _rendered(ctx, await logs.show(owner, draft_id))
+    if cb.action == "asval":  # the text that became a new log was the value of the field being edited after all
+        field = require_editable(cb.args[2])
+        result = await logs.use_as_value(owner, draft_id, cb.arg_int(1), field, language=ctx.lang, now=ctx.now)
+        if isinstance(result, FieldUnreadable):
+            await ctx.set_state("log_edit", {"draft": result.draft_id, "field": field})
+        return _rendered(ctx, result, edit=True)
     if cb.action == "f":
         field = require_editable(cb.args[1])
         shown = await logs.show(owner, draft_id)
@@ -182,6 +312,12 @@ async def _choice(ctx: Ctx, cb: Callback, draft_id: int) -> LogPreview | LogClos
         return await logs.choose_company(owner, draft_id, cb.arg_int(1, allow_zero=True))
     if cb.action == "ct":
         return await logs.choose_contact(owner, draft_id, cb.arg_int(1, allow_zero=True))
+    if cb.action == "dl":
+        return await logs.choose_deal(owner, draft_id, cb.args[1])
+    if cb.action == "tk":
+        return await logs.choose_task(owner, draft_id, cb.args[1])
+    if cb.action == "keep":
+        return await logs.keep_stage(owner, draft_id)
     if cb.action == "due":
         raw = cb.args[1]
         return await logs.choose_due(owner, draft_id, date(int(raw[:4]), int(raw[4:6]), int(raw[6:8])))
@@ -190,13 +326,92 @@ async def _choice(ctx: Ctx, cb: Callback, draft_id: int) -> LogPreview | LogClos
 
 @router.state("log_edit", audience=Audience.STAFF)
 async def on_log_field_value(msg: Inbound, ctx: Ctx, state: dict[str, object]) -> HandlerResult:
-    """The user typed the new value of the field they chose to fix."""
+    """The user typed the new value of the field they chose to fix, or a new log (the draft edited stays open)."""
     draft_id, field = int(str(state["draft"])), require_editable(str(state["field"]))
-    result = await ctx.flows.logs.set_field(ctx.staff, draft_id, field, msg.text or "", language=ctx.lang,
-                                            now=ctx.now)
+    result = await ctx.flows.logs.value_or_new_log(ctx.staff, draft_id, field, msg.text or "", language=ctx.lang,
+                                                   now=ctx.now, source_key=_source_key(msg))
+    if isinstance(result, NewLogInstead):
+        await ctx.clear_state()
+        return await _new_log_instead(ctx, result)
     if not isinstance(result, FieldUnreadable):
         await ctx.clear_state()
     return _rendered(ctx, result)
+
+
+async def _new_log_instead(ctx: Ctx, instead: NewLogInstead) -> Reply:
+    """The new log's card, saying the draft being edited is kept, with a way back if it was the value after all."""
+    reply = await _made(ctx, instead.made)
+    field = ctx.t(f"field.{instead.field}").lower()
+    text = reply.text + "\n" + ctx.t("log.old_draft_kept", field=field)
+    rows = list(reply.keyboard.rows) if reply.keyboard else []
+    if isinstance(instead.made, LogPreview):
+        label = fmt.clip(ctx.t("btn.use_as_value", field=field), BUTTON_CHARS)
+        rows.append((Button(label, pack("log", "asval", instead.made.draft_id, instead.kept_draft_id,
+                                        instead.field)),))
+    return replace(reply, text=fmt.clip_lines(text), keyboard=Keyboard.of(*rows))
+
+
+# --- /cancel, /drafts and the reminder of a forgotten preview ------------------------------------------------
+
+
+async def cancel_open_log(msg: Inbound, ctx: Ctx) -> Reply | None:
+    """/cancel from staff: leave a field edit (the card again), or cancel the newest unsaved preview of this chat.
+
+    None when no field edit or preview is open, or another dialog is (the caller leaves it).
+    """
+    state = await ctx.services.state.get(msg.channel, msg.chat_id, msg.user_id)
+    if state is not None and state[0] == "log_edit":
+        shown = await ctx.flows.logs.show(ctx.staff, int(str(state[1]["draft"])))
+        await ctx.clear_state()
+        if isinstance(shown, LogPreview):
+            card = preview(ctx, shown)
+            return replace(card, text=ctx.t("log.edit_left") + "\n" + card.text)
+        return Reply(ctx.t("common.cancelled"))
+    if state is not None:
+        return None
+    cancelled = await ctx.flows.logs.cancel_latest(ctx.staff, f"{msg.channel}:{msg.chat_id}")
+    if cancelled is None:
+        return None
+    return Reply(ctx.t("log.cancelled_latest", text=fmt.clip(" ".join(cancelled.raw_text.split()), 200)))
+
+
+@router.command("drafts", audience=Audience.STAFF)
+async def on_drafts_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """List the caller's unsaved previews, newest first; each button opens its card again."""
+    found = await ctx.flows.logs.drafts(ctx.staff, limit=DRAFTS_SHOWN)
+    if not found.drafts:
+        return Reply(ctx.t("log.drafts_none"))
+    lines = [ctx.t("log.drafts_title", count=found.total)]
+    buttons = [Button(_draft_label(ctx.t, ctx.lang, draft, ctx.settings), pack("log", "open", draft.id))
+               for draft in found.drafts]
+    if found.total > len(found.drafts):
+        lines.append(ctx.t("log.drafts_more", count=found.total - len(found.drafts)))
+    return Reply("\n".join(lines), keyboard=Keyboard.column(buttons))
+
+
+def _draft_label(t: Texts, lang: str, draft: LogDraftOut, settings: Settings) -> str:
+    """A draft as one button: when it was written and how it starts."""
+    when = ""
+    if draft.created_at is not None:
+        local = draft.created_at.astimezone(settings.tz)
+        when = f"{fmt.day(local.date(), lang)} {local:%H:%M} · "
+    return fmt.clip(when + " ".join(draft.raw_text.split()), DRAFT_LABEL_CHARS)
+
+
+@router.periodic
+async def remind_unsaved_drafts(flows: Flows, settings: Settings, channel: str) -> list[Reply]:
+    """Remind once of a preview left unsaved for `draft_reminder_minutes`, in the chat it was made in."""
+    reminders = await flows.logs.draft_reminders(channel, after_minutes=settings.draft_reminder_minutes)
+    return [_draft_reminder(reminder, settings) for reminder in reminders]
+
+
+def _draft_reminder(reminder: DraftReminder, settings: Settings) -> Reply:
+    t, draft = Texts(reminder.owner.language), reminder.draft
+    text = t("log.draft_reminder", text=fmt.clip(" ".join(draft.raw_text.split()), 300))
+    keyboard = Keyboard.of([Button(t("btn.save"), pack("log", "save", draft.id)),
+                            Button(t("btn.open_draft"), pack("log", "open", draft.id)),
+                            Button(t("btn.cancel"), pack("log", "cancel", draft.id))])
+    return Reply(fmt.clip(text, 4000), keyboard=keyboard, chat_id=reminder.chat_id, channel=reminder.channel)
 
 
 def _rendered(ctx: Ctx, result: LogPreview | LogClosed | LogSaved | LogUndone | UndoTooLate | FieldUnreadable, *,
@@ -210,14 +425,25 @@ def _rendered(ctx: Ctx, result: LogPreview | LogClosed | LogSaved | LogUndone | 
     if isinstance(result, UndoTooLate):
         text = ctx.t("log.undo_expired", minutes=result.minutes)
         return Reply(text, toast=text[:200])
-    if isinstance(result, FieldTooLong):
-        return Reply(ctx.t("log.too_long_value", field=ctx.t(f"field.{result.field}").lower(),
-                           length=len(result.text), limit=result.limit))
     if isinstance(result, FieldUnreadable):
-        return Reply(ctx.t("log.bad_amount" if result.field == "amount" else "log.bad_due", text=result.text))
+        return _ask_again(ctx, result)
     if pick_field:
         return _field_picker(ctx, result.draft_id)
     return preview(ctx, result, edit=edit)
+
+
+def _ask_again(ctx: Ctx, result: FieldUnreadable) -> Reply:
+    """What to type for the field, below the card as it stands (the edit stays open)."""
+    field = ctx.t(f"field.{result.field}").lower()
+    if isinstance(result, FieldTooLong):
+        hint = ctx.t("log.too_long_value", field=field, length=len(result.text), limit=result.limit)
+    else:
+        hint = ctx.t("log.bad_amount" if result.field == "amount" else "log.bad_due", text=result.text)
+    hint += "\n" + ctx.t("log.type_again", field=field)
+    if result.fields is None:
+        return Reply(hint)
+    card = preview(ctx, LogPreview(draft_id=result.draft_id, fields=result.fields))
+    return replace(card, text=fmt.clip_lines(card.text + "\n\n" + hint))
 
 
 def _field_picker(ctx: Ctx, draft_id: int) -> Reply:
@@ -256,9 +482,12 @@ def _saved(ctx: Ctx, saved: LogSaved) -> Reply:
     task = saved.task
     if task is not None:
         due = due_text(task.due_at, ctx.t, ctx.now, ctx.settings)
-        parts.append(ctx.t("log.saved_task", title=task.title, due=due) if task.due_at else
+        parts.append(ctx.t("log.saved_task_updated" if saved.task_updated else "log.saved_task", title=task.title,
+                           due=due) if task.due_at else
                      ctx.t("log.saved_task_nodue", title=task.title))
-    if saved.deal_title is not None:
+    if saved.deal_noted:
+        parts.append(ctx.t("log.saved_deal_note"))
+    elif saved.deal_title is not None:
         parts.append(ctx.t("log.saved_deal_new" if saved.deal_created else "log.saved_deal_updated",
                            title=saved.deal_title))
     text = ctx.t("log.saved", what="; ".join(parts)) + "\n" + ctx.t("log.undo_hint", minutes=saved.undo_minutes)

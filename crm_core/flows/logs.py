@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from crm_core.errors import AlreadyDone, UndoExpired
 from crm_core.llm import fill_missing_with_llm
 from crm_core.models import Company, Contact, Task
+from crm_core.pipelines.reasons import clean_reason
 from crm_core.ports import Ports
 from crm_core.schemas import (
     EDITABLE_FIELDS,
@@ -30,7 +31,7 @@ from crm_core.schemas import (
     UserOut,
 )
 from crm_core.services import Services
-from crm_core.services.logs import due_datetime
+from crm_core.services.logs import UNCLEAR, due_datetime
 from crm_core.textnorm import fold
 from crm_core.understanding import (
     KnownNames,
@@ -41,6 +42,9 @@ from crm_core.understanding import (
     parse_time_text,
     without_when,
 )
+from crm_core.understanding.chatter import reads_as_new_log
+from crm_core.understanding.matching import judge_company
+from crm_core.understanding.products import product_phrase
 from crm_core.uow import ReadPhase
 
 # "nhắc tôi …" / "remind me to …" asks for a reminder instead of logging an interaction.
@@ -62,10 +66,16 @@ FIELD_CHARS: dict[str, int] = {"contact": _chars(Contact.name), "company": _char
 
 
 class LogPreview(BaseModel):
-    """A draft to show with Save / Edit / Cancel."""
+    """A draft to show with Save / Edit / Cancel.
+
+    `stale`: Save was refused because the deal the card showed changed since; this is the card again.
+    `confirm_close`: Save was pressed on a log that wins or loses a deal; the card asks to confirm (and why).
+    """
 
     draft_id: int
     fields: DraftFields
+    stale: bool = False
+    confirm_close: bool = False
 
 
 class LogClosed(BaseModel):
@@ -81,6 +91,7 @@ class FieldUnreadable(BaseModel):
     draft_id: int
     field: EditableField
     text: str
+    fields: DraftFields | None = None  # the draft as it stands, to show its card again
 
 
 class FieldTooLong(FieldUnreadable):
@@ -99,6 +110,8 @@ class LogSaved(BaseModel):
     deal_title: str | None
     deal_created: bool
     undo_minutes: int
+    deal_noted: bool = False  # kept as a note on a deal it did not change (a colleague's)
+    task_updated: bool = False  # an open task much like the next step was moved instead of adding one
 
 
 class LogUndone(BaseModel):
@@ -117,6 +130,40 @@ class UndoTooLate(BaseModel):
     minutes: int
 
 
+class LogUnclear(BaseModel):
+    """Nothing was understood (no person, company, amount, next step or date): ask what happened, offer no Save.
+
+    The text is kept (status `unclear`); the salesperson's answer is read together with it.
+    """
+
+    draft_id: int
+    kind: str | None = None
+
+
+class NewLogInstead(BaseModel):
+    """A value typed for a draft's field read as a new log: it became one, and the draft being edited stays open."""
+
+    made: LogPreview | LogUnclear
+    kept_draft_id: int
+    field: EditableField
+
+
+class DraftList(BaseModel):
+    """A salesperson's unsaved previews, newest first (at most a page), and how many there are."""
+
+    drafts: list[LogDraftOut]
+    total: int
+
+
+class DraftReminder(BaseModel):
+    """An unsaved preview to remind its owner of, in the chat it was made in."""
+
+    draft: LogDraftOut
+    owner: UserOut
+    channel: str
+    chat_id: str
+
+
 def is_reminder_request(text: str) -> bool:
     """Tell whether a staff message asks for a reminder ("nhắc tôi …", "remind me to …")."""
     return _REMINDER_RE.match(fold(text)) is not None
@@ -131,13 +178,27 @@ class LogFlow:
     tx: ReadPhase
     undo_minutes: int
 
-    async def draft_from_text(self, owner: UserOut, text: str, *, source_key: str | None) -> LogPreview:
-        """Understand a log, keep its raw text as a draft, and return the preview."""
-        fields = await self._understand(text)
-        draft_id = await self.services.logs.draft(owner=owner, raw_text=text, fields=fields, source_key=source_key)
+    async def draft_from_text(self, owner: UserOut, text: str, *, source_key: str | None,
+                              after: int | None = None) -> LogPreview | LogUnclear:
+        """Understand a log, keep its raw text as a draft, and return the preview.
+
+        A log in which nothing was understood is kept as unclear and answered with a question instead
+        (LogUnclear). `after` is such an unclear log this message answers: the two are read together.
+        """
+        earlier = await self.services.logs.unclear(after, owner) if after is not None else None
+        full = f"{earlier.raw_text}\n{text}" if earlier is not None else text
+        fields = await self.services.logs.plan(await self._understand(full), owner)
+        if earlier is not None:
+            await self.services.logs.merge_unclear(earlier.id, owner)
+        if not fields.understood_anything():
+            draft_id = await self.services.logs.draft(owner=owner, raw_text=full, fields=fields,
+                                                      source_key=source_key, status=UNCLEAR)
+            return LogUnclear(draft_id=draft_id, kind=fields.kind)
+        draft_id = await self.services.logs.draft(owner=owner, raw_text=full, fields=fields, source_key=source_key)
         return LogPreview(draft_id=draft_id, fields=fields)
 
-    async def redraft_edited(self, owner: UserOut, text: str, *, source_key: str) -> LogPreview | LogClosed | None:
+    async def redraft_edited(self, owner: UserOut, text: str, *,
+                             source_key: str) -> LogPreview | LogUnclear | LogClosed | None:
         """Re-read an unsaved draft after its chat message was edited.
 
         When the message's log was saved or cancelled already (LogClosed), or it made none (None), the
@@ -148,7 +209,10 @@ class LogFlow:
             made = await self.services.logs.closed_from(source_key, owner)
             await self.keep_unread(owner, text, status="edited")
             return LogClosed(draft_id=made.id, status=made.status) if made is not None else None
-        fields = await self._understand(text)
+        fields = await self.services.logs.plan(await self._understand(text), owner)
+        if not fields.understood_anything():
+            await self.services.logs.replace(draft_id, owner, raw_text=text, fields=fields, status=UNCLEAR)
+            return LogUnclear(draft_id=draft_id, kind=fields.kind)
         await self.services.logs.replace(draft_id, owner, raw_text=text, fields=fields)
         return LogPreview(draft_id=draft_id, fields=fields)
 
@@ -177,6 +241,79 @@ class LogFlow:
             return LogClosed(draft_id=draft_id, status=str(error.details.get("status", "cancelled")))
         return None
 
+    async def cancel_latest(self, owner: UserOut, chat_key: str) -> LogDraftOut | None:
+        """Cancel the owner's newest unsaved draft made in the chat `chat_key` ("channel:chat"); None if none."""
+        draft_id = await self.services.logs.latest_open_in(owner, chat_key)
+        if draft_id is None:
+            return None
+        draft = await self.services.logs.get(draft_id, owner)
+        closed = await self.cancel(owner, draft_id)
+        return None if closed is not None else draft
+
+    async def drafts(self, owner: UserOut, *, limit: int) -> DraftList:
+        """List the owner's unsaved previews, newest first."""
+        drafts, total = await self.services.logs.open_drafts(owner, limit=limit)
+        return DraftList(drafts=drafts, total=total)
+
+    async def draft_reminders(self, channel: str, *, after_minutes: int) -> list[DraftReminder]:
+        """Claim the previews made on `channel` and left unsaved `after_minutes`, each reminded once."""
+        if after_minutes <= 0:
+            return []
+        now = self.services.now
+        drafts = await self.services.logs.claim_reminders(created_before=now - timedelta(minutes=after_minutes),
+                                                          channel=channel)
+        if not drafts:
+            return []
+        owners = {u.id: u for u in await self.services.users.list()}
+        reminders = []
+        for draft in drafts:
+            owner = owners.get(draft.owner_id)
+            chat_id = _chat_of(draft.source_key, channel)
+            if owner is not None and owner.active and chat_id is not None:
+                reminders.append(DraftReminder(draft=draft, owner=owner, channel=channel, chat_id=chat_id))
+        return reminders
+
+    async def value_or_new_log(self, owner: UserOut, draft_id: int, field: EditableField, text: str, *,
+                               language: str, now: datetime, source_key: str | None,
+                               ) -> LogPreview | LogClosed | FieldUnreadable | NewLogInstead:
+        """Take what was typed while a field is edited as its value, unless it reads as a new log.
+
+        A message with its own person, company, amount or kind of contact ("Gọi chị Lan bên Vinamilk,
+        muốn 100 bộ" while the due date is asked) becomes a new log; the draft being edited stays open
+        (NewLogInstead). A short value ("thứ 6", "500 triệu", "anh Minh") is the field's value.
+        """
+        draft = await self.open(owner, draft_id)
+        if isinstance(draft, LogClosed):
+            return draft
+        parsed = parse_log(text, now=now, language=None, known=await self._known_names())
+        fields = draft.fields
+        if reads_as_new_log(parsed, field, contact=fields.chosen_contact_name(), company=fields.chosen_company_name()):
+            made = await self.draft_from_text(owner, text, source_key=source_key)
+            return NewLogInstead(made=made, kept_draft_id=draft_id, field=field)
+        return await self.set_field(owner, draft_id, field, text, language=language, now=now)
+
+    async def use_as_value(self, owner: UserOut, new_draft_id: int, kept_draft_id: int, field: EditableField, *,
+                           language: str, now: datetime) -> LogPreview | LogClosed | FieldUnreadable:
+        """It was the value after all: cancel the log a typed value became and set the kept draft's field to it."""
+        new = await self.open(owner, new_draft_id)
+        if isinstance(new, LogClosed):
+            return new
+        kept = await self.open(owner, kept_draft_id)
+        if isinstance(kept, LogClosed):
+            return kept
+        text = new.raw_text.strip()
+        limit = FIELD_CHARS.get(field)
+        if limit is not None and len(text) > limit:
+            return FieldTooLong(draft_id=kept_draft_id, field=field, text=text, limit=limit, fields=kept.fields)
+        changed = await self._changed_field(kept.fields, field, text, language=language, now=now)
+        if changed is None:
+            return FieldUnreadable(draft_id=kept_draft_id, field=field, text=text, fields=kept.fields)
+        closed = await self.cancel(owner, new_draft_id)
+        if closed is not None:
+            return closed
+        too_long = {name: chars for name, chars in changed.too_long.items() if name != field}
+        return await self._store(owner, kept_draft_id, changed.model_copy(update={"too_long": too_long}))
+
     async def choose_company(self, owner: UserOut, draft_id: int, company_id: int) -> LogPreview | LogClosed:
         """Pick one of the look-alike companies offered (0: a new company)."""
         draft = await self.open(owner, draft_id)
@@ -199,6 +336,30 @@ class LogFlow:
             update["company_choice"] = CompanyChoice(id=option.company_id, name=option.company or "")
         return await self._store(owner, draft_id, fields.model_copy(update=update))
 
+    async def choose_deal(self, owner: UserOut, draft_id: int, choice: str) -> LogPreview | LogClosed:
+        """Pick what the log does to a deal among the card's choices (update that deal, a new one, a note)."""
+        draft = await self.open(owner, draft_id)
+        if isinstance(draft, LogClosed):
+            return draft
+        picked = next((c for c in ("update", "new", "note") if c == choice), None)
+        return await self._store(owner, draft_id, draft.fields.model_copy(update={"deal_choice": picked}))
+
+    async def choose_task(self, owner: UserOut, draft_id: int, choice: str) -> LogPreview | LogClosed:
+        """Update the similar open task the card offered, or add a new one."""
+        draft = await self.open(owner, draft_id)
+        if isinstance(draft, LogClosed):
+            return draft
+        picked = "new" if choice == "new" else "update"
+        return await self._store(owner, draft_id, draft.fields.model_copy(update={"task_choice": picked}))
+
+    async def keep_stage(self, owner: UserOut, draft_id: int) -> LogPreview | LogClosed:
+        """Do not close the deal after all: the log is saved without its stage."""
+        draft = await self.open(owner, draft_id)
+        if isinstance(draft, LogClosed):
+            return draft
+        return await self._store(owner, draft_id, draft.fields.model_copy(update={"stage": None,
+                                                                                  "close_confirmed": False}))
+
     async def choose_due(self, owner: UserOut, draft_id: int, due: date) -> LogPreview | LogClosed:
         """Pick one of the dates the log could mean."""
         draft = await self.open(owner, draft_id)
@@ -214,18 +375,37 @@ class LogFlow:
             return draft
         limit = FIELD_CHARS.get(field)
         if limit is not None and len(text.strip()) > limit:
-            return FieldTooLong(draft_id=draft_id, field=field, text=text.strip(), limit=limit)
+            return FieldTooLong(draft_id=draft_id, field=field, text=text.strip(), limit=limit, fields=draft.fields)
         changed = await self._changed_field(draft.fields, field, text.strip(), language=language, now=now)
         if changed is None:
-            return FieldUnreadable(draft_id=draft_id, field=field, text=text)
+            return FieldUnreadable(draft_id=draft_id, field=field, text=text, fields=draft.fields)
         too_long = {name: chars for name, chars in changed.too_long.items() if name != field}
         return await self._store(owner, draft_id, changed.model_copy(update={"too_long": too_long}))
 
-    async def save(self, owner: UserOut, draft_id: int, *, default_task_title: str) -> LogSaved | LogClosed:
-        """Save interaction, follow-up task and deal of a draft, all at once; a second tap anywhere saves nothing."""
+    async def save(self, owner: UserOut, draft_id: int, *, default_task_title: str, confirmed: bool = False,
+                   lost_reason: str | None = None) -> LogSaved | LogClosed | LogPreview:
+        """Save interaction, follow-up task and deal of a draft, all at once; a second tap anywhere saves nothing.
+
+        Save applies the plan the card showed: when that deal changed since, nothing is saved and the card
+        comes back re-planned (LogPreview, `stale`). A log that wins or loses a deal is saved only once
+        `confirmed` (with `lost_reason` for a lost one); before that the card asks (LogPreview, `confirm_close`).
+        """
         # The save starts with its claim (draft -> saved). On SQLite a transaction that has read cannot
         # start writing once another process has committed, so end the reads: the claim then waits its
         # turn for the write lock and sees the newest status.
+        draft = await self.open(owner, draft_id)
+        if isinstance(draft, LogDraftOut):
+            if not await self.services.logs.plan_holds(draft_id, owner):
+                shown = await self._store(owner, draft_id, draft.fields)
+                return shown.model_copy(update={"stale": True})
+            plan = draft.fields.deal_plan
+            if plan is not None and plan.closes and not (confirmed or draft.fields.close_confirmed):
+                return LogPreview(draft_id=draft_id, fields=draft.fields, confirm_close=True)
+            if confirmed:
+                reason = clean_reason(lost_reason) if lost_reason else None
+                await self.tx.end_reads()
+                await self.services.logs.set_fields(draft_id, owner, draft.fields.model_copy(
+                    update={"close_confirmed": True, "lost_reason": reason}))
         await self.tx.end_reads()
         try:
             saved = await self.services.logs.save(draft_id, owner, default_task_title=default_task_title)
@@ -235,7 +415,9 @@ class LogFlow:
         task = await self.services.tasks.get(saved.task_id, owner) if saved.task_id else None
         about = [name for name in (fields.chosen_contact_name(), fields.chosen_company_name()) if name]
         return LogSaved(draft_id=draft_id, kind=fields.kind or "note", about=about, task=task,
-                        deal_title=saved.deal_title, deal_created=saved.deal_created, undo_minutes=self.undo_minutes)
+                        deal_title=saved.deal_title, deal_created=saved.deal_created, undo_minutes=self.undo_minutes,
+                        deal_noted=fields.deal_plan is not None and fields.deal_plan.action == "note",
+                        task_updated=saved.task_updated)
 
     async def undo(self, owner: UserOut, draft_id: int) -> LogUndone | UndoTooLate | LogClosed:
         """Take back a saved log within the undo window; what others now use stays and is named."""
@@ -275,7 +457,8 @@ class LogFlow:
             parsed = await fill_missing_with_llm(parsed, model=llm.model, prompt=llm.log_prompt,
                                                  timeout_s=llm.timeout_s, now_iso=now.isoformat())
         fields = DraftFields.model_validate({**parsed.to_contract(), "amount": parsed.amount,
-                                             "unreadable": list(parsed.unreadable)})
+                                             "unreadable": list(parsed.unreadable),
+                                             "product": product_phrase(text, parsed.quantity)})
         if len(parsed.contact_candidates) > 1 and parsed.company and fold(parsed.company) not in fold(text):
             fields.company = None  # guessed from one of several namesakes: ask instead
         return await self._resolve_names(_without_too_long(fields))
@@ -289,13 +472,15 @@ class LogFlow:
                                            "contact_options": []})
         company_id: int | None = None
         if fields.company:
-            matches = await self.services.directory.match_companies(fields.company)
-            exact = [m for m in matches if m.exact]
-            if exact:
-                fields.company_choice = CompanyChoice(id=exact[0].id, name=exact[0].name)
-            elif matches:
-                fields.company_options = [CompanyChoice(id=m.id, name=m.name) for m in matches[:NAME_OPTIONS]]
-                fields.company_choice = fields.company_options[0]
+            # Known when certain (no question); asked only when really ambiguous (crm_core.understanding.matching).
+            names = await self.services.directory.company_names()
+            verdict = judge_company(fields.company, names, limit=NAME_OPTIONS)
+            if verdict.known is not None:
+                fields.company_choice = CompanyChoice(id=verdict.known, name=names[verdict.known])
+            elif verdict.options:
+                fields.company_options = [CompanyChoice(id=cid, name=names[cid]) for cid in verdict.options]
+                if verdict.preselect is not None:
+                    fields.company_choice = CompanyChoice(id=verdict.preselect, name=names[verdict.preselect])
             company_id = fields.company_choice.id if fields.company_choice else None
         if fields.contact:
             await self._resolve_contact(fields, company_id)
@@ -303,8 +488,17 @@ class LogFlow:
 
     async def _resolve_contact(self, fields: DraftFields, company_id: int | None) -> None:
         assert fields.contact is not None
-        matches = [m for m in await self.services.directory.match_contacts(fields.contact, company_id=company_id)
-                   if m.exact]
+        found = await self.services.directory.match_contacts(fields.contact, company_id=company_id)
+        matches = [m for m in found if m.exact]
+        if not matches and company_id is not None:
+            # "Daniel" when the company has Daniel Yamamoto: offer the people whose names hold every word typed.
+            typed = set(fold(fields.contact).split())
+            fits = [m for m in found if typed <= set(fold(m.name).split())]
+            if fits:
+                fields.contact_options = [ContactChoice(id=m.id, name=m.name, company=m.company,
+                                                        company_id=company_id) for m in fits[:CONTACT_OPTIONS]]
+                fields.contact_choice = fields.contact_options[0]
+            return
         if not matches:
             return
         options = []
@@ -337,6 +531,13 @@ class LogFlow:
                                              "unreadable": unreadable})
         if field == "kind":
             return fields.model_copy(update={"kind": kind_from_text(text)})
+        if field == "quantity":
+            count = re.match(r"\s*(\d{1,7})\b", text)
+            if count is None or int(count.group(1)) == 0:
+                return None
+            product = product_phrase(text, int(count.group(1))) or fields.product
+            return fields.model_copy(update={"quantity": int(count.group(1)), "product": product,
+                                             "unreadable": unreadable})
         if field == "stage":
             stage = await self.services.pipelines.default_stage(text)
             return fields.model_copy(update={"stage": stage.key})
@@ -347,6 +548,7 @@ class LogFlow:
         return fields.model_copy(update={field: text})
 
     async def _store(self, owner: UserOut, draft_id: int, fields: DraftFields) -> LogPreview:
+        fields = await self.services.logs.plan(fields, owner)  # every change of the card re-plans the deal
         stored = await self.services.logs.set_fields(draft_id, owner, fields)
         return LogPreview(draft_id=draft_id, fields=stored)
 
@@ -357,6 +559,14 @@ class LogFlow:
     async def _only_contact(self, name: str, company_id: int | None) -> int | None:
         matches = [m for m in await self.services.directory.match_contacts(name, company_id=company_id) if m.exact]
         return matches[0].id if len(matches) == 1 else None
+
+
+def _chat_of(source_key: str | None, channel: str) -> str | None:
+    """Return the chat of a message key "channel:chat:message" on `channel`."""
+    prefix = f"{channel}:"
+    if not source_key or not source_key.startswith(prefix) or ":" not in source_key[len(prefix):]:
+        return None
+    return source_key[len(prefix):].rsplit(":", 1)[0] or None
 
 
 def _without_too_long(fields: DraftFields) -> DraftFields:

@@ -87,6 +87,10 @@ class DirectoryService:
                                      exact=exact))
         return matches
 
+    async def company_names(self) -> dict[int, str]:
+        """Return every company's name by id (from the in-memory name index)."""
+        return (await name_index(self._repo)).company_names
+
     async def known_names(self) -> KnownNames:
         """Return every company and contact name, for the log parser (the same object while they do not change)."""
         return (await name_index(self._repo)).known

@@ -4,23 +4,40 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import AlreadyDone, Conflict, Forbidden, NotFound, UndoExpired
-from crm_core.models import Deal, Interaction, LogDraft
-from crm_core.repositories.claims import claimed
-from crm_core.repositories.sales import ActivityRepository
-from crm_core.schemas import DealBefore, DraftFields, LogDraftOut, SavedLog, SavedLogRecord, UndoneLog, UserOut
+from crm_core.models import Deal, Interaction, LogDraft, Task
+from crm_core.policy import can_change_deal
+from crm_core.repositories.claims import claimed, skips_locked_rows
+from crm_core.repositories.sales import ActivityRepository, DealRepository
+from crm_core.schemas import (
+    CompanyChoice,
+    DealBefore,
+    DraftFields,
+    LogDraftOut,
+    SavedLog,
+    SavedLogRecord,
+    UndoneLog,
+    UserOut,
+)
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
+from crm_core.services.log_plans import LogPlanner, PlanStale
 from crm_core.services.pipelines import PipelineService
 from crm_core.services.tasks import TaskService
 from crm_core.textnorm import fold
+from crm_core.understanding.products import deal_title
 
 DUE_HOUR = time(9, 0)
 LATE_DUE_HOUR = time(17, 0)
 STAGES_WITHOUT_DEAL_CHANGE = {None, ""}
+# A log in which nothing was understood is kept as `unclear` (never listed, reminded or saved) until the
+# salesperson says what happened; then it is `merged` into the log their answer makes.
+UNCLEAR = "unclear"
+MERGED = "merged"
+REOPENABLE = ("draft", UNCLEAR)
 
 
 def due_datetime(due: date, now: datetime, at_time: time | None = None) -> datetime:
@@ -51,6 +68,16 @@ class LogService:
         self._activities = activities
         self._now = now
         self._undo = timedelta(minutes=undo_minutes)
+        self._planner = LogPlanner(DealRepository(session), activities, pipelines, now)
+
+    async def plan(self, fields: DraftFields, owner: UserOut) -> DraftFields:
+        """Return the draft with what saving it will do to a deal and to tasks (the card shows it)."""
+        return await self._planner.plan(fields, owner)
+
+    async def plan_holds(self, draft_id: int, owner: UserOut) -> bool:
+        """Tell whether the deal an unsaved draft's preview planned to update is still as the preview saw it."""
+        draft = await self._own(draft_id, owner)
+        return await self._planner.still_holds(DraftFields.model_validate(draft.fields or {}).deal_plan)
 
     async def draft(self, *, owner: UserOut, raw_text: str, fields: DraftFields, source_key: str | None = None,
                     status: str = "draft") -> int:
@@ -59,7 +86,7 @@ class LogService:
         A message kept as `failed` when its first handling crashed becomes this draft when it is
         delivered again and understood, so one typed message stays one row.
         """
-        failed = await self._failed_from(source_key, owner) if source_key and status == "draft" else None
+        failed = await self._failed_from(source_key, owner) if source_key and status in REOPENABLE else None
         if failed is not None:
             failed.raw_text, failed.fields, failed.status = raw_text, fields.stored(), status
             await self._session.flush()
@@ -97,9 +124,9 @@ class LogService:
         return draft
 
     async def open_draft_from(self, source_key: str, owner: UserOut) -> int | None:
-        """Return the id of the unsaved draft made from the chat message `source_key`."""
+        """Return the id of the unsaved draft (or unclear log) made from the chat message `source_key`."""
         query = select(LogDraft.id).where(LogDraft.source_key == source_key, LogDraft.owner_id == owner.id,
-                                          LogDraft.status == "draft")
+                                          LogDraft.status.in_(REOPENABLE))
         return await self._session.scalar(query.order_by(LogDraft.id.desc()).limit(1))
 
     async def closed_from(self, source_key: str, owner: UserOut) -> LogDraftOut | None:
@@ -109,6 +136,42 @@ class LogService:
         draft = await self._session.scalar(query.order_by(LogDraft.id.desc()).limit(1))
         return _draft_out(draft) if draft is not None else None
 
+    async def open_drafts(self, owner: UserOut, *, limit: int) -> tuple[list[LogDraftOut], int]:
+        """Return the owner's newest unsaved drafts (at most `limit`, newest first) and how many there are."""
+        mine = (LogDraft.owner_id == owner.id, LogDraft.status == "draft")
+        total = await self._session.scalar(select(func.count()).select_from(LogDraft).where(*mine)) or 0
+        rows = await self._session.scalars(select(LogDraft).where(*mine)
+                                           .order_by(LogDraft.created_at.desc(), LogDraft.id.desc()).limit(limit))
+        return [_draft_out(row) for row in rows], int(total)
+
+    async def latest_open_in(self, owner: UserOut, chat_key: str) -> int | None:
+        """Return the id of the owner's newest unsaved draft made in the chat `chat_key` ("channel:chat")."""
+        query = select(LogDraft.id).where(LogDraft.owner_id == owner.id, LogDraft.status == "draft",
+                                          LogDraft.source_key.startswith(f"{chat_key}:", autoescape=True))
+        return await self._session.scalar(query.order_by(LogDraft.created_at.desc(), LogDraft.id.desc()).limit(1))
+
+    async def claim_reminders(self, *, created_before: datetime, channel: str) -> list[LogDraftOut]:
+        """Mark unsaved drafts made on `channel` before `created_before` and not yet reminded as reminded now.
+
+        Each draft is claimed by one scheduler only (see `repositories.claims`), so it is reminded once.
+        """
+        due = (LogDraft.status == "draft", LogDraft.reminded_at.is_(None), LogDraft.created_at <= created_before,
+               LogDraft.source_key.startswith(f"{channel}:", autoescape=True))
+        if skips_locked_rows(self._session):
+            ids = list(await self._session.scalars(select(LogDraft.id).where(*due)
+                                                   .with_for_update(skip_locked=True)))
+            if ids:
+                await self._session.execute(update(LogDraft).where(LogDraft.id.in_(ids)).values(reminded_at=self._now)
+                                            .execution_options(synchronize_session=False))
+        else:  # one conditional UPDATE: it waits for the write lock, then takes only rows nobody took
+            claim = update(LogDraft).where(*due).values(reminded_at=self._now).returning(LogDraft.id)
+            ids = list(await self._session.scalars(claim.execution_options(synchronize_session=False)))
+        if not ids:
+            return []
+        rows = await self._session.scalars(select(LogDraft).where(LogDraft.id.in_(ids)).order_by(LogDraft.id)
+                                           .execution_options(populate_existing=True))
+        return [_draft_out(row) for row in rows]
+
     async def set_fields(self, draft_id: int, owner: UserOut, fields: DraftFields) -> DraftFields:
         """Replace what an unsaved draft says; return it as stored."""
         draft = await self._own(draft_id, owner)
@@ -116,12 +179,26 @@ class LogService:
         draft.fields = fields.stored()
         return DraftFields.model_validate(draft.fields)
 
-    async def replace(self, draft_id: int, owner: UserOut, *, raw_text: str, fields: DraftFields) -> None:
-        """Re-parse an unsaved draft after the user edited the message."""
+    async def replace(self, draft_id: int, owner: UserOut, *, raw_text: str, fields: DraftFields,
+                      status: str = "draft") -> None:
+        """Re-parse an unsaved draft (or an unclear log) after the user edited the message."""
         draft = await self._own(draft_id, owner)
-        self._require_open(draft)
+        if draft.status not in REOPENABLE:
+            raise AlreadyDone(f"log already {draft.status}", status=draft.status)
         draft.raw_text = raw_text
         draft.fields = fields.stored()
+        draft.status = status
+
+    async def unclear(self, draft_id: int, owner: UserOut) -> LogDraftOut | None:
+        """Return the owner's log kept as unclear (nothing understood), or None when it is not one any more."""
+        draft = await self._own(draft_id, owner)
+        return _draft_out(draft) if draft.status == UNCLEAR else None
+
+    async def merge_unclear(self, draft_id: int, owner: UserOut) -> None:
+        """Mark an unclear log as folded into the log written after it (its text lives on there)."""
+        draft = await self._own(draft_id, owner)
+        if draft.status == UNCLEAR:
+            draft.status = MERGED
 
     async def cancel(self, draft_id: int, owner: UserOut) -> None:
         """Drop an unsaved draft (its raw text stays); AlreadyDone when it was saved or cancelled meanwhile."""
@@ -157,6 +234,10 @@ class LogService:
         fields = DraftFields.model_validate(draft.fields)
         company_id, company_created = await self._resolve_company(fields, owner)
         contact_id, contact_created = await self._resolve_contact(fields, owner, company_id)
+        if fields.deal_plan is None and company_id is not None:  # drafted before plans, or by a caller not planning
+            company = await self._directory.company(company_id)
+            fields = await self._planner.plan(fields.model_copy(update={
+                "company_choice": CompanyChoice(id=company_id, name=company.name)}), owner)
         deal, deal_created, previous = await self._upsert_deal(fields, owner, company_id, contact_id)
         occurred_on = fields.occurred_on
         occurred_at = self._now if occurred_on is None else datetime.combine(occurred_on, self._now.timetz())
@@ -164,14 +245,17 @@ class LogService:
                                   contact_id=contact_id, company_id=company_id, deal_id=deal.id if deal else None,
                                   owner_id=owner.id, summary=draft.raw_text, source="chat", created_at=self._now)
         self._activities.add(interaction)
-        task_id = await self._create_task(fields, owner, deal, contact_id, company_id, default_task_title)
+        task_id, task_before = await self._create_task(fields, owner, deal if deal_created or previous else None,
+                                                       contact_id, company_id, default_task_title)
         await self._session.flush()
         result = SavedLog(draft_id=draft.id, interaction_id=interaction.id, task_id=task_id,
+                          task_updated=task_before is not None,
                           deal_id=deal.id if deal else None, deal_created=deal_created,
                           deal_title=deal.title if deal else None, company_id=company_id,
                           company_created=company_created, contact_id=contact_id, contact_created=contact_created,
                           undo_until=self._now + self._undo)
-        draft.result = SavedLogRecord(**result.model_dump(), deal_before=previous).model_dump(mode="json")
+        draft.result = SavedLogRecord(**result.model_dump(), deal_before=previous,
+                                      task_due_before=task_before).model_dump(mode="json")
         return result
 
     async def _resolve_company(self, fields: DraftFields, owner: UserOut) -> tuple[int | None, bool]:
@@ -211,48 +295,65 @@ class LogService:
 
     async def _upsert_deal(self, fields: DraftFields, owner: UserOut, company_id: int | None,
                            contact_id: int | None) -> tuple[Deal | None, bool, DealBefore | None]:
-        if company_id is None:
+        """Apply the deal plan the card showed: a new deal, an update of the deal as the card saw it, a note, or none.
+
+        The interaction is linked to the returned deal; a note links it to a deal it does not change (None, None).
+        """
+        plan = fields.deal_plan
+        if company_id is None or plan is None or plan.action == "none":
             return None, False, None
-        amount = fields.amount
-        quantity = fields.quantity
-        stage = fields.stage or None
-        existing = await self._deals.latest_open_of_company(company_id)
-        if existing is None:
-            if amount is None and quantity is None and stage is None:
-                return None, False, None
+        if plan.action == "note":
+            noted = await self._deals.raw(plan.deal_id) if plan.deal_id else None
+            return noted, False, None
+        if plan.action == "new":
             company = await self._directory.company(company_id)
-            title = company.name if not quantity else f"{company.name} — {quantity}"
+            title = deal_title(company.name, fields.quantity, fields.product)
             deal = await self._deals.create(title=title, owner_id=owner.id, company_id=company_id,
-                                            contact_id=contact_id, stage_key=stage or "contacted", amount=amount,
-                                            currency=fields.currency or None, quantity=quantity)
+                                            contact_id=contact_id, stage_key=fields.stage or "contacted",
+                                            amount=fields.amount, currency=fields.currency or None,
+                                            quantity=fields.quantity)
             return deal, True, None
+        existing = await self._deals.raw(plan.deal_id) if plan.deal_id else None
+        if existing is None or existing.company_id != company_id or not await self._planner.still_holds(plan):
+            raise PlanStale("the deal changed since the preview; look at the card again", deal=plan.deal_id)
+        if not can_change_deal(owner, existing.owner_id):
+            raise Forbidden("not your deal")
+        assert plan.after is not None
+        after = plan.after
         previous = DealBefore(amount=existing.amount, currency=existing.currency, quantity=existing.quantity,
                               stage=existing.stage.key, stage_changed_at=existing.stage_changed_at,
                               contact_id=existing.contact_id)
-        if amount is not None:
-            existing.amount, existing.currency = amount, fields.currency or existing.currency
-        if quantity is not None:
-            existing.quantity = int(quantity)
+        existing.amount, existing.currency, existing.quantity = after.amount, after.currency, after.quantity
         if existing.contact_id is None:
             existing.contact_id = contact_id
         existing.updated_at = self._now
-        if stage and stage != existing.stage.key:
+        if after.stage and after.stage != existing.stage.key:
             previous.last_move_id = await self._deals.last_move_id(existing.id)
-            await self._deals.move_for_log(existing.id, stage, owner)
+            await self._deals.move(existing.id, after.stage, owner)
+            if plan.closes == "lost":
+                existing.lost_reason = fields.lost_reason
         return existing, False, previous
 
     async def _create_task(self, fields: DraftFields, owner: UserOut, deal: Deal | None, contact_id: int | None,
-                           company_id: int | None, default_title: str) -> int | None:
+                           company_id: int | None, default_title: str) -> tuple[int | None, datetime | None]:
+        """Add the follow-up task, or move the similar open task the card offered to update; (id, its due before)."""
         due = fields.due
         next_step = fields.next_step
         if not next_step and due is None:
-            return None
+            return None, None
         due_at = due_datetime(due, self._now, fields.due_time) if due else None
+        similar = fields.similar_task
+        if similar is not None and fields.task_choice != "new":
+            task = await self._session.get(Task, similar.id)
+            if task is not None and task.done_at is None and task.owner_id == owner.id:
+                before = task.due_at
+                task.due_at = due_at or task.due_at
+                return task.id, before
         task = await self._tasks.create(owner_id=owner.id, title=str(next_step or default_title), due_at=due_at,
                                         deal_id=deal.id if deal else None, contact_id=contact_id,
                                         company_id=company_id)
         await self._session.flush()
-        return task.id
+        return task.id, None
 
     async def undo(self, draft_id: int, owner: UserOut) -> UndoneLog:
         """Take back a saved log within the undo window (once, however often asked).
@@ -267,7 +368,11 @@ class LogService:
         interaction = await self._activities.get_interaction(result.interaction_id)
         if interaction is not None:
             await self._activities.delete(interaction)
-        if result.task_id:
+        if result.task_id and result.task_updated:
+            task = await self._session.get(Task, result.task_id)
+            if task is not None:
+                task.due_at = result.task_due_before  # the log only moved a similar open task
+        elif result.task_id:
             await self._tasks.delete(result.task_id)
         await self._session.flush()
         undone = UndoneLog(draft_id=draft_id, kept_deal=await self._undo_deal(result))
@@ -305,10 +410,12 @@ class LogService:
             deal.stage_id = (await self._pipelines.default_stage(before.stage)).id
             deal.status = "open"
             deal.closed_at = None
+            deal.lost_reason = None
             deal.stage_changed_at = before.stage_changed_at
         return None
 
 
 def _draft_out(draft: LogDraft) -> LogDraftOut:
     return LogDraftOut(id=draft.id, owner_id=draft.owner_id, raw_text=draft.raw_text, status=draft.status,
-                       fields=DraftFields.model_validate(draft.fields or {}))
+                       fields=DraftFields.model_validate(draft.fields or {}), created_at=draft.created_at,
+                       source_key=draft.source_key)

@@ -17,7 +17,8 @@ from functools import cache
 from importlib import resources
 from typing import TypedDict, cast
 
-VOCABULARY_FILES = ("common.json", "kinds.json", "people.json", "companies.json", "amounts.json", "language.json")
+VOCABULARY_FILES = ("common.json", "kinds.json", "people.json", "companies.json", "amounts.json", "language.json",
+                    "chatter.json", "matching.json")
 _KEYS = frozenset({"about", "include", "words"})
 
 

@@ -141,16 +141,40 @@ async def test_a_log_on_a_company_with_an_open_deal_updates_that_deal(open_servi
     )
 
 
-async def test_a_log_by_a_teammate_moves_the_owners_deal_without_taking_it(
-    open_services: OpenServices, team: Team
-) -> None:
+async def test_a_log_never_changes_a_colleagues_deal(open_services: OpenServices, team: Team) -> None:
     company_id, deal_id = await _existing_deal(open_services, team.minh)
+    async with open_services() as services:
+        before = await services.deals.get(deal_id, team.boss)
 
-    await _save(open_services, team.lan, await _draft(open_services, team.lan, _on_existing(company_id, stage="won")))
+    saved = await _save(open_services, team.lan, await _draft(open_services, team.lan, _on_existing(
+        company_id, stage="won", amount=None, quantity=None)))
 
     async with open_services() as services:
-        deal = await services.deals.get(deal_id, team.boss)
-    assert (deal.status, deal.owner_id) == ("won", team.minh.id)
+        after = await services.deals.get(deal_id, team.boss)
+    assert after == before
+    assert (saved.deal_id, saved.deal_created) == (deal_id, False)  # kept as a note on it
+
+
+async def test_save_refuses_a_plan_whose_deal_changed_since_the_preview(open_services: OpenServices,
+                                                                        team: Team) -> None:
+    from crm_core.services.log_plans import PlanStale
+
+    company_id, deal_id = await _existing_deal(open_services, team.lan)
+    async with open_services() as services:
+        fields = await services.logs.plan(DraftFields.model_validate(_on_existing(company_id, amount=450000000,
+                                                                                  quantity=None)), team.lan)
+    assert fields.deal_plan is not None
+    assert (fields.deal_plan.action, fields.deal_plan.deal_id, fields.deal_plan.changed()) == (
+        "update", deal_id, ["amount", "contact"])
+    draft_id = await _draft(open_services, team.lan, fields.stored())
+    async with open_services() as services:
+        await services.deals.move(deal_id, "negotiation", team.boss)
+
+    with pytest.raises(PlanStale):
+        await _save(open_services, team.lan, draft_id)
+    async with open_services() as services:
+        assert (await services.logs.get(draft_id, team.lan)).status == "draft"
+        assert (await services.deals.get(deal_id, team.lan)).amount == Decimal(300000000)
 
 
 async def test_saving_a_log_twice_raises_already_done(open_services: OpenServices, team: Team) -> None:
