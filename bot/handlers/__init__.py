@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.core.router import Router
-from bot.handlers import common, customer, deal_actions, logs, sales, support
+from bot.handlers import common, customer, deal_actions, logs, sales, support, tasks
 
 ROUTER = Router()
-for _module in (common, logs, sales, deal_actions, support, customer):
+for _module in (common, logs, sales, tasks, deal_actions, support, customer):
     ROUTER.include(_module.router)

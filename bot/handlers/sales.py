@@ -1,9 +1,8 @@
-"""Deals, tasks, customers and search for salespeople; team views for managers."""
+"""Deals, customers and search for salespeople; team views for managers (tasks: bot/handlers/tasks.py)."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, time, timedelta
 
 from bot.core import format as fmt
 from bot.core.callbacks import Callback, StaleCallback, pack
@@ -12,10 +11,9 @@ from bot.core.inputs import parse_id
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers import deal_actions
-from bot.handlers.views import about, deal_amount, due_text, reminder_reply, task_buttons, totals
-from crm_core.errors import AlreadyDone
+from bot.handlers.views import deal_amount, due_text, reminder_reply, totals
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, NameMatch, TaskOut
+from crm_core.schemas import DealOut, DealSummary, NameMatch
 
 __all__ = ["reminder_reply", "router"]
 
@@ -180,80 +178,6 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         note = ctx.t("deal.moved", title=moved.title, stage=moved.stage.name(ctx.lang))
         return await deal_card(ctx, deal_id, edit=True, note=note)
     raise ValueError(cb.action)
-
-
-# --- tasks -------------------------------------------------------------------------------------------------
-
-
-@router.command("tasks", audience=Audience.STAFF)
-async def on_tasks_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """List open tasks: overdue, today, next 7 days, each with Done and Snooze."""
-    owner_id = None
-    query = _args(msg)
-    who = ctx.staff.name
-    if query and can_view_colleague(ctx.staff):
-        rep = await ctx.services.users.by_name(query)
-        owner_id, who = (rep.id, rep.name) if rep else (None, query)
-    elif can_view_colleague(ctx.staff):  # a manager's own plan unless they name a colleague
-        owner_id = ctx.staff.id
-    buckets = await ctx.services.tasks.buckets(ctx.staff, owner_id=owner_id)
-    lines = [ctx.t("task.list_title", who=who)]
-    buttons: list[list[Button]] = []
-    for key, tasks in (("task.overdue", buckets.overdue), ("task.today", buckets.today),
-                       ("task.upcoming", buckets.upcoming)):
-        if tasks:
-            lines.append(ctx.t(key))
-            lines += [_task_line(ctx, task) for task in tasks]
-            buttons += [task_buttons(task.id, ctx.t) for task in tasks]
-    if buckets.later:
-        lines.append(ctx.t("task.later", count=buckets.later))
-    if len(lines) == 1:
-        lines.append(ctx.t("task.none"))
-    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*buttons[:45]) if buttons else None)
-
-
-def _task_line(ctx: Ctx, task: TaskOut) -> str:
-    return fmt.clip(ctx.t("task.line", id=task.id, title=task.title, about=about(task),
-                          due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings)), 300)
-
-
-@router.callback("task", audience=Audience.STAFF)
-async def on_task_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
-    """Mark a task done, or snooze it."""
-    task_id = cb.arg_int(0)
-    tasks = ctx.services.tasks
-    if cb.action == "done":
-        try:
-            task = await tasks.done(task_id, ctx.staff)
-        except AlreadyDone:
-            return Reply(ctx.t("task.already_done"), toast=ctx.t("task.already_done"))
-        text = ctx.t("task.done", title=task.title)
-        return Reply(text, toast=fmt.clip(text, 200))
-    if cb.action == "snz":
-        task = await tasks.get(task_id, ctx.staff)
-        if task.done:
-            return Reply(ctx.t("task.already_done"), toast=ctx.t("task.already_done"))
-        options = [("1h", "btn.snooze_1h"), ("1d", "btn.snooze_tomorrow"), ("1w", "btn.snooze_week")]
-        return Reply(ctx.t("task.pick_snooze", title=task.title),
-                     keyboard=Keyboard.of([Button(ctx.t(k), pack("task", "until", task_id, v)) for v, k in options]))
-    if cb.action == "until":
-        until = _snooze_until(ctx.now, cb.args[1])
-        try:
-            task = await tasks.snooze(task_id, ctx.staff, until=until)
-        except AlreadyDone:
-            return Reply(ctx.t("task.already_done"), toast=ctx.t("task.already_done"))
-        return Reply(ctx.t("task.snoozed", title=task.title, due=due_text(until, ctx.t, ctx.now, ctx.settings)),
-                     edit=True)
-    raise ValueError(cb.action)
-
-
-def _snooze_until(now: datetime, choice: str) -> datetime:
-    if choice == "1h":
-        return now + timedelta(hours=1)
-    days = {"1d": 1, "1w": 7}.get(choice)
-    if days is None:
-        raise StaleCallback(f"no snooze {choice!r}")
-    return datetime.combine(now.date() + timedelta(days=days), time(9, 0), tzinfo=now.tzinfo)
 
 
 # --- customers and search ----------------------------------------------------------------------------------

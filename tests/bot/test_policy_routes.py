@@ -213,7 +213,8 @@ async def test_a_salesperson_cannot_list_a_colleagues_deals_by_forged_page_butto
     assert pack("deal", "open", colleagues) not in listed
 
 
-@pytest.mark.parametrize("button", [("done",), ("snz",), ("until", "1d")], ids=["done", "snooze", "until"])
+@pytest.mark.parametrize("button", [("open",), ("open", 1, 1), ("done",), ("snz",), ("until", "1d")],
+                         ids=["open", "open-from-list", "done", "snooze", "until"])
 async def test_a_salesperson_cannot_reach_a_colleagues_task_by_forged_button(
         lan: ChatDriver, open_services: OpenServices, clock: FrozenClock, button: tuple[str, ...]) -> None:
     task_id = await _task_of(open_services, "Tuấn", clock)
