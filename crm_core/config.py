@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     undo_minutes: int = Field(default=5, ge=0, le=24 * 60)
     page_size: int = Field(default=8, ge=1, le=50)
     reminder_interval_s: float = Field(default=30.0, gt=0)
+    # A log preview left unsaved this long is reminded once (0: never).
+    draft_reminder_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
     max_message_chars: int = Field(default=4096, ge=100)
     telegram_bot_token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
     telegram_api_url: str | None = Field(default=None, validation_alias="TELEGRAM_API_URL")

@@ -6,6 +6,7 @@ from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
+from bot.handlers.logs import cancel_open_log
 from bot.texts import LANGUAGES, Texts
 from crm_core.policy import Audience, is_staff
 
@@ -61,7 +62,11 @@ async def _set_language(ctx: Ctx, language: str, *, edit: bool) -> Reply:
 
 @router.command("cancel", audience=Audience.EVERYONE)
 async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Leave whatever dialog is in progress."""
+    """Leave whatever dialog is in progress; for staff, a field edit, or else the newest unsaved log preview."""
+    if is_staff(ctx.user):
+        cancelled = await cancel_open_log(msg, ctx)
+        if cancelled is not None:
+            return cancelled
     state = await ctx.services.state.get(msg.channel, msg.chat_id, msg.user_id)
     await ctx.clear_state()
     return Reply(ctx.t("common.cancelled" if state else "common.nothing_to_cancel"))

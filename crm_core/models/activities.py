@@ -70,4 +70,6 @@ class LogDraft(Base):
     status: Mapped[str] = mapped_column(String(12), default="draft")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the owner was reminded of this draft left unsaved (once; see LogService.claim_reminders).
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
