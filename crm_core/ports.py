@@ -38,6 +38,10 @@ class HistoryPort(Protocol):
         """Return the interactions closest to `question`, best first."""
         ...
 
+    def rank(self, question: str, items: Sequence[HistoryItem], *, k: int = 5) -> list[HistoryHit]:
+        """Index `items` that are new or changed, then return the `k` that best answer `question`, best first."""
+        ...
+
     def remove(self, interaction_ids: list[int]) -> None:
         """Forget erased interactions."""
         ...

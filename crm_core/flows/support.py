@@ -444,8 +444,9 @@ class SupportFlow:
 
 def _search_history(history: HistoryPort, interactions: list[InteractionOut], question: str,
                     company_id: int | None) -> list[int]:
-    """Index what is not indexed yet (idempotent by interaction id), then search; return interaction ids."""
+    """Rank the interactions the asker sees (indexed first when new or changed) by the question; return their ids."""
     from crm_core.retrieval.history import HistoryItem
 
-    history.sync([HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions])
-    return [hit.interaction_id for hit in history.search(question, company_id=company_id, k=ASK_HITS)]
+    items = [HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions
+             if company_id is None or i.company_id == company_id]
+    return [hit.interaction_id for hit in history.rank(question, items, k=ASK_HITS)]

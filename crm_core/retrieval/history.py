@@ -1,7 +1,16 @@
-"""Customer-history index for staff questions; a separate collection the customer bot never queries."""
+"""Customer-history index for staff questions; a separate collection the customer bot never queries.
+
+`/ask` ranks a known set of interactions (those the asker may see: one company's, or everyone's
+latest): each is indexed first if it is new or changed, so a call logged a minute ago is there;
+then every one of them is scored by meaning (cosine of its stored vector with the question's) and
+by the question's words (BM25 over accent-folded words, function words left out), each scaled to
+0-1 over the set and added; the newer interaction wins a tie.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +20,11 @@ from crm_core.retrieval.chroma import HISTORY_PREFIX, ChromaConnector
 from crm_core.retrieval.embedder import Embedder, default_embedder
 from crm_core.retrieval.errors import RetrievalUnavailable
 from crm_core.retrieval.models import HistoryHit
-from crm_core.retrieval.normalize import AccentRestorer, prepare_query
+from crm_core.retrieval.normalize import AccentRestorer, lexical_tokens, prepare_query
+from crm_core.retrieval.scope import stopwords
+
+# How much the question's words count next to its meaning (both scaled to 0-1 over the interactions ranked).
+LEXICAL_WEIGHT = 1.0
 
 
 class HistoryItem(NamedTuple):
@@ -63,6 +76,30 @@ class HistoryIndex:
         except Exception as exc:
             raise RetrievalUnavailable("could not remove interactions from the history index") from exc
 
+    def rank(self, question: str, items: Sequence[HistoryItem], *, k: int = 5) -> list[HistoryHit]:
+        """Return the `k` of `items` that best answer `question` by meaning and words, indexing them first."""
+        if not question.strip() or not items:
+            return []
+        self.sync(items)
+        query = prepare_query(question, self._restorer)
+        vector = self.embedder.embed_queries([query.normalized])[0]
+        ids = [f"interaction:{item.interaction_id}" for item in items]
+        try:
+            stored = self._chroma.store(HISTORY_PREFIX).get(ids=ids, include=["embeddings"])
+        except Exception as exc:
+            raise RetrievalUnavailable("could not read the interactions' vectors") from exc
+        vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+        dense = _scaled([_cosine(vector, vectors[i]) if i in vectors else 0.0 for i in ids])
+        stop = stopwords()
+        words = [t for t in query.lexical_tokens() if t not in stop]
+        lexical = _scaled(_bm25([[t for t in lexical_tokens(item.text) if t not in stop] for item in items], words),
+                          floor=0.0)
+        order = sorted(range(len(items)), key=lambda n: (-(dense[n] + LEXICAL_WEIGHT * lexical[n]),
+                                                         -items[n].occurred_at.timestamp(), -items[n].interaction_id))
+        return [HistoryHit(interaction_id=items[n].interaction_id, company_id=items[n].company_id,
+                           contact_id=items[n].contact_id, text=items[n].text, occurred_at=items[n].occurred_at,
+                           score=round(dense[n] + LEXICAL_WEIGHT * lexical[n], 4)) for n in order[:k]]
+
     def search(self, question: str, *, company_id: int | None = None, k: int = 5) -> list[HistoryHit]:
         """Return the interactions closest in meaning to `question`, optionally within one company."""
         if not question.strip():
@@ -82,6 +119,35 @@ class HistoryIndex:
             )
             for meta, sim, text in hits
         ]
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def _scaled(values: list[float], *, floor: float | None = None) -> list[float]:
+    """Scale to 0-1 over the set (from `floor` when given, else from the smallest); all 0 when they are equal."""
+    low = min(values) if floor is None else floor
+    high = max(values)
+    return [(v - low) / (high - low) if high > low else 0.0 for v in values]
+
+
+def _bm25(documents: list[list[str]], words: list[str]) -> list[float]:
+    """BM25 (bm25s) of each document for the question's words; all 0 without words."""
+    if not words:
+        return [0.0] * len(documents)
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG on import; keep its chatter out of our logs.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    model = bm25s.BM25()
+    model.index([doc or ["_"] for doc in documents], show_progress=False)
+    ids = model.get_tokens_ids(words)
+    if not ids:
+        return [0.0] * len(documents)
+    return [float(x) for x in model.get_scores_from_ids(ids)]
 
 
 def _meta(item: HistoryItem) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crm_core.retrieval import HistoryIndex, KnowledgeBase
@@ -41,3 +41,31 @@ def test_customer_knowledge_base_never_returns_history(loaded_kb: KnowledgeBase)
     assert "0903123456" not in (answer.body or "")
     assert "Hòa Phát" not in (answer.body or "")
     assert all(s.doc in {"faq.csv", "delivery.md", "policies/warranty.md"} for s in answer.sources)
+
+
+HAI_AU = (
+    "Chị My bên Giao nhận Hải Âu gọi hotline hỏi giá bàn AP-D160, cần khoảng 90 bộ.",
+    "Chị My (Giao nhận Hải Âu) gửi email xin catalogue nội thất văn phòng.",
+    "Gọi chị My bên Giao nhận Hải Âu giới thiệu An Phát, hẹn gửi profile và catalogue.",
+    "Gọi lần 2 cho chị My, Giao nhận Hải Âu đang gom nhu cầu các phòng ban, hẹn tuần sau.",
+    "Gặp chị My tại văn phòng Giao nhận Hải Âu (Ngũ Hành Sơn), khảo sát mặt bằng; cần 90 bộ bàn AP-D160.",
+    "Gửi báo giá 90 bộ bàn AP-D160 cho chị My, tổng 148.500.000 ₫, hiệu lực 15 ngày.",
+    "Gọi chị My xác nhận đã nhận báo giá 148.500.000 ₫, bên Giao nhận Hải Âu đang so sánh với 2 nhà cung cấp khác.",
+    "Họp với chị My và kế toán Giao nhận Hải Âu: xin giảm 5% và thanh toán 2 đợt.",
+    "Ký hợp đồng với Giao nhận Hải Âu: 90 bộ bàn AP-D160, 148.500.000 ₫, giao trước 15/12.",
+    "Giao nhận Hải Âu hoãn dự án chuyển văn phòng sang năm sau, tạm đóng cơ hội.",
+    "Giao nhận Hải Âu sắp mở chi nhánh ở Ngũ Hành Sơn, có thể cần thêm tủ hồ sơ và bàn họp.",
+    "Cà phê với chị My gần văn phòng Giao nhận Hải Âu, nói chuyện về kế hoạch mở rộng.",
+)
+
+
+def test_ask_ranks_by_the_questions_words_too_and_indexes_what_it_ranks(tmp_path: Path) -> None:
+    from crm_core.retrieval.history import HistoryItem
+
+    items = [HistoryItem(n, 5, None, text, AT - timedelta(days=30 - n)) for n, text in enumerate(HAI_AU, start=1)]
+    just_logged = HistoryItem(99, 5, None, "Hải Âu: chị My nói ngân sách đợt này chỉ 80 triệu", AT)
+
+    hits = HistoryIndex(home=tmp_path / "home").rank("Giao nhận Hải Âu ngân sách bao nhiêu?", [*items, just_logged],
+                                                     k=3)
+
+    assert hits[0].interaction_id == 99
