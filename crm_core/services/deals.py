@@ -57,6 +57,11 @@ class DealService:
         self._audit = audit
         self._now = now
 
+    @property
+    def visibility(self) -> DealVisibility:
+        """Return the team's setting of how much of a colleague's deal a salesperson sees."""
+        return self._visibility
+
     async def _load(self, deal_id: int, viewer: UserOut) -> Deal:
         deal = await self._reload(deal_id)
         if deal_view(viewer, deal.owner_id, visibility=self._visibility) is not DealView.FULL:

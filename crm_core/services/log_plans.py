@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from crm_core.errors import Conflict, NotFound
 from crm_core.models import Deal
-from crm_core.policy import can_change_deal
+from crm_core.policy import DealView, DealVisibility, can_change_deal, deal_view
 from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.schemas import DealChoice, DealPlan, DealValues, DraftFields, TaskMatch, UserOut
 from crm_core.services.pipelines import PipelineService
@@ -52,8 +52,9 @@ class LogPlanner:
     """Plan a draft's deal change and task, and tell whether a plan still holds."""
 
     def __init__(self, deals: DealRepository, activities: ActivityRepository, pipelines: PipelineService,
-                 now: datetime) -> None:
+                 now: datetime, *, visibility: DealVisibility = DealVisibility.TEAM) -> None:
         self._deals = deals
+        self._visibility = visibility
         self._activities = activities
         self._pipelines = pipelines
         self._now = now
@@ -75,8 +76,10 @@ class LogPlanner:
         return "won" if found.is_won else "lost" if found.is_lost else None
 
     async def _open_deal(self, company_id: int, owner: UserOut) -> Deal | None:
-        """The company's open deal a log is about: the writer's own (or one they may change) first, newest first."""
-        deals = [d for d in await self._deals.list_of_company(company_id) if d.status == "open"]
+        """The company's open deal a log is about: the writer's own (or one they may change) first, newest first;
+        a colleague's only when the writer may see it (crm_core.policy.deal_view: not under `own`)."""
+        deals = [d for d in await self._deals.list_of_company(company_id) if d.status == "open"
+                 and deal_view(owner, d.owner_id, visibility=self._visibility) is not DealView.HIDDEN]
         mine = [d for d in deals if can_change_deal(owner, d.owner_id)]
         return mine[0] if mine else deals[0] if deals else None
 

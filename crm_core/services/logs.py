@@ -68,7 +68,7 @@ class LogService:
         self._activities = activities
         self._now = now
         self._undo = timedelta(minutes=undo_minutes)
-        self._planner = LogPlanner(DealRepository(session), activities, pipelines, now)
+        self._planner = LogPlanner(DealRepository(session), activities, pipelines, now, visibility=deals.visibility)
 
     async def plan(self, fields: DraftFields, owner: UserOut) -> DraftFields:
         """Return the draft with what saving it will do to a deal and to tasks (the card shows it)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
@@ -25,7 +26,7 @@ from bot.handlers.views import reminder_reply
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
-from crm_core.models import Interaction
+from crm_core.models import Deal, Interaction
 from crm_core.policy import DealVisibility
 from crm_core.ports import Ports
 from crm_core.services import Services
@@ -239,3 +240,39 @@ async def test_a_manager_asking_finds_every_note(asking_engine: Engine, sessionm
     await quang.say("/ask Hòa Phát Nội Thất ngân sách bao nhiêu?")
 
     assert NOTE in quang.text
+
+
+# --- a log's preview ----------------------------------------------------------------------------------------
+
+LOG = "Gọi anh Minh bên Hòa Phát Nội Thất, khách hỏi thêm về thời gian giao hàng"
+
+
+async def test_a_log_preview_names_a_colleagues_deal_as_the_setting_says(
+        team_engine: Engine, seeded: Seeded, visibility: DealVisibility) -> None:
+    lan = ChatDriver(team_engine, "1001")
+
+    await lan.say(LOG)
+
+    note = VI("log.deal_note", id=seeded.deal_id, owner="Tuấn")
+    assert (note in lan.text) is (visibility is not DealVisibility.OWN)
+    if visibility is DealVisibility.OWN:
+        assert f"#{seeded.deal_id}" not in lan.text
+    assert AMOUNT not in lan.text
+    assert "185" not in lan.text  # the deal's title
+
+
+async def test_a_saved_log_never_touches_a_deal_hidden_from_its_writer(
+        team_engine: Engine, seeded: Seeded, visibility: DealVisibility,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    lan = ChatDriver(team_engine, "1001")
+    await lan.say(LOG)
+
+    await lan.press(VI("btn.save"))
+
+    async with UnitOfWork(sessionmaker) as uow:
+        logged = await uow.session.scalar(select(Interaction).where(Interaction.summary.contains("giao hàng")))
+        deal = await uow.session.get(Deal, seeded.deal_id)
+    assert logged is not None
+    assert deal is not None
+    assert (deal.amount, deal.status) == (Decimal(135_000_000), "open")
+    assert (logged.deal_id == seeded.deal_id) is (visibility is not DealVisibility.OWN)
