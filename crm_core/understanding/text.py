@@ -63,7 +63,7 @@ def detect_language(text: str, folded: str) -> str:
         w = m.group()
         if w in _SHARED:
             continue
-        if _VI_MARKED.search(text, m.start(), m.end()) is not None:
+        if text[m.start() : m.end()].lower() != w:  # typed with marks (folding only drops marks and case)
             vi += 1
             continue
         vi += w in _VI_WORDS
