@@ -119,8 +119,8 @@ def score_own(rows: list[dict[str, Any]], *, show_errors: bool = False) -> dict[
     result["overall"] = round(sum(hits.values()) / (n * len(FIELDS)), 4)
     result["all_fields_right"] = round(exact / n, 4)
     result["n"] = len(rows)
-    for key, (ok, count) in extra_hits.items():
-        result[key] = round(ok / max(count, 1), 4)
+    for key, (right, count) in extra_hits.items():
+        result[key] = round(right / max(count, 1), 4)
         result[f"{key}_n"] = count
     if show_errors:
         result["errors"] = errors

@@ -18,7 +18,8 @@ async def _only_task(open_services) -> Task:  # type: ignore[no-untyped-def]
     async with open_services() as services:
         tasks = list(await services.session.scalars(select(Task)))
     assert len(tasks) == 1
-    return tasks[0]
+    task: Task = tasks[0]
+    return task
 
 
 async def test_a_reminder_with_a_time_of_day_is_due_and_reminded_then(  # type: ignore[no-untyped-def]
