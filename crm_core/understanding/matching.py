@@ -4,9 +4,9 @@ A name equal to a stored one once accents, case, punctuation and legal forms are
 Noi That" = "Hòa Phát Nội thất", "Acme" = "Acme Corp") is known: shown as known, no question. Otherwise
 only the words that tell companies apart count: "FPT Software" and "Lotus Bay Software" share
 "Software", which many names carry (`company_generic_words` in data/matching.json), so they do not
-match at all; names whose telling words are the same ("Lotus Bay" and "Lotus Bay Software") are known
-when only one company has them. Names whose telling words are close are asked about; the best is
-preselected only when it alone holds every telling word of the log's. The thresholds were set on the
+match at all. Names whose telling words are close are asked about; one is preselected only when it
+alone holds the telling words typed, together ("Lotus Bay" in "Lotus Bay Software", "Phu Thinh" in
+"Nhựa Tân Phú Thịnh"; not "Mộc Trà" in "Trà sữa Mộc Miên"). The thresholds were set on the
 parse set's dev split (benchmarks/parse/ask_rate.py reports how often the card asks).
 """
 
@@ -35,8 +35,11 @@ def name_key(name: str) -> str:
     """Return a company name folded, without punctuation and legal forms ("Công ty TNHH Acme, Corp." -> "acme")."""
     tokens = _PUNCT_RE.sub(" ", fold(name)).split()
     legal = words("company_legal_forms") | {"cong", "ty", "cty", "tnhh", "cp", "jsc"}
-    kept = [t for t in tokens if t not in legal]
-    return " ".join(kept or tokens)
+    kept = [t for t in tokens if t not in legal] or tokens
+    for country in (["viet", "nam"], ["vietnam"], ["vn"]):  # "Kaizen Precision Vietnam" = "Kaizen Precision"
+        if len(kept) > len(country) and kept[-len(country):] == country:
+            kept = kept[:-len(country)]
+    return " ".join(kept)
 
 
 @lru_cache(maxsize=20_000)
@@ -91,11 +94,10 @@ def judge_company(name: str, companies: Mapping[int, str], *, limit: int = 3) ->
         if theirs:
             score = fuzz.token_set_ratio(telling, theirs)
             if score >= ASK_SCORE:
-                scored.append((score, set(telling.split()) <= set(theirs.split()), theirs == telling, cid))
-    alike = [s[3] for s in scored if s[2]]
-    if len(alike) == 1:
-        return CompanyVerdict(known=alike[0])  # "Lotus Bay" and "Lotus Bay Software": only generic words differ
+                # "Phu Thinh" in "Nhựa Tân Phú Thịnh": the telling words typed appear together in the stored name.
+                together = f" {telling} " in f" {theirs} "
+                scored.append((score, together, theirs == telling, cid))
     scored.sort(key=lambda s: (-s[0], not s[2], not s[1], s[3]))
     options = [s[3] for s in scored[:limit]]
     within = [s[3] for s in scored if s[1]]
-    return CompanyVerdict(options=options, preselect=within[0] if len(within) == 1 and not alike else None)
+    return CompanyVerdict(options=options, preselect=within[0] if len(within) == 1 else None)
