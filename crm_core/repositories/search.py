@@ -11,7 +11,7 @@ from crm_core.models import Company, Contact, Deal
 
 ContactRow = tuple[int, str, int | None, str | None, str | None]
 CompanyRow = tuple[int, str, str | None]
-DealRow = tuple[int, str, str | None]
+DealRow = tuple[int, str, str | None, str]
 # Characters people put between a phone number's digits; the database drops them before comparing.
 _PHONE_SEPARATORS = (" ", ".", "-", "+", "(", ")")
 
@@ -59,13 +59,14 @@ class SearchRepository:
         return [(r[0], r[1], r[2], r[3], r[4]) for r in await self._session.execute(query)]
 
     async def deals(self, patterns: Sequence[tuple[str, ...]] | None, *, owner_id: int | None) -> Sequence[DealRow]:
-        """Return (id, title, company name) of deals (of one owner, when given) whose title or company fits.
+        """Return (id, title, company name, status) of deals (of one owner, when given) whose title or company fits.
 
         Without patterns every deal (of the owner) is returned: the typo-forgiving pass reads them all.
         """
-        query = select(Deal.id, Deal.title, Company.name).outerjoin(Company, Deal.company_id == Company.id)
+        query = (select(Deal.id, Deal.title, Company.name, Deal.status)
+                 .outerjoin(Company, Deal.company_id == Company.id))
         if patterns is not None:
             query = query.where(_words_in([Deal.title_folded, func.coalesce(Company.name_folded, "")], patterns))
         if owner_id is not None:
             query = query.where(Deal.owner_id == owner_id)
-        return [(r[0], r[1], r[2]) for r in await self._session.execute(query)]
+        return [(r[0], r[1], r[2], r[3]) for r in await self._session.execute(query)]

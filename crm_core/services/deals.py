@@ -110,20 +110,19 @@ class DealService:
         search = SearchRepository(self._repo.session)
         rows = await search.deals(like_patterns(wanted), owner_id=owner_id)
         # A deal is found by its title and company together; the company typed whole ranks it first.
-        ranked = best_per_key(rank_words(wanted, [(deal_id, company) for deal_id, _title, company in rows if company])
-                              + rank_words(wanted, [(deal_id, f"{title} {company or ''}")
-                                                    for deal_id, title, company in rows]))
+        ranked = best_per_key(rank_words(wanted, [(row[0], row[2]) for row in rows if row[2]])
+                              + rank_words(wanted, [(row[0], f"{row[1]} {row[2] or ''}") for row in rows]))
         if not ranked:  # nothing by words: forgive a typo among the likely ones rapidfuzz picks from every deal
-            choices = {deal_id: f"{title} {company or ''}" for deal_id, title, company in
-                       await search.deals(None, owner_id=owner_id)}
+            rows = await search.deals(None, owner_id=owner_id)
+            choices = {row[0]: f"{row[1]} {row[2] or ''}" for row in rows}
             likely = process.extract(" ".join(wanted.words), choices, scorer=fuzz.WRatio,
                                      processor=utils.default_process, score_cutoff=DEAL_MATCH_SCORE,
                                      limit=FUZZY_DEAL_CANDIDATES)
             ranked = rank_fuzzy(wanted, [(deal_id, choices[deal_id]) for _n, _s, deal_id in likely])
-        tiers = {hit.key: (hit.tier, -hit.score) for hit in ranked}
-        deals = [deal_out(d, now=self._now) for hit in ranked if (d := await self._repo.get(hit.key))]
-        # The best tier first; within it open deals before closed ones.
-        deals.sort(key=lambda d: (tiers[d.id][0], d.status != "open", tiers[d.id][1]))
+        status = {row[0]: row[3] for row in rows}
+        # The best tier first; within it open deals before closed ones; only those shown are loaded.
+        ranked.sort(key=lambda hit: (hit.tier, status[hit.key] != "open", -hit.score))
+        deals = [deal_out(d, now=self._now) for hit in ranked[:limit] if (d := await self._repo.get(hit.key))]
         return self.seen(deals, viewer)[:limit]
 
     async def history(self, deal_id: int, viewer: UserOut, *, limit: int = 5) -> list[InteractionOut]:
