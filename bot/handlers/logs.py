@@ -140,6 +140,8 @@ def _field_lines(ctx: Ctx, fields: DraftFields) -> list[str]:
     t, lang = ctx.t, ctx.lang
     amount_text = fmt.money(fields.amount, fields.currency, lang) if fields.amount is not None else None
     due = fmt.weekday_day(fields.due, lang, today=ctx.now.date()) if fields.due else None
+    if due and fields.due_time is not None:
+        due = f"{due} {fields.due_time.strftime('%H:%M')}"  # "3h chiều" is shown as it will be saved
     lines = [_line(ctx, "kind", t(f"kind.{fields.kind}") if fields.kind else None),
              _line(ctx, "contact", _contact_label(ctx, fields)), _line(ctx, "company", _company_label(ctx, fields)),
              _line(ctx, "amount", amount_text), _line(ctx, "next_step", fields.next_step), _line(ctx, "due", due)]

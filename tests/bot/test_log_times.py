@@ -42,7 +42,7 @@ async def test_a_saved_log_with_a_time_of_day_makes_its_task_due_then(  # type: 
     lan: ChatDriver, open_services
 ) -> None:
     await lan.say("Gọi anh Minh bên Hòa Phát, 3h chiều thứ 6 gửi báo giá 200 bộ")
-    assert "27/11" in lan.text
+    assert "27/11 15:00" in lan.text  # the card shows the time it will save
     await lan.press("Lưu")
     assert "Đã lưu" in lan.text
     task = await _only_task(open_services)
