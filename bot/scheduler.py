@@ -1,8 +1,9 @@
 """One scheduler for every channel: it claims what is due and hands each push to its channel's sender.
 
     every `interval_s` (CHATCRM_REMINDER_INTERVAL_S):
-      engine.claim_pushes(channels that have a sender)   reminders, escalations, the router's periodic
-                                                         jobs; each claimed by one scheduler only
+      engine.claim_pushes(channels that have a sender)   reminders, the router's periodic jobs (escalations,
+                                                         unsaved log previews after CHATCRM_DRAFT_REMINDER_MINUTES);
+                                                         each claimed by one scheduler only
       -> for each push: the sender registered for push.channel   aiogram: send with 429 retries;
                                                                  console: print
 
