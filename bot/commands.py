@@ -119,7 +119,7 @@ async def run_telegram(config: Settings) -> None:
         await app.ready_for_traffic()
         assert config.telegram_bot_token is not None
         await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
-                          scheduler=app.scheduler)
+                          scheduler=app.scheduler, journal=app.engine)
     finally:
         await app.close()
 

@@ -25,6 +25,8 @@ from crm_core.ports import Ports
 from crm_core.schemas import TaskOut, UserOut
 from crm_core.services import Services
 from crm_core.services.identities import reminded_on
+from crm_core.services.inbox import MAX_ATTEMPTS as INBOX_MAX_ATTEMPTS
+from crm_core.services.inbox import InboxService, KeptUpdate
 from crm_core.services.outbox import FailureKind, Origin
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
@@ -326,6 +328,27 @@ class Engine:
         self._last_housekeeping = now
         await services.dedupe.prune()
         await services.outbox.prune()
+        await InboxService(services.session, services.now).prune()
+
+    async def keep_updates(self, channel: str, updates: Sequence[tuple[str, str]]) -> None:
+        """Keep polled updates before the channel is told they arrived (`crm_core.services.inbox`)."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            await InboxService(uow.session, self._clock.now()).keep(
+                channel, [KeptUpdate(key=key, payload=payload) for key, payload in updates])
+
+    async def updates_handled(self, channel: str, keys: Sequence[str]) -> None:
+        """Forget kept updates once handled (the engine's dedupe has them now)."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            await InboxService(uow.session, self._clock.now()).done(channel, keys)
+
+    async def updates_left_over(self, channel: str) -> list[tuple[str, str]]:
+        """Return the kept updates a stopped or crashed process did not finish."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            again, given_up = await InboxService(uow.session, self._clock.now()).left_over(channel)
+        if given_up:
+            log.error("%d %s update(s) failed %d times and are left in the inbox table: %s", len(given_up), channel,
+                      INBOX_MAX_ATTEMPTS, ", ".join(given_up[:20]))
+        return [(kept.key, kept.payload) for kept in again]
 
     async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
         """Claim messages whose delivery is due again on `channels` (retries, and claims a crashed process left)."""

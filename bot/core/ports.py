@@ -16,7 +16,7 @@ from crm_core.services.outbox import FailureKind
 from bot.core.engine import CommandMenu
 from bot.core.messages import Inbound, Reply
 
-__all__ = ["CommandMenu", "ConversationEngine"]
+__all__ = ["CommandMenu", "ConversationEngine", "UpdateJournal"]
 
 
 class ConversationEngine(Protocol):
@@ -37,4 +37,23 @@ class ConversationEngine(Protocol):
 
     async def command_menus(self, channel: str) -> list[CommandMenu]:
         """Return the command menus to register on `channel`, per scope and language."""
+        ...
+
+
+class UpdateJournal(Protocol):
+    """Where a polling adapter keeps the updates it received before it confirms them to the channel.
+
+    An update is (key, raw JSON); the key is the channel's update id. See `crm_core.services.inbox`.
+    """
+
+    async def keep_updates(self, channel: str, updates: Sequence[tuple[str, str]]) -> None:
+        """Keep updates (raises when the store cannot take them: the adapter must not confirm them then)."""
+        ...
+
+    async def updates_handled(self, channel: str, keys: Sequence[str]) -> None:
+        """Forget updates the engine has handled."""
+        ...
+
+    async def updates_left_over(self, channel: str) -> list[tuple[str, str]]:
+        """Return the kept updates an earlier process did not finish, oldest first."""
         ...

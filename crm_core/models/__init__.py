@@ -3,6 +3,7 @@
 from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft, Task
 from crm_core.models.base import Base
 from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
+from crm_core.models.inbox import InboxUpdate
 from crm_core.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from crm_core.models.people import ROLES, Company, Contact, User
 from crm_core.models.revisions import DirectoryRevision
@@ -30,6 +31,7 @@ __all__ = [
     "DealStageChange",
     "DialogState",
     "DirectoryRevision",
+    "InboxUpdate",
     "Interaction",
     "Lead",
     "LogDraft",

@@ -64,7 +64,9 @@ async def test_a_preview_rate_limited_for_two_minutes_arrives_after_them_once(
         clock.advance(timedelta(hours=1))
         await ticks.tick()
 
-    previews = [m for m in api.sent(LAN) if "Hòa Phát" in (m.text or "")]
+    # The hour later also brings the one reminder of the still unsaved preview (issue 10); it is not a preview.
+    reminder = VI("log.draft_reminder", text="").split("«")[0]
+    previews = [m for m in api.sent(LAN) if "Hòa Phát" in (m.text or "") and not (m.text or "").startswith(reminder)]
     assert len(previews) == 1
     assert api.problems == []
 

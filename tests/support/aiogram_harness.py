@@ -10,6 +10,7 @@ from typing import Protocol
 from aiogram import Bot, Dispatcher
 
 from bot.adapters.aiogram_adapter import adapter_of, build_bot, build_dispatcher, run_polling
+from bot.core.engine import Engine
 from bot.core.ports import ConversationEngine
 from bot.scheduler import PushSource, Scheduler
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
@@ -35,7 +36,7 @@ async def running(
     task = asyncio.create_task(
         run_polling(
             engine, DEFAULT_TOKEN, api.base_url, scheduler=scheduler, bot=bot, dispatcher=dispatcher,
-            handle_signals=False,
+            handle_signals=False, journal=engine if isinstance(engine, Engine) else None,
         )
     )
     await api.wait_for(lambda: api.calls("getUpdates") or task.done())

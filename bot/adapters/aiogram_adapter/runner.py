@@ -1,12 +1,13 @@
 """Drive the conversation engine from aiogram: dispatcher, per-chat ordering, callbacks, pushes, polling.
 
 Delivery semantics: aiogram confirms a polled update (the next getUpdates carries offset = id + 1)
-before its handler finishes, so an update being handled when the process dies is not delivered
-again. We therefore do all the work inside the dispatcher's handler and rely on the engine: it
-dedupes on `Inbound.update_id` in its database and keeps dialog state in its own store, which makes
-redelivery safe (at least once, from webhooks or a restart) and keeps loss limited to the updates
-in flight at a crash. Polling never drops pending updates: what users sent while the bot was down
-is handled when it comes back.
+before its handler finishes, so an update being handled when the process dies would never be
+delivered again. Given an `UpdateJournal` (the engine), every polled batch is therefore kept in the
+store before aiogram sees it (a request middleware on getUpdates, which waits and retries while the
+store cannot take it, so nothing is confirmed unkept); a handled update is forgotten with the next
+poll, and at start the updates an earlier process left are handled first. The engine dedupes on
+`Inbound.update_id`, so handling one twice is harmless. Polling never drops pending updates: what
+users sent while the bot was down is handled when it comes back.
 
 Ordering: one asyncio lock per chat, taken before the first suspension point of the handler, so
 two fast taps in one chat are handled and rendered in arrival order while other chats run
@@ -31,7 +32,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 
 from bot.adapters.aiogram_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
@@ -39,7 +43,7 @@ from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_o
 from bot.adapters.aiogram_adapter.session import build_bot
 from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
-from bot.core.ports import CommandMenu, ConversationEngine
+from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal
 from bot.scheduler import Deliver, Scheduler
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,8 @@ class TelegramAdapter:
         self.callback_answer_deadline_s = callback_answer_deadline_s
         self.locks = ChatLocks()
         self.inflight: set[asyncio.Task[Any]] = set()
+        self.keeps_updates = False  # set while a `KeepPolledUpdates` keeps what is polled
+        self.handled: set[str] = set()  # kept updates handled since the last poll
 
     async def on_update(self, update: Update, bot: Bot) -> None:
         """Handle one update end to end: convert, engine, answer the callback, render."""
@@ -91,6 +97,13 @@ class TelegramAdapter:
         try:
             async with self.locks.hold(update_chat_id(update) or f"update:{update.update_id}"):
                 await self._handle(update, bot, answer)
+        except asyncio.CancelledError:
+            raise  # stopped before it was handled: it stays kept, and the next start handles it
+        except Exception:
+            self._handled(update)  # the engine answered and recorded it; only the rendering failed
+            raise
+        else:
+            self._handled(update)
         finally:
             if answer is not None and timer is not None:
                 await answer.send(None)  # a failed engine call still stops the spinner
@@ -99,6 +112,10 @@ class TelegramAdapter:
                     await timer
             if task is not None:
                 self.inflight.discard(task)
+
+    def _handled(self, update: Update) -> None:
+        if self.keeps_updates:
+            self.handled.add(str(update.update_id))
 
     async def _handle(self, update: Update, bot: Bot, answer: _CallbackAnswer | None) -> None:
         me = await bot.me()
@@ -136,6 +153,78 @@ class TelegramAdapter:
             task.cancel()
         if still:
             await asyncio.wait(still)
+
+
+class KeepPolledUpdates(BaseRequestMiddleware):
+    """Keep each polled batch in the journal before aiogram sees it (and so before it is confirmed).
+
+    The same write forgets the updates handled since the previous poll. While the store cannot take
+    the batch, the poll waits and tries again: Telegram keeps the updates meanwhile.
+    """
+
+    def __init__(self, journal: UpdateJournal, adapter: TelegramAdapter, *, first_wait_s: float = 0.2,
+                 max_wait_s: float = 10.0) -> None:
+        self._journal = journal
+        self._adapter = adapter
+        self._first_wait_s = first_wait_s
+        self._max_wait_s = max_wait_s
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        response = await make_request(bot, method)
+        # Typed as a `Response`, but what the session hands back through its middlewares is the result.
+        result: Any = getattr(response, "result", response)
+        if isinstance(method, GetUpdates) and isinstance(result, list):
+            await self._keep([(str(u.update_id), u.model_dump_json(exclude_none=True)) for u in result
+                              if isinstance(u, Update)])
+        return response
+
+    async def _keep(self, polled: list[tuple[str, str]]) -> None:
+        wait = self._first_wait_s
+        while True:
+            handled = [key for key in self._adapter.handled if key not in {k for k, _ in polled}]
+            if not polled and not handled:
+                return
+            try:
+                await self._journal.keep_updates(CHANNEL, polled)
+                if handled:
+                    await self._journal.updates_handled(CHANNEL, handled)
+            except Exception as exc:  # the store is busy or down: these updates must not be confirmed yet
+                log.warning("could not keep %d polled update(s), trying again in %.1f s: %s", len(polled), wait, exc)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, self._max_wait_s)
+                continue
+            self._adapter.handled.difference_update(handled)
+            return
+
+    async def forget_handled(self) -> None:
+        """Forget the updates handled since the last poll (at stop); a failure only means they are deduped later."""
+        handled = list(self._adapter.handled)
+        if not handled:
+            return
+        try:
+            await self._journal.updates_handled(CHANNEL, handled)
+            self._adapter.handled.difference_update(handled)
+        except Exception as exc:
+            log.warning("could not forget %d handled update(s): %s", len(handled), exc)
+
+
+async def handle_left_over(journal: UpdateJournal, adapter: TelegramAdapter, bot: Bot) -> int:
+    """Start handling the updates an earlier process kept but did not finish; return how many."""
+    left = await journal.updates_left_over(CHANNEL)
+    for key, payload in left:
+        try:
+            update = Update.model_validate_json(payload, context={"bot": bot})
+        except ValueError as exc:
+            log.error("kept update %s is unreadable, skipped: %s", key, exc)
+            adapter.handled.add(key)
+            continue
+        # Started in order, so the per-chat locks keep each chat's updates in the order they came.
+        adapter.inflight.add(asyncio.create_task(adapter.on_update(update, bot), name=f"left-over update {key}"))
+        await asyncio.sleep(0)  # let the task register itself and take its chat's lock
+    if left:
+        log.info("handling %d update(s) an earlier process did not finish", len(left))
+    return len(left)
 
 
 def build_dispatcher(engine: ConversationEngine, *, callback_answer_deadline_s: float = 1.0) -> Dispatcher:
@@ -202,6 +291,7 @@ async def run_polling(
     api_base_url: str | None = None,
     *,
     scheduler: Scheduler | None = None,
+    journal: UpdateJournal | None = None,
     bot: Bot | None = None,
     dispatcher: Dispatcher | None = None,
     handle_signals: bool = True,
@@ -212,16 +302,23 @@ async def run_polling(
 
     Sets the command menus, removes a leftover webhook without dropping pending updates, polls,
     and, given a `scheduler`, delivers its Telegram pushes while the bot runs (it ticks here until the
-    bot stops, before the bot's session closes). On stop it waits for updates being handled.
+    bot stops, before the bot's session closes). Given a `journal`, polled updates are kept before they
+    are confirmed and those an earlier process left are handled first. On stop it waits for updates
+    being handled.
     """
     bot = bot or build_bot(token, api_base_url)
     dispatcher = dispatcher or build_dispatcher(engine)
     adapter = adapter_of(dispatcher)
     if adapter.engine is not engine:
         raise ValueError("the dispatcher was built for a different engine")
+    keeper = KeepPolledUpdates(journal, adapter) if journal is not None else None
     try:
         await bot.delete_webhook(drop_pending_updates=False)
         await set_command_menus(bot, await engine.command_menus(CHANNEL))
+        if keeper is not None and journal is not None:
+            bot.session.middleware(keeper)
+            adapter.keeps_updates = True
+            await handle_left_over(journal, adapter, bot)
         try:
             async with delivering(scheduler, adapter, bot):
                 await dispatcher.start_polling(
@@ -229,5 +326,9 @@ async def run_polling(
                 )
         finally:
             await adapter.drain(drain_timeout_s)
+            if keeper is not None:
+                await keeper.forget_handled()
+                bot.session.middleware.unregister(keeper)
+                adapter.keeps_updates = False
     finally:
         await bot.session.close()
