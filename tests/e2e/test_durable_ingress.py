@@ -92,7 +92,8 @@ async def test_a_store_that_cannot_keep_the_batch_holds_the_confirmation_back(
         await api.wait_confirmed(update_id)
         await handled(dispatcher)
         # While the store refused, aiogram did not poll again, so nothing was confirmed unkept.
-        assert len(refusals) == 2 and refusals[0] == refusals[1]
+        assert len(refusals) == 2
+        assert refusals[0] == refusals[1]
 
     assert len([m for m in api.sent(LAN) if "Hòa Phát" in (m.text or "")]) == 1
     assert await drafts_count(open_services) == 1
