@@ -74,9 +74,11 @@ class DealRepository:
         )
         return (await self._session.scalars(query)).all()
 
-    async def list_of_company(self, company_id: int) -> Sequence[Deal]:
-        """Return a company's deals, newest first."""
+    async def list_of_company(self, company_id: int, *, open_only: bool = False) -> Sequence[Deal]:
+        """Return a company's deals (only the open ones when asked), newest first."""
         query = select(Deal).options(*_DEAL_LOADS).where(Deal.company_id == company_id)
+        if open_only:
+            query = query.where(Deal.status == "open")
         return (await self._session.scalars(query.order_by(Deal.updated_at.desc(), Deal.id.desc()))).all()
 
     async def latest_open_of_company(self, company_id: int) -> Deal | None:

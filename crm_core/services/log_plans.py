@@ -78,8 +78,8 @@ class LogPlanner:
     async def _open_deal(self, company_id: int, owner: UserOut) -> Deal | None:
         """The company's open deal a log is about: the writer's own (or one they may change) first, newest first;
         a colleague's only when the writer may see it (crm_core.policy.deal_view: not under `own`)."""
-        deals = [d for d in await self._deals.list_of_company(company_id) if d.status == "open"
-                 and deal_view(owner, d.owner_id, visibility=self._visibility) is not DealView.HIDDEN]
+        deals = [d for d in await self._deals.list_of_company(company_id, open_only=True)
+                 if deal_view(owner, d.owner_id, visibility=self._visibility) is not DealView.HIDDEN]
         mine = [d for d in deals if can_change_deal(owner, d.owner_id)]
         return mine[0] if mine else deals[0] if deals else None
 
