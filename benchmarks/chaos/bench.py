@@ -153,12 +153,15 @@ async def _run(scale: Scale, tmp: Path) -> dict[str, Any]:
     burst["postgres"] = await _guarded(_on_postgres(server_url, lambda url: burst_on(
         url, tmp / "burst-postgres", answers, scale))) if server_url else None
     faults = await _guarded(faults_over_bot_api(tmp / "faults", answers, scale))
+    crash = await _guarded(crash_and_restart(tmp / "crash", answers, scale))
     push: dict[str, Any] = {"sqlite": await _guarded(push_loop_on(None, tmp / "push-sqlite", scale))}
     push["postgres"] = await _guarded(_on_postgres(server_url, lambda url: push_loop_on(
         url, tmp / "push-postgres", scale))) if server_url else None
 
     targets = evaluate(burst, faults, push)
+    targets["crash_restart"] = "error" not in crash and crash["lost"] == 0 and crash["duplicated"] == 0
     return {"ok": all(targets.values()), "targets": targets, "burst": burst, "faults": faults, "push_loop": push,
+            "crash_restart": crash,
             "knowledge": knowledge_note, "postgres": server_url is not None, "setup_s": round(setup_s, 1),
             "seconds": round(time.perf_counter() - started, 1)}
 
@@ -639,6 +642,63 @@ async def faults_over_bot_api(home: Path, answers: Answers, scale: Scale) -> dic
     finally:
         await app.close()
     return figures
+
+
+async def crash_and_restart(home: Path, answers: Answers, scale: Scale) -> dict[str, Any]:
+    """Updates confirmed to Telegram while the bot goes down mid-handling are answered, once, after a restart.
+
+    The first bot takes the updates (polling confirms them) and hangs in every handler, then stops with
+    its handlers cancelled, as a killed process would leave them; a second bot on the same store starts.
+    """
+    from bot.adapters.aiogram_adapter import build_bot, build_dispatcher, run_polling
+    from tests.support.aiogram_harness import running
+    from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
+
+    app = await build_app(bench_settings(home, None), clock=FrozenClock(NOW))
+    try:
+        sales = [(name, "sales", SALES_ID + i) for i, name in enumerate(SALES_NAMES[:scale.salespeople])]
+        await add_staff(app, sales)
+        swap_knowledge(app, SlowKnowledge(answers, 0.0))
+        engine, hung = app.engine, asyncio.Event()
+        async with FakeBotApi() as api:
+            for _name, _role, telegram_id in sales:
+                api.add_user(telegram_id, first_name="Sales", language_code="vi")
+            customers = [CUSTOMER_ID + 500 + i for i in range(scale.questions_per_fault)]
+            for chat_id in customers:
+                api.add_user(chat_id, first_name=f"Khách {chat_id}", language_code="vi")
+            handle = engine.handle
+
+            async def going_down(inbound: Inbound) -> list[Reply]:
+                await hung.wait()  # never set: the process dies first
+                return []
+
+            engine.handle = going_down  # type: ignore[method-assign]
+            bot, dispatcher = build_bot(DEFAULT_TOKEN, api.base_url), build_dispatcher(engine)
+            first = asyncio.create_task(run_polling(engine, DEFAULT_TOKEN, api.base_url, journal=engine, bot=bot,
+                                                   dispatcher=dispatcher, handle_signals=False, drain_timeout_s=0.1))
+            sent = [api.send_text(SALES_ID + i, log_text(900 + i)) for i in range(scale.salespeople)]
+            sent += [api.send_text(chat_id, _nfc(QUESTIONS[n % len(QUESTIONS)])) for n, chat_id in enumerate(customers)]
+            for update_id in sent:
+                await api.wait_confirmed(update_id)
+            await dispatcher.stop_polling()
+            await first
+            answered_before = sum(len(api.sent(chat)) for chat in {*customers, *(s[2] for s in sales)})
+            engine.handle = handle  # type: ignore[method-assign]
+            async with running(api, engine) as (second, _bot):
+                chats = [SALES_ID + i for i in range(scale.salespeople)] + customers
+                with contextlib.suppress(TimeoutError):
+                    await api.wait_for(lambda: all(api.sent(chat) for chat in chats), timeout=60.0)
+                from tests.support.aiogram_harness import handled
+
+                await handled(second)
+            # One update per chat; a reply sent twice is the same text twice (a question may bring two messages).
+            texts_per_chat = [[m.text for m in api.sent(chat) if m.text] for chat in chats]
+    finally:
+        await app.close()
+    return {"updates": len(sent), "confirmed_before_the_crash": len(sent), "answered_before_the_crash": answered_before,
+            "answered_after_restart": sum(1 for texts in texts_per_chat if texts),
+            "lost": sum(1 for texts in texts_per_chat if not texts),
+            "duplicated": sum(len(texts) - len(set(texts)) for texts in texts_per_chat)}
 
 
 async def play_faults(run: FaultRun, scale: Scale) -> None:
