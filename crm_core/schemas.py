@@ -368,6 +368,7 @@ class DealBefore(BaseModel):
     stage_changed_at: datetime
     contact_id: int | None
     last_move_id: int | None = None
+    close_move_id: int | None = None  # the log won or lost the deal: the move Undo takes back (closing service)
 
 
 class SavedLogRecord(SavedLog):

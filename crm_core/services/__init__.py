@@ -71,13 +71,14 @@ class Services:
         directory = DirectoryService(directory_repo, deal_repo, activity_repo, now, visibility=deal_visibility)
         deals = DealService(deal_repo, activity_repo, user_repo, pipelines, audit, now, visibility=deal_visibility)
         tasks = TaskService(activity_repo, user_repo, now)
-        logs = LogService(session, directory, deals, tasks, activity_repo, pipelines, now, undo_minutes)
+        closing = DealClosingService(deal_repo, pipelines, audit, now, undo_minutes)
+        logs = LogService(session, directory, deals, tasks, activity_repo, pipelines, closing, now, undo_minutes)
         assignment = AssignmentService(session)
         identities = IdentityService(user_repo, IdentityRepository(session), now)
         return cls(session=session, now=now, audit=audit, identities=identities,
                    users=UserService(user_repo, identities, audit, now),
                    pipelines=pipelines, directory=directory, deals=deals, tasks=tasks, logs=logs,
-                   closing=DealClosingService(deal_repo, pipelines, audit, now, undo_minutes),
+                   closing=closing,
                    state=StateService(session, now), dedupe=DedupeService(session, now),
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, audit, now),

@@ -22,6 +22,7 @@ from crm_core.schemas import (
     UndoneLog,
     UserOut,
 )
+from crm_core.services.closing import DealClosingService, Outcome
 from crm_core.services.deals import DealService
 from crm_core.services.directory import DirectoryService
 from crm_core.services.log_plans import LogPlanner, PlanStale
@@ -31,6 +32,7 @@ from crm_core.textnorm import fold
 from crm_core.understanding.products import deal_title
 
 DUE_HOUR = time(9, 0)
+OPENING_STAGE = "contacted"  # a new deal's stage when the log names none (or closes it at once)
 LATE_DUE_HOUR = time(17, 0)
 STAGES_WITHOUT_DEAL_CHANGE = {None, ""}
 # A log in which nothing was understood is kept as `unclear` (never listed, reminded or saved) until the
@@ -58,9 +60,10 @@ class LogService:
     """Draft, save and undo logs."""
 
     def __init__(self, session: AsyncSession, directory: DirectoryService, deals: DealService, tasks: TaskService,
-                 activities: ActivityRepository, pipelines: PipelineService, now: datetime,
-                 undo_minutes: int) -> None:
+                 activities: ActivityRepository, pipelines: PipelineService, closing: DealClosingService,
+                 now: datetime, undo_minutes: int) -> None:
         self._pipelines = pipelines
+        self._closing = closing
         self._session = session
         self._directory = directory
         self._deals = deals
@@ -308,11 +311,20 @@ class LogService:
         if plan.action == "new":
             company = await self._directory.company(company_id)
             title = deal_title(company.name, fields.quantity, fields.product)
+            outcome = await self._outcome(fields.stage)
+            # A deal the log wins or loses is opened, then closed as the deal card closes one (see `_close`).
             deal = await self._deals.create(title=title, owner_id=owner.id, company_id=company_id,
-                                            contact_id=contact_id, stage_key=fields.stage or "contacted",
+                                            contact_id=contact_id,
+                                            stage_key=OPENING_STAGE if outcome else fields.stage or OPENING_STAGE,
                                             amount=fields.amount, currency=fields.currency or None,
                                             quantity=fields.quantity)
-            return deal, True, None
+            if outcome is None:
+                return deal, True, None
+            await self._session.flush()
+            close_move_id = await self._close(deal.id, outcome, owner, fields.lost_reason)
+            return deal, True, DealBefore(amount=deal.amount, currency=deal.currency, quantity=deal.quantity,
+                                          stage=OPENING_STAGE, stage_changed_at=self._now, contact_id=contact_id,
+                                          close_move_id=close_move_id)
         existing = await self._deals.raw(plan.deal_id) if plan.deal_id else None
         if existing is None or existing.company_id != company_id or not await self._planner.still_holds(plan):
             raise PlanStale("the deal changed since the preview; look at the card again", deal=plan.deal_id)
@@ -329,10 +341,35 @@ class LogService:
         existing.updated_at = self._now
         if after.stage and after.stage != existing.stage.key:
             previous.last_move_id = await self._deals.last_move_id(existing.id)
-            await self._deals.move(existing.id, after.stage, owner)
-            if plan.closes == "lost":
-                existing.lost_reason = fields.lost_reason
+            outcome = await self._outcome(after.stage)
+            if outcome is None:
+                await self._deals.move(existing.id, after.stage, owner)
+            else:
+                previous.close_move_id = await self._close(existing.id, outcome, owner, fields.lost_reason)
         return existing, False, previous
+
+    async def _outcome(self, stage_key: str | None) -> Outcome | None:
+        """Return whether moving to `stage_key` wins or loses a deal (None: an open stage, or none)."""
+        if not stage_key:
+            return None
+        stage = await self._pipelines.default_stage(stage_key)
+        return "won" if stage.is_won else "lost" if stage.is_lost else None
+
+    async def _close(self, deal_id: int, outcome: Outcome, owner: UserOut, reason: str | None) -> int:
+        """Close the deal as the deal card does (`DealClosingService`: one conditional UPDATE, the reason kept in
+        the stage history, audited `deal.won` / `deal.lost`), in this unit of work; the id of the closing move.
+
+        The plan was checked just before (`still_holds`), so the close finds the deal as the card showed it; a
+        colleague who closed or moved it in between makes the whole save fail (PlanStale) and change nothing.
+        """
+        await self._session.flush()  # the log's own changes first: the close reads and updates the row
+        mark = await self._closing.mark(deal_id, outcome, owner)
+        if mark.deal.status != "open":
+            raise PlanStale("the deal was closed since the preview; look at the card again", deal=deal_id)
+        move_id = await self._closing.close(mark, outcome, owner, reason=reason)
+        if move_id is None:
+            raise PlanStale("the deal changed since the preview; look at the card again", deal=deal_id)
+        return move_id
 
     async def _create_task(self, fields: DraftFields, owner: UserOut, deal: Deal | None, contact_id: int | None,
                            company_id: int | None, default_title: str) -> tuple[int | None, datetime | None]:
@@ -375,7 +412,7 @@ class LogService:
         elif result.task_id:
             await self._tasks.delete(result.task_id)
         await self._session.flush()
-        undone = UndoneLog(draft_id=draft_id, kept_deal=await self._undo_deal(result))
+        undone = UndoneLog(draft_id=draft_id, kept_deal=await self._undo_deal(result, owner))
         if result.contact_created and result.contact_id:
             name = (await self._directory.contact(result.contact_id)).name
             if not await self._directory.delete_contact_unless_used(result.contact_id):
@@ -386,10 +423,25 @@ class LogService:
                 undone.kept_company = name
         return undone
 
-    async def _undo_deal(self, result: SavedLogRecord) -> str | None:
+    async def _reopen(self, deal_id: int, close_move_id: int | None, owner: UserOut) -> bool:
+        """Take back the close a log made as the deal card's Undo does (`DealClosingService.undo`: conditional,
+        audited `deal.reopen`); False when the deal changed since (moved, edited, given to someone else)."""
+        if close_move_id is None:
+            return True
+        try:
+            mark = await self._closing.undo_mark(deal_id, close_move_id, owner)
+        except AlreadyDone:
+            return True  # taken back already
+        except (Conflict, Forbidden, NotFound, UndoExpired):
+            return False
+        return await self._closing.undo(mark, owner)
+
+    async def _undo_deal(self, result: SavedLogRecord, owner: UserOut) -> str | None:
         """Put the deal back as it was; return its title when the log created it but it must stay."""
         if not result.deal_id:
             return None
+        before = result.deal_before
+        reopened = await self._reopen(result.deal_id, before.close_move_id, owner) if before is not None else True
         if result.deal_created:
             deal = await self._deals.raw(result.deal_id)
             if deal is None:
@@ -398,12 +450,15 @@ class LogService:
                 return deal.title
             await self._session.flush()
             return None
-        before = result.deal_before
         deal = await self._deals.raw(result.deal_id)
         if deal is None or before is None:
             return None
+        if not reopened:  # closed by the log, then changed by someone: it stays as it is now
+            return deal.title
         deal.amount, deal.currency, deal.quantity = before.amount, before.currency, before.quantity
         deal.contact_id = before.contact_id  # the log may have linked the contact it created, which undo deletes
+        if before.close_move_id is not None:
+            return None  # the stage came back with the close taken back
         if before.last_move_id is not None:
             await self._deals.forget_moves_after(deal.id, before.last_move_id)
         if before.stage != deal.stage.key:
