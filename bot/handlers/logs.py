@@ -434,13 +434,17 @@ def _rendered(ctx: Ctx, result: LogPreview | LogClosed | LogSaved | LogUndone | 
     return preview(ctx, result, edit=edit)
 
 
+# What to say when a typed value of a field cannot be read (the fields read as text always can be).
+UNREADABLE_HINTS = {"amount": "log.bad_amount", "quantity": "log.bad_quantity", "due": "log.bad_due"}
+
+
 def _ask_again(ctx: Ctx, result: FieldUnreadable) -> Reply:
     """What to type for the field, below the card as it stands (the edit stays open)."""
     field = ctx.t(f"field.{result.field}").lower()
     if isinstance(result, FieldTooLong):
         hint = ctx.t("log.too_long_value", field=field, length=len(result.text), limit=result.limit)
     else:
-        hint = ctx.t("log.bad_amount" if result.field == "amount" else "log.bad_due", text=result.text)
+        hint = ctx.t(UNREADABLE_HINTS.get(result.field, "log.bad_due"), text=result.text)
     hint += "\n" + ctx.t("log.type_again", field=field)
     if result.fields is None:
         return Reply(hint)
