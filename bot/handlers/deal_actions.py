@@ -2,7 +2,8 @@
 
 Buttons (namespace `deal`, routed here by `bot.handlers.sales.on_deal_button`):
 
-    move:<deal>:won|lost           asks: "Đánh dấu thắng #N (…)?" / "… thua? Lý do:"
+    move:<deal>:<stage>            moves to an open stage; a won or lost one (whatever its key) asks first:
+                                   "Đánh dấu thắng #N (…)?" / "… thua? Lý do:"
     ok:<deal>:<outcome>:<version>[:<reason>]   closes, while the deal is still at `version` (its latest move)
     why:<deal>:<version>           "Khác…": the next text is the reason (dialog `deal_lost_reason`)
     no:<deal>                      cancels the question
@@ -28,6 +29,7 @@ from crm_core.flows.deals import (
     CloseRefused,
     CloseUndone,
     DealClosed,
+    DealMoved,
     DealReassigned,
     Outcome,
     ReassignQuestion,
@@ -39,7 +41,7 @@ from crm_core.policy import Audience, can_reassign_deal
 from crm_core.schemas import DealOut
 
 router = Router()
-ACTIONS = frozenset({"ok", "why", "no", "undo", "assign", "to"})
+ACTIONS = frozenset({"move", "ok", "why", "no", "undo", "assign", "to"})
 REASON_STATE = "deal_lost_reason"
 
 
@@ -49,9 +51,13 @@ def reason_text(t: Texts, reason: str) -> str:
 
 
 async def on_lifecycle_button(ctx: Ctx, cb: Callback, deal_id: int) -> HandlerResult:
-    """Handle a lifecycle button of the deal card (one of ACTIONS, or `move` to won/lost)."""
+    """Handle a lifecycle button of the deal card (one of ACTIONS)."""
     if cb.action == "move":
-        return _question(ctx, await ctx.flows.deals.ask_close(ctx.staff, deal_id, _outcome(cb.args[1])))
+        moved = await ctx.flows.deals.move(ctx.staff, deal_id, cb.args[1])
+        if isinstance(moved, DealMoved):
+            stage = moved.deal.stage.name(ctx.lang)
+            return await _card(ctx, deal_id, note=ctx.t("deal.moved", title=moved.deal.title, stage=stage), edit=True)
+        return _question(ctx, moved)
     if cb.action == "ok":
         reason = cb.args[3] if len(cb.args) > 3 else None
         if reason is not None and not is_reason_key(reason):

@@ -171,12 +171,8 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
         return Reply(ctx.t("deal.pick_stage", title=deal.title), keyboard=Keyboard.column(buttons, per_row=3),
                      edit=True)
-    if cb.action in deal_actions.ACTIONS or (cb.action == "move" and cb.args[1:2] in (("won",), ("lost",))):
-        return await deal_actions.on_lifecycle_button(ctx, cb, deal_id)  # won/lost confirmed, undo, reassign
-    if cb.action == "move":
-        moved = await ctx.services.deals.move(deal_id, cb.args[1], ctx.staff)
-        note = ctx.t("deal.moved", title=moved.title, stage=moved.stage.name(ctx.lang))
-        return await deal_card(ctx, deal_id, edit=True, note=note)
+    if cb.action in deal_actions.ACTIONS:
+        return await deal_actions.on_lifecycle_button(ctx, cb, deal_id)  # moves; won/lost confirmed, undo, reassign
     raise ValueError(cb.action)
 
 

@@ -22,8 +22,14 @@ from crm_core.services import Services
 from crm_core.services.closing import Outcome
 from crm_core.uow import ReadPhase, has_written
 
-__all__ = ["CloseQuestion", "CloseRefused", "CloseUndone", "DealClosed", "DealFlow", "DealReassigned", "Outcome",
-           "ReassignQuestion", "ReassignUnchanged", "TaskHolder", "UndoRefused"]
+__all__ = ["CloseQuestion", "CloseRefused", "CloseUndone", "DealClosed", "DealFlow", "DealMoved", "DealReassigned",
+           "Outcome", "ReassignQuestion", "ReassignUnchanged", "TaskHolder", "UndoRefused"]
+
+
+class DealMoved(BaseModel):
+    """The deal moved to another open stage of its pipeline."""
+
+    deal: DealOut
 
 
 class CloseQuestion(BaseModel):
@@ -107,7 +113,19 @@ class DealFlow:
     tx: ReadPhase
     undo_minutes: int
 
-    # --- closing ---------------------------------------------------------------------------------------------
+    # --- moving and closing ------------------------------------------------------------------------------------
+
+    async def move(self, actor: UserOut, deal_id: int, stage: str) -> DealMoved | CloseQuestion | CloseRefused:
+        """Move a deal the actor may change to the stage `stage` (key or name; Forbidden, NotFound otherwise).
+
+        A won or lost stage closes the deal, so it is never moved to at once, whatever the button said: the
+        answer is the question `ask_close` asks (confirm; for a lost deal, why), and `close_deal` closes it.
+        """
+        to = await self.services.pipelines.default_stage(stage)
+        if to.is_won or to.is_lost:
+            return await self.ask_close(actor, deal_id, "won" if to.is_won else "lost")
+        return DealMoved(deal=await self.services.deals.move(deal_id, to.key, actor))
+
 
     async def ask_close(self, actor: UserOut, deal_id: int, outcome: Outcome) -> CloseQuestion | CloseRefused:
         """Return what to ask before closing a deal the actor may change (Forbidden otherwise)."""

@@ -131,7 +131,11 @@ class DealService:
         return [interaction_out(i) for i in await self._activities.interactions_of_deal(deal_id, limit=limit)]
 
     async def move(self, deal_id: int, stage_key: str, viewer: UserOut) -> DealOut:
-        """Move a deal to a stage of its pipeline; won and lost close it."""
+        """Move a deal to a stage of its pipeline; won and lost close it, unasked and without a reason or audit.
+
+        The chat never closes a deal this way: its stage buttons go through `DealFlow.move`, which asks
+        before a won or lost stage, and closes go through `DealClosingService` (the card's and a log's).
+        """
         return await self._move(await self._load_to_change(deal_id, viewer), stage_key, viewer)
 
     async def move_for_log(self, deal_id: int, stage_key: str, actor: UserOut) -> DealOut:
