@@ -363,7 +363,8 @@ class Engine:
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=self._clock.now())
             if reply.outbox_id is not None:
-                await services.outbox.sent(reply.outbox_id, message_id=message_ids[-1] if message_ids else None)
+                await services.outbox.sent(reply.outbox_id, message_id=message_ids[-1] if message_ids else None,
+                                           forget=reply.forget_when_sent)
             if reply.ref is not None:
                 for message_id in message_ids:
                     await services.delivery.record(channel=channel, chat_id=chat_id, message_id=message_id,

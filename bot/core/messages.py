@@ -150,6 +150,8 @@ class Reply:
     # What a pushed message is about ("ticket:12"): recorded with its message id when sent, so a reply to
     # it finds its subject without reading our own wording.
     ref: str | None = None
+    # Not kept once delivered (the last message to a customer whose data was erased: it carries their chat id).
+    forget_when_sent: bool = False
     # Set by the engine: the message's row in the outbox (reported back when sent or failed), and for an
     # edit, the message to replace (kept so a retry much later still knows it).
     outbox_id: int | None = None

@@ -55,7 +55,7 @@ def render_notice(notice: Notice, settings: Settings, *, now: datetime) -> Reply
     t = Texts(notice.to.language)
     reply = _phrased(notice, t)
     return Reply(fmt.clip(reply.text, NOTICE_CHARS), keyboard=reply.keyboard, chat_id=chat_id,
-                 channel=notice.to.channel, ref=reply.ref)
+                 channel=notice.to.channel, ref=reply.ref, forget_when_sent=reply.forget_when_sent)
 
 
 def _phrased(notice: Notice, t: Texts) -> Reply:
@@ -109,10 +109,16 @@ def _to_customer(notice: CustomerNotice, t: Texts) -> Reply:
     if notice.kind == "staff_reply":
         return Reply(t("support.staff_reply", name=notice.staff_name or "", text=notice.text or ""))
     if notice.kind == "rate_ticket":
-        stars = [Button("⭐" * n, pack("csat", "rate", notice.ref_id, n)) for n in range(1, 6)]
-        return Reply(t("support.closed", ticket=notice.ref_id), keyboard=Keyboard.column(stars, per_row=5))
-    key = "privacy.approved" if notice.kind == "erasure_approved" else "privacy.rejected"
-    return Reply(t(key, request=notice.ref_id))
+        return Reply(t("support.closed", ticket=notice.ref_id), keyboard=rating_buttons(notice.ref_id))
+    if notice.kind == "erasure_approved":  # their chat id is not kept once they have been told
+        return Reply(t("privacy.approved", request=notice.ref_id), forget_when_sent=True)
+    return Reply(t("privacy.rejected", request=notice.ref_id))
+
+
+def rating_buttons(ticket_id: int) -> Keyboard:
+    """⭐ to ⭐⭐⭐⭐⭐ for the customer's rating of a closed ticket."""
+    stars = [Button("⭐" * n, pack("csat", "rate", ticket_id, n)) for n in range(1, 6)]
+    return Keyboard.column(stars, per_row=5)
 
 
 def erasure_buttons(t: Texts, request_id: int) -> Keyboard | None:

@@ -25,6 +25,8 @@ def to_payload(reply: Reply) -> dict[str, Any]:
         payload["remove_keyboard"] = True
     if reply.ref is not None:
         payload["ref"] = reply.ref
+    if reply.forget_when_sent:
+        payload["forget_when_sent"] = True
     return payload
 
 
@@ -41,7 +43,8 @@ def from_item(item: OutboxItem) -> Reply:
     return Reply(payload["text"], keyboard=keyboard, chat_id=item.chat_id, channel=item.channel,
                  edit=bool(payload.get("edit")), edit_message_id=payload.get("edit_message_id"),
                  file=OutFile(file["path"], file.get("caption"), file.get("kind", "photo")) if file else None,
-                 remove_keyboard=bool(payload.get("remove_keyboard")), ref=payload.get("ref"), outbox_id=item.id)
+                 remove_keyboard=bool(payload.get("remove_keyboard")), ref=payload.get("ref"), outbox_id=item.id,
+                 forget_when_sent=bool(payload.get("forget_when_sent")))
 
 
 def addressed(reply: Reply, *, channel: str, chat_id: str, edit_message_id: str | None) -> Reply:

@@ -139,7 +139,7 @@ async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:
     try:
         taken = await ctx.flows.support.capture_lead(
             chat_person(msg), phone, deal_title=lambda name: business("support.lead_deal", name=name),
-            task_title=lambda name, number: business("support.lead_task", name=name, phone=number))
+            task_title=lambda contact: business("support.lead_task", contact=contact))
     except InvalidInput:
         return Reply(ctx.t("support.bad_phone"))
     if not taken.lead.created:
@@ -183,7 +183,7 @@ async def _pending_requests(ctx: Ctx) -> Reply:
         return Reply(ctx.t("privacy.admin_none"))
     tz = ctx.settings.tz
     lines = [ctx.t("privacy.admin_title")]
-    lines += [ctx.t("privacy.admin_line", request=r.id, customer=r.customer,
+    lines += [ctx.t("privacy.admin_line", request=r.id, customer=r.customer or ctx.t("privacy.unknown_customer"),
                     when=fmt.moment(r.requested_at, ctx.lang, tz, today=ctx.now.date()))
               for r in pending[:PENDING_SHOWN]]
     rows = [list(keyboard.buttons()) for r in pending[:PENDING_BUTTONS]
@@ -196,7 +196,10 @@ async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRe
     """An admin approves (erase now) or rejects a request; the customer is told either way."""
     if cb.action not in ("ok", "no"):
         raise ValueError(cb.action)
-    decided = await ctx.flows.support.decide_erasure(ctx.staff, cb.arg_int(0), approve=cb.action == "ok")
+    business = Texts(ctx.settings.language)
+    decided = await ctx.flows.support.decide_erasure(
+        ctx.staff, cb.arg_int(0), approve=cb.action == "ok",
+        erased_name=lambda contact: business("privacy.erased_name", contact=contact))
     ctx.notify(decided.notices)
     if decided.approved:
         return Reply(ctx.t("privacy.admin_done", request=decided.request.id, interactions=decided.interactions,

@@ -387,16 +387,17 @@ class SupportFlow:
     # --- leads -----------------------------------------------------------------------------------------
 
     async def capture_lead(self, person: ChatPerson, phone: str, *, deal_title: Callable[[str], str],
-                           task_title: Callable[[str, str], str]) -> LeadTaken:
+                           task_title: Callable[[int], str]) -> LeadTaken:
         """Turn a phone shared after a price question into a lead; InvalidInput when it is no phone number.
 
-        `deal_title(name)` and `task_title(name, phone)` word the new deal and call-back task.
+        `deal_title(name)` and `task_title(contact_id)` word the new deal and call-back task (the task names
+        the contact by its number, not by copies of their personal data).
         """
         customer = await self.identify(person)
         last = await self.services.support.last_question(customer)
         lead = await self.services.leads.capture(customer, phone=phone, interest=last.question if last else "",
                                                  rules=self.settings.lead_rules, title=deal_title(customer.name),
-                                                 task_title=task_title(customer.name, phone))
+                                                 task_title=task_title(customer.contact_id))
         notices: list[Notice] = []
         if lead.created and lead.assignee_id is not None:
             assignee = await self.services.users.get(lead.assignee_id)
@@ -426,9 +427,13 @@ class SupportFlow:
         """Erasure requests waiting for an admin."""
         return await self.services.privacy.pending()
 
-    async def decide_erasure(self, admin: UserOut, request_id: int, *, approve: bool) -> ErasureDecided:
-        """Approve (erase now, the history index too) or reject; the customer is told either way."""
-        result = await self.services.privacy.decide(request_id, admin, approve=approve)
+    async def decide_erasure(self, admin: UserOut, request_id: int, *, approve: bool,
+                             erased_name: Callable[[int], str]) -> ErasureDecided:
+        """Approve (erase now, the history index too) or reject; the customer is told either way.
+
+        `erased_name(contact_id)` words the name the erased contact keeps, in the business's language.
+        """
+        result = await self.services.privacy.decide(request_id, admin, approve=approve, erased_name=erased_name)
         request = result.request
         history = self.ports.history
         if result.interactions and history is not None:

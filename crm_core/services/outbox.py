@@ -88,8 +88,12 @@ class OutboxService:
         await self._session.flush()
         return row.id
 
-    async def sent(self, outbox_id: int, *, message_id: str | None) -> None:
-        """Record that a message was delivered."""
+    async def sent(self, outbox_id: int, *, message_id: str | None, forget: bool = False) -> None:
+        """Record that a message was delivered; `forget` deletes it instead (it must not outlive its delivery)."""
+        if forget:
+            await self._session.execute(delete(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                                        .execution_options(synchronize_session=False))
+            return
         await self._session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
             status="sent", sent_at=self._now, message_id=message_id, claimed_until=None)
             .execution_options(synchronize_session=False))

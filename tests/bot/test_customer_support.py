@@ -354,7 +354,9 @@ async def test_sharing_a_phone_creates_a_lead_with_a_deal_and_a_task_and_notifie
                                                                           lead.assignee_id)
     assert deal.contact_id == contact.id
     assert task.owner_id == lead.assignee_id
-    assert "Chị Hoa" in task.title
+    assert f"#{contact.id}" in task.title  # the task names the contact, not copies of their name and phone
+    assert "Chị Hoa" not in task.title
+    assert "912345678" not in task.title
 
 
 async def test_leads_go_round_robin_and_a_second_share_only_updates_the_phone(
@@ -523,7 +525,8 @@ async def test_privacy_shows_the_data_and_an_approved_erasure_removes_it_with_an
     assert "Đã xóa dữ liệu" in thao.text
     assert "đã được xóa" in thao.pushed_to("555001")[0].text
     contact = (await _rows(sessionmaker, Contact))[0]
-    assert (contact.name, contact.phone, contact.erased_at is not None) == ("(erased customer)", None, True)
+    assert (contact.name, contact.phone, contact.erased_at is not None) == (
+        f"(khách đã xóa dữ liệu, liên hệ #{contact.id})", None, True)
     assert await _rows(sessionmaker, ContactIdentity) == []  # their Telegram id is gone with the rest
     assert {i.summary for i in await _rows(sessionmaker, Interaction)} == {"[erased]"}
     assert {m.text for m in await _rows(sessionmaker, TicketMessage)} == {"[erased]"}

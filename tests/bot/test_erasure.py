@@ -1,0 +1,138 @@
+"""An approved erasure leaves nothing that identifies the customer: no table, no vector store (issue 11, case 5)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import pytest_asyncio
+from chromadb.config import Settings
+from sqlalchemy import JSON, String, Text, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from crm_core.models import Contact, Task, Ticket
+from crm_core.models.base import Base
+from crm_core.textnorm import fold
+from crm_core.uow import UnitOfWork
+from tests.bot.conftest import ChatDriver
+
+NAME = "Nguyễn Thị Bích Ngọc"
+PHONE = "0912345678"
+EMAIL = "ngoc.nguyen@example.vn"
+CHAT_ID = "555001"
+
+
+@pytest_asyncio.fixture
+async def customer(support_engine: Engine) -> ChatDriver:
+    """Ngọc, a customer in a private Telegram chat."""
+    return ChatDriver(support_engine, CHAT_ID)
+
+
+@pytest_asyncio.fixture
+async def lan(support_engine: Engine) -> ChatDriver:
+    """Lan, salesperson."""
+    return ChatDriver(support_engine, "1001")
+
+
+@pytest_asyncio.fixture
+async def quang(support_engine: Engine) -> ChatDriver:
+    """Quang, manager."""
+    return ChatDriver(support_engine, "2001")
+
+
+@pytest_asyncio.fixture
+async def thao(support_engine: Engine) -> ChatDriver:
+    """Thảo, admin."""
+    return ChatDriver(support_engine, "3001")
+
+
+def _traces() -> list[re.Pattern[str]]:
+    words = [NAME, fold(NAME), PHONE, PHONE[1:], EMAIL]
+    return [re.compile(re.escape(w), re.IGNORECASE) for w in words] + [re.compile(rf"(?<!\d){CHAT_ID}(?!\d)")]
+
+
+async def _traces_in_tables(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    """Every string and JSON value of every table that still names, reaches or numbers the customer."""
+    found = []
+    async with sessionmaker() as session:
+        for table in Base.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, String | Text | JSON)]
+            if not columns:
+                continue
+            for row in (await session.execute(select(*columns))).all():
+                for column, value in zip(columns, row, strict=True):
+                    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    if any(p.search(text) for p in _traces()):
+                        found.append(f"{table.name}.{column.name}: {text}")
+    return found
+
+
+def _traces_in_vectors(home: Path) -> list[str]:
+    """Every document and metadata value of every Chroma collection that names or reaches the customer."""
+    client = chromadb.PersistentClient(path=str(home / "chroma"),
+                                       settings=Settings(anonymized_telemetry=False, allow_reset=False))
+    found = []
+    for collection in client.list_collections():
+        stored: Any = client.get_collection(collection.name).get(include=["documents", "metadatas"])
+        for doc, meta in zip(stored["documents"], stored["metadatas"], strict=True):
+            text = f"{doc} {json.dumps(meta, ensure_ascii=False)}"
+            if any(p.search(text) for p in _traces()):
+                found.append(f"{collection.name}: {text[:120]}")
+    return found
+
+
+async def test_an_approved_erasure_leaves_no_trace_of_the_customer_in_any_table_or_vector_store(
+        customer: ChatDriver, lan: ChatDriver, quang: ChatDriver, thao: ChatDriver, support_engine: Engine,
+        sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await customer.say("/lang vi", display_name=NAME)
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NAME)
+    await customer.say(None, shared_phone=PHONE, display_name=NAME)
+    async with UnitOfWork(sessionmaker) as uow:  # staff wrote down her e-mail
+        await uow.session.execute(update(Contact).values(email=EMAIL))
+    await customer.say("gặp nhân viên", display_name=NAME)
+    await customer.say(f"email mình là {EMAIL}, sđt {PHONE}, tên {NAME}", display_name=NAME)
+    await quang.say(f"/ask {NAME} hỏi gì?")  # her conversation is indexed for staff search
+    await customer.say("/privacy", display_name=NAME)
+    await customer.press("Yêu cầu xóa")
+    assert await _traces_in_tables(sessionmaker) != []
+    assert _traces_in_vectors(tmp_path / "history-home") != []
+
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+    for reply in thao.last:  # the channel delivers the notices
+        await thao.received(reply)
+
+    assert "đã được xóa" in thao.pushed_to(CHAT_ID)[0].text
+    assert await _traces_in_tables(sessionmaker) == []
+    assert _traces_in_vectors(tmp_path / "history-home") == []
+
+
+async def test_after_erasure_her_tickets_are_closed_her_call_back_is_no_longer_due_and_her_name_is_vietnamese(
+        customer: ChatDriver, lan: ChatDriver, thao: ChatDriver,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NAME)
+    await customer.say(None, shared_phone=PHONE, display_name=NAME)
+    await customer.say("gặp nhân viên", display_name=NAME)
+    async with sessionmaker() as session:
+        contact = (await session.scalars(select(Contact))).one()
+        call_back = (await session.scalars(select(Task))).one()
+    assert call_back.title == f"Gọi lại khách (liên hệ #{contact.id}) — để lại số qua bot"
+
+    await customer.say("/privacy", display_name=NAME)
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    async with sessionmaker() as session:
+        contact = (await session.scalars(select(Contact))).one()
+        tasks = list(await session.scalars(select(Task)))
+        tickets = list(await session.scalars(select(Ticket)))
+    assert contact.name == f"(khách đã xóa dữ liệu, liên hệ #{contact.id})"
+    assert [t.done_at is not None for t in tasks] == [True]
+    assert [t.status for t in tickets] == ["closed"]
+    await lan.say("/tasks")
+    assert f"#{contact.id}" not in lan.text
