@@ -1,7 +1,8 @@
 """Cases of issue 10's "What was seen" that no other test named: each as the salesperson met it in chat.
 
 1. "báo ko mua nữa … mất deal" about a colleague's deal, and a quote for 24 cabinets turned into a won 300M
-   deal with the old title; 7. `/ask` missing the call logged minutes before.
+   deal with the old title; 5. money, names and stage as a saved log keeps them (the parser's own tests are
+   in tests/unit/understanding/test_issue10_parse.py); 7. `/ask` missing the call logged minutes before.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +23,7 @@ from bot.handlers.views import reminder_reply
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
-from crm_core.models import Deal, Interaction
+from crm_core.models import Company, Deal, Interaction
 from crm_core.ports import Ports
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
@@ -145,3 +147,30 @@ async def test_ask_finds_the_call_logged_minutes_before_first(asking_lan: ChatDr
     assert logged.company_id is not None  # about Giao nhận Hải Âu
     lines = asking_lan.text.splitlines()
     assert "80 triệu" in lines[1]  # the first interaction listed
+
+
+# --- 5. money, names and stage as saved ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "company", "amount", "quantity", "stage"), [
+    ("Gọi anh Bảo bên Minh Long, báo giá khoảng 2 trăm triệu", "Minh Long", 200_000_000, None, "quote"),
+    ("gặp a Phúc cty Nam Việt, 20 tủ hồ sơ AP-T200, giá 3,2tr", "Nam Việt", 64_000_000, 20, None),
+    ("chị Vy bên Sao Kim đặt ghế, 500k/ghế x 100", "Sao Kim", 50_000_000, 100, None),
+    ("Khách Trung Nguyên muốn 24 tủ, báo giá 76 triệu", "Trung Nguyên", 76_000_000, 24, "quote"),
+    ("gặp anh Bảo bên Minh Long, chốt giá 300tr, thứ 2 tuần sau ký hợp đồng", "Minh Long", 300_000_000, None,
+     "negotiation"),
+], ids=["spoken", "unit-price-after", "unit-price-x", "khach-company", "chot-gia-not-won"])
+async def test_a_saved_log_keeps_the_money_company_and_stage_the_text_gave(
+        lan: ChatDriver, open_services: OpenServices, text: str, company: str, amount: int, quantity: int | None,
+        stage: str | None) -> None:
+    await lan.say(text)
+    await lan.press(VI("btn.save"))
+
+    async with open_services() as services:
+        deal = await services.session.scalar(select(Deal))
+        assert deal is not None
+        companies = list((await services.session.scalars(select(Company.name))).all())
+        keys = {s.id: s.key for s in await services.pipelines.default_stages()}
+    assert companies == [company]
+    assert (deal.amount, deal.quantity, deal.status) == (Decimal(amount), quantity, "open")
+    assert keys[deal.stage_id] == (stage or "contacted")
