@@ -264,7 +264,7 @@ def bot(
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter(token))
     try:
-        run(run_telegram(config))
+        run(run_telegram(config, say=lambda line: typer.echo(line, err=True)))
     except Exception as error:  # one line, and never the token (aiogram puts it in every URL it reports)
         fail(f"the bot stopped: {redact(str(error), token)}")
 

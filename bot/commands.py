@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -110,13 +110,19 @@ async def console_chat(config: Settings, *, user: str, customer: bool, now: date
         await app.close()
 
 
-async def run_telegram(config: Settings) -> None:
-    """Run the aiogram bot with long polling; the app's scheduler delivers its pushes on Telegram."""
+async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _line: None) -> None:
+    """Run the aiogram bot with long polling; the app's scheduler delivers its pushes on Telegram.
+
+    `say` tells the operator how start-up goes: loading the knowledge base and its model takes a while on a
+    cold machine, and silence looks like a hang.
+    """
     from bot.adapters.aiogram_adapter import run_polling
 
     app = await build_app(config)
     try:
+        say(f"chatcrm bot: loading the knowledge base and the CRM of {config.home} …")
         await app.ready_for_traffic()
+        say("chatcrm bot: ready, polling Telegram (Ctrl+C stops it)")
         assert config.telegram_bot_token is not None
         await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
                           scheduler=app.scheduler, journal=app.engine)
