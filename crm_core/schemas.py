@@ -91,6 +91,7 @@ class InteractionOut(BaseModel):
     company_id: int | None = None
     contact_id: int | None = None
     owner_id: int | None = None
+    source: str | None = None  # who wrote it: "customer", "bot" (the customer bot's reply), "support", or staff
 
 
 class TaskOut(BaseModel):

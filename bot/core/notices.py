@@ -14,8 +14,8 @@ from crm_core.flows.notices import (
     Recipient,
     TicketNotice,
 )
-from crm_core.schemas import TicketMessageOut
-from crm_core.services.delivery import ticket_ref
+from crm_core.schemas import TicketMessageOut, TicketOut
+from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
 
 from bot.core import format as fmt
 from bot.core.callbacks import pack
@@ -54,7 +54,7 @@ def render_notice(notice: Notice, settings: Settings, *, now: datetime) -> Reply
         return None
     t = Texts(notice.to.language)
     reply = _phrased(notice, t)
-    return Reply(fmt.clip(reply.text, NOTICE_CHARS), keyboard=reply.keyboard, chat_id=chat_id,
+    return Reply(fmt.clip_lines(reply.text, NOTICE_CHARS), keyboard=reply.keyboard, chat_id=chat_id,
                  channel=notice.to.channel, ref=reply.ref, forget_when_sent=reply.forget_when_sent)
 
 
@@ -63,14 +63,16 @@ def _phrased(notice: Notice, t: Texts) -> Reply:
         return _ticket(notice, t)
     if isinstance(notice, LeadNotice):
         lead = notice.lead
-        return Reply(t("staff.lead_new", customer=lead.customer, phone=lead.phone, deal=lead.deal_id, rule=lead.rule,
-                       transcript=transcript_text(notice.transcript, t)))
+        return Reply(t("staff.lead_new", customer=lead.customer, phone=lead.phone, deal=lead.deal_id,
+                       rule=rule_text(lead.rule, t), transcript=transcript_text(notice.transcript, t)),
+                     ref=lead_ref(lead.id))
     if isinstance(notice, DealNotice):
         return _deal(notice, t)
     if isinstance(notice, ErasureRequestNotice):
         request = notice.request
         return Reply(t("privacy.admin_new", request=request.id, customer=request.customer,
-                       contact=request.contact_id), keyboard=erasure_buttons(t, request.id))
+                       contact=request.contact_id), keyboard=erasure_buttons(t, request.id),
+                     ref=erasure_ref(request.id))
     return _to_customer(notice, t)
 
 
@@ -78,8 +80,7 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
     ticket = notice.ticket
     ref = ticket_ref(ticket.id)
     if notice.kind == "new":
-        phone = f" · {ticket.phone}" if ticket.phone else ""
-        return Reply(t("staff.ticket_new", ticket=ticket.id, customer=ticket.customer, phone=phone,
+        return Reply(t("staff.ticket_new", ticket=ticket.id, customer=ticket.customer, phone=_phone_line(ticket, t),
                        reason=t(f"staff.reason_{ticket.reason}"), transcript=transcript_text(notice.transcript, t)),
                      ref=ref)
     if notice.kind == "message" and notice.transcript:  # messages held back by the cap, then this one
@@ -90,8 +91,20 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
     if notice.kind == "message":
         return Reply(t("staff.ticket_message", ticket=ticket.id, customer=ticket.customer,
                        text=fmt.clip(notice.text or "", 3000)), ref=ref)
-    return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, minutes=notice.minutes,
-                   assignee=ticket.assignee or "—", transcript=transcript_text(notice.transcript, t)), ref=ref)
+    return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, phone=_phone_line(ticket, t),
+                   minutes=notice.minutes, assignee=ticket.assignee or t("staff.nobody_assigned"),
+                   transcript=transcript_text(notice.transcript, t)), ref=ref)
+
+
+def _phone_line(ticket: TicketOut, t: Texts) -> str:
+    return t("staff.phone_line", phone=ticket.phone) if ticket.phone else ""
+
+
+def rule_text(rule: str, t: Texts) -> str:
+    """Say how a lead was assigned in the reader's words (never the setting's value, e.g. round_robin)."""
+    if rule.startswith("keyword:"):
+        return t("staff.rule_keyword", keyword=rule.removeprefix("keyword:"))
+    return t(f"staff.rule_{rule}") if t.has(f"staff.rule_{rule}") else t("staff.rule_other")
 
 
 def _deal(notice: DealNotice, t: Texts) -> Reply:

@@ -15,10 +15,16 @@ router = Router()
 
 @router.command("start", audience=Audience.EVERYONE)
 async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Greet staff with how to log; tell strangers their id and what to send an admin."""
+    """Greet staff with how to log, customers with what they may ask (no staff notes for them)."""
     if not is_staff(ctx.user):
-        return Reply(ctx.t("support.welcome", user_id=msg.user_id))
+        return Reply(ctx.t("support.welcome"))
     return Reply(ctx.t("common.welcome_staff", name=ctx.staff.name))
+
+
+@router.command("id", audience=Audience.EVERYONE, in_menu=False)
+async def on_my_id(msg: Inbound, ctx: Ctx) -> HandlerResult:
+    """Tell whoever asks their id on this channel: what a new staff member sends an admin to be added."""
+    return Reply(ctx.t("common.your_id", user_id=msg.user_id))
 
 
 @router.command("help", audience=Audience.EVERYONE)

@@ -6,13 +6,11 @@ flow decides what is answered, who is assigned and who hears about it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.core import format as fmt
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
-from bot.core.notices import erasure_buttons
+from bot.core.notices import erasure_buttons, rating_buttons
 from bot.core.router import HandlerResult, Router
 from bot.texts import Texts
 from bot.texts.answers import phrase_answer
@@ -25,11 +23,10 @@ from crm_core.flows.support import (
     HandedOff,
     Relayed,
     SmallTalk,
+    TicketRated,
 )
+from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
-
-if TYPE_CHECKING:
-    from crm_core.retrieval.models import Answer
 
 router = Router()
 PENDING_SHOWN = 20
@@ -55,33 +52,40 @@ async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("support.attachment", kind=ctx.t(f"att.{msg.attachment.kind}")))
     if len(text) > ctx.settings.max_message_chars:
         return Reply(ctx.t("support.too_long", length=len(text), limit=ctx.settings.max_message_chars))
-    result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang, wording=_as_read)
-    return _rendered(ctx, result)
-
-
-def _as_read(answer: Answer) -> str:
-    """What the customer reads for an answer, in the language it answers in."""
-    return phrase_answer(answer, Texts(answer.language))
-
-
-def _rendered(ctx: Ctx, result: CustomerTextResult) -> HandlerResult:
-    if isinstance(result, Relayed):
+    result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang,
+                                                    wording=lambda said: _replies(ctx, said)[0].text)
+    if isinstance(result, Relayed | HandedOff):
         ctx.notify(result.notices)
-        return Reply(ctx.t("support.relayed", ticket=result.ticket_id))
+    return _replies(ctx, result)
+
+
+def _replies(ctx: Ctx, result: CustomerTextResult) -> list[Reply]:
+    """What the customer reads for a result (the first reply's text is kept with their question)."""
+    if isinstance(result, Relayed):
+        return [Reply(ctx.t("support.relayed", ticket=result.ticket_id))]
+    if isinstance(result, TicketRated):
+        return [Reply(Texts(result.ticket.language)("support.rated", score=result.ticket.csat))]
     if isinstance(result, SmallTalk):
-        return Reply(ctx.t("support.small_talk"))
+        if result.after_ticket is not None:
+            t = Texts(result.language or ctx.lang)
+            return [Reply(t("support.thanks_after_close", ticket=result.after_ticket),
+                          keyboard=rating_buttons(result.after_ticket))]
+        return [Reply(ctx.t("support.small_talk"))]
     if isinstance(result, Declined):
         t = Texts(result.language)
         human = Button(t("support.btn_human"), pack("faq", "human", result.question_id))
-        return Reply(t("support.unsafe"), keyboard=Keyboard.of([human]))
+        return [Reply(declined_text(result.reason, t), keyboard=Keyboard.of([human]))]
     if isinstance(result, HandedOff):
-        return handed_off(ctx, result)
+        return [_handed_off_reply(ctx, result)]
     return _answer(result)
 
 
 def _answer(result: Answered) -> list[Reply]:
     t = Texts(result.answer.language)
-    replies = [Reply(fmt.clip(phrase_answer(result.answer, t), 4000), keyboard=_answer_buttons(t, result.question_id))]
+    text = fmt.clip_lines(phrase_answer(result.answer, t), 4000)  # lists and table rows keep their lines
+    if result.ticket_id is not None:
+        text += "\n\n" + t("support.answered_on_ticket", ticket=result.ticket_id)
+    replies = [Reply(text, keyboard=_answer_buttons(t, result.question_id))]
     if result.offer_phone:
         share = Keyboard.of([Button(t("support.btn_share_phone"), kind="request_contact")])
         replies.append(Reply(t("support.offer_phone"), keyboard=share))
@@ -97,18 +101,40 @@ def _answer_buttons(t: Texts, question_id: int) -> Keyboard | None:
 def handed_off(ctx: Ctx, result: HandedOff) -> Reply:
     """Tell the customer a person takes over, and when; staff hear about a new ticket."""
     ctx.notify(result.notices)
+    return _handed_off_reply(ctx, result)
+
+
+def _handed_off_reply(ctx: Ctx, result: HandedOff) -> Reply:
     t = Texts(result.language)
     ticket = result.ticket
     if not result.new:
         return Reply(t("support.already_open", ticket=ticket.id))
     prefix = {"complaint": "support.handoff_complaint", "kb_unavailable": "support.handoff_down"}.get(result.reason)
-    if result.open_now or result.opens_at is None:
+    if not result.told:  # nobody could be told: no promise of when
+        steps = t("support.handoff_nobody", ticket=ticket.id)
+    elif result.open_now or result.opens_at is None:
         steps = t("support.handoff_open", ticket=ticket.id, minutes=result.answer_within_minutes)
     else:
         tz = ctx.settings.tz
         when = fmt.moment(result.opens_at, t.language, tz, today=ctx.now.astimezone(tz).date())
-        steps = t("support.handoff_closed", ticket=ticket.id, hours=ctx.settings.support_hours, when=when)
+        hours = hours_text(WorkingHours.parse(ctx.settings.support_hours, tz), t)
+        steps = t("support.handoff_closed", ticket=ticket.id, hours=hours, when=when)
     return Reply((t(prefix) if prefix else "") + steps)
+
+
+def hours_text(hours: WorkingHours, t: Texts) -> str:
+    """The working hours as the reader writes them ("Thứ 2–Thứ 7, 8:00–17:30"), never the setting's own text."""
+    days = sorted(hours.days)
+    names = [t(f"weekday.{day}") for day in days]
+    span = t("support.hours_days", first=names[0], last=names[-1]) \
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)) else ", ".join(names)
+    return t("support.hours", days=span, opens=f"{hours.opens.hour}:{hours.opens.minute:02d}",
+             closes=f"{hours.closes.hour}:{hours.closes.minute:02d}")
+
+
+def declined_text(reason: str, t: Texts) -> str:
+    """Why the bot does not answer this itself (the same words `chatcrm kb ask` shows)."""
+    return t("support.unsafe") if reason == "unsafe" else t(f"support.handoff_line.{reason}")
 
 
 @router.callback("faq", audience=Audience.CUSTOMERS)
@@ -139,13 +165,15 @@ async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:
     try:
         taken = await ctx.flows.support.capture_lead(
             chat_person(msg), phone, deal_title=lambda name: business("support.lead_deal", name=name),
-            task_title=lambda contact: business("support.lead_task", contact=contact))
+            task_title=lambda contact: business("support.lead_task", contact=contact), language=ctx.lang)
     except InvalidInput:
         return Reply(ctx.t("support.bad_phone"))
     if not taken.lead.created:
         return Reply(ctx.t("support.lead_again"), remove_keyboard=True)
     ctx.notify(taken.notices)
-    key = "support.lead_thanks" if taken.lead.assignee else "support.lead_thanks_nobody"
+    if not taken.told:  # nobody could be told: no promise of a call back
+        return Reply(ctx.t("support.lead_thanks_nobody"), remove_keyboard=True)
+    key = "support.lead_thanks" if taken.lead.assignee else "support.lead_thanks_team"
     return Reply(ctx.t(key, name=taken.lead.assignee or ""), remove_keyboard=True)
 
 

@@ -12,8 +12,9 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers import deal_actions
 from bot.handlers.views import deal_amount, due_text, reminder_reply, totals
+from bot.texts import Texts
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, NameMatch
+from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch
 
 __all__ = ["reminder_reply", "router"]
 
@@ -136,7 +137,7 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
     for item in history:
         when = fmt.day(item.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang)
         lines.append(ctx.t("customer.interaction_line", when=when, kind=ctx.t(f"kind.{item.kind}"),
-                           owner=item.owner or "—", summary=fmt.clip(item.summary, 160)))
+                           owner=written_by(item, ctx.t), summary=fmt.clip(item.summary, 160)))
     rows: list[list[Button]] = []
     if deal.status == "open" and can_change_deal(ctx.staff, deal.owner_id):
         rows.append([Button(ctx.t("btn.move_stage"), pack("deal", "stages", deal.id)),
@@ -198,6 +199,16 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
                  keyboard=Keyboard.of(*([_match_button(match)] for match in found)))
 
 
+def written_by(item: InteractionOut, t: Texts) -> str:
+    """Who a line of the history is from: the customer's own messages and the customer bot's replies are labelled
+    as theirs, not as the contact owner's."""
+    if item.source == "customer":
+        return t("customer.by_customer", name=item.contact or "—")
+    if item.source == "bot":
+        return t("customer.by_bot")
+    return item.owner or "—"
+
+
 def _match_button(match: NameMatch) -> Button:
     """A company opens its 360° view, a person their card."""
     if match.kind == "company":
@@ -221,7 +232,7 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
                      amount=deal_amount(d, ctx.lang)) for d in view.deals[:8]] or [t("customer.none")]
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
-                kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(i.summary, 140))
+                kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(i.summary, 140))
               for i in view.interactions] or [t("customer.none")]
     lines.append(t("customer.tasks"))
     lines += [t("customer.task_line", title=task.title, due=due_text(task.due_at, t, ctx.now, ctx.settings))
@@ -248,7 +259,7 @@ async def person_card(ctx: Ctx, contact_id: int, *, edit: bool = False) -> Reply
                        title=f" — {contact.title}" if contact.title else ""))
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
-                kind=t(f"kind.{i.kind}"), owner=i.owner or "—", summary=fmt.clip(" ".join(i.summary.split()), 140))
+                kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(" ".join(i.summary.split()), 140))
               for i in await ctx.services.directory.contact_history(contact_id, viewer=ctx.staff)
               ] or [t("customer.none")]
     keyboard = None

@@ -22,18 +22,26 @@ _TICKET_ARGS = re.compile(r"^#?([0-9]+)(?:\s+(.*))?$", re.DOTALL)
 TICKETS_SHOWN = 30
 
 
-async def ticket_in_reply(msg: Inbound, ctx: Ctx) -> int | None:
-    """Return the ticket a staff message replies to, when the replied-to message is one of our ticket notices."""
+async def replied_ref(msg: Inbound, ctx: Ctx) -> str | None:
+    """Return what the message a staff member replies to stands for (recorded with its id when we sent it)."""
     if msg.reply_to_message_id is None:
         return None
-    return ticket_of(await ctx.services.delivery.ref_of(msg.channel, msg.chat_id, msg.reply_to_message_id))
+    return await ctx.services.delivery.ref_of(msg.channel, msg.chat_id, msg.reply_to_message_id)
 
 
 async def answer_ticket_replied_to(msg: Inbound, ctx: Ctx, text: str) -> Reply | None:
-    """Send a staff message to a ticket's customer when it replies to that ticket's notice; None otherwise."""
-    ticket_id = await ticket_in_reply(msg, ctx)
-    if ticket_id is None or not text:
+    """Send a staff message to a ticket's customer when it replies to that ticket's notice; None otherwise.
+
+    Only the replied-to message's recorded id says which ticket: its text (which a customer's chosen name can
+    imitate) never does. A reply to another notice of ours (a lead, an erasure request) reaches nobody and says
+    how to answer a customer instead.
+    """
+    ref = await replied_ref(msg, ctx)
+    if ref is None or not text:
         return None
+    ticket_id = ticket_of(ref)
+    if ticket_id is None:
+        return Reply(ctx.t("staff.reply_not_a_ticket"))
     return _answered(ctx, await ctx.flows.support.staff_reply(ctx.staff, ticket_id, text), "staff.sent")
 
 
@@ -54,7 +62,8 @@ async def on_tickets_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     lines = [ctx.t("staff.tickets_title")]
     lines += [ctx.t("staff.ticket_line", ticket=t.id, customer=t.customer, reason=ctx.t(f"staff.reason_{t.reason}"),
                     opened=fmt.moment(t.opened_at, ctx.lang, tz, today=ctx.now.date()),
-                    assignee=f" · {t.assignee}" if t.assignee else "") for t in tickets[:TICKETS_SHOWN]]
+                    assignee=f" · {t.assignee}" if t.assignee else ctx.t("staff.unassigned_mark"))
+              for t in tickets[:TICKETS_SHOWN]]
     return Reply(fmt.clip_lines("\n".join(lines), 3900))
 
 

@@ -82,3 +82,8 @@ def staff_recipient(user: UserOut, channel: str) -> Recipient:
 def chat_recipient(channel: str, chat_id: str, language: str) -> Recipient:
     """Address one chat (a customer's, or a support group)."""
     return Recipient(channel=channel, language=language, chat_id=chat_id)
+
+
+def reachable(to: Recipient) -> bool:
+    """Tell whether a notice to `to` can be delivered: a chat, or a staff member with an address on its channel."""
+    return to.chat_id is not None or (to.user is not None and to.channel in to.user.addresses)

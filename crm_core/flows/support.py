@@ -29,6 +29,7 @@ from crm_core.flows.notices import (
     Recipient,
     TicketNotice,
     chat_recipient,
+    reachable,
     staff_recipient,
 )
 from crm_core.hours import WorkingHours
@@ -46,6 +47,7 @@ from crm_core.schemas import (
     UserOut,
 )
 from crm_core.services import Services
+from crm_core.understanding.conversation import addresses_the_person, reads_as_question, typed_rating
 from crm_core.understanding.customer_intent import asks_about_buying, is_small_talk
 from crm_core.uow import ReadPhase
 
@@ -57,6 +59,13 @@ ASK_HITS = 3
 # A customer's further messages reach staff at most once a minute per ticket; the rest ride along with the next.
 TICKET_NOTICE_EVERY = timedelta(minutes=1)
 TICKET_NOTICE_LOOKBACK = 40  # the ticket's latest messages replayed to find the last announced one
+# While a ticket is open, a question is answered by the bot (and copied to the ticket) only when the knowledge
+# base is at least this sure; anything less goes to the person, who is already there.
+ON_TICKET_MIN_CONFIDENCE = 0.75
+# A closed ticket waits this long for the customer's rating; a typed "4" later is read as a message again.
+RATING_PENDING_FOR = timedelta(hours=24)
+# Reasons the bot declines itself (no ticket; a "talk to a person" button): a person would not answer better.
+DECLINE_REASONS = frozenset({"unsafe", "out_of_scope"})
 
 
 class ChatPerson(BaseModel):
@@ -75,7 +84,17 @@ class Relayed(BaseModel):
 
 
 class SmallTalk(BaseModel):
-    """A greeting or thanks: a short reply, no search, no ticket."""
+    """A greeting or thanks: a short reply, no search, no ticket. `after_ticket`: thanks for a ticket just closed
+    (acknowledged, not relayed), with its rating still to give."""
+
+    after_ticket: int | None = None
+    language: str | None = None
+
+
+class TicketRated(BaseModel):
+    """The customer typed their rating of the ticket just closed ("4", "5 sao", "tốt lắm")."""
+
+    ticket: TicketOut
 
 
 @dataclass(frozen=True)
@@ -89,13 +108,16 @@ class Answered:
     question_id: int
     answer: Answer
     offer_phone: bool
+    ticket_id: int | None = None  # answered while this ticket is open (the answer is copied to it)
 
 
 class Declined(BaseModel):
-    """The bot will not answer this (injection, other people's data); a person can still be asked."""
+    """The bot will not answer this (injection, other people's data, a subject the business does not cover);
+    a person can still be asked."""
 
     question_id: int
     language: str
+    reason: str = "unsafe"
 
 
 class HandedOff(BaseModel):
@@ -108,6 +130,7 @@ class HandedOff(BaseModel):
     open_now: bool
     opens_at: datetime | None
     answer_within_minutes: int
+    told: bool = True  # someone who could answer was told; False: no staff reached, no promise to the customer
     notices: list[Notice] = Field(default_factory=list)
 
 
@@ -122,6 +145,7 @@ class LeadTaken(BaseModel):
     """The shared phone became a lead (or updated the existing one)."""
 
     lead: LeadOut
+    told: bool = True  # someone who could call back was told (False: no staff reached, no promise)
     notices: list[Notice] = Field(default_factory=list)
 
 
@@ -164,7 +188,7 @@ class HistoryFound(BaseModel):
     interactions: list[InteractionOut]
 
 
-CustomerTextResult = Relayed | SmallTalk | Answered | Declined | HandedOff
+CustomerTextResult = Relayed | SmallTalk | TicketRated | Answered | Declined | HandedOff
 
 
 def held_back(earlier: list[TicketMessageOut], *, now: datetime) -> list[TicketMessageOut] | None:
@@ -201,20 +225,28 @@ class SupportFlow:
     # --- customers -------------------------------------------------------------------------------------
 
     async def customer_wrote(self, person: ChatPerson, text: str, *, language: str,
-                             wording: Callable[[Answer], str]) -> CustomerTextResult:
-        """Relay to the customer's open ticket, greet back, or answer from the knowledge base.
+                             wording: Callable[[CustomerTextResult], str]) -> CustomerTextResult:
+        """Answer from the knowledge base, relay to the customer's open ticket, greet back, or take a rating.
 
-        `wording(answer)` is what the customer reads for an answer; it is kept with the question so
+        While a ticket is open, a question the knowledge base answers confidently is answered (and copied to the
+        ticket); words for the person go to them. Right after a ticket is closed, a typed 1-5 is its rating and
+        thanks are acknowledged. `wording(result)` is what the customer reads; it is kept with the question so
         staff see the conversation as the customer saw it.
         """
         known = await self.services.support.find_customer(person.channel, person.user_id)
         ticket = await self.services.support.open_ticket_of(known) if known else None
+        if known is not None and ticket is None:
+            after_close = await self._after_close(known, text, language=language)
+            if after_close is not None:
+                return after_close
         if known is not None and ticket is not None:
-            earlier = await self.services.support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
-            await self.services.support.customer_wrote(ticket.id, known, text)
-            held = held_back(earlier, now=self.services.now)
-            notices = [] if held is None else await self._ticket_notices(ticket, "message", text=text, transcript=held)
-            return Relayed(ticket_id=ticket.id, notices=notices)
+            if is_small_talk(text) or addresses_the_person(text) or not reads_as_question(text):
+                return await self._relay(known, ticket, text)
+            await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
+            answer = await self._ask_knowledge(text)
+            if answer is None or answer.handoff or answer.confidence < ON_TICKET_MIN_CONFIDENCE:
+                return await self._relay(known, ticket, text)
+            return await self._answered(known, text, answer, language=language, wording=wording, ticket=ticket)
         if is_small_talk(text):
             await self.identify(person)
             return SmallTalk()
@@ -222,6 +254,26 @@ class SupportFlow:
         answer = await self._ask_knowledge(text)
         customer = await self.identify(person)
         return await self._answered(customer, text, answer, language=language, wording=wording)
+
+    async def _relay(self, customer: CustomerOut, ticket: TicketOut, text: str) -> Relayed:
+        """Put the customer's message on their open ticket; staff hear of it (at most once a minute)."""
+        earlier = await self.services.support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
+        await self.services.support.customer_wrote(ticket.id, customer, text)
+        held = held_back(earlier, now=self.services.now)
+        notices = [] if held is None else await self._ticket_notices(ticket, "message", text=text, transcript=held)
+        return Relayed(ticket_id=ticket.id, notices=notices)
+
+    async def _after_close(self, customer: CustomerOut, text: str, *, language: str) -> TicketRated | SmallTalk | None:
+        """A typed rating or thanks for the ticket just closed (its rating pending); None for anything else."""
+        pending = await self.services.support.rating_pending(customer, since=self.services.now - RATING_PENDING_FOR)
+        if pending is None:
+            return None
+        score = typed_rating(text)
+        if score is not None:
+            return TicketRated(ticket=await self.services.support.rate_ticket(pending.id, customer, score))
+        if is_small_talk(text):
+            return SmallTalk(after_ticket=pending.id, language=pending.language)
+        return None
 
     async def identify(self, person: ChatPerson) -> CustomerOut:
         """Return the contact kept for a chat user, created on their first message."""
@@ -238,22 +290,37 @@ class SupportFlow:
             return None
 
     async def _answered(self, customer: CustomerOut, text: str, answer: Answer | None, *, language: str,
-                        wording: Callable[[Answer], str]) -> Answered | Declined | HandedOff:
+                        wording: Callable[[CustomerTextResult], str],
+                        ticket: TicketOut | None = None) -> Answered | Declined | HandedOff:
         support = self.services.support
+        result: Answered | Declined | HandedOff
         if answer is None:
-            question = await support.record_question(customer, question=text, answer="—", handoff=True,
+            question = await support.record_question(customer, question=text, answer="", handoff=True,
                                                      reason="kb_unavailable", confidence=0.0, source=None)
-            return await self._hand_off(customer, question, "kb_unavailable", language)
+            result = await self._hand_off(customer, question, "kb_unavailable", language)
+            await self._said_on_hand_off(customer, question.id, result, wording(result))
+            return result
         top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
-        question = await support.record_question(customer, question=text, answer=wording(answer),
+        question = await support.record_question(customer, question=text, answer="",
                                                  handoff=answer.handoff, reason=answer.reason,
                                                  confidence=answer.confidence, source=None if answer.handoff else top)
-        if answer.handoff and answer.reason == "unsafe":
-            return Declined(question_id=question.id, language=answer.language)
-        if answer.handoff:
-            return await self._hand_off(customer, question, answer.reason or "low_confidence", answer.language)
-        offer = asks_about_buying(text) and customer.phone is None
-        return Answered(question_id=question.id, answer=answer, offer_phone=offer)
+        if answer.handoff and answer.reason in DECLINE_REASONS:
+            result = Declined(question_id=question.id, language=answer.language, reason=answer.reason or "unsafe")
+        elif answer.handoff:
+            result = await self._hand_off(customer, question, answer.reason or "low_confidence", answer.language)
+            await self._said_on_hand_off(customer, question.id, result, wording(result))
+            return result
+        else:
+            offer = asks_about_buying(text) and customer.phone is None
+            result = Answered(question_id=question.id, answer=answer, offer_phone=offer,
+                              ticket_id=ticket.id if ticket else None)
+        await support.said(customer, question.id, wording(result), ticket_id=ticket.id if ticket else None)
+        return result
+
+    async def _said_on_hand_off(self, customer: CustomerOut, question_id: int, result: HandedOff, text: str) -> None:
+        """Keep what the customer was told; a new ticket (which has the question already) gets it as the bot's line."""
+        ticket_id = result.ticket.id if result.new else None
+        await self.services.support.said(customer, question_id, text, ticket_id=ticket_id, with_question=False)
 
     async def rate_answer(self, person: ChatPerson, question_id: int, value: str) -> AnswerRated:
         """Record 👍/👎 on an answer of this customer's; the latest press counts."""
@@ -278,25 +345,31 @@ class SupportFlow:
         support = self.services.support
         transcript = await support.recent_conversation(customer)
         ticket, new = await support.open_ticket(customer, reason=reason, language=language, transcript=transcript,
-                                                assignee=await self._assignee(customer, transcript),
+                                                assignee=await self._assignee(customer, transcript, language),
                                                 question_id=question.id if question else None)
         hours = self.working_hours()
         now = self.services.now
         open_now = hours.is_open(now)
-        notices = await self._ticket_notices(ticket, "new", transcript=await support.transcript(ticket.id)) if new \
-            else []
+        audience = await self.ticket_audience(ticket)
+        notices: list[Notice] = [TicketNotice(kind="new", to=to, ticket=ticket,
+                                              transcript=await support.transcript(ticket.id))
+                                 for to in audience] if new else []
         return HandedOff(ticket=ticket, new=new, reason=reason, language=language, open_now=open_now,
                          opens_at=None if open_now else hours.next_opening(now),
-                         answer_within_minutes=self.settings.escalate_after_minutes, notices=notices)
+                         answer_within_minutes=self.settings.escalate_after_minutes,
+                         told=any(reachable(to) for to in audience), notices=notices)
 
-    async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut]) -> UserOut | None:
-        """The contact's owner when active, else a keyword rule, else the next salesperson in turn."""
+    async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut],
+                        language: str) -> UserOut | None:
+        """The contact's owner when active, else a keyword rule, else the next salesperson in turn (one who speaks
+        the customer's language when there is one)."""
         if customer.owner_id is not None:
             owner = await self.services.users.get(customer.owner_id)
             if owner.active:
                 return owner
         text = " ".join(line.text for line in transcript if line.author == "customer")
-        user, _rule = await self.services.assignment.pick(text=text, rules=self.settings.lead_rules, kind="ticket")
+        user, _rule = await self.services.assignment.pick(text=text, rules=self.settings.lead_rules, kind="ticket",
+                                                          language=language)
         return user
 
     def working_hours(self) -> WorkingHours:
@@ -387,7 +460,7 @@ class SupportFlow:
     # --- leads -----------------------------------------------------------------------------------------
 
     async def capture_lead(self, person: ChatPerson, phone: str, *, deal_title: Callable[[str], str],
-                           task_title: Callable[[int], str]) -> LeadTaken:
+                           task_title: Callable[[int], str], language: str | None = None) -> LeadTaken:
         """Turn a phone shared after a price question into a lead; InvalidInput when it is no phone number.
 
         `deal_title(name)` and `task_title(contact_id)` word the new deal and call-back task (the task names
@@ -397,14 +470,16 @@ class SupportFlow:
         last = await self.services.support.last_question(customer)
         lead = await self.services.leads.capture(customer, phone=phone, interest=last.question if last else "",
                                                  rules=self.settings.lead_rules, title=deal_title(customer.name),
-                                                 task_title=task_title(customer.contact_id))
-        notices: list[Notice] = []
-        if lead.created and lead.assignee_id is not None:
-            assignee = await self.services.users.get(lead.assignee_id)
-            transcript = await self.services.support.recent_conversation(customer)
-            notices.append(LeadNotice(to=staff_recipient(assignee, customer.channel), lead=lead,
-                                      transcript=transcript))
-        return LeadTaken(lead=lead, notices=notices)
+                                                 task_title=task_title(customer.contact_id), language=language)
+        if not lead.created:
+            return LeadTaken(lead=lead)
+        # The salesperson it went to; with none to take it, whoever hears unassigned hand-offs (managers, admins).
+        people = [await self.services.users.get(lead.assignee_id)] if lead.assignee_id is not None else \
+            [u for u in await self.services.users.list() if hears_escalations(u)]
+        transcript = await self.services.support.recent_conversation(customer)
+        audience = [staff_recipient(u, customer.channel) for u in people]
+        notices: list[Notice] = [LeadNotice(to=to, lead=lead, transcript=transcript) for to in audience]
+        return LeadTaken(lead=lead, told=any(reachable(to) for to in audience), notices=notices)
 
     # --- privacy ---------------------------------------------------------------------------------------
 

@@ -49,7 +49,8 @@ def interaction_out(row: Interaction) -> InteractionOut:
                           contact=row.contact.name if row.contact else None,
                           company=row.company.name if row.company else None,
                           owner=row.owner.name if row.owner else None, deal_id=row.deal_id,
-                          company_id=row.company_id, contact_id=row.contact_id, owner_id=row.owner_id)
+                          company_id=row.company_id, contact_id=row.contact_id, owner_id=row.owner_id,
+                          source=row.source)
 
 
 def task_out(task: Task, owner_name: str | None = None) -> TaskOut:

@@ -23,6 +23,16 @@ def ticket_ref(ticket_id: int) -> str:
     return f"{_TICKET_PREFIX}{ticket_id}"
 
 
+def lead_ref(lead_id: int) -> str:
+    """Return the ref of the notice about lead `lead_id` (a reply to it reaches nobody: it is no ticket)."""
+    return f"lead:{lead_id}"
+
+
+def erasure_ref(request_id: int) -> str:
+    """Return the ref of the notice about erasure request `request_id`."""
+    return f"privacy:{request_id}"
+
+
 def ticket_of(ref: str | None) -> int | None:
     """Return the ticket a ref stands for, or None when it stands for something else."""
     if ref is None or not ref.startswith(_TICKET_PREFIX):

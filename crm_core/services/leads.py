@@ -30,8 +30,10 @@ class AssignmentService:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def pick(self, *, text: str, rules: Mapping[str, str], kind: str) -> tuple[UserOut | None, str]:
-        """Return (salesperson, rule): the first keyword rule found in `text`, else the next in turn."""
+    async def pick(self, *, text: str, rules: Mapping[str, str], kind: str,
+                   language: str | None = None) -> tuple[UserOut | None, str]:
+        """Return (salesperson, rule): the first keyword rule found in `text`, else the next in turn among those
+        who speak `language` (everyone when nobody does)."""
         salespeople = await self._salespeople()
         if not salespeople:
             return None, "none"
@@ -41,9 +43,10 @@ class AssignmentService:
                 chosen = next((u for u in salespeople if u.name_folded == fold(name)), None)
                 if chosen is not None:
                     return user_out(chosen), f"keyword:{keyword}"[:60]
+        speakers = [u for u in salespeople if u.language == language] or salespeople
         last = await self._last_assignee(kind)
-        later = [u for u in salespeople if last is not None and u.id > last]
-        return user_out((later or salespeople)[0]), "round_robin"
+        later = [u for u in speakers if last is not None and u.id > last]
+        return user_out((later or speakers)[0]), "round_robin"
 
     async def _salespeople(self) -> list[User]:
         # The policy decides who takes leads; filtering the few active staff rows here, rather than in SQL,
@@ -72,7 +75,7 @@ class LeadService:
         self._now = now
 
     async def capture(self, customer: CustomerOut, *, phone: str, interest: str, title: str, task_title: str,
-                      rules: Mapping[str, str]) -> LeadOut:
+                      rules: Mapping[str, str], language: str | None = None) -> LeadOut:
         """Record the consented phone and hand the lead to a salesperson; a second share only updates the phone."""
         phone = normalize_phone(phone)
         contact = await self._session.get(Contact, customer.contact_id)
@@ -88,7 +91,7 @@ class LeadService:
         if owner_row is not None and owner_row.active:
             owner, rule = user_out(owner_row), "owner"
         else:
-            owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead")
+            owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead", language=language)
         if owner is not None and contact.owner_id is None:
             contact.owner_id = owner.id
         deal = await self._deals.create(title=title, owner_id=owner.id if owner else None,

@@ -97,8 +97,26 @@ class SupportService:
                                handoff=handoff, reason=reason, asked_at=self._now)
         self._session.add(row)
         await self._session.flush()
-        await self.note(customer, f"{question}\n→ {answer}", source="bot")
+        if answer:
+            await self.note(customer, f"{question}\n→ {answer}", source="bot")
         return _question_out(row)
+
+    async def said(self, customer: CustomerOut, question_id: int, text: str, *, ticket_id: int | None = None,
+                   with_question: bool = True) -> None:
+        """Keep what the customer read for their question (on the question and their contact); with `ticket_id`,
+        add that reply (and the question, unless the ticket has it already) to the customer's ticket too."""
+        row = await self._own_question(question_id, customer)
+        row.answer = text[:MAX_MESSAGE_CHARS]
+        await self.note(customer, f"{row.question}\n→ {text}", source="bot")
+        if ticket_id is None:
+            return
+        ticket = await self._load(ticket_id)
+        if ticket.contact_id != customer.contact_id:
+            raise Forbidden("not this customer's ticket")
+        row.ticket_id = ticket.id
+        if with_question:
+            self._session.add(TicketMessage(ticket_id=ticket.id, author="customer", text=row.question, at=self._now))
+        self._session.add(TicketMessage(ticket_id=ticket.id, author="bot", text=row.answer, at=self._now))
 
     async def question(self, question_id: int, customer: CustomerOut) -> QuestionOut:
         """Return a question this customer asked (no one else's)."""
@@ -131,8 +149,9 @@ class SupportService:
                  .order_by(CustomerQuestion.id.desc()).limit(questions))
         lines: list[TicketMessageOut] = []
         for row in reversed(list(await self._session.scalars(query))):
-            lines += [TicketMessageOut(author="customer", name=None, text=row.question, at=row.asked_at),
-                      TicketMessageOut(author="bot", name=None, text=row.answer, at=row.asked_at)]
+            lines.append(TicketMessageOut(author="customer", name=None, text=row.question, at=row.asked_at))
+            if row.answer:  # empty while the reply to it is still being decided (a hand-off in progress)
+                lines.append(TicketMessageOut(author="bot", name=None, text=row.answer, at=row.asked_at))
         return lines
 
     # --- tickets ----------------------------------------------------------------------------------------
@@ -232,6 +251,19 @@ class SupportService:
             raise Conflict("the ticket is still open")
         ticket.csat, ticket.csat_at = score, self._now
         return ticket_out(ticket)
+
+    async def rating_pending(self, customer: CustomerOut, *, since: datetime) -> TicketOut | None:
+        """Return the customer's ticket closed after `since` whose rating is still to come, unless they have asked
+        the bot something since it closed (then the conversation has moved on)."""
+        query = _tickets().where(Ticket.contact_id == customer.contact_id).order_by(Ticket.id.desc()).limit(1)
+        ticket = await self._session.scalar(query)
+        if ticket is None or ticket.status != "closed" or ticket.csat is not None or ticket.closed_at is None \
+                or ticket.closed_at < since:
+            return None
+        asked_since = await self._session.scalar(
+            select(func.count()).where(CustomerQuestion.contact_id == customer.contact_id,
+                                       CustomerQuestion.asked_at > ticket.closed_at))
+        return None if asked_since else ticket_out(ticket)
 
     async def transcript(self, ticket_id: int, *, limit: int = 12) -> list[TicketMessageOut]:
         """Return the ticket's latest messages, oldest first."""

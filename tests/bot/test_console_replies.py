@@ -50,3 +50,22 @@ async def test_replying_to_a_number_this_chat_was_not_shown_says_so_and_logs_not
     assert "Hòa Phát" not in said  # not read as a log about something else
     async with open_services() as services:
         assert await services.session.scalar(select(func.count()).select_from(LogDraft)) == 0
+
+
+async def test_a_console_customer_is_shown_the_rating_stars_of_a_ticket_closed_in_the_same_run_and_presses_one(
+        engine: Engine, open_services: OpenServices) -> None:
+    await _console_ticket(open_services)
+    scheduler = Scheduler(engine, interval_s=30)
+    out = io.StringIO()
+    await ConsoleChannel(engine, scheduler=scheduler, user="Quang", out=out, echo=True).run(["/close 1"])
+    customer = ConsoleChannel(engine, scheduler=scheduler, user="Chị Hoa", customer=True, out=out, echo=True)
+
+    await customer.run(["4"])
+
+    transcript = out.getvalue()
+    closed = Texts("vi")("support.closed", ticket=1)
+    assert f"bot: {closed}\n  [1] ⭐  [2] ⭐⭐  [3] ⭐⭐⭐  [4] ⭐⭐⭐⭐  [5] ⭐⭐⭐⭐⭐" in transcript
+    assert Texts("vi")("support.rated", score=4) in transcript
+    async with open_services() as services:
+        ticket = await services.support.get(1)
+    assert ticket.csat == 4

@@ -5,6 +5,10 @@ with none open it is ordinary text. Pushes to other chats are printed with their
 A message that stands for something (a ticket notice) is printed with a number, `[#3]`, and the
 line `>3 text` replies to it, as one replies to a message in a chat app. The console is the
 scheduler's sender for its channel: after every line, and at the end, what is due is printed.
+
+A push to another console chat is printed with its buttons; when that chat is played later in the same
+process (the demo: a salesperson closes a ticket, then the customer writes), it is shown there first and its
+buttons are the ones a number presses (the customer's ⭐ rating).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from bot.texts import Texts
 CHANNEL = "console"
 _REPLY_TO = re.compile(r"^>\s*(\d+)\s+(\S.*)$", re.DOTALL)
 _REPLY_TO_NOTHING = re.compile(r"^>\s*(\d+)\s*$")
+# Pushes with buttons printed for another console chat of this process, by (engine, chat), waiting to be shown there.
+_WAITING: dict[tuple[int, str], list[Reply]] = {}
 
 
 class ConsoleEngine(Protocol):
@@ -60,6 +66,9 @@ class ConsoleChannel:
 
     async def send(self, line: str) -> None:
         """Handle one typed line: a button number, a reply to a numbered message, or a message."""
+        waiting = _WAITING.pop((id(self._engine), self._user), [])
+        for reply in waiting:
+            self._show_own(reply, "")
         if self._echo:
             self._print(f"> {self._label}: {line}")
         if self._not_a_reply_here(line):
@@ -106,16 +115,23 @@ class ConsoleChannel:
             tag = await self._numbered(reply, chat_id)
             if chat_id != self._user:
                 self._print(f"→ {chat_id}{tag}: {reply.text}")
+                if reply.keyboard is not None:
+                    self._print("  " + "  ".join(f"[{b.label}]" for b in reply.keyboard.buttons()))
+                    _WAITING.setdefault((id(self._engine), chat_id), []).append(reply)
                 continue
-            if reply.toast and reply.toast != reply.text:
-                self._print(f"  ({reply.toast})")
-            self._print(f"bot{tag}: {reply.text}")
-            if reply.file is not None:
-                self._print(f"  [file] {reply.file.path}")
-            if reply.keyboard is not None:
-                self._buttons = reply.keyboard.buttons()
-                labels = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self._buttons, start=1))
-                self._print(f"  {labels}")
+            self._show_own(reply, tag)
+
+    def _show_own(self, reply: Reply, tag: str) -> None:
+        """Print a reply to this chat; its buttons become the ones a number presses."""
+        if reply.toast and reply.toast != reply.text:
+            self._print(f"  ({reply.toast})")
+        self._print(f"bot{tag}: {reply.text}")
+        if reply.file is not None:
+            self._print(f"  [file] {reply.file.path}")
+        if reply.keyboard is not None:
+            self._buttons = reply.keyboard.buttons()
+            labels = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self._buttons, start=1))
+            self._print(f"  {labels}")
 
     async def _numbered(self, reply: Reply, chat_id: str) -> str:
         """Report the reply delivered (printing cannot fail); a reply that stands for something gets a number."""

@@ -1,0 +1,74 @@
+"""A customer's message in a conversation with a person: a question for the knowledge base, words for the
+person, or a typed rating of a closed ticket (vocabulary in `data/conversation.json`)."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from crm_core.textnorm import fold
+
+_DATA = Path(__file__).resolve().parent / "data" / "conversation.json"
+_STARS = frozenset("⭐★🌟")
+_SCORES = range(1, 6)
+
+
+@cache
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_DATA.read_text(encoding="utf-8"))
+    return data
+
+
+def _alternatives(phrases: list[str]) -> str:
+    return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+
+
+@cache
+def _phrases(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9a-z])(?:{_alternatives(_data()[name])})(?![0-9a-z])")
+
+
+@cache
+def _typed_rating() -> re.Pattern[str]:
+    fillers = _alternatives(_data()["rating_fillers"])
+    units = _alternatives(_data()["rating_units"])
+    return re.compile(rf"^(?:(?:{fillers})\s+)*([0-9])\s*(?:/\s*5|(?:{units})(?![0-9a-z]))?(?:\s+(?:{fillers}))*$")
+
+
+@cache
+def _worded_rating() -> re.Pattern[str]:
+    fillers = _alternatives(_data()["rating_fillers"])
+    words = _alternatives(list(_data()["rating_words"]))
+    return re.compile(rf"^(?:(?:{fillers})\s+)*({words})(?:\s+(?:{fillers}))*$")
+
+
+def _folded(text: str) -> str:
+    return " ".join(re.findall(r"[0-9a-z/]+", fold(text)))
+
+
+def reads_as_question(text: str) -> bool:
+    """Tell whether `text` asks something ('?' or a question word, Vietnamese with or without accents, English)."""
+    return "?" in text or _phrases("question").search(_folded(text)) is not None
+
+
+def addresses_the_person(text: str) -> bool:
+    """Tell whether `text` speaks to the person on the customer's ticket (or about their call back)."""
+    return _phrases("to_the_person").search(_folded(text)) is not None
+
+
+def typed_rating(text: str) -> int | None:
+    """Return the 1-5 score a reply typed after a closed ticket gives ('4', '5 sao', '4 điểm', '⭐⭐⭐⭐',
+    'tốt lắm'), or None when it is no rating."""
+    compact = "".join(text.split())
+    if compact and set(compact) <= _STARS:
+        return len(compact) if len(compact) in _SCORES else None
+    folded = _folded(text)
+    number = _typed_rating().match(folded)
+    if number is not None:
+        score = int(number.group(1))
+        return score if score in _SCORES else None
+    worded = _worded_rating().match(folded)
+    return int(_data()["rating_words"][worded.group(1)]) if worded is not None else None

@@ -1,0 +1,340 @@
+"""A customer's conversation around a person (issue 11): tickets never lock them out, off-topic questions are declined,
+honesty when nobody can answer, typed ratings after a close, replies routed by message id only, one voice, staff
+notices laid out on lines, hand-offs to staff who speak the customer's language."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.handlers import ROUTER
+from bot.handlers.customer import declined_text
+from bot.handlers.views import reminder_reply
+from bot.texts import Texts
+from crm_core.clock import FrozenClock
+from crm_core.config import Settings
+from crm_core.models import CustomerQuestion, Interaction, Ticket, TicketMessage
+from crm_core.ports import Ports
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+from tests.bot.conftest import ChatDriver
+
+VI = Texts("vi")
+EN = Texts("en")
+COLOUR_QUESTION = "bàn AP-D140 có màu đen không"
+OFF_TOPIC = "thời tiết Sài Gòn mai thế nào?"
+
+
+@pytest_asyncio.fixture
+async def customer(support_engine: Engine) -> ChatDriver:
+    """A customer in a private Telegram chat."""
+    return ChatDriver(support_engine, "555001")
+
+
+@pytest_asyncio.fixture
+async def lan(support_engine: Engine) -> ChatDriver:
+    """Lan, salesperson (Vietnamese)."""
+    return ChatDriver(support_engine, "1001")
+
+
+@pytest_asyncio.fixture
+async def tuan(support_engine: Engine) -> ChatDriver:
+    """Tuấn, salesperson (Vietnamese)."""
+    return ChatDriver(support_engine, "1002")
+
+
+@pytest_asyncio.fixture
+async def thao(support_engine: Engine) -> ChatDriver:
+    """Thảo, admin."""
+    return ChatDriver(support_engine, "3001")
+
+
+@pytest_asyncio.fixture
+async def empty_home(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, shipped_knowledge: Any,
+                     ) -> AsyncIterator[Engine]:
+    """A home with the shipped knowledge and no staff at all."""
+    yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                 render_reminder=reminder_reply, ports=Ports(knowledge=shipped_knowledge))
+
+
+async def _rows(sessionmaker: async_sessionmaker[AsyncSession], model: Any) -> list[Any]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+
+async def _close_ticket_one(customer: ChatDriver, lan: ChatDriver) -> None:
+    await customer.say("gặp nhân viên")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+
+
+# --- tickets never lock a customer out ---------------------------------------------------------------------------
+
+
+async def test_while_a_ticket_is_open_a_question_the_knowledge_answers_is_answered_and_copied_to_the_ticket(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên")
+
+    replies = await customer.say(COLOUR_QUESTION)
+
+    assert "Trắng" in replies[0].text
+    assert VI("support.answered_on_ticket", ticket=1) in replies[0].text
+    assert VI("support.relayed", ticket=1) not in customer.text
+    lines = [(m.author, m.text) for m in await _rows(sessionmaker, TicketMessage)]
+    assert ("customer", COLOUR_QUESTION) in lines
+    assert lines[-1][0] == "bot"
+    assert "Trắng" in lines[-1][1]
+    assert len(await _rows(sessionmaker, Ticket)) == 1
+
+
+async def test_while_a_ticket_is_open_words_for_the_person_still_go_to_them(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên")
+
+    for text in ("khi nào bên em gọi lại vậy?", "dạ vâng, chị chờ nhé"):
+        await customer.say(text)
+        assert VI("support.relayed", ticket=1) in customer.text
+
+    assert [q.question for q in await _rows(sessionmaker, CustomerQuestion)] == ["gặp nhân viên"]
+
+
+async def test_an_off_topic_question_is_declined_without_a_ticket_and_a_person_is_one_tap_away(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say(OFF_TOPIC)
+
+    assert customer.text == declined_text("out_of_scope", VI)
+    assert await _rows(sessionmaker, Ticket) == []
+    await customer.say(COLOUR_QUESTION)
+    assert "Trắng" in customer.text
+
+    await customer.say(OFF_TOPIC)
+    await customer.press(VI("support.btn_human"))
+    assert [t.reason for t in await _rows(sessionmaker, Ticket)] == ["asked_for_human"]
+
+
+async def test_with_no_staff_a_hand_off_promises_nothing_and_admins_see_it_in_tickets(
+        empty_home: Engine, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    customer = ChatDriver(empty_home, "555009")
+
+    await customer.say("cho tôi gặp nhân viên")
+
+    assert customer.text == VI("support.handoff_nobody", ticket=1)
+    assert "30 phút" not in customer.text
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).users.add(name="Thảo", role="admin", telegram_id=3001)
+    admin = ChatDriver(empty_home, "3001")
+    await admin.say("/tickets")
+    assert admin.text.split("\n")[1].startswith("#1 ")
+    assert admin.text.split("\n")[1].endswith(VI("staff.unassigned_mark"))
+
+
+async def test_with_no_staff_a_shared_phone_is_kept_without_a_promise_of_a_call(empty_home: Engine) -> None:
+    customer = ChatDriver(empty_home, "555010")
+    await customer.say("bàn AP-D120 giá bao nhiêu")
+
+    await customer.say(None, shared_phone="0912345678")
+
+    assert customer.text == VI("support.lead_thanks_nobody")
+
+
+# --- satisfaction after a close --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "score"), [("4", 4), ("5 sao", 5), ("tốt lắm", 5), ("4 điểm", 4),
+                                              ("⭐⭐⭐⭐", 4), ("cho 3 điểm nha shop", 3)])
+async def test_a_rating_typed_right_after_close_is_the_rating(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str,
+        score: int) -> None:
+    await _close_ticket_one(customer, lan)
+
+    await customer.say(typed)
+
+    assert customer.text == VI("support.rated", score=score)
+    assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", score)]
+
+
+async def test_an_english_customers_typed_rating_is_thanked_in_english(
+        support_engine: Engine, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    customer = ChatDriver(support_engine, "555002", language_code="en")
+    await customer.say("I want to talk to a person")
+    await lan.say("/close 1")
+
+    await customer.say("4")
+
+    assert customer.text == EN("support.rated", score=4)
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)] == [4]
+
+
+async def test_thanks_after_a_close_is_acknowledged_with_the_stars_not_relayed(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _close_ticket_one(customer, lan)
+
+    replies = await customer.say("thanks shop")
+
+    assert customer.text == VI("support.thanks_after_close", ticket=1)
+    assert replies[0].keyboard is not None
+    assert [b.label for b in replies[0].keyboard.buttons()][-1] == "⭐⭐⭐⭐⭐"
+    assert [r for r in replies if r.chat_id is not None] == []
+    assert len(await _rows(sessionmaker, Ticket)) == 1
+    await customer.say("5")
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)] == [5]
+
+
+async def test_a_number_is_not_a_rating_once_the_ticket_is_rated(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _close_ticket_one(customer, lan)
+    rating = lan.pushed_to("555001")[0]
+    assert rating.keyboard is not None
+    customer.buttons = rating.keyboard.buttons()
+    await customer.press("⭐⭐⭐")
+
+    await customer.say("4")
+
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)][:1] == [3]
+    assert customer.text != VI("support.rated", score=4)
+
+
+# --- replies routed by message id only -----------------------------------------------------------------------------
+
+
+async def test_a_customer_named_like_a_ticket_cannot_redirect_a_reply_to_the_lead_notice(
+        customer: ChatDriver, support_engine: Engine) -> None:
+    await customer.say("gặp nhân viên")  # ticket #1, Lan's
+    imposter = ChatDriver(support_engine, "555066")
+    await imposter.say("bàn AP-D120 giá bao nhiêu", display_name="Phiếu #1 Anh Ba")
+    replies = await imposter.say(None, shared_phone="0912345678", display_name="Phiếu #1 Anh Ba")
+    lead_notice = next(r for r in replies if r.chat_id in ("1001", "1002"))
+    salesperson = ChatDriver(support_engine, lead_notice.chat_id or "")
+
+    await salesperson.say("Dạ em gọi lại anh ngay", reply_to=lead_notice)
+
+    assert salesperson.pushed_to("555001") == []
+    assert salesperson.text == VI("staff.reply_not_a_ticket")
+
+
+async def test_a_reply_to_the_erasure_notice_reaches_no_customer(customer: ChatDriver, thao: ChatDriver) -> None:
+    await customer.say("gặp nhân viên")
+    await customer.say("/privacy")
+    replies = await customer.press(VI("privacy.btn_erase"))
+    notice = next(r for r in replies if r.chat_id == "3001")
+
+    await thao.say("ok để chị xem", reply_to=notice)
+
+    assert thao.pushed_to("555001") == []
+    assert thao.text == VI("staff.reply_not_a_ticket")
+
+
+# --- staff notices on lines ----------------------------------------------------------------------------------------
+
+
+async def test_a_ticket_notice_puts_customer_phone_conversation_and_commands_on_their_own_lines(
+        customer: ChatDriver) -> None:
+    await customer.say(COLOUR_QUESTION, display_name="Chị Hoa")
+    await customer.say(None, shared_phone="0912345678")
+    await customer.say("gặp nhân viên")
+    notice = customer.pushed_to("1001") or customer.pushed_to("1002")
+
+    lines = notice[0].text.split("\n")
+    assert any(line.endswith("Chị Hoa") for line in lines)
+    assert any(line.endswith("0912345678") for line in lines)
+    assert any("/close 1" in line and "/reply" not in line for line in lines)
+    assert any(line.startswith("👤 " + COLOUR_QUESTION) for line in lines)
+
+
+async def test_a_lead_notice_is_laid_out_on_lines_in_the_readers_words(customer: ChatDriver) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name="Chị Hoa")
+
+    replies = await customer.say(None, shared_phone="0912345678")
+
+    notice = next(r for r in replies if r.chat_id is not None)
+    lines = notice.text.split("\n")
+    assert any(line.endswith("Chị Hoa") for line in lines)
+    assert any(line.endswith("0912345678") and "Chị Hoa" not in line for line in lines)
+    assert "round_robin" not in notice.text
+    assert VI("staff.rule_round_robin") in notice.text
+
+
+# --- wording -------------------------------------------------------------------------------------------------------
+
+
+async def test_a_customers_start_has_no_staff_note_and_id_tells_the_id(customer: ChatDriver) -> None:
+    await customer.say("/start")
+    assert "555001" not in customer.text
+    assert customer.text == VI("support.welcome")
+
+    await customer.say("/id")
+    assert "555001" in customer.text
+
+
+async def test_outside_hours_the_customer_reads_the_hours_in_vietnamese(customer: ChatDriver,
+                                                                        clock: FrozenClock) -> None:
+    from datetime import timedelta
+
+    clock.advance(timedelta(hours=11))  # Monday 21:00
+
+    await customer.say("tôi muốn nói chuyện với người thật")
+
+    assert "Thứ 2–Thứ 7, 8:00–17:30" in customer.text
+    assert "Mon" not in customer.text
+
+
+async def test_a_complaint_is_not_called_a_question(customer: ChatDriver) -> None:
+    await customer.say("hàng giao bị trầy xước, tôi rất bực mình, làm ăn kiểu gì vậy")
+
+    assert "câu hỏi" not in customer.text
+    assert " bạn" not in customer.text
+
+
+async def test_the_bot_text_kept_on_the_contact_is_what_the_customer_read(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say(OFF_TOPIC)
+    declined = customer.text
+    await customer.say("cho tôi gặp nhân viên")
+    told = customer.text
+
+    notes = [n.summary for n in await _rows(sessionmaker, Interaction) if n.source == "bot"]
+    assert notes == [f"{OFF_TOPIC}\n→ {declined}", f"cho tôi gặp nhân viên\n→ {told}"]
+    questions = await _rows(sessionmaker, CustomerQuestion)
+    assert [q.answer for q in questions] == [declined, told]
+    lines = [(m.author, m.text) for m in await _rows(sessionmaker, TicketMessage)]
+    assert lines[-1] == ("bot", told)
+
+
+async def test_a_hand_off_goes_to_a_salesperson_who_speaks_the_customers_language_in_their_language(
+        support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
+        tmp_path: Path) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).users.add(name="Daniel", role="sales", telegram_id=1009,
+                                                                       language="en")
+    english = ChatDriver(support_engine, "555003", language_code="en")
+    vietnamese = ChatDriver(support_engine, "555004")
+
+    await english.say("I want to talk to a person")
+    to_daniel = english.pushed_to("1009")
+    await vietnamese.say("hàng giao bị trầy xước, tôi rất bực mình, làm ăn kiểu gì vậy")
+
+    assert len(to_daniel) == 1
+    assert to_daniel[0].text.startswith("🎫 Ticket #1")
+    assert vietnamese.pushed_to("1009") == []
+    assert vietnamese.pushed_to("1001") or vietnamese.pushed_to("1002")
+
+
+async def test_customer_shows_the_customers_own_messages_as_theirs(customer: ChatDriver, lan: ChatDriver) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name="Phạm Thị Hoa")
+    await customer.say(None, shared_phone="0912345678")  # the contact is now Lan's or Tuấn's
+    await customer.say("gặp nhân viên")
+    await customer.say("tôi cần 20 bộ bàn cho văn phòng mới")
+
+    await lan.say("/customer Phạm Thị Hoa")
+
+    mine = next(line for line in lan.text.split("\n") if "20 bộ bàn" in line)
+    assert f"({VI('customer.by_customer', name='Phạm Thị Hoa')})" in mine
+    assert "(Lan)" not in mine
+    assert "(Tuấn)" not in mine
