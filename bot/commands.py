@@ -167,9 +167,19 @@ def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
     if missing:
         typer.echo(f"not found: {', '.join(missing)}", err=True)
         raise typer.Exit(1)
-    report = kb.ingest(paths)
-    typer.echo(str(report), err=True)
-    if getattr(report, "errors", None):
+    try:
+        report = kb.ingest(paths)
+    except CrmError as error:  # the store itself failed (Chroma, the manifest): nothing more can go in
+        typer.echo(f"ingest stopped: {error}", err=True)
+        raise typer.Exit(2) from None
+    for label, docs in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged),
+                        ("removed", report.removed)):
+        for doc in docs:
+            typer.echo(f"{label:<10} {doc}", err=True)
+    for failure in report.errors:  # one line each; the other files went in
+        typer.echo(f"FAILED     {failure.doc}: {failure.message} [{failure.code}]", err=True)
+    typer.echo(f"{report.sections} sections indexed; {len(report.errors)} file(s) failed", err=True)
+    if report.errors:
         raise typer.Exit(1)
 
 

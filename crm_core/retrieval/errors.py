@@ -8,6 +8,8 @@ CrmError
            ├── EmptyFile       code "empty_file"
            ├── UnsupportedType code "unsupported_type"
            ├── CorruptFile     code "corrupt_file"
+           │    └── UnknownEncoding code "unknown_encoding"
+           ├── UnsafePath      code "unsafe_path"
            └── MissingColumns  code "missing_columns"
 """
 
@@ -50,6 +52,18 @@ class CorruptFile(IngestError):
     """The file cannot be parsed (damaged or not what its extension says)."""
 
     code = "corrupt_file"
+
+
+class UnknownEncoding(CorruptFile):
+    """A text file whose encoding is not recognised with confidence (it would be indexed as garbage)."""
+
+    code = "unknown_encoding"
+
+
+class UnsafePath(IngestError):
+    """A symlink, or a path that resolves outside the folder being ingested."""
+
+    code = "unsafe_path"
 
 
 class MissingColumns(IngestError):

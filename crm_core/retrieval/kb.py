@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +22,7 @@ from crm_core.retrieval.answer import Answerer
 from crm_core.retrieval.chroma import ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
 from crm_core.retrieval.embedder import Embedder, default_embedder
-from crm_core.retrieval.errors import IngestError, RetrievalUnavailable
+from crm_core.retrieval.errors import IngestError, RetrievalUnavailable, UnsafePath
 from crm_core.retrieval.loaders import Unit, load_file
 from crm_core.retrieval.manifest import DocRecord, Manifest, UnitRecord
 from crm_core.retrieval.models import (
@@ -125,14 +126,41 @@ class KnowledgeBase:
         report = IngestReport()
         for path in paths:
             path = Path(path)
-            if path.is_dir():
+            if path.is_symlink():
+                report.errors.append(IngestFailure(doc=path.name, code=UnsafePath.code,
+                                                   message=f"{path}: a symbolic link; ingest the file itself"))
+            elif path.is_dir():
                 self._ingest_folder(path, at, report)
             elif path.exists():
-                self._ingest_file(path, path.name, None, at, report)
+                file = path.resolve()
+                root = self._root_of(file)
+                self._ingest_file(file, self._doc_key(root, file.relative_to(root)), str(root), at, report)
             else:
                 report.errors.append(IngestFailure(doc=path.name, code="not_found", message=f"{path}: no such file"))
         report.sections = self.section_count()
         return report
+
+    def _root_of(self, file: Path) -> Path:
+        """The folder a single file belongs to: the deepest ingested folder holding it, else its own folder."""
+        self._ensure_manifest()
+        roots = {Path(r.source_root) for r in self._manifest.docs() if r.source_root}
+        holding = [r for r in roots if file.is_relative_to(r)]
+        return max(holding, key=lambda r: len(r.parts)) if holding else file.parent
+
+    def _doc_key(self, root: Path, rel: Path) -> str:
+        """Name a document by its path relative to the folder it was ingested from.
+
+        The same relative path from another folder (a/faq.md, b/faq.md) takes as many of its folder's
+        names as needed to differ ("faq.md", then "b/faq.md"); the same file from the same folder keeps its name.
+        """
+        self._ensure_manifest()
+        parts = [*root.parts[1:], *rel.parts]
+        for extra in range(len(rel.parts), len(parts) + 1):
+            key = "/".join(parts[-extra:])
+            record = self._manifest.get(key)
+            if record is None or record.source_root in (None, str(root)):
+                return key
+        return "/".join(parts)
 
     def _now(self, now: datetime | None) -> datetime:
         if now is not None:
@@ -144,12 +172,18 @@ class KnowledgeBase:
     def _ingest_folder(self, folder: Path, at: datetime, report: IngestReport) -> None:
         root = folder.resolve()
         seen: set[str] = set()
-        for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        for file in _folder_files(root):
             rel = file.relative_to(root)
             # Hidden files and a folder's README (it describes the folder, not the business) are not knowledge.
             if any(part.startswith((".", "_")) for part in rel.parts) or file.stem.upper() == "README":
                 continue
-            doc = rel.as_posix()
+            doc = self._doc_key(root, rel)
+            if file.is_symlink() or not file.resolve().is_relative_to(root):
+                # A link may point anywhere (a system file would then be served to customers): never followed,
+                # and what an earlier version indexed through it is removed below.
+                report.errors.append(IngestFailure(doc=doc, code=UnsafePath.code,
+                                                   message=f"{doc}: a symbolic link; not followed"))
+                continue
             seen.add(doc)
             self._ingest_file(file, doc, str(root), at, report)
         self._ensure_manifest()
@@ -442,6 +476,16 @@ class KnowledgeBase:
             if len(sources) == MAX_SOURCES:
                 break
         return sources
+
+
+def _folder_files(root: Path) -> list[Path]:
+    """Every file under `root`, sorted; links (to files or folders) are listed, never entered."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        base = Path(folder)
+        found += [base / name for name in files]
+        found += [base / name for name in dirs if (base / name).is_symlink()]
+    return sorted(found)
 
 
 def _lexical_text(unit: Unit) -> list[str]:

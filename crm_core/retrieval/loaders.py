@@ -8,17 +8,27 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from crm_core.retrieval.errors import (
     CorruptFile,
     EmptyFile,
     FileTooLarge,
+    IngestError,
     MissingColumns,
+    UnknownEncoding,
     UnsupportedType,
 )
 from crm_core.textnorm import fold, nfc
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# A .docx part larger than this once unzipped is refused (a zip bomb, not a business document).
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+# The encodings a knowledge text file may be in: Unicode, or the Windows code pages of Vietnamese and
+# Western text. Guessing among more (cp1257, mac_roman…) mostly finds wrong ones that also decode.
+TEXT_ENCODINGS = ("utf_8", "utf_16", "utf_32", "cp1258", "cp1252")
+# The most "mess" (charset-normalizer's chaos, 0-1) a legacy-encoded text may show and still be read.
+MAX_CHAOS = 0.2
 BREADCRUMB = " › "
 _CHUNK_CHARS = 900
 
@@ -56,7 +66,13 @@ def load_file(path: Path, doc: str) -> list[Unit]:
         raise FileTooLarge(f"{doc}: {size} bytes is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", doc=doc)
     if size == 0:
         raise EmptyFile(f"{doc}: the file is empty", doc=doc)
-    units = [u for u in reader(path, doc) if u.text.strip() or u.variants]
+    try:
+        read = reader(path, doc)
+    except IngestError:
+        raise
+    except Exception as exc:  # a damaged file may fail anywhere in a parser; it is that file's failure only
+        raise CorruptFile(f"{doc}: damaged or unreadable ({type(exc).__name__})", doc=doc) from exc
+    units = [u for u in read if u.text.strip() or u.variants]
     if not units:
         raise EmptyFile(f"{doc}: no text to index", doc=doc)
     return units
@@ -69,15 +85,40 @@ def doc_title_from_name(doc: str) -> str:
 
 
 def _decode(path: Path, doc: str) -> str:
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "utf-16"):
+    return decode_text(path.read_bytes(), doc)
+
+
+def decode_text(raw: bytes, doc: str) -> str:
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16/32 with a BOM, else the encoding
+    charset-normalizer finds among `TEXT_ENCODINGS` (Vietnamese cp1258, Western cp1252); refuse when unsure.
+
+    A wrong guess would index garbage that customers then read, so a file no candidate decodes cleanly
+    is refused with `UnknownEncoding` rather than read "as well as possible".
+    """
+    if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-16"
+        if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+            encoding = "utf-32"
         try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:
-            return nfc(text)
-    raise CorruptFile(f"{doc}: not UTF-8 text", doc=doc)
+            return _checked(raw.decode(encoding), doc)
+        except UnicodeDecodeError as exc:
+            raise UnknownEncoding(f"{doc}: damaged {encoding} text", doc=doc) from exc
+    try:
+        return _checked(raw.decode("utf-8"), doc)
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw, cp_isolation=list(TEXT_ENCODINGS)).best()
+    if best is None or best.chaos > MAX_CHAOS:
+        raise UnknownEncoding(f"{doc}: the text encoding could not be recognised; save it as UTF-8", doc=doc)
+    return _checked(str(best), doc)
+
+
+def _checked(text: str, doc: str) -> str:
+    if "\x00" in text or any(0x80 <= ord(ch) < 0xA0 for ch in text):  # binary, or C1 controls from a wrong guess
+        raise UnknownEncoding(f"{doc}: not a text file, or its encoding could not be recognised", doc=doc)
+    return nfc(text)
 
 
 def _clean_md(line: str) -> str:
@@ -261,36 +302,106 @@ def _reflow(page: str) -> str:
 
 
 def _read_docx(path: Path, doc: str) -> list[Unit]:
-    import zipfile
+    """Read a .docx from its XML: paragraphs (headings by their style) and tables, in document order.
 
-    import docx
-
-    try:
-        document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise CorruptFile(f"{doc}: not a readable .docx document", doc=doc) from exc
+    Read directly rather than through python-docx, whose per-paragraph style and table-cell lookups
+    scan the whole document each time (a 54 KB file took minutes, issue 11).
+    """
+    body, styles = _docx_parts(path, doc)
+    names = _docx_style_names(styles)
     lines: list[str] = []
-    for para in document.paragraphs:
-        text = nfc(para.text).strip()
-        if not text:
-            lines.append("")
-            continue
-        style = (para.style.name if para.style is not None else "") or ""
-        level = _docx_heading_level(style)
-        lines.append(f"{'#' * level} {text}" if level else text)
-    for table in document.tables:
-        for row in table.rows:
-            lines.append(" | ".join(nfc(cell.text).strip() for cell in row.cells))
+    for block in body:
+        tag = _local(block.tag)
+        if tag == "p":
+            text = nfc(_docx_text(block)).strip()
+            level = _docx_heading_level(names.get(_docx_style_id(block), "")) if text else 0
+            lines.append(f"{'#' * level} {text}" if level else text)
+        elif tag == "tbl":
+            lines.extend(_docx_table(block))
     md = "\n".join(lines)
     if not any(ln.startswith("# ") for ln in lines):
         md = f"# {doc_title_from_name(doc)}\n{md}"
     return markdown_units(md, doc)
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _docx_parts(path: Path, doc: str) -> tuple[list[Any], Any]:
+    import zipfile
+
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = {}
+            for name in ("word/document.xml", "word/styles.xml"):
+                try:
+                    info = archive.getinfo(name)
+                except KeyError:
+                    if name == "word/document.xml":
+                        raise
+                    continue
+                if info.file_size > MAX_UNZIPPED_BYTES:
+                    raise CorruptFile(f"{doc}: {name} is {info.file_size} bytes unzipped", doc=doc)
+                parts[name] = etree.fromstring(archive.read(info), parser)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, etree.XMLSyntaxError) as exc:
+        raise CorruptFile(f"{doc}: not a readable .docx document", doc=doc) from exc
+    body = parts["word/document.xml"].find(f"{_W}body")
+    if body is None:
+        raise CorruptFile(f"{doc}: a .docx without a body", doc=doc)
+    return list(body), parts.get("word/styles.xml")
+
+
+def _docx_style_names(styles: Any) -> dict[str, str]:
+    """Map paragraph style ids to their names ("Heading1" -> "heading 1"); a level from outlineLvl wins."""
+    names: dict[str, str] = {}
+    if styles is None:
+        return names
+    for style in styles.iter(f"{_W}style"):
+        style_id = style.get(f"{_W}styleId") or ""
+        name = style.find(f"{_W}name")
+        outline = style.find(f"{_W}pPr/{_W}outlineLvl")
+        if outline is not None and (outline.get(f"{_W}val") or "").isdigit() and int(outline.get(f"{_W}val")) < 9:
+            names[style_id] = f"Heading {int(outline.get(f'{_W}val')) + 1}"
+        elif name is not None:
+            names[style_id] = name.get(f"{_W}val") or style_id
+    return names
+
+
+def _docx_style_id(paragraph: Any) -> str:
+    style = paragraph.find(f"{_W}pPr/{_W}pStyle")
+    return (style.get(f"{_W}val") or "") if style is not None else ""
+
+
+def _docx_text(element: Any) -> str:
+    """The visible text under an element: runs' text, tabs and breaks (deleted text is a different tag)."""
+    out: list[str] = []
+    for node in element.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        tag = _local(node.tag)
+        out.append(node.text or "" if tag == "t" else "\t" if tag == "tab" else "\n")
+    return "".join(out)
+
+
+def _docx_table(table: Any) -> list[str]:
+    rows: list[str] = []
+    for row in table.iterfind(f"{_W}tr"):
+        cells = [" ".join(nfc(_docx_text(p)).strip() for p in cell.iter(f"{_W}p")).strip()
+                 for cell in row.iterfind(f"{_W}tc")]
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return rows
+
+
 def _docx_heading_level(style: str) -> int:
     if style == "Title":
         return 1
-    match = re.match(r"(?:Heading|Tiêu đề)\s*(\d)", style)
+    match = re.match(r"(?:Heading|Tiêu đề)\s*(\d)", style, re.IGNORECASE)
     return min(int(match.group(1)) + 1, 6) if match else 0
 
 

@@ -1,0 +1,248 @@
+"""Ingest safety (issue 11, case 8): a bad file is that file's failure only; encodings are read right or refused;
+links are never followed; documents are named by their path in their folder; .docx loads fast."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from crm_core.retrieval import KnowledgeBase
+from crm_core.retrieval.errors import UnknownEncoding
+from crm_core.retrieval.loaders import decode_text, load_file
+from tests.core.retrieval.conftest import NOW
+
+VIETNAMESE = ("Chính sách đổi trả\n\nGhế bị lỗi do nhà sản xuất được đổi trong 7 ngày. "
+              "Bàn làm việc được bảo hành 24 tháng cho khung thép và mặt gỗ.\n")
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def _cp1258(text: str) -> bytes:
+    """Encode as Windows-1258 does: a letter with its shape marks, then a combining tone mark."""
+    out = []
+    for ch in text:
+        try:
+            out.append(ch.encode("cp1258"))
+            continue
+        except UnicodeEncodeError:
+            pass
+        parts = unicodedata.normalize("NFD", ch)
+        shape = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONE_MARKS))
+        out.append(shape.encode("cp1258") + "".join(c for c in parts if c in TONE_MARKS).encode("cp1258"))
+    return b"".join(out)
+
+
+def _docx(path: Path, paragraphs: int) -> Path:
+    document = docx.Document()
+    document.add_heading("Chính sách bảo hành", 0)
+    for i in range(paragraphs):
+        if i % 20 == 0:
+            document.add_heading(f"Mục {i // 20 + 1}: bảo hành ghế và bàn", 1)
+        document.add_paragraph(f"Ghế AP-C{i} được bảo hành 24 tháng cho khung và piston; đổi trả trong 7 ngày nếu "
+                               f"lỗi do nhà sản xuất, kèm hóa đơn. Điều {i}.")
+    table = document.add_table(rows=paragraphs // 4, cols=3)
+    for n, row in enumerate(table.rows):
+        for j, cell in enumerate(row.cells):
+            cell.text = f"AP-D{n}-{j}: 1.850.000 đ"
+    document.save(str(path))
+    return path
+
+
+def _docs(kb: KnowledgeBase) -> list[str]:
+    return sorted(d.doc for d in kb.list_docs())
+
+
+# --- one bad file -------------------------------------------------------------------------------------------
+
+
+def test_corrupt_docx_pdf_and_xlsx_are_reported_and_the_other_files_go_in(kb: KnowledgeBase, tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "a-broken.docx").write_bytes(b"PK\x03\x04 this is not really a zip archive")
+    with zipfile.ZipFile(folder / "b-halfdocx.docx", "w") as archive:  # a zip, but its XML is cut off
+        archive.writestr("word/document.xml", "<w:document xmlns:w='x'><w:body><w:p>")
+    (folder / "c-broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage")
+    (folder / "d-broken.xlsx").write_bytes(b"PK\x03\x04 garbage")
+    (folder / "e-policy.md").write_text("# Đổi trả\n\nĐổi trong 7 ngày.\n", encoding="utf-8")
+    _docx(folder / "f-warranty.docx", 10)
+
+    report = kb.ingest([folder], now=NOW)
+
+    assert sorted((e.doc, e.code) for e in report.errors) == [
+        ("a-broken.docx", "corrupt_file"), ("b-halfdocx.docx", "corrupt_file"), ("c-broken.pdf", "corrupt_file"),
+        ("d-broken.xlsx", "corrupt_file")]
+    assert sorted(report.added) == ["e-policy.md", "f-warranty.docx"]
+
+
+def test_the_cli_reports_each_failure_on_a_line_and_exits_1_with_the_others_indexed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import app
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "broken.docx").write_bytes(b"not a docx")
+    (folder / "policy.md").write_text("# Đổi trả\n\nĐổi trong 7 ngày.\n", encoding="utf-8")
+    monkeypatch.setenv("CHATCRM_HOME", str(tmp_path / "home"))
+
+    result = CliRunner().invoke(app, ["kb", "ingest", str(folder)])
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "FAILED     broken.docx" in result.output
+    assert "added      policy.md" in result.output
+
+
+# --- encodings ----------------------------------------------------------------------------------------------
+
+
+def test_a_windows_1258_vietnamese_text_file_is_read_right(kb: KnowledgeBase, tmp_path: Path) -> None:
+    legacy = tmp_path / "doi-tra.txt"
+    legacy.write_bytes(_cp1258(VIETNAMESE))
+    assert legacy.read_bytes().decode("utf-8", errors="replace") != VIETNAMESE  # not UTF-8 at all
+
+    units = load_file(legacy, "doi-tra.txt")
+
+    assert "Ghế bị lỗi do nhà sản xuất được đổi trong 7 ngày" in units[0].text
+
+
+def test_windows_1252_and_utf16_text_files_are_read_right(tmp_path: Path) -> None:
+    western = "Returns policy: café chairs can be returned within 7 days — “no questions asked”.\n" * 3
+    assert decode_text(western.encode("cp1252"), "returns.txt") == western
+    assert decode_text(VIETNAMESE.encode("utf-16"), "doi-tra.txt") == VIETNAMESE
+    assert decode_text(b"\xef\xbb\xbf" + VIETNAMESE.encode("utf-8"), "doi-tra.txt") == VIETNAMESE
+
+
+def test_a_text_file_in_an_unrecognised_encoding_is_refused_not_indexed_as_garbage(
+        kb: KnowledgeBase, tmp_path: Path) -> None:
+    garbled = tmp_path / "bang-gia.txt"
+    garbled.write_bytes(bytes(range(128, 256)) * 8)  # what no candidate encoding reads as text
+
+    report = kb.ingest([garbled], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("bang-gia.txt", "unknown_encoding")]
+    assert kb.list_docs() == []
+    with pytest.raises(UnknownEncoding):
+        decode_text(b"\x00\x01\x02binary\x00", "x.md")
+
+
+# --- links and paths ----------------------------------------------------------------------------------------
+
+
+def test_a_symlink_in_the_folder_is_refused_and_what_it_points_at_is_never_indexed(
+        kb: KnowledgeBase, tmp_path: Path) -> None:
+    secret = tmp_path / "outside" / "passwd.txt"
+    secret.parent.mkdir()
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    folder = tmp_path / "kb"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "policy.md").write_text("# Đổi trả\n\nĐổi trong 7 ngày.\n", encoding="utf-8")
+    (folder / "faq.txt").symlink_to(secret)
+    (folder / "linked-dir").symlink_to(secret.parent, target_is_directory=True)
+
+    report = kb.ingest([folder], now=NOW)
+
+    assert sorted((e.doc, e.code) for e in report.errors) == [("faq.txt", "unsafe_path"),
+                                                                ("linked-dir", "unsafe_path")]
+    assert _docs(kb) == ["policy.md"]
+    assert "root:x" not in (kb.ask("root bash").body or "")
+
+
+def test_a_symlink_named_on_the_command_line_is_refused(kb: KnowledgeBase, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text("# Mật khẩu\n\nadmin / 123456\n", encoding="utf-8")
+    link = tmp_path / "faq.md"
+    link.symlink_to(secret)
+
+    report = kb.ingest([link], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("faq.md", "unsafe_path")]
+    assert kb.list_docs() == []
+
+
+def test_a_file_that_became_a_symlink_is_taken_out_of_the_index(kb: KnowledgeBase, tmp_path: Path) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "faq.md").write_text("# Hỏi đáp\n\nMở cửa 8:00.\n", encoding="utf-8")
+    kb.ingest([folder], now=NOW)
+    (folder / "faq.md").unlink()
+    (folder / "faq.md").symlink_to("/etc/hostname")
+
+    report = kb.ingest([folder], now=NOW)
+
+    assert report.removed == ["faq.md"]
+    assert kb.list_docs() == []
+
+
+# --- names --------------------------------------------------------------------------------------------------
+
+
+def test_two_files_with_the_same_name_in_different_folders_are_two_documents(kb: KnowledgeBase,
+                                                                             tmp_path: Path) -> None:
+    for folder, text in (("a", "Đổi trả trong 7 ngày."), ("b", "Bảo hành 24 tháng.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "faq.md").write_text(f"# Hỏi đáp\n\n{text}\n", encoding="utf-8")
+
+    kb.ingest([tmp_path / "a" / "faq.md"], now=NOW)
+    kb.ingest([tmp_path / "b" / "faq.md"], now=NOW)
+    again = kb.ingest([tmp_path / "b" / "faq.md"], now=NOW)
+
+    assert _docs(kb) == ["b/faq.md", "faq.md"]
+    assert again.unchanged == ["b/faq.md"]
+
+
+def test_two_folders_with_the_same_file_names_keep_both(kb: KnowledgeBase, tmp_path: Path) -> None:
+    for folder in ("shop-a", "shop-b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "faq.md").write_text(f"# Hỏi đáp {folder}\n\nMở cửa 8:00.\n", encoding="utf-8")
+
+    kb.ingest([tmp_path / "shop-a"], now=NOW)
+    report = kb.ingest([tmp_path / "shop-b"], now=NOW)
+
+    assert report.added == ["shop-b/faq.md"]
+    assert _docs(kb) == ["faq.md", "shop-b/faq.md"]
+
+
+def test_a_single_file_of_an_ingested_folder_updates_that_document(loaded_kb: KnowledgeBase,
+                                                                  knowledge: Path) -> None:
+    (knowledge / "policies" / "warranty.md").write_text("# Bảo hành\n\nBảo hành 36 tháng.\n", encoding="utf-8")
+
+    report = loaded_kb.ingest([knowledge / "policies" / "warranty.md"], now=NOW)
+
+    assert report.updated == ["policies/warranty.md"]
+    assert _docs(loaded_kb) == ["delivery.md", "faq.csv", "policies/warranty.md"]
+
+
+# --- .docx --------------------------------------------------------------------------------------------------
+
+
+def test_docx_loads_in_under_a_second_per_100_kb_with_headings_and_tables_in_order(tmp_path: Path) -> None:
+    path = _docx(tmp_path / "bao-hanh.docx", 1600)
+    size_kb = path.stat().st_size / 1024
+    assert size_kb > 50
+
+    started = time.perf_counter()
+    units = load_file(path, "bao-hanh.docx")
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < size_kb / 100, f"{elapsed:.2f}s for {size_kb:.0f} KB"
+    assert units[0].title == "Chính sách bảo hành › Mục 1: bảo hành ghế và bàn"
+    assert units[0].section == "Mục 1: bảo hành ghế và bàn"
+    assert "Ghế AP-C0 được bảo hành 24 tháng" in units[0].text
+    assert "AP-D0-0: 1.850.000 đ | AP-D0-1: 1.850.000 đ" in units[-1].text
+
+
+def test_a_workbook_still_loads(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["question", "answer"])
+    sheet.append(["Có trả góp không?", "Có, 0%."])
+    book.save(tmp_path / "faq.xlsx")
+    assert [u.section for u in load_file(tmp_path / "faq.xlsx", "faq.xlsx")] == ["Có trả góp không?"]
