@@ -93,6 +93,18 @@ def find_kinds(original: str, folded: str) -> list[tuple[int, str]]:
     return hits
 
 
+_ACTIONS = (
+    r"(?:gui|goi|lien\s+he|lam|chuan\s+bi|bao|follow|check|nhac|hoi|gap|xac\s+nhan|demo|ky|chot|sua|"
+    r"cap\s+nhat|trinh|dat|giao|tu\s+van|thu|xem|kiem\s+tra|send|call)(?![a-z0-9])"
+)
+_ACTION_WORD = re.compile(r"(?<![a-z0-9])" + _ACTIONS)
+
+
+def action_clauses(folded: str) -> set[tuple[int, int]]:
+    """Return the clauses that hold an action verb (gửi, gọi, gặp, send, call…)."""
+    return {clause_bounds(folded, m.start()) for m in _ACTION_WORD.finditer(folded)}
+
+
 _ACTION_AFTER = re.compile(
     r"\s+(?:gui|goi|lien\s+he|lam|chuan\s+bi|bao|follow|check|nhac|hoi|gap|xac\s+nhan|demo|ky|chot|sua|"
     r"cap\s+nhat|trinh|dat|giao|tu\s+van|thu|xem|kiem\s+tra|send|call)(?![a-z0-9])"
@@ -163,7 +175,8 @@ _WON = re.compile(
     r"da\s+ky|ky\s+(?:hd|hop\s+dong|"
     r"contract|roi|xong)|ki\s+(?:hd|hop\s+dong)|closed[\s-]won|closed\s+(?:the\s+)?deal|deal\s+closed|won\s+the\s+deal|"
     r"deal\s+won|won|signed|accepted\s+(?:our|the)\s+(?:offer|quote|proposal)|sign(?:ed)?\s+the\s+contract|got\s+the\s+po|received\s+(?:the\s+)?po|nhan\s+po|"
-    r"dat\s+coc|da\s+coc|coc\s+roi|chuyen\s+khoan|da\s+thanh\s+toan|paid|payment\s+received)" + _E
+    r"dat\s+coc|da\s+coc|(?:da\s+)?chuyen\s+coc|"
+    r"coc\s+roi|chuyen\s+khoan|da\s+thanh\s+toan|paid|payment\s+received)" + _E
 )
 # "chốt giá", "giá chốt": a price agreed, not a deal won.
 _PRICE_AGREED = re.compile(_B + r"(?:chot\s+(?:gia|muc\s+gia|so\s+luong)|gia\s+chot)" + _E)

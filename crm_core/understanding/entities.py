@@ -520,6 +520,24 @@ def company_word_runs(words: list[Word]) -> list[Span]:
     return out
 
 
+def capitalised_runs(words: list[Word]) -> list[Span]:
+    """Find runs of two or more adjacent capitalised words not at the start of the text ("… tủ, Minh Long")."""
+    out: list[Span] = []
+    i = 1
+    while i < len(words):
+        if not (words[i].is_alpha and words[i].is_cap):
+            i += 1
+            continue
+        j = _cap_run(words, i, 5)
+        parts = words[i:j]
+        while parts and (parts[0].folded in _RUN_LEAD_DROP or _not_name(parts[0])):
+            parts = parts[1:]
+        if len(parts) >= 2:
+            out.append(Span(_join(parts), parts[0].start, parts[-1].end, "weak"))
+        i = max(j, i + 1)
+    return out
+
+
 def company_after(words: list[Word], contact: Span, all_lower: bool, casual: bool = False) -> Span | None:
     """Read "a Minh Hòa Phát", "c Lan (ABC)", "c hang vietjet": a company written right after the person."""
     idx = next((k for k, w in enumerate(words) if w.start >= contact.end), None)

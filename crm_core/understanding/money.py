@@ -320,7 +320,9 @@ def _read_amount(toks: list[Token], i: int, original: str) -> tuple[Decimal, int
             continue
         if nmult is None and "." not in toks[j].text and "," not in toks[j].text and len(toks[j].text) <= 3:
             # "1tr5" = 1.5 million, "2 tỷ 300" = 2.3 billion: trailing digits are a fraction of the unit
-            if nj < len(toks) and toks[nj].text in {"x", "%"}:
+            # ... unless a sign follows a spaced number ("2tr 5 x 10", "1tr 5%"); "3tr2 x 20" is 3.2 million
+            glued = toks[j].start == toks[j - 1].end
+            if nj < len(toks) and (toks[nj].text == "%" or (toks[nj].text == "x" and not glued)):
                 total += value * mult
                 break
             digits = toks[j].text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +16,7 @@ from crm_core.understanding.dates import DateMention, find_dates, tense_of
 from crm_core.understanding.entities import (
     Span,
     Word,
+    capitalised_runs,
     company_after,
     company_after_customer_word,
     company_word_runs,
@@ -52,6 +55,10 @@ _TOTAL_PRICE_HEADS = vocabulary.words("total_price_heads")
 _TEAM_RE = re.compile(
     r"(?<![a-z0-9])(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in sorted(vocabulary.words("team_cues"), key=len, reverse=True)) + r")(?![a-z0-9])"  # noqa: E501
 )
+_INTERNAL_RE = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in sorted(vocabulary.words("internal_meeting_cues"), key=len, reverse=True)) + r")(?![a-z0-9])"  # noqa: E501
+)
+_SIDE_MONEY = vocabulary.words("side_money_heads")
 _TIMES_SIGNS = frozenset({"x", "×", "*"})
 _UNIT_PRICE_LIMIT_VND = Decimal(50_000_000)
 _UNIT_PRICE_LIMIT_OTHER = Decimal(5_000)
@@ -93,7 +100,9 @@ def _parse(raw: str, *, now: datetime, language: str | None, known: KnownNames) 
 
     _fill_money(out, money, tokenize(money_folded), lang, conf)
     step_at = classify.next_step_start(original, masked)
-    _fill_dates(out, mentions, today, step_at, conf)
+    if step_at is None:
+        step_at = _timed_clause(masked, mentions, times)
+    _fill_dates(out, mentions, today, step_at, conf, masked, classify.action_clauses(masked))
     _fill_time(out, original, masked, mentions, times, now, step_at, conf)
     hits = classify.find_kinds(original, masked)
     out.kind = "note" if classify.is_note(masked) else classify.choose_kind(hits, step_at)
@@ -150,7 +159,7 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 def _fill_money(out: ParsedLog, money: list[Money], toks: list[Token], lang: str, conf: dict[str, float]) -> None:
     if any(m.value < 0 for m in money):
         out.unreadable.append("amount")
-    good = [m for m in money if m.value >= 0]
+    good = [m for m in money if m.value >= 0 and not _side_money(toks, m)]
     unit_found = _unit_price(toks, good)
     qty = _quantity(toks, good, unit_found[1] if unit_found else None)
     if qty is None and unit_found is not None:
@@ -182,6 +191,17 @@ def _fill_money(out: ParsedLog, money: list[Money], toks: list[Token], lang: str
     if good:
         best = max(good, key=lambda m: (m.value, -m.start))
         _set_amount(out, best.value, best.currency, conf, 0.9 if best.explicit_currency else 0.75)
+
+
+def _side_money(toks: list[Token], m: Money) -> bool:
+    """Tell a deposit or a fee ("đã chuyển cọc 20tr", "cọc trước 20tr", "phí ship 150k"): not the deal's value."""
+    i = _tok_index(toks, m.start)
+    for t in reversed(toks[max(0, i - 3) : i]):
+        if not t.text.isalpha():
+            return False
+        if t.text in _SIDE_MONEY:
+            return True
+    return False
 
 
 def _set_amount(out: ParsedLog, value: Decimal, currency: str | None, conf: dict[str, float], c: float) -> None:
@@ -273,6 +293,8 @@ def _unit_price(toks: list[Token], money: list[Money]) -> tuple[Money, str | Non
             return m, before[-1]
         if before and before[-1] in {"@", "x", "×", "*", "at"}:
             return m, None
+        if len(after) > 1 and after[0] in _TIMES_SIGNS and parse_digits(after[1]) is not None:
+            return m, "x"  # "3tr2 x 20 tủ": a unit price times a count that follows
         if "".join(before[-2:]) in {"dongia", "unitprice"}:
             return m, None
     return None
@@ -323,7 +345,13 @@ def _is_total(toks: list[Token], m: Money) -> bool:
 
 
 def _fill_dates(
-    out: ParsedLog, mentions: list[DateMention], today: date, step_at: int | None, conf: dict[str, float]
+    out: ParsedLog,
+    mentions: list[DateMention],
+    today: date,
+    step_at: int | None,
+    conf: dict[str, float],
+    folded: str = "",
+    acts: AbstractSet[tuple[int, int]] = frozenset(),
 ) -> None:
     if any(d.unreadable for d in mentions):
         out.unreadable.append("due")
@@ -343,6 +371,10 @@ def _fill_dates(
                 due = d
         elif tense == "future" and due is None:
             due = d
+    futures = [d for d in readable if tense_of(d, today) == "future"]
+    if due is not None and len(futures) > 1 and classify.clause_bounds(folded, due.start) not in acts:
+        # "ngân sách năm sau …, cuối tháng gửi lại bg": the date next to an action is the step's
+        due = next((d for d in futures if classify.clause_bounds(folded, d.start) in acts), due)
     if due is not None and due.value is not None:
         out.due = due.value
         out.due_options = list(dict.fromkeys(due.options or [due.value]))
@@ -385,12 +417,27 @@ def _fill_time(
     if out.due is not None or step_at is None:
         return
     # "nhắc tôi 4h chiều gọi lại": a time in the next-step part without a date is today's, or tomorrow's once past
-    later = [t for t in times if t.start >= step_at]
+    # ("lúc 4h gọi lại", "chiều 3h gửi bg": the time may come right before the step, in its clause)
+    step_clause = classify.clause_bounds(folded, step_at)
+    later = [t for t in times if t.start >= step_at or classify.clause_bounds(folded, t.start) == step_clause]
     if later:
         at = later[0].value
         day = now.date() if at > now.time().replace(tzinfo=None) else now.date() + timedelta(days=1)
         out.due, out.due_options, out.due_time = day, [day], at
         conf["due"], conf["due_time"] = 0.7, 0.8
+
+
+def _timed_clause(folded: str, mentions: list[DateMention], times: list[TimeMention]) -> int | None:
+    """Find a later clause with a clock time and no date ("…, lúc 4h gọi lại", "…, chiều 3h gửi bg"): the next step."""
+    if not times:
+        return None
+    first = classify.clause_bounds(folded, 0)
+    dated = {classify.clause_bounds(folded, d.start) for d in mentions}
+    for t in times:
+        clause = classify.clause_bounds(folded, t.start)
+        if clause != first and clause not in dated:
+            return clause[0]
+    return None
 
 
 _DEADLINE_WORDS = vocabulary.words("deadline_words")
@@ -456,7 +503,20 @@ def _fill_people(
         local = _email_name(original)
         if local is not None:
             contacts.append(local)
-    _choose_contact(out, folded, contacts, known, conf)
+    # "…, Minh Long, …": a capitalised name of two words or more that is no known contact stays whole; with no
+    # company named, it is the company (a person would come with an honorific)
+    contact_folds = set(known.contacts_by_fold)
+    runs = [
+        s
+        for s in capitalised_runs(words)
+        if not _overlaps(s, busy + [(c.start, c.end) for c in contacts]) and fold(s.text) not in contact_folds
+    ]
+    if not companies and not known_companies and not contacts and runs:
+        companies.append(runs[0])
+    whole = [(s.start, s.end) for s in runs + companies] + [(a, b) for _, a, b in known_companies]
+    _choose_contact(out, folded, contacts, known, conf, whole, team_clauses)
+    if _INTERNAL_RE.search(folded) and out.stage not in {None, "won", "lost"}:
+        out.stage = None  # an internal meeting moves no customer's deal ("họp team … chiều gửi bg")
     _choose_company(out, companies, known_companies, known, conf)
 
 
@@ -484,7 +544,13 @@ def _trim_busy(span: Span, original: str, busy: list[tuple[int, int]]) -> Span |
 
 
 def _choose_contact(
-    out: ParsedLog, folded: str, contacts: list[Span], known: KnownNames, conf: dict[str, float]
+    out: ParsedLog,
+    folded: str,
+    contacts: list[Span],
+    known: KnownNames,
+    conf: dict[str, float],
+    whole: Sequence[tuple[int, int]] = (),
+    team_clauses: AbstractSet[tuple[int, int]] = frozenset(),
 ) -> None:
     chosen = contacts[0] if contacts else None
     if chosen is not None:
@@ -493,7 +559,13 @@ def _choose_contact(
     if not known.contacts:
         return
     if chosen is None:
-        found = known.contact_matcher.find(folded)
+        found = [
+            (name, a, b)
+            for name, a, b in known.contact_matcher.find(folded)
+            # not a word inside another name ("Long" in "Minh Long"), nor a colleague at a team meeting
+            if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in whole)
+            and classify.clause_bounds(folded, a) not in team_clauses
+        ]
         if found:
             out.contact = found[0][0]
             conf["contact"] = 0.85
@@ -605,6 +677,8 @@ def _fill_next_step(
 ) -> None:
     anchor: int | None = None
     due_mention = _due_mention(out, mentions)
+    if due_mention is not None and step_at is not None and due_mention.start < step_at and out.occurred_on == out.due:
+        due_mention = None  # "sáng nay họp …, chiều 3h gửi bg": that date is when it happened, not the step's
     if due_mention is not None:
         anchor = due_mention.start
     elif step_at is not None:

@@ -69,5 +69,6 @@ def detect_language(text: str, folded: str) -> str:
         vi += w in _VI_WORDS
         en += w in _EN_WORDS
     if vi == en == 0:
-        return "vi" if has_vietnamese_marks(text) else "en"
+        # nothing but numbers and short tokens ("150k"): the business's language, Vietnamese
+        return "vi" if has_vietnamese_marks(text) or not re.search(r"[a-z]{3,}", folded) else "en"
     return "vi" if vi >= en else "en"
