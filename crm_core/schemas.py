@@ -370,12 +370,30 @@ class DealBefore(BaseModel):
     contact_id: int | None
     last_move_id: int | None = None
     close_move_id: int | None = None  # the log won or lost the deal: the move Undo takes back (closing service)
+    title: str | None = None  # the title before the log retitled it (its quantity or product changed)
+
+
+class DealState(BaseModel):
+    """A deal as a log's save left it: Undo touches the deal only while it still stands exactly so."""
+
+    owner_id: int | None
+    status: str
+    stage_id: int
+    title: str
+    amount: Decimal | None
+    currency: str | None
+    quantity: int | None
+    contact_id: int | None
+    updated_at: datetime
+    last_move_id: int
 
 
 class SavedLogRecord(SavedLog):
     """What a saved draft keeps: what it wrote and what it changed (JSON in the draft row)."""
 
     deal_before: DealBefore | None = None
+    deal_after: DealState | None = None  # the deal as the save left it (None: not changed, or saved before this)
+    task_owner_id: int | None = None  # who had the log's task when it was saved
     task_due_before: datetime | None = None
 
 
@@ -386,6 +404,8 @@ class UndoneLog(BaseModel):
     kept_deal: str | None = None
     kept_company: str | None = None
     kept_contact: str | None = None
+    kept_task: str | None = None
+    deal_changed_since: bool = False  # kept_deal stayed as it is now: changed or given away since the save
 
 
 class CustomerOut(BaseModel):

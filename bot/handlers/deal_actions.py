@@ -81,6 +81,11 @@ async def on_lifecycle_button(ctx: Ctx, cb: Callback, deal_id: int) -> HandlerRe
     return await _reassign(ctx, cb, deal_id)
 
 
+async def closed_card(ctx: Ctx, deal: DealOut) -> Reply:
+    """A stale stage button of a closed deal: its card, saying it is closed and nothing changed (no stage list)."""
+    return await _closed(ctx, CloseRefused(deal=deal, why="closed"), edit=True)
+
+
 def _outcome(value: str) -> Outcome:
     if value == "won":
         return "won"

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 from bot.core import format as fmt
-from bot.core.callbacks import Callback, pack
+from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
@@ -30,7 +30,7 @@ from crm_core.flows.logs import (
     is_reminder_request,
     require_editable,
 )
-from crm_core.pipelines.reasons import lost_reasons
+from crm_core.pipelines.reasons import is_reason_key, lost_reasons
 from crm_core.policy import Audience
 from crm_core.schemas import EDITABLE_FIELDS, DealValues, DraftFields, LogDraftOut, TaskOut
 from crm_core.understanding.chatter import is_greeting
@@ -275,6 +275,8 @@ async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     draft_id, logs, owner = cb.arg_int(0), ctx.flows.logs, ctx.staff
     if cb.action in ("save", "close"):
         reason = cb.args[1] if cb.action == "close" and len(cb.args) > 1 and cb.args[1] != "-" else None
+        if reason is not None and not is_reason_key(reason):  # as on the deal card: a listed reason or none
+            raise StaleCallback(f"no reason {reason!r}")
         saved = await logs.save(owner, draft_id, default_task_title=ctx.t("log.default_task"),
                                 confirmed=cb.action == "close", lost_reason=reason)
         if isinstance(saved, LogSaved):
@@ -461,8 +463,15 @@ def _field_picker(ctx: Ctx, draft_id: int) -> Reply:
 def _undone(ctx: Ctx, undone: LogUndone) -> Reply:
     kept = [ctx.t("log.kept_deal", title=undone.kept_deal) if undone.kept_deal else None,
             ctx.t("log.kept_company", name=undone.kept_company) if undone.kept_company else None,
-            ctx.t("log.kept_contact", name=undone.kept_contact) if undone.kept_contact else None]
+            ctx.t("log.kept_contact", name=undone.kept_contact) if undone.kept_contact else None,
+            ctx.t("log.kept_task", title=undone.kept_task) if undone.kept_task else None]
     names = ", ".join(k for k in kept if k)
+    if undone.deal_changed_since and undone.kept_deal:  # changed or given away since: it stays as it is now
+        names = ", ".join(k for k in kept[1:] if k)
+        text = ctx.t("log.undone_deal_changed", title=undone.kept_deal)
+        if names:
+            text += "\n" + ctx.t("log.undone_kept", kept=names)
+        return Reply(fmt.clip(text, 4000), edit=True)
     return Reply(fmt.clip(ctx.t("log.undone_kept", kept=names) if names else ctx.t("log.undone"), 4000), edit=True)
 
 

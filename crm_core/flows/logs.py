@@ -121,6 +121,8 @@ class LogUndone(BaseModel):
     kept_deal: str | None = None
     kept_company: str | None = None
     kept_contact: str | None = None
+    kept_task: str | None = None
+    deal_changed_since: bool = False  # kept_deal stayed as it is now: changed or given away since the save
 
 
 class UndoTooLate(BaseModel):
@@ -394,6 +396,7 @@ class LogFlow:
         # start writing once another process has committed, so end the reads: the claim then waits its
         # turn for the write lock and sees the newest status.
         draft = await self.open(owner, draft_id)
+        wrote = False
         if isinstance(draft, LogDraftOut):
             if not await self.services.logs.plan_holds(draft_id, owner):
                 shown = await self._store(owner, draft_id, draft.fields)
@@ -406,7 +409,9 @@ class LogFlow:
                 await self.tx.end_reads()
                 await self.services.logs.set_fields(draft_id, owner, draft.fields.model_copy(
                     update={"close_confirmed": True, "lost_reason": reason}))
-        await self.tx.end_reads()
+                wrote = True  # the transaction holds the write lock now: the save follows in it
+        if not wrote:
+            await self.tx.end_reads()
         try:
             saved = await self.services.logs.save(draft_id, owner, default_task_title=default_task_title)
         except AlreadyDone as error:

@@ -17,6 +17,7 @@ from crm_core.policy import (
     can_reassign_deal,
     deal_view,
     owner_filter,
+    takes_leads,
 )
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository, DealRepository
@@ -166,8 +167,8 @@ class DealService:
             raise Forbidden("only managers reassign deals")
         deal = await self._load(deal_id, viewer)
         target = await self._users.get(to_user_id)
-        if target is None or not target.active:
-            raise NotFound("no such user")
+        if target is None or not target.active or not takes_leads(target):
+            raise NotFound("no such salesperson")  # deals go to active salespeople only, never to a manager
         previous = deal.owner_id
         deal.owner_id = target.id
         deal.updated_at = self._now

@@ -15,6 +15,7 @@ from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.schemas import (
     CompanyChoice,
     DealBefore,
+    DealState,
     DraftFields,
     LogDraftOut,
     SavedLog,
@@ -71,7 +72,8 @@ class LogService:
         self._activities = activities
         self._now = now
         self._undo = timedelta(minutes=undo_minutes)
-        self._planner = LogPlanner(DealRepository(session), activities, pipelines, now, visibility=deals.visibility)
+        self._deals_repo = DealRepository(session)
+        self._planner = LogPlanner(self._deals_repo, activities, pipelines, now, visibility=deals.visibility)
 
     async def plan(self, fields: DraftFields, owner: UserOut) -> DraftFields:
         """Return the draft with what saving it will do to a deal and to tasks (the card shows it)."""
@@ -257,9 +259,23 @@ class LogService:
                           deal_title=deal.title if deal else None, company_id=company_id,
                           company_created=company_created, contact_id=contact_id, contact_created=contact_created,
                           undo_until=self._now + self._undo)
-        draft.result = SavedLogRecord(**result.model_dump(), deal_before=previous,
-                                      task_due_before=task_before).model_dump(mode="json")
+        after = await self._state(deal.id) if deal is not None and (deal_created or previous) else None
+        draft.result = SavedLogRecord(**result.model_dump(), deal_before=previous, deal_after=after,
+                                      task_due_before=task_before,
+                                      task_owner_id=owner.id if task_id else None).model_dump(mode="json")
         return result
+
+    async def _state(self, deal_id: int) -> DealState | None:
+        """Return the deal as it is in the database now (after this unit of work's writes)."""
+        await self._session.flush()
+        row = (await self._session.execute(
+            select(Deal.owner_id, Deal.status, Deal.stage_id, Deal.title, Deal.amount, Deal.currency, Deal.quantity,
+                   Deal.contact_id, Deal.updated_at).where(Deal.id == deal_id))).first()
+        if row is None:
+            return None
+        return DealState(owner_id=row.owner_id, status=row.status, stage_id=row.stage_id, title=row.title,
+                         amount=row.amount, currency=row.currency, quantity=row.quantity, contact_id=row.contact_id,
+                         updated_at=row.updated_at, last_move_id=await self._deals.last_move_id(deal_id))
 
     async def _resolve_company(self, fields: DraftFields, owner: UserOut) -> tuple[int | None, bool]:
         if fields.company_choice is not None:
@@ -405,14 +421,11 @@ class LogService:
         interaction = await self._activities.get_interaction(result.interaction_id)
         if interaction is not None:
             await self._activities.delete(interaction)
-        if result.task_id and result.task_updated:
-            task = await self._session.get(Task, result.task_id)
-            if task is not None:
-                task.due_at = result.task_due_before  # the log only moved a similar open task
-        elif result.task_id:
-            await self._tasks.delete(result.task_id)
+        kept_task = await self._undo_task(result, owner)
         await self._session.flush()
-        undone = UndoneLog(draft_id=draft_id, kept_deal=await self._undo_deal(result, owner))
+        kept_deal, changed = await self._undo_deal(result, owner)
+        undone = UndoneLog(draft_id=draft_id, kept_deal=kept_deal, kept_task=kept_task,
+                           deal_changed_since=changed)
         if result.contact_created and result.contact_id:
             name = (await self._directory.contact(result.contact_id)).name
             if not await self._directory.delete_contact_unless_used(result.contact_id):
@@ -436,29 +449,66 @@ class LogService:
             return False
         return await self._closing.undo(mark, owner)
 
-    async def _undo_deal(self, result: SavedLogRecord, owner: UserOut) -> str | None:
-        """Put the deal back as it was; return its title when the log created it but it must stay."""
-        if not result.deal_id:
+    async def _undo_task(self, result: SavedLogRecord, owner: UserOut) -> str | None:
+        """Take back the log's task (or the due date it moved); its title when it is someone else's now and stays."""
+        if not result.task_id:
             return None
+        task = await self._session.get(Task, result.task_id)
+        if task is None:
+            return None
+        still_theirs = task.owner_id == (result.task_owner_id or owner.id) == owner.id
+        if not still_theirs:  # given to a colleague since (with its deal): theirs now, as it is
+            return task.title
+        if result.task_updated:
+            task.due_at = result.task_due_before  # the log only moved a similar open task
+        else:
+            await self._tasks.delete(result.task_id)
+        return None
+
+    async def _as_saved(self, deal: Deal, after: DealState | None, owner: UserOut) -> bool:
+        """Tell whether the deal still stands exactly as the log's save left it and the undoer may still change it;
+        then hold it (a conditional UPDATE that takes the row) so nobody changes it while Undo puts it back."""
+        if not can_change_deal(owner, deal.owner_id):
+            return False
+        if after is None:  # saved before saves recorded the deal's state: only the checks below
+            return True
+        if await self._state(deal.id) != after:
+            return False
+        same_owner = Deal.owner_id.is_(None) if after.owner_id is None else Deal.owner_id == after.owner_id
+        return await self._deals_repo.update_if(deal.id, same_owner, Deal.status == after.status,
+                                                Deal.stage_id == after.stage_id, Deal.updated_at == after.updated_at,
+                                                updated_at=after.updated_at)
+
+    async def _undo_deal(self, result: SavedLogRecord, owner: UserOut) -> tuple[str | None, bool]:
+        """Put the deal back as it was; (its title, changed since) when it must stay as it is now.
+
+        Only what this log did is taken back, and only while nothing changed the deal since the save (a move,
+        a close, an edit, a reassignment) and the undoer may still change it; else the deal stays as it is.
+        """
+        if not result.deal_id:
+            return None, False
+        deal = await self._deals.raw(result.deal_id)
+        if deal is None:
+            return None, False
         before = result.deal_before
+        if (result.deal_created or before is not None) and not await self._as_saved(deal, result.deal_after, owner):
+            return deal.title, True
         reopened = await self._reopen(result.deal_id, before.close_move_id, owner) if before is not None else True
         if result.deal_created:
-            deal = await self._deals.raw(result.deal_id)
-            if deal is None:
-                return None
-            if not await self._deals.delete_unless_used(result.deal_id):
-                return deal.title
+            if not reopened or not await self._deals.delete_unless_used(result.deal_id):
+                return deal.title, not reopened
             await self._session.flush()
-            return None
-        deal = await self._deals.raw(result.deal_id)
-        if deal is None or before is None:
-            return None
+            return None, False
+        if before is None:
+            return None, False
         if not reopened:  # closed by the log, then changed by someone: it stays as it is now
-            return deal.title
+            return deal.title, True
         deal.amount, deal.currency, deal.quantity = before.amount, before.currency, before.quantity
         deal.contact_id = before.contact_id  # the log may have linked the contact it created, which undo deletes
+        if before.title is not None:
+            deal.title, deal.title_folded = before.title, fold(before.title)
         if before.close_move_id is not None:
-            return None  # the stage came back with the close taken back
+            return None, False  # the stage came back with the close taken back
         if before.last_move_id is not None:
             await self._deals.forget_moves_after(deal.id, before.last_move_id)
         if before.stage != deal.stage.key:
@@ -467,7 +517,7 @@ class LogService:
             deal.closed_at = None
             deal.lost_reason = None
             deal.stage_changed_at = before.stage_changed_at
-        return None
+        return None, False
 
 
 def _draft_out(draft: LogDraft) -> LogDraftOut:

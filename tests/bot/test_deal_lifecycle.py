@@ -378,3 +378,52 @@ async def test_reassigning_to_the_current_owner_changes_nothing(quang: ChatDrive
 
     assert VI("deal.already_owner", id=deal_id, name="Lan") in quang.text
     assert not [r for r in replies if r.chat_id is not None]
+
+
+# --- closed deals and forged buttons (issue 10 review B4, B5, wording) --------------------------------------
+
+
+async def test_the_already_closed_note_says_the_status_once(lan: ChatDriver, open_services: OpenServices) -> None:
+    deal_id = await _deal(open_services, "Lan")
+    await lan.tap(pack("deal", "move", deal_id, "won"))
+    confirm = next(b.data for b in lan.buttons if b.label == VI("btn.confirm"))
+    await lan.tap(confirm)
+
+    await lan.tap(confirm)
+
+    assert f"#{deal_id} đã thắng rồi" in lan.text
+    assert "đã đã" not in lan.text
+
+
+async def test_a_stale_stage_button_never_reopens_a_closed_deal(lan: ChatDriver, open_services: OpenServices) -> None:
+    deal_id = await _deal(open_services, "Lan")
+    await lan.tap(pack("deal", "move", deal_id, "won"))
+    await lan.press(VI("btn.confirm"))
+    moves = len(await _moves(open_services, deal_id))
+
+    await lan.tap(pack("deal", "move", deal_id, "quote"))
+
+    assert VI("deal.already_closed", id=deal_id, status=VI("deal.status_won")) in lan.text
+    deal = await _row(open_services, deal_id)
+    assert (deal.status, len(await _moves(open_services, deal_id))) == ("won", moves)
+
+
+async def test_the_stage_list_of_a_lost_deal_is_not_offered(lan: ChatDriver, open_services: OpenServices) -> None:
+    deal_id = await _deal(open_services, "Lan")
+    await lan.tap(pack("deal", "move", deal_id, "lost"))
+    await lan.press(VI("lost_reason.price"))
+
+    await lan.tap(pack("deal", "stages", deal_id))
+
+    assert VI("deal.already_closed", id=deal_id, status=VI("deal.status_lost")) in lan.text
+    assert "Báo giá" not in _labels(lan)
+    assert (await _row(open_services, deal_id)).status == "lost"
+
+
+async def test_a_deal_is_never_given_to_a_manager(quang: ChatDriver, open_services: OpenServices) -> None:
+    deal_id = await _deal(open_services, "Lan")
+    manager = await _user(open_services, "Quang")
+
+    await quang.tap(pack("deal", "to", deal_id, manager.id))
+
+    assert (await _row(open_services, deal_id)).owner_id == (await _user(open_services, "Lan")).id

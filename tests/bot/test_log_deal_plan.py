@@ -199,3 +199,15 @@ async def test_a_similar_open_task_the_same_day_is_offered_for_update(lan: ChatD
     await lan.press("Lưu")
 
     assert await _count(open_services, Task) == 1
+
+
+async def test_a_forged_lost_reason_on_a_log_is_a_stale_button(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
+    _company, deal_id = await _deal(open_services, "Lan", "Hòa Phát", "Hòa Phát — 100 bộ bàn AP-D120")
+    await lan.say("Gọi anh Minh bên Hòa Phát, báo ko mua nữa, mất deal")
+    await lan.press("Lưu")
+    draft = next(b.data for b in lan.buttons if b.label == "Không còn nhu cầu").split(":")[3]
+
+    await lan.tap(f"log:v1:close:{draft}:FORGED<b>x</b>")
+
+    assert (await _deal_row(open_services, deal_id))[4] == "open"
+    assert await _count(open_services, Interaction) == 0

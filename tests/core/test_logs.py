@@ -426,3 +426,63 @@ async def test_a_log_is_not_saved_onto_a_company_renamed_since_its_preview(open_
         await _save(open_services, team.lan, draft_id)
     async with open_services() as services:
         assert (await services.logs.get(draft_id, team.lan)).status == "draft"
+
+
+# --- Undo takes back only what the log did, and only while nothing changed since (issue 10 review B1-B3) -----
+
+
+async def _deal_row(open_services: OpenServices, deal_id: int) -> Any:
+    from crm_core.models import Deal
+
+    async with open_services() as services:
+        return await services.session.get(Deal, deal_id)
+
+
+async def test_undo_keeps_a_deal_given_to_a_colleague_since_the_save(open_services: OpenServices,
+                                                                       team: Team) -> None:
+    company_id, deal_id = await _existing_deal(open_services, team.lan)
+    draft_id = await _draft(open_services, team.lan, _on_existing(company_id, amount=250000000, stage=None))
+    await _save(open_services, team.lan, draft_id)
+    async with open_services() as services:
+        await services.deals.reassign(deal_id, team.minh.id, team.boss)
+
+    async with open_services() as services:
+        undone = await services.logs.undo(draft_id, team.lan)
+
+    assert (undone.kept_deal, undone.deal_changed_since) == ("Hòa Phát", True)
+    deal = await _deal_row(open_services, deal_id)
+    assert (deal.owner_id, deal.amount) == (team.minh.id, Decimal(250000000))
+
+
+async def test_undo_keeps_a_new_deal_and_its_task_given_to_a_colleague(open_services: OpenServices,
+                                                                        team: Team) -> None:
+    draft_id = await _draft(open_services, team.lan, PARSED)
+    saved = await _save(open_services, team.lan, draft_id)
+    async with open_services() as services:
+        await services.tasks.hand_over([saved.task_id or 0], team.minh.id, team.boss)
+        await services.deals.reassign(saved.deal_id or 0, team.minh.id, team.boss)
+
+    async with open_services() as services:
+        undone = await services.logs.undo(draft_id, team.lan)
+
+    assert (undone.kept_deal, undone.kept_task, undone.deal_changed_since) == ("Hòa Phát — 200", "gửi báo giá", True)
+    async with open_services() as services:
+        counts = await _counts(services)
+    assert (counts["deals"], counts["tasks"], counts["interactions"]) == (1, 1, 0)
+    assert (await _deal_row(open_services, saved.deal_id or 0)).owner_id == team.minh.id
+
+
+async def test_undo_keeps_a_deal_won_on_its_card_after_the_log(open_services: OpenServices, team: Team) -> None:
+    company_id, deal_id = await _existing_deal(open_services, team.lan)
+    draft_id = await _draft(open_services, team.lan, _on_existing(company_id, amount=120000000, stage=None))
+    await _save(open_services, team.lan, draft_id)
+    async with open_services() as services:
+        mark = await services.closing.mark(deal_id, "won", team.lan)
+        assert await services.closing.close(mark, "won", team.lan, reason=None)
+
+    async with open_services() as services:
+        undone = await services.logs.undo(draft_id, team.lan)
+
+    assert (undone.kept_deal, undone.deal_changed_since) == ("Hòa Phát", True)
+    deal = await _deal_row(open_services, deal_id)
+    assert (deal.status, deal.amount) == ("won", Decimal(120000000))
