@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -94,9 +94,40 @@ async def list_users(config: Settings) -> list[dict[str, Any]]:
              "active": u.active} for u in users]
 
 
+@contextmanager
+def logs_to_file(path: Path) -> Iterator[Path]:
+    """Send the log records of this run to `path` instead of the terminal the chat is printed on.
+
+    A console chat shares its terminal with stderr: a library's warning there reads as the bot's reply.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    terminal = [h for h in root.handlers if isinstance(h, logging.StreamHandler)
+                and not isinstance(h, logging.FileHandler)]
+    for h in terminal:
+        root.removeHandler(h)
+    root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for h in terminal:
+            root.addHandler(h)
+
+
 async def console_chat(config: Settings, *, user: str, customer: bool, now: datetime | None, lines: Iterable[str],
                        out: TextIO, echo: bool, phone: str | None = None) -> None:
-    """Run a console conversation until the input ends."""
+    """Run a console conversation until the input ends; log records go to <home>/logs/console.log."""
+    with logs_to_file(config.home / "logs" / "console.log"):
+        await _console_chat(config, user=user, customer=customer, now=now, lines=lines, out=out, echo=echo,
+                            phone=phone)
+
+
+async def _console_chat(config: Settings, *, user: str, customer: bool, now: datetime | None,
+                        lines: Iterable[str], out: TextIO, echo: bool, phone: str | None) -> None:
     app = await build_app(config, now=now)
     try:
         if not customer:

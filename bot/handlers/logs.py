@@ -11,6 +11,7 @@ from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
+from bot.handlers import deal_actions
 from bot.handlers.support import answer_ticket_replied_to
 from bot.handlers.views import about, due_text, task_buttons
 from bot.texts import Texts
@@ -43,6 +44,11 @@ DRAFT_LABEL_CHARS = 48
 
 def _has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+def _has_emoji(text: str) -> bool:
+    """Tell whether a wordless text shows an emoji (a pictograph), not just "?" or "...". """
+    return any(unicodedata.category(ch) == "So" for ch in text)
 
 
 def _source_key(msg: Inbound) -> str | None:
@@ -88,7 +94,7 @@ async def _not_a_log(msg: Inbound, ctx: Ctx, text: str) -> HandlerResult | None:
         await ctx.flows.logs.keep_unread(ctx.staff, text, status="too_long")
         return Reply(ctx.t("log.too_long", length=len(text), limit=ctx.settings.max_message_chars))
     if not _has_words(text):
-        return Reply(ctx.t("common.emoji_only"))
+        return Reply(ctx.t("common.emoji_only" if _has_emoji(text) else "common.no_words"))
     if msg.is_edit:
         key = _source_key(msg)
         edited = await ctx.flows.logs.redraft_edited(ctx.staff, text, source_key=key) if key else None
@@ -278,14 +284,18 @@ async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         if reason is not None and not is_reason_key(reason):  # as on the deal card: a listed reason or none
             raise StaleCallback(f"no reason {reason!r}")
         saved = await logs.save(owner, draft_id, default_task_title=ctx.t("log.default_task"),
-                                confirmed=cb.action == "close", lost_reason=reason)
+                                confirmed=cb.action == "close", lost_reason=reason, channel=ctx.inbound.channel)
         if isinstance(saved, LogSaved):
             await ctx.clear_state()
+            ctx.notify(saved.notices)
         if isinstance(saved, LogPreview) and saved.confirm_close:
             return _close_question(ctx, saved)
         return _rendered(ctx, saved, edit=isinstance(saved, LogPreview))
     if cb.action == "undo":
         return _rendered(ctx, await logs.undo(owner, draft_id))
+    if cb.action == "tdone":  # close the open tasks of the deal the log won or lost
+        closed_tasks = await logs.close_open_tasks(owner, draft_id)
+        return Reply(ctx.t("log.tasks_closed", count=closed_tasks.count))
     if cb.action == "cancel":
         closed = await logs.cancel(owner, draft_id)
         await ctx.clear_state()
@@ -503,11 +513,23 @@ def _saved(ctx: Ctx, saved: LogSaved) -> Reply:
     if saved.deal_noted:
         parts.append(ctx.t("log.saved_deal_note"))
     elif saved.deal_title is not None:
-        parts.append(ctx.t("log.saved_deal_new" if saved.deal_created else "log.saved_deal_updated",
-                           title=saved.deal_title))
-    text = ctx.t("log.saved", what="; ".join(parts)) + "\n" + ctx.t("log.undo_hint", minutes=saved.undo_minutes)
-    undo = Keyboard.of([Button(ctx.t("btn.undo"), pack("log", "undo", saved.draft_id))])
-    return Reply(fmt.clip(text, 4000), keyboard=undo, edit=True)
+        deal = ctx.t("log.saved_deal_new" if saved.deal_created else "log.saved_deal_updated", title=saved.deal_title)
+        if saved.closed == "lost":
+            deal += " " + (ctx.t("log.saved_lost_because", stage=_stage_name(ctx, "lost"),
+                                 reason=deal_actions.reason_text(ctx.t, saved.lost_reason))
+                           if saved.lost_reason else "→ " + _stage_name(ctx, "lost"))
+        elif saved.closed == "won":
+            deal += " → " + _stage_name(ctx, "won")
+        parts.append(deal)
+    text = ctx.t("log.saved", what="; ".join(parts))
+    rows = [[Button(ctx.t("btn.undo"), pack("log", "undo", saved.draft_id))]]
+    if saved.open_tasks:  # the deal is closed but work on it is still open: offer to close it
+        titles = ", ".join(f"«{t.title}»" + (f" ({t.owner})" if t.owner_id != ctx.staff.id and t.owner else "")
+                           for t in saved.open_tasks[:5])
+        text += "\n" + ctx.t("log.closed_deal_open_tasks", count=len(saved.open_tasks), titles=titles)
+        rows.append([Button(ctx.t("btn.close_open_tasks"), pack("log", "tdone", saved.draft_id))])
+    text += "\n" + ctx.t("log.undo_hint", minutes=saved.undo_minutes)
+    return Reply(fmt.clip(text, 4000), keyboard=Keyboard.of(*rows), edit=True)
 
 
 def _reminder_created(ctx: Ctx, task: TaskOut) -> Reply:
