@@ -11,10 +11,10 @@ from bot.core.inputs import parse_id
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers import deal_actions
-from bot.handlers.views import deal_amount, due_text, reminder_reply, totals
+from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_label, totals
 from bot.texts import Texts
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch
+from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut
 
 __all__ = ["reminder_reply", "router"]
 
@@ -67,7 +67,7 @@ async def _deals_page(ctx: Ctx, *, page: int, owner_id: int | None, edit: bool) 
     rows.append(nav)
     if can_view_colleague(ctx.staff):
         reps = await ctx.services.users.salespeople()
-        rows.append([Button(fmt.clip(r.name, 20), pack("deals", "page", 1, r.id)) for r in reps[:6]]
+        rows.append([Button(fmt.clip(staff_label(r, reps), 20), pack("deals", "page", 1, r.id)) for r in reps[:6]]
                     + [Button(ctx.t("btn.all_reps"), pack("deals", "page", 1, 0))])
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows), edit=edit)
 
@@ -237,11 +237,19 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
                 kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(i.summary, 140))
               for i in view.interactions] or [t("customer.none")]
     lines.append(t("customer.tasks"))
-    lines += [t("customer.task_line", title=task.title, due=due_text(task.due_at, t, ctx.now, ctx.settings))
-              for task in view.open_tasks[:8]] or [t("customer.none")]
+    lines += [t("customer.task_line", title=task.title + _whose(ctx, task),
+                due=due_text(task.due_at, t, ctx.now, ctx.settings)) for task in view.open_tasks[:8]
+              ] or [t("customer.none")]
     rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
             for d in view.deals if isinstance(d, DealOut) and d.status == "open"]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
+
+
+def _whose(ctx: Ctx, task: TaskOut) -> str:
+    """ " (Lan)" after a colleague's task in a list of the viewer's and others' tasks; nothing after their own."""
+    if task.owner_id == ctx.staff.id:
+        return ""
+    return ctx.t("customer.task_owner", name=task.owner or ctx.t("customer.task_nobody"))
 
 
 async def _contact_card(ctx: Ctx, contact_id: int) -> Reply:

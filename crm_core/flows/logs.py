@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import InstrumentedAttribute
 
 from crm_core.errors import AlreadyDone, UndoExpired
+from crm_core.flows.notices import DealNotice, Notice, staff_recipient
 from crm_core.llm import fill_missing_with_llm
 from crm_core.models import Company, Contact, Task
 from crm_core.pipelines.reasons import clean_reason
@@ -112,6 +113,18 @@ class LogSaved(BaseModel):
     undo_minutes: int
     deal_noted: bool = False  # kept as a note on a deal it did not change (a colleague's)
     task_updated: bool = False  # an open task much like the next step was moved instead of adding one
+    closed: Literal["won", "lost"] | None = None  # the log won or lost the deal
+    lost_reason: str | None = None  # a key of the reasons list, or the salesperson's words
+    deal_id: int | None = None
+    open_tasks: list[TaskOut] = Field(default_factory=list)  # of the deal it closed, still open: offered to close
+    notices: list[Notice] = Field(default_factory=list)  # the owner of a deal it noted hears of it
+
+
+class TasksClosed(BaseModel):
+    """The open tasks (the writer may change) of a deal a log closed were marked done: how many."""
+
+    draft_id: int
+    count: int
 
 
 class LogUndone(BaseModel):
@@ -385,12 +398,13 @@ class LogFlow:
         return await self._store(owner, draft_id, changed.model_copy(update={"too_long": too_long}))
 
     async def save(self, owner: UserOut, draft_id: int, *, default_task_title: str, confirmed: bool = False,
-                   lost_reason: str | None = None) -> LogSaved | LogClosed | LogPreview:
+                   lost_reason: str | None = None, channel: str | None = None) -> LogSaved | LogClosed | LogPreview:
         """Save interaction, follow-up task and deal of a draft, all at once; a second tap anywhere saves nothing.
 
         Save applies the plan the card showed: when that deal changed since, nothing is saved and the card
         comes back re-planned (LogPreview, `stale`). A log that wins or loses a deal is saved only once
         `confirmed` (with `lost_reason` for a lost one); before that the card asks (LogPreview, `confirm_close`).
+        A log kept as a note on a colleague's deal tells that deal's owner on `channel` (LogSaved.notices).
         """
         # The save starts with its claim (draft -> saved). On SQLite a transaction that has read cannot
         # start writing once another process has committed, so end the reads: the claim then waits its
@@ -419,10 +433,48 @@ class LogFlow:
         fields = (await self.services.logs.get(draft_id, owner)).fields
         task = await self.services.tasks.get(saved.task_id, owner) if saved.task_id else None
         about = [name for name in (fields.chosen_contact_name(), fields.chosen_company_name()) if name]
+        plan = fields.deal_plan
+        closed = plan.closes if plan is not None and plan.action in ("new", "update") else None
+        open_tasks = [t for t in await self.services.tasks.open_of_deal_to_change(saved.deal_id, owner)
+                      if t.id != saved.task_id] if closed and saved.deal_id else []
+        notices: list[Notice] = []
+        if plan is not None and plan.action == "note" and plan.deal_id and channel and saved.interaction_id:
+            notices = await self._noted_notice(owner, plan.deal_id, draft_id, channel)
         return LogSaved(draft_id=draft_id, kind=fields.kind or "note", about=about, task=task,
                         deal_title=saved.deal_title, deal_created=saved.deal_created, undo_minutes=self.undo_minutes,
-                        deal_noted=fields.deal_plan is not None and fields.deal_plan.action == "note",
-                        task_updated=saved.task_updated)
+                        deal_noted=plan is not None and plan.action == "note",
+                        task_updated=saved.task_updated, closed=closed,
+                        lost_reason=fields.lost_reason if closed == "lost" else None, deal_id=saved.deal_id,
+                        open_tasks=open_tasks, notices=notices)
+
+    async def _noted_notice(self, writer: UserOut, deal_id: int, draft_id: int, channel: str) -> list[Notice]:
+        """Tell a deal's owner that a colleague's log was kept as a note on their deal (not when it is theirs)."""
+        deal = await self.services.deals.raw(deal_id)
+        if deal is None or deal.owner_id is None or deal.owner_id == writer.id:
+            return []
+        deal_owner = await self.services.users.get(deal.owner_id)
+        if not deal_owner.active:
+            return []
+        text = (await self.services.logs.get(draft_id, writer)).raw_text
+        return [DealNotice(kind="noted", to=staff_recipient(deal_owner, channel), deal_id=deal.id, title=deal.title,
+                           by=writer.name, new_owner=deal_owner.name, text=text)]
+
+    async def close_open_tasks(self, owner: UserOut, draft_id: int) -> TasksClosed:
+        """Mark done the open tasks of the deal the saved log `draft_id` won or lost (those the writer may change)."""
+        draft = await self.services.logs.get(draft_id, owner)
+        deal_id = await self.services.logs.closed_deal_of(draft_id, owner)
+        if draft.status != "saved" or deal_id is None:
+            return TasksClosed(draft_id=draft_id, count=0)
+        tasks = await self.services.tasks.open_of_deal_to_change(deal_id, owner)
+        await self.tx.end_reads()
+        done = 0
+        for task in tasks:
+            try:
+                await self.services.tasks.done(task.id, owner)
+                done += 1
+            except AlreadyDone:
+                continue
+        return TasksClosed(draft_id=draft_id, count=done)
 
     async def undo(self, owner: UserOut, draft_id: int) -> LogUndone | UndoTooLate | LogClosed:
         """Take back a saved log within the undo window; what others now use stays and is named."""

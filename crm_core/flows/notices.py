@@ -60,15 +60,17 @@ class ErasureRequestNotice(BaseModel):
 
 class DealNotice(BaseModel):
     """Staff hear that a manager reassigned a deal: the new owner (`assigned`), the old one (`taken`), and whoever
-    else's open tasks of the deal went along (`tasks_moved`)."""
+    else's open tasks of the deal went along (`tasks_moved`); a deal's owner hears that a colleague's log was kept
+    as a note on it (`noted`, `by` the writer, `text` the log)."""
 
-    kind: Literal["assigned", "taken", "tasks_moved"]
+    kind: Literal["assigned", "taken", "tasks_moved", "noted"]
     to: Recipient
     deal_id: int
     title: str
     by: str
     new_owner: str
     tasks: int = 0
+    text: str | None = None
 
 
 Notice = TicketNotice | LeadNotice | CustomerNotice | ErasureRequestNotice | DealNotice

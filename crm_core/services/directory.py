@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from rapidfuzz import fuzz, process, utils
+from sqlalchemy import select
 
 from crm_core.errors import Conflict, NotFound
-from crm_core.models import Company, Contact
+from crm_core.models import Company, Contact, User
 from crm_core.policy import DealVisibility, Person, sees_deal_record
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.references import is_referenced
@@ -261,7 +262,8 @@ class DirectoryService:
         rows = await self._activities.interactions_of_company(company_id, limit=interactions * 4)
         recent = (await self._visible_interactions([interaction_out(i) for i in rows], viewer))[:interactions]
         open_tasks = await self._activities.open_tasks_of_company(company_id)
-        tasks = await self._visible_tasks([task_out(t) for t in open_tasks], viewer)
+        owners = await self._user_names({t.owner_id for t in open_tasks if t.owner_id is not None})
+        tasks = await self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
         return Customer360(company=company_out(company), contacts=contacts, deals=deals, interactions=recent,
                            open_tasks=tasks)
 
@@ -271,6 +273,13 @@ class DirectoryService:
         return [i for i in items
                 if sees_deal_record(viewer, record_owner_id=i.owner_id, deal_id=i.deal_id,
                                     deal_owner_id=owners.get(i.deal_id or 0), visibility=self._visibility)]
+
+    async def _user_names(self, ids: set[int]) -> dict[int, str]:
+        """Name the staff members `ids` (whose task is whose)."""
+        if not ids:
+            return {}
+        rows = await self._deals.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+        return {row.id: row.name for row in rows}
 
     async def _visible_tasks(self, items: list[TaskOut], viewer: Person) -> list[TaskOut]:
         """Leave out the tasks of deals the viewer does not see in full (others' on those deals)."""

@@ -436,6 +436,17 @@ class LogService:
                 undone.kept_company = name
         return undone
 
+    async def closed_deal_of(self, draft_id: int, owner: UserOut) -> int | None:
+        """Return the deal the owner's saved log won or lost, while it is still closed; None otherwise."""
+        draft = await self._own(draft_id, owner)
+        if draft.status != "saved" or not draft.result:
+            return None
+        result = SavedLogRecord.model_validate(draft.result)
+        if not result.deal_id or result.deal_before is None or result.deal_before.close_move_id is None:
+            return None
+        deal = await self._deals.raw(result.deal_id)
+        return deal.id if deal is not None and deal.status in ("won", "lost") else None
+
     async def _reopen(self, deal_id: int, close_move_id: int | None, owner: UserOut) -> bool:
         """Take back the close a log made as the deal card's Undo does (`DealClosingService.undo`: conditional,
         audited `deal.reopen`); False when the deal changed since (moved, edited, given to someone else)."""

@@ -67,6 +67,16 @@ class TaskService:
                 upcoming.append(out)
         return TaskBuckets(overdue=overdue, today=today, upcoming=upcoming, later=later)
 
+    async def later(self, viewer: UserOut, *, owner_id: int | None = None) -> list[TaskOut]:
+        """Return the open tasks after the next 7 days, and those without a due time, soonest first."""
+        owner_id = owner_filter(viewer, owner_id)
+        horizon = datetime.combine(self._now.date(), time.min, tzinfo=self._now.tzinfo) + timedelta(
+            days=UPCOMING_DAYS + 1)
+        names = await self._owner_names()
+        later = [t for t in await self._repo.open_tasks(owner_id=owner_id) if t.due_at is None or t.due_at >= horizon]
+        later.sort(key=lambda t: (t.due_at is None, t.due_at or horizon, t.id))
+        return [task_out(task, names.get(task.owner_id or 0)) for task in later]
+
     async def get(self, task_id: int, viewer: UserOut) -> TaskOut:
         """Return one task."""
         task = await self._load(task_id, viewer)
@@ -88,6 +98,12 @@ class TaskService:
         task.due_at = until
         task.reminded_at = None
         return task_out(task)
+
+    async def open_of_deal_to_change(self, deal_id: int, viewer: UserOut) -> list[TaskOut]:
+        """Return a deal's open tasks the viewer may mark done (their own; managers and admins: everyone's)."""
+        names = await self._owner_names()
+        return [task_out(task, names.get(task.owner_id or 0)) for task in await self._repo.open_tasks_of_deal(deal_id)
+                if can_read_task(viewer, task.owner_id)]
 
     async def open_of_deal(self, deal_id: int, viewer: UserOut) -> list[TaskOut]:
         """Return a deal's open tasks, with their owners' names (managers and admins only)."""

@@ -211,3 +211,59 @@ async def test_a_forged_lost_reason_on_a_log_is_a_stale_button(lan: ChatDriver, 
 
     assert (await _deal_row(open_services, deal_id))[4] == "open"
     assert await _count(open_services, Interaction) == 0
+
+
+# --- 9. closing from a log: its open tasks, the reason, the owner told (review, new user item 9) -------------
+
+
+async def _open_task(open_services, owner: str, title: str, *, deal_id: int | None = None,  # type: ignore[no-untyped-def]
+                     company_id: int | None = None) -> int:
+    async with open_services() as services:
+        user = await services.users.by_name(owner)
+        assert user is not None
+        task = await services.tasks.create(owner_id=user.id, title=title, due_at=None, deal_id=deal_id,
+                                           company_id=company_id)
+        await services.session.flush()
+        return task.id
+
+
+async def test_a_log_that_loses_a_deal_says_why_and_offers_to_close_its_open_tasks(  # type: ignore[no-untyped-def]
+        lan: ChatDriver, open_services) -> None:
+    _company, deal_id = await _deal(open_services, "Lan", "Hòa Phát", "Hòa Phát — 100 bộ bàn AP-D120")
+    task_id = await _open_task(open_services, "Lan", "Gửi mẫu ghế", deal_id=deal_id)
+    await lan.say("Gọi anh Minh bên Hòa Phát, báo ko mua nữa, mất deal")
+    await lan.press("Lưu")
+
+    await lan.press("Không còn nhu cầu")
+
+    assert "→ Thua (lý do: Không còn nhu cầu)" in lan.text
+    assert "còn 1 việc đang mở: «Gửi mẫu ghế»" in lan.text
+    await lan.press("Đóng các việc đang mở")
+    async with open_services() as services:
+        task = await services.session.get(Task, task_id)
+        assert task is not None and task.done_at is not None
+
+
+async def test_a_colleagues_note_on_a_deal_is_told_to_its_owner(engine, open_services) -> None:  # type: ignore[no-untyped-def]
+    _company, deal_id = await _deal(open_services, "Lan", "Hòa Phát", "Hòa Phát — 100 bộ bàn AP-D120")
+    tuan = ChatDriver(engine, "1002")
+    await tuan.say("Gặp anh Minh bên Hòa Phát, mai gọi lại")
+    assert f"#{deal_id}" in tuan.text
+
+    replies = await tuan.press("Lưu")
+
+    told = {r.chat_id: r.text for r in replies if r.chat_id is not None}
+    assert "Tuấn vừa ghi chép về cơ hội" in told["1001"]
+    assert "Gặp anh Minh bên Hòa Phát" in told["1001"]
+
+
+async def test_customer_view_names_whose_task_a_colleagues_task_is(engine, open_services) -> None:  # type: ignore[no-untyped-def]
+    company_id, _deal_id = await _deal(open_services, "Lan", "Hòa Phát", "Hòa Phát — 100 bộ bàn AP-D120")
+    await _open_task(open_services, "Lan", "Gọi lại anh Minh", company_id=company_id)
+    await _open_task(open_services, "Tuấn", "Gửi catalogue", company_id=company_id)
+    tuan = ChatDriver(engine, "1002")
+
+    await tuan.say("/customer Hòa Phát")
+
+    assert "Gọi lại anh Minh · việc của Lan" in tuan.text
+    assert "Gửi catalogue ·" not in tuan.text
