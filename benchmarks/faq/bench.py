@@ -35,7 +35,6 @@ from crm_core.assets import DEMO_KNOWLEDGE_DIR  # noqa: E402
 from crm_core.retrieval.embedder import CachingEmbedder, default_embedder  # noqa: E402
 from crm_core.retrieval.kb import Candidate, KnowledgeBase, default_params  # noqa: E402
 from crm_core.retrieval.models import RetrievalParams  # noqa: E402
-from crm_core.retrieval.safety import classify  # noqa: E402
 
 log = logging.getLogger("bench.faq")
 
@@ -87,7 +86,7 @@ def collect(kb: KnowledgeBase, cases: list[Case]) -> None:
         query = kb.prepare(case.question)
         case.cands = kb.retrieve(query)
         case.coverage = kb.coverage(query)
-        case.safety = classify(case.question) or ("out_of_scope" if kb.off_topic(case.question) else None)
+        case.safety = kb.screen(case.question, covered=case.coverage)
 
 
 _UNITS: dict[int, Any] = {}

@@ -23,6 +23,7 @@ from crm_core.retrieval.chroma import ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
 from crm_core.retrieval.embedder import Embedder, default_embedder
 from crm_core.retrieval.errors import IngestError, RetrievalUnavailable, UnsafePath
+from crm_core.retrieval.handoff import screen
 from crm_core.retrieval.loaders import Unit, load_file
 from crm_core.retrieval.manifest import DocRecord, Manifest, UnitRecord
 from crm_core.retrieval.models import (
@@ -42,7 +43,6 @@ from crm_core.retrieval.normalize import (
     load_json,
     prepare_query,
 )
-from crm_core.retrieval.safety import classify
 from crm_core.retrieval.scope import coverage, off_topic
 from crm_core.textnorm import fold
 
@@ -298,16 +298,15 @@ class KnowledgeBase:
         """Answer a customer question from the knowledge base, or say why a human should; writes nothing."""
         self._chroma.kb_store()  # fail early (RetrievalUnavailable) when the store is gone, even if empty
         query = self.prepare(question, language=language)
-        reason = classify(question)
         candidates = self.retrieve(query) if question.strip() else []
         ranked = self.rank(candidates)
         sources = self._sources(ranked)
         corpus = self._corpus
-        confidence = self.confidence(ranked, covered=self.coverage(query))
+        covered = self.coverage(query)
+        confidence = self.confidence(ranked, covered=covered)
+        reason = self.screen(question, covered=covered)
         if reason is not None:
             return self._answerer.decline(reason, query.language, sources, confidence)
-        if self.off_topic(question):
-            return self._answerer.decline("out_of_scope", query.language, sources, confidence)
         if not ranked or corpus is None or confidence < self.params.handoff_below:
             why: HandoffReason = "out_of_scope" if confidence < self.params.out_of_scope_below else "low_confidence"
             return self._answerer.decline(why, query.language, sources, confidence)
@@ -433,6 +432,16 @@ class KnowledgeBase:
             lexical = cand.bm25 / (cand.bm25 + p.k_bm25) if cand.bm25 > 0 else 0.0
             cand.fused = cand.dense + p.w_bm25 * lexical
         return sorted(candidates, key=lambda c: -c.fused)
+
+    def screen(self, question: str, *, covered: float | None = None) -> HandoffReason | None:
+        """Return why a person, not this knowledge, should answer the question (see `handoff.screen`), or None.
+
+        `covered` is the question's word coverage (`coverage`); computed here when not given.
+        """
+        corpus = self._load_corpus()
+        if covered is None:
+            covered = self.coverage(self.prepare(question))
+        return screen(question, corpus.folded_text, covered=covered)
 
     def off_topic(self, question: str) -> bool:
         """Tell whether the question is about a topic outside any customer FAQ that this knowledge never mentions."""

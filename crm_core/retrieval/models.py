@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 from crm_core.config import Language
 
-HandoffReason = Literal["low_confidence", "out_of_scope", "asked_for_human", "complaint", "unsafe"]
+HandoffReason = Literal[
+    "low_confidence", "out_of_scope", "asked_for_human", "complaint", "unsafe", "own_order", "dispute", "named_person"
+]
 
 
 class Source(BaseModel):

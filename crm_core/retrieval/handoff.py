@@ -1,0 +1,202 @@
+"""Questions the knowledge base must not answer even when a section shares their words (vi + en).
+
+A customer asking about *their own* order, invoice, delivery, repair or account ("đơn AV123 của tôi
+đâu"), demanding money or compensation ("hoàn tiền cho tôi"), asking for one named person ("cho gặp anh
+Tuấn kỹ thuật") or about a subject no shop covers (weather, politics, general knowledge) needs a person:
+any section about orders, refunds or technicians would only answer in general.
+
+Two parts, both data files written from the dev split of `benchmarks/handoff/handoff_set.jsonl`:
+    rules (data/handoff_rules.json): phrases and patterns that are enough on their own;
+    a logistic regression over the message's words, word pairs and character n-grams
+        (data/handoff_model.json, trained by `benchmarks/handoff/train.py`); it hands off when the
+        probability that the message is not an answerable question reaches the tuned threshold.
+`screen` orders these with the safety rules (`safety.classify`) and the off-topic lexicon (`scope`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+from crm_core.retrieval.normalize import expand_abbreviations, load_json
+from crm_core.retrieval.safety import classify
+from crm_core.retrieval.scope import off_topic
+from crm_core.textnorm import fold, nfc
+
+HandoffClass = Literal["own_order", "dispute", "named_person", "out_of_scope"]
+ScreenReason = Literal[
+    "unsafe", "own_order", "dispute", "named_person", "asked_for_human", "complaint", "out_of_scope"
+]
+# When a message is several things at once ("hoàn tiền cho tôi đơn 4521"), the first one names it.
+RULE_ORDER: tuple[HandoffClass, ...] = ("dispute", "own_order", "named_person")
+ANSWERABLE = "answerable"
+
+_WORD_RE = re.compile(r"[0-9a-z]+")
+_MONEY_RE = re.compile(r"^\d+(?:k|tr\d*|d|m|cm|mm|kg|l|ml|h|p)$")
+
+
+def _shape(token: str) -> str:
+    """Stand numbers and codes in for their shape: an order number is known by its form, not its digits."""
+    if not any(ch.isdigit() for ch in token):
+        return token
+    if token.isdigit():
+        return "<num>" if len(token) >= 3 else "<n>"
+    if _MONEY_RE.match(token):
+        return "<qty>"
+    return "<code>"
+
+
+def _words(text: str) -> list[str]:
+    return [_shape(w) for w in _WORD_RE.findall(fold(expand_abbreviations(nfc(text))))]
+
+
+@cache
+def _honorifics() -> re.Pattern[str]:
+    words = load_json("handoff_rules.json")["honorifics"]
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    # An honorific followed by a capitalised word that does not start a sentence: "anh Tuấn", "Ms. Hoa".
+    return re.compile(rf"(?<![\w.!?])(?:{alternation})\.?\s+[A-ZĐ][a-zà-ỹđ]+", re.IGNORECASE)
+
+
+def features(text: str) -> list[str]:
+    """Return the message's features: shaped words, word pairs, character 3-5-grams inside words, cues."""
+    words = _words(text)
+    out = [f"w:{w}" for w in words]
+    out += [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
+    for word in words:
+        padded = f" {word} "
+        out += [f"c:{padded[i:i + n]}" for n in (3, 4, 5) for i in range(len(padded) - n + 1)]
+    raw = nfc(text)
+    if any(m.group(0)[:1].islower() or m.start() > 0 for m in _honorifics().finditer(raw)):
+        out.append("f:honorific_name")
+    if "?" in raw:
+        out.append("f:question_mark")
+    return out
+
+
+@dataclass(frozen=True)
+class HandoffModel:
+    """A multinomial logistic regression over binary features, scaled by 1/sqrt(the message's feature count)."""
+
+    classes: tuple[str, ...]
+    bias: tuple[float, ...]
+    weights: dict[str, tuple[float, ...]]
+    threshold: float
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Return the probability of each class (`answerable` and the hand-off classes)."""
+        feats = set(features(text))
+        scale = 1.0 / math.sqrt(len(feats)) if feats else 0.0
+        scores = list(self.bias)
+        for feat in feats:
+            row = self.weights.get(feat)
+            if row is not None:
+                for i, w in enumerate(row):
+                    scores[i] += w * scale
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return {c: e / total for c, e in zip(self.classes, exps, strict=True)}
+
+    def predict(self, text: str) -> HandoffClass | None:
+        """Return the hand-off class when the message is not answerable with enough probability, else None."""
+        probs = self.probabilities(text)
+        if 1.0 - probs.get(ANSWERABLE, 0.0) < self.threshold:
+            return None
+        best = max((c for c in probs if c != ANSWERABLE), key=lambda c: probs[c])
+        return _as_class(best)
+
+
+def _as_class(name: str) -> HandoffClass:
+    for cls in ("own_order", "dispute", "named_person", "out_of_scope"):
+        if cls == name:
+            return cls
+    raise ValueError(f"unknown hand-off class {name!r}")
+
+
+@cache
+def default_model() -> HandoffModel | None:
+    """Return the shipped model (data/handoff_model.json), or None before one is trained."""
+    try:
+        data = load_json("handoff_model.json")
+    except FileNotFoundError:
+        return None
+    return HandoffModel(
+        classes=tuple(data["classes"]),
+        bias=tuple(float(b) for b in data["bias"]),
+        weights={k: tuple(float(x) for x in v) for k, v in data["weights"].items()},
+        threshold=float(data["threshold"]),
+    )
+
+
+@cache
+def _rules() -> dict[HandoffClass, tuple[re.Pattern[str], list[re.Pattern[str]], list[re.Pattern[str]]]]:
+    """Per class: one pattern of its phrases (folded), patterns on the folded text, patterns on the original."""
+    table = load_json("handoff_rules.json")
+    out: dict[HandoffClass, tuple[re.Pattern[str], list[re.Pattern[str]], list[re.Pattern[str]]]] = {}
+    for cls in RULE_ORDER:
+        entry = table[cls]
+        phrases = sorted({fold(p) for p in entry.get("phrases", [])}, key=len, reverse=True)
+        alternation = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) or "(?!)"
+        names = "|".join(sorted(table["given_names"], key=len, reverse=True))
+        honorifics = "|".join(re.escape(fold(h)) for h in table["honorifics"])
+        folded_patterns = [
+            re.compile(p.replace("{NAME}", f"(?:{names})").replace("{HON}", f"(?:{honorifics})"))
+            for p in entry.get("folded_patterns", [])
+        ]
+        out[cls] = (
+            re.compile(rf"(?<![0-9a-z])(?:{alternation})(?![0-9a-z])"),
+            folded_patterns,
+            [re.compile(p) for p in entry.get("patterns", [])],
+        )
+    return out
+
+
+def rule_class(text: str) -> HandoffClass | None:
+    """Return the first hand-off class whose rules match the message, or None."""
+    raw = nfc(text)
+    folded = fold(raw)
+    expanded = fold(expand_abbreviations(raw))
+    for cls, (phrases, folded_patterns, patterns) in _rules().items():
+        if phrases.search(folded) or phrases.search(expanded):
+            return cls
+        if any(p.search(folded) or p.search(expanded) for p in folded_patterns):
+            return cls
+        if any(p.search(raw) for p in patterns):
+            return cls
+    return None
+
+
+def screen(
+    text: str, knowledge_text: str = "", *, covered: float = 0.0, model: HandoffModel | None = None
+) -> ScreenReason | None:
+    """Return why a person, not the knowledge base, should answer `text`; None when the knowledge base may.
+
+    Order: other people's or internal data and injections (`unsafe`); the hand-off rules (a dispute, the
+    customer's own order, a named person); asking for a person; a complaint; a topic outside any shop that
+    `knowledge_text` (the knowledge base's folded text) never mentions; then the learned model. The model
+    knows no knowledge base: its `out_of_scope` is dropped when the knowledge uses every topic word of the
+    question (`covered`, see `scope.coverage`), as a phone shop's does for "iPhone 16 giá bao nhiêu".
+    """
+    if not text.strip():
+        return None
+    safety = classify(text)
+    if safety == "unsafe":
+        return safety
+    ruled = rule_class(text)
+    if ruled is not None:
+        return ruled
+    if safety is not None:
+        return safety
+    if off_topic(text, knowledge_text):
+        return "out_of_scope"
+    learned = model if model is not None else default_model()
+    guess = learned.predict(text) if learned is not None else None
+    return None if guess == "out_of_scope" and covered >= 1.0 else guess
+
+
+__all__ = ["HandoffClass", "HandoffModel", "ScreenReason", "default_model", "features", "rule_class", "screen"]

@@ -1,0 +1,156 @@
+"""A person answers what the knowledge base cannot, even when a section shares the words (issue 11).
+
+The customer's own order, invoice, delivery or account; a refund or compensation demand; a request for one
+named person; a subject no shop covers. Questions about the policies themselves are still answered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crm_core.retrieval import KnowledgeBase
+from crm_core.retrieval.handoff import screen
+
+from .conftest import NOW
+
+# A business the shipped rules and model never saw: a water-purifier shop.
+PURIFIER_MD = """# Máy lọc nước AquaViet
+
+## Chính sách hoàn tiền
+
+Máy lỗi do nhà sản xuất trong 7 ngày đầu được đổi máy mới hoặc hoàn tiền 100%. Tiền được hoàn bằng chuyển
+khoản trong 5 ngày làm việc kể từ khi công ty nhận lại máy.
+
+## Theo dõi đơn hàng
+
+Sau khi đặt hàng, khách nhận tin nhắn có mã đơn. Đơn trong nội thành được giao và lắp đặt trong 24 giờ.
+
+## Kỹ thuật viên lắp đặt
+
+Kỹ thuật viên của AquaViet lắp đặt máy tận nhà miễn phí trong nội thành và hướng dẫn thay lõi lọc.
+
+## Bồi thường khi rò nước
+
+Nếu máy rò nước do lỗi lắp đặt, AquaViet bồi thường thiệt hại theo biên bản kiểm tra của kỹ thuật viên.
+"""
+
+PURIFIER_EN_MD = """# AquaViet in English
+
+## Refund policy
+
+A purifier with a manufacturing fault in its first 7 days is replaced or refunded in full, by bank transfer
+within 5 working days of our receiving it back.
+
+## Tracking your order
+
+Every order gets a text message with its order code; deliveries in the city are installed within 24 hours.
+"""
+
+
+@pytest.fixture(scope="module")
+def purifier_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    root = tmp_path_factory.mktemp("purifier")
+    folder = root / "knowledge"
+    folder.mkdir()
+    (folder / "aquaviet.md").write_text(PURIFIER_MD, encoding="utf-8")
+    (folder / "aquaviet-en.md").write_text(PURIFIER_EN_MD, encoding="utf-8")
+    kb = KnowledgeBase(home=Path(root) / "home")
+    assert kb.ingest([folder], now=NOW).ok
+    return kb
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("đơn AV123 của tôi đâu", "own_order"),
+        ("don hang 4521 giao chua", "own_order"),
+        ("my order #A-778 hasn't arrived", "own_order"),
+        ("hoàn tiền cho tôi đơn 4521 ngay", "dispute"),
+        ("máy rò nước làm hỏng sàn nhà tôi, công ty phải bồi thường", "dispute"),
+        ("I want my money back, the purifier broke after a week", "dispute"),
+        ("cho gặp anh Tuấn kỹ thuật", "named_person"),
+        ("I want to talk to Ms. Hoa", "named_person"),
+        ("thời tiết Sài Gòn mai thế nào?", "out_of_scope"),
+        ("what's the weather like in Hanoi tomorrow?", "out_of_scope"),
+    ],
+)
+def test_a_question_the_knowledge_cannot_answer_goes_to_a_person_with_its_reason(
+    purifier_kb: KnowledgeBase, question: str, reason: str
+) -> None:
+    answer = purifier_kb.ask(question)
+    assert (answer.handoff, answer.reason, answer.body) == (True, reason, None)
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("chính sách hoàn tiền thế nào?", "Chính sách hoàn tiền"),
+        ("hoàn tiền mất bao lâu", "Chính sách hoàn tiền"),
+        ("làm sao theo dõi đơn hàng", "Theo dõi đơn hàng"),
+        ("kỹ thuật viên có lắp đặt tận nhà không", "Kỹ thuật viên lắp đặt"),
+        ("máy rò nước thì có được bồi thường không", "Bồi thường khi rò nước"),
+        ("what is your refund policy?", "Refund policy"),
+        ("how do I track my order?", "Tracking your order"),
+    ],
+)
+def test_a_question_about_the_policy_itself_is_still_answered(
+    purifier_kb: KnowledgeBase, question: str, section: str
+) -> None:
+    answer = purifier_kb.ask(question)
+    assert answer.reason is None
+    assert answer.handoff is False
+    assert answer.sources[0].section == section
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("ma don AP-2026-00871 cua anh dang o dau", "own_order"),
+        ("iphone 12 của mình để ở tiệm thay pin từ sáng, xong chưa ạ", "own_order"),
+        ("can you check the status of order AP-2026-00871", "own_order"),
+        ("kem dưỡng làm mặt em nổi mụn, shop hoàn tiền cho em", "dispute"),
+        ("tra lai tien cho toi, may loc dung 1 tuan da hu", "dispute"),
+        ("you charged me twice for the same order, refund the extra", "dispute"),
+        ("cho gap chi Lan sale", "named_person"),
+        ("nhan anh tuan ky thuat goi lai cho em", "named_person"),
+        ("could Mr. Long call me back?", "named_person"),
+        ("ai là tổng thống Mỹ hiện nay", "out_of_scope"),
+        ("how tall is Mount Everest?", "out_of_scope"),
+        ("who won the last election in the US?", "out_of_scope"),
+    ],
+)
+def test_the_screen_names_each_class_in_both_languages(question: str, reason: str) -> None:
+    assert screen(question) == reason
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "chính sách hoàn tiền thế nào?",
+        "nếu giao trễ thì có được bồi thường không",
+        "đơn từ 500k có miễn phí vận chuyển không",
+        "mua 50 bộ bàn ghế có chiết khấu không?",
+        "bàn AP-D140 có màu đen không",
+        "anh ơi cho em hỏi bàn 1m2 giá bao nhiêu",
+        "kỹ thuật viên có đến tận nhà lắp máy không",
+        "chính sách hoàn tiền khi máy lỗi trong 7 ngày như thế nào",
+        "how long does a refund take?",
+        "do you offer compensation if the delivery damages something?",
+    ],
+)
+def test_answerable_questions_sharing_the_words_pass_the_screen(question: str) -> None:
+    assert screen(question) is None
+
+
+def test_the_learned_out_of_scope_yields_when_the_knowledge_uses_every_word() -> None:
+    # The model guesses "a subject no shop covers"; a knowledge base about mountain treks does cover it.
+    question = "how tall is Mount Everest?"
+    assert screen(question) == "out_of_scope"
+    assert screen(question, covered=1.0) is None
+
+
+def test_a_named_person_outranks_asking_for_any_person() -> None:
+    assert screen("cho tôi gặp nhân viên") == "asked_for_human"
+    assert screen("cho tôi gặp chị Hoa") == "named_person"
