@@ -35,10 +35,12 @@ async def on_tasks_list(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """
     owner = ctx.staff
     query = _args(msg)
-    if query and can_view_colleague(ctx.staff):
+    if query:
         found = await _colleague(ctx, query)
         if isinstance(found, Reply):
-            return found
+            return found  # an unknown name is said so, never answered with one's own list
+        if found.id != ctx.staff.id and not can_view_colleague(ctx.staff):
+            return Reply(ctx.t("common.forbidden"))
         owner = found
     return await _tasks_page(ctx, owner, page=1, edit=False)
 
@@ -60,6 +62,9 @@ async def _tasks_page(ctx: Ctx, owner: UserOut, *, page: int, edit: bool) -> Rep
     buckets = await ctx.services.tasks.buckets(ctx.staff, owner_id=owner.id)
     listed = [(key, task) for key, tasks in (("task.overdue", buckets.overdue), ("task.today", buckets.today),
                                              ("task.upcoming", buckets.upcoming)) for task in tasks]
+    if buckets.later:  # the tasks after the next 7 days come on the following pages ("Sau ▶️")
+        listed += [("task.later_heading", task) for task in await ctx.services.tasks.later(ctx.staff,
+                                                                                           owner_id=owner.id)]
     per_page = min(ctx.settings.page_size, MAX_PER_PAGE)
     pages = max(1, math.ceil(len(listed) / per_page))
     page = min(max(page, 1), pages)
@@ -72,8 +77,9 @@ async def _tasks_page(ctx: Ctx, owner: UserOut, *, page: int, edit: bool) -> Rep
             lines.append(ctx.t(key))
             heading = key
         lines.append(_task_line(ctx, task))
-    if buckets.later and page == pages:
-        lines.append(ctx.t("task.later", count=buckets.later))
+    after = [task for key, task in listed[page * per_page:] if key == "task.later_heading"]
+    if after and not any(key == "task.later_heading" for key, _ in shown):
+        lines.append(ctx.t("task.later", count=len(after)))
     if len(lines) == 1:
         lines.append(ctx.t("task.none"))
     rows = [[Button(fmt.clip(f"#{task.id} {task.title}", BUTTON_CHARS), pack("task", "open", task.id, page, owner.id))]

@@ -10,7 +10,8 @@ from bot.core.callbacks import pack
 from bot.core.messages import Button, Keyboard, Reply
 from bot.texts import Texts
 from crm_core.config import Settings
-from crm_core.schemas import DealOut, TaskOut
+from crm_core.schemas import DealOut, TaskOut, UserOut
+from crm_core.textnorm import fold
 
 
 def due_text(due_at: datetime | None, t: Texts, now: datetime, settings: Settings) -> str:
@@ -67,3 +68,9 @@ def paginate_lines(lines: list[str], *, limit: int = 3500) -> list[list[str]]:
         pages[-1].append(line)
         size += len(line) + 1
     return pages
+
+
+def staff_label(user: UserOut, staff: list[UserOut]) -> str:
+    """A staff member's name for a button, with their number when a colleague has the same name ("Lan (#7)")."""
+    same = [u for u in staff if fold(u.name) == fold(user.name)]
+    return user.name if len(same) <= 1 else f"{user.name} (#{user.id})"
