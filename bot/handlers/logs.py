@@ -27,13 +27,14 @@ from crm_core.flows.logs import (
     LogUnclear,
     LogUndone,
     NewLogInstead,
+    ReminderMade,
     UndoTooLate,
     is_reminder_request,
     require_editable,
 )
 from crm_core.pipelines.reasons import is_reason_key, lost_reasons
 from crm_core.policy import Audience
-from crm_core.schemas import EDITABLE_FIELDS, DealValues, DraftFields, LogDraftOut, TaskOut
+from crm_core.schemas import EDITABLE_FIELDS, DealValues, DraftFields, LogDraftOut
 from crm_core.understanding.chatter import is_greeting
 
 router = Router()
@@ -532,7 +533,14 @@ def _saved(ctx: Ctx, saved: LogSaved) -> Reply:
     return Reply(fmt.clip(text, 4000), keyboard=Keyboard.of(*rows), edit=True)
 
 
-def _reminder_created(ctx: Ctx, task: TaskOut) -> Reply:
+def _reminder_created(ctx: Ctx, made: ReminderMade) -> Reply:
+    task = made.task
     key = "task.created" if task.due_at else "task.created_nodue"
     text = ctx.t(key, title=task.title + about(task), due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings))
-    return Reply(fmt.clip(text, 4000), keyboard=Keyboard.of(task_buttons(task.id, ctx.t)))
+    rows = [task_buttons(task.id, ctx.t)]
+    if made.similar is not None:  # the same person has an open task much like it: say so, offer the old one
+        old = made.similar
+        text += "\n" + ctx.t("task.similar_open", title=fmt.clip(old.title, 200),
+                             due=due_text(old.due_at, ctx.t, ctx.now, ctx.settings))
+        rows.append([Button(fmt.clip(ctx.t("btn.open_similar_task", id=old.id), 40), pack("task", "open", old.id))])
+    return Reply(fmt.clip(text, 4000), keyboard=Keyboard.of(*rows))

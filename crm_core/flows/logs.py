@@ -28,6 +28,7 @@ from crm_core.schemas import (
     DraftFields,
     EditableField,
     LogDraftOut,
+    TaskMatch,
     TaskOut,
     UserOut,
 )
@@ -41,6 +42,7 @@ from crm_core.understanding import (
     parse_due_text,
     parse_log,
     parse_time_text,
+    vocabulary,
     without_when,
 )
 from crm_core.understanding.chatter import reads_as_new_log
@@ -49,7 +51,10 @@ from crm_core.understanding.products import product_phrase
 from crm_core.uow import ReadPhase
 
 # "nhắc tôi …" / "remind me to …" asks for a reminder instead of logging an interaction.
-_REMINDER_RE = re.compile(r"^\s*(?:nhac (?:toi|minh|em|anh|chi)|remind me)(?: to| de| la)?\s+", re.IGNORECASE)
+_REMINDER_RE = re.compile(
+    r"^\s*(?:" + "|".join(r"\s+".join(map(re.escape, w.split()))
+                          for w in sorted(vocabulary.words("reminder_triggers"), key=len, reverse=True))
+    + r")(?:\s+(?:to|de|la))?\s+", re.IGNORECASE)
 NAME_OPTIONS = 3
 CONTACT_OPTIONS = 4
 
@@ -168,6 +173,13 @@ class DraftList(BaseModel):
 
     drafts: list[LogDraftOut]
     total: int
+
+
+class ReminderMade(BaseModel):
+    """A reminder task made from "nhắc tôi …", and the writer's open task much like it (same person), if any."""
+
+    task: TaskOut
+    similar: TaskMatch | None = None
 
 
 class DraftReminder(BaseModel):
@@ -487,20 +499,25 @@ class LogFlow:
             return LogClosed(draft_id=draft_id, status=str(error.details.get("status", "undone")))
         return LogUndone(**undone.model_dump())
 
-    async def remind_from_text(self, owner: UserOut, text: str, *, now: datetime) -> TaskOut:
+    async def remind_from_text(self, owner: UserOut, text: str, *, now: datetime) -> ReminderMade:
         """Create a reminder task from "nhắc tôi gọi anh Minh thứ 6" (title without the trigger words)."""
         parsed = parse_log(text, now=now, language=None, known=await self._known_names())
         trigger = _REMINDER_RE.match(fold(text))
         trigger_words = len(trigger.group(0).split()) if trigger else 0
         title = " ".join(text.split()[trigger_words:]) or text  # folding keeps the words, so count them
         title = without_when(title, now=now, language=parsed.language)  # "3h chiều mai gọi anh Minh" -> "gọi anh Minh"
-        company_id = await self._exact_company(parsed.company) if parsed.company else None
-        contact_id = await self._only_contact(parsed.contact, company_id) if parsed.contact else None
+        # the same matching as a log's: "a Quan ben Thuan Thanh" is the known Quân at Thuận Thành
+        names = await self._resolve_names(DraftFields.model_validate(
+            {"contact": parsed.contact, "company": parsed.company}))
+        person = names.contact_choice or (names.contact_options[0] if len(names.contact_options) == 1 else None)
+        contact_id = person.id if person else None
+        company_id = names.company_choice.id if names.company_choice else (person.company_id if person else None)
+        similar = await self.services.tasks.similar_open(owner, title, contact_id=contact_id, company_id=company_id)
         due_at = due_datetime(parsed.due, now, parsed.due_time) if parsed.due else None
         task = await self.services.tasks.create(owner_id=owner.id, title=title, contact_id=contact_id,
                                                 due_at=due_at, company_id=company_id)
         await self.services.session.flush()
-        return await self.services.tasks.get(task.id, owner)
+        return ReminderMade(task=await self.services.tasks.get(task.id, owner), similar=similar)
 
     # --- understanding -----------------------------------------------------------------------------------
 

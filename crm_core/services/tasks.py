@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, time, timedelta
 
+from rapidfuzz import fuzz
+
 from crm_core.errors import AlreadyDone, Forbidden, InvalidInput, NotFound
 from crm_core.models import Task
 from crm_core.policy import can_read_task, can_reassign_deal, owner_filter
 from crm_core.repositories.people import UserRepository
 from crm_core.repositories.sales import ActivityRepository
-from crm_core.schemas import TaskBuckets, TaskOut, UserOut
+from crm_core.schemas import TaskBuckets, TaskMatch, TaskOut, UserOut
 from crm_core.services.convert import task_out, user_out
-from crm_core.textnorm import clean_name
+from crm_core.textnorm import clean_name, fold
 
 UPCOMING_DAYS = 7
+SIMILAR_REMINDER_SCORE = 80.0  # rapidfuzz token_set_ratio of two task titles, as a log's similar task
 
 
 class TaskService:
@@ -66,6 +69,19 @@ class TaskService:
             else:
                 upcoming.append(out)
         return TaskBuckets(overdue=overdue, today=today, upcoming=upcoming, later=later)
+
+    async def similar_open(self, owner: UserOut, title: str, *, contact_id: int | None,
+                           company_id: int | None) -> TaskMatch | None:
+        """Return the owner's open task for the same person (else company) whose title is much like `title`."""
+        if contact_id is None and company_id is None:
+            return None
+        wanted = fold(title)
+        for task in await self._repo.open_tasks(owner_id=owner.id):
+            same = task.contact_id == contact_id if contact_id is not None else task.company_id == company_id
+            if same and (fuzz.token_set_ratio(wanted, fold(task.title)) >= SIMILAR_REMINDER_SCORE
+                         or wanted.split()[:2] == fold(task.title).split()[:2]):  # "gọi lại …" and "Gọi lại …"
+                return TaskMatch(id=task.id, title=task.title, due_at=task.due_at)
+        return None
 
     async def later(self, viewer: UserOut, *, owner_id: int | None = None) -> list[TaskOut]:
         """Return the open tasks after the next 7 days, and those without a due time, soonest first."""
