@@ -6,7 +6,9 @@ it; never tune on test) is parsed, and its company is matched against a director
 
 - `existing`: the expected company too, as if every customer were already in the CRM: the card should
   know it without a question;
-- `new`: without the expected company: the card should say "new" (or ask), never preselect another.
+- `new`: without the expected company: the card should say "new" (or ask), never preselect another;
+- `short`: the CRM holds a longer name of which the typed one is a short form (the expected name with a word
+  before or after it: "Kaizen" typed, "Kaizen Precision Vietnam" stored): the card should know it.
 
 For each: `asks` (a question is shown), `known_right`, `known_wrong` (a wrong company shown as known or
 preselected: Save would commit it), `new`. The same figures for the rule before issue 10 (`before`:
@@ -55,6 +57,15 @@ def _before(name: str, companies: dict[int, str]) -> tuple[int | None, bool]:
     return (found[0][2], True) if found else (None, False)
 
 
+_EXTRA_WORDS = ("Precision", "Hoàng Gia", "Sài Gòn", "Holdings", "Miền Nam", "Quốc tế")
+
+
+def _longer(name: str, i: int) -> str:
+    """A longer stored name of which `name` is a short form: a word after it, or (every other one) before it."""
+    extra = _EXTRA_WORDS[i % len(_EXTRA_WORDS)]
+    return f"{name} {extra}" if i % 2 == 0 else f"{extra} {name}"
+
+
 def _tally(rows: list[tuple[int | None, bool, int | None]]) -> dict[str, Any]:
     """rows: (company shown as chosen, asked, the right company's id or None when it is new)."""
     n = len(rows)
@@ -70,7 +81,7 @@ def run(split: str = "dev") -> dict[str, Any]:
     """Return the figures for `split`."""
     demo = _demo_names()
     out: dict[str, Any] = {"split": split}
-    for scenario in ("existing", "new"):
+    for scenario in ("existing", "new", "short"):
         now_rows: list[tuple[int | None, bool, int | None]] = []
         before_rows: list[tuple[int | None, bool, int | None]] = []
         for row in load_messages():
@@ -85,8 +96,10 @@ def run(split: str = "dev") -> dict[str, Any]:
             names = [n for n in names if name_key(n) != name_key(expected)]
             if scenario == "existing":
                 names.append(expected)
+            if scenario == "short":
+                names.append(_longer(expected, len(now_rows)))
             companies = dict(enumerate(names))
-            want = len(names) - 1 if scenario == "existing" else None
+            want = len(names) - 1 if scenario in ("existing", "short") else None
             verdict = judge_company(parsed.company, companies)
             chosen = verdict.known if verdict.known is not None else verdict.preselect
             now_rows.append((chosen, verdict.asks, want))

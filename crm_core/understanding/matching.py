@@ -26,7 +26,9 @@ from crm_core.understanding.vocabulary import phrases, words
 ASK_SCORE = 85.0
 # A stored name this close to the whole name as typed (a typo, a missing space) is known without a question.
 NEAR_EXACT_SCORE = 95.0
-NEAR_EXACT_CHARS = 8  # ... when the name is long enough for one typo not to make another company
+NEAR_EXACT_CHARS = 8
+# The only candidate, holding the telling words typed together, this close: known without a question.
+SURE_SCORE = 100.0  # ... when the name is long enough for one typo not to make another company
 _PUNCT_RE = re.compile(r"[^\w\s]|_")
 
 
@@ -100,4 +102,7 @@ def judge_company(name: str, companies: Mapping[int, str], *, limit: int = 3) ->
     scored.sort(key=lambda s: (-s[0], not s[2], not s[1], s[3]))
     options = [s[3] for s in scored[:limit]]
     within = [s[3] for s in scored if s[1]]
+    if len(scored) == 1 and within and scored[0][0] >= SURE_SCORE:
+        # one candidate, holding every telling word typed ("Kaizen" -> "Kaizen Precision Vietnam"): known, no question
+        return CompanyVerdict(known=within[0])
     return CompanyVerdict(options=options, preselect=within[0] if len(within) == 1 else None)

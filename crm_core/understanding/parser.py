@@ -196,12 +196,13 @@ def _fill_money(out: ParsedLog, money: list[Money], toks: list[Token], lang: str
 def _side_money(toks: list[Token], m: Money) -> bool:
     """Tell a deposit or a fee ("đã chuyển cọc 20tr", "cọc trước 20tr", "phí ship 150k"): not the deal's value."""
     i = _tok_index(toks, m.start)
+    words: list[str] = []
     for t in reversed(toks[max(0, i - 3) : i]):
         if not t.text.isalpha():
-            return False
-        if t.text in _SIDE_MONEY:
-            return True
-    return False
+            break
+        words.insert(0, t.text)
+    head = f" {' '.join(words)} "
+    return any(f" {entry} " in head for entry in _SIDE_MONEY)
 
 
 def _set_amount(out: ParsedLog, value: Decimal, currency: str | None, conf: dict[str, float], c: float) -> None:
