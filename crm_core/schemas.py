@@ -219,9 +219,11 @@ class DealPlan(BaseModel):
     version: datetime | None = None
     other_id: int | None = None
     other_owner: str | None = None
-    why: Literal["colleague", "other_product", "other_quantity"] | None = None
+    other_title: str | None = None  # the existing deal's own title (the question quotes it, never the new one's)
+    why: Literal["colleague", "other_product", "other_quantity", "more_quantity"] | None = None
     choices: list[DealChoice] = Field(default_factory=list)
     closes: Literal["won", "lost"] | None = None
+    new_title: str | None = None  # an update that changes the quantity retitles the deal ("— 125 bộ" -> "— 135 bộ")
 
     def changed(self) -> list[str]:
         """Return the fields an update changes (amount, quantity, stage, contact), in the card's order."""
@@ -283,7 +285,9 @@ class DraftFields(BaseModel):
     company_options: list[CompanyChoice] = Field(default_factory=list)
     contact_choice: ContactChoice | None = None
     contact_options: list[ContactChoice] = Field(default_factory=list)
+    picked: list[str] = Field(default_factory=list)  # "company", "contact": chosen on the card among the options
     product: str | None = None  # what the quantity counts, as written after it: "bộ", "ghế AP-C300"
+    quantity_more: bool = False  # the quantity is more of it ("cần thêm 10 bộ"), not the deal's new quantity
     deal_choice: DealChoice | None = None  # the salesperson's pick among the deal plan's choices
     deal_plan: DealPlan | None = None
     close_confirmed: bool = False  # a log that wins or loses a deal saves only once this is confirmed

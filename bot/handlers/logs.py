@@ -189,6 +189,11 @@ def _deal_lines(ctx: Ctx, fields: DraftFields) -> list[str]:
         changes = [t("log.deal_change", field=t(f"field.{name}"), old=_deal_value(ctx, plan.before, name),
                      new=_deal_value(ctx, plan.after, name)) for name in plan.changed()]
         lines += changes or [t("log.deal_unchanged")]
+        if plan.new_title:
+            lines.append(t("log.deal_change", field=t("log.deal_title_field"), old=plan.title or "",
+                           new=plan.new_title))
+        elif "quantity" in plan.changed():
+            lines.append(t("log.deal_title_stays", title=plan.title or ""))
     if plan.why == "colleague" and plan.other_id is not None:
         lines.append(t("log.deal_not_yours", id=plan.other_id, owner=plan.other_owner or "—"))
     if plan.closes and plan.action in ("new", "update"):
@@ -206,21 +211,34 @@ def _deal_value(ctx: Ctx, values: DealValues, name: str) -> str:
     return values.contact or "—"
 
 
+def _tick(chosen: bool) -> str:
+    return "✓ " if chosen else ""
+
+
 def _question_rows(ctx: Ctx, draft_id: int, fields: DraftFields, lines: list[str]) -> list[list[Button]]:
     t, rows = ctx.t, []
     if fields.company_options:
-        lines.append(t("log.ask_company"))
-        buttons = [Button(fmt.clip(f"🏢 {o.name}", BUTTON_CHARS), pack("log", "co", draft_id, o.id))
-                   for o in fields.company_options]
-        buttons.append(Button(fmt.clip(t("btn.new_company", name=fields.company or ""), BUTTON_CHARS),
-                              pack("log", "co", draft_id, 0)))
+        # once one is chosen the question goes and the chosen button shows ✓ (the others still change it)
+        co_picked = "company" in fields.picked
+        chosen = fields.company_choice.id if fields.company_choice else 0
+        if not co_picked:
+            lines.append(t("log.ask_company"))
+        buttons = [Button(fmt.clip(_tick(co_picked and o.id == chosen) + f"🏢 {o.name}", BUTTON_CHARS),
+                          pack("log", "co", draft_id, o.id)) for o in fields.company_options]
+        new_label = _tick(co_picked and chosen == 0) + t("btn.new_company", name=fields.company or "")
+        buttons.append(Button(fmt.clip(new_label, BUTTON_CHARS), pack("log", "co", draft_id, 0)))
         rows.extend(_pairs(buttons))
     if fields.contact_options:
-        lines.append(t("log.ask_contact", name=fields.contact or ""))
-        buttons = [Button(fmt.clip(f"👤 {o.name} ({o.company or '—'})", BUTTON_CHARS),
-                          pack("log", "ct", draft_id, o.id)) for o in fields.contact_options]
-        buttons.append(Button(fmt.clip(t("btn.new_contact", name=fields.contact or ""), BUTTON_CHARS),
-                              pack("log", "ct", draft_id, 0)))
+        ct_picked = "contact" in fields.picked
+        chosen = fields.contact_choice.id if fields.contact_choice else 0
+        if not ct_picked:
+            one = fields.contact_options[0] if len(fields.contact_options) == 1 else None
+            lines.append(t("log.ask_contact", name=fields.contact or "") if one is None
+                         else t("log.ask_contact_one", name=one.name, company=one.company or "—"))
+        buttons = [Button(fmt.clip(_tick(ct_picked and o.id == chosen) + f"👤 {o.name} ({o.company or '—'})",
+                                   BUTTON_CHARS), pack("log", "ct", draft_id, o.id)) for o in fields.contact_options]
+        new_label = _tick(ct_picked and chosen == 0) + t("btn.new_contact", name=fields.contact or "")
+        buttons.append(Button(fmt.clip(new_label, BUTTON_CHARS), pack("log", "ct", draft_id, 0)))
         rows.extend(_pairs(buttons))
     if len(fields.due_options) > 1:
         lines.append(t("log.ask_due"))
@@ -228,7 +246,7 @@ def _question_rows(ctx: Ctx, draft_id: int, fields: DraftFields, lines: list[str
                      for d in fields.due_options[:4]])
     plan = fields.deal_plan
     if plan is not None and plan.choices and plan.other_id is not None:
-        lines.append(t(f"log.ask_deal_{plan.why}", id=plan.other_id, title=plan.title or ""))
+        lines.append(t(f"log.ask_deal_{plan.why}", id=plan.other_id, title=plan.other_title or plan.title or ""))
         picked = plan.action if plan.action != "none" else None
         rows.append([Button(("✓ " if choice == picked else "") + t(f"btn.deal_{choice}", id=plan.other_id),
                             pack("log", "dl", draft_id, choice)) for choice in plan.choices])

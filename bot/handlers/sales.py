@@ -15,6 +15,7 @@ from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_labe
 from bot.texts import Texts
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
 from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut
+from crm_core.understanding.products import title_product
 
 __all__ = ["reminder_reply", "router"]
 
@@ -131,6 +132,8 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
     lines.append(ctx.t("deal.card", title=deal.title, company=deal.company or "—", contact=deal.contact or "—",
                        owner=deal.owner or "—", stage=deal.stage.name(ctx.lang), probability=deal.stage.probability,
                        amount=deal_amount(deal, ctx.lang), status=status))
+    if deal.quantity:
+        lines.append(ctx.t("deal.quantity_line", quantity=quantity_with_unit(deal)))
     if deal.status == "lost" and deal.lost_reason:
         lines.append(ctx.t("deal.lost_reason_line", reason=deal_actions.reason_text(ctx.t, deal.lost_reason)))
     lines.append(ctx.t("deal.history") if history else ctx.t("deal.history_none"))
@@ -149,6 +152,12 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
         rows.append([Button(fmt.clip(ctx.t("btn.open_customer", name=deal.company or ""), 40),
                             pack("cust", "open", deal.company_id))])
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows) if rows else None, edit=edit)
+
+
+def quantity_with_unit(deal: DealOut) -> str:
+    """ "125 bộ bàn AP-D160": the deal's quantity with what its title says it counts (the number alone if nothing)."""
+    title_quantity, product = title_product(deal.title)
+    return f"{deal.quantity} {product}" if product and title_quantity == deal.quantity else str(deal.quantity)
 
 
 def _deal_summary_card(ctx: Ctx, deal: DealSummary, *, edit: bool) -> Reply:

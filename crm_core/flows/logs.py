@@ -47,7 +47,7 @@ from crm_core.understanding import (
 )
 from crm_core.understanding.chatter import reads_as_new_log
 from crm_core.understanding.matching import judge_company
-from crm_core.understanding.products import product_phrase
+from crm_core.understanding.products import product_phrase, quantity_is_more
 from crm_core.uow import ReadPhase
 
 # "nhắc tôi …" / "remind me to …" asks for a reminder instead of logging an interaction.
@@ -348,7 +348,9 @@ class LogFlow:
             return draft
         fields = draft.fields
         option = next((o for o in fields.company_options if o.id == company_id), None)
-        return await self._store(owner, draft_id, fields.model_copy(update={"company_choice": option}))
+        picked = [*dict.fromkeys([*fields.picked, "company"])]
+        return await self._store(owner, draft_id, fields.model_copy(update={"company_choice": option,
+                                                                            "picked": picked}))
 
     async def choose_contact(self, owner: UserOut, draft_id: int, contact_id: int) -> LogPreview | LogClosed:
         """Pick one of the namesakes offered (0: a new person); their company comes along."""
@@ -357,7 +359,8 @@ class LogFlow:
             return draft
         fields = draft.fields
         option = next((o for o in fields.contact_options if o.id == contact_id), None)
-        update: dict[str, object] = {"contact_choice": option}
+        update: dict[str, object] = {"contact_choice": option,
+                                     "picked": [*dict.fromkeys([*fields.picked, "contact"])]}
         if option is not None and option.company_id and not fields.company_options:
             update["company"] = option.company
             update["company_choice"] = CompanyChoice(id=option.company_id, name=option.company or "")
@@ -532,7 +535,8 @@ class LogFlow:
                                                  timeout_s=llm.timeout_s, now_iso=now.isoformat())
         fields = DraftFields.model_validate({**parsed.to_contract(), "amount": parsed.amount,
                                              "unreadable": list(parsed.unreadable),
-                                             "product": product_phrase(text, parsed.quantity)})
+                                             "product": product_phrase(text, parsed.quantity),
+                                             "quantity_more": quantity_is_more(text, parsed.quantity)})
         if len(parsed.contact_candidates) > 1 and parsed.company and fold(parsed.company) not in fold(text):
             fields.company = None  # guessed from one of several namesakes: ask instead
         return await self._resolve_names(_without_too_long(fields))
@@ -543,7 +547,7 @@ class LogFlow:
     async def _resolve_names(self, fields: DraftFields) -> DraftFields:
         """Match the company and the person against the CRM: exact matches chosen, look-alikes offered."""
         fields = fields.model_copy(update={"company_choice": None, "company_options": [], "contact_choice": None,
-                                           "contact_options": []})
+                                           "contact_options": [], "picked": []})
         company_id: int | None = None
         if fields.company:
             # Known when certain (no question); asked only when really ambiguous (crm_core.understanding.matching).
@@ -611,6 +615,7 @@ class LogFlow:
                 return None
             product = product_phrase(text, int(count.group(1))) or fields.product
             return fields.model_copy(update={"quantity": int(count.group(1)), "product": product,
+                                             "quantity_more": quantity_is_more(text, int(count.group(1))),
                                              "unreadable": unreadable})
         if field == "stage":
             stage = await self.services.pipelines.default_stage(text)

@@ -8,6 +8,7 @@ another product or quantity than the company's open deal offers both: update tha
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from rapidfuzz import fuzz
@@ -19,7 +20,7 @@ from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.schemas import DealChoice, DealPlan, DealValues, DraftFields, TaskMatch, UserOut
 from crm_core.services.pipelines import PipelineService
 from crm_core.textnorm import fold
-from crm_core.understanding.products import deal_title, same_product, title_product
+from crm_core.understanding.products import TITLE_SEPARATOR, deal_title, same_product, title_product
 
 # Open tasks whose titles are this alike (rapidfuzz token_set_ratio of the folded titles) are one job.
 SIMILAR_TASK_SCORE = 80.0
@@ -75,13 +76,17 @@ class LogPlanner:
             return None
         return "won" if found.is_won else "lost" if found.is_lost else None
 
-    async def _open_deal(self, company_id: int, owner: UserOut) -> Deal | None:
-        """The company's open deal a log is about: the writer's own (or one they may change) first, newest first;
-        a colleague's only when the writer may see it (crm_core.policy.deal_view: not under `own`)."""
+    async def _open_deal(self, fields: DraftFields, company_id: int, owner: UserOut) -> Deal | None:
+        """The company's open deal a log is about: among ALL those the writer may change (else those of colleagues
+        the writer may see, crm_core.policy.deal_view), the one whose product, quantity and contact best match the
+        log; the most recently touched one on a tie."""
         deals = [d for d in await self._deals.list_of_company(company_id, open_only=True)
                  if deal_view(owner, d.owner_id, visibility=self._visibility) is not DealView.HIDDEN]
         mine = [d for d in deals if can_change_deal(owner, d.owner_id)]
-        return mine[0] if mine else deals[0] if deals else None
+        pool = mine or deals
+        if not pool:
+            return None
+        return max(enumerate(pool), key=lambda item: (_likeness(fields, item[1]), -item[0]))[1]
 
     async def deal_plan(self, fields: DraftFields, owner: UserOut) -> DealPlan:
         """Decide which deal the log creates, updates or only notes, as the card will show it."""
@@ -90,7 +95,7 @@ class LogPlanner:
         closes = await self._closes(fields.stage)
         new = DealPlan(action="new", title=deal_title(company or "", fields.quantity, fields.product),
                        owner_id=owner.id, owner=owner.name, closes=closes)
-        existing = await self._open_deal(company_id, owner) if company_id is not None else None
+        existing = await self._open_deal(fields, company_id, owner) if company_id is not None else None
         if existing is None:
             return new if company and wants else DealPlan()
         other = {"other_id": existing.id, "other_owner": existing.owner.name if existing.owner else None}
@@ -105,20 +110,28 @@ class LogPlanner:
             plan = new if picked == "new" else note
             return plan.model_copy(update={"choices": choices, "why": "colleague", **other})
         before = deal_values(existing)
+        after = self._after(before, fields)
+        more = False
+        if fields.quantity_more and existing.quantity is not None and fields.quantity is not None:
+            after.quantity = existing.quantity + fields.quantity  # "cần thêm 10 bộ": 10 more, never "now 10"
+            more = True
         update = DealPlan(action="update", deal_id=existing.id, title=existing.title, owner_id=existing.owner_id,
-                          owner=other["other_owner"], before=before, after=self._after(before, fields),
-                          version=existing.updated_at, closes=closes if closes != before.stage else None)
+                          owner=other["other_owner"], before=before, after=after,
+                          version=existing.updated_at, closes=closes if closes != before.stage else None,
+                          new_title=_retitled(existing, after.quantity, fields.product))
         product = same_product(fields.product, title_product(existing.title)[1])
         other_quantity = fields.quantity is not None and existing.quantity not in (None, fields.quantity)
         if product is False:
             choices, why = ["new", "update"], "other_product"
+        elif more:
+            choices, why = ["new", "update"], "more_quantity"
         elif other_quantity:
             choices, why = ["update", "new"], "other_quantity"
         else:
             return update
         picked = fields.deal_choice if fields.deal_choice in choices else choices[0]
         plan = new if picked == "new" else update
-        return plan.model_copy(update={"choices": choices, "why": why, **other})
+        return plan.model_copy(update={"choices": choices, "why": why, "other_title": existing.title, **other})
 
     @staticmethod
     def _differs(fields: DraftFields, deal: Deal) -> bool:
@@ -167,3 +180,41 @@ class LogPlanner:
         deal = await self._deals.get(plan.deal_id)
         return (deal is not None and deal.status == "open" and deal.owner_id == plan.owner_id
                 and deal.updated_at == plan.version and deal_values(deal) == plan.before)
+
+
+_CODE_FAMILY_RE = re.compile(r"([a-z]+)[-./]?([a-z]*\d)")
+
+
+def _families(phrase: str | None) -> set[str]:
+    """Model-code families of a product phrase: "AP-C200" and "AP-C210" are both "apc2"."""
+    return {"".join(m.groups()) for m in _CODE_FAMILY_RE.finditer(fold(phrase or "").replace("-", ""))}
+
+
+def _likeness(fields: DraftFields, deal: Deal) -> int:
+    """How well an open deal fits a log: the same product (or code family), quantity and contact count."""
+    score = 0
+    title_quantity, title_product_phrase = title_product(deal.title)
+    same = same_product(fields.product, title_product_phrase)
+    if same:
+        score += 4
+    elif _families(fields.product) & _families(title_product_phrase):
+        score += 2
+    if fields.quantity is not None and fields.quantity in (deal.quantity, title_quantity):
+        score += 3
+    chosen = fields.contact_choice
+    if chosen is not None and chosen.id == deal.contact_id:
+        score += 2
+    elif fields.contact and deal.contact is not None and fold(fields.contact) in fold(deal.contact.name).split():
+        score += 1
+    return score
+
+
+def _retitled(deal: Deal, quantity: int | None, product: str | None) -> str | None:
+    """The title a deal takes when a log changes its quantity and the title says the old one ("— 125 bộ bàn"):
+    the same words with the new quantity; None when the title stays (it names no quantity, or the same)."""
+    title_quantity, title_product_phrase = title_product(deal.title)
+    if quantity is None or title_quantity is None or title_quantity == quantity or title_quantity != deal.quantity:
+        return None
+    company = deal.title.split(TITLE_SEPARATOR)[0]
+    other_product = same_product(product, title_product_phrase) is False  # updated with another product: its words
+    return deal_title(company, quantity, product if other_product else title_product_phrase or product)

@@ -352,6 +352,9 @@ class LogService:
                               stage=existing.stage.key, stage_changed_at=existing.stage_changed_at,
                               contact_id=existing.contact_id)
         existing.amount, existing.currency, existing.quantity = after.amount, after.currency, after.quantity
+        if plan.new_title:  # the title said the old quantity: it follows (the card showed old -> new)
+            previous.title = existing.title
+            existing.title, existing.title_folded = plan.new_title[:200], fold(plan.new_title[:200])
         if existing.contact_id is None:
             existing.contact_id = contact_id
         existing.updated_at = self._now

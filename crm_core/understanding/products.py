@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from crm_core.textnorm import fold
+from crm_core.understanding.vocabulary import phrases as phrases_of
 from crm_core.understanding.vocabulary import words
 
 PRODUCT_WORDS = 4
@@ -45,6 +46,22 @@ def product_phrase(text: str, quantity: int | None) -> str | None:
         if found:
             return " ".join(found)
     return None
+
+
+def quantity_is_more(text: str, quantity: int | None) -> bool:
+    """Tell whether `text` asks for `quantity` more ("cần thêm 10 bộ", "10 more chairs"), not a new total."""
+    if not quantity:
+        return False
+    tokens = [fold(t) for t in _TOKEN_RE.findall(text)]
+    before, after = phrases_of("quantity_more_before"), words("quantity_more_after")
+    for i, token in enumerate(tokens):
+        if _count(token) != quantity:
+            continue
+        if i + 1 < len(tokens) and tokens[i + 1] in after:
+            return True
+        if any(tuple(tokens[max(0, i - len(p)):i]) == p for p in before):
+            return True
+    return False
 
 
 def title_product(title: str) -> tuple[int | None, str | None]:

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import TypedDict, cast
 
 VOCABULARY_FILES = ("common.json", "kinds.json", "people.json", "companies.json", "amounts.json", "language.json",
-                    "chatter.json", "matching.json")
+                    "chatter.json", "matching.json", "deals.json")
 _KEYS = frozenset({"about", "include", "words"})
 
 

@@ -241,7 +241,8 @@ async def test_a_log_that_loses_a_deal_says_why_and_offers_to_close_its_open_tas
     await lan.press("Đóng các việc đang mở")
     async with open_services() as services:
         task = await services.session.get(Task, task_id)
-        assert task is not None and task.done_at is not None
+        assert task is not None
+        assert task.done_at is not None
 
 
 async def test_a_colleagues_note_on_a_deal_is_told_to_its_owner(engine, open_services) -> None:  # type: ignore[no-untyped-def]
@@ -267,3 +268,51 @@ async def test_customer_view_names_whose_task_a_colleagues_task_is(engine, open_
 
     assert "Gọi lại anh Minh · việc của Lan" in tuan.text
     assert "Gửi catalogue ·" not in tuan.text
+
+
+# --- 1. "cần thêm 10 bộ" is 10 more; the title follows the quantity (review, new user item 1) ------------------
+
+
+async def test_ten_more_never_preselects_overwriting_the_quantity_and_the_title_follows(  # type: ignore[no-untyped-def]
+        lan: ChatDriver, open_services) -> None:
+    _company, deal_id = await _deal(open_services, "Lan", "Bảo An", "Bảo An — 125 bộ bàn AP-D160", quantity=125,
+                                    amount=331_000_000)
+
+    await lan.say("gọi chị Quyên bên Bảo An, chị ấy cần thêm 10 bộ, gửi báo giá t6")
+
+    labels = [b.label for b in lan.buttons]
+    assert "✓ ➕ Cơ hội mới" in labels
+    assert f"#{deal_id} «Bảo An — 125 bộ bàn AP-D160»" in lan.text
+    await lan.press(f"Cập nhật #{deal_id}")
+    assert "Số lượng: 125 → 135" in lan.text
+    assert "Tiêu đề: Bảo An — 125 bộ bàn AP-D160 → Bảo An — 135 bộ bàn AP-D160" in lan.text
+    await lan.press("Lưu")
+    title, _amount, quantity, *_rest = await _deal_row(open_services, deal_id)
+    assert (title, quantity) == ("Bảo An — 135 bộ bàn AP-D160", 135)
+
+    await lan.say(f"/deal {deal_id}")
+    assert "Số lượng: 135 bộ bàn AP-D160" in lan.text
+
+
+# --- 2. every open deal of the company is compared; the question quotes the deal's own title ----------------
+
+
+async def test_the_best_matching_open_deal_is_proposed_and_quoted_by_its_own_title(  # type: ignore[no-untyped-def]
+        lan: ChatDriver, open_services) -> None:
+    company_id, chairs = await _deal(open_services, "Lan", "Giao nhận Hải Âu",
+                                     "Giao nhận Hải Âu — 95 chiếc ghế công thái học AP-C210", quantity=95,
+                                     amount=233_000_000)
+    async with open_services() as services:  # a newer deal of the same company, for desks
+        lan_user = await services.users.by_name("Lan")
+        assert lan_user is not None
+        desks = await services.deals.create(title="Giao nhận Hải Âu — 150 bộ bàn AP-D140", owner_id=lan_user.id,
+                                            company_id=company_id, contact_id=None, stage_key="quote",
+                                            amount=Decimal(400_000_000), currency="VND", quantity=150)
+        await services.session.flush()
+        desks_id = desks.id
+
+    await lan.say("Gọi chị My bên Giao nhận Hải Âu, cần 95 ghế AP-C200, tổng 171tr")
+
+    assert f"#{chairs} «Giao nhận Hải Âu — 95 chiếc ghế công thái học AP-C210»" in lan.text
+    assert f"#{desks_id}" not in lan.text
+    assert "«Giao nhận Hải Âu — 95 ghế AP-C200»:" not in lan.text  # the question never quotes the new deal's title
