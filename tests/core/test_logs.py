@@ -486,3 +486,24 @@ async def test_undo_keeps_a_deal_won_on_its_card_after_the_log(open_services: Op
     assert (undone.kept_deal, undone.deal_changed_since) == ("Hòa Phát", True)
     deal = await _deal_row(open_services, deal_id)
     assert (deal.status, deal.amount) == ("won", Decimal(120000000))
+
+
+async def test_undo_puts_back_the_title_a_quantity_change_rewrote(open_services: OpenServices, team: Team) -> None:
+    async with open_services() as services:
+        company = await services.directory.create_company("Hòa Phát", owner_id=team.lan.id)
+        deal = await services.deals.create(title="Hòa Phát — 100 bộ", owner_id=team.lan.id, company_id=company.id,
+                                           contact_id=None, stage_key="quote", amount=None, currency=None,
+                                           quantity=100)
+        await services.session.flush()
+        company_id, deal_id = company.id, deal.id
+    draft_id = await _draft(open_services, team.lan, _on_existing(company_id, amount=None, stage=None,
+                                                                   product="bộ", deal_choice="update"))
+    await _save(open_services, team.lan, draft_id)
+    assert ((await _deal_row(open_services, deal_id)).title, (await _deal_row(open_services, deal_id)).quantity) == (
+        "Hòa Phát — 200 bộ", 200)
+
+    async with open_services() as services:
+        await services.logs.undo(draft_id, team.lan)
+
+    row = await _deal_row(open_services, deal_id)
+    assert (row.title, row.quantity) == ("Hòa Phát — 100 bộ", 100)
