@@ -214,7 +214,7 @@ class LogFlow:
         """
         earlier = await self.services.logs.unclear(after, owner) if after is not None else None
         full = f"{earlier.raw_text}\n{text}" if earlier is not None else text
-        fields = await self.services.logs.plan(await self._understand(full), owner)
+        fields = await self.services.logs.plan(await self._understand(full, owner), owner)
         if earlier is not None:
             await self.services.logs.merge_unclear(earlier.id, owner)
         if not fields.understood_anything():
@@ -236,7 +236,7 @@ class LogFlow:
             made = await self.services.logs.closed_from(source_key, owner)
             await self.keep_unread(owner, text, status="edited")
             return LogClosed(draft_id=made.id, status=made.status) if made is not None else None
-        fields = await self.services.logs.plan(await self._understand(text), owner)
+        fields = await self.services.logs.plan(await self._understand(text, owner), owner)
         if not fields.understood_anything():
             await self.services.logs.replace(draft_id, owner, raw_text=text, fields=fields, status=UNCLEAR)
             return LogUnclear(draft_id=draft_id, kind=fields.kind)
@@ -511,7 +511,7 @@ class LogFlow:
         title = without_when(title, now=now, language=parsed.language)  # "3h chiều mai gọi anh Minh" -> "gọi anh Minh"
         # the same matching as a log's: "a Quan ben Thuan Thanh" is the known Quân at Thuận Thành
         names = await self._resolve_names(DraftFields.model_validate(
-            {"contact": parsed.contact, "company": parsed.company}))
+            {"contact": parsed.contact, "company": parsed.company}), owner)
         person = names.contact_choice or (names.contact_options[0] if len(names.contact_options) == 1 else None)
         contact_id = person.id if person else None
         company_id = names.company_choice.id if names.company_choice else (person.company_id if person else None)
@@ -524,7 +524,7 @@ class LogFlow:
 
     # --- understanding -----------------------------------------------------------------------------------
 
-    async def _understand(self, text: str) -> DraftFields:
+    async def _understand(self, text: str, owner: UserOut | None = None) -> DraftFields:
         known = await self._known_names()
         await self.tx.end_reads()  # the LLM may take seconds: hold no snapshot or lock meanwhile
         now = self.services.now
@@ -539,12 +539,12 @@ class LogFlow:
                                              "quantity_more": quantity_is_more(text, parsed.quantity)})
         if len(parsed.contact_candidates) > 1 and parsed.company and fold(parsed.company) not in fold(text):
             fields.company = None  # guessed from one of several namesakes: ask instead
-        return await self._resolve_names(_without_too_long(fields))
+        return await self._resolve_names(_without_too_long(fields), owner)
 
     async def _known_names(self) -> KnownNames:
         return await self.services.directory.known_names()
 
-    async def _resolve_names(self, fields: DraftFields) -> DraftFields:
+    async def _resolve_names(self, fields: DraftFields, owner: UserOut | None = None) -> DraftFields:
         """Match the company and the person against the CRM: exact matches chosen, look-alikes offered."""
         fields = fields.model_copy(update={"company_choice": None, "company_options": [], "contact_choice": None,
                                            "contact_options": [], "picked": []})
@@ -561,12 +561,14 @@ class LogFlow:
                     fields.company_choice = CompanyChoice(id=verdict.preselect, name=names[verdict.preselect])
             company_id = fields.company_choice.id if fields.company_choice else None
         if fields.contact:
-            await self._resolve_contact(fields, company_id)
+            await self._resolve_contact(fields, company_id, owner)
         return fields
 
-    async def _resolve_contact(self, fields: DraftFields, company_id: int | None) -> None:
+    async def _resolve_contact(self, fields: DraftFields, company_id: int | None, owner: UserOut | None) -> None:
         assert fields.contact is not None
-        found = await self.services.directory.match_contacts(fields.contact, company_id=company_id)
+        # the writer's own customers first, then given-name matches ("c Xuan": Lan's Nguyễn Thị Xuân)
+        found = await self.services.directory.match_contacts(fields.contact, company_id=company_id,
+                                                             prefer_owner=owner.id if owner else None)
         matches = [m for m in found if m.exact]
         if not matches and company_id is not None:
             # "Daniel" when the company has Daniel Yamamoto: offer the people whose names hold every word typed.

@@ -74,19 +74,40 @@ class DirectoryService:
                 for cid, score in _rank(name, index.company_choices, cutoff=cutoff, limit=limit)]
 
     async def match_contacts(self, name: str, *, company_id: int | None = None, cutoff: float = LOOKALIKE_SCORE,
-                             limit: int = 5) -> list[NameMatch]:
-        """Return existing contacts whose name looks like `name` (within a company when given)."""
+                             limit: int = 5, prefer_owner: int | None = None) -> list[NameMatch]:
+        """Return existing contacts whose name looks like `name` (within a company when given).
+
+        Every person whose whole name or given name (the last word) is `name` comes first, however many
+        look-alikes there are ("c Xuan": each Xuân), those of `prefer_owner` (the writer) before the others.
+        """
         index = await name_index(self._repo)
         choices = index.contact_choices if company_id is None else {
             cid: index.contact_choices[cid] for cid, p in index.contacts.items() if p.company_id == company_id}
         wanted = fold(name)
+
+        def exact_name(cid: int) -> bool:
+            folded = index.contacts[cid].folded
+            return folded == wanted or folded.split(" ")[-1] == wanted
+
+        ranked = dict(_rank(name, choices, cutoff=cutoff, limit=limit))
+        exact_ids = [cid for cid in choices if exact_name(cid)]
+        own = await self._owned_by(exact_ids, prefer_owner) if prefer_owner is not None else set()
+        exact_ids.sort(key=lambda cid: (cid not in own, -ranked.get(cid, 0.0), cid))
         matches = []
-        for cid, score in _rank(name, choices, cutoff=cutoff, limit=limit):
+        for cid in [*exact_ids, *(c for c in ranked if c not in exact_ids)]:
             person = index.contacts[cid]
-            exact = person.folded == wanted or person.folded.split(" ")[-1] == wanted
-            matches.append(NameMatch(kind="contact", id=cid, name=person.name, company=person.company, score=score,
-                                     exact=exact))
+            matches.append(NameMatch(kind="contact", id=cid, name=person.name, company=person.company,
+                                     score=ranked.get(cid, 100.0), exact=exact_name(cid)))
         return matches
+
+    async def _owned_by(self, contact_ids: list[int], owner_id: int) -> set[int]:
+        """The contacts among `contact_ids` that `owner_id` looks after (their own, or their company's)."""
+        if not contact_ids:
+            return set()
+        rows = await self._repo.session.execute(
+            select(Contact.id).outerjoin(Company, Company.id == Contact.company_id)
+            .where(Contact.id.in_(contact_ids), (Contact.owner_id == owner_id) | (Company.owner_id == owner_id)))
+        return set(rows.scalars())
 
     async def company_names(self) -> dict[int, str]:
         """Return every company's name by id (from the in-memory name index)."""

@@ -107,6 +107,13 @@ class Ranked(Generic[K]):
     tier: int
     # 0-100: how much of the name the query covers (word tiers), how close the spelling is (fuzzy).
     score: float
+    # the name's last word (a Vietnamese given name: "Xuân" in "Nguyễn Thị Xuân") is a query word
+    given: bool = False
+
+    @property
+    def order(self) -> tuple[int, bool, float]:
+        """Sort key, best first: tier, then given-name matches, then coverage or closeness."""
+        return self.tier, not self.given, -self.score
 
     @property
     def whole_name(self) -> bool:
@@ -118,6 +125,12 @@ def _name_words(name: str) -> list[str]:
     """A name's words, and each pair of neighbours written together ("Vina Milk" also as "vinamilk")."""
     words = fold_tokens(name)
     return words + [a + b for a, b in pairwise(words)]
+
+
+def _given_name(query: SearchQuery, name: str) -> bool:
+    """Tell whether the last word of `name` is a word typed ("xuan" and "Nguyễn Thị Xuân", not "Đỗ Xuân Thịnh")."""
+    words = fold_tokens(name)
+    return bool(words) and len(words) > 1 and words[-1] in query.words
 
 
 def _word_tier(query: SearchQuery, name: str) -> tuple[int, float] | None:
@@ -172,8 +185,8 @@ def rank_words(query: SearchQuery, names: Iterable[tuple[K, str]]) -> list[Ranke
     for key, name in names:
         tier = _word_tier(query, name)
         if tier is not None:
-            found.append((Ranked(key, tier[0], tier[1]), len(name)))
-    found.sort(key=lambda pair: (pair[0].tier, -pair[0].score, pair[1]))
+            found.append((Ranked(key, tier[0], tier[1], _given_name(query, name)), len(name)))
+    found.sort(key=lambda pair: (*pair[0].order, pair[1]))
     return [ranked for ranked, _length in found]
 
 
@@ -193,9 +206,9 @@ def best_per_key(ranked: Iterable[Ranked[K]]) -> list[Ranked[K]]:
     best: dict[K, Ranked[K]] = {}
     for hit in ranked:
         kept = best.get(hit.key)
-        if kept is None or (hit.tier, -hit.score) < (kept.tier, -kept.score):
+        if kept is None or hit.order < kept.order:
             best[hit.key] = hit
-    return sorted(best.values(), key=lambda hit: (hit.tier, -hit.score))
+    return sorted(best.values(), key=lambda hit: hit.order)
 
 
 def like_patterns(query: SearchQuery) -> Sequence[tuple[str, ...]]:

@@ -60,3 +60,25 @@ async def test_one_person_offered_is_asked_about_by_name_and_ticked_once_chosen(
 
     assert VI("log.ask_contact_one", name="Daniel Yamamoto", company="Kaizen Precision Vietnam") not in lan.text
     assert any(b.label.startswith("✓ 👤 Daniel Yamamoto") for b in lan.buttons)
+
+
+async def test_the_writers_own_customer_is_offered_first_among_namesakes(lan: ChatDriver,
+                                                                         open_services: OpenServices) -> None:
+    async with open_services() as services:
+        lan_user = await services.users.by_name("Lan")
+        tuan = await services.users.by_name("Tuấn")
+        assert lan_user is not None
+        assert tuan is not None
+        for i, person in enumerate(("Bùi Thị Hồng Xuân", "Phạm Thị Xuân", "Trần Xuân Mai", "Lê Thị Xuân",
+                                    "Võ Thị Xuân")):
+            firm = await services.directory.create_company(f"Công ty {i} Hoàng Gia", owner_id=tuan.id)
+            await services.directory.create_contact(person, company_id=firm.id, owner_id=tuan.id)
+        own = await services.directory.create_company("Nội thất Ban Mai", owner_id=lan_user.id)
+        await services.directory.create_contact("Nguyễn Thị Xuân", company_id=own.id, owner_id=lan_user.id)
+        await services.session.flush()
+
+    await lan.say("gọi c Xuan, cần thêm 20 ghế, mai gửi mẫu")
+
+    people = [b.label for b in lan.buttons if "👤" in b.label]
+    assert people[0].startswith("👤 Nguyễn Thị Xuân")
+    assert not any("Trần Xuân Mai" in label for label in people)  # a middle name is not the name typed
