@@ -136,6 +136,8 @@ def test_the_screen_names_each_class_in_both_languages(question: str, reason: st
         "anh ơi cho em hỏi bàn 1m2 giá bao nhiêu",
         "kỹ thuật viên có đến tận nhà lắp máy không",
         "chính sách hoàn tiền khi máy lỗi trong 7 ngày như thế nào",
+        "hoàn tiền mất mấy ngày",
+        "hoan tien mat may ngay",
         "how long does a refund take?",
         "do you offer compensation if the delivery damages something?",
     ],
