@@ -308,7 +308,7 @@ def parse(
 
 
 def _kb(config: Settings) -> Any:
-    from bot.commands import open_knowledge_base
+    from bot.knowledge_cli import open_knowledge_base
 
     try:
         from crm_core.retrieval import KnowledgeBase  # noqa: F401
@@ -321,7 +321,7 @@ def _kb(config: Settings) -> Any:
 @kb_app.command("ingest")
 def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
     """Index knowledge files (markdown, FAQ tables, txt, pdf, docx)."""
-    from bot.commands import kb_ingest_paths
+    from bot.knowledge_cli import kb_ingest_paths
 
     kb_ingest_paths(_kb(settings()), paths)
 
@@ -352,7 +352,7 @@ def kb_ask(
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One question per stdin line.")] = False,
 ) -> None:
     """Show what the customer bot would answer; writes nothing."""
-    from bot.commands import kb_ask_lines, kb_ask_one
+    from bot.knowledge_cli import kb_ask_lines, kb_ask_one
 
     kb = _kb(settings())
     if jsonl:

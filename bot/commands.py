@@ -12,10 +12,12 @@ from typing import Any, TextIO
 
 from bot.adapters.console import ConsoleChannel
 from bot.app import build_app, make_clock, prepare_store
-from bot.texts import Texts
-from bot.texts.answers import phrase_answer
+from bot.knowledge_cli import kb_ask_lines as kb_ask_lines  # the kb commands live there
+from bot.knowledge_cli import kb_ask_one as kb_ask_one
+from bot.knowledge_cli import kb_ingest_paths as kb_ingest_paths
+from bot.knowledge_cli import open_knowledge_base as open_knowledge_base
 from crm_core.config import Settings
-from crm_core.errors import CrmError, InvalidInput
+from crm_core.errors import InvalidInput
 from crm_core.schemas import UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
@@ -178,55 +180,5 @@ def parse_lines(lines: Iterable[str], *, now: datetime, language: str | None) ->
             result: dict[str, Any] = parse_one(text, now=now, language=language)
         except Exception as error:  # one bad line must not stop a batch
             log.warning("could not parse a line", exc_info=True)
-            result = {"error": str(error) or type(error).__name__}
-        yield json.dumps(result, ensure_ascii=False, default=str)
-
-
-def open_knowledge_base(config: Settings) -> Any:
-    """Open the home's knowledge base."""
-    from crm_core.retrieval import KnowledgeBase
-
-    config.home.mkdir(parents=True, exist_ok=True)
-    return KnowledgeBase(home=config.home, chroma_url=config.chroma_url)
-
-
-def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
-    """Ingest files and folders, reporting per file on stderr."""
-    import typer
-
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        typer.echo(f"not found: {', '.join(missing)}", err=True)
-        raise typer.Exit(1)
-    try:
-        report = kb.ingest(paths)
-    except CrmError as error:  # the store itself failed (Chroma, the manifest): nothing more can go in
-        typer.echo(f"ingest stopped: {error}", err=True)
-        raise typer.Exit(2) from None
-    for label, docs in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged),
-                        ("removed", report.removed)):
-        for doc in docs:
-            typer.echo(f"{label:<10} {doc}", err=True)
-    for failure in report.errors:  # one line each; the other files went in
-        typer.echo(f"FAILED     {failure.doc}: {failure.message} [{failure.code}]", err=True)
-    typer.echo(f"{report.sections} sections indexed; {len(report.errors)} file(s) failed", err=True)
-    if report.errors:
-        raise typer.Exit(1)
-
-
-def kb_ask_one(kb: Any, question: str) -> dict[str, Any]:
-    """Answer one question as the customer bot would, in the same words, writing nothing."""
-    answer = kb.ask(question)
-    return dict(answer.to_contract(phrase_answer(answer, Texts(answer.language))))
-
-
-def kb_ask_lines(kb: Any, lines: Iterable[str]) -> Iterator[str]:
-    """Answer one question per line."""
-    empty = {"answer": None, "sources": None, "confidence": None, "handoff": None, "reason": None}
-    for line in lines:
-        question = line.rstrip("\n")
-        try:
-            result = kb_ask_one(kb, question) if question.strip() else empty
-        except (CrmError, Exception) as error:  # one bad line must not stop a batch
             result = {"error": str(error) or type(error).__name__}
         yield json.dumps(result, ensure_ascii=False, default=str)

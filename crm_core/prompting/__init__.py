@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from langchain_core.prompts import PromptTemplate
+
+if TYPE_CHECKING:  # LangChain is imported when a template is rendered, not to read the files (a fast `kb ask`)
+    from langchain_core.prompts import PromptTemplate
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class Prompt:
 
     def as_langchain(self) -> PromptTemplate:
         """Return the template as a LangChain PromptTemplate."""
+        from langchain_core.prompts import PromptTemplate
+
         return PromptTemplate(template=self.template, input_variables=list(self.input_variables))
 
     def render(self, **variables: object) -> str:

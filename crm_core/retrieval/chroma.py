@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from crm_core.retrieval.embedder import Embedder, LangChainEmbeddings, collection_name
+from crm_core.retrieval.embedder import Embedder, collection_name, langchain_embeddings
 from crm_core.retrieval.errors import RetrievalUnavailable
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class ChromaConnector:
         self._embedder = embedder
         self._client: Any = None
         self._stores: dict[str, Any] = {}
+        self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def _make_client(self) -> Any:
@@ -60,7 +61,7 @@ class ChromaConnector:
                     self._client = self._make_client()
                 store = Chroma(
                     collection_name=name,
-                    embedding_function=LangChainEmbeddings(self._embedder),
+                    embedding_function=langchain_embeddings(self._embedder),
                     client=self._client,
                     collection_configuration={"hnsw": {"space": "cosine"}},
                 )
@@ -75,6 +76,33 @@ class ChromaConnector:
     def kb_store(self) -> Any:
         """Return the customer knowledge store."""
         return self.store(KB_PREFIX)
+
+    def kb_collection(self) -> Any:
+        """Return the customer knowledge collection, for searching by vector."""
+        return self.collection(KB_PREFIX)
+
+    def collection(self, prefix: str) -> Any:
+        """Return the Chroma collection itself, for searching by vector: no LangChain store (slow to import).
+
+        The same collection a store writes to (created here as the store would when there is none yet).
+        """
+        name = collection_name(prefix, self._embedder)
+        existing = self._collections.get(name) or (self._stores[name]._collection if name in self._stores else None)
+        if existing is not None:
+            return existing
+        with self._lock:
+            try:
+                if self._client is None:
+                    self._client = self._make_client()
+                found = self._client.get_or_create_collection(
+                    name=name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+            except RetrievalUnavailable:
+                raise
+            except Exception as exc:
+                log.warning("chroma unavailable: %s", exc)
+                raise RetrievalUnavailable(f"vector store unavailable: {exc}") from exc
+            self._collections[name] = found
+            return found
 
     def query(
         self,
@@ -92,6 +120,31 @@ class ChromaConnector:
             raise RetrievalUnavailable(f"vector store query failed: {exc}") from exc
         return [(dict(doc.metadata), 1.0 - float(distance), doc.page_content) for doc, distance in hits]
 
+    @property
+    def embedded(self) -> bool:
+        """Tell whether the store is the embedded one under the home (not a Chroma server)."""
+        return not self._url
+
+    def looks_intact(self) -> bool:
+        """Tell, without opening Chroma, whether the embedded store's folder and database file are there."""
+        database = self._home / "chroma" / "chroma.sqlite3"
+        try:
+            with database.open("rb") as fh:
+                return fh.read(16) == b"SQLite format 3\x00"
+        except OSError:
+            return False
+
+    def kb_vectors(self) -> tuple[Any, list[dict[str, Any]]]:
+        """Return every vector of the knowledge collection and its metadata (to search them without Chroma)."""
+        try:
+            found = self.kb_collection().get(include=["embeddings", "metadatas"])
+        except RetrievalUnavailable:
+            raise
+        except Exception as exc:
+            raise RetrievalUnavailable(f"could not read the knowledge vectors: {exc}") from exc
+        embeddings = found.get("embeddings")
+        return (embeddings if embeddings is not None else []), list(found.get("metadatas") or [])
+
     def query_kb_many(self, vectors: list[list[float]], k: int) -> list[list[tuple[dict[str, Any], float]]]:
         """Return, per query vector, (metadata, cosine similarity) of the nearest knowledge vectors.
 
@@ -101,11 +154,9 @@ class ChromaConnector:
         """
         if not vectors:
             return []
-        store = self.kb_store()
+        collection = self.collection(KB_PREFIX)
         try:
-            # LangChain's store has no batched vector search; its collection is the Chroma one it wraps.
-            found = store._collection.query(query_embeddings=vectors, n_results=k,
-                                            include=["metadatas", "distances"])
+            found = collection.query(query_embeddings=vectors, n_results=k, include=["metadatas", "distances"])
         except Exception as exc:
             log.warning("chroma query failed: %s", exc)
             raise RetrievalUnavailable(f"vector store query failed: {exc}") from exc

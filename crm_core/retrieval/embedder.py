@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 log = logging.getLogger(__name__)
 
@@ -119,19 +119,37 @@ class CachingEmbedder:
         return self._embed(texts, "p")
 
 
-class LangChainEmbeddings(Embeddings):
+def langchain_embeddings(embedder: Embedder) -> Any:
     """Expose an `Embedder` as LangChain `Embeddings`, so Chroma embeds with our model only."""
+    return _langchain_embeddings_class()(embedder)
 
-    def __init__(self, embedder: Embedder) -> None:
-        self.embedder = embedder
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages."""
-        return self.embedder.embed_passages(texts)
+@functools.cache
+def _langchain_embeddings_class() -> type[Any]:
+    # LangChain is imported only where a LangChain store is built (ingest, history), not to answer a question.
+    from langchain_core.embeddings import Embeddings
 
-    def embed_query(self, text: str) -> list[float]:
-        """Embed one query."""
-        return self.embedder.embed_queries([text])[0]
+    class LangChainEmbeddings(Embeddings):
+        """Expose an `Embedder` as LangChain `Embeddings`."""
+
+        def __init__(self, embedder: Embedder) -> None:
+            self.embedder = embedder
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            """Embed passages."""
+            return self.embedder.embed_passages(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            """Embed one query."""
+            return self.embedder.embed_queries([text])[0]
+
+    return LangChainEmbeddings
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LangChainEmbeddings":  # the adapter class, built on first use
+        return _langchain_embeddings_class()
+    raise AttributeError(name)
 
 
 def collection_name(prefix: str, embedder: Embedder) -> str:

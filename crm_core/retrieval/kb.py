@@ -19,6 +19,7 @@ import numpy as np
 
 from crm_core.prompting import PromptLibrary
 from crm_core.retrieval.answer import Answerer
+from crm_core.retrieval.cache import CorpusCache, CorpusTables, DenseVectors, PrecomputedBM25, corpus_key
 from crm_core.retrieval.chroma import ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
 from crm_core.retrieval.embedder import Embedder, default_embedder
@@ -116,6 +117,8 @@ class KnowledgeBase:
         self._restorer = AccentRestorer()
         self._answerer = Answerer(llm=llm, timeout_s=llm_timeout_s, prompts=prompts)
         self._corpus: _Corpus | None = None
+        self._cache = CorpusCache(self.home / "cache")
+        self._vectors: DenseVectors | None = None
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- ingest
@@ -296,7 +299,7 @@ class KnowledgeBase:
 
     def ask(self, question: str, *, language: Language | None = None) -> Answer:
         """Answer a customer question from the knowledge base, or say why a human should; writes nothing."""
-        self._chroma.kb_store()  # fail early (RetrievalUnavailable) when the store is gone, even if empty
+        self._check_store()  # fail early (RetrievalUnavailable) when the store is gone, even if empty
         query = self.prepare(question, language=language)
         candidates = self.retrieve(query) if question.strip() else []
         ranked = self.rank(candidates)
@@ -331,8 +334,9 @@ class KnowledgeBase:
             records: list[UnitRecord] = self._manifest.units()
             units = {(r.doc, r.ord): r.unit for r in records}
             keys = list(units)
-            bm25 = _build_bm25([_lexical_text(units[k]) for k in keys]) if keys else None
-            self._restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
+            tables = self._corpus_tables(units, keys)
+            bm25 = tables.bm25
+            self._vectors = tables.vectors
             vocab = frozenset(t for t in bm25.vocab_dict if any(ch.isdigit() for ch in t)) if bm25 is not None else None
             self._corpus = _Corpus(
                 generation=generation,
@@ -340,11 +344,43 @@ class KnowledgeBase:
                 keys=keys,
                 bm25=bm25,
                 vocab=vocab or frozenset(),
-                query_mean=self._query_mean(units.values()),
+                query_mean=tables.query_mean,
                 words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
                 folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
             )
             return self._corpus
+
+    def _corpus_tables(self, units: dict[tuple[str, int], Unit], keys: list[tuple[str, int]]) -> CorpusTables:
+        """The BM25 index, the accent restorer's tables and the query mean: from the cache when this very
+        corpus was loaded before (by any process), else built and saved (see `crm_core.retrieval.cache`)."""
+        key = corpus_key(((k, units[k]) for k in keys), model=self.embedder.name,
+                         centred=self.params.query_centering > 0)
+        tables = self._cache.load(key)
+        if tables is None or tables.keys != keys:
+            bm25 = PrecomputedBM25.of(_build_bm25([_lexical_text(units[k]) for k in keys])) if keys else None
+            self._restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
+            vectors = DenseVectors.of(*self._chroma.kb_vectors()) if self._chroma.embedded and keys else None
+            tables = CorpusTables(keys=keys, bm25=bm25, restorer=self._restorer.tables(),
+                                  query_mean=self._query_mean(units.values()), vectors=vectors)
+            self._cache.save(key, tables)
+        else:
+            self._restorer.use(tables.restorer)
+        return tables
+
+    def _check_store(self) -> None:
+        """Raise RetrievalUnavailable when the vector store is gone; with the vectors cached, without opening it."""
+        self._load_corpus()
+        if self._vectors is not None and self._chroma.looks_intact():
+            return
+        if self._vectors is not None:
+            raise RetrievalUnavailable(f"vector store unreadable under {self.home / 'chroma'}")
+        self._chroma.kb_collection()
+
+    def _nearest(self, vectors: list[list[float]]) -> list[list[tuple[dict[str, Any], float]]]:
+        """The nearest knowledge vectors per query: from the cached copy when there is one, else from Chroma."""
+        if self._vectors is not None:
+            return self._vectors.nearest(vectors, self.params.k_dense)
+        return self._chroma.query_kb_many(vectors, self.params.k_dense)
 
     def _query_mean(self, units: Iterable[Unit]) -> list[float] | None:
         """Return the mean query-side vector of the corpus's own headings and question variants.
@@ -376,7 +412,7 @@ class KnowledgeBase:
         vectors = [self._centre(v, corpus) for v in self.embedder.embed_queries(forms)]
         found: dict[tuple[str, int], Candidate] = {}
         floors: dict[str, float] = {}
-        for form, hits in zip(forms, self._chroma.query_kb_many(vectors, self.params.k_dense), strict=True):
+        for form, hits in zip(forms, self._nearest(vectors), strict=True):
             name = names.get(form, "gloss")
             for meta, sim in hits:
                 key = (str(meta["doc"]), int(meta["ord"]))

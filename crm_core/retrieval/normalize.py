@@ -162,6 +162,14 @@ class AccentRestorer:
             if c.most_common(1)[0][1] >= 2 and c.most_common(1)[0][1] >= 0.6 * sum(c.values())
         }
 
+    def tables(self) -> tuple[dict[tuple[str, ...], str], dict[str, str]]:
+        """Return what `learn` learnt (phrases, words), to be kept and given back with `use`."""
+        return dict(self._ngrams), dict(self._words)
+
+    def use(self, tables: tuple[dict[tuple[str, ...], str], dict[str, str]]) -> None:
+        """Take tables an earlier `learn` on the same texts produced."""
+        self._ngrams, self._words = dict(tables[0]), dict(tables[1])
+
     def _pyvi_restore(self, text: str) -> str:
         if self._pyvi is None:
             with self._lock:

@@ -1,0 +1,67 @@
+"""The `chatcrm kb` commands' work: kept apart from the bot's wiring so a `kb ask` starts fast.
+
+Importing `bot.commands` builds nothing but imports the engine, every flow and the LLM helpers (seconds);
+answering one question needs the knowledge base and the answer's wording only (issue 11, the admin loop).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bot.texts import Texts
+from bot.texts.answers import phrase_answer
+from crm_core.config import Settings
+from crm_core.errors import CrmError
+
+
+def open_knowledge_base(config: Settings) -> Any:
+    """Open the home's knowledge base."""
+    from crm_core.retrieval import KnowledgeBase
+
+    config.home.mkdir(parents=True, exist_ok=True)
+    return KnowledgeBase(home=config.home, chroma_url=config.chroma_url)
+
+
+def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
+    """Ingest files and folders, reporting per file on stderr."""
+    import typer
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        typer.echo(f"not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(1)
+    try:
+        report = kb.ingest(paths)
+    except CrmError as error:  # the store itself failed (Chroma, the manifest): nothing more can go in
+        typer.echo(f"ingest stopped: {error}", err=True)
+        raise typer.Exit(2) from None
+    for label, docs in (("added", report.added), ("updated", report.updated), ("unchanged", report.unchanged),
+                        ("removed", report.removed)):
+        for doc in docs:
+            typer.echo(f"{label:<10} {doc}", err=True)
+    for failure in report.errors:  # one line each; the other files went in
+        typer.echo(f"FAILED     {failure.doc}: {failure.message} [{failure.code}]", err=True)
+    typer.echo(f"{report.sections} sections indexed; {len(report.errors)} file(s) failed", err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def kb_ask_one(kb: Any, question: str) -> dict[str, Any]:
+    """Answer one question as the customer bot would, in the same words, writing nothing."""
+    answer = kb.ask(question)
+    return dict(answer.to_contract(phrase_answer(answer, Texts(answer.language))))
+
+
+def kb_ask_lines(kb: Any, lines: Iterable[str]) -> Iterator[str]:
+    """Answer one question per line."""
+    empty = {"answer": None, "sources": None, "confidence": None, "handoff": None, "reason": None}
+    for line in lines:
+        question = line.rstrip("\n")
+        try:
+            result = kb_ask_one(kb, question) if question.strip() else empty
+        except (CrmError, Exception) as error:  # one bad line must not stop a batch
+            result = {"error": str(error) or type(error).__name__}
+        yield json.dumps(result, ensure_ascii=False, default=str)
