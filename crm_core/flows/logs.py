@@ -42,19 +42,16 @@ from crm_core.understanding import (
     parse_due_text,
     parse_log,
     parse_time_text,
-    vocabulary,
     without_when,
 )
 from crm_core.understanding.chatter import reads_as_new_log
+from crm_core.understanding.classify import REMINDER_TRIGGER
 from crm_core.understanding.matching import judge_company
 from crm_core.understanding.products import product_phrase, quantity_is_more
 from crm_core.uow import ReadPhase
 
 # "nhắc tôi …" / "remind me to …" asks for a reminder instead of logging an interaction.
-_REMINDER_RE = re.compile(
-    r"^\s*(?:" + "|".join(r"\s+".join(map(re.escape, w.split()))
-                          for w in sorted(vocabulary.words("reminder_triggers"), key=len, reverse=True))
-    + r")(?:\s+(?:to|de|la))?\s+", re.IGNORECASE)
+_REMINDER_RE = REMINDER_TRIGGER
 NAME_OPTIONS = 3
 CONTACT_OPTIONS = 4
 

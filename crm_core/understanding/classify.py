@@ -100,6 +100,13 @@ _ACTIONS = (
 _ACTION_WORD = re.compile(r"(?<![a-z0-9])" + _ACTIONS)
 
 
+# "nhắc tôi …", "nhac t …", "nhớ nhắc …", "remind me to …": a staff message asking for a reminder (on folded text).
+REMINDER_TRIGGER = re.compile(
+    r"^\s*(?:" + "|".join(r"\s+".join(map(re.escape, w.split()))
+                          for w in sorted(vocabulary.words("reminder_triggers"), key=len, reverse=True))
+    + r")(?:\s+(?:to|de|la))?\s+", re.IGNORECASE)
+
+
 def action_clauses(folded: str) -> set[tuple[int, int]]:
     """Return the clauses that hold an action verb (gửi, gọi, gặp, send, call…)."""
     return {clause_bounds(folded, m.start()) for m in _ACTION_WORD.finditer(folded)}

@@ -119,13 +119,14 @@ async def test_an_unreadable_amount_while_editing_says_what_to_type(lan: ChatDri
 async def test_a_lookalike_company_is_asked_about_inside_the_preview(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
     async with open_services() as services:
         await services.directory.create_company("Hòa Phát Steel", owner_id=None)
+        await services.directory.create_company("Hòa Phát Nội thất", owner_id=None)  # two: really ambiguous
     await lan.say("Gọi anh Minh bên Hoa Phat, hẹn gặp thứ 6")
     assert "Có phải công ty đã có" in lan.text
     await lan.press("Tạo mới")
     await lan.press("Lưu")
     async with open_services() as services:
         names = sorted((await services.session.scalars(select(Company.name))).all())
-    assert names == ["Hoa Phat", "Hòa Phát Steel"]
+    assert names == ["Hoa Phat", "Hòa Phát Nội thất", "Hòa Phát Steel"]
 
 
 async def test_confirming_a_lookalike_uses_the_existing_company(lan: ChatDriver, open_services) -> None:  # type: ignore[no-untyped-def]
