@@ -98,6 +98,7 @@ def _ingest_knowledge(settings: Settings, out: TextIO) -> int:
         embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
         kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
         kb.ingest([settings.demo_knowledge_dir])
+        kb.prepare("")  # builds and keeps what answering needs (home/cache): the first `kb ask` is fast
         sections = int(kb.section_count())
     except Exception:  # the demo still shows the CRM when the index cannot be built
         log.warning("could not index the demo knowledge", exc_info=True)
@@ -131,7 +132,9 @@ def warm_embedding_cache() -> None:
 
     with tempfile.TemporaryDirectory() as home:
         embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
-        KnowledgeBase(home=Path(home), embedder=embedder).ingest([DEMO_KNOWLEDGE_DIR])
+        kb = KnowledgeBase(home=Path(home), embedder=embedder)
+        kb.ingest([DEMO_KNOWLEDGE_DIR])
+        kb.prepare("")  # the corpus's own query vectors too (its query mean)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--warm-embedding-cache"]:

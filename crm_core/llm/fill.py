@@ -7,14 +7,16 @@ import json
 import logging
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.prompts import PromptTemplate
 from pydantic import BaseModel, Field
 
 from crm_core.prompting import Prompt
 from crm_core.understanding.model import ParsedLog
+
+if TYPE_CHECKING:  # LangChain is imported when a model is called, not by every process that might (seconds)
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.prompts import PromptTemplate
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ def missing_fields(parsed: ParsedLog) -> list[str]:
 def _render(prompt: Prompt | PromptTemplate | str, variables: dict[str, str]) -> str:
     if isinstance(prompt, Prompt):
         return prompt.render(**{k: variables.get(k, "") for k in prompt.input_variables})
+    from langchain_core.prompts import PromptTemplate
+
     template = prompt if isinstance(prompt, PromptTemplate) else PromptTemplate.from_template(prompt)
     return template.format(**{k: variables.get(k, "") for k in template.input_variables})
 
