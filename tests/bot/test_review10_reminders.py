@@ -32,8 +32,7 @@ async def _people(open_services: OpenServices) -> dict[str, int]:
 
 async def _newest_task(open_services: OpenServices) -> Task:
     async with open_services() as services:
-        task = (await services.session.execute(select(Task).order_by(Task.id.desc()).limit(1))).scalar_one()
-    return task
+        return (await services.session.execute(select(Task).order_by(Task.id.desc()).limit(1))).scalar_one()
 
 
 @pytest.mark.parametrize("text", [
