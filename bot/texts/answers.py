@@ -7,6 +7,7 @@ why a person takes over — is ours, in `vi.yaml`/`en.yaml` under `support.`. Th
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from bot.texts import Texts
@@ -17,10 +18,14 @@ if TYPE_CHECKING:  # the retrieval package is heavy to import; phrasing needs on
 # The bot declines an unsafe request in its own words (no ticket, a "talk to a person" button).
 _UNSAFE = "support.unsafe"
 _HANDOFF_LINE = "support.handoff_line.{reason}"
+_BREADCRUMB = " › "  # as the loaders join a section's headings
 
 
 def phrase_answer(answer: Answer, texts: Texts) -> str:
-    """Return the reply to `answer` in `texts`' language: the knowledge and its source, or why a person takes over."""
+    """Return the reply to `answer` in `texts`' language: the knowledge and its source, or why a person takes over.
+
+    The body keeps its lines (lists, table rows); a body cut short (at a sentence end) points to its source for more.
+    """
     if answer.handoff or answer.body is None:
         return _handoff_line(answer, texts)
     source = _source_line(answer, texts)
@@ -37,11 +42,26 @@ def _source_line(answer: Answer, texts: Texts) -> str | None:
     """Name the best section; say so when it is written in another language than the reply."""
     if not answer.sources or answer.body is None:
         return None
-    title = answer.sources[0].title
-    if answer.prompt is not None and title in answer.body:
+    title = display_title(answer.sources[0].doc, answer.sources[0].title)
+    if answer.prompt is not None and (title in answer.body or answer.sources[0].title in answer.body):
         return None  # an LLM answer may already cite the section by its title
     same_language = answer.body_language in (None, texts.language)
-    return texts("support.source" if same_language else "support.source_other_language", title=title)
+    key = "support.source_more" if answer.truncated else "support.source"
+    return texts(key if same_language else f"{key}_other_language", title=title)
 
 
-__all__ = ["phrase_answer"]
+def _name_title(doc: str) -> str:
+    # The title a loader makes from a file name when the document has none of its own (`doc_title_from_name`).
+    stem = PurePosixPath(doc).stem.replace("_", " ").replace("-", " ").strip()
+    return stem[:1].upper() + stem[1:] if stem else doc
+
+
+def display_title(doc: str, title: str) -> str:
+    """Return a source's breadcrumb without a part made from its file name ("Faq › Giờ mở cửa?" -> "Giờ mở cửa?")."""
+    crumbs = title.split(_BREADCRUMB)
+    if len(crumbs) > 1 and crumbs[0] == _name_title(doc):
+        return _BREADCRUMB.join(crumbs[1:])
+    return title
+
+
+__all__ = ["display_title", "phrase_answer"]

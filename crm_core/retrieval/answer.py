@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from crm_core.assets import PROMPTS_DIR
 from crm_core.prompting import Prompt, PromptLibrary
-from crm_core.retrieval.chunking import sentences
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.models import Answer, HandoffReason, Source
-from crm_core.retrieval.normalize import Language, Query, has_vietnamese_marks
-from crm_core.textnorm import fold_tokens
+from crm_core.retrieval.normalize import Language, Query
+from crm_core.retrieval.reading import Excerpt, excerpt
+from crm_core.retrieval.signals import QuestionSignals, unit_language
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -27,31 +27,12 @@ NO_ANSWER = "NO_ANSWER"
 ANSWER_PROMPT = "faq_answer"
 
 
-def extract(unit: Unit, question: str, window: tuple[int, int] | None, limit: int = MAX_ANSWER_CHARS) -> str:
-    """Return the part of a section that answers the question: the whole of a short one, else its best sentences."""
+def extract(unit: Unit, query: Query, window: tuple[int, int] | None, limit: int = MAX_ANSWER_CHARS) -> Excerpt:
+    """Return the readable part of a section that answers the question: its lines and lists kept, tables as
+    "label: value" lines, the answering line first (the price line for a price question, the row holding the
+    question's number), cut at a sentence when longer than `limit`."""
     text = unit.text.strip() or unit.section
-    if len(text) <= limit:
-        return text
-    sents = sentences(text)
-    if not sents:
-        return text[:limit].rstrip() + "…"
-    if window is None or window[0] >= len(sents):
-        window = _best_lexical_window(sents, question)
-    start, end = window
-    chosen = sents[start:end]
-    # Grow the excerpt with the following sentences while it stays short: answers often continue.
-    while end < len(sents) and len(" ".join([*chosen, sents[end]])) <= limit * 0.6:
-        chosen.append(sents[end])
-        end += 1
-    out = " ".join(chosen)
-    return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
-
-
-def _best_lexical_window(sents: list[str], question: str) -> tuple[int, int]:
-    wanted = set(fold_tokens(question))
-    scores = [len(wanted & set(fold_tokens(s))) for s in sents]
-    best = max(range(len(sents)), key=lambda i: (scores[i] + (scores[i + 1] if i + 1 < len(sents) else 0), -i))
-    return best, min(best + 2, len(sents))
+    return excerpt(text, unit.title, QuestionSignals.of(query), limit, window)
 
 
 class Answerer:
@@ -78,9 +59,11 @@ class Answerer:
             if text:
                 return self._generated(text, query, sources, confidence)
         top = units[0]
+        found = extract(top, query, window)
         return Answer(
-            body=extract(top, query.normalized, window),
-            body_language=_language_of(top),
+            body=found.text,
+            truncated=found.truncated,
+            body_language=unit_language(top),
             sources=sources,
             confidence=confidence,
             handoff=False,
@@ -124,8 +107,3 @@ class Answerer:
         if NO_ANSWER in text:
             return NO_ANSWER
         return text[: MAX_ANSWER_CHARS * 2] or None
-
-
-def _language_of(unit: Unit) -> Language:
-    """Tell which language a section is written in (only Vietnamese writes its marks)."""
-    return "vi" if has_vietnamese_marks(f"{unit.title} {unit.text}") else "en"

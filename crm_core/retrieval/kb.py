@@ -43,9 +43,11 @@ from crm_core.retrieval.normalize import (
     lexical_tokens,
     load_json,
     prepare_query,
+    translate_terms,
 )
 from crm_core.retrieval.scope import coverage, off_topic
-from crm_core.textnorm import fold
+from crm_core.retrieval.signals import QuestionSignals, unit_language
+from crm_core.textnorm import fold, fold_tokens
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -443,10 +445,12 @@ class KnowledgeBase:
                     found[key].bm25 = float(value)
                 elif i in top and value > 0:
                     found[key] = Candidate(key=key, bm25=float(value))
+        signals = QuestionSignals.of(query)
         for cand in found.values():
             for name, floor in floors.items():
                 # A unit outside a form's top-k scores at most that form's k-th similarity.
                 cand.features.setdefault(name, floor)
+            cand.features.update(signals.score(corpus.units[cand.key]))
         return list(found.values())
 
     def rank(self, candidates: list[Candidate], params: RetrievalParams | None = None) -> list[Candidate]:
@@ -466,8 +470,43 @@ class KnowledgeBase:
                 default=-1.0,
             )
             lexical = cand.bm25 / (cand.bm25 + p.k_bm25) if cand.bm25 > 0 else 0.0
-            cand.fused = cand.dense + p.w_bm25 * lexical
-        return sorted(candidates, key=lambda c: -c.fused)
+            # The section that answers over one that mentions: same language, heading words, amounts, numbers.
+            signals = (
+                p.w_lang_vi * f.get("x:lang_vi", 0.0)
+                + p.w_lang_en * f.get("x:lang_en", 0.0)
+                + p.w_head * f.get("x:head", 0.0)
+                + p.w_price * f.get("x:price", 0.0)
+                + p.w_num * f.get("x:num", 0.0)
+                - p.w_clash * f.get("x:clash", 0.0)
+            )
+            cand.fused = cand.dense + p.w_bm25 * lexical + signals
+        return self._prefer_own_language(sorted(candidates, key=lambda c: -c.fused), p.lang_swap)
+
+    def _prefer_own_language(self, ranked: list[Candidate], delta: float) -> list[Candidate]:
+        """Answer from the question's language when a counterpart section in it is nearly as close.
+
+        When the best section is in the other language, the first same-language section within `delta` of it whose
+        heading carries the best one's business terms translated (glossary: "Shipping…" -> "giao hàng") goes first.
+        """
+        corpus = self._corpus
+        if delta <= 0 or len(ranked) < 2 or corpus is None:
+            return ranked
+        top = ranked[0]
+        if top.features.get("x:lang_vi", 0.0) or top.features.get("x:lang_en", 0.0):
+            return ranked
+        top_unit = corpus.units[top.key]
+        bridge = set(fold_tokens(translate_terms(top_unit.section, unit_language(top_unit))))
+        if not bridge:
+            return ranked
+        for i, cand in enumerate(ranked[1:6], start=1):
+            if top.fused - cand.fused > delta:
+                break
+            if not (cand.features.get("x:lang_vi", 0.0) or cand.features.get("x:lang_en", 0.0)):
+                continue
+            unit = corpus.units[cand.key]
+            if bridge & set(fold_tokens(f"{unit.title} {unit.section}")):
+                return [cand, *ranked[:i], *ranked[i + 1 :]]
+        return ranked
 
     def screen(self, question: str, *, covered: float | None = None) -> HandoffReason | None:
         """Return why a person, not this knowledge, should answer the question (see `handoff.screen`), or None.

@@ -33,6 +33,8 @@ class Answer(BaseModel):
     body: str | None = None
     # The language `body` is written in; a Vietnamese section may answer an English question.
     body_language: Language | None = None
+    # The body is the beginning of a longer section (cut at a sentence): the reply points to the source for more.
+    truncated: bool = False
     sources: list[Source] = Field(default_factory=list)
     confidence: float
     handoff: bool
@@ -106,6 +108,15 @@ class RetrievalParams(BaseModel):
     w_second: float = 0.0
     p_raw: float = 0.0
     p_gloss: float = 0.0
+    # Weights of the answering-section signals (crm_core/retrieval/signals.py), 0 = off.
+    w_lang_vi: float = 0.0
+    w_lang_en: float = 0.0
+    w_head: float = 0.0
+    w_price: float = 0.0
+    w_num: float = 0.0
+    w_clash: float = 0.0
+    # How close (in fused score) a same-language counterpart must be to replace an other-language best section.
+    lang_swap: float = 0.0
     calib_a: float = 25.0
     calib_c: float = 10.0
     calib_b: float = -21.0

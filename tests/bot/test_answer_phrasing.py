@@ -43,6 +43,30 @@ def test_an_llm_answer_citing_by_number_gets_the_source_line() -> None:
     assert phrased.endswith(t("support.source", title="Giao hàng › Phí giao hàng"))
 
 
+def test_a_faq_rows_source_is_named_without_the_file_name() -> None:
+    t = Texts("vi")
+    faq = Source(doc="faq.csv", section="Showroom ở đâu?", title="Faq › Showroom ở đâu?", score=0.8)
+    phrased = phrase_answer(_answer(sources=[faq]), t)
+    assert phrased.endswith(t("support.source", title="Showroom ở đâu?"))
+    assert "Faq" not in phrased
+
+
+def test_a_documents_own_title_stays_in_the_source_line() -> None:
+    t = Texts("vi")
+    assert phrase_answer(_answer(), t).endswith(t("support.source", title="Giao hàng › Phí giao hàng"))
+
+
+def test_a_body_cut_short_points_to_its_source_for_more() -> None:
+    t = Texts("vi")
+    phrased = phrase_answer(_answer(body="Phí giao hàng là 30.000 đồng.", truncated=True), t)
+    assert phrased == "Phí giao hàng là 30.000 đồng.\n\n" + t("support.source_more", title="Giao hàng › Phí giao hàng")
+
+
+def test_the_body_keeps_its_lines() -> None:
+    body = "- Nội thành: 150.000 ₫\n- Ngoại thành: 300.000 ₫"
+    assert phrase_answer(_answer(body=body), Texts("vi")).startswith(body + "\n\n")
+
+
 @pytest.mark.parametrize("reason", ["low_confidence", "out_of_scope", "asked_for_human", "complaint"])
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_a_hand_off_says_a_person_takes_over_for_its_reason(reason: str, language: str) -> None:

@@ -1,0 +1,132 @@
+"""Question-to-section signals that tell the section that answers from one that only mentions the words.
+
+Each is a number in [0, 1] added to the fused score with a weight fitted on the dev splits (`RetrievalParams`):
+- `lang_vi` / `lang_en`: the section is written in the question's language, Vietnamese or English (two weights: the
+  knowledge is mostly Vietnamese with partial English counterparts, so the preference differs by language);
+- `head`: share of the question's topic words found in the section's heading, breadcrumb and FAQ question;
+- `price`: the question asks a price or fee and the section states an amount;
+- `num`: share of the question's numbers (quantities, sizes, amounts) the section states, exactly or inside
+  a range it gives ("50 bộ" fits "50-99 bộ");
+- `clash`: the section's heading (a FAQ row's question) is about other numbers than the question's ("mua 50 bộ"
+  against "Mua 200 bộ được giảm bao nhiêu?"): subtracted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from crm_core.retrieval.loaders import Unit
+from crm_core.retrieval.normalize import Language, Query, detect_language, has_vietnamese_marks, load_json
+from crm_core.retrieval.scope import stopwords
+from crm_core.textnorm import fold, fold_tokens
+
+# A number on its own: not the digits of a model code ("AP-C300", "Q1"), thousands groups kept together.
+_NUMBER_RE = re.compile(r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3})+|\d+)(?![.,]?\d)")
+_RANGE_RE = re.compile(r"(?<![\w.,])(\d+)\s*[-–]\s*(\d+)(?![\d])")
+_AMOUNT_RE = re.compile(r"\d[\d.,]*\s*(?:₫|vnd\b|đồng\b|dong\b)|\$\s*\d", re.IGNORECASE)
+
+
+@cache
+def _price_cues() -> re.Pattern[str]:
+    cues = sorted({fold(c) for c in load_json("intents.json")["price"]}, key=len, reverse=True)
+    alternation = "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in cues)
+    return re.compile(rf"(?<![0-9a-z])(?:{alternation})(?![0-9a-z])")
+
+
+def asks_price(text: str) -> bool:
+    """Tell whether a question asks for a price, fee or cost ("giá bao nhiêu", "có tính phí không", "how much")."""
+    return _price_cues().search(fold(text)) is not None
+
+
+def states_amount(text: str) -> bool:
+    """Tell whether a text states an amount of money ("1.850.000 ₫", "150,000 VND")."""
+    return _AMOUNT_RE.search(text) is not None
+
+
+def numbers(text: str) -> set[int]:
+    """Return the standalone numbers of a text ("1.650.000" -> 1650000), leaving the digits of codes out."""
+    return {int(re.sub(r"[.,]", "", m.group(1))) for m in _NUMBER_RE.finditer(text)}
+
+
+def ranges(text: str) -> list[tuple[int, int]]:
+    """Return the ranges a text gives ("50-99 bộ" -> (50, 99))."""
+    out = []
+    for m in _RANGE_RE.finditer(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        if lo < hi:
+            out.append((lo, hi))
+    return out
+
+
+def number_fit(wanted: set[int], text: str) -> float:
+    """Share of `wanted` numbers a text states exactly or inside one of its ranges."""
+    if not wanted:
+        return 0.0
+    have = numbers(text)
+    spans = ranges(text)
+    fit = sum(1 for n in wanted if n in have or any(lo <= n <= hi for lo, hi in spans))
+    return fit / len(wanted)
+
+
+def unit_language(unit: Unit) -> Language:
+    """Tell which language a section is written in (only Vietnamese writes its marks)."""
+    return "vi" if has_vietnamese_marks(f"{unit.title} {unit.text}") else "en"
+
+
+@dataclass(frozen=True)
+class QuestionSignals:
+    """What the signals need from a question, computed once per question."""
+
+    language: Language
+    topic: frozenset[str]
+    price: bool
+    numbers: frozenset[int]
+    # The question's own accented words (lower-case) when it is typed with Vietnamese marks: "tỉnh" is not "tính".
+    marked: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, query: Query) -> QuestionSignals:
+        """Read a prepared question."""
+        stop = stopwords()
+        words = fold_tokens(query.raw) + fold_tokens(query.normalized)
+        for term in query.translations:
+            words += fold_tokens(term)
+        topic = frozenset(w for w in words if w not in stop and len(w) > 1)
+        text = f"{query.raw} {query.normalized}"
+        return cls(
+            language=detect_language(query.raw),
+            topic=topic,
+            price=asks_price(text),
+            numbers=frozenset(numbers(query.normalized)),
+            marked=frozenset(
+                w for w in re.findall(r"\w+", query.raw.lower()) if fold(w) in topic
+            )
+            if has_vietnamese_marks(query.raw)
+            else frozenset(),
+        )
+
+    def score(self, unit: Unit) -> dict[str, float]:
+        """Return the signals of one section for this question."""
+        heading = set(fold_tokens(f"{unit.title} {unit.section} {' '.join(unit.variants)}"))
+        head = len(self.topic & heading) / len(self.topic) if self.topic else 0.0
+        return {
+            "x:lang_vi": 1.0 if self.language == "vi" and unit_language(unit) == "vi" else 0.0,
+            "x:lang_en": 1.0 if self.language == "en" and unit_language(unit) == "en" else 0.0,
+            "x:head": round(head, 4),
+            "x:price": 1.0 if self.price and states_amount(unit.text) else 0.0,
+            "x:num": number_fit(set(self.numbers), f"{unit.section}\n{unit.text}"),
+            "x:clash": self._clash(f"{unit.section} {' '.join(unit.variants)}"),
+        }
+
+    def _clash(self, heading: str) -> float:
+        if not self.numbers:
+            return 0.0
+        stated = numbers(heading)
+        if not stated:
+            return 0.0
+        return 0.0 if number_fit(set(self.numbers), heading) > 0 else 1.0
+
+
+__all__ = ["QuestionSignals", "asks_price", "number_fit", "numbers", "ranges", "states_amount", "unit_language"]

@@ -1,0 +1,81 @@
+"""The demo business's own questions (issue 11, item 1): the section that answers, in the question's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crm_core.assets import DEMO_KNOWLEDGE_DIR
+from crm_core.retrieval import KnowledgeBase
+
+RETURNS = ("policies/doi-tra.md", "Đổi hàng do lỗi sản xuất")
+DELIVERY_TIME = ("policies/giao-hang-lap-dat.md", "Thời gian giao hàng")
+DELIVERY_FEE = ("policies/giao-hang-lap-dat.md", "Phí giao hàng")
+PAYMENT = ("policies/thanh-toan.md", "Phương thức thanh toán")
+DISCOUNT = ("products/combo-van-phong.md", "Chiết khấu theo số lượng bộ")
+C300 = ("products/ghe-cong-thai-hoc.md", "Ghế công thái học AP-C300 toàn lưới")
+CHAIRS = ("products/ghe-cong-thai-hoc.md", "So sánh ghế AP-C200, AP-C210, AP-C300 và AP-C310")
+NOISE_FAQ = ("faq.csv", "Bàn nâng hạ có ồn không?")
+HD160 = ("products/ban-lam-viec.md", "Bàn nâng hạ điện AP-HD160")
+WARRANTY_TABLE = ("policies/bao-hanh.md", "Thời hạn bảo hành theo loại sản phẩm")
+# Still lost by ranking (issue 11, item 1): the dev-tuned signal weights are too small to lift these sections, and a
+# flat same-language preference cost more dev questions than it won (see benchmarks/faq/README.md).
+OPEN = pytest.mark.xfail(reason="issue 11 item 1: ranking not fixed yet", strict=False)
+
+
+@pytest.fixture(scope="module")
+def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The demo knowledge base, ingested once for this module."""
+    from bot.demo import embedding_cache_dir
+    from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
+
+    embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())  # the install-time vectors of the demo
+    kb = KnowledgeBase(home=Path(tmp_path_factory.mktemp("demo-home")), embedder=embedder)
+    report = kb.ingest([DEMO_KNOWLEDGE_DIR])
+    assert report.ok, report.errors
+    return kb
+
+
+@pytest.mark.parametrize(
+    ("question", "answering"),
+    [
+        pytest.param("đổi trả trong bao lâu nếu ghế bị lỗi", {RETURNS}, marks=OPEN),
+        pytest.param(
+            "giao hàng ra Đà Nẵng mất mấy ngày, có tính phí không?", {DELIVERY_TIME, DELIVERY_FEE}, marks=OPEN
+        ),
+        pytest.param("ship ra Hà Nội bao lâu", {DELIVERY_TIME}, marks=OPEN),
+        pytest.param("thanh toán bằng thẻ được không", {PAYMENT}, marks=OPEN),
+        ("mua 50 bộ bàn ghế có chiết khấu không?", {DISCOUNT}),
+        pytest.param("how much is the AP-C300 chair?", {C300, CHAIRS}, marks=OPEN),
+        pytest.param("Is the AP-HD160 desk noisy?", {NOISE_FAQ, HD160}, marks=OPEN),
+        pytest.param("bảo hành ghế bao lâu?", {WARRANTY_TABLE}, marks=OPEN),
+    ],
+)
+def test_the_section_that_answers_comes_first(
+    demo_kb: KnowledgeBase, question: str, answering: set[tuple[str, str]]
+) -> None:
+    answer = demo_kb.ask(question)
+    top = answer.sources[0]
+    assert (top.doc, top.section) in answering
+
+
+@OPEN
+@pytest.mark.parametrize(
+    "question", ["giao hàng ra Đà Nẵng mất mấy ngày, có tính phí không?", "ship ra Hà Nội bao lâu"]
+)
+def test_a_vietnamese_question_is_answered_from_the_vietnamese_document(demo_kb: KnowledgeBase, question: str) -> None:
+    answer = demo_kb.ask(question)
+    assert not answer.handoff
+    assert answer.body_language == "vi"
+
+
+def test_a_quantity_brings_its_own_discount_row_first(demo_kb: KnowledgeBase) -> None:
+    body = demo_kb.ask("mua 50 bộ bàn ghế có chiết khấu không?").body or ""
+    assert body.splitlines()[0] == "50-99 bộ: 5%"
+
+
+@OPEN
+def test_a_price_question_gets_the_price_line_first(demo_kb: KnowledgeBase) -> None:
+    body = demo_kb.ask("how much is the AP-C300 chair?").body or ""
+    assert "4.250.000 ₫" in body.splitlines()[0]
