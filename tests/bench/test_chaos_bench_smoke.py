@@ -23,13 +23,13 @@ def figures() -> dict[str, Any]:
 
 
 def test_the_report_has_every_section_and_says_whether_the_targets_were_met(figures: dict[str, Any]) -> None:
-    assert figures.keys() >= {"ok", "targets", "burst", "faults", "push_loop", "seconds"}
+    assert figures.keys() >= {"ok", "targets", "burst", "faults", "push_loop", "crash_restart", "seconds"}
     assert figures["burst"]["postgres"] is None
     assert figures["push_loop"]["postgres"] is None
     assert isinstance(figures["ok"], bool)
     assert figures["ok"] == all(figures["targets"].values())
     assert set(figures["targets"]) == {"burst.sqlite", "faults.429_retry_after_120", "faults.500_edit",
-                                       "faults.403_blocked", "push_loop.sqlite"}
+                                       "faults.403_blocked", "push_loop.sqlite", "crash_restart"}
     assert figures["seconds"] < 60
 
 

@@ -81,6 +81,8 @@ async def test_a_crash_while_understanding_keeps_the_raw_text(lan: ChatDriver, o
 
 async def test_a_stranger_gets_their_telegram_id_and_no_staff_commands(stranger: ChatDriver) -> None:
     await stranger.say("/start")
+    assert "777" not in stranger.text  # a customer's welcome carries no staff-only note (issue 11)
+    await stranger.say("/id")  # a new staff member sends this to an admin
     assert "777" in stranger.text
     await stranger.say("/deals")
     assert "dành cho nhân viên" in stranger.text

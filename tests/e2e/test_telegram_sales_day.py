@@ -86,8 +86,10 @@ async def test_command_menus_are_set_per_role(api: FakeBotApi, engine: Engine) -
 async def test_a_stranger_gets_their_id_and_no_crm_data(api: FakeBotApi, engine: Engine) -> None:
     async with running(api, engine):
         [welcome] = await api.say(STRANGER, "/start")
+        [own_id] = await api.say(STRANGER, "/id")
         [refusal] = await api.say(STRANGER, "/deals")
-    assert str(STRANGER) in (welcome.text or "")
+    assert str(STRANGER) not in (welcome.text or "")  # no staff-only note in a customer's welcome (issue 11)
+    assert str(STRANGER) in (own_id.text or "")
     assert "Cơ hội" not in (refusal.text or "")
     assert api.problems == []
 
