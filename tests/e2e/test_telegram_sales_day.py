@@ -64,11 +64,11 @@ async def test_a_reminder_arrives_when_the_clock_reaches_the_due_time(api: FakeB
                                                                       clock: FrozenClock) -> None:
     async with running(api, engine, push_interval_s=0.05):
         await api.say(LAN, "nhắc tôi gọi lại anh Minh ngày mai")
-        before = len(api.sent(LAN))
+        await api.wait_for(lambda: any("Đã tạo việc" in (m.text or "") for m in api.sent(LAN)), chat_id=LAN)
+        assert not any("Nhắc việc" in (m.text or "") for m in api.sent(LAN))  # not before its time
         clock.advance(timedelta(days=1))
-        await api.wait_for(lambda: len(api.sent(LAN)) > before, chat_id=LAN)
-        reminder = api.last(LAN)
-        assert "Nhắc việc" in (reminder.text or "")
+        reminder = await api.wait_for(
+            lambda: next((m for m in api.sent(LAN) if "Nhắc việc" in (m.text or "")), None), chat_id=LAN)
         assert any("Xong" in label for label in reminder.buttons)
     assert api.problems == []
 
