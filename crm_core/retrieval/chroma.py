@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -53,25 +54,28 @@ class ChromaConnector:
         existing = self._stores.get(name)
         if existing is not None:
             return existing
-        with self._lock:
-            try:
-                from langchain_chroma import Chroma
+        def open_store(client: Any) -> Any:
+            from langchain_chroma import Chroma
 
-                if self._client is None:
-                    self._client = self._make_client()
-                store = Chroma(
-                    collection_name=name,
-                    embedding_function=langchain_embeddings(self._embedder),
-                    client=self._client,
-                    collection_configuration={"hnsw": {"space": "cosine"}},
-                )
-            except RetrievalUnavailable:
-                raise
-            except Exception as exc:
-                log.warning("chroma unavailable: %s", exc)
-                raise RetrievalUnavailable(f"vector store unavailable: {exc}") from exc
+            return Chroma(collection_name=name, embedding_function=langchain_embeddings(self._embedder),
+                          client=client, collection_configuration={"hnsw": {"space": "cosine"}})
+
+        with self._lock:
+            store = self._with_client(open_store)
             self._stores[name] = store
             return store
+
+    def _with_client(self, open_it: Callable[[Any], Any]) -> Any:
+        """Open the client if needed and call `open_it` with it; any failure is the store being unavailable."""
+        try:
+            if self._client is None:
+                self._client = self._make_client()
+            return open_it(self._client)
+        except RetrievalUnavailable:
+            raise
+        except Exception as exc:
+            log.warning("chroma unavailable: %s", exc)
+            raise RetrievalUnavailable(f"vector store unavailable: {exc}") from exc
 
     def kb_store(self) -> Any:
         """Return the customer knowledge store."""
@@ -91,16 +95,8 @@ class ChromaConnector:
         if existing is not None:
             return existing
         with self._lock:
-            try:
-                if self._client is None:
-                    self._client = self._make_client()
-                found = self._client.get_or_create_collection(
-                    name=name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
-            except RetrievalUnavailable:
-                raise
-            except Exception as exc:
-                log.warning("chroma unavailable: %s", exc)
-                raise RetrievalUnavailable(f"vector store unavailable: {exc}") from exc
+            found = self._with_client(lambda client: client.get_or_create_collection(
+                name=name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}))
             self._collections[name] = found
             return found
 
