@@ -18,6 +18,7 @@ owner, by managers and admins, and by everyone when the team's setting (`CHATCRM
 under `team` (the default) a salesperson sees a colleague's deal only as its id and owner ("#21 · Tuấn"), no
 amount, no notes, no history; under `own` not at all. Notes, calls and tasks of a deal follow the deal
 (`sees_deal_record`). Changing a deal is another question (`can_change_deal`): its owner, managers and admins.
+Bringing a spreadsheet in or the whole book out (`can_move_spreadsheets`) is for managers and admins.
 """
 
 from __future__ import annotations
@@ -171,6 +172,11 @@ def hears_escalations(user: Person) -> bool:
 def hears_erasure_requests(user: Person) -> bool:
     """Tell whether customers' erasure requests are sent to this person."""
     return user.active and user.role == ADMIN
+
+
+def can_move_spreadsheets(user: Person) -> bool:
+    """Managers and admins import a spreadsheet into the CRM or export the whole book; salespeople do not."""
+    return user.active and sees_team(user)
 
 
 def is_known_role(role: str) -> bool:

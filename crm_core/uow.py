@@ -42,6 +42,13 @@ class ReadPhase(Protocol):
         ...
 
 
+class StorePhase(ReadPhase, Protocol):
+    """A read phase that also lends its store, for slow work that commits in its own units (an import)."""
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]: ...
+
+
 def has_written(session: AsyncSession) -> bool:
     """Tell whether this session's transaction wrote anything (flushed, bulk DML, or pending objects)."""
     return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
@@ -63,6 +70,11 @@ class UnitOfWork:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
         self._session: AsyncSession | None = None
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """Return the store this unit of work opens sessions on (for flows whose slow work opens its own)."""
+        return self._sessionmaker
 
     @property
     def session(self) -> AsyncSession:

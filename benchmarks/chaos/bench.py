@@ -462,9 +462,9 @@ class RecordingEngine:
             if target is not None and reply.text:
                 self.expected.append(Expected(self.fault, target, reply.text))
 
-    async def handle(self, inbound: Inbound) -> list[Reply]:
+    async def handle(self, inbound: Inbound, *, io: Any = None) -> list[Reply]:
         """Handle as the engine does; remember the replies."""
-        replies: list[Reply] = await self.engine.handle(inbound)
+        replies: list[Reply] = await self.engine.handle(inbound, io=io)
         self.replies_by_update[inbound.update_id or ""] = replies
         self._expect(replies, inbound.chat_id)
         return replies

@@ -12,6 +12,7 @@ from crm_core.flows.notices import Notice
 from crm_core.schemas import UserOut
 from crm_core.services import Services
 
+from bot.core.channel import ChannelIO
 from bot.core.messages import Inbound, Reply
 from bot.core.notices import render_notice
 from bot.texts import Texts
@@ -30,6 +31,8 @@ class Ctx:
     t: Texts
     now: datetime
     pushes: list[Reply] = field(default_factory=list)
+    # The inbound's channel, for files and live progress; None on a channel that lends none.
+    io: ChannelIO | None = None
 
     @property
     def staff(self) -> UserOut:

@@ -1,7 +1,7 @@
 """The conversation engine: one pipeline for every channel.
 
     inbound -> size check -> per-chat lock -> unit of work -> dedupe -> who is it
-            -> router (button | command | dialog state | free text by role) -> handler
+            -> router (button | command | document | dialog state | free text by role) -> handler
             -> replies; errors are translated here, once, from their `code`.
 """
 
@@ -33,6 +33,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.callbacks import StaleCallback, unpack
+from bot.core.channel import ChannelIO
 from bot.core.context import Ctx
 from bot.core.inputs import clean_inbound
 from bot.core.locks import ChatLocks
@@ -92,14 +93,14 @@ class Engine:
         """Return the engine's clock."""
         return self._clock
 
-    async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Handle one inbound, in order with the others of its chat."""
+    async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
+        """Handle one inbound, in order with the others of its chat; `io` is its channel's files and live edits."""
         inbound = clean_inbound(inbound)  # before anything reads it: NUL, surrogates, invisible marks; NFC
         async with self._locks.hold((inbound.channel, inbound.chat_id)):
             log.info("inbound channel=%s chat=%s update=%s callback=%s", inbound.channel, inbound.chat_id,
                      inbound.update_id, inbound.callback_data)
             try:
-                return await self._retrying_when_busy(inbound)
+                return await self._retrying_when_busy(inbound, io)
             except Exception as error:
                 if await self._handled_elsewhere(inbound):
                     # Another worker took the same update meanwhile and answered it; its work stands.
@@ -123,7 +124,7 @@ class Engine:
             log.warning("could not check whether update %s was handled elsewhere", inbound.update_id, exc_info=True)
             return False
 
-    async def _retrying_when_busy(self, inbound: Inbound) -> list[Reply]:
+    async def _retrying_when_busy(self, inbound: Inbound, io: ChannelIO | None) -> list[Reply]:
         """Handle in a unit of work; when the store is busy, roll back and try again, for a bounded time.
 
         Nothing is sent before a commit, so trying again is safe. On SQLite a transaction that read
@@ -135,7 +136,7 @@ class Engine:
         started, wait = loop.time(), BUSY_FIRST_WAIT_S
         while True:
             try:
-                return await self._in_unit_of_work(inbound)
+                return await self._in_unit_of_work(inbound, io)
             except (StoreBusy, OperationalError) as error:
                 if isinstance(error, OperationalError) and not is_busy_error(error):
                     raise
@@ -145,7 +146,7 @@ class Engine:
                 await asyncio.sleep(wait * (0.5 + random.random()))  # jitter: two chats do not collide again
                 wait = min(wait * 2, BUSY_MAX_WAIT_S)
 
-    async def _in_unit_of_work(self, inbound: Inbound) -> list[Reply]:
+    async def _in_unit_of_work(self, inbound: Inbound, io: ChannelIO | None) -> list[Reply]:
         """Handle one inbound in one unit of work; the update is marked handled with its result, not before.
 
         Marking last keeps the write transaction short: the flows read, then do slow work (a knowledge
@@ -160,7 +161,7 @@ class Engine:
             if key is not None and await services.dedupe.seen(key):
                 log.info("duplicate update %s ignored", key)
                 return []
-            ctx = await self._context(inbound, services, uow)
+            ctx = await self._context(inbound, services, uow, io)
             try:
                 replies = _as_list(await self._route(inbound, ctx))
             except CrmError as error:
@@ -186,12 +187,13 @@ class Engine:
             queued.append(replace(reply, outbox_id=outbox_id, edit_message_id=outgoing.edit_message_id))
         return queued
 
-    async def _context(self, inbound: Inbound, services: Services, uow: UnitOfWork) -> Ctx:
+    async def _context(self, inbound: Inbound, services: Services, uow: UnitOfWork,
+                       io: ChannelIO | None = None) -> Ctx:
         user = await self._identify(inbound, services)
         lang = await self._language(inbound, services, user)
         flows = Flows.build(services, ports=self.ports, tx=uow, settings=self.settings)
         return Ctx(inbound=inbound, flows=flows, services=services, settings=self.settings, user=user, lang=lang,
-                   t=Texts(lang), now=services.now)
+                   t=Texts(lang), now=services.now, io=io)
 
     async def _identify(self, inbound: Inbound, services: Services) -> UserOut | None:
         return await services.identities.staff_by(inbound.channel, inbound.user_id)
@@ -218,6 +220,9 @@ class Engine:
             return await self._route_command(inbound, ctx, *command)
         if not text and inbound.attachment is None and inbound.shared_phone is None:
             return Reply(ctx.t("common.empty"))
+        document = self._router.document_handler(ctx.user) if _is_document(inbound) else None
+        if document is not None:  # a file sent as a file, caption or not; before any dialog waiting for text
+            return await document(inbound, ctx)
         state = await self._dialog_state(inbound, ctx)
         if state is not None and text:  # _dialog_state returned only a dialog whose route admits this person
             return await self._router.states[state[0]].handler(inbound, ctx, state[1])
@@ -426,6 +431,10 @@ async def _enqueue(services: Services, reply: Reply, *, origin: Origin | None) -
         raise ValueError(f"an unaddressed reply cannot be queued: {reply.text[:40]!r}")
     return await services.outbox.add(channel=reply.channel, chat_id=reply.chat_id, payload=to_payload(reply),
                                      origin=origin)
+
+
+def _is_document(inbound: Inbound) -> bool:
+    return inbound.attachment is not None and inbound.attachment.kind == "document" and not inbound.is_edit
 
 
 def _as_list(result: HandlerResult) -> list[Reply]:

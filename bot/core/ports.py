@@ -13,17 +13,21 @@ from typing import Protocol
 
 from crm_core.services.outbox import FailureKind
 
+from bot.core.channel import ChannelIO
 from bot.core.engine import CommandMenu
 from bot.core.messages import Inbound, Reply
 
-__all__ = ["CommandMenu", "ConversationEngine", "UpdateJournal"]
+__all__ = ["ChannelIO", "CommandMenu", "ConversationEngine", "UpdateJournal"]
 
 
 class ConversationEngine(Protocol):
     """What every channel adapter drives: inbound in, replies out, deliveries reported, menus."""
 
-    async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Return the replies to one inbound (a reply with chat_id None answers the inbound chat)."""
+    async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
+        """Return the replies to one inbound (a reply with chat_id None answers the inbound chat).
+
+        `io` lends the handler the channel's files and immediate edits (`bot.core.channel`).
+        """
         ...
 
     async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:

@@ -1,4 +1,4 @@
-"""Routes an inbound to its handler: command, button, dialog state, or free text by role."""
+"""Routes an inbound to its handler: command, button, a sent document, dialog state, or free text by role."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ class Router:
         self.callbacks: dict[str, CallbackRoute] = {}
         self.states: dict[str, StateRoute] = {}
         self.text_by_audience: dict[Audience, MessageHandler] = {}
+        self.document_by_audience: dict[Audience, MessageHandler] = {}
         self.periodic_jobs: list[PeriodicJob] = []
 
     def command(self, name: str, *, audience: Audience, in_menu: bool = True) -> Callable[[MessageHandler],
@@ -101,6 +102,18 @@ class Router:
 
         return register
 
+    def document(self, audience: Audience) -> Callable[[MessageHandler], MessageHandler]:
+        """Register the handler of a document (a file sent as a file) from an audience.
+
+        An audience without one gets its documents in its free-text handler, as any attachment.
+        """
+
+        def register(handler: MessageHandler) -> MessageHandler:
+            self.document_by_audience[audience] = handler
+            return handler
+
+        return register
+
     def periodic(self, job: PeriodicJob) -> PeriodicJob:
         """Register a job the engine runs when a channel asks for due pushes."""
         self.periodic_jobs.append(job)
@@ -112,6 +125,7 @@ class Router:
         self.callbacks.update(other.callbacks)
         self.states.update(other.states)
         self.text_by_audience.update(other.text_by_audience)
+        self.document_by_audience.update(other.document_by_audience)
         self.periodic_jobs.extend(other.periodic_jobs)
 
     def menu(self, user: Person | None) -> list[str]:
@@ -121,3 +135,7 @@ class Router:
     def text_handler(self, user: Person | None) -> MessageHandler | None:
         """Return the free-text handler of the first audience the user belongs to."""
         return next((h for audience, h in self.text_by_audience.items() if allows(audience, user)), None)
+
+    def document_handler(self, user: Person | None) -> MessageHandler | None:
+        """Return the document handler of the first audience the user belongs to, if any."""
+        return next((h for audience, h in self.document_by_audience.items() if allows(audience, user)), None)

@@ -11,6 +11,7 @@ import pytest
 from aiogram.types import Update
 
 from bot.adapters.aiogram_adapter import adapter_of, update_to_inbound
+from bot.core.channel import ChannelIO
 from bot.core.messages import Button, Inbound, Keyboard, OutFile, Reply
 from bot.core.ports import CommandMenu
 from tests.support.aiogram_harness import running
@@ -34,7 +35,7 @@ class ScriptedEngine:
         self.delivered_replies: list[Reply] = []
         self.failures: list[tuple[Reply, str, float | None]] = []
 
-    async def handle(self, inbound: Inbound) -> list[Reply]:
+    async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
         self.inbounds.append(inbound)
         replies = self.respond(inbound)
         return await replies if inspect.isawaitable(replies) else replies

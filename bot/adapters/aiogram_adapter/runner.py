@@ -38,6 +38,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 
+from bot.adapters.aiogram_adapter.channel_io import TelegramIO
 from bot.adapters.aiogram_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
 from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_of
 from bot.adapters.aiogram_adapter.session import build_bot
@@ -123,7 +124,7 @@ class TelegramAdapter:
         if inbound is None:
             log.debug("update %s carries nothing to handle", update.update_id)
             return
-        replies = await self.engine.handle(inbound)
+        replies = await self.engine.handle(inbound, io=TelegramIO(bot))
         if answer is not None:
             await answer.send(toast_of(replies))
         await self.renderer(bot).render(replies, inbound)

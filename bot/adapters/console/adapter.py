@@ -6,6 +6,9 @@ A message that stands for something (a ticket notice) is printed with a number, 
 line `>3 text` replies to it, as one replies to a message in a chat app. The console is the
 scheduler's sender for its channel: after every line, and at the end, what is due is printed.
 
+A line `/file PATH` sends the file at PATH as a document (a spreadsheet to import), as one attaches a
+file in a chat app; its progress edits are printed as `bot ✎: …` lines.
+
 A push to another console chat is printed with its buttons; when that chat is played later in the same
 process (the demo: a salesperson closes a ticket, then the customer writes), it is shown there first and its
 buttons are the ones a number presses (the customer's ⭐ rating).
@@ -13,19 +16,26 @@ buttons are the ones a number presses (the customer's ⭐ rating).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import mimetypes
 import re
+import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol, TextIO
 
-from bot.core.messages import Button, Inbound, Reply
+from bot.core.channel import MAX_DOWNLOAD_BYTES, ChannelIO, FileTooLarge
+from bot.core.messages import Attachment, Button, Inbound, Reply
 from bot.scheduler import Scheduler
 from bot.texts import Texts
 
 CHANNEL = "console"
 _REPLY_TO = re.compile(r"^>\s*(\d+)\s+(\S.*)$", re.DOTALL)
 _REPLY_TO_NOTHING = re.compile(r"^>\s*(\d+)\s*$")
+_SEND_FILE = re.compile(r"^/file\s+(\S.*)$")
+PrintLine = Callable[[str], None]
 # Pushes with buttons printed for another console chat of this process, by (engine, chat), waiting to be shown there.
 _WAITING: dict[tuple[int, str], list[Reply]] = {}
 
@@ -33,7 +43,7 @@ _WAITING: dict[tuple[int, str], list[Reply]] = {}
 class ConsoleEngine(Protocol):
     """What the console needs from the engine."""
 
-    async def handle(self, inbound: Inbound) -> list[Reply]: ...
+    async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]: ...
 
     async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None: ...
 
@@ -75,7 +85,11 @@ class ConsoleChannel:
             # `>N text` means "reply to message N": never let it become a log about something else.
             self._print(f"bot: {self._texts('common.reply_unknown', number=line.strip()[1:].split()[0])}")
             return
-        await self.show(await self._engine.handle(self._inbound(line, f"{self._run}-{next(self._counter)}")))
+        inbound = self._inbound(line, f"{self._run}-{next(self._counter)}")
+        if inbound is None:
+            self._print(f"bot: {self._texts('common.file_missing', path=line.strip()[len('/file'):].strip())}")
+            return
+        await self.show(await self._engine.handle(inbound, io=ConsoleIO(self._print)))
         await self._scheduler.tick()
 
     def _not_a_reply_here(self, line: str) -> bool:
@@ -86,15 +100,27 @@ class ConsoleChannel:
         reply_to = _REPLY_TO.match(stripped)
         return reply_to is not None and self._shown_here.get(int(reply_to.group(1))) != self._user
 
-    def _inbound(self, line: str, message_id: str) -> Inbound:
+    def _inbound(self, line: str, message_id: str) -> Inbound | None:
         number = line.strip()
         if number.isdigit() and self._buttons and 1 <= int(number) <= len(self._buttons):
             return self._press(self._buttons[int(number) - 1], line, message_id)
+        sent_file = _SEND_FILE.match(line.strip())
+        if sent_file is not None:
+            return self._document(Path(sent_file.group(1).strip()).expanduser(), message_id)
         reply_to = _REPLY_TO.match(line.strip())
         if reply_to is not None:
             return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, text=reply_to.group(2),
                            message_id=message_id, reply_to_message_id=self._message_id(int(reply_to.group(1))))
         return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, text=line, message_id=message_id)
+
+    def _document(self, path: Path, message_id: str) -> Inbound | None:
+        """Send the file at `path` as a document (its path is its file id: the console's "download" copies it)."""
+        if not path.is_file():
+            return None
+        attachment = Attachment("document", file_id=str(path.resolve()), file_name=path.name,
+                                size=path.stat().st_size, mime_type=mimetypes.guess_type(path.name)[0])
+        return Inbound(channel=CHANNEL, chat_id=self._user, user_id=self._user, attachment=attachment,
+                       message_id=message_id)
 
     def _press(self, button: Button, line: str, message_id: str) -> Inbound:
         if button.kind == "request_contact":
@@ -150,3 +176,21 @@ class ConsoleChannel:
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+
+class ConsoleIO:
+    """The console's files (a document's id is its path) and progress edits (printed as they come)."""
+
+    def __init__(self, print_line: PrintLine) -> None:
+        self._print = print_line
+
+    async def download(self, file_id: str, destination: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> None:
+        """Copy the file at `file_id` to `destination`."""
+        source = Path(file_id)
+        if (await asyncio.to_thread(source.stat)).st_size > max_bytes:
+            raise FileTooLarge(file_id)
+        await asyncio.to_thread(shutil.copyfile, source, destination)
+
+    async def edit_now(self, chat_id: str, message_id: str | None, text: str) -> None:
+        """Print the new text of a message being edited."""
+        self._print(f"bot ✎: {text}")
