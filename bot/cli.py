@@ -371,6 +371,68 @@ def kb_ask(
             typer.echo(f"  — {source['title']} ({source['score']:.2f})")
 
 
+# --- spreadsheets ------------------------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_command(
+    path: Annotated[Path, typer.Argument(help="An .xlsx workbook, a .csv file or a folder of .csv files.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import users, companies, contacts, deals, interactions and tasks from a spreadsheet."""
+    from bot.spreadsheets_cli import import_path, progress_bar
+    from bot.spreadsheets_render import error_message, refusal_line, summary_lines
+    from bot.texts import Texts
+    from crm_core.errors import SpreadsheetRefused
+    from crm_core.spreadsheets import ImportReport
+
+    config = settings()
+    texts = Texts(config.language)
+
+    async def import_or_refuse(progress: Callable[[int, int], None]) -> ImportReport:
+        try:
+            return await import_path(config, path, dry_run=dry_run, progress=progress)
+        except SpreadsheetRefused as error:
+            fail(refusal_line(error, texts))
+
+    with progress_bar(texts("spreadsheet.progress")) as progress:
+        report = run(import_or_refuse(progress))
+    if as_json:
+        print_json(report.to_json(lambda e: error_message(e, texts)))
+        return
+    for line in summary_lines(report, texts):
+        typer.echo(line)
+
+
+@app.command("export")
+def export_command(
+    path: Annotated[Path, typer.Argument(help="The .xlsx workbook to write.")],
+    lang: Annotated[str | None, typer.Option("--lang", help="Headers in vi or en (default: CHATCRM_LANGUAGE).")]
+    = None,
+    template: Annotated[bool, typer.Option("--template", help="Write the empty template with examples.")] = False,
+) -> None:
+    """Export the CRM to a workbook that import reads back (or, with --template, the empty template)."""
+    from bot.spreadsheets_cli import export_path, template_path
+    from bot.texts import Texts
+
+    config = settings()
+    if lang not in (None, "vi", "en"):
+        typer.echo("--lang must be vi or en", err=True)
+        raise typer.Exit(2)
+    if path.suffix.lower() != ".xlsx":
+        fail(f"{path.name}: the workbook must end in .xlsx")
+    language = lang or config.language
+    texts = Texts(language)
+    if template:
+        template_path(path, lang=language)
+        typer.echo(texts("spreadsheet.template_written", file=path), err=True)
+        return
+    result = run(export_path(config, path, lang=language))
+    counts = ", ".join(f"{texts(f'spreadsheet.sheet.{sheet}')} {count}" for sheet, count in result.counts.items())
+    typer.echo(texts("spreadsheet.exported", file=path, counts=counts), err=True)
+
+
 # --- later capabilities ------------------------------------------------------------------------------------
 
 
@@ -382,7 +444,7 @@ def _later(name: str) -> Callable[..., None]:
     return command
 
 
-for _name in ("summary", "next", "import", "export"):
+for _name in ("summary", "next"):
     app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_later(_name))
 for _name in ("list", "show", "set", "history", "rollback"):
     prompts_app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(

@@ -4,7 +4,8 @@
      ├── NotFound            code "not_found"
      ├── Forbidden           code "forbidden"
      ├── InvalidInput        code "invalid_input"
-     │    └── AmbiguousName  code "ambiguous"
+     │    ├── AmbiguousName  code "ambiguous"
+     │    └── SpreadsheetRefused  code "spreadsheet_refused" (a whole file; `reason` says why)
      ├── Conflict            code "conflict"
      │    ├── AlreadyDone    code "already_done"
      │    └── UndoExpired    code "undo_expired"
@@ -47,6 +48,19 @@ class AmbiguousName(InvalidInput):
     """A name matches several records."""
 
     code = "ambiguous"
+
+
+class SpreadsheetRefused(InvalidInput):
+    """A whole spreadsheet cannot be imported (too large, encrypted, corrupt, old .xls, empty); nothing was written.
+
+    `reason` is one of: too_large, encrypted, corrupt, old_excel, unsupported, empty, headers_only, not_found.
+    """
+
+    code = "spreadsheet_refused"
+
+    def __init__(self, message: str, *, reason: str, **details: object) -> None:
+        super().__init__(message, reason=reason, **details)
+        self.reason = reason
 
 
 class Conflict(CrmError):

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.models.base import Base, UtcDateTime
-from crm_core.models.people import Company, Contact, User
+from crm_core.models.people import SOURCE_LENGTH, Company, Contact, User
 from crm_core.models.sales import Deal
 
 INTERACTION_KINDS = ("call", "meeting", "email", "message", "note")
@@ -28,7 +28,8 @@ class Interaction(Base):
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     summary: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(16), default="chat")
+    # chat, bot, customer, support, import (the demo) or "import:<file name>".
+    source: Mapped[str] = mapped_column(String(SOURCE_LENGTH), default="chat")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     contact: Mapped[Contact | None] = relationship()
@@ -51,6 +52,7 @@ class Task(Base):
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
 
     company: Mapped[Company | None] = relationship()
     contact: Mapped[Contact | None] = relationship()

@@ -11,6 +11,8 @@ from crm_core.models.base import Base, UtcDateTime
 from crm_core.models.channels import StaffIdentity
 
 ROLES = ("sales", "manager", "admin")
+# Room for "import:<file name>" on every record a spreadsheet brought in.
+SOURCE_LENGTH = 120
 # One contact per folded name within a company; erased contacts all share one placeholder name, so they are left
 # out. Contacts without a company (mostly customers known by their chat display name) have no such rule.
 _NOT_ERASED = text("erased_at IS NULL")
@@ -28,6 +30,8 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Where the record came from when not typed in chat: "import:<file name>" (issue 12).
+    source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
 
     # Loaded with the user (one query per batch of users): a staff member is always converted with their addresses.
     identities: Mapped[list[StaffIdentity]] = relationship(lazy="selectin", cascade="all, delete-orphan",
@@ -50,6 +54,7 @@ class Company(Base):
     tax_code: Mapped[str | None] = mapped_column(String(40))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="company")
 
@@ -71,5 +76,6 @@ class Contact(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
 
     company: Mapped[Company | None] = relationship(back_populates="contacts")

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.models.base import Base, UtcDateTime
-from crm_core.models.people import Company, Contact, User
+from crm_core.models.people import SOURCE_LENGTH, Company, Contact, User
 
 
 class Pipeline(Base):
@@ -81,6 +81,7 @@ class Deal(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Why a lost deal was lost: a key of crm_core/pipelines/data/lost_reasons.json, or the salesperson's words.
     lost_reason: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
 
     stage: Mapped[Stage] = relationship()
     company: Mapped[Company | None] = relationship()

@@ -1,0 +1,596 @@
+"""Import a customer book: users, companies, contacts, deals, interactions, tasks, as people keep them in Excel.
+
+Each row is matched against what the CRM holds and what earlier rows brought (companies by folded name or
+tax code; contacts by phone, e-mail, else folded name within the company; deals by company and title;
+interactions by time, contact, kind and text; tasks by title, due and owner). A match updates only the
+fields the row fills (`updated`), or nothing when they are the same (`skipped`); so a second import of the
+same file creates nothing. A bad cell is reported with its sheet, Excel row and column; the row goes in
+without it, unless it is the row's required first column. A dry run makes every decision the same way and
+writes nothing.
+
+Writes go in batches of BATCH_ROWS rows, each batch one short transaction: an import killed half-way leaves
+whole batches, and running it again matches them and carries on, ending where one run would have.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time as timer
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, StaffIdentity, Task, User
+from crm_core.services.audit import AuditService
+from crm_core.spreadsheets import values as cell
+from crm_core.spreadsheets.reading import SheetData, Workbook, open_spreadsheet
+from crm_core.spreadsheets.report import ImportReport, RowError, UnknownColumn
+from crm_core.spreadsheets.store import (
+    TELEGRAM,
+    Index,
+    Rec,
+    Ref,
+    StageInfo,
+    Writer,
+    interaction_key,
+    load_index,
+    task_key,
+    tax_key,
+)
+from crm_core.textnorm import clean_name, fold
+from crm_core.uow import UnitOfWork
+
+BATCH_ROWS = 2000
+PROGRESS_EVERY = 500
+DEFAULT_CURRENCY = "VND"
+Progress = Callable[[int, int], Awaitable[None] | None]
+_SOURCE_PREFIX = "import:"
+
+
+async def import_spreadsheet(sessionmaker: async_sessionmaker[AsyncSession], path: Path, *, now: datetime,
+                             tz: tzinfo, actor: str, actor_user_id: int | None = None, dry_run: bool = False,
+                             progress: Progress | None = None, file_name: str | None = None) -> ImportReport:
+    """Import the workbook, CSV file or folder of CSV files at `path`; with `dry_run`, only report what it would do.
+
+    Raises SpreadsheetRefused, before writing anything, for a file that cannot be imported at all.
+    """
+    started = timer.perf_counter()
+    name = file_name or path.name
+    book = open_spreadsheet(path)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            index = await load_index(uow.session)
+        report = ImportReport(file=name, dry_run=dry_run, unknown_sheets=book.unknown_sheets)
+        writer = Writer(None if dry_run else sessionmaker)
+        run = _Run(index=index, writer=writer, report=report, now=now, tz=tz,
+                   source=f"{_SOURCE_PREFIX}{name}"[:120], progress=progress, total=book.estimate)
+        await run.all_sheets(book)
+        report.seconds = timer.perf_counter() - started
+
+        async def audit(session: AsyncSession) -> None:
+            await AuditService(session, now).record(
+                actor=actor, actor_id=actor_user_id, action="spreadsheet.import", entity="spreadsheet",
+                entity_id=None, details={"file": name, "created": report.created, "updated": report.updated,
+                                         "skipped": report.skipped, "errors": len(report.errors),
+                                         "rows": report.rows})
+
+        await writer.flush(last=audit)  # the last batch and the audit entry are one transaction
+        await run.tell(final=True)
+    finally:
+        book.close()
+    report.seconds = timer.perf_counter() - started
+    return report
+
+
+@dataclass
+class _Row:
+    """One row being read: its cells, the headers as written, and the problems found in it."""
+
+    sheet: SheetData
+    number: int
+    cells: dict[str, Any]
+    problems: list[RowError] = field(default_factory=list)
+
+    def problem(self, key: str | None, code: str, **params: object) -> None:
+        """Note a problem in the column `key` (None: the row as a whole)."""
+        self.problems.append(RowError(sheet=self.sheet.spec.key, row=self.number, column=self._header(key),
+                                      code=code, params=params))
+
+    def _header(self, key: str | None) -> str | None:
+        if key is None:
+            return None
+        if key in self.sheet.keys:
+            return self.sheet.headers[self.sheet.keys.index(key)]
+        return key
+
+    def read(self, key: str, parse: Callable[[Any], Any]) -> Any:
+        """Return the column's value read by `parse`; None when blank or unreadable (noted)."""
+        raw = self.cells.get(key)
+        if raw is None:
+            return None
+        try:
+            return parse(raw)
+        except cell.CellError as error:
+            self.problem(key, error.code, **error.params)
+            return None
+
+    def name(self, key: str, limit: int) -> str | None:
+        """Return a name or title cell as one clean line; None when blank or too long (noted)."""
+        raw = self.cells.get(key)
+        if raw is None:
+            return None
+        value = clean_name(cell.text(raw))
+        if len(value) > limit:
+            self.problem(key, "too_long", limit=limit)
+            return None
+        return value or None
+
+
+def _limit(model: type[Any], column: str) -> int:
+    length = model.__table__.c[column].type.length
+    return int(length) if length else 10_000
+
+
+class _Run:
+    """One import's decisions, row by row, over the in-memory index."""
+
+    def __init__(self, *, index: Index, writer: Writer, report: ImportReport, now: datetime, tz: tzinfo,
+                 source: str, progress: Progress | None, total: int) -> None:
+        self.index, self.writer, self.report = index, writer, report
+        self.now, self.tz, self.source = now, tz, source
+        self.progress, self.total, self.done = progress, total, 0
+        self._since_flush = 0
+
+    async def all_sheets(self, book: Workbook) -> None:
+        """Import every sheet in dependency order (users first, tasks last)."""
+        handlers: dict[str, Callable[[_Row], str | None]] = {
+            "users": self.user, "companies": self.company, "contacts": self.contact, "deals": self.deal,
+            "interactions": self.interaction, "tasks": self.task}
+        for sheet in book.sheets:
+            self.report.unknown_columns.extend(UnknownColumn(sheet=sheet.spec.key, column=h)
+                                               for h in sheet.unknown_headers)
+            handle = handlers[sheet.spec.key]
+            for number, cells in sheet.rows():
+                row = _Row(sheet=sheet, number=number, cells=cells)
+                outcome = handle(row)
+                if outcome is not None:
+                    self.report.count(outcome, sheet.spec.key)
+                for problem in row.problems:
+                    problem.imported = outcome is not None
+                self.report.errors.extend(row.problems)
+                self.report.rows += 1
+                await self._advance()
+
+    async def _advance(self) -> None:
+        self.done += 1
+        self._since_flush += 1
+        if self._since_flush >= BATCH_ROWS:
+            await self.writer.flush()
+            self._since_flush = 0
+        if self.done % PROGRESS_EVERY == 0:
+            await self.tell()
+
+    async def tell(self, *, final: bool = False) -> None:
+        """Report progress to the caller (done rows, estimated total)."""
+        if self.progress is None:
+            return
+        total = self.done if final else max(self.total, self.done)
+        result = self.progress(self.done, total)
+        if inspect.isawaitable(result):
+            await result
+
+    # ------------------------------------------------------------ shared: owners, companies, contacts, deals
+
+    def owner(self, row: _Row, key: str = "owner") -> Ref | None:
+        """Return the staff member the column names; an unknown name is noted and left empty."""
+        raw = row.cells.get(key)
+        if raw is None:
+            return None
+        rec = self.index.users.get(fold(cell.text(raw)))
+        if rec is None:
+            row.problem(key, "unknown_user", value=cell.text(raw))
+            return None
+        return rec.ref
+
+    def company_named(self, row: _Row, key: str = "company") -> Rec | None:
+        """Return the company the column names, creating it (name only) when the CRM has none by that name."""
+        name = row.name(key, _limit(Company, "name"))
+        if name is None:
+            return None
+        rec = self.index.companies.get(fold(name))
+        if rec is None:
+            rec = self._new_company(name, {})
+            self.report.count("created", "companies")
+        return rec
+
+    def _new_company(self, name: str, values: dict[str, Any]) -> Rec:
+        rec = Rec(Ref(), {"name": name, "name_folded": fold(name), "industry": None, "phone": None, "email": None,
+                          "address": None, "tax_code": None, "owner_id": None} | values)
+        self.writer.insert(Company, rec.ref, rec.values | {"created_at": self.now, "source": self.source})
+        self.index.add_company(rec)
+        return rec
+
+    def contact_named(self, row: _Row, company: Rec | None, key: str = "contact") -> Rec | None:
+        """Return the contact the column names (within the company when one is given); create a missing one."""
+        name = row.name(key, _limit(Contact, "name"))
+        if name is None:
+            return None
+        folded = fold(name)
+        if company is not None:
+            found = self.index.contacts_in_company.get((company.ref, folded))
+            if found:
+                return found[0]
+        else:
+            named = self.index.contacts_by_name.get(folded, [])
+            if len(named) > 1:
+                row.problem(key, "ambiguous_contact", value=name, count=len(named))
+                return None
+            if named:
+                return named[0]
+        self.report.count("created", "contacts")
+        return self._new_contact(name, company.ref if company else None, {})
+
+    def _new_contact(self, name: str, company: Ref | None, values: dict[str, Any]) -> Rec:
+        rec = Rec(Ref(), {"name": name, "name_folded": fold(name), "company_id": company, "title": None,
+                          "phone": None, "email": None, "owner_id": None} | values)
+        self.writer.insert(Contact, rec.ref, rec.values | {"created_at": self.now, "source": self.source,
+                                                           "erased_at": None})
+        self.index.add_contact(rec)
+        return rec
+
+    def deal_named(self, row: _Row, company: Rec | None, key: str = "deal") -> Rec | None:
+        """Return the deal the column names (by company and title, else a title only one deal has)."""
+        title = row.name(key, _limit(Deal, "title"))
+        if title is None:
+            return None
+        folded = fold(title)
+        if company is not None and (company.ref, folded) in self.index.deals:
+            return self.index.deals[(company.ref, folded)]
+        named = self.index.deals_by_title.get(folded, [])
+        if company is not None:
+            named = [d for d in named if d.values["company_id"] is company.ref] or named
+        if len(named) == 1:
+            return named[0]
+        row.problem(key, "ambiguous_deal" if named else "unknown_deal", value=title, count=len(named))
+        return None
+
+    def apply(self, model: type[Any], rec: Rec, wanted: dict[str, Any], sheet: str) -> str:
+        """Update `rec` with the values the row fills that differ; return "updated" or "skipped"."""
+        changes = {k: v for k, v in wanted.items() if v is not None and not _same(rec.values.get(k), v)}
+        if not changes:
+            return "skipped"
+        rec.values.update(changes)
+        self.writer.update(model, rec.ref, changes)
+        return "updated"
+
+    # ------------------------------------------------------------ users
+
+    def user(self, row: _Row) -> str | None:
+        """A staff member: matched by folded name."""
+        name = row.name("name", _limit(User, "name"))
+        if name is None:
+            self._required(row)
+            return None
+        role = row.read("role", cell.role)
+        language = row.read("language", cell.language)
+        telegram = row.read("telegram_id", cell.telegram_id)
+        rec = self.index.users.get(fold(name))
+        telegram_text = None if telegram is None else str(telegram)
+        if telegram_text is not None:
+            holder = self.index.telegram_users.get(telegram_text)
+            if holder is not None and (rec is None or holder is not rec.ref):
+                row.problem("telegram_id", "telegram_taken", value=telegram_text)
+                telegram_text = None
+        if rec is None:
+            rec = Rec(Ref(), {"name": name, "name_folded": fold(name), "role": role or "sales",
+                              "language": language or "vi", "telegram_id": telegram_text, "identity": None})
+            self.writer.insert(User, rec.ref, {k: rec.values[k] for k in ("name", "name_folded", "role", "language")}
+                               | {"active": True, "created_at": self.now, "source": self.source})
+            self._link_telegram(rec, telegram_text)
+            self.index.add_user(rec)
+            return "created"
+        outcome = self.apply(User, rec, {"role": role, "language": language}, "users")
+        if telegram_text is not None and rec.values.get("telegram_id") != telegram_text:
+            self._link_telegram(rec, telegram_text)
+            outcome = "updated"
+        return outcome
+
+    def _link_telegram(self, rec: Rec, telegram: str | None) -> None:
+        if telegram is None:
+            return
+        old = rec.values.get("telegram_id")
+        if old is not None:
+            self.index.telegram_users.pop(old, None)
+        if rec.values.get("identity") is not None:
+            self.writer.update(StaffIdentity, rec.values["identity"], {"external_id": telegram})
+        else:
+            identity = Ref()
+            self.writer.insert(StaffIdentity, identity, {"user_id": rec.ref, "channel": TELEGRAM,
+                                                         "external_id": telegram, "created_at": self.now})
+            rec.values["identity"] = identity
+        rec.values["telegram_id"] = telegram
+        self.index.telegram_users[telegram] = rec.ref
+
+    def _required(self, row: _Row) -> None:
+        """Note a row without its required first column; it is left out (no outcome)."""
+        required = row.sheet.spec.required.key
+        if not any(p.column == row._header(required) for p in row.problems):
+            row.problem(required, "required")
+
+    # ------------------------------------------------------------ companies
+
+    def company(self, row: _Row) -> str | None:
+        """A company: matched by tax code, else by folded name."""
+        name = row.name("name", _limit(Company, "name"))
+        if name is None:
+            self._required(row)
+            return None
+        wanted = {"industry": row.name("industry", _limit(Company, "industry")),
+                  "phone": self._limited(row, "phone", cell.phone, Company),
+                  "email": self._limited(row, "email", cell.email, Company),
+                  "address": row.read("address", cell.long_text) or None,
+                  "tax_code": row.name("tax_code", _limit(Company, "tax_code")),
+                  "owner_id": self.owner(row)}
+        rec = None
+        if wanted["tax_code"]:
+            rec = self.index.companies_by_tax.get(tax_key(wanted["tax_code"]))
+        rec = rec or self.index.companies.get(fold(name))
+        if rec is None:
+            self._new_company(name, {k: v for k, v in wanted.items() if v is not None})
+            return "created"
+        _keep_stored_forms(rec, wanted)
+        had_tax = rec.values.get("tax_code")
+        outcome = self.apply(Company, rec, wanted, "companies")
+        if not had_tax and rec.values.get("tax_code"):
+            self.index.companies_by_tax.setdefault(tax_key(rec.values["tax_code"]), rec)
+        return outcome
+
+    def _limited(self, row: _Row, key: str, parse: Callable[[Any], Any], model: type[Any]) -> Any:
+        value = row.read(key, parse)
+        if value is not None and len(value) > _limit(model, key):
+            row.problem(key, "too_long", limit=_limit(model, key))
+            return None
+        return value
+
+    # ------------------------------------------------------------ contacts
+
+    def contact(self, row: _Row) -> str | None:
+        """A contact: matched by phone, else e-mail, else folded name within the company."""
+        name = row.name("name", _limit(Contact, "name"))
+        if name is None:
+            self._required(row)
+            return None
+        company = self.company_named(row)
+        phone = self._limited(row, "phone", cell.phone, Contact)
+        email = self._limited(row, "email", cell.email, Contact)
+        wanted = {"title": row.name("title", _limit(Contact, "title")), "phone": phone, "email": email,
+                  "owner_id": self.owner(row)}
+        company_ref = company.ref if company else None
+        rec = self._matching_contact(fold(name), company_ref, phone, email)
+        if rec is None:
+            self._new_contact(name, company_ref, {k: v for k, v in wanted.items() if v is not None})
+            return "created"
+        _keep_stored_forms(rec, wanted)
+        outcome = self.apply(Contact, rec, wanted, "contacts")
+        # A person who moved to another company, unless someone there already has their name.
+        if company_ref is not None and rec.values["company_id"] is not company_ref and \
+                not self.index.contacts_in_company.get((company_ref, rec.values["name_folded"])):
+            self.index.move_contact(rec, company_ref)
+            self.writer.update(Contact, rec.ref, {"company_id": company_ref})
+            outcome = "updated"
+        if phone:
+            self.index.contacts_by_phone.setdefault(cell.phone_key(phone), rec)
+        if email:
+            self.index.contacts_by_email.setdefault(email.casefold(), rec)
+        return outcome
+
+    def _matching_contact(self, folded: str, company: Ref | None, phone: str | None, email: str | None) -> Rec | None:
+        if phone and (found := self.index.contacts_by_phone.get(cell.phone_key(phone))):
+            return found
+        if email and (found := self.index.contacts_by_email.get(email.casefold())):
+            return found
+        namesakes = self.index.contacts_in_company.get((company, folded), [])
+        if company is not None:
+            return namesakes[0] if namesakes else None  # one name per company (a unique index)
+        # Without a company, a namesake is the same person only when nothing tells them apart.
+        for rec in namesakes:
+            if _fits(rec.values.get("phone"), phone, cell.phone_key) and \
+                    _fits(rec.values.get("email"), email, str.casefold):
+                return rec
+        return None
+
+    # ------------------------------------------------------------ deals
+
+    def deal(self, row: _Row) -> str | None:
+        """A deal: matched by company and folded title; its history (created, entered its stage) kept."""
+        title = row.name("title", _limit(Deal, "title"))
+        if title is None:
+            self._required(row)
+            return None
+        company = self.company_named(row)
+        contact = self.contact_named(row, company)
+        if company is None and contact is not None and contact.values["company_id"] is not None:
+            company = self._company_of(contact.values["company_id"])
+        company_ref = company.ref if company else None
+        stage = self._stage_and_status(row)
+        money = row.read("amount", cell.amount)
+        currency = row.read("currency", cell.currency) or (money.currency if money else None)
+        if money is not None and currency is None:
+            currency = DEFAULT_CURRENCY
+        created_at = row.read("created_at", self._moment)
+        stage_changed_at = row.read("stage_changed_at", self._moment)
+        wanted = {"contact_id": contact.ref if contact else None, "owner_id": self.owner(row),
+                  "amount": money.value if money else None, "currency": currency,
+                  "quantity": row.read("quantity", cell.quantity),
+                  "expected_close": row.read("expected_close", cell.day),
+                  "lost_reason": row.name("lost_reason", _limit(Deal, "lost_reason")),
+                  "created_at": created_at}
+        rec = self.index.deals.get((company_ref, fold(title)))
+        if rec is None:
+            self._new_deal(title, company_ref, wanted, stage or self._first_stage(), stage_changed_at)
+            return "created"
+        outcome = self.apply(Deal, rec, wanted, "deals")
+        moved = self._move(rec, stage, stage_changed_at, wanted["owner_id"])
+        return "updated" if moved else outcome
+
+    def _company_of(self, ref: Ref) -> Rec | None:
+        return self.index.company_by_ref.get(ref)
+
+    def _moment(self, raw: Any) -> datetime:
+        return cell.moment(raw, self.tz)
+
+    def _first_stage(self) -> StageInfo:
+        assert self.index.first_stage is not None, "the default pipeline is installed before an import"
+        return self.index.first_stage
+
+    def _stage_and_status(self, row: _Row) -> StageInfo | None:
+        """Read the stage and the status; a won/lost status puts the deal in the closing stage."""
+        stage: StageInfo | None = None
+        raw = row.cells.get("stage")
+        if raw is not None:
+            stage = self.index.stage(cell.text(raw))
+            if stage is None:
+                row.problem("stage", "unknown_stage", value=cell.text(raw))
+        status = row.read("status", cell.status)
+        if status == "won" and (stage is None or not stage.is_won):
+            stage = self.index.won_stage
+        elif status == "lost" and (stage is None or not stage.is_lost):
+            stage = self.index.lost_stage
+        elif status == "open" and stage is not None and stage.status != "open":
+            row.problem("status", "status_contradicts_stage", value=cell.text(row.cells["status"]))
+        return stage
+
+    def _new_deal(self, title: str, company: Ref | None, wanted: dict[str, Any], stage: StageInfo,
+                  stage_changed_at: datetime | None) -> None:
+        created_at = wanted["created_at"] or self.now
+        entered = stage_changed_at or created_at
+        closed = stage.status != "open"
+        rec = Rec(Ref(), {"title": title, "title_folded": fold(title), "company_id": company, "stage": stage,
+                          "status": stage.status, "stage_changed_at": entered, "closed_at": entered if closed else None}
+                  | wanted | {"created_at": created_at})
+        row = {k: v for k, v in rec.values.items() if k != "stage"} | {
+            "stage_id": stage.id, "updated_at": max(created_at, entered), "source": self.source}
+        self.writer.insert(Deal, rec.ref, row)
+        self.writer.insert(DealStageChange, Ref(), {"deal_id": rec.ref, "from_stage_id": None,
+                                                    "to_stage_id": stage.id, "changed_at": entered,
+                                                    "user_id": wanted["owner_id"], "reason": None})
+        self.index.add_deal(rec)
+
+    def _move(self, rec: Rec, stage: StageInfo | None, entered: datetime | None, owner: Ref | None) -> bool:
+        """Put a known deal in the stage the row names (a stage change in its history), or re-date its entry."""
+        current: StageInfo | None = rec.values.get("stage")
+        if stage is not None and (current is None or stage.id != current.id):
+            when = entered or self.now
+            changes = {"stage_id": stage.id, "status": stage.status, "stage_changed_at": when,
+                       "closed_at": when if stage.status != "open" else None, "updated_at": max(self.now, when)}
+            self.writer.insert(DealStageChange, Ref(), {"deal_id": rec.ref,
+                                                        "from_stage_id": current.id if current else None,
+                                                        "to_stage_id": stage.id, "changed_at": when,
+                                                        "user_id": owner, "reason": None})
+            self.writer.update(Deal, rec.ref, changes)
+            rec.values.update(stage=stage, status=stage.status, stage_changed_at=when, closed_at=changes["closed_at"])
+            return True
+        if entered is not None and not _same(rec.values.get("stage_changed_at"), entered):
+            changes = {"stage_changed_at": entered}
+            if rec.values.get("status") != "open":
+                changes["closed_at"] = entered
+            self.writer.update(Deal, rec.ref, changes)
+            rec.values.update(changes)
+            return True
+        return False
+
+    # ------------------------------------------------------------ interactions
+
+    def interaction(self, row: _Row) -> str | None:
+        """An interaction: matched by (time, contact, kind, text); its time is when it happened."""
+        occurred_at = row.read("occurred_at", self._moment)
+        if occurred_at is None:
+            self._required(row)
+            return None
+        company = self.company_named(row)
+        contact = self.contact_named(row, company)
+        if company is None and contact is not None and contact.values["company_id"] is not None:
+            company = self._company_of(contact.values["company_id"])
+        kind = row.read("kind", cell.kind) or "note"
+        summary = row.read("summary", cell.long_text) or ""
+        deal = self.deal_named(row, company)
+        owner = self.owner(row)
+        contact_ref, company_ref = (contact.ref if contact else None), (company.ref if company else None)
+        key = interaction_key(occurred_at, contact_ref, company_ref, kind, summary)
+        wanted = {"deal_id": deal.ref if deal else None, "owner_id": owner, "company_id": company_ref}
+        rec = self.index.interactions.get(key)
+        if rec is not None:
+            return self.apply(Interaction, rec, wanted, "interactions")
+        rec = Rec(Ref(), {"contact_id": contact_ref} | wanted)
+        self.writer.insert(Interaction, rec.ref, rec.values | {
+            "kind": kind, "occurred_at": occurred_at, "summary": summary, "source": self.source,
+            "created_at": self.now})
+        self.index.interactions[key] = rec
+        return "created"
+
+    # ------------------------------------------------------------ tasks
+
+    def task(self, row: _Row) -> str | None:
+        """A task: matched by (title, due, owner)."""
+        title = row.name("title", _limit(Task, "title"))
+        if title is None:
+            self._required(row)
+            return None
+        due = row.read("due", self._moment)
+        owner = self.owner(row)
+        company = self.company_named(row)
+        contact = self.contact_named(row, company)
+        if company is None and contact is not None and contact.values["company_id"] is not None:
+            company = self._company_of(contact.values["company_id"])
+        deal = self.deal_named(row, company)
+        if company is None and deal is not None and deal.values["company_id"] is not None:
+            company = self._company_of(deal.values["company_id"])
+        done = row.read("done", cell.boolean)
+        done_at = row.read("done_at", self._moment)
+        key = task_key(title, due, owner)
+        rec = self.index.tasks.get(key)
+        wanted: dict[str, Any] = {"deal_id": deal.ref if deal else None, "contact_id": contact.ref if contact else None,
+                                  "company_id": company.ref if company else None}
+        if done_at is not None:
+            wanted["done_at"] = done_at
+        elif done is True and (rec is None or rec.values.get("done_at") is None):
+            wanted["done_at"] = self.now
+        if rec is not None:
+            outcome = self.apply(Task, rec, wanted, "tasks")
+            if done is False and rec.values.get("done_at") is not None:
+                rec.values["done_at"] = None
+                self.writer.update(Task, rec.ref, {"done_at": None})
+                outcome = "updated"
+            return outcome
+        rec = Rec(Ref(), {"done_at": None} | wanted)
+        # A task already due (history) or done is not reminded: importing a year of tasks must not ping anyone.
+        reminded = self.now if (rec.values["done_at"] is not None or (due is not None and due <= self.now)) else None
+        self.writer.insert(Task, rec.ref, rec.values | {"title": title, "due_at": due, "owner_id": owner,
+                                                        "reminded_at": reminded, "created_at": self.now,
+                                                        "source": self.source})
+        self.index.tasks[key] = rec
+        return "created"
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Tell whether a stored value and a file value are the same (Refs by identity, numbers by value)."""
+    if isinstance(old, Ref) or isinstance(new, Ref):
+        return old is new
+    return bool(old == new)
+
+
+def _keep_stored_forms(rec: Rec, wanted: dict[str, Any]) -> None:
+    """Leave a stored phone or e-mail as written when the file gives the same one in another form."""
+    stored_phone, stored_email = rec.values.get("phone"), rec.values.get("email")
+    if stored_phone and wanted.get("phone") and cell.phone_key(stored_phone) == cell.phone_key(wanted["phone"]):
+        wanted["phone"] = None
+    if stored_email and wanted.get("email") and stored_email.casefold() == wanted["email"].casefold():
+        wanted["email"] = None
+
+
+def _fits(stored: str | None, given: str | None, key: Callable[[str], str]) -> bool:
+    return stored is None or given is None or key(stored) == key(given)
