@@ -45,6 +45,7 @@ class ProgressMessage:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ProgressMessage]:
         """Show the newest report while the block runs: at once, then every `every_s` when it changed."""
+        await self._show_newest()
         ticker = asyncio.create_task(self._tick(), name="progress message")
         try:
             yield self
@@ -59,10 +60,13 @@ class ProgressMessage:
 
     async def _tick(self) -> None:
         while True:
-            latest = self._latest
-            if latest is not None and latest != self._shown:
-                await self._edit(latest)
             await asyncio.sleep(self.every_s)
+            await self._show_newest()
+
+    async def _show_newest(self) -> None:
+        latest = self._latest
+        if latest is not None and latest != self._shown:
+            await self._edit(latest)
 
     async def _edit(self, text: str) -> None:
         async with self._lock:

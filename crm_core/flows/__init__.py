@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from crm_core.config import Settings
 from crm_core.flows.deals import DealFlow
 from crm_core.flows.logs import LogFlow
+from crm_core.flows.spreadsheets import SpreadsheetFlow
 from crm_core.flows.support import SupportFlow
 from crm_core.ports import Ports
 from crm_core.services import Services
-from crm_core.uow import ReadPhase
+from crm_core.uow import StorePhase
 
-__all__ = ["DealFlow", "Flows", "LogFlow", "SupportFlow"]
+__all__ = ["DealFlow", "Flows", "LogFlow", "SpreadsheetFlow", "SupportFlow"]
 
 
 @dataclass
@@ -26,10 +27,12 @@ class Flows:
     logs: LogFlow
     support: SupportFlow
     deals: DealFlow
+    spreadsheets: SpreadsheetFlow
 
     @classmethod
-    def build(cls, services: Services, *, ports: Ports, tx: ReadPhase, settings: Settings) -> Flows:
+    def build(cls, services: Services, *, ports: Ports, tx: StorePhase, settings: Settings) -> Flows:
         """Wire the flows over the services of one unit of work."""
         return cls(logs=LogFlow(services=services, ports=ports, tx=tx, undo_minutes=settings.undo_minutes),
                    support=SupportFlow(services=services, ports=ports, tx=tx, settings=settings),
-                   deals=DealFlow(services=services, tx=tx, undo_minutes=settings.undo_minutes))
+                   deals=DealFlow(services=services, tx=tx, undo_minutes=settings.undo_minutes),
+                   spreadsheets=SpreadsheetFlow(tx=tx, settings=settings, now=services.now))

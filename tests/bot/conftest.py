@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.channel import ChannelIO
 from bot.core.engine import Engine
 from bot.core.messages import Attachment, Button, Inbound, Reply
 from bot.handlers import ROUTER
@@ -39,6 +40,7 @@ class ChatDriver:
     language_code: str | None = "vi"
     buttons: list[Button] = field(default_factory=list)
     last: list[Reply] = field(default_factory=list)
+    io: ChannelIO | None = None  # the channel's files and live edits, lent with each inbound
 
     async def say(self, text: str | None, *, attachment: Attachment | None = None, update_id: int | None = None,
                   message_id: int | None = None, is_edit: bool = False, shared_phone: str | None = None,
@@ -52,7 +54,7 @@ class ChatDriver:
                           language_code=self.language_code, is_edit=is_edit, shared_phone=shared_phone,
                           reply_to_text=reply_to.text if reply_to else None, display_name=display_name,
                           reply_to_message_id=replied_id, is_group=chat_id is not None and chat_id.startswith("-"))
-        return await self._remember(await self.engine.handle(inbound))
+        return await self._remember(await self.engine.handle(inbound, io=self.io))
 
     async def received(self, reply: Reply) -> str:
         """Deliver `reply` as a channel's adapter does: it gets a message id, recorded when it has a ref."""
@@ -72,7 +74,7 @@ class ChatDriver:
         uid = next(_update_ids) if update_id is None else update_id
         inbound = Inbound(channel=self.channel, chat_id=self.user_id, user_id=self.user_id, callback_data=data,
                           callback_id=str(uid), update_id=str(uid), language_code=self.language_code)
-        return await self._remember(await self.engine.handle(inbound))
+        return await self._remember(await self.engine.handle(inbound, io=self.io))
 
     async def _remember(self, replies: list[Reply]) -> list[Reply]:
         """Keep the replies and report them delivered, as a channel's adapter does after sending."""

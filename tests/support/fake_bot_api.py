@@ -18,9 +18,9 @@ modified"). `getUpdates` implements long polling with offset confirmation; `setW
 webhook delivery (at least once: a non-2xx answer is retried).
 
 Sim helpers (in the spirit of tgfake's `/sim`): `send_text`, `send_photo`, `send_document`,
-`send_voice`, `send_sticker`, `send_contact`, `album`, `edit`, `tap`, `redeliver`, `enqueue`,
+`send_voice`, `send_sticker`, `send_contact`, `album`, `edit`, `tap`, `tap_forged`, `redeliver`, `enqueue`,
 `fail_next`, `block`. Observation: `requests`, `problems`, `calls`, `sent`, `last`, `texts`,
-`actions`, `callback_answer`, `reply_keyboard`, `commands_for`, `wait_for`, `say`, `press`,
+`actions`, `callback_answer`, `reply_keyboard`, `commands_for`, `file_bytes`, `wait_for`, `say`, `press`,
 `wait_confirmed`.
 """
 
@@ -51,6 +51,7 @@ from tests.support.bot_api_spec import (
 
 log = logging.getLogger(__name__)
 
+MAX_BOT_DOWNLOAD_BYTES = 20 * 1024 * 1024  # bots may download files up to 20 MB (getFile)
 DEFAULT_TOKEN = "123456789:AAFakeTokenForChatcrmTests_0123456789"
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
@@ -90,6 +91,7 @@ class ApiRequest:
     status: int = 200
     description: str | None = None
     injected: bool = False
+    at: float = field(default_factory=time.monotonic)  # when it arrived (edit pacing is checked with it)
 
     @property
     def ok(self) -> bool:
@@ -652,6 +654,18 @@ class FakeBotApi:
                         return self._press_reply_button(chat_id, keyboard, b, sender)
         raise LookupError(f"no button {button!r} in chat {chat_id}; buttons: {self._visible_buttons(chat_id)}")
 
+    def tap_forged(self, chat_id: int, message_id: int, data: str, *, user: FakeUser | int | None = None) -> int:
+        """Press a button that is not there: a modified client sends `data` from bot message `message_id`."""
+        message = self.message(chat_id, message_id)
+        if message is None or not message.from_bot:
+            raise LookupError(f"no bot message {message_id} in chat {chat_id}")
+        return self._enqueue_callback(message, {"text": "forged", "callback_data": data},
+                                      self._resolve_user(chat_id, user))
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """Return the content of a file the bot sent or a user uploaded."""
+        return self._files[file_id].data
+
     def redeliver(self, update_id: int) -> int:
         """Deliver an earlier update again, unchanged (a webhook retry or an unconfirmed poll)."""
         update = self._updates[update_id]
@@ -1137,6 +1151,8 @@ class FakeBotApi:
         stored = self._files.get(params["file_id"])
         if stored is None:
             raise BotApiError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > MAX_BOT_DOWNLOAD_BYTES:
+            raise BotApiError(400, "Bad Request: file is too big")
         return {**_file_obj(stored), "file_path": stored.path}
 
     # --- webhook delivery ---------------------------------------------------------------------

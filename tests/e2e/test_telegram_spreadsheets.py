@@ -1,0 +1,135 @@
+"""Moving in from Excel over real HTTP: aiogram polling against the local Bot API server, every request validated.
+
+A manager sends a workbook (sendDocument in), the bot downloads it (getFile + the file URL), answers with
+the trial run and [Import] [Cancel]; the tap edits that message as the import goes (no two edits within
+2 s), then the report arrives; /export sends a workbook openpyxl opens. Refusals: a salesperson, a file
+over 20 MB, another kind of file, a forged button.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from io import BytesIO
+from pathlib import Path
+
+import openpyxl
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.core.progress import PROGRESS_EVERY_S
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
+from bot.texts import Texts
+from crm_core.clock import FrozenClock
+from crm_core.config import Settings
+from crm_core.models import Company
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+from tests.bot.test_spreadsheet_chat import XLSX, write_book
+from tests.support.aiogram_harness import handled, running
+from tests.support.fake_bot_api import MAX_BOT_DOWNLOAD_BYTES, FakeBotApi, TgMessage
+
+LAN, QUANG = 1001, 2001
+VI = Texts("vi")
+
+
+def first(messages: list[TgMessage], wanted: Callable[[TgMessage], bool]) -> TgMessage:
+    """Return the first message that is `wanted`; LookupError (\"not yet\" for `wait_for`) when none is."""
+    for message in messages:
+        if wanted(message):
+            return message
+    raise LookupError("no such message yet")
+
+
+@pytest_asyncio.fixture
+async def engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
+                 tmp_path: Path) -> AsyncIterator[Engine]:
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        await services.pipelines.ensure_default()
+        await services.users.add(name="Lan", role="sales", telegram_id=LAN)
+        await services.users.add(name="Quang", role="manager", telegram_id=QUANG)
+    yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(home=tmp_path / "home"), router=ROUTER,
+                 render_reminder=reminder_reply)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        server.add_user(LAN, first_name="Lan", language_code="vi")
+        server.add_user(QUANG, first_name="Quang", language_code="vi")
+        yield server
+
+
+@pytest.fixture
+def book_bytes(tmp_path: Path) -> bytes:
+    return write_book(tmp_path / "khach-hang.xlsx").read_bytes()
+
+
+async def test_a_manager_sends_a_workbook_checks_it_imports_it_with_progress_and_exports_the_book(
+        api: FakeBotApi, engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], book_bytes: bytes) -> None:
+    async with running(api, engine) as (dispatcher, _bot):
+        api.send_document(QUANG, "khach-hang.xlsx", mime_type=XLSX, data=book_bytes)
+        checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
+        assert (checked.text or "").startswith(VI("import_chat.checked", file="khach-hang.xlsx"))
+        assert checked.buttons == [VI("import_chat.btn_import"), VI("import_chat.btn_cancel")]
+        assert len(api.calls("getFile")) == 1
+
+        api.tap(QUANG, VI("import_chat.btn_import"), message_id=checked.message_id)
+        imported = VI("import_chat.imported", file="khach-hang.xlsx")
+        report = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: (m.text or "").startswith(imported)),
+                                    chat_id=QUANG)
+        await handled(dispatcher)
+
+        progress = api.message(QUANG, checked.message_id)
+        assert progress is not None
+        assert progress.text == VI("import_chat.progress_done", file="khach-hang.xlsx")
+        assert progress.buttons == []
+        edits = [r for r in api.calls("editMessageText") if r.params.get("message_id") == checked.message_id]
+        assert len(edits) >= 2  # "importing…", then done
+        gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(edits)]
+        assert all(gap >= PROGRESS_EVERY_S * 0.95 for gap in gaps), gaps
+        assert report.message_id > checked.message_id
+
+        [exported] = await api.say(QUANG, "/export")
+        await handled(dispatcher)
+
+    assert exported.kind == "document"
+    assert exported.file_id is not None
+    book = openpyxl.load_workbook(BytesIO(api.file_bytes(exported.file_id)), read_only=True)
+    assert len(book.sheetnames) >= 6
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Company)) == 3
+    assert api.problems == []
+
+
+async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and_a_forged_button(
+        api: FakeBotApi, engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], book_bytes: bytes) -> None:
+    async with running(api, engine) as (dispatcher, _bot):
+        api.send_document(LAN, "khach-hang.xlsx", mime_type=XLSX, data=book_bytes)
+        [to_lan] = await api.wait_for(1, chat_id=LAN)
+        assert to_lan.text == VI("import_chat.who_can", names="Quang")
+
+        api.send_document(QUANG, "qua-lon.xlsx", mime_type=XLSX, data=b"\0" * (MAX_BOT_DOWNLOAD_BYTES + 1))
+        [too_large] = await api.wait_for(1, chat_id=QUANG)
+        assert too_large.text == VI("import_chat.too_large", size_mb="20", limit_mb=20)
+
+        api.send_document(QUANG, "bao-gia.pdf")
+        await api.wait_for(2, chat_id=QUANG)
+        assert api.last(QUANG).text == VI("import_chat.wrong_type", name="bao-gia.pdf")
+
+        api.send_document(QUANG, "khach-hang.xlsx", mime_type=XLSX, data=book_bytes)
+        checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
+        api.tap_forged(QUANG, checked.message_id, "sheet:v1:go:0123456789abcdef")
+        await api.wait_for(4, chat_id=QUANG)
+        await handled(dispatcher)
+
+    assert api.last(QUANG).text == VI("import_chat.stale")
+    assert len(api.calls("getFile")) == 1  # only the good workbook was downloaded
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Company)) == 0
+    assert api.problems == []
