@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -134,8 +133,6 @@ class AccentRestorer:
     def __init__(self) -> None:
         self._ngrams: dict[tuple[str, ...], str] = {}
         self._words: dict[str, str] = {}
-        self._lock = threading.Lock()
-        self._pyvi: Any = None
 
     def learn(self, texts: Iterable[str], max_n: int = 3) -> None:
         """Learn the accented spelling of 2..max_n-word phrases from knowledge text."""
@@ -171,18 +168,13 @@ class AccentRestorer:
         self._ngrams, self._words = dict(tables[0]), dict(tables[1])
 
     def _pyvi_restore(self, text: str) -> str:
-        if self._pyvi is None:
-            with self._lock:
-                if self._pyvi is None:
-                    from pyvi import (
-                        ViUtils,  # slow import (scikit-learn): only when needed
-                    )
+        from crm_core.retrieval.diacritics import add_accents
 
-                    self._pyvi = ViUtils
         try:
-            return str(self._pyvi.add_accents(text)).lower()
+            return add_accents(text).lower()
         except Exception:  # pyvi is best effort: never fail a question over it
-            log.warning("pyvi accent restoration failed", exc_info=True)
+            # pyvi's model fails on some inputs ("root:x:0:0", a KeyError): the question goes on unrestored.
+            log.debug("pyvi accent restoration failed", exc_info=True)
             return text
 
     def restore(self, text: str) -> str:
