@@ -25,6 +25,26 @@ class LlmSettings(BaseModel):
     timeout_s: float = 8.0
 
 
+class PushSettings(BaseModel):
+    """The team's defaults for scheduled pushes (each person may move or mute theirs in /settings)."""
+
+    # The manager's summary, on working days (support_hours), local time "HH:MM".
+    summary_time: str = "18:00"
+    # The salesperson's morning digest, on working days, local time "HH:MM".
+    digest_time: str = "08:00"
+    # Off: no summary or digest is pushed at all (they are still there on demand).
+    enabled: bool = True
+
+    @field_validator("summary_time", "digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        from crm_core.reports.periods import parse_clock_time
+
+        if parse_clock_time(value) is None:
+            raise ValueError(f"{value!r} is not a time like 18:00")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything configurable, with the defaults of the embedded setup."""
 
@@ -51,6 +71,8 @@ class Settings(BaseSettings):
     support_chat_channel: str = "telegram"
     escalate_after_minutes: int = Field(default=30, ge=1)
     lead_rules: dict[str, str] = Field(default_factory=dict)
+    # CHATCRM_PUSHES__SUMMARY_TIME=18:00, CHATCRM_PUSHES__DIGEST_TIME=08:00, CHATCRM_PUSHES__ENABLED=false
+    pushes: PushSettings = PushSettings()
     # How much of a colleague's deal a salesperson sees: own, team (id and owner only) or all (crm_core.policy).
     deal_visibility: DealVisibility = DealVisibility.TEAM
     # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.

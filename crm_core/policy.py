@@ -19,6 +19,9 @@ under `team` (the default) a salesperson sees a colleague's deal only as its id 
 amount, no notes, no history; under `own` not at all. Notes, calls and tasks of a deal follow the deal
 (`sees_deal_record`). Changing a deal is another question (`can_change_deal`): its owner, managers and admins.
 Bringing a spreadsheet in or the whole book out (`can_move_spreadsheets`) is for managers and admins.
+Summaries, the pipeline and the forecast (`figures_owner`): a salesperson sees their own figures, managers and
+admins the team's; the FAQ bot's figures are the managers' (`sees_support_figures`). The summary is pushed to
+managers and admins, the morning digest to salespeople (`hears_daily_summary`, `hears_morning_digest`).
 """
 
 from __future__ import annotations
@@ -177,6 +180,27 @@ def hears_erasure_requests(user: Person) -> bool:
 def can_move_spreadsheets(user: Person) -> bool:
     """Managers and admins import a spreadsheet into the CRM or export the whole book; salespeople do not."""
     return user.active and sees_team(user)
+
+
+def figures_owner(user: Person) -> int | None:
+    """Return whose figures a summary, pipeline or forecast shows: a salesperson their own, managers and admins
+    the team's (None)."""
+    return None if sees_team(user) else user.id
+
+
+def sees_support_figures(user: Person) -> bool:
+    """Tell whether a user sees the FAQ bot's figures and the handed-off questions (managers and admins)."""
+    return sees_team(user)
+
+
+def hears_daily_summary(user: Person) -> bool:
+    """Tell whether the team's summary is pushed to this person at the end of each working day."""
+    return user.active and sees_team(user)
+
+
+def hears_morning_digest(user: Person) -> bool:
+    """Tell whether a morning digest of their own tasks and deals is pushed to this person."""
+    return user.active and user.role == SALES
 
 
 def is_known_role(role: str) -> bool:

@@ -14,10 +14,11 @@ from crm_core.flows.logs import LogFlow
 from crm_core.flows.spreadsheets import SpreadsheetFlow
 from crm_core.flows.support import SupportFlow
 from crm_core.ports import Ports
+from crm_core.reports.flow import ReportFlow
 from crm_core.services import Services
 from crm_core.uow import StorePhase
 
-__all__ = ["DealFlow", "Flows", "LogFlow", "SpreadsheetFlow", "SupportFlow"]
+__all__ = ["DealFlow", "Flows", "LogFlow", "ReportFlow", "SpreadsheetFlow", "SupportFlow"]
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Flows:
     support: SupportFlow
     deals: DealFlow
     spreadsheets: SpreadsheetFlow
+    reports: ReportFlow
 
     @classmethod
     def build(cls, services: Services, *, ports: Ports, tx: StorePhase, settings: Settings) -> Flows:
@@ -35,4 +37,5 @@ class Flows:
         return cls(logs=LogFlow(services=services, ports=ports, tx=tx, undo_minutes=settings.undo_minutes),
                    support=SupportFlow(services=services, ports=ports, tx=tx, settings=settings),
                    deals=DealFlow(services=services, tx=tx, undo_minutes=settings.undo_minutes),
-                   spreadsheets=SpreadsheetFlow(tx=tx, settings=settings, now=services.now))
+                   spreadsheets=SpreadsheetFlow(tx=tx, settings=settings, now=services.now),
+                   reports=ReportFlow(services=services, ports=ports, settings=settings, tx=tx))

@@ -6,6 +6,7 @@ from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
 from crm_core.models.inbox import InboxUpdate
 from crm_core.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from crm_core.models.people import ROLES, Company, Contact, User
+from crm_core.models.reports import PushPreference, ScheduledPush
 from crm_core.models.revisions import DirectoryRevision
 from crm_core.models.sales import Deal, DealStageChange, Pipeline, Stage
 from crm_core.models.support import CustomerQuestion, Lead, PrivacyRequest, Ticket, TicketMessage
@@ -39,6 +40,8 @@ __all__ = [
     "Pipeline",
     "PrivacyRequest",
     "ProcessedUpdate",
+    "PushPreference",
+    "ScheduledPush",
     "SentMessage",
     "StaffIdentity",
     "Stage",

@@ -29,6 +29,8 @@ class CustomerQuestion(Base):
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str | None] = mapped_column(String(20))
     feedback: Mapped[str | None] = mapped_column(String(8))
+    # When the latest 👍/👎 was pressed: a 👎 within 24 h of the answer means it did not resolve the question.
+    feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     asked_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 

@@ -134,6 +134,7 @@ class SupportService:
             raise InvalidInput("feedback is up or down")
         row = await self._own_question(question_id, customer)
         row.feedback = value
+        row.feedback_at = self._now
         return _question_out(row)
 
     async def last_question(self, customer: CustomerOut) -> QuestionOut | None:

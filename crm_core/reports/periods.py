@@ -1,0 +1,132 @@
+"""Report periods: a day, an ISO week or a calendar month in the business time zone, and the one before it.
+
+Every bound is local midnight turned into an aware instant, so an interaction belongs to the local date of
+its `occurred_at` wherever the server runs; the database compares UTC instants against these bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from crm_core.textnorm import fold
+from crm_core.understanding.dates import find_dates
+
+PeriodKind = Literal["day", "week", "month"]
+PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month")
+_DATA = Path(__file__).resolve().parent / "data" / "periods.json"
+_YEAR_RE = re.compile(r"\d{4}")
+_CLOCK_RE = re.compile(r"^\s*([01]?\d|2[0-3])[:hg.](\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days [first, last] and the instants [start, end) they span."""
+
+    kind: PeriodKind
+    first: date
+    last: date
+    start: datetime
+    end: datetime
+
+    @property
+    def key(self) -> str:
+        """Return a stable name: `2026-11-23`, `2026-W48` or `2026-11`."""
+        if self.kind == "day":
+            return self.first.isoformat()
+        if self.kind == "week":
+            year, week, _ = self.first.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{self.first:%Y-%m}"
+
+    def contains(self, moment: datetime) -> bool:
+        """Tell whether `moment` falls within the period."""
+        return self.start <= moment < self.end
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    """Return the instant local `day` starts."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def period_of(kind: PeriodKind, day: date, tz: tzinfo) -> Period:
+    """Return the day, the ISO week (Monday to Sunday) or the month that holds `day`."""
+    if kind == "day":
+        first, last = day, day
+    elif kind == "week":
+        first = day - timedelta(days=day.weekday())
+        last = first + timedelta(days=6)
+    else:
+        first = day.replace(day=1)
+        last = month_after(first) - timedelta(days=1)
+    return Period(kind, first, last, local_midnight(first, tz), local_midnight(last + timedelta(days=1), tz))
+
+
+def previous(period: Period, tz: tzinfo) -> Period:
+    """Return the period of the same kind just before `period` (the month before, not 30 days)."""
+    return period_of(period.kind, period.first - timedelta(days=1), tz)
+
+
+def month_after(first: date) -> date:
+    """Return the first day of the month after the one starting `first`."""
+    return date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+
+
+@cache
+def _words() -> dict[str, tuple[str, ...]]:
+    raw = json.loads(_DATA.read_text(encoding="utf-8"))
+    return {key: tuple(fold(w) for w in words) for key, words in raw.items() if not key.startswith("_")}
+
+
+@dataclass(frozen=True)
+class PeriodAsked:
+    """What `/summary …` asked for: a kind of period and a day inside it."""
+
+    kind: PeriodKind
+    day: date
+
+
+def read_period(text: str, today: date, language: str) -> PeriodAsked | None:
+    """Read "hôm qua", "20/11", "2026-11-20", "tuần", "tháng trước"…; empty is today; None when unreadable."""
+    folded = " ".join(fold(text).split())
+    if not folded:
+        return PeriodAsked("day", today)
+    words = _words()
+    if folded in words["day"]:
+        return PeriodAsked("day", today)
+    if folded in words["week"]:
+        return PeriodAsked("week", today)
+    if folded in words["month"]:
+        return PeriodAsked("month", today)
+    if folded in words["last_week"]:
+        return PeriodAsked("week", today - timedelta(days=7))
+    if folded in words["last_month"]:
+        return PeriodAsked("month", today.replace(day=1) - timedelta(days=1))
+    mentions = [m for m in find_dates(text, fold(text), today, language) if m.value is not None]
+    if len(mentions) != 1:
+        return None
+    value = mentions[0].value
+    assert value is not None
+    # A summary is of the past: "20/11" typed on 23/11 is this year's, "25/12" typed in January last year's.
+    if value > today and not _YEAR_RE.search(text):
+        earlier = _same_day_last_year(value)
+        value = earlier if earlier is not None and earlier <= today else value
+    return PeriodAsked("day", value)
+
+
+def _same_day_last_year(value: date) -> date | None:
+    try:
+        return value.replace(year=value.year - 1)
+    except ValueError:  # 29/02
+        return None
+
+
+def parse_clock_time(text: str) -> time | None:
+    """Read a time of day like "18:00", "7h30" or "08.15"; None when it is not one."""
+    match = _CLOCK_RE.match(text)
+    return time(int(match.group(1)), int(match.group(2))) if match and int(match.group(2)) < 60 else None
