@@ -118,8 +118,9 @@ def _local(row: Row, tz: tzinfo) -> Row:
 
 
 async def _users(session: AsyncSession, lang: str) -> list[Row]:
+    on_telegram = StaffIdentity.channel == "telegram"
     telegram = dict((await session.execute(
-        select(StaffIdentity.user_id, StaffIdentity.external_id).where(StaffIdentity.channel == "telegram"))).tuples().all())
+        select(StaffIdentity.user_id, StaffIdentity.external_id).where(on_telegram))).all())
     rows = await session.execute(select(User.id, User.name, User.role, User.language).order_by(User.id))
     return [[name, shown("roles", role, lang) if role in ("sales", "manager", "admin") else role,
              int(telegram[uid]) if telegram.get(uid, "").isdigit() else telegram.get(uid), language]
