@@ -43,15 +43,21 @@ class SheetData:
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield (Excel row number, {column key: value}) for each row under the header that is not blank."""
         for number, values in self._rows():
-            cells = {key: values[i] for i, key in enumerate(self.keys)
-                     if key is not None and i < len(values) and not _blank(values[i])}
+            cells: dict[str, Any] = {}
+            for i, key in enumerate(self.keys):
+                if key is None or i >= len(values) or _blank(values[i]):
+                    continue
+                if key in cells:  # a header merged over several columns: its cells read as one, in order
+                    cells[key] = f"{cells[key]}, {values[i]}"
+                else:
+                    cells[key] = values[i]
             if cells:
                 yield number, cells
 
     @property
     def unknown_headers(self) -> list[str]:
         """Return the headers the format does not know."""
-        return [h for h, k in zip(self.headers, self.keys, strict=True) if k is None and h]
+        return [h for h, k in zip(self.headers, self.keys, strict=False) if k is None and h]
 
 
 @dataclass
@@ -198,7 +204,12 @@ def _header(title: str, top: list[Row]) -> tuple[SheetSpec, int, list[str]] | No
 
 def _sheet(spec: SheetSpec, title: str, header_row: int, headers: list[str], estimate: int, rows: Any) -> SheetData:
     keys: list[str | None] = []
-    for header in headers:
+    last_named = max((i for i, h in enumerate(headers) if h), default=-1)
+    for index, header in enumerate(headers):
+        if not header and keys and keys[-1] is not None and index < last_named:
+            # A gap in the header row right after a named column: that header cell was merged over this one too.
+            keys.append(keys[-1])
+            continue
         key = spec.column_of(header) if header else None
         keys.append(None if key in keys else key)  # a column named twice: the first one counts
     return SheetData(spec=spec, title=title, header_row=header_row, headers=headers, keys=keys, estimate=estimate,
