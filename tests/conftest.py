@@ -57,6 +57,9 @@ def _isolate_environment() -> None:
 
 
 _isolate_environment()
+# The scheduled summary and digest are tested where they are the subject (tests/bot/test_summary_pushes.py,
+# which turns them on); elsewhere a scheduler tick pushes reminders, escalations and draft reminders only.
+os.environ["CHATCRM_PUSHES__ENABLED"] = "false"
 
 
 OpenServices = Callable[..., AbstractAsyncContextManager[Services]]
