@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,6 +18,16 @@ log = logging.getLogger(__name__)
 
 KB_PREFIX = "kb"
 HISTORY_PREFIX = "history"
+
+# The history collection holds what customers said: its HNSW segment is persisted after every write, so
+# Chroma purges its write-ahead log (`embeddings_queue`, which keeps every document added) up to that write
+# at once instead of after 1000 records (chroma-core/chroma#7659: the purge waits for the segment's flush).
+_HNSW: dict[str, dict[str, Any]] = {
+    KB_PREFIX: {"space": "cosine"},
+    HISTORY_PREFIX: {"space": "cosine", "sync_threshold": 1, "batch_size": 1},
+}
+# How long a raw erasure waits for Chroma's own connection to let go of the database file.
+_BUSY_TIMEOUT_S = 30.0
 
 
 class ChromaConnector:
@@ -57,8 +69,11 @@ class ChromaConnector:
         def open_store(client: Any) -> Any:
             from langchain_chroma import Chroma
 
-            return Chroma(collection_name=name, embedding_function=langchain_embeddings(self._embedder),
-                          client=client, collection_configuration={"hnsw": {"space": "cosine"}})
+            configuration: Any = {"hnsw": _hnsw(prefix)}
+            store = Chroma(collection_name=name, embedding_function=langchain_embeddings(self._embedder),
+                           client=client, collection_configuration=configuration)
+            _persist_every_write(store._collection, prefix)
+            return store
 
         with self._lock:
             store = self._with_client(open_store)
@@ -96,7 +111,8 @@ class ChromaConnector:
             return existing
         with self._lock:
             found = self._with_client(lambda client: client.get_or_create_collection(
-                name=name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}))
+                name=name, embedding_function=None, configuration={"hnsw": _hnsw(prefix)}))
+            _persist_every_write(found, prefix)
             self._collections[name] = found
             return found
 
@@ -170,3 +186,45 @@ class ChromaConnector:
                 store.delete(ids=ids[start : start + 1000])
         except Exception:
             log.warning("could not delete %d stale vectors", len(ids), exc_info=True)
+
+    def erase_raw(self, prefix: str, ids: list[str]) -> None:
+        """Leave no copy of deleted documents in the embedded store's files (an erased customer's words).
+
+        Chroma's delete removes a record from its segments, but its write-ahead log keeps what was added
+        until a purge the segment's flush allows, the full-text index keeps deleted terms until a merge, and
+        SQLite leaves deleted rows' bytes in free pages. So: drop the log rows of these ids (only ids that are
+        gone from the collection: replaying the log without their add and delete gives the same collection),
+        merge the full-text index, and VACUUM (what `chroma vacuum` does). Nothing to do on a Chroma server.
+        """
+        if not ids or not self.embedded:
+            return
+        collection = self.collection(prefix)
+        present = set(collection.get(ids=ids, include=[])["ids"])
+        gone = [i for i in ids if i not in present]
+        database = self._home / "chroma" / "chroma.sqlite3"
+        with self._lock, closing(sqlite3.connect(database, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
+            db.execute("PRAGMA secure_delete = ON")
+            topic = f"%/{collection.id}"
+            for start in range(0, len(gone), 500):
+                chunk = gone[start : start + 500]
+                db.execute(f"DELETE FROM embeddings_queue WHERE topic LIKE ? AND id IN ({','.join('?' * len(chunk))})",
+                           [topic, *chunk])
+            db.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('optimize')")
+            db.execute("VACUUM")
+
+
+def _hnsw(prefix: str) -> dict[str, Any]:
+    return dict(_HNSW.get(prefix, _HNSW[KB_PREFIX]))
+
+
+def _persist_every_write(collection: Any, prefix: str) -> None:
+    """Give a history collection made before its log was purged at once the setting (from its next opening)."""
+    wanted = _HNSW.get(prefix, {}).get("sync_threshold")
+    if wanted is None:
+        return
+    try:
+        hnsw = (collection.configuration or {}).get("hnsw") or {}
+        if hnsw.get("sync_threshold") != wanted:
+            collection.modify(configuration={"hnsw": {"sync_threshold": wanted, "batch_size": wanted}})
+    except Exception:  # an older collection keeps its setting; erase_raw still drops erased rows from the log
+        log.warning("could not set the history collection to persist every write", exc_info=True)

@@ -5,12 +5,19 @@ latest): each is indexed first if it is new or changed, so a call logged a minut
 then every one of them is scored by meaning (cosine of its stored vector with the question's) and
 by the question's words (BM25 over accent-folded words, function words left out), each scaled to
 0-1 over the set and added; the newer interaction wins a tie.
+
+Forgetting an erased customer's interactions must not depend on Chroma answering at that moment: the
+ids are first written to a journal beside the store (`history-erasures.json`), then removed; what could
+not be removed stays in the journal and is removed before every later sync, rank or search, and is never
+returned or re-indexed meanwhile. A removal also purges the raw files (see `ChromaConnector.erase_raw`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +29,10 @@ from crm_core.retrieval.errors import RetrievalUnavailable
 from crm_core.retrieval.models import HistoryHit
 from crm_core.retrieval.normalize import AccentRestorer, lexical_tokens, prepare_query
 from crm_core.retrieval.scope import stopwords
+
+log = logging.getLogger(__name__)
+
+JOURNAL = "history-erasures.json"
 
 # How much the question's words count next to its meaning (both scaled to 0-1 over the interactions ranked).
 LEXICAL_WEIGHT = 1.0
@@ -44,6 +55,7 @@ class HistoryIndex:
         self.embedder = embedder or default_embedder()
         self._chroma = ChromaConnector(home=Path(home), chroma_url=chroma_url, embedder=self.embedder)
         self._restorer = AccentRestorer()
+        self._journal = Path(home) / JOURNAL
 
     def add(
         self, *, interaction_id: int, company_id: int | None, contact_id: int | None, text: str, occurred_at: datetime
@@ -53,6 +65,8 @@ class HistoryIndex:
 
     def sync(self, items: Sequence[HistoryItem]) -> int:
         """Index the interactions that are new or changed since last time, in one batch; return how many."""
+        erased = self._forget_erased()
+        items = [item for item in items if item.interaction_id not in erased]
         store = self._chroma.store(HISTORY_PREFIX)
         ids = [f"interaction:{item.interaction_id}" for item in items]
         try:
@@ -67,17 +81,59 @@ class HistoryIndex:
         return len(todo)
 
     def remove(self, interaction_ids: list[int]) -> None:
-        """Forget interactions (an erased customer's conversations)."""
+        """Forget interactions (an erased customer's conversations), now or, if Chroma fails, on its next use.
+
+        Raises RetrievalUnavailable only when even the journal cannot be written.
+        """
         if not interaction_ids:
             return
-        store = self._chroma.store(HISTORY_PREFIX)
         try:
-            store.delete(ids=[f"interaction:{i}" for i in interaction_ids])
-        except Exception as exc:
-            raise RetrievalUnavailable("could not remove interactions from the history index") from exc
+            self._write_journal(self._read_journal() | set(interaction_ids))
+        except OSError as exc:
+            raise RetrievalUnavailable("could not record the interactions to remove from the history index") from exc
+        self._forget_erased()
+
+    def _forget_erased(self) -> set[int]:
+        """Remove the journal's interactions from the store; return those still waiting (Chroma failed)."""
+        waiting = self._read_journal()
+        if not waiting:
+            return waiting
+        ids = [f"interaction:{i}" for i in sorted(waiting)]
+        try:
+            self._chroma.store(HISTORY_PREFIX).delete(ids=ids)
+            self._chroma.erase_raw(HISTORY_PREFIX, ids)
+        except Exception:
+            log.warning("could not yet remove %d erased interactions from the history index", len(waiting),
+                        exc_info=True)
+            return waiting
+        self._write_journal(self._read_journal() - waiting)
+        return set()
+
+    def _read_journal(self) -> set[int]:
+        try:
+            return {int(i) for i in json.loads(self._journal.read_text(encoding="utf-8"))}
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError, TypeError) as exc:  # unreadable: left for a person; never search past it
+            raise RetrievalUnavailable(f"the history erasure journal {self._journal} is unreadable") from exc
+
+    def _write_journal(self, ids: set[int]) -> None:
+        """Replace the journal atomically (write, fsync, rename); no file when nothing waits."""
+        if not ids:
+            self._journal.unlink(missing_ok=True)
+            return
+        self._journal.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._journal.with_suffix(".tmp")
+        with temporary.open("w", encoding="utf-8") as fh:
+            json.dump(sorted(ids), fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        temporary.replace(self._journal)
 
     def rank(self, question: str, items: Sequence[HistoryItem], *, k: int = 5) -> list[HistoryHit]:
         """Return the `k` of `items` that best answer `question` by meaning and words, indexing them first."""
+        erased = self._forget_erased()
+        items = [item for item in items if item.interaction_id not in erased]
         if not question.strip() or not items:
             return []
         self.sync(items)
@@ -104,10 +160,12 @@ class HistoryIndex:
         """Return the interactions closest in meaning to `question`, optionally within one company."""
         if not question.strip():
             return []
+        erased = self._forget_erased()
         query = prepare_query(question, self._restorer)
         vector = self.embedder.embed_queries([query.normalized])[0]
         where = {"company_id": company_id} if company_id is not None else None
-        hits = self._chroma.query(HISTORY_PREFIX, vector, k, where)
+        hits = [hit for hit in self._chroma.query(HISTORY_PREFIX, vector, k + len(erased), where)
+                if int(hit[0]["interaction_id"]) not in erased][:k]
         return [
             HistoryHit(
                 interaction_id=int(meta["interaction_id"]),

@@ -69,3 +69,51 @@ def test_ask_ranks_by_the_questions_words_too_and_indexes_what_it_ranks(tmp_path
                                                      k=3)
 
     assert hits[0].interaction_id == 99
+
+
+def _raw_files_holding(folder: Path, needles: list[str]) -> list[str]:
+    """Every file under `folder` whose raw bytes still hold one of `needles` (UTF-8)."""
+    return sorted(f"{path.relative_to(folder)}: {needle}" for path in folder.rglob("*") if path.is_file()
+                  for needle in needles if needle.encode() in path.read_bytes())
+
+
+def test_a_removal_chroma_refuses_waits_in_the_journal_and_happens_on_the_next_use(tmp_path: Path) -> None:
+    index = _history(tmp_path / "home")
+    store = index._chroma.store("history")
+    delete = store.delete
+    store.delete = lambda **_: (_ for _ in ()).throw(RuntimeError("chroma down for a minute"))
+
+    index.remove([1])  # Chroma fails: the erasure is recorded, not lost
+
+    assert (tmp_path / "home" / "history-erasures.json").exists()
+    assert all(h.interaction_id != 1 for h in index.search("Hòa Phát chốt giá bao nhiêu?"))
+    store.delete = delete
+    reopened = HistoryIndex(home=tmp_path / "home", embedder=index.embedder)  # a restart
+    assert all(h.interaction_id != 1 for h in reopened.search("Hòa Phát chốt giá bao nhiêu?"))
+    assert not (tmp_path / "home" / "history-erasures.json").exists()
+    assert _raw_files_holding(tmp_path / "home" / "chroma", ["Hòa Phát", "0903123456"]) == []
+
+
+def test_an_erased_interaction_is_not_indexed_again_while_its_removal_waits(tmp_path: Path) -> None:
+    from crm_core.retrieval.history import HistoryItem
+
+    index = _history(tmp_path / "home")
+    store = index._chroma.store("history")
+    store.delete = lambda **_: (_ for _ in ()).throw(RuntimeError("chroma down"))
+    index.remove([1])
+
+    hits = index.rank("Hòa Phát chốt giá", [HistoryItem(1, 7, 3, SECRET, AT), HistoryItem(2, 8, None, "Vinamilk", AT)])
+
+    assert [h.interaction_id for h in hits] == [2]
+
+
+def test_a_removal_leaves_no_copy_in_chromas_log_full_text_index_or_free_pages(tmp_path: Path) -> None:
+    index = _history(tmp_path / "home")
+    index.add(interaction_id=1, company_id=7, contact_id=3, text=SECRET + " (sửa)", occurred_at=AT)  # re-indexed
+
+    index.remove([1])
+
+    assert _raw_files_holding(tmp_path / "home" / "chroma", ["Hòa Phát", "0903123456", "Anh Minh"]) == []
+    assert [h.interaction_id for h in index.search("Vinamilk ghế công thái học")] == [2]
+    reopened = HistoryIndex(home=tmp_path / "home", embedder=index.embedder)
+    assert [h.interaction_id for h in reopened.search("Vinamilk ghế công thái học")] == [2]
