@@ -11,6 +11,11 @@ Two parts, both data files written from the dev split of `benchmarks/handoff/han
         (data/handoff_model.json, trained by `benchmarks/handoff/train.py`); it hands off when the
         probability that the message is not an answerable question reaches the tuned threshold.
 `screen` orders these with the safety rules (`safety.classify`) and the off-topic lexicon (`scope`).
+
+The model's guess is taken only when the message could be what it guesses (`model_needs` in the rules file):
+a message with no content word ("em cảm ơn", "ok e", "hihi") is never handed off; the customer's own order
+needs a first-person or an order/payment/delivery reference ("giá đã gồm VAT chưa" has neither); a named
+person needs a name or a person's role, and a shop's contact channel ("cho em xin số hotline") is answerable.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Literal
 
 from crm_core.retrieval.normalize import expand_abbreviations, load_json
 from crm_core.retrieval.safety import classify
-from crm_core.retrieval.scope import off_topic
+from crm_core.retrieval.scope import off_topic, stopwords
 from crm_core.textnorm import fold, nfc
 
 HandoffClass = Literal["own_order", "dispute", "named_person", "out_of_scope"]
@@ -156,6 +161,55 @@ def _rules() -> dict[HandoffClass, tuple[re.Pattern[str], list[re.Pattern[str]],
     return out
 
 
+def _with_names(pattern: str, table: dict[str, list[str]]) -> re.Pattern[str]:
+    names = "|".join(sorted(table["given_names"], key=len, reverse=True))
+    honorifics = "|".join(re.escape(fold(h)) for h in table["honorifics"])
+    return re.compile(pattern.replace("{NAME}", f"(?:{names})").replace("{HON}", f"(?:{honorifics})"))
+
+
+@cache
+def _model_needs() -> dict[str, tuple[list[re.Pattern[str]], list[re.Pattern[str]]]]:
+    """Per class the model may guess: patterns on the folded text and on the original, one of which must match."""
+    table = load_json("handoff_rules.json")
+    return {cls: ([_with_names(p, table) for p in entry.get("folded_patterns", [])],
+                  [re.compile(p) for p in entry.get("patterns", [])])
+            for cls, entry in table["model_needs"].items() if cls != "role_contact"}
+
+
+@cache
+def _role_contact() -> re.Pattern[str]:
+    phrases = sorted({fold(p) for p in load_json("handoff_rules.json")["model_needs"]["role_contact"]},
+                     key=len, reverse=True)
+    return re.compile(rf"(?<![0-9a-z])(?:{'|'.join(re.escape(p) for p in phrases)})(?![0-9a-z])")
+
+
+@cache
+def _no_content() -> frozenset[str]:
+    return frozenset(load_json("handoff_rules.json")["no_content"]) | stopwords()
+
+
+def has_content(text: str) -> bool:
+    """Tell whether the message has a word that could need a person (not only thanks, ok, laughter, pronouns)."""
+    words = _WORD_RE.findall(fold(expand_abbreviations(nfc(text))))
+    return any(w not in _no_content() for w in words)
+
+
+def could_be(cls: HandoffClass, text: str) -> bool:
+    """Tell whether the message shows what the model's guess `cls` needs (see the module's docstring)."""
+    if not has_content(text):
+        return False
+    needs = _model_needs().get(cls)
+    if needs is None:
+        return True
+    raw = nfc(text)
+    folded = fold(expand_abbreviations(raw))
+    shaped = " ".join(_words(text))
+    folded_patterns, patterns = needs
+    if cls == "named_person" and _role_contact().search(folded) and not folded_patterns[0].search(folded):
+        return False  # the shop's hotline or e-mail, not a person's: the knowledge base has it
+    return any(p.search(folded) or p.search(shaped) for p in folded_patterns) or any(p.search(raw) for p in patterns)
+
+
 def rule_class(text: str) -> HandoffClass | None:
     """Return the first hand-off class whose rules match the message, or None."""
     raw = nfc(text)
@@ -196,7 +250,12 @@ def screen(
         return "out_of_scope"
     learned = model if model is not None else default_model()
     guess = learned.predict(text) if learned is not None else None
+    if guess is None or not could_be(guess, text):
+        return None
     return None if guess == "out_of_scope" and covered >= 1.0 else guess
 
 
-__all__ = ["HandoffClass", "HandoffModel", "ScreenReason", "default_model", "features", "rule_class", "screen"]
+__all__ = [
+    "HandoffClass", "HandoffModel", "ScreenReason", "could_be", "default_model", "features", "has_content",
+    "rule_class", "screen",
+]

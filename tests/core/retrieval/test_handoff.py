@@ -156,3 +156,33 @@ def test_the_learned_out_of_scope_yields_when_the_knowledge_uses_every_word() ->
 def test_a_named_person_outranks_asking_for_any_person() -> None:
     assert screen("cho tôi gặp nhân viên") == "asked_for_human"
     assert screen("cho tôi gặp chị Hoa") == "named_person"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["em cảm ơn", "dạ em cảm ơn ạ", "cảm ơn em nhiều", "ok e", "oki c", "hihi", "tốt lắm", "em cam on", "ok thanks"],
+)
+def test_thanks_and_acknowledgements_are_never_handed_off(message: str) -> None:
+    # The model once read "em cảm ơn" as a named person and "dạ em cảm ơn ạ" as the customer's own order.
+    assert screen(message) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["giá đã gồm vat chưa", "gia da gom vat chua", "cho em xin so hotline", "cho em xin số điện thoại cửa hàng"],
+)
+def test_a_question_with_da_chua_or_asking_for_the_shops_contact_is_answerable(question: str) -> None:
+    # "đã … chưa" alone is no order of theirs; the shop's hotline is not a person.
+    assert screen(question) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["đã nhận được tiền cọc chưa", "hàng về chưa shop", "shop gửi hàng cho em chưa", "đơn đã giao chưa shop"],
+)
+def test_a_payment_or_delivery_event_of_theirs_is_their_own_order(question: str) -> None:
+    assert screen(question) == "own_order"
+
+
+def test_asking_for_a_named_persons_number_is_still_a_named_person() -> None:
+    assert screen("cho em xin số anh Tuấn") == "named_person"
