@@ -444,7 +444,32 @@ def _later(name: str) -> Callable[..., None]:
     return command
 
 
-for _name in ("summary", "next"):
+@app.command()
+def summary(
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today).")] = None,
+    period: Annotated[str, typer.Option("--period", help="day, week or month.")] = "day",
+    as_json: JsonFlag = False,
+    chart: Annotated[Path | None, typer.Option("--chart", help="Also draw the chart into FILE.png.")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="vi or en (the text and the chart).")] = "vi",
+    now: NowOption = None,
+) -> None:
+    """The team's summary of a day, week or month (docs/interfaces.md)."""
+    from bot.commands import summary_report
+
+    if lang not in ("vi", "en"):
+        typer.echo("--lang must be vi or en", err=True)
+        raise typer.Exit(2)
+    figures, text = run(summary_report(settings(), day=day, period=period, now=parse_now(now), chart=chart,
+                                       language=lang))
+    if as_json:
+        print_json(figures)
+    else:
+        typer.echo(text)
+    if chart is not None:
+        typer.echo(f"chart: {chart}", err=True)
+
+
+for _name in ("next",):
     app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_later(_name))
 for _name in ("list", "show", "set", "history", "rollback"):
     prompts_app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -182,3 +183,43 @@ def parse_lines(lines: Iterable[str], *, now: datetime, language: str | None) ->
             log.warning("could not parse a line", exc_info=True)
             result = {"error": str(error) or type(error).__name__}
         yield json.dumps(result, ensure_ascii=False, default=str)
+
+
+async def summary_report(config: Settings, *, day: str | None, period: str, now: datetime | None,
+                         chart: Path | None, language: str) -> tuple[dict[str, Any], str]:
+    """Compute the team's summary for `chatcrm summary`: its JSON (docs/interfaces.md) and its chat text."""
+    from datetime import date
+
+    from bot.handlers.reports import chart_file, render_summary
+    from bot.texts import Texts
+    from crm_core.ports import Ports
+    from crm_core.reports.flow import ReportFlow
+    from crm_core.reports.periods import PERIOD_KINDS
+
+    kind = next((k for k in PERIOD_KINDS if k == period), None)
+    if kind is None:
+        raise InvalidInput(f"--period must be one of {', '.join(PERIOD_KINDS)}")
+    try:
+        wanted = date.fromisoformat(day) if day else None
+    except ValueError as error:
+        raise InvalidInput(f"--date must be YYYY-MM-DD (got {day!r})") from error
+    # The command line speaks for the business: the team's figures, as an admin sees them.
+    admin = UserOut(id=0, name="chatcrm", role="admin", language=language, active=True)
+    clock = make_clock(config, now)
+    db, sessionmaker = await prepare_store(config, clock)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            services = Services.build(uow.session, now=clock.now())
+            summary = await ReportFlow(services=services, ports=Ports(), settings=config).figures(
+                admin, kind, wanted)
+    finally:
+        await db.dispose()
+    if chart is not None:
+        drawn = chart_file(summary, config, Texts(language), language, admin.id)
+        await asyncio.to_thread(_copy_file, drawn, chart)
+    return summary.as_json(), render_summary(summary, Texts(language), language, admin)
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
