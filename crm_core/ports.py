@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 class KnowledgePort(Protocol):
     """The knowledge base customers are answered from (blocking: flows run it in a thread)."""
 
-    def ask(self, question: str) -> Answer:
-        """Return the answer, its sources and whether a person should take over."""
+    def ask(self, question: str, *, language: Literal["vi", "en"] | None = None) -> Answer:
+        """Return the answer, its sources and whether a person should take over (in `language` when given)."""
         ...
 
 

@@ -24,6 +24,7 @@ from crm_core.flows.support import (
     Relayed,
     SmallTalk,
     TicketRated,
+    WhichProduct,
 )
 from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
@@ -66,11 +67,13 @@ def _replies(ctx: Ctx, result: CustomerTextResult) -> list[Reply]:
     if isinstance(result, TicketRated):
         return [Reply(Texts(result.ticket.language)("support.rated", score=result.ticket.csat))]
     if isinstance(result, SmallTalk):
+        t = Texts(result.language or ctx.lang)
         if result.after_ticket is not None:
-            t = Texts(result.language or ctx.lang)
             return [Reply(t("support.thanks_after_close", ticket=result.after_ticket),
                           keyboard=rating_buttons(result.after_ticket))]
-        return [Reply(ctx.t("support.small_talk"))]
+        return [Reply(t(f"support.small_talk.{result.kind}"))]
+    if isinstance(result, WhichProduct):
+        return [Reply(Texts(result.language)("support.which_product"))]
     if isinstance(result, Declined):
         t = Texts(result.language)
         human = Button(t("support.btn_human"), pack("faq", "human", result.question_id))
@@ -109,7 +112,9 @@ def _handed_off_reply(ctx: Ctx, result: HandedOff) -> Reply:
     ticket = result.ticket
     if not result.new:
         return Reply(t("support.already_open", ticket=ticket.id))
-    prefix = {"complaint": "support.handoff_complaint", "kb_unavailable": "support.handoff_down"}.get(result.reason)
+    # A complaint or a refund/compensation demand is met with an apology before the next steps.
+    prefix = {"complaint": "support.handoff_complaint", "dispute": "support.handoff_complaint",
+              "kb_unavailable": "support.handoff_down"}.get(result.reason)
     if not result.told:  # nobody could be told: no promise of when
         steps = t("support.handoff_nobody", ticket=ticket.id)
     elif result.open_now or result.opens_at is None:

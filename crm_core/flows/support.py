@@ -47,8 +47,20 @@ from crm_core.schemas import (
     UserOut,
 )
 from crm_core.services import Services
-from crm_core.understanding.conversation import addresses_the_person, reads_as_question, typed_rating
-from crm_core.understanding.customer_intent import asks_about_buying, is_small_talk
+from crm_core.understanding.conversation import (
+    addresses_the_person,
+    names_after_honorifics,
+    speaks_to_the_person,
+    typed_rating,
+)
+from crm_core.understanding.customer_intent import (
+    SmallTalkKind,
+    asks_about_buying,
+    asks_price_of_nothing,
+    decided_language,
+    is_small_talk,
+    small_talk_kind,
+)
 from crm_core.uow import ReadPhase
 
 if TYPE_CHECKING:
@@ -59,9 +71,8 @@ ASK_HITS = 3
 # A customer's further messages reach staff at most once a minute per ticket; the rest ride along with the next.
 TICKET_NOTICE_EVERY = timedelta(minutes=1)
 TICKET_NOTICE_LOOKBACK = 40  # the ticket's latest messages replayed to find the last announced one
-# While a ticket is open, a question is answered by the bot (and copied to the ticket) only when the knowledge
-# base is at least this sure; anything less goes to the person, who is already there.
-ON_TICKET_MIN_CONFIDENCE = 0.75
+# The customer's latest questions looked at for the language of a message whose letters do not decide it ("5").
+LANGUAGE_LOOKBACK = 5
 # A closed ticket waits this long for the customer's rating; a typed "4" later is read as a message again.
 RATING_PENDING_FOR = timedelta(hours=24)
 # Reasons the bot declines itself (no ticket; a "talk to a person" button): a person would not answer better.
@@ -84,11 +95,18 @@ class Relayed(BaseModel):
 
 
 class SmallTalk(BaseModel):
-    """A greeting or thanks: a short reply, no search, no ticket. `after_ticket`: thanks for a ticket just closed
-    (acknowledged, not relayed), with its rating still to give."""
+    """Thanks, a greeting, an ok or laughter: a short reply in kind, no search, no ticket. `after_ticket`: thanks for
+    a ticket just closed (acknowledged, not relayed), with its rating still to give."""
 
+    kind: SmallTalkKind = "ack"
     after_ticket: int | None = None
     language: str | None = None
+
+
+class WhichProduct(BaseModel):
+    """A price asked without naming the product ("giá?"): the customer is asked which one, nothing is searched."""
+
+    language: str
 
 
 class TicketRated(BaseModel):
@@ -188,7 +206,7 @@ class HistoryFound(BaseModel):
     interactions: list[InteractionOut]
 
 
-CustomerTextResult = Relayed | SmallTalk | TicketRated | Answered | Declined | HandedOff
+CustomerTextResult = Relayed | SmallTalk | WhichProduct | TicketRated | Answered | Declined | HandedOff
 
 
 def held_back(earlier: list[TicketMessageOut], *, now: datetime) -> list[TicketMessageOut] | None:
@@ -228,32 +246,49 @@ class SupportFlow:
                              wording: Callable[[CustomerTextResult], str]) -> CustomerTextResult:
         """Answer from the knowledge base, relay to the customer's open ticket, greet back, or take a rating.
 
-        While a ticket is open, a question the knowledge base answers confidently is answered (and copied to the
-        ticket); words for the person go to them. Right after a ticket is closed, a typed 1-5 is its rating and
-        thanks are acknowledged. `wording(result)` is what the customer reads; it is kept with the question so
-        staff see the conversation as the customer saw it.
+        Small talk (thanks, ok, greetings, laughter) is acknowledged before anything is screened or searched. While
+        a ticket is open, words aimed at the person go to them; anything else the knowledge base answers (at its
+        usual confidence) is answered and copied to the ticket. Right after a ticket is closed, a typed 1-5 is its
+        rating and thanks are acknowledged. A message whose letters do not decide its language ("5", "ok") is
+        answered in the customer's known one (`language`: their choice, their chat's, else the business's).
+        `wording(result)` is what the customer reads; it is kept with the question so staff see the conversation
+        as the customer saw it.
         """
         known = await self.services.support.find_customer(person.channel, person.user_id)
+        decided = decided_language(text)
+        language = decided or (await self._known_language(known) if known else None) or language
         ticket = await self.services.support.open_ticket_of(known) if known else None
         if known is not None and ticket is None:
             after_close = await self._after_close(known, text, language=language)
             if after_close is not None:
                 return after_close
+        chatter = small_talk_kind(text)
         if known is not None and ticket is not None:
-            if is_small_talk(text) or addresses_the_person(text) or not reads_as_question(text):
+            if chatter is not None or addresses_the_person(text) or speaks_to_the_person(text):
                 return await self._relay(known, ticket, text)
             await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
-            answer = await self._ask_knowledge(text)
-            if answer is None or answer.handoff or answer.confidence < ON_TICKET_MIN_CONFIDENCE:
+            answer = await self._ask_knowledge(text, language=None if decided else language)
+            if answer is None or answer.handoff:
                 return await self._relay(known, ticket, text)
             return await self._answered(known, text, answer, language=language, wording=wording, ticket=ticket)
-        if is_small_talk(text):
+        if chatter is not None:
             await self.identify(person)
-            return SmallTalk()
+            return SmallTalk(kind=chatter, language=language)
+        if asks_price_of_nothing(text):
+            await self.identify(person)
+            return WhichProduct(language=language)
         await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
-        answer = await self._ask_knowledge(text)
+        answer = await self._ask_knowledge(text, language=None if decided else language)
         customer = await self.identify(person)
         return await self._answered(customer, text, answer, language=language, wording=wording)
+
+    async def _known_language(self, customer: CustomerOut) -> str | None:
+        """The language of the customer's latest question whose letters decide it, if any."""
+        for question in await self.services.support.recent_questions(customer, limit=LANGUAGE_LOOKBACK):
+            decided = decided_language(question)
+            if decided is not None:
+                return decided
+        return None
 
     async def _relay(self, customer: CustomerOut, ticket: TicketOut, text: str) -> Relayed:
         """Put the customer's message on their open ticket; staff hear of it (at most once a minute)."""
@@ -272,18 +307,21 @@ class SupportFlow:
         if score is not None:
             return TicketRated(ticket=await self.services.support.rate_ticket(pending.id, customer, score))
         if is_small_talk(text):
-            return SmallTalk(after_ticket=pending.id, language=pending.language)
+            return SmallTalk(kind="thanks", after_ticket=pending.id, language=pending.language)
         return None
 
     async def identify(self, person: ChatPerson) -> CustomerOut:
         """Return the contact kept for a chat user, created on their first message."""
         return await self.services.support.identify(person.channel, person.user_id, person.name)
 
-    async def _ask_knowledge(self, text: str) -> Answer | None:
+    async def _ask_knowledge(self, text: str, *, language: str | None = None) -> Answer | None:
+        """The knowledge base's answer (in `language` when given), or None when it cannot be asked."""
         knowledge = self.ports.knowledge
         if knowledge is None:
             return None
         try:
+            if language in ("vi", "en"):
+                return await asyncio.to_thread(knowledge.ask, text, language="vi" if language == "vi" else "en")
             return await asyncio.to_thread(knowledge.ask, text)
         except Exception:  # Chroma down or its folder unreadable: a person answers instead
             log.warning("the knowledge base could not answer", exc_info=True)
@@ -361,8 +399,14 @@ class SupportFlow:
 
     async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut],
                         language: str) -> UserOut | None:
-        """The contact's owner when active, else a keyword rule, else the next salesperson in turn (one who speaks
-        the customer's language when there is one)."""
+        """The active colleague the customer asks for by name ("cho gặp chị Lan"), else the contact's owner when
+        active, else a keyword rule, else the next salesperson in turn (one who speaks the customer's language when
+        there is one)."""
+        for line in reversed(transcript):  # the latest words naming someone count
+            if line.author == "customer":
+                named = await self.services.assignment.named(names_after_honorifics(line.text))
+                if named is not None:
+                    return named
         if customer.owner_id is not None:
             owner = await self.services.users.get(customer.owner_id)
             if owner.active:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from rapidfuzz import fuzz
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,8 @@ from crm_core.textnorm import fold
 LEAD_STAGE = "new"
 # The salesperson is notified at once; the task reminds them again if the call has not happened by then.
 CALL_BACK_WITHIN = timedelta(hours=2)
+# How alike (rapidfuzz ratio, 0-100) the words after an honorific and a colleague's folded full name must be.
+NAME_MATCH = 90
 PHONE_DIGITS = range(8, 16)
 
 
@@ -47,6 +50,25 @@ class AssignmentService:
         last = await self._last_assignee(kind)
         later = [u for u in speakers if last is not None and u.id > last]
         return user_out((later or speakers)[0]), "round_robin"
+
+    async def named(self, candidates: list[str]) -> UserOut | None:
+        """Return the one active staff member a customer names ("chị Lan", "anh Tuấn kỹ thuật"), or None.
+
+        `candidates` are the folded words after each honorific in the customer's text; a colleague matches when
+        those words start with their given name (their name's last word) or read like their full name. Two
+        colleagues matching (two Lans) is no answer: the usual rules choose.
+        """
+        if not candidates:
+            return None
+        active = list(await self._session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)))
+        for words in candidates:
+            first = words.split()[0]
+            matching = [u for u in active if u.name_folded.split() and (
+                u.name_folded.split()[-1] == first
+                or fuzz.ratio(" ".join(words.split()[:len(u.name_folded.split())]), u.name_folded) >= NAME_MATCH)]
+            if len(matching) == 1:
+                return user_out(matching[0])
+        return None
 
     async def _salespeople(self) -> list[User]:
         # The policy decides who takes leads; filtering the few active staff rows here, rather than in SQL,

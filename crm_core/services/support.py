@@ -144,6 +144,12 @@ class SupportService:
         row = await self._session.scalar(query)
         return _question_out(row) if row else None
 
+    async def recent_questions(self, customer: CustomerOut, *, limit: int = 5) -> list[str]:
+        """Return the texts of the customer's latest questions, newest first."""
+        query = (select(CustomerQuestion.question).where(CustomerQuestion.contact_id == customer.contact_id)
+                 .order_by(CustomerQuestion.id.desc()).limit(limit))
+        return list(await self._session.scalars(query))
+
     async def recent_conversation(self, customer: CustomerOut, *, questions: int = 3) -> list[TicketMessageOut]:
         """Return the customer's latest questions and the bot's answers, oldest first."""
         query = (select(CustomerQuestion).where(CustomerQuestion.contact_id == customer.contact_id)

@@ -59,6 +59,28 @@ def addresses_the_person(text: str) -> bool:
     return _phrases("to_the_person").search(_folded(text)) is not None
 
 
+def speaks_to_the_person(text: str) -> bool:
+    """Tell whether `text` asks nothing and speaks of the customer or ends like a remark ('chị chờ nhé',
+    'chị chuyển khoản rồi đó'): words for the person on the ticket, not a question for the knowledge base."""
+    if reads_as_question(text):
+        return False
+    folded = _folded(text)
+    return _phrases("self_reference").search(folded) is not None or \
+        _phrases("statement_endings").search(folded) is not None
+
+
+@cache
+def _after_honorific() -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9a-z])(?:{_alternatives(_data()['honorifics'])})\.?\s+([a-z]+(?:\s+[a-z]+){{0,2}})")
+
+
+def names_after_honorifics(text: str) -> list[str]:
+    """Return the folded words (up to three) after each honorific in `text` ('cho gặp chị Lan bên kinh doanh' ->
+    ['lan ben kinh']): where a customer asks for someone by name, the name starts them."""
+    folded = " ".join(re.findall(r"[0-9a-z]+", fold(text)))
+    return [m.group(1) for m in _after_honorific().finditer(folded)]
+
+
 def typed_rating(text: str) -> int | None:
     """Return the 1-5 score a reply typed after a closed ticket gives ('4', '5 sao', '4 điểm', '⭐⭐⭐⭐',
     'tốt lắm'), or None when it is no rating."""

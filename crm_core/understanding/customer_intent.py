@@ -7,9 +7,14 @@ import re
 import unicodedata
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from crm_core.textnorm import fold
+
+SmallTalkKind = Literal["thanks", "bye", "greeting", "ack"]
+# The kinds a small-talk message is answered as, the first one present naming it ("ok em cảm ơn" is thanks).
+SMALL_TALK_KINDS: tuple[SmallTalkKind, ...] = ("thanks", "bye", "greeting", "ack")
+SMALL_TALK_MAX_WORDS = 8
 
 _DATA = Path(__file__).resolve().parent / "data" / "customer_intent.json"
 _WORD = re.compile(r"[0-9a-z]+")
@@ -21,10 +26,21 @@ def _data() -> dict[str, Any]:
     return data
 
 
+def _pattern(phrases: list[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<![0-9a-z])(?:{alternatives})(?![0-9a-z])")
+
+
 @cache
 def _phrases(name: str) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(p) for p in sorted(_data()[name], key=len, reverse=True))
-    return re.compile(rf"(?<![0-9a-z])(?:{alternatives})(?![0-9a-z])")
+    return _pattern(_data()[name])
+
+
+@cache
+def _small_talk(kind: str) -> re.Pattern[str]:
+    """The phrases of one kind of small talk; `any` for every kind and the fillers."""
+    table: dict[str, list[str]] = _data()["small_talk"]
+    return _pattern([p for name, phrases in table.items() for p in phrases] if kind == "any" else table[kind])
 
 
 def asks_about_buying(text: str) -> bool:
@@ -32,9 +48,44 @@ def asks_about_buying(text: str) -> bool:
     return _phrases("buying").search(_phrases("not_buying").sub(" ", fold(text))) is not None
 
 
-def is_small_talk(text: str) -> bool:
-    """Tell whether `text` is only a greeting, thanks or emoji: nothing to look up, nobody to call."""
+def small_talk_kind(text: str) -> SmallTalkKind | None:
+    """Return what kind of small talk `text` is (thanks, bye, greeting, ack: ok, yes, laughter, emoji), or None
+    when it has a word to look up or for someone (Vietnamese with or without accents, English)."""
     if not any(unicodedata.category(ch)[0] in ("L", "N") for ch in text):
-        return True
-    words = _WORD.findall(fold(text))
-    return bool(words) and len(words) <= 6 and _phrases("small_talk").sub(" ", " ".join(words)).strip() == ""
+        return "ack" if text.strip() else None
+    words = " ".join(_WORD.findall(fold(text)))
+    if not words or len(words.split()) > SMALL_TALK_MAX_WORDS or _small_talk("any").sub(" ", words).strip():
+        return None
+    return next((kind for kind in SMALL_TALK_KINDS if _small_talk(kind).search(words)), "ack")
+
+
+def is_small_talk(text: str) -> bool:
+    """Tell whether `text` is only a greeting, thanks, an ok, laughter or emoji: nothing to look up, nobody to call."""
+    return small_talk_kind(text) is not None
+
+
+def content_words(text: str) -> list[str]:
+    """Return the folded words of `text` left once its small talk is taken out ("ok thanks" has none)."""
+    return _small_talk("any").sub(" ", " ".join(_WORD.findall(fold(text)))).split()
+
+
+def decided_language(text: str) -> Literal["vi", "en"] | None:
+    """Return the language `text` is written in when its letters decide it, else None ("5", "ok", "hi",
+    "ok thanks": digits and small talk both languages type; the customer's known language answers those)."""
+    from crm_core.retrieval.normalize import has_vietnamese_marks, looks_unaccented_vietnamese  # heavy package
+
+    if has_vietnamese_marks(text):
+        return "vi"
+    rest = [w for w in content_words(text) if not w.isdigit()]
+    if not rest:
+        return None
+    return "vi" if looks_unaccented_vietnamese(" ".join(rest)) else "en"
+
+
+def asks_price_of_nothing(text: str) -> bool:
+    """Tell whether `text` asks a price without naming what ("giá?", "bao nhiêu tiền vậy shop", "how much?")."""
+    folded = " ".join(_WORD.findall(fold(text)))
+    if _phrases("price_words").search(folded) is None:
+        return False
+    rest = _small_talk("any").sub(" ", _phrases("price_words").sub(" ", folded))
+    return not _phrases("price_question_fillers").sub(" ", rest).split()
