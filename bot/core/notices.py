@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from functools import cache
 
 from crm_core.config import Settings
 from crm_core.flows.notices import (
@@ -20,17 +22,36 @@ from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
 from bot.core import format as fmt
 from bot.core.callbacks import pack
 from bot.core.messages import Button, Keyboard, Reply, staff_chat_id
-from bot.texts import Texts
+from bot.texts import LANGUAGES, Texts
 
 TRANSCRIPT_LINES = 8
 NOTICE_CHARS = 4000
+# Each message of a conversation shown to staff is cut at a line end past this many characters (8 fit a notice).
+MESSAGE_CHARS = 420
+CONTINUATION = "   "  # a message's further lines, indented under its 👤/🤖 mark
+
+
+@cache
+def _customer_only_notes() -> re.Pattern[str]:
+    """Lines the customer read that are about the ticket itself, not the conversation ("I copied this to #3")."""
+    notes = [re.escape(Texts(lang)("support.answered_on_ticket", ticket="{ticket}")).replace(r"\{ticket\}", r"\d+")
+             for lang in LANGUAGES]
+    return re.compile(rf"^\s*(?:{'|'.join(notes)})\s*$")
+
+
+def message_text(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """One message as staff read it: its own line breaks kept (blank lines and the customer-only note about the
+    ticket dropped), spaces tidied, cut at a line end past `limit`; further lines indented."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    kept = [line for line in lines if line and not _customer_only_notes().match(line)]
+    return fmt.clip_lines("\n".join(kept), limit).replace("\n", "\n" + CONTINUATION)
 
 
 def transcript_text(lines: list[TicketMessageOut], t: Texts) -> str:
-    """Render a ticket's conversation for staff, one line per message."""
+    """Render a ticket's conversation for staff: each message on its own lines, clipped on its own."""
     rendered = []
     for line in lines[-TRANSCRIPT_LINES:]:
-        text = fmt.clip(" ".join(line.text.split()), 300)
+        text = message_text(line.text)
         if line.author == "customer":
             rendered.append(t("staff.line_customer", text=text))
         elif line.author == "bot":
@@ -84,13 +105,13 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
                        reason=t(f"staff.reason_{ticket.reason}"), transcript=transcript_text(notice.transcript, t)),
                      ref=ref)
     if notice.kind == "message" and notice.transcript:  # messages held back by the cap, then this one
-        latest = t("staff.line_customer", text=fmt.clip(notice.text or "", 1000))
+        latest = t("staff.line_customer", text=message_text(notice.text or "", 1000))
         lines = transcript_text(notice.transcript, t) + "\n" + latest
         return Reply(t("staff.ticket_messages", ticket=ticket.id, customer=ticket.customer,
                        count=len(notice.transcript) + 1, transcript=lines), ref=ref)
     if notice.kind == "message":
         return Reply(t("staff.ticket_message", ticket=ticket.id, customer=ticket.customer,
-                       text=fmt.clip(notice.text or "", 3000)), ref=ref)
+                       text=message_text(notice.text or "", 3000)), ref=ref)
     return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, phone=_phone_line(ticket, t),
                    minutes=notice.minutes, assignee=ticket.assignee or t("staff.nobody_assigned"),
                    transcript=transcript_text(notice.transcript, t)), ref=ref)

@@ -147,6 +147,42 @@ async def test_an_english_customers_hi_and_ok_thanks_are_answered_in_english(
     assert customer.text == EN(f"support.small_talk.{kind}")
 
 
+# --- 5. staff notices on lines --------------------------------------------------------------------------------------
+
+
+async def test_a_ticket_notice_keeps_the_answers_lines_each_message_on_its_own(customer: ChatDriver) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu")
+    answer = customer.last[0].text
+    await customer.say("gặp nhân viên")
+
+    notice = customer.pushed_to("1001")[0].text.split("\n")
+
+    assert any(line.startswith("🤖 - Giá niêm yết: 1.850.000 ₫/cái.") and "Kích thước" not in line
+               for line in notice)
+    assert any(line.strip() == "- Kích thước: dài 120 × sâu 60 × cao 75 cm." for line in notice)
+    assert any(line.startswith("👤 gặp nhân viên") for line in notice)
+    assert "Kích thước" in answer
+
+
+async def test_staff_never_read_the_customers_note_that_an_answer_was_copied_to_the_ticket(
+        customer: ChatDriver, lan: ChatDriver, clock: Any) -> None:
+    from datetime import timedelta
+
+    from tests.support.scheduling import RecordedPushes
+
+    await customer.say("gặp nhân viên")
+    await customer.say("giờ mở cửa")
+    assert VI("support.answered_on_ticket", ticket=1) in customer.text
+    pushes = RecordedPushes(customer.engine)
+
+    clock.advance(timedelta(hours=2))  # nobody answered: the managers hear of it with the conversation
+    escalated = [r for r in await pushes.tick() if "/close 1" in r.text]
+
+    assert escalated
+    assert all(VI("support.answered_on_ticket", ticket=1) not in r.text for r in escalated)
+    assert all(any(line.startswith("🤖 ") for line in r.text.split("\n")) for r in escalated)
+
+
 # --- 6. a colleague asked for by name ------------------------------------------------------------------------------
 
 
