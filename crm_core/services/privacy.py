@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
+import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_core.errors import Conflict, Forbidden, NotFound
 from crm_core.models import (
@@ -23,6 +27,7 @@ from crm_core.models import (
     DialogState,
     InboxUpdate,
     Interaction,
+    Lead,
     LogDraft,
     OutboxMessage,
     PrivacyRequest,
@@ -36,13 +41,22 @@ from crm_core.policy import can_decide_erasure
 from crm_core.repositories.channels import IdentityRepository
 from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRequestOut, UserOut
 from crm_core.services.audit import AuditService
+from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
 from crm_core.services.directory import ERASED
 from crm_core.textnorm import fold
 
 # What replaces a phone, an e-mail or a chat id found in free text (the name becomes the caller's placeholder).
 HIDDEN = "***"
-# Shorter names are not searched for in free text (too many innocent words would match).
-MIN_NAME_CHARS = 4
+# A one-word name this short ("Vy", "An", "Mai") is also a common word: outside the customer's own records it
+# is matched only as a proper noun (capitalised), never "mai" (tomorrow) or "an toàn" in someone else's note.
+SHORT_NAME_CHARS = 4
+# What the customer typed is searched for in messages to staff by its first characters (a clipped quote
+# keeps them); shorter texts ("4", "ok", "gặp nhân viên") are too common to mark a message as theirs alone.
+QUOTE_CHARS = 40
+DISTINCT_QUOTE_CHARS = 24
+MIN_QUOTE_CHARS = 6
+# Messages delivered or given up: nothing is waiting for them, so the erasure deletes them.
+SETTLED = ("sent", "unreachable", "parked")
 
 
 class PrivacyService:
@@ -122,6 +136,8 @@ class PrivacyService:
 
     async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str) -> ErasureResult:
         """Erase the contact and every trace that identifies them, in every table (see `Traces`)."""
+        if self._session.get_bind().dialect.name == "sqlite":  # what is overwritten or deleted is zeroed, not freed
+            await self._session.execute(text("PRAGMA secure_delete = ON"))
         identities = list(await self._session.scalars(
             select(ContactIdentity).where(ContactIdentity.contact_id == contact.id)))
         requests = list(await self._session.scalars(
@@ -129,14 +145,18 @@ class PrivacyService:
         tickets = list(await self._session.scalars(select(Ticket).where(Ticket.contact_id == contact.id)))
         chats = {(i.channel, i.external_id) for i in identities} | {(r.channel, r.chat_id) for r in requests} \
             | {(t.channel, t.chat_id) for t in tickets}
+        ticket_ids = [t.id for t in tickets]
+        lead_ids = list(await self._session.scalars(select(Lead.id).where(Lead.contact_id == contact.id)))
         traces = Traces.of(name=contact.name, phone=contact.phone, email=contact.email,
-                           chat_ids=[chat for _, chat in chats], erased_name=erased_name)
+                           chat_ids=[chat for _, chat in chats], erased_name=erased_name,
+                           typed=await self._typed_by(contact.id, ticket_ids),
+                           refs=[ticket_ref(i) for i in ticket_ids] + [lead_ref(i) for i in lead_ids]
+                           + [erasure_ref(r.id) for r in requests])
 
         interaction_ids = list(await self._session.scalars(
             select(Interaction.id).where(Interaction.contact_id == contact.id)))
         await self._session.execute(update(Interaction).where(Interaction.contact_id == contact.id)
                                     .values(summary=ERASED))
-        ticket_ids = [t.id for t in tickets]
         messages = await self._session.execute(update(TicketMessage).where(TicketMessage.ticket_id.in_(ticket_ids))
                                                .values(text=ERASED))
         questions = await self._session.execute(update(CustomerQuestion)
@@ -149,11 +169,11 @@ class PrivacyService:
         for request in requests:
             request.chat_id = ""
         for deal in await self._session.scalars(select(Deal).where(Deal.contact_id == contact.id)):
-            title = traces.scrub(deal.title)
+            title = traces.scrub(deal.title, own=True)
             if title != deal.title:
                 deal.title, deal.title_folded = title, fold(title)
         for task in await self._session.scalars(select(Task).where(Task.contact_id == contact.id)):
-            task.title = traces.scrub(task.title)
+            task.title = traces.scrub(task.title, own=True)
             if task.done_at is None:  # a call-back to someone erased is not to be made, reminded or listed
                 task.done_at = self._now
         await self._forget_chats(chats, traces)
@@ -165,6 +185,15 @@ class PrivacyService:
         return result.model_copy(update={"interactions": interaction_ids,
                                          "messages": getattr(messages, "rowcount", 0) or 0,
                                          "questions": getattr(questions, "rowcount", 0) or 0})
+
+    async def _typed_by(self, contact_id: int, ticket_ids: list[int]) -> list[str]:
+        """What the customer wrote: their questions, their ticket messages, their interactions' summaries."""
+        questions = await self._session.scalars(select(CustomerQuestion.question)
+                                                .where(CustomerQuestion.contact_id == contact_id))
+        messages = await self._session.scalars(select(TicketMessage.text).where(
+            TicketMessage.ticket_id.in_(ticket_ids), TicketMessage.author == "customer"))
+        summaries = await self._session.scalars(select(Interaction.summary).where(Interaction.contact_id == contact_id))
+        return [*questions, *messages, *summaries]
 
     async def _forget_chats(self, chats: set[tuple[str, str]], traces: Traces) -> None:
         """Delete what is kept per chat: settings, dialogs, messages to them, routing and dedupe keys, the inbox."""
@@ -185,9 +214,20 @@ class PrivacyService:
                 await self._session.delete(row)
 
     async def _scrub_elsewhere(self, traces: Traces) -> None:
-        """Replace the customer's name, phone, e-mail and chat ids in messages to staff, drafts and the audit log."""
+        """Forget messages to staff about the customer; scrub their name, phone, e-mail and chat ids elsewhere.
+
+        A message about them (their ticket, lead or request, their words quoted, their name or number) is
+        deleted once settled (sent, unreachable, parked: its text is kept only for looking back); one still to
+        be delivered loses their traces and every line quoting what they typed.
+        """
         for message in list(await self._session.scalars(select(OutboxMessage))):
-            payload = traces.scrub_json(message.payload)
+            if traces.concerns(message.payload):
+                if message.status in SETTLED:
+                    await self._session.delete(message)
+                    continue
+                payload = traces.scrub_json(message.payload, own=True)
+            else:
+                payload = traces.scrub_json(message.payload)
             if payload != message.payload:
                 message.payload = payload
             if message.origin_chat_id and traces.found_in(message.origin_chat_id):
@@ -206,52 +246,151 @@ class PrivacyService:
 class Traces:
     """What identifies an erased customer in free text, and what replaces it.
 
-    The name (as written and accent-folded, whole words, any case) becomes the erased placeholder;
-    the phone (in any grouping of its digits), the e-mail and the chat ids become "***".
+    Names are matched on accent- and case-folded text (so "Bich Ngoc", "BÍCH NGỌC" and "Bích Ngoc" are the
+    same), as whole words: the full name, and runs of its words that end with the given name or are three
+    words long ("Bích Ngọc", "Nguyễn Thị Bích"); in the customer's own records (`own`) the given name alone
+    too. A short one-word name counts elsewhere only written as a proper noun. The name becomes the erased
+    placeholder; the phone (any grouping of its digits), the e-mail and the chat ids become "***"; in their
+    own records a line quoting what they typed becomes the placeholder.
     """
 
-    name: re.Pattern[str] | None
+    names: tuple[tuple[re.Pattern[str], bool], ...]
+    own_names: tuple[tuple[re.Pattern[str], bool], ...]
     others: re.Pattern[str] | None
+    typed: tuple[str, ...]
+    refs: frozenset[str]
     erased_name: str
 
     @classmethod
-    def of(cls, *, name: str, phone: str | None, email: str | None, chat_ids: list[str],
-           erased_name: str) -> Traces:
-        names = sorted({n for n in (name.strip(), fold(name).strip()) if len(n) >= MIN_NAME_CHARS}, key=len,
-                       reverse=True)
+    def of(cls, *, name: str, phone: str | None, email: str | None, chat_ids: list[str], erased_name: str,
+           typed: Iterable[str] = (), refs: Iterable[str] = ()) -> Traces:
+        words = tuple(_fold_chars(unicodedata.normalize("NFC", name))[0].split())
+        runs = {words[i:j] for i in range(len(words)) for j in range(i + 2, len(words) + 1)
+                if j == len(words) or j - i >= 3}
+        names = {words, *runs} if words else set()
+        own = names | ({words[-1:]} if words else set())
         others = [re.escape(email)] if email else []
         digits = "".join(ch for ch in phone or "" if ch.isdigit())
         if digits:
             national = digits[2:] if digits.startswith("84") else digits.lstrip("0")
             others.append(r"(?:\+?84|0)?[\s.\-]?" + r"[\s.\-]?".join(national))
         others += [re.escape(chat) for chat in chat_ids if chat]
-        return cls(name=re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.IGNORECASE)
-                   if names else None,
+        quotes = {_quote(text) for text in typed}
+        return cls(names=_longest_first(names), own_names=_longest_first(own),
                    others=re.compile(r"(?<![\w@.])(?:" + "|".join(others) + r")(?![\w@])", re.IGNORECASE)
                    if others else None,
-                   erased_name=erased_name)
+                   typed=tuple(sorted((q for q in quotes if len(q) >= MIN_QUOTE_CHARS), key=len, reverse=True)),
+                   refs=frozenset(refs), erased_name=erased_name)
 
     def found_in(self, text: str) -> bool:
         """Tell whether `text` mentions the customer."""
         return self.scrub(text) != text
 
-    def scrub(self, text: str) -> str:
-        """Return `text` with the customer's traces replaced."""
-        if self.name is not None:
-            text = self.name.sub(self.erased_name, text)
+    def concerns(self, payload: Any) -> bool:
+        """Tell whether a message (its JSON) is about the customer: their ref, their traces or their words."""
+        if isinstance(payload, dict) and payload.get("ref") in self.refs:
+            return True
+        text = " ".join(_strings(payload))
+        if self.found_in(text):
+            return True
+        flat = _quote(text, limit=None)
+        return any(quote in flat for quote in self.typed if len(quote) >= DISTINCT_QUOTE_CHARS)
+
+    def scrub(self, text: str, *, own: bool = False) -> str:
+        """Return `text` with the customer's traces replaced (`own`: one of their own records)."""
+        if own and self.typed:
+            text = "\n".join(self.erased_name if any(q in _quote(line, limit=None) for q in self.typed) else line
+                              for line in text.split("\n"))
+        text = self._scrub_names(text, own=own)
         if self.others is not None:
             text = self.others.sub(HIDDEN, text)
         return text
 
-    def scrub_json(self, value: Any) -> Any:
+    def _scrub_names(self, text: str, *, own: bool) -> str:
+        names = self.own_names if own else self.names
+        if not names:
+            return text
+        composed = unicodedata.normalize("NFC", text)
+        folded, origin = _fold_chars(composed)
+        spans: list[tuple[int, int]] = []
+        for pattern, short in names:
+            for match in pattern.finditer(folded):
+                start, end = origin[match.start()], origin[match.end() - 1] + 1
+                if short and not own and not composed[start].isupper():
+                    continue
+                if not any(s < end and start < e for s, e in spans):
+                    spans.append((start, end))
+        if not spans:
+            return text
+        for start, end in sorted(spans, reverse=True):
+            composed = composed[:start] + self.erased_name + composed[end:]
+        return composed
+
+    def scrub_json(self, value: Any, *, own: bool = False) -> Any:
         """Return a JSON value with every string (keys too) scrubbed."""
         if isinstance(value, str):
-            return self.scrub(value)
+            return self.scrub(value, own=own)
         if isinstance(value, list):
-            return [self.scrub_json(v) for v in value]
+            return [self.scrub_json(v, own=own) for v in value]
         if isinstance(value, dict):
-            return {self.scrub(str(k)): self.scrub_json(v) for k, v in value.items()}
+            return {self.scrub(str(k), own=own): self.scrub_json(v, own=own) for k, v in value.items()}
         return value
+
+
+def _fold_chars(text: str) -> tuple[str, list[int]]:
+    """Fold `text` (no accents, đ -> d, case-folded) keeping, per folded character, its index in `text`."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        base = "d" if ch in "đĐ" else "".join(c for c in unicodedata.normalize("NFD", ch)
+                                               if unicodedata.category(c) != "Mn").casefold()
+        folded.append(base)
+        origin.extend([index] * len(base))
+    return "".join(folded), origin
+
+
+def _quote(text: str, *, limit: int | None = QUOTE_CHARS) -> str:
+    """What a quote of `text` is recognised by: NFC, spaces collapsed, its first `limit` characters."""
+    flat = " ".join(unicodedata.normalize("NFC", text).split())
+    return flat[:limit].rstrip() if limit is not None else flat
+
+
+def _longest_first(names: set[tuple[str, ...]]) -> tuple[tuple[re.Pattern[str], bool], ...]:
+    """Whole-word patterns of folded names, longest first, each with whether it is a short one-word name."""
+    return tuple((re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)"),
+                  len(words) == 1 and len(words[0]) < SHORT_NAME_CHARS)
+                 for words in sorted(names, key=lambda words: (-len(" ".join(words)), words)))
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _strings(v)
+
+
+async def purge_freed_pages(engine: AsyncEngine) -> None:
+    """After an erasure commits, leave none of its old bytes in the SQLite files (nothing to do elsewhere).
+
+    Secure delete zeroes what the erasure overwrote, but the write-ahead log still holds the pages as they
+    were before, and rows deleted earlier (dialogs, updates) left their bytes in free space: a truncating
+    checkpoint and a VACUUM rewrite the file from the live rows only. Must run outside any transaction.
+    """
+    if engine.dialect.name != "sqlite" or not engine.url.database or engine.url.database == ":memory:":
+        return
+    await asyncio.to_thread(_vacuum, engine.url.database)
+
+
+def _vacuum(database: str) -> None:
+    with closing(sqlite3.connect(database, timeout=30.0, isolation_level=None)) as connection:
+        connection.execute("PRAGMA secure_delete = ON")
+        connection.execute("VACUUM")
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _request_out(request: PrivacyRequest, name: str) -> PrivacyRequestOut:

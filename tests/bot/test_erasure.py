@@ -10,7 +10,7 @@ from typing import Any
 import chromadb
 import pytest_asyncio
 from chromadb.config import Settings
-from sqlalchemy import JSON, String, Text, select, update
+from sqlalchemy import JSON, String, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
@@ -140,3 +140,83 @@ async def test_after_erasure_her_tickets_are_closed_her_call_back_is_no_longer_d
     assert [t.status for t in tickets] == ["closed"]
     await lan.say("/tasks")
     assert f"#{contact.id}" not in lan.text
+
+
+SHORT_NAME = "Vy"
+SHORT_PHONE = "0933221100"
+SHORT_CHAT = "555002"
+TYPED = ("nhà em ở 45 Hoa Lư, Ninh Bình, chiều mai em ở nhà",
+         "em cần đổi chiếc ghế mua hôm 12/11 vì tay vịn bị lỏng")
+
+
+def _raw_files_holding(paths: list[Path], needles: list[str]) -> list[str]:
+    """Every file (or file under a folder) whose raw bytes still hold one of `needles`, any case."""
+    files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return sorted(f"{f.name}: {n}" for f in files for n in needles if n.lower().encode() in f.read_bytes().lower())
+
+
+async def _as_vy_with_a_ticket(vy: ChatDriver, quang: ChatDriver) -> None:
+    await vy.say("bàn AP-D120 giá bao nhiêu", display_name=SHORT_NAME)
+    await vy.say(None, shared_phone=SHORT_PHONE, display_name=SHORT_NAME)  # a lead "Khách từ bot: Vy"
+    await vy.say("gặp nhân viên", display_name=SHORT_NAME)
+    for typed in TYPED:
+        await vy.say(typed, display_name=SHORT_NAME)
+    await quang.say("/ask khách ở Hoa Lư Ninh Bình")  # her conversation is indexed for staff search
+    await vy.say("/privacy", display_name=SHORT_NAME)
+    await vy.press("Yêu cầu xóa")
+
+
+async def test_a_short_name_and_what_she_typed_leave_deal_titles_and_every_message_to_staff_parked_ones_too(
+        support_engine: Engine, quang: ChatDriver, thao: ChatDriver,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    from crm_core.models import Deal, OutboxMessage
+
+    vy = ChatDriver(support_engine, SHORT_CHAT)
+    await _as_vy_with_a_ticket(vy, quang)
+    async with UnitOfWork(sessionmaker) as uow:  # one notice about her never arrived and was given up
+        await uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == select(func.min(OutboxMessage.id))
+                                                              .where(OutboxMessage.payload.is_not(None))
+                                                              .scalar_subquery()).values(status="parked"))
+    async with sessionmaker() as session:
+        titles = list(await session.scalars(select(Deal.title)))
+        payloads = [json.dumps(p, ensure_ascii=False) for p in await session.scalars(select(OutboxMessage.payload))]
+    assert any(re.search(rf"\b{SHORT_NAME}\b", title) for title in titles)
+    assert any(TYPED[0] in p for p in payloads)
+
+    thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    async with sessionmaker() as session:
+        titles = list(await session.scalars(select(Deal.title)))
+        payloads = [json.dumps(p, ensure_ascii=False) for p in await session.scalars(select(OutboxMessage.payload))]
+    assert [t for t in titles if re.search(rf"\b{SHORT_NAME}\b", t)] == []
+    assert [p for p in payloads if re.search(rf"\b{SHORT_NAME}\b|{SHORT_PHONE}|{SHORT_CHAT}", p)] == []
+    assert [p for p in payloads if any(typed[:30] in p for typed in TYPED)] == []
+
+
+async def test_erasure_leaves_no_copy_in_the_raw_files_even_when_the_vector_store_failed_at_approval(
+        support_engine: Engine, quang: ChatDriver, thao: ChatDriver, tmp_path: Path, backend: str,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    from crm_core.services.privacy import purge_freed_pages
+
+    vy = ChatDriver(support_engine, SHORT_CHAT)
+    await _as_vy_with_a_ticket(vy, quang)
+    chroma = tmp_path / "history-home" / "chroma"
+    needles = [f"{SHORT_NAME} ", SHORT_PHONE, SHORT_CHAT, *(t[:30] for t in TYPED)]
+    assert _raw_files_holding([chroma], needles) != []
+    history: Any = support_engine.ports.history
+    store = history._chroma.store("history")
+    store.delete = lambda **_: (_ for _ in ()).throw(RuntimeError("chroma down for a minute"))
+
+    thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+    del store.delete  # Chroma is back
+    await quang.say("/ask khách ở Hoa Lư Ninh Bình")
+
+    assert "Hoa Lư" not in quang.text
+    assert _raw_files_holding([chroma], needles) == []
+    if backend == "sqlite":
+        engine: Any = sessionmaker.kw["bind"]
+        await purge_freed_pages(engine)
+        database = Path(engine.url.database)
+        assert _raw_files_holding([database, *database.parent.glob(f"{database.name}-*")], needles) == []
