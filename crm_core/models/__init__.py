@@ -4,6 +4,7 @@ from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft,
 from crm_core.models.base import Base
 from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
 from crm_core.models.inbox import InboxUpdate
+from crm_core.models.nba import NBA_OUTCOMES, CustomerTier, NbaOutcome
 from crm_core.models.outbox import OUTBOX_STATUSES, OutboxMessage
 from crm_core.models.people import ROLES, Company, Contact, User
 from crm_core.models.reports import PushPreference, ScheduledPush
@@ -19,6 +20,7 @@ from crm_core.models.system import (
 
 __all__ = [
     "INTERACTION_KINDS",
+    "NBA_OUTCOMES",
     "OUTBOX_STATUSES",
     "ROLES",
     "AuditEntry",
@@ -28,6 +30,7 @@ __all__ = [
     "Contact",
     "ContactIdentity",
     "CustomerQuestion",
+    "CustomerTier",
     "Deal",
     "DealStageChange",
     "DialogState",
@@ -36,6 +39,7 @@ __all__ = [
     "Interaction",
     "Lead",
     "LogDraft",
+    "NbaOutcome",
     "OutboxMessage",
     "Pipeline",
     "PrivacyRequest",
