@@ -11,7 +11,12 @@ file in a chat app; its progress edits are printed as `bot ✎: …` lines.
 
 A push to another console chat is printed with its buttons; when that chat is played later in the same
 process (the demo: a salesperson closes a ticket, then the customer writes), it is shown there first and its
-buttons are the ones a number presses (the customer's ⭐ rating).
+buttons are the ones a number presses (the customer's ⭐ rating). A customer's console prints only the customer's
+own chat: what goes to staff meanwhile (a ticket notice) is printed to `aside` (stderr), never to the transcript.
+
+An answer's buttons and the share-my-phone button that follows it in the same turn are numbered as one list
+(👍 [1], 👎 [2], a person [3], the phone [4]), so a number still reaches the answer's buttons. Pressing the phone
+button without `--phone` says how to give one; nothing is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import itertools
 import mimetypes
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -52,8 +58,12 @@ class ConsoleChannel:
     """One console conversation as one user (staff by name, or a customer)."""
 
     def __init__(self, engine: ConsoleEngine, *, scheduler: Scheduler, user: str, out: TextIO, echo: bool,
-                 customer: bool = False, phone: str | None = None, language: str = "vi") -> None:
+                 customer: bool = False, phone: str | None = None, language: str = "vi",
+                 aside: TextIO | None = None) -> None:
         self._engine = engine
+        self._customer = customer
+        # Where a customer's console prints what goes to other chats (staff notices): not the customer's transcript.
+        self._aside = aside if aside is not None else sys.stderr
         self._scheduler = scheduler
         self._phone = phone
         self._user = f"customer:{user}" if customer else user
@@ -61,6 +71,7 @@ class ConsoleChannel:
         self._out = out
         self._echo = echo
         self._buttons: list[Button] = []
+        self._turn_buttons: list[Button] = []  # inline buttons of this turn's replies, before a share-phone keyboard
         self._run = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
         self._message_numbers = itertools.count(1)  # synthetic message ids of this run, shown as [#N]
@@ -85,6 +96,9 @@ class ConsoleChannel:
             # `>N text` means "reply to message N": never let it become a log about something else.
             self._print(f"bot: {self._texts('common.reply_unknown', number=line.strip()[1:].split()[0])}")
             return
+        if self._share_without_phone(line):
+            self._print(f"bot: {self._texts('common.share_phone_console')}")
+            return
         inbound = self._inbound(line, f"{self._run}-{next(self._counter)}")
         if inbound is None:
             self._print(f"bot: {self._texts('common.file_missing', path=line.strip()[len('/file'):].strip())}")
@@ -100,10 +114,22 @@ class ConsoleChannel:
         reply_to = _REPLY_TO.match(stripped)
         return reply_to is not None and self._shown_here.get(int(reply_to.group(1))) != self._user
 
-    def _inbound(self, line: str, message_id: str) -> Inbound | None:
+    def _pressed(self, line: str) -> Button | None:
+        """The button a line that is only a number presses, if any."""
         number = line.strip()
         if number.isdigit() and self._buttons and 1 <= int(number) <= len(self._buttons):
-            return self._press(self._buttons[int(number) - 1], line, message_id)
+            return self._buttons[int(number) - 1]
+        return None
+
+    def _share_without_phone(self, line: str) -> bool:
+        """Tell whether the line presses "share my phone" in a console given no --phone."""
+        pressed = self._pressed(line)
+        return pressed is not None and pressed.kind == "request_contact" and not self._phone
+
+    def _inbound(self, line: str, message_id: str) -> Inbound | None:
+        pressed = self._pressed(line)
+        if pressed is not None:
+            return self._press(pressed, line, message_id)
         sent_file = _SEND_FILE.match(line.strip())
         if sent_file is not None:
             return self._document(Path(sent_file.group(1).strip()).expanduser(), message_id)
@@ -136,28 +162,37 @@ class ConsoleChannel:
 
     async def show(self, replies: list[Reply]) -> None:
         """Print replies; remember the buttons of the latest one that has any; number those one may reply to."""
+        self._turn_buttons = []
         for reply in replies:
             chat_id = reply.chat_id or self._user
             tag = await self._numbered(reply, chat_id)
             if chat_id != self._user:
-                self._print(f"→ {chat_id}{tag}: {reply.text}")
-                if reply.keyboard is not None:
-                    self._print("  " + "  ".join(f"[{b.label}]" for b in reply.keyboard.buttons()))
-                    _WAITING.setdefault((id(self._engine), chat_id), []).append(reply)
+                self._show_other(reply, chat_id, tag)
                 continue
             self._show_own(reply, tag)
 
+    def _show_other(self, reply: Reply, chat_id: str, tag: str) -> None:
+        """Print a push to another chat with its buttons numbered; a customer's console prints it aside."""
+        print_line = self._print_aside if self._customer else self._print
+        print_line(f"→ {chat_id}{tag}: {reply.text}")
+        if reply.keyboard is not None:
+            print_line("  " + _labels(reply.keyboard.buttons()))
+            _WAITING.setdefault((id(self._engine), chat_id), []).append(reply)
+
     def _show_own(self, reply: Reply, tag: str) -> None:
-        """Print a reply to this chat; its buttons become the ones a number presses."""
+        """Print a reply to this chat; its buttons become the ones a number presses (a share-phone button that
+        follows an answer's buttons in the same turn is numbered after them)."""
         if reply.toast and reply.toast != reply.text:
             self._print(f"  ({reply.toast})")
         self._print(f"bot{tag}: {reply.text}")
         if reply.file is not None:
             self._print(f"  [file] {reply.file.path}")
         if reply.keyboard is not None:
-            self._buttons = reply.keyboard.buttons()
-            labels = "  ".join(f"[{i}] {b.label}" for i, b in enumerate(self._buttons, start=1))
-            self._print(f"  {labels}")
+            buttons = reply.keyboard.buttons()
+            before = self._turn_buttons if reply.keyboard.is_share_contact else []
+            self._buttons = before + buttons
+            self._turn_buttons = [] if reply.keyboard.is_share_contact else buttons
+            self._print("  " + _labels(buttons, start=len(before) + 1))
 
     async def _numbered(self, reply: Reply, chat_id: str) -> str:
         """Report the reply delivered (printing cannot fail); a reply that stands for something gets a number."""
@@ -176,6 +211,15 @@ class ConsoleChannel:
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+    def _print_aside(self, text: str) -> None:
+        self._aside.write(text + "\n")
+        self._aside.flush()
+
+
+def _labels(buttons: list[Button], *, start: int = 1) -> str:
+    """Buttons as the console prints them: `[1] 👍  [2] 👎`."""
+    return "  ".join(f"[{i}] {b.label}" for i, b in enumerate(buttons, start=start))
 
 
 class ConsoleIO:
