@@ -49,8 +49,20 @@ def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
         raise typer.Exit(1)
 
 
-def kb_ask_one(kb: Any, question: str) -> dict[str, Any]:
-    """Answer one question as the customer bot would, in the same words, writing nothing."""
+def kb_ask_one(kb: Any, question: str, *, language: str | None = None) -> dict[str, Any]:
+    """Answer one question as the customer bot would, in the same words, writing nothing.
+
+    Small talk (thanks, ok, greetings, laughter) is acknowledged as the bot does, before any screen or search:
+    no sources, no hand-off, `small_talk` says its kind; in the message's language when its letters decide it,
+    else `language` (default: the business's, CHATCRM_LANGUAGE).
+    """
+    from crm_core.understanding.customer_intent import decided_language, small_talk_kind
+
+    kind = small_talk_kind(question)
+    if kind is not None:
+        said = decided_language(question) or language or Settings().language
+        return {"answer": Texts(said)(f"support.small_talk.{kind}"), "sources": [], "confidence": 1.0,
+                "handoff": False, "reason": None, "small_talk": kind}
     answer = kb.ask(question)
     return dict(answer.to_contract(phrase_answer(answer, Texts(answer.language))))
 

@@ -236,3 +236,20 @@ async def test_an_english_price_with_no_product_asks_in_english(support_engine: 
     await customer.say("how much?")
 
     assert customer.text == EN("support.which_product")
+
+
+# --- kb ask answers small talk as the bot does ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("message", "kind"), [("ok e", "ack"), ("em cảm ơn", "thanks"), ("hihi", "ack")])
+def test_kb_ask_acknowledges_small_talk_without_searching(message: str, kind: str) -> None:
+    from bot.knowledge_cli import kb_ask_one
+
+    class NoKnowledge:
+        def ask(self, question: str) -> Any:
+            raise AssertionError("small talk is never searched")
+
+    said = kb_ask_one(NoKnowledge(), message, language="vi")
+
+    assert (said["answer"], said["handoff"], said["sources"], said["small_talk"]) == (
+        VI(f"support.small_talk.{kind}"), False, [], kind)
