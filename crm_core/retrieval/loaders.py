@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import stat
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +19,16 @@ from crm_core.retrieval.errors import (
     IngestError,
     MissingColumns,
     UnknownEncoding,
+    UnsafePath,
     UnsupportedType,
 )
 from crm_core.textnorm import fold, nfc
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# A .docx part larger than this once unzipped is refused (a zip bomb, not a business document).
+# A .docx or .xlsx whose parts unzip to more than this is refused (a zip bomb, not a business document).
+# Counted while decompressing: the sizes an archive declares are the attacker's to write.
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+_UNZIP_CHUNK = 1024 * 1024
 # The encodings a knowledge text file may be in: Unicode, or the Windows code pages of Vietnamese and
 # Western text. Guessing among more (cp1257, mac_roman…) mostly finds wrong ones that also decode.
 TEXT_ENCODINGS = ("utf_8", "utf_16", "utf_32", "cp1258", "cp1252")
@@ -61,7 +66,10 @@ def load_file(path: Path, doc: str) -> list[Unit]:
     reader = _READERS.get(suffix)
     if reader is None:
         raise UnsupportedType(f"{doc}: unsupported file type '{suffix or path.name}'", doc=doc)
-    size = path.stat().st_size
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):  # a FIFO or a device would block the read or never end
+        raise UnsafePath(f"{doc}: not a regular file", doc=doc)
+    size = status.st_size
     if size > MAX_FILE_BYTES:
         raise FileTooLarge(f"{doc}: {size} bytes is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit", doc=doc)
     if size == 0:
@@ -208,10 +216,9 @@ def _read_csv(path: Path, doc: str) -> list[Unit]:
 
 
 def _read_xlsx(path: Path, doc: str) -> list[Unit]:
-    import zipfile
-
     import openpyxl
 
+    _check_unzipped_size(path, doc)  # openpyxl reads whole parts at once, trusting their declared sizes
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
@@ -327,13 +334,40 @@ def _read_docx(path: Path, doc: str) -> list[Unit]:
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, doc: str, limit: int) -> bytes:
+    """Return one archive member, decompressed a chunk at a time; CorruptFile once it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    with archive.open(info) as member:
+        while chunk := member.read(_UNZIP_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise CorruptFile(f"{doc}: {info.filename} unzips to over {limit // (1024 * 1024)} MB", doc=doc)
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_unzipped_size(path: Path, doc: str) -> None:
+    """Decompress every member as a stream (nothing kept); CorruptFile when all of them pass the limit."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            left = MAX_UNZIPPED_BYTES
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while chunk := member.read(_UNZIP_CHUNK):
+                        left -= len(chunk)
+                        if left < 0:
+                            raise CorruptFile(f"{doc}: unzips to over {MAX_UNZIPPED_BYTES // (1024 * 1024)} MB",
+                                              doc=doc)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise CorruptFile(f"{doc}: not a readable archive", doc=doc) from exc
+
+
 def _local(tag: object) -> str:
     return str(tag).rsplit("}", 1)[-1]
 
 
 def _docx_parts(path: Path, doc: str) -> tuple[list[Any], Any]:
-    import zipfile
-
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -347,9 +381,7 @@ def _docx_parts(path: Path, doc: str) -> tuple[list[Any], Any]:
                     if name == "word/document.xml":
                         raise
                     continue
-                if info.file_size > MAX_UNZIPPED_BYTES:
-                    raise CorruptFile(f"{doc}: {name} is {info.file_size} bytes unzipped", doc=doc)
-                parts[name] = etree.fromstring(archive.read(info), parser)
+                parts[name] = etree.fromstring(_read_member(archive, info, doc, MAX_UNZIPPED_BYTES), parser)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, etree.XMLSyntaxError) as exc:
         raise CorruptFile(f"{doc}: not a readable .docx document", doc=doc) from exc
     body = parts["word/document.xml"].find(f"{_W}body")

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from typer.testing import CliRunner
 
 from crm_core.retrieval import KnowledgeBase
-from crm_core.retrieval.errors import UnknownEncoding
+from crm_core.retrieval.errors import IngestError, UnknownEncoding
 from crm_core.retrieval.loaders import decode_text, load_file
 from tests.core.retrieval.conftest import NOW
 
@@ -246,3 +246,78 @@ def test_a_workbook_still_loads(tmp_path: Path) -> None:
     sheet.append(["Có trả góp không?", "Có, 0%."])
     book.save(tmp_path / "faq.xlsx")
     assert [u.section for u in load_file(tmp_path / "faq.xlsx", "faq.xlsx")] == ["Có trả góp không?"]
+
+
+# --- files that are not what they say -----------------------------------------------------------------------
+
+
+def test_a_fifo_is_refused_before_any_read_instead_of_hanging(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)  # nobody writes to it: opening it for reading would wait forever
+
+    with pytest.raises(IngestError) as refused:
+        load_file(fifo, "pipe.md")
+
+    assert refused.value.code == "unsafe_path"
+
+
+def _lying_zip_bomb(path: Path, member: str, *, honest_parts: dict[str, bytes] | None = None) -> Path:
+    """An archive whose `member` unzips to 200 MB while its headers claim 1,000 bytes."""
+    import struct
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in (honest_parts or {}).items():
+            archive.writestr(name, data)
+        archive.writestr(member, b"<x>" + b"A" * (200 * 1024 * 1024) + b"</x>")
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 1000)  # the central directory's uncompressed size
+    local = data.rfind(b"PK\x03\x04", 0, central)
+    struct.pack_into("<I", data, local + 22, 1000)  # the local header's
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(("name", "member"),
+                         [("bomb.docx", "word/document.xml"), ("bomb.xlsx", "xl/sharedStrings.xml")])
+def test_an_archive_lying_about_its_unzipped_size_is_refused_without_unzipping_it_all(
+        tmp_path: Path, name: str, member: str) -> None:
+    import tracemalloc
+
+    real = tmp_path / f"real-{name}"
+    if name.endswith(".xlsx"):
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(["question", "answer"])
+        book.save(real)
+    else:
+        _docx(real, 1)
+    with zipfile.ZipFile(real) as archive:  # a real document's other parts, so the reader gets to the bomb
+        parts = {n: archive.read(n) for n in archive.namelist() if n != member}
+    path = _lying_zip_bomb(tmp_path / name, member, honest_parts=parts)
+    tracemalloc.start()
+    try:
+        with pytest.raises(IngestError) as refused:
+            load_file(path, name)
+        peak_mb = tracemalloc.get_traced_memory()[1] / (1024 * 1024)
+    finally:
+        tracemalloc.stop()
+
+    assert refused.value.code == "corrupt_file"
+    assert peak_mb < 20, f"{peak_mb:.0f} MB held while refusing it"
+
+
+def test_an_honest_archive_over_the_unzipped_limit_is_refused(tmp_path: Path) -> None:
+    from crm_core.retrieval import loaders
+
+    path = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"A" * (loaders.MAX_UNZIPPED_BYTES + 1))
+
+    with pytest.raises(IngestError) as refused:
+        load_file(path, "big.xlsx")
+
+    assert refused.value.code == "corrupt_file"
