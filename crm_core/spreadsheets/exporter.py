@@ -121,10 +121,11 @@ async def _users(session: AsyncSession, lang: str) -> list[Row]:
     on_telegram = StaffIdentity.channel == "telegram"
     telegram = dict((await session.execute(
         select(StaffIdentity.user_id, StaffIdentity.external_id).where(on_telegram))).all())
-    rows = await session.execute(select(User.id, User.name, User.role, User.language).order_by(User.id))
+    rows = await session.execute(select(User.id, User.name, User.role, User.language, User.active).order_by(User.id))
     return [[name, shown("roles", role, lang) if role in ("sales", "manager", "admin") else role,
-             int(telegram[uid]) if telegram.get(uid, "").isdigit() else telegram.get(uid), language]
-            for uid, name, role, language in rows]
+             int(telegram[uid]) if telegram.get(uid, "").isdigit() else telegram.get(uid), language,
+             shown_boolean(active, lang)]
+            for uid, name, role, language, active in rows]
 
 
 async def _companies(session: AsyncSession, lang: str) -> list[Row]:

@@ -281,6 +281,7 @@ class _Run:
             return None
         role = row.read("role", cell.role)
         language = row.read("language", cell.language)
+        active = row.read("active", cell.boolean)  # blank: a new colleague is active, a known one stays as is
         telegram = row.read("telegram_id", cell.telegram_id)
         rec = self.index.users.get(fold(name))
         telegram_text = None if telegram is None else str(telegram)
@@ -291,13 +292,15 @@ class _Run:
                 telegram_text = None
         if rec is None:
             rec = Rec(Ref(), {"name": name, "name_folded": fold(name), "role": role or "sales",
-                              "language": language or "vi", "telegram_id": telegram_text, "identity": None})
-            self.writer.insert(User, rec.ref, {k: rec.values[k] for k in ("name", "name_folded", "role", "language")}
-                               | {"active": True, "created_at": self.now, "source": self.source})
+                              "language": language or "vi", "active": True if active is None else active,
+                              "telegram_id": telegram_text, "identity": None})
+            self.writer.insert(User, rec.ref, {k: rec.values[k] for k in ("name", "name_folded", "role", "language",
+                                                                          "active")}
+                               | {"created_at": self.now, "source": self.source})
             self._link_telegram(rec, telegram_text)
             self.index.add_user(rec)
             return "created"
-        outcome = self.apply(User, rec, {"role": role, "language": language}, "users")
+        outcome = self.apply(User, rec, {"role": role, "language": language, "active": active}, "users")
         if telegram_text is not None and rec.values.get("telegram_id") != telegram_text:
             self._link_telegram(rec, telegram_text)
             outcome = "updated"

@@ -162,11 +162,11 @@ async def load_index(session: AsyncSession) -> Index:
         select(StaffIdentity.user_id, StaffIdentity.external_id).where(on_telegram))).all())
     identities = dict((await session.execute(
         select(StaffIdentity.user_id, StaffIdentity.id).where(on_telegram))).all())
-    for uid, name, folded, role, language in await session.execute(
-            select(User.id, User.name, User.name_folded, User.role, User.language).order_by(User.active.desc(),
-                                                                                             User.id)):
+    for uid, name, folded, role, language, active in await session.execute(
+            select(User.id, User.name, User.name_folded, User.role, User.language, User.active)
+            .order_by(User.active.desc(), User.id)):
         rec = Rec(Ref(uid), {"name": name, "name_folded": folded, "role": role, "language": language,
-                             "telegram_id": telegram.get(uid), "identity": Ref(identities[uid])
+                             "active": active, "telegram_id": telegram.get(uid), "identity": Ref(identities[uid])
                              if uid in identities else None})
         users[uid] = rec
         index.add_user(rec)

@@ -7,12 +7,16 @@ from typing import Any
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import prepare_store
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
+from crm_core.models import User
+from crm_core.services import Services
 from crm_core.spreadsheets import export_workbook, import_spreadsheet, write_template
+from crm_core.uow import UnitOfWork
 from tests.core.spreadsheets.conftest import Importer, write_workbook
 from tests.core.spreadsheets.test_import import BOOK
 
@@ -41,6 +45,52 @@ async def test_importing_an_export_into_an_empty_home_gives_the_same_data(
     assert report.errors == []
     assert sum(report.created.values()) == 13
     assert _cells(tmp_path / "second.xlsx") == _cells(tmp_path / "first.xlsx")
+
+
+async def _who_is_active(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, bool]:
+    async with sessionmaker() as session:
+        return dict((await session.execute(select(User.name, User.active))).all())
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_colleague_who_left_stays_inactive_through_an_export_and_an_import(
+        importer: Importer, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path,
+        lang: str) -> None:
+    await importer(write_workbook(tmp_path / "book.xlsx", BOOK))
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).users.deactivate("Quang")
+    await export_workbook(sessionmaker, tmp_path / "out.xlsx", lang=lang, tz=clock.now().tzinfo)
+
+    users_sheet = _cells(tmp_path / "out.xlsx")["Nhân viên" if lang == "vi" else "users"]
+    assert users_sheet[0][-1] == ("Đang làm" if lang == "vi" else "active")
+    assert {row[0]: row[-1] for row in users_sheet[1:]} == (
+        {"Lan": "có", "Quang": "không"} if lang == "vi" else {"Lan": "yes", "Quang": "no"})
+    again = await importer(tmp_path / "out.xlsx")
+    assert again.skipped["users"] == 2  # the same home: nothing to change
+    db, empty_home = await prepare_store(Settings(home=tmp_path / "new-home"), clock)
+    try:
+        await import_spreadsheet(empty_home, tmp_path / "out.xlsx", now=clock.now(), tz=clock.now().tzinfo,
+                                 actor="test")
+        moved = await _who_is_active(empty_home)
+    finally:
+        await db.dispose()
+
+    assert moved == {"Lan": True, "Quang": False}
+
+
+async def test_the_active_column_turns_a_colleague_off_and_on_and_a_blank_leaves_them_as_they_are(
+        importer: Importer, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await importer(write_workbook(tmp_path / "book.xlsx", BOOK))
+
+    left = await importer(write_workbook(tmp_path / "left.xlsx", {"Nhân viên": [["Tên", "Đang làm"],
+                                                                                 ["Quang", "không"], ["Lan", None]]}))
+    after_leaving = await _who_is_active(sessionmaker)
+    back = await importer(write_workbook(tmp_path / "back.xlsx", {"staff": [["name", "ACTIVE"], ["quang", "x"]]}))
+
+    assert (left.updated["users"], left.skipped["users"]) == (1, 1)
+    assert after_leaving == {"Lan": True, "Quang": False}
+    assert back.updated["users"] == 1
+    assert await _who_is_active(sessionmaker) == {"Lan": True, "Quang": True}
 
 
 async def test_the_template_has_every_sheet_an_example_and_how_to_fill_it(
