@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_core.assets import DEMO_KNOWLEDGE_DIR, PROMPTS_DIR
+from crm_core.nba.settings import NbaSettings
 from crm_core.policy import DealVisibility
 
 Language = Literal["vi", "en"]
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     lead_rules: dict[str, str] = Field(default_factory=dict)
     # CHATCRM_PUSHES__SUMMARY_TIME=18:00, CHATCRM_PUSHES__DIGEST_TIME=08:00, CHATCRM_PUSHES__ENABLED=false
     pushes: PushSettings = PushSettings()
+    # Next-best-action's weights and thresholds: CHATCRM_NBA__W_URGENCY=0.5, CHATCRM_NBA__QUIET_DAYS='{"A": 21}'
+    nba: NbaSettings = NbaSettings()
     # How much of a colleague's deal a salesperson sees: own, team (id and owner only) or all (crm_core.policy).
     deal_visibility: DealVisibility = DealVisibility.TEAM
     # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.

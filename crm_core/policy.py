@@ -22,6 +22,9 @@ Bringing a spreadsheet in or the whole book out (`can_move_spreadsheets`) is for
 Summaries, the pipeline and the forecast (`figures_owner`): a salesperson sees their own figures, managers and
 admins the team's; the FAQ bot's figures are the managers' (`sees_support_figures`). The summary is pushed to
 managers and admins, the morning digest to salespeople (`hears_daily_summary`, `hears_morning_digest`).
+Next-best-actions (`sees_next_of`): a salesperson their own list, managers and admins anyone's and the team's;
+only the list's owner answers its items (done, snooze); the acceptance figures per rule are the managers'
+(`sees_nba_stats`), and a rule whose suggestions are mostly snoozed is pointed out to admins (`hears_snoozed_rules`).
 """
 
 from __future__ import annotations
@@ -201,6 +204,26 @@ def hears_daily_summary(user: Person) -> bool:
 def hears_morning_digest(user: Person) -> bool:
     """Tell whether a morning digest of their own tasks and deals is pushed to this person."""
     return user.active and user.role == SALES
+
+
+def sees_next_of(user: Person, owner_id: int) -> bool:
+    """A salesperson sees their own next-best-actions; managers and admins anyone's."""
+    return owner_id == user.id or sees_team(user)
+
+
+def answers_next_of(user: Person, owner_id: int) -> bool:
+    """Only the list's owner marks its suggestions done or snoozes them (their answers are their acceptance)."""
+    return owner_id == user.id
+
+
+def sees_nba_stats(user: Person) -> bool:
+    """Tell whether a user sees how each next-best-action rule is answered (managers and admins)."""
+    return sees_team(user)
+
+
+def hears_snoozed_rules(user: Person) -> bool:
+    """Tell whether a user is shown the rules whose suggestions are mostly snoozed (admins tune them)."""
+    return user.role == ADMIN
 
 
 def is_known_role(role: str) -> bool:

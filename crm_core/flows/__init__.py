@@ -13,12 +13,13 @@ from crm_core.flows.deals import DealFlow
 from crm_core.flows.logs import LogFlow
 from crm_core.flows.spreadsheets import SpreadsheetFlow
 from crm_core.flows.support import SupportFlow
+from crm_core.nba.flow import NbaFlow
 from crm_core.ports import Ports
 from crm_core.reports.flow import ReportFlow
 from crm_core.services import Services
 from crm_core.uow import StorePhase
 
-__all__ = ["DealFlow", "Flows", "LogFlow", "ReportFlow", "SpreadsheetFlow", "SupportFlow"]
+__all__ = ["DealFlow", "Flows", "LogFlow", "NbaFlow", "ReportFlow", "SpreadsheetFlow", "SupportFlow"]
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Flows:
     deals: DealFlow
     spreadsheets: SpreadsheetFlow
     reports: ReportFlow
+    nba: NbaFlow
 
     @classmethod
     def build(cls, services: Services, *, ports: Ports, tx: StorePhase, settings: Settings) -> Flows:
@@ -38,4 +40,5 @@ class Flows:
                    support=SupportFlow(services=services, ports=ports, tx=tx, settings=settings),
                    deals=DealFlow(services=services, tx=tx, undo_minutes=settings.undo_minutes),
                    spreadsheets=SpreadsheetFlow(tx=tx, settings=settings, now=services.now),
-                   reports=ReportFlow(services=services, ports=ports, settings=settings, tx=tx))
+                   reports=ReportFlow(services=services, ports=ports, settings=settings, tx=tx),
+                   nba=NbaFlow(services=services, settings=settings, ports=ports, tx=tx))

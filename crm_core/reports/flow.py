@@ -226,8 +226,12 @@ class ReportFlow:
         """Return a salesperson's morning: tasks due today, overdue ones, their stalled deals."""
         buckets = await self.services.tasks.buckets(user, owner_id=user.id)
         stalled = await self._figures.stalled_deals(self._now, user.id, offset=0, limit=DIGEST_ITEMS)
+        from crm_core.nba.flow import NbaFlow  # the next-best-actions join the digest (issue 14)
+
+        actions = (await NbaFlow(services=self.services, settings=self.settings).next_for(
+            user, limit=self.settings.nba.digest_items)).items
         return Digest(user_id=user.id, day=self._now.date(), today=buckets.today[:DIGEST_ITEMS],
-                      overdue=buckets.overdue[:DIGEST_ITEMS], stalled=stalled)
+                      overdue=buckets.overdue[:DIGEST_ITEMS], stalled=stalled, actions=actions)
 
     # --- push settings and the scheduled pushes ------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from crm_core.nba.schemas import NextItem
 from crm_core.reports.periods import PeriodKind
 from crm_core.schemas import TaskOut
 
@@ -298,11 +299,13 @@ class Digest(BaseModel):
     today: list[TaskOut] = Field(default_factory=list)
     overdue: list[TaskOut] = Field(default_factory=list)
     stalled: list[StalledDeal] = Field(default_factory=list)
+    # The top next-best-actions (crm_core.nba), best first.
+    actions: list[NextItem] = Field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
         """Tell whether there is nothing to say (no digest is sent then)."""
-        return not (self.today or self.overdue or self.stalled)
+        return not (self.today or self.overdue or self.stalled or self.actions)
 
 
 def _money(amount: Money) -> dict[str, int | float]:
