@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from string import Formatter
 from typing import Literal
 
 from crm_core.clock import Clock
@@ -64,6 +65,27 @@ class CommandMenu:
     chat_id: str | None
     language: str | None
     commands: list[tuple[str, str]]
+
+
+def _error_text(error: CrmError, t: Texts) -> str:
+    """Say what went wrong in the reader's language, from the error's code and details (never its message).
+
+    The most precise text there is: `errors.<code>_<reason>` when the error names a reason, else
+    `errors.<code>`, each filled from the error's details (skipped when one it needs is missing), else the
+    generic conflict or invalid-input text.
+    """
+    key = _ERROR_TEXT.get(error.code)
+    if key is not None:
+        return t(key)
+    reason = error.details.get("reason")
+    for candidate in ([f"errors.{error.code}_{reason}"] if reason else []) + [f"errors.{error.code}"]:
+        if not t.has(candidate):
+            continue
+        template = t(candidate)
+        needed = {name for _, name, _, _ in Formatter().parse(template) if name}
+        if needed <= error.details.keys():  # else a detail the text names is missing: a less precise text
+            return template.format(**{name: error.details[name] for name in needed}) if needed else template
+    return t("common.conflict" if error.code in ("conflict", "already_done", "undo_expired") else "common.invalid")
 
 
 def split_command(text: str) -> tuple[str, str] | None:
@@ -219,7 +241,8 @@ class Engine:
         if command is not None:
             return await self._route_command(inbound, ctx, *command)
         if not text and inbound.attachment is None and inbound.shared_phone is None:
-            return Reply(ctx.t("common.empty"))
+            # Staff are shown what to type (a log); a customer is simply asked what they need.
+            return Reply(ctx.t("common.empty" if ctx.user is not None else "common.empty_customer"))
         document = self._router.document_handler(ctx.user) if _is_document(inbound) else None
         if document is not None:  # a file sent as a file, caption or not; before any dialog waiting for text
             return await document(inbound, ctx)
@@ -268,12 +291,7 @@ class Engine:
         return await route.handler(inbound, ctx)
 
     def _error_reply(self, error: CrmError, ctx: Ctx) -> Reply:
-        key = _ERROR_TEXT.get(error.code)
-        if key is None:
-            key = "common.conflict" if error.code in ("conflict", "already_done", "undo_expired") else "common.invalid"
-            text = ctx.t(key, detail=str(error))
-        else:
-            text = ctx.t(key)
+        text = _error_text(error, ctx.t)
         return Reply(text, toast=text[:200] if ctx.inbound.is_callback else None)
 
     async def _unexpected(self, inbound: Inbound, error: Exception) -> list[Reply]:

@@ -120,7 +120,8 @@ class PrivacyService:
         if request is None:
             raise NotFound("no such request")
         if request.status != "pending":
-            raise Conflict(f"request #{request_id} was already {request.status}")
+            raise Conflict(f"request #{request_id} was already {request.status}", reason="request_decided",
+                           request=request_id)
         contact = await self._session.get(Contact, request.contact_id) if request.contact_id else None
         name = contact.name if contact else ""
         request.status = "approved" if approve else "rejected"

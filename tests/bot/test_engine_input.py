@@ -6,7 +6,10 @@ import pytest
 from sqlalchemy import select
 
 import crm_core.flows.logs as log_flow
+from bot.core.engine import Engine, _error_text
 from bot.core.messages import Attachment
+from bot.texts import Texts
+from crm_core.errors import AlreadyDone, Conflict, InvalidInput
 from crm_core.models import LogDraft
 from tests.bot.conftest import ChatDriver
 
@@ -118,3 +121,39 @@ async def test_cancel_leaves_an_edit_in_progress(lan: ChatDriver) -> None:
     assert "Đã thôi" in lan.text
     await lan.say("Gặp chị Lan bên Vinamilk")
     assert "Tôi hiểu như sau" in lan.text
+
+
+@pytest.mark.parametrize("text", ["", "\u200b\u200c\u200d\ufeff"])
+async def test_an_empty_message_from_a_customer_asks_what_they_need_not_how_staff_log_a_call(
+        engine: Engine, text: str) -> None:
+    customer = ChatDriver(engine, "880001")
+
+    await customer.say(text)
+
+    assert customer.text == Texts("vi")("common.empty_customer")
+
+
+def test_an_error_is_said_from_its_code_and_details_never_from_its_english_message() -> None:
+    t = Texts("vi")
+
+    assert _error_text(Conflict("the ticket is still open"), t) == t("common.conflict")
+    assert _error_text(Conflict("the ticket is still open", reason="ticket_open", ticket=2), t) == \
+        "Phiếu #2 vẫn đang mở; chỉ chấm điểm được sau khi phiếu đóng."
+    assert _error_text(Conflict("x", reason="ticket_open"), t) == t("common.conflict")  # a detail missing
+    assert _error_text(InvalidInput("a rating is 1 to 5"), t) == t("common.invalid")
+    assert _error_text(AlreadyDone("task already done"), Texts("en")) == "This has already been done."
+
+
+async def test_approving_an_erasure_twice_says_in_vietnamese_that_it_was_decided(
+        support_engine: Engine) -> None:
+    customer, thao = ChatDriver(support_engine, "555009"), ChatDriver(support_engine, "3001")
+    await customer.say("/privacy")
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    approve = next(b.data for b in thao.buttons if "Duyệt" in b.label)
+    await thao.tap(approve)
+
+    await thao.tap(approve)
+
+    assert thao.text.startswith("Yêu cầu #1 đã được xử lý trước đó.")
+    assert "already" not in thao.text
