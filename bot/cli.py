@@ -469,8 +469,40 @@ def summary(
         typer.echo(f"chart: {chart}", err=True)
 
 
-for _name in ("next",):
-    app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(_later(_name))
+@app.command("next")
+def next_command(
+    user: Annotated[str | None, typer.Option("--user", help="The salesperson's name (or #id).")] = None,
+    now: NowOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="How many actions (default 5).")] = 5,
+    as_json: JsonFlag = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Done/snoozed/ignored per rule over 30 days.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="vi or en (actions and reasons).")] = "",
+) -> None:
+    """Next-best-actions for one salesperson, best first (docs/interfaces.md), or the rules' acceptance."""
+    from bot.commands import next_actions, next_stats
+
+    config = settings()
+    language = lang or config.language
+    if language not in ("vi", "en"):
+        typer.echo("--lang must be vi or en", err=True)
+        raise typer.Exit(2)
+    if stats:
+        figures, text = run(next_stats(config, now=parse_now(now), language=language))
+        if as_json:
+            print_json(figures)
+        else:
+            typer.echo(text)
+        return
+    if not user:
+        typer.echo("give --user NAME (or --stats)", err=True)
+        raise typer.Exit(2)
+    items, text = run(next_actions(config, user=user, now=parse_now(now), limit=limit, language=language))
+    if as_json:
+        print_json(items)
+    else:
+        typer.echo(text)
+
+
 for _name in ("list", "show", "set", "history", "rollback"):
     prompts_app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
         _later(f"prompts {_name}"))

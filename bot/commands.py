@@ -223,3 +223,39 @@ async def summary_report(config: Settings, *, day: str | None, period: str, now:
 def _copy_file(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(source.read_bytes())
+
+
+async def next_actions(config: Settings, *, user: str, now: datetime | None, limit: int, language: str
+                       ) -> tuple[list[dict[str, Any]], str]:
+    """`chatcrm next --user NAME`: one salesperson's ranked actions as the contract's JSON and as chat text."""
+    from bot.handlers.nba import item_json, list_text
+    from bot.texts import Texts
+    from crm_core.nba.flow import NbaFlow
+
+    clock = make_clock(config, now)
+    db, sessionmaker = await prepare_store(config, clock)
+    texts = Texts(language)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            services = Services.build(uow.session, now=clock.now())
+            person = await services.users.resolve(user)
+            found = await NbaFlow(services=services, settings=config).next_for(person, limit=limit)
+    finally:
+        await db.dispose()
+    return [item_json(item, texts) for item in found.items], list_text(found, texts)
+
+
+async def next_stats(config: Settings, *, now: datetime | None, language: str) -> tuple[dict[str, Any], str]:
+    """`chatcrm next --stats`: done / snoozed / ignored per rule over 30 days."""
+    from bot.handlers.nba import stats_text
+    from bot.texts import Texts
+    from crm_core.nba.flow import NbaFlow
+
+    clock = make_clock(config, now)
+    db, sessionmaker = await prepare_store(config, clock)
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            stats = await NbaFlow(services=Services.build(uow.session, now=clock.now()), settings=config).stats()
+    finally:
+        await db.dispose()
+    return stats.as_json(), stats_text(stats, Texts(language), None)

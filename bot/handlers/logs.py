@@ -541,7 +541,9 @@ def _saved(ctx: Ctx, saved: LogSaved) -> Reply:
             deal += " → " + _stage_name(ctx, "won")
         parts.append(deal)
     text = ctx.t("log.saved", what="; ".join(parts))
-    rows = [[Button(ctx.t("btn.undo"), pack("log", "undo", saved.draft_id))]]
+    # "Next": what to do now that this is logged (issue 14).
+    rows = [[Button(ctx.t("btn.undo"), pack("log", "undo", saved.draft_id)), Button(ctx.t("nba.btn_next"),
+                                                                                 pack("nba", "next"))]]
     if saved.open_tasks:  # the deal is closed but work on it is still open: offer to close it
         titles = ", ".join(f"«{t.title}»" + (f" ({t.owner})" if t.owner_id != ctx.staff.id and t.owner else "")
                            for t in saved.open_tasks[:5])

@@ -389,6 +389,9 @@ def digest_reply(digest: Digest, user: UserOut, settings: Settings, now: datetim
         lines.append(t("summary.digest_stalled", count=len(digest.stalled)))
         lines += [fmt.clip(t("summary.digest_deal", id=d.id, title=d.title, days=d.days,
                              stage=d.stage_vi if lang == "vi" else d.stage_en), LINE_CHARS) for d in digest.stalled]
+    from bot.handlers.nba import digest_lines  # the top next-best-actions (issue 14)
+
+    lines += digest_lines(digest.actions, t)
     return fmt.clip_lines("\n".join(lines), TEXT_LIMIT)
 
 
