@@ -40,6 +40,8 @@ from crm_core.reports.figures import Figures
 from crm_core.textnorm import fold
 
 WORDS_FILE = Path(__file__).with_name("data") / "words.json"
+# (database URL, day) -> the team's (won, closed) per stage; see FactLoader._history.
+_HISTORY_CACHE: dict[tuple[str, date], dict[int, tuple[int, int]]] = {}
 # Interactions the customers or the bot wrote are not the team's touches.
 NOT_A_TOUCH = ("bot", "customer")
 
@@ -196,7 +198,7 @@ class FactLoader:
         """Return every open stage with its odds: the team's win rate once enough deals closed through it."""
         if self._stages is not None:
             return self._stages
-        history = await Figures(self._session).closed_through_stages(now)
+        history = await self._history(now)
         rows = await self._session.execute(
             select(Stage.id, Stage.key, Stage.name_vi, Stage.name_en, Pipeline.key, Stage.position, Stage.probability,
                    Stage.stalled_after_days, Stage.is_won, Stage.is_lost)
@@ -217,6 +219,18 @@ class FactLoader:
                 odds_basis="history" if from_history else "configured")
         self._stages = stages
         return stages
+
+    async def _history(self, now: datetime) -> dict[int, tuple[int, int]]:
+        """The team's closed deals through each stage, read once a day per database: on 100,000 deals the
+        query takes about a second, and yesterday's win rates are as good for ranking as this minute's."""
+        bind = self._session.bind
+        key = (str(getattr(bind, "url", "")), now.date())
+        cached = _HISTORY_CACHE.get(key)
+        if cached is None:
+            cached = await Figures(self._session).closed_through_stages(now)
+            _HISTORY_CACHE.clear()
+            _HISTORY_CACHE[key] = cached
+        return cached
 
     async def load(self, user_id: int, now: datetime, today: date) -> Facts:
         """Read everything the rules need about `user_id` at `now`."""
@@ -279,7 +293,11 @@ class FactLoader:
         """The person's customers: companies they own or have deals or tasks with."""
         s = self._settings
         ids = {d.company_id for d in facts.deals if d.company_id} | {t.company_id for t in facts.tasks if t.company_id}
-        owned = await self._session.execute(select(Company.id, Company.name).where(Company.owner_id == user_id))
+        # Companies the person owns, or whose people they look after (contacts' owner: the spreadsheet's "owner").
+        owned = await self._session.execute(select(Company.id, Company.name).where(or_(
+            Company.owner_id == user_id,
+            Company.id.in_(select(Contact.company_id).where(Contact.owner_id == user_id,
+                                                            Contact.company_id.is_not(None))))))
         companies = {int(i): CompanyFact(id=int(i), name=n) for i, n in owned}
         for deal in facts.deals:
             if deal.company_id and deal.company_id not in companies:

@@ -86,7 +86,8 @@ class NbaFlow:
             lists.append(NextList(user_id=person.id, name=person.name, items=items[:per_person], total=len(items)))
         return lists
 
-    async def _current(self, viewer: UserOut, subject: str) -> NextItem:
+    async def current(self, viewer: UserOut, subject: str) -> NextItem:
+        """The suggestion about `subject` on `viewer`'s own list now; AlreadyDone when it is gone."""
         item = next((i for i in await self.ranked(viewer.id) if i.subject == subject), None)
         if item is None:
             raise AlreadyDone(f"{subject} is no longer suggested")
@@ -100,7 +101,7 @@ class NbaFlow:
 
     async def done(self, viewer: UserOut, subject: str, *, summary: str, kind: str = "call") -> Outcome:
         """Mark a suggestion done: its task is closed, or what was done is logged (one tap; a note may follow)."""
-        item = await self._current(viewer, subject)
+        item = await self.current(viewer, subject)
         task_done = logged = None
         if item.task_id is not None:
             await self.services.tasks.done(item.task_id, viewer)
@@ -131,7 +132,7 @@ class NbaFlow:
 
     async def snooze(self, viewer: UserOut, subject: str) -> Outcome:
         """Hide a suggestion until tomorrow morning (or until its subject changes)."""
-        item = await self._current(viewer, subject)
+        item = await self.current(viewer, subject)
         until = self.snooze_until()
         self._record(viewer.id, item, "snoozed", until=until)
         return Outcome(subject=subject, rule=item.rule, outcome="snoozed", until=until)

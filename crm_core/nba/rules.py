@@ -211,8 +211,7 @@ def care_first(facts: Facts, s: NbaSettings) -> Iterator[Candidate]:
             yield _customer_candidate(facts, company, "care_first", 0.8, company.open_ticket_at,
                                       days=_days(facts.now, company.open_ticket_at), csat=None, ticket=1)
         elif company.low_csat is not None and company.low_csat_at is not None:
-            if company.last_contact_at is not None and company.last_contact_at > company.low_csat_at:
-                continue
+            # A sales call after the rating does not put it right: it stays until done or snoozed.
             yield _customer_candidate(facts, company, "care_first", 0.7, company.low_csat_at,
                                       days=_days(facts.now, company.low_csat_at), csat=company.low_csat, ticket=0)
 
