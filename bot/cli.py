@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
 import json
 import logging
 import sys
@@ -530,17 +531,27 @@ def load_benchmark(name: str) -> ModuleType:
     return module
 
 
+def _run_benchmark(module: ModuleType, *, postgres: str | None) -> object:
+    """Run one benchmark; `postgres` goes to those whose run() takes it (the others measure SQLite only)."""
+    if postgres is not None and "postgres" in inspect.signature(module.run).parameters:
+        return module.run(postgres=postgres)
+    return module.run()
+
+
 @app.command()
 def bench(
     name: Annotated[str | None, typer.Argument(help="engine, faq, parse, … (default: all).")] = None,
     as_json: JsonFlag = False,
+    postgres: Annotated[str | None, typer.Option(
+        "--postgres", help="A PostgreSQL server URL for the benchmarks that also measure PostgreSQL.")] = None,
 ) -> None:
     """Run the benchmarks in benchmarks/ and print their figures."""
     available = benchmark_names()
     if name is not None and name not in available:
         fail(f"no benchmark {name!r}; available: {', '.join(available)}")
     names = [name] if name else available
-    results: dict[str, object] = {bench_name: load_benchmark(bench_name).run() for bench_name in names}
+    results: dict[str, object] = {bench_name: _run_benchmark(load_benchmark(bench_name), postgres=postgres)
+                                  for bench_name in names}
     output = results[names[0]] if name else results
     if as_json:
         print_json(output)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm_core.models.activities import Interaction, Task
 from crm_core.models.base import Base, UtcDateTime
 from crm_core.models.people import Contact
 from crm_core.models.sales import Deal, DealStageChange
@@ -53,4 +54,10 @@ REPORT_INDEXES = (
     Index("ix_deal_stage_changes_changed_at", DealStageChange.changed_at),
     Index("ix_contacts_created_at", Contact.created_at),
     Index("ix_tickets_csat_at", Ticket.csat_at),
+    # Covering indexes of the summary's aggregates (migration 0011; measured by `chatcrm bench summary`).
+    Index("ix_tasks_owner_id_due_at_done_at", Task.owner_id, Task.due_at, Task.done_at),
+    Index("ix_deals_status_closed_at", Deal.status, Deal.closed_at),
+    Index("ix_deal_stage_changes_deal_id_to_stage_id", DealStageChange.deal_id, DealStageChange.to_stage_id),
+    Index("ix_interactions_occurred_at_owner_id_kind_source", Interaction.occurred_at, Interaction.owner_id,
+          Interaction.kind, Interaction.source),
 )

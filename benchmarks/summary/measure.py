@@ -1,0 +1,82 @@
+"""One summary process: time the day and the month summary over a database, figure by figure.
+
+Run by bench.py in its own process (its peak RSS is the summary's): python measure.py URL DAY NOW_ISO.
+Prints JSON: for each run (day, month, then both again on warm caches) the seconds of the whole flow and
+of each aggregate query (Figures method), and the summary's headline numbers (to see they are not empty).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from crm_core.config import Settings
+from crm_core.db import create_engine, create_sessionmaker
+from crm_core.ports import Ports
+from crm_core.reports.figures import Figures
+from crm_core.reports.flow import ReportFlow
+from crm_core.schemas import UserOut
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+
+QUERIES = ("staff_names", "salespeople", "activity", "leads", "deals", "open_deals", "closed_through_stages",
+           "tasks", "stalled_by_stage", "faq")
+spent: dict[str, float] = defaultdict(float)
+
+
+def _timed(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await method(*args, **kwargs)
+        finally:
+            spent[name] += time.perf_counter() - started
+
+    return wrapper
+
+
+for _name in QUERIES:
+    setattr(Figures, _name, _timed(_name, getattr(Figures, _name)))
+
+
+async def measure(url: str, day: date, now: datetime) -> dict[str, Any]:
+    """Time the day and the month summary twice each over `url`, as the team's manager sees them."""
+    engine = create_engine(url)
+    sessionmaker = create_sessionmaker(engine)
+    settings = Settings(database_url=url)
+    viewer = UserOut(id=0, name="bench", role="admin", language="vi", active=True)
+    runs: list[dict[str, Any]] = []
+    try:
+        for label, kind in (("day", "day"), ("month", "month"), ("day_again", "day"), ("month_again", "month")):
+            spent.clear()
+            started, cpu_started = time.perf_counter(), time.process_time()
+            async with UnitOfWork(sessionmaker) as uow:
+                services = Services.build(uow.session, now=now)
+                summary = await ReportFlow(services=services, ports=Ports(), settings=settings).figures(
+                    viewer, kind, day)  # type: ignore[arg-type]
+            seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+            runs.append({"run": label, "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+                         "queries": {k: round(v, 3) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])},
+                         "interactions": sum(a.total for a in summary.activity) + summary.interactions_unowned,
+                         "deals_created": summary.deals.created.count, "won": summary.deals.won.count,
+                         "open_deals": sum(s.count for s in summary.pipeline), "overdue": summary.tasks.overdue,
+                         "faq_questions": summary.faq.questions if summary.faq else None})
+    finally:
+        await engine.dispose()
+    return {"runs": runs}
+
+
+if __name__ == "__main__":
+    database, wanted, moment = sys.argv[1:4]
+    print(json.dumps(asyncio.run(measure(database, date.fromisoformat(wanted), datetime.fromisoformat(moment)))))
