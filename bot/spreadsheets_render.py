@@ -1,10 +1,13 @@
-"""Spreadsheet reports in the user's language: one line per problem, the summary table, a refused file."""
+"""Spreadsheet reports in the user's language: one line per problem, the summary (a table in a terminal, a line
+per sheet in a chat), a refused file."""
 
 from __future__ import annotations
 
+from babel.numbers import format_decimal
+
 from bot.texts import Texts
 from crm_core.errors import SpreadsheetRefused
-from crm_core.spreadsheets import ImportReport, RowError
+from crm_core.spreadsheets import ImportReport, RowError, SheetCounts
 
 MAX_LISTED_ERRORS = 20
 
@@ -27,19 +30,33 @@ def error_line(error: RowError, texts: Texts) -> str:
 
 
 def summary_lines(report: ImportReport, texts: Texts, *, max_errors: int = MAX_LISTED_ERRORS) -> list[str]:
-    """Return the summary: created / updated / skipped / errors per sheet, then the first problems."""
-    header = [texts(f"spreadsheet.col_{name}") for name in ("sheet", "created", "updated", "skipped", "errors")]
-    table: list[list[str]] = [header]
-    totals = [0, 0, 0, 0]
-    for counts in report.sheets():
-        figures = (counts.created, counts.updated, counts.skipped, counts.errors)
-        totals = [a + b for a, b in zip(totals, figures, strict=True)]
-        table.append([texts(f"spreadsheet.sheet.{counts.sheet}"), *(str(f) for f in figures)])
-    table.append([texts("spreadsheet.total"), *(str(t) for t in totals)])
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    lines = ["  ".join([line[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(line[1:], widths[1:],
-                                                                                   strict=True))])
-             for line in table]
+    """Return the terminal's summary: a table of created / updated / skipped / errors per sheet, then the problems."""
+    lines = [*_table(report, texts), *detail_lines(report, texts, max_errors=max_errors)]
+    if report.dry_run:
+        lines.append(texts("spreadsheet.dry_run_note"))
+    elif not report.changed and not report.errors:
+        lines.append(texts("spreadsheet.nothing"))
+    return lines
+
+
+def chat_summary_lines(report: ImportReport, texts: Texts, *, max_errors: int = MAX_LISTED_ERRORS) -> list[str]:
+    """Return the chat's summary: one line per sheet ("Công ty: 12 mới · 3 cập nhật · …"), then the problems.
+
+    Not a table: a chat shows text in a proportional font, where columns padded with spaces do not line up.
+    The trial run's next step is the chat's own to say (its buttons), not the terminal's --dry-run hint.
+    """
+    lines = [_counts_line(texts(f"spreadsheet.sheet.{counts.sheet}"), counts, texts) for counts in report.sheets()]
+    if len(lines) > 1:
+        lines.append(_counts_line(texts("spreadsheet.total"), _total(report), texts))
+    lines.extend(detail_lines(report, texts, max_errors=max_errors))
+    if not report.dry_run and not report.changed and not report.errors:
+        lines.append(texts("spreadsheet.nothing"))
+    return lines
+
+
+def detail_lines(report: ImportReport, texts: Texts, *, max_errors: int = MAX_LISTED_ERRORS) -> list[str]:
+    """Return what was left aside (unknown columns and sheets) and the first problems, one per line."""
+    lines = []
     if report.unknown_columns:
         columns = ", ".join(f"{texts(f'spreadsheet.sheet.{c.sheet}')}: {c.column}" for c in report.unknown_columns)
         lines.append(texts("spreadsheet.unknown_columns", columns=columns))
@@ -48,11 +65,33 @@ def summary_lines(report: ImportReport, texts: Texts, *, max_errors: int = MAX_L
     lines.extend(error_line(e, texts) for e in report.errors[:max_errors])
     if len(report.errors) > max_errors:
         lines.append(texts("spreadsheet.more_errors", count=len(report.errors) - max_errors))
-    if report.dry_run:
-        lines.append(texts("spreadsheet.dry_run_note"))
-    elif not report.changed and not report.errors:
-        lines.append(texts("spreadsheet.nothing"))
     return lines
+
+
+def _table(report: ImportReport, texts: Texts) -> list[str]:
+    """Return the per-sheet counts as a table aligned with spaces (a terminal's fixed-width font)."""
+    header = [texts(f"spreadsheet.col_{name}") for name in ("sheet", "created", "updated", "skipped", "errors")]
+    table: list[list[str]] = [header]
+    named = [(texts(f"spreadsheet.sheet.{c.sheet}"), c) for c in report.sheets()]
+    for name, counts in [*named, (texts("spreadsheet.total"), _total(report))]:
+        table.append([name, *(str(f) for f in (counts.created, counts.updated, counts.skipped, counts.errors))])
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    return ["  ".join([line[0].ljust(widths[0]), *(cell.rjust(w) for cell, w in zip(line[1:], widths[1:],
+                                                                                   strict=True))])
+            for line in table]
+
+
+def _total(report: ImportReport) -> SheetCounts:
+    sheets = report.sheets()
+    return SheetCounts(sheet="", created=sum(c.created for c in sheets), updated=sum(c.updated for c in sheets),
+                       skipped=sum(c.skipped for c in sheets), errors=sum(c.errors for c in sheets))
+
+
+def _counts_line(name: str, counts: SheetCounts, texts: Texts) -> str:
+    locale = "vi_VN" if texts.language == "vi" else "en_US"
+    figures = {key: format_decimal(getattr(counts, key), locale=locale)
+               for key in ("created", "updated", "skipped", "errors")}
+    return texts("import_chat.sheet_counts", sheet=name, **figures)
 
 
 def refusal_line(error: SpreadsheetRefused, texts: Texts) -> str:

@@ -6,8 +6,9 @@ the console) and showing progress during slow work (a message edited while an im
 adapter passes a `ChannelIO` with each inbound (`Engine.handle(inbound, io=…)`); a channel that
 lends none simply has no files and no live progress (`Ctx.io` is None).
 
-Progress edits do not go through the outbox on purpose: they are worth something only now, and a
-retried "40 %" landing after the final report would overwrite it.
+Progress edits (and the progress message a trial run sends first) do not go through the outbox on
+purpose: they are worth something only now, and a retried "40 %" landing after the final report
+would overwrite it.
 """
 
 from __future__ import annotations
@@ -34,5 +35,12 @@ class ChannelIO(Protocol):
         """Replace the text of message `message_id` now, best effort (no buttons); never raises.
 
         A channel that cannot edit (the console, or no message id) shows the text as a new line.
+        """
+        ...
+
+    async def send_now(self, chat_id: str, text: str) -> str | None:
+        """Send `text` as a new message now, best effort (a progress message to edit later); never raises.
+
+        Return the message's id for `edit_now`, or None when it was not sent or the channel has no ids.
         """
         ...

@@ -2,19 +2,22 @@
 
     document (.xlsx/.csv) from a manager or admin
       -> size check (20 MB, before downloading) -> download to CHATCRM_HOME/uploads/<token>/
-      -> dry run -> the report with [Import] [Cancel], bound to the token (the file and who sent it)
+      -> dry run (over 2,000 rows: a progress message, edited at most every 2 s)
+      -> the report with [Import] [Cancel], bound to the token (the file and who sent it)
     [Import] -> one progress message (the report's, edited at most every 2 s) -> the import -> the report
     /export  -> the whole book as a workbook, headers in the caller's language
     /import  -> how to move in, with the empty template workbook
 
 A salesperson's spreadsheet is not read: they are told who can import it. Any other file gets what is accepted.
-The importer itself (and its audit entry) is `crm_core.spreadsheets`, reached through `ctx.flows.spreadsheets`.
+The importer itself (and its audit entry) is `crm_core.spreadsheets`, reached through `ctx.flows.spreadsheets`;
+it runs in a worker thread, so other chats are answered while a large file is read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +46,8 @@ READABLE = (".xlsx", ".xlsm", ".csv")
 REFUSED_WITH_ADVICE = (".xls",)
 ERRORS_SHOWN = 5
 REPORT_CHARS = 3900
+# A trial run of a longer file takes long enough to be worth a progress message (the importer reports every 500 rows).
+CHECK_PROGRESS_FROM_ROWS = 2000
 
 
 @router.document(Audience.STAFF)
@@ -65,7 +70,7 @@ async def on_document(msg: Inbound, ctx: Ctx) -> HandlerResult:
                                      channel=msg.channel, chat_id=msg.chat_id, now=ctx.now)
     try:
         await ctx.io.download(attachment.file_id, upload.path)
-        report = await ctx.flows.spreadsheets.check(ctx.staff, ctx.staff.name, upload.path, file_name=name)
+        report = await _check(msg, ctx, upload)
     except FileTooLarge:
         await asyncio.to_thread(shelf.discard_upload, upload.token)
         return _too_large(ctx, attachment.size)
@@ -76,6 +81,33 @@ async def on_document(msg: Inbound, ctx: Ctx) -> HandlerResult:
         await asyncio.to_thread(shelf.discard_upload, upload.token)
         raise
     return _checked(ctx, upload, report, shelf)
+
+
+async def _check(msg: Inbound, ctx: Ctx, upload: Upload) -> ImportReport:
+    """The trial run; a file of more than CHECK_PROGRESS_FROM_ROWS rows shows a progress message meanwhile."""
+    assert ctx.io is not None  # files come only from a channel that lends its IO
+    progress = ProgressMessage(ctx.io, chat_id=msg.chat_id, message_id=None)  # sent at its first report
+    report_progress = _progress_reporter(ctx, progress, "import_chat.checking_progress", upload.file_name,
+                                         from_rows=CHECK_PROGRESS_FROM_ROWS)
+    async with progress.running():
+        report = await ctx.flows.spreadsheets.check(ctx.staff, ctx.staff.name, upload.path,
+                                                    file_name=upload.file_name, progress=report_progress)
+    if progress.shown:
+        await progress.finish(ctx.t("import_chat.checking_done", file=upload.file_name))
+    return report
+
+
+def _progress_reporter(ctx: Ctx, progress: ProgressMessage | None, key: str, file_name: str, *,
+                       from_rows: int = 0) -> Callable[[int, int], None]:
+    """Return the importer's progress callback: the text `key` (rows done of all, percent) for the message."""
+    lang = ctx.lang
+
+    def report_progress(done: int, total: int) -> None:
+        if progress is not None and total > from_rows:
+            progress.report(ctx.t(key, file=file_name, done=_number(done, lang), total=_number(total, lang),
+                                  percent=done * 100 // total if total else 0))
+
+    return report_progress
 
 
 def _checked(ctx: Ctx, upload: Upload, report: ImportReport, shelf: FileShelf) -> Reply:
@@ -118,13 +150,7 @@ async def _bring_in(msg: Inbound, ctx: Ctx, upload: Upload, shelf: FileShelf) ->
     """Import with one progress message (the tapped report's), then the report as a new message."""
     progress = ProgressMessage(ctx.io, chat_id=msg.chat_id, message_id=msg.callback_message_id) \
         if ctx.io is not None else None
-    lang = ctx.lang
-
-    def report_progress(done: int, total: int) -> None:
-        if progress is not None:
-            progress.report(ctx.t("import_chat.progress", file=upload.file_name, done=_number(done, lang),
-                                  total=_number(total, lang), percent=done * 100 // total if total else 0))
-
+    report_progress = _progress_reporter(ctx, progress, "import_chat.progress", upload.file_name)
     if progress is None:
         report = await ctx.flows.spreadsheets.bring_in(ctx.staff, ctx.staff.name, upload.path,
                                                        file_name=upload.file_name, progress=report_progress)
@@ -162,11 +188,10 @@ async def on_import_help(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 
 def _report_text(ctx: Ctx, head: str, report: ImportReport, tail: str | None) -> str:
-    """The head line, the per-sheet table and the first few problems (sheet, row, column), then `tail`."""
-    from bot.spreadsheets_render import summary_lines
+    """The head line, a line of counts per sheet and the first few problems (sheet, row, column), then `tail`."""
+    from bot.spreadsheets_render import chat_summary_lines
 
-    cli_hint = ctx.t("spreadsheet.dry_run_note")  # speaks of --dry-run; the chat's own head and buttons say it
-    lines = [line for line in summary_lines(report, ctx.t, max_errors=ERRORS_SHOWN) if line != cli_hint]
+    lines = chat_summary_lines(report, ctx.t, max_errors=ERRORS_SHOWN)
     text = fmt.clip_lines("\n".join([head, *lines]), REPORT_CHARS)
     return f"{text}\n\n{tail}" if tail else text
 

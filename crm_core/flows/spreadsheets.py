@@ -7,7 +7,9 @@
 Only managers and admins move the whole book (`policy.can_move_spreadsheets`). The importer
 opens its own units of work, so each use case first ends the message's read transaction
 (`end_reads`): on SQLite a read snapshot kept open through an import could not write afterwards,
-and nothing may hold a write lock while the file is read.
+and nothing may hold a write lock while the file is read. Imports and exports run in a worker
+thread with an engine of their own (`crm_core.spreadsheets.worker`): reading a large workbook
+is CPU work that would otherwise stall every other chat; `progress` is still called on this loop.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ class SpreadsheetFlow:
         self._settings = settings
         self._now = now
 
-    async def check(self, actor: Person, actor_name: str, path: Path, *, file_name: str) -> ImportReport:
+    async def check(self, actor: Person, actor_name: str, path: Path, *, file_name: str,
+                    progress: Progress | None = None) -> ImportReport:
         """Return what importing `path` would do; write nothing."""
-        return await self._import(actor, actor_name, path, file_name=file_name, dry_run=True, progress=None)
+        return await self._import(actor, actor_name, path, file_name=file_name, dry_run=True, progress=progress)
 
     async def bring_in(self, actor: Person, actor_name: str, path: Path, *, file_name: str,
                        progress: Progress | None = None) -> ImportReport:
@@ -49,11 +52,11 @@ class SpreadsheetFlow:
 
     async def export(self, actor: Person, path: Path, *, lang: str) -> ExportReport:
         """Write the whole book to `path`, headers in `lang`."""
-        from crm_core.spreadsheets import export_workbook
+        from crm_core.spreadsheets import export_in_worker
 
         _require_mover(actor)
         await self._tx.end_reads()
-        return await export_workbook(self._tx.sessionmaker, path, lang=lang, tz=self._settings.tz)
+        return await export_in_worker(self._tx.sessionmaker, path, lang=lang, tz=self._settings.tz)
 
     async def template(self, actor: Person, path: Path, *, lang: str) -> None:
         """Write the empty workbook with headers, an example row per sheet and how to fill it."""
@@ -64,13 +67,13 @@ class SpreadsheetFlow:
 
     async def _import(self, actor: Person, actor_name: str, path: Path, *, file_name: str, dry_run: bool,
                       progress: Progress | None) -> ImportReport:
-        from crm_core.spreadsheets import import_spreadsheet
+        from crm_core.spreadsheets import import_in_worker
 
         _require_mover(actor)
         await self._tx.end_reads()
-        return await import_spreadsheet(self._tx.sessionmaker, path, now=self._now, tz=self._settings.tz,
-                                        actor=actor_name, actor_user_id=actor.id, dry_run=dry_run,
-                                        progress=progress, file_name=file_name)
+        return await import_in_worker(self._tx.sessionmaker, path, now=self._now, tz=self._settings.tz,
+                                      actor=actor_name, actor_user_id=actor.id, dry_run=dry_run,
+                                      progress=progress, file_name=file_name)
 
 
 def _require_mover(actor: Person) -> None:

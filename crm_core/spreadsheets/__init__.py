@@ -12,6 +12,7 @@ from crm_core.spreadsheets.importer import import_spreadsheet
 from crm_core.spreadsheets.reading import MAX_BYTES
 from crm_core.spreadsheets.report import ExportReport, ImportReport, RowError, SheetCounts, UnknownColumn
 from crm_core.spreadsheets.spec import SHEETS
+from crm_core.spreadsheets.worker import export_in_worker, import_in_worker
 
 __all__ = [
     "MAX_BYTES",
@@ -22,7 +23,9 @@ __all__ = [
     "SheetCounts",
     "SpreadsheetRefused",
     "UnknownColumn",
+    "export_in_worker",
     "export_workbook",
+    "import_in_worker",
     "import_spreadsheet",
     "write_template",
 ]

@@ -6,8 +6,11 @@ document's id is its path), which is also what prints progress edits.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -27,12 +30,14 @@ from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.models import AuditEntry, Company, Contact
 from crm_core.services import Services
+from crm_core.spreadsheets.reading import SheetData
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
 
 VI = Texts("vi")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COMPANIES = [("Hòa Phát", "Thép"), ("Vinamilk", "Sữa"), ("Thế Giới Di Động", "Bán lẻ")]
+SAFETY_NET_S = 60
 CONTACTS = [("Nguyễn Văn Minh", "Hòa Phát", "0912 345 678"), ("Trần Thị Lan", "Vinamilk", "+84 903 111 222")]
 
 
@@ -49,6 +54,17 @@ def write_book(path: Path, *, bad_phone: bool = False) -> Path:
     contacts.append(["Họ tên", "Công ty", "SĐT"])
     for name, company, phone in CONTACTS:
         contacts.append([name, company, "abc" if bad_phone else phone])
+    book.save(path)
+    return path
+
+
+def write_long_book(path: Path, rows: int) -> Path:
+    """A companies sheet of `rows` generated rows (openpyxl's streaming writer)."""
+    book = openpyxl.Workbook(write_only=True)
+    companies = book.create_sheet("companies")
+    companies.append(["Tên công ty", "Ngành", "SĐT"])
+    for number in range(1, rows + 1):
+        companies.append([f"Công ty số {number}", "Thép", f"09{number:08d}"])
     book.save(path)
     return path
 
@@ -234,3 +250,94 @@ async def test_a_customers_document_is_still_refused_as_before(sheet_engine: Eng
     [reply] = await customer.say(None, attachment=document(write_book(tmp_path / "khach-hang.xlsx")))
 
     assert reply.text == VI("support.attachment", kind=VI("att.document"))
+
+
+async def test_a_long_trial_run_shows_a_progress_message_and_a_short_one_does_not(
+        sheet_engine: Engine, screen: Screen, tmp_path: Path) -> None:
+    quang = chat(sheet_engine, "2001", screen)
+
+    [short] = await quang.say(None, attachment=document(write_book(tmp_path / "ngan.xlsx")))
+    shown_for_short = list(screen.lines)
+    [long] = await quang.say(None, attachment=document(write_long_book(tmp_path / "dai.xlsx", 2500)))
+
+    assert shown_for_short == []
+    reports = ["bot ✎: " + VI("import_chat.checking_progress", file="dai.xlsx", done=done, total="2.500",
+                              percent=percent)
+               for done, percent in (("500", 20), ("1.000", 40), ("1.500", 60), ("2.000", 80), ("2.500", 100))]
+    assert screen.lines[0] in reports  # the newest report when the message is sent
+    assert screen.lines[-1] == f"bot ✎: {VI('import_chat.checking_done', file='dai.xlsx')}"
+    assert long.text.startswith(VI("import_chat.checked", file="dai.xlsx"))
+    assert short.text.startswith(VI("import_chat.checked", file="ngan.xlsx"))
+
+
+async def test_the_report_counts_each_sheet_on_a_line_of_its_own(sheet_engine: Engine, screen: Screen,
+                                                                  tmp_path: Path) -> None:
+    quang = chat(sheet_engine, "2001", screen)
+
+    [report] = await quang.say(None, attachment=document(write_book(tmp_path / "khach-hang.xlsx")))
+
+    lines = report.text.splitlines()
+    for sheet, created in (("companies", 3), ("contacts", 2)):
+        assert VI("import_chat.sheet_counts", sheet=VI(f"spreadsheet.sheet.{sheet}"), created=created, updated=0,
+                  skipped=0, errors=0) in lines
+    assert VI("import_chat.sheet_counts", sheet=VI("spreadsheet.total"), created=5, updated=0, skipped=0,
+              errors=0) in lines
+    assert not any(VI("spreadsheet.col_created") in line for line in lines)  # no table padded with spaces
+
+
+class PausedReading:
+    """Holds the importer once, while it reads row `at` of a sheet, until the test lets it read on.
+
+    It holds whichever thread reads: if that were the event loop's, no other chat could be answered meanwhile.
+    """
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.events: list[str] = []
+        self.paused = threading.Event()
+        self.read_on = threading.Event()
+
+    def next_run(self) -> None:
+        self.paused.clear()
+        self.read_on.clear()
+
+    def rows(self, original: Any) -> Any:
+        def rows_held_once(sheet: SheetData) -> Iterator[tuple[int, dict[str, Any]]]:
+            for count, row in enumerate(original(sheet), start=1):
+                if count == self.at and not self.paused.is_set():
+                    self.events.append("importer paused mid-file")
+                    self.paused.set()
+                    self.read_on.wait(SAFETY_NET_S / 2)  # a safety net: the test lets it go on at once
+                    self.events.append("importer read on")
+                yield row
+
+        return rows_held_once
+
+
+async def test_another_chat_is_answered_while_a_large_file_is_checked_and_imported(
+        sheet_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], screen: Screen, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    reading = PausedReading(at=10_000)
+    monkeypatch.setattr(SheetData, "rows", reading.rows(SheetData.rows))
+    quang, lan = chat(sheet_engine, "2001", screen), chat(sheet_engine, "1001", screen)
+    book = write_long_book(tmp_path / "khach-hang.xlsx", 20_000)
+
+    async def while_the_importer_is_paused(step: str, work: Any) -> list[Any]:
+        running = asyncio.create_task(work)
+        assert await asyncio.to_thread(reading.paused.wait, SAFETY_NET_S)
+        answer = await lan.say("/help")
+        reading.events.append(f"other chat answered ({len(answer)} reply)")
+        reading.read_on.set()
+        replies: list[Any] = await asyncio.wait_for(running, SAFETY_NET_S)
+        reading.events.append(f"{step} finished")
+        return replies
+
+    [checked] = await while_the_importer_is_paused("trial run", quang.say(None, attachment=document(book)))
+    reading.next_run()
+    [imported] = await while_the_importer_is_paused("import", quang.press(VI("import_chat.btn_import")))
+
+    while_paused = ["importer paused mid-file", "other chat answered (1 reply)", "importer read on"]
+    assert reading.events == [*while_paused, "trial run finished", *while_paused, "import finished"]
+    assert checked.text.startswith(VI("import_chat.checked", file="khach-hang.xlsx"))
+    assert imported.text.startswith(VI("import_chat.imported", file="khach-hang.xlsx"))
+    assert await count(sessionmaker, Company) == 20_000

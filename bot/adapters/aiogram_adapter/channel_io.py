@@ -47,3 +47,12 @@ class TelegramIO:
                 log.info("progress edit in chat %s not shown: %s", chat_id, exc)
         except (TelegramAPIError, OSError, TimeoutError, aiohttp.ClientError) as exc:  # best effort: the report follows
             log.info("progress edit in chat %s not shown: %s", chat_id, exc)
+
+    async def send_now(self, chat_id: str, text: str) -> str | None:
+        """Send a new message (a progress message to edit later); return its id, None when it was not sent."""
+        try:
+            message = await self._bot.send_message(chat_ref(chat_id), text)
+        except (TelegramAPIError, OSError, TimeoutError, aiohttp.ClientError) as exc:  # best effort: the report follows
+            log.info("progress message in chat %s not sent: %s", chat_id, exc)
+            return None
+        return str(message.message_id)

@@ -238,3 +238,8 @@ class ConsoleIO:
     async def edit_now(self, chat_id: str, message_id: str | None, text: str) -> None:
         """Print the new text of a message being edited."""
         self._print(f"bot ✎: {text}")
+
+    async def send_now(self, chat_id: str, text: str) -> str | None:
+        """Print a progress message; the console has no message ids, so its edits print as new lines too."""
+        self._print(f"bot ✎: {text}")
+        return None
