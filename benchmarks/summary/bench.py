@@ -13,7 +13,9 @@ whether issue 13's figures were reached.
                 book's last day at 18:00 (the push), then its month, then both again on warm caches;
                 seconds (wall and CPU) of the whole flow and of each aggregate query; the process's peak
                 RSS from os.wait4
-    targets     day < 1 s (SQLite) / 0.5 s (PostgreSQL); month < 3 s / 1.5 s; peak RSS < 300 MB
+    targets     day < 1 s (SQLite) / 0.5 s (PostgreSQL); month < 3 s / 1.5 s; peak RSS < 300 MB, on the
+                wall time of the first (cold) runs (`ok`, `targets`) and on their CPU time, ours plus the
+                PostgreSQL server process's (`cpu_ok`, `cpu_targets`: the wall time on an idle core)
 """
 
 from __future__ import annotations
@@ -71,12 +73,27 @@ def measure(url: str) -> dict[str, Any]:
 
 
 def _targets(kind: str, figures: dict[str, Any]) -> dict[str, bool]:
+    """Wall seconds of the first (cold) day and month summaries, and the peak RSS, against issue 13's targets."""
     if "error" in figures:
         return {f"{kind}.runs": False}
     limits = TARGETS[kind]
     return {f"{kind}.day": figures["day"]["seconds"] < limits["day"],
             f"{kind}.month": figures["month"]["seconds"] < limits["month"],
             f"{kind}.peak_rss_mb": figures["peak_rss_mb"] < TARGET_RSS_MB}
+
+
+def _cpu_targets(kind: str, figures: dict[str, Any]) -> dict[str, bool]:
+    """The same limits on CPU seconds (our process, plus the PostgreSQL server process serving it): what the wall
+    time would be on an idle core. On a shared machine the wall time also counts other people's work."""
+    if "error" in figures:
+        return {}
+    limits = TARGETS[kind]
+
+    def cpu(run: dict[str, Any]) -> float:
+        return float(run["cpu_seconds"]) + float(run.get("server_cpu_seconds") or 0)
+
+    return {f"{kind}.day": cpu(figures["day"]) < limits["day"],
+            f"{kind}.month": cpu(figures["month"]) < limits["month"]}
 
 
 def _book(kind: str, url: str | None, scale: str) -> tuple[str, float | None]:
@@ -99,15 +116,18 @@ def run(scale: str = "full", postgres: str | None = None) -> dict[str, Any]:
     result["rows"] = row_counts(sqlite_url)
     result["sqlite"] = {"generate_seconds": generated_s, **measure(sqlite_url)}
     targets |= _targets("sqlite", result["sqlite"])
+    cpu_targets = _cpu_targets("sqlite", result["sqlite"])
     if postgres:
         pg_url, loaded_s = _book("postgres", postgres, scale)
         result["postgres"] = {"load_seconds": loaded_s, "rows_match": row_counts(pg_url) == result["rows"],
                               **measure(pg_url)}
         targets |= _targets("postgres", result["postgres"])
+        cpu_targets |= _cpu_targets("postgres", result["postgres"])
     else:
         result["postgres"] = {"skipped": "no --postgres URL nor CHATCRM_TEST_POSTGRES_URL"}
     result["load_average"] = [round(x, 1) for x in os.getloadavg()]
-    return {"ok": all(targets.values()), "targets": targets, **result}
+    return {"ok": all(targets.values()), "targets": targets, "cpu_ok": all(cpu_targets.values()),
+            "cpu_targets": cpu_targets, **result}
 
 
 def main() -> None:

@@ -54,3 +54,5 @@ def test_each_summary_is_timed_with_its_queries_and_counts_real_figures(figures:
 def test_the_report_says_whether_the_targets_were_met(figures: dict[str, Any]) -> None:
     assert {"sqlite.day", "sqlite.month", "sqlite.peak_rss_mb"} <= set(figures["targets"])
     assert figures["ok"] == all(figures["targets"].values())
+    assert {"sqlite.day", "sqlite.month"} <= set(figures["cpu_targets"])
+    assert figures["cpu_ok"] == all(figures["cpu_targets"].values())
