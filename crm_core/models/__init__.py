@@ -1,6 +1,7 @@
 """All tables, in one package because they reference each other."""
 
 from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft, Task
+from crm_core.models.admin import Invite
 from crm_core.models.base import Base
 from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
 from crm_core.models.inbox import InboxUpdate
@@ -37,6 +38,7 @@ __all__ = [
     "DirectoryRevision",
     "InboxUpdate",
     "Interaction",
+    "Invite",
     "Lead",
     "LogDraft",
     "NbaOutcome",

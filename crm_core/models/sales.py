@@ -50,6 +50,8 @@ class Stage(Base):
     stalled_after_days: Mapped[int | None] = mapped_column(Integer)
     is_won: Mapped[bool] = mapped_column(Boolean, default=False)
     is_lost: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A removed stage is kept (its deals moved elsewhere first) so the stage history of deals still reads.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
 
