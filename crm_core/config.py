@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # The support group is a chat of one channel; tickets from other channels go to their assignee.
     support_chat_channel: str = "telegram"
     escalate_after_minutes: int = Field(default=30, ge=1)
+    # A knowledge search that has not answered by then is given up: the customer is handed to a person.
+    kb_timeout_seconds: float = Field(default=10.0, gt=0)
     lead_rules: dict[str, str] = Field(default_factory=dict)
     # CHATCRM_PUSHES__SUMMARY_TIME=18:00, CHATCRM_PUSHES__DIGEST_TIME=08:00, CHATCRM_PUSHES__ENABLED=false
     pushes: PushSettings = PushSettings()

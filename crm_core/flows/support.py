@@ -12,8 +12,10 @@ transaction; the question, the ticket and the notices are written afterwards in 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -77,6 +79,10 @@ LANGUAGE_LOOKBACK = 5
 RATING_PENDING_FOR = timedelta(hours=24)
 # Reasons the bot declines itself (no ticket; a "talk to a person" button): a person would not answer better.
 DECLINE_REASONS = frozenset({"unsafe", "out_of_scope"})
+# Knowledge searches get threads of their own: a store that hangs holds these few, never the default pool that
+# every other threaded call shares (staff /ask, files); further customers wait their turn up to the timeout.
+KNOWLEDGE_THREADS = 4
+_KNOWLEDGE_POOL = ThreadPoolExecutor(max_workers=KNOWLEDGE_THREADS, thread_name_prefix="knowledge")  # started lazily
 
 
 class ChatPerson(BaseModel):
@@ -319,10 +325,16 @@ class SupportFlow:
         knowledge = self.ports.knowledge
         if knowledge is None:
             return None
+        ask = functools.partial(knowledge.ask, text, language="vi" if language == "vi" else "en") \
+            if language in ("vi", "en") else functools.partial(knowledge.ask, text)
+        timeout = self.settings.kb_timeout_seconds
         try:
-            if language in ("vi", "en"):
-                return await asyncio.to_thread(knowledge.ask, text, language="vi" if language == "vi" else "en")
-            return await asyncio.to_thread(knowledge.ask, text)
+            # Given up after the timeout (a search still queued is dropped); a hung one keeps only its own thread.
+            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(_KNOWLEDGE_POOL, ask),
+                                          timeout)
+        except TimeoutError:  # a store that hangs: the customer is handed to a person, as when it is down
+            log.warning("the knowledge base did not answer within %.1f s", timeout)
+            return None
         except Exception:  # Chroma down or its folder unreadable: a person answers instead
             log.warning("the knowledge base could not answer", exc_info=True)
             return None
@@ -341,7 +353,8 @@ class SupportFlow:
         top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
         question = await support.record_question(customer, question=text, answer="",
                                                  handoff=answer.handoff, reason=answer.reason,
-                                                 confidence=answer.confidence, source=None if answer.handoff else top)
+                                                 confidence=answer.confidence, source=None if answer.handoff else top,
+                                                 prompt=answer.prompt)
         if answer.handoff and answer.reason in DECLINE_REASONS:
             result = Declined(question_id=question.id, language=answer.language, reason=answer.reason or "unsafe")
         elif answer.handoff:
