@@ -42,6 +42,7 @@ class ProgressMessage:
         self._lock = asyncio.Lock()
         self._fresh = asyncio.Event()  # a report not shown yet (set on the loop only)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._delivering: asyncio.Future[None] | None = None  # the latest send or edit, perhaps still under way
 
     @property
     def shown(self) -> bool:
@@ -67,10 +68,14 @@ class ProgressMessage:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            if not self.shown:  # work quicker than the ticker: its report is still shown once, then finished
+                await self._show_newest()
 
     async def finish(self, text: str) -> None:
         """Edit the message one last time, once `every_s` has passed since the edit before."""
         async with self._lock:
+            if self._delivering is not None:
+                await self._delivering  # the message must exist (and have its id) before it is edited
             await self._wait_turn()
             await self._show(text)
 
@@ -100,6 +105,11 @@ class ProgressMessage:
         # Counted from the attempt: an edit cancelled mid-call may still have reached the channel.
         self._last_edit = self._now()
         self._shown = text
+        # Shielded: the ticker is cancelled when the work ends, and a send cut short would leave no id to edit.
+        self._delivering = asyncio.ensure_future(self._deliver(text))
+        await asyncio.shield(self._delivering)
+
+    async def _deliver(self, text: str) -> None:
         if not self._sent:
             self._sent = True
             self._message_id = await self._io.send_now(self._chat_id, text)

@@ -29,7 +29,7 @@ from crm_core.config import Settings
 from crm_core.models import Company
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
-from tests.bot.test_spreadsheet_chat import XLSX, write_book
+from tests.bot.test_spreadsheet_chat import XLSX, write_book, write_long_book
 from tests.support.aiogram_harness import handled, running
 from tests.support.fake_bot_api import MAX_BOT_DOWNLOAD_BYTES, FakeBotApi, TgMessage
 
@@ -132,4 +132,24 @@ async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and
     assert len(api.calls("getFile")) == 1  # only the good workbook was downloaded
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Company)) == 0
+    assert api.problems == []
+
+
+async def test_a_long_trial_run_sends_one_progress_message_edits_it_and_then_the_report(
+        api: FakeBotApi, engine: Engine, tmp_path: Path) -> None:
+    data = write_long_book(tmp_path / "dai.xlsx", 2500).read_bytes()
+    async with running(api, engine) as (dispatcher, _bot):
+        api.send_document(QUANG, "dai.xlsx", mime_type=XLSX, data=data)
+        checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
+        await handled(dispatcher)
+
+    [progress] = [m for m in api.sent(QUANG) if m.message_id < checked.message_id]
+    assert progress.text == VI("import_chat.checking_done", file="dai.xlsx")
+    sent = [r for r in api.calls("sendMessage") if "reply_markup" not in r.params]  # all but the report
+    edits = [r for r in api.calls("editMessageText") if r.params.get("message_id") == progress.message_id]
+    assert len(sent) == 1  # one message, edited: not a message per report
+    assert edits
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise([*sent, *edits])]
+    assert all(gap >= PROGRESS_EVERY_S * 0.95 for gap in gaps), gaps
+    assert (checked.text or "").startswith(VI("import_chat.checked", file="dai.xlsx"))
     assert api.problems == []
