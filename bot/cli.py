@@ -249,12 +249,12 @@ def bot(
     webhook: Annotated[str | None, typer.Option("--webhook", help="Public webhook URL.")] = None,
     listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT for the webhook server.")] = None,
 ) -> None:
-    """Run the Telegram bot (long polling)."""
+    """Run the Telegram bot (long polling) on aiogram or python-telegram-bot: the same engine and features."""
     if framework not in ("aiogram", "ptb"):
         typer.echo("--framework must be aiogram or ptb", err=True)
         raise typer.Exit(2)
-    if framework == "ptb" or webhook or listen:
-        not_available("the python-telegram-bot adapter and webhooks")
+    if webhook or listen:
+        not_available("webhooks")
     config = settings()
     if config.telegram_bot_token is None:
         fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")
@@ -265,8 +265,8 @@ def bot(
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter(token))
     try:
-        run(run_telegram(config, say=lambda line: typer.echo(line, err=True)))
-    except Exception as error:  # one line, and never the token (aiogram puts it in every URL it reports)
+        run(run_telegram(config, say=lambda line: typer.echo(line, err=True), framework=framework))
+    except Exception as error:  # one line, and never the token (both frameworks put it in the URLs they report)
         fail(f"the bot stopped: {redact(str(error), token)}")
 
 

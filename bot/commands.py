@@ -144,19 +144,23 @@ async def _console_chat(config: Settings, *, user: str, customer: bool, now: dat
         await app.close()
 
 
-async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _line: None) -> None:
-    """Run the aiogram bot with long polling; the app's scheduler delivers its pushes on Telegram.
+async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _line: None, *,
+                       framework: str = "aiogram") -> None:
+    """Run the bot with long polling on `framework` (aiogram or ptb); the app's scheduler delivers its pushes.
 
     `say` tells the operator how start-up goes: loading the knowledge base and its model takes a while on a
     cold machine, and silence looks like a hang.
     """
-    from bot.adapters.aiogram_adapter import run_polling
+    if framework == "ptb":
+        from bot.adapters.ptb_adapter import run_polling
+    else:
+        from bot.adapters.aiogram_adapter import run_polling
 
     app = await build_app(config)
     try:
         say(f"chatcrm bot: loading the knowledge base and the CRM of {config.home} …")
         await app.ready_for_traffic()
-        say("chatcrm bot: ready, polling Telegram (Ctrl+C stops it)")
+        say(f"chatcrm bot: ready on {framework}, polling Telegram (Ctrl+C stops it)")
         assert config.telegram_bot_token is not None
         await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
                           scheduler=app.scheduler, journal=app.engine)

@@ -11,15 +11,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiogram import Bot, Dispatcher
 
-from bot.adapters.aiogram_adapter import adapter_of
 from bot.core.engine import Engine
 from bot.scheduler import Scheduler
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from tests.conftest import OpenServices
-from tests.support.aiogram_harness import handled, running
+from tests.support.bot_harness import RunBot, RunningBot, handled
 from tests.support.fake_bot_api import FakeBotApi
 
 LAN = 1001
@@ -36,26 +34,26 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-async def settled(api: FakeBotApi, dispatcher: Dispatcher, update_id: int) -> None:
+async def settled(api: FakeBotApi, tg: RunningBot, update_id: int) -> None:
     """Wait until the bot took the update and finished with it (sends and their reports included)."""
     await api.wait_confirmed(update_id)
-    await handled(dispatcher)
+    await handled(tg)
 
 
-def later_ticks(engine: Engine, dispatcher: Dispatcher, bot: Bot) -> Scheduler:
+def later_ticks(engine: Engine, tg: RunningBot) -> Scheduler:
     """A scheduler the test ticks itself, delivering with the running bot's sender."""
     scheduler = Scheduler(engine, interval_s=3600.0)
-    scheduler.register("telegram", adapter_of(dispatcher).sender(bot))
+    scheduler.register("telegram", tg.sender())
     return scheduler
 
 
-async def test_a_preview_rate_limited_for_two_minutes_arrives_after_them_once(
+async def test_a_preview_rate_limited_for_two_minutes_arrives_after_them_once(running: RunBot,
         api: FakeBotApi, engine: Engine, clock: FrozenClock) -> None:
-    async with running(api, engine) as (dispatcher, bot):
+    async with running(api, engine) as tg:
         api.fail_next("sendMessage", 429, retry_after=120)
-        await settled(api, dispatcher, api.send_text(LAN, LOG))
+        await settled(api, tg, api.send_text(LAN, LOG))
         assert api.sent(LAN) == []
-        ticks = later_ticks(engine, dispatcher, bot)
+        ticks = later_ticks(engine, tg)
 
         clock.advance(timedelta(seconds=60))
         assert await ticks.tick() == 0
@@ -71,27 +69,28 @@ async def test_a_preview_rate_limited_for_two_minutes_arrives_after_them_once(
     assert api.problems == []
 
 
-async def test_staff_are_told_when_the_customer_blocked_the_bot(api: FakeBotApi, engine: Engine) -> None:
-    async with running(api, engine) as (dispatcher, _bot):
-        await settled(api, dispatcher, api.send_text(CUSTOMER, "cho tôi gặp nhân viên"))
+async def test_staff_are_told_when_the_customer_blocked_the_bot(running: RunBot, api: FakeBotApi,
+                                                                engine: Engine) -> None:
+    async with running(api, engine) as tg:
+        await settled(api, tg, api.send_text(CUSTOMER, "cho tôi gặp nhân viên"))
         api.block(CUSTOMER)
         mark = len(api.sent(LAN))
-        await settled(api, dispatcher, api.send_text(LAN, "/reply 1 Chào chị, em gọi lại ngay ạ"))
+        await settled(api, tg, api.send_text(LAN, "/reply 1 Chào chị, em gọi lại ngay ạ"))
 
     said = [m.text or "" for m in api.sent(LAN)[mark:]]
     assert any(VI("common.undelivered_unreachable") in text for text in said), said
     assert api.problems == []
 
 
-async def test_a_reminder_whose_push_failed_is_delivered_on_a_later_tick_exactly_once(
+async def test_a_reminder_whose_push_failed_is_delivered_on_a_later_tick_exactly_once(running: RunBot,
         api: FakeBotApi, engine: Engine, clock: FrozenClock, open_services: OpenServices) -> None:
     async with open_services() as services:
         lan = await services.users.by_name("Lan")
         assert lan is not None
         await services.tasks.create(owner_id=lan.id, title="gọi lại anh Minh",
                                     due_at=clock.now() + timedelta(minutes=5))
-    async with running(api, engine) as (dispatcher, bot):
-        ticks = later_ticks(engine, dispatcher, bot)
+    async with running(api, engine) as tg:
+        ticks = later_ticks(engine, tg)
         clock.advance(timedelta(minutes=6))
         api.fail_next("sendMessage", 500)
         assert await ticks.tick() == 1  # handed to the sender, which failed: kept in the outbox
@@ -106,14 +105,14 @@ async def test_a_reminder_whose_push_failed_is_delivered_on_a_later_tick_exactly
     assert api.problems == []
 
 
-async def test_a_saved_log_whose_card_edit_failed_shows_saved_after_a_retry(
+async def test_a_saved_log_whose_card_edit_failed_shows_saved_after_a_retry(running: RunBot,
         api: FakeBotApi, engine: Engine, clock: FrozenClock) -> None:
-    async with running(api, engine) as (dispatcher, bot):
+    async with running(api, engine) as tg:
         [preview] = await api.say(LAN, LOG)
         api.fail_next("editMessageText", 500)
-        await settled(api, dispatcher, api.tap(LAN, "✅ Lưu"))
+        await settled(api, tg, api.tap(LAN, "✅ Lưu"))
         assert "Hòa Phát" in (api.message(LAN, preview.message_id).text or "")  # the card still shows the preview
-        ticks = later_ticks(engine, dispatcher, bot)
+        ticks = later_ticks(engine, tg)
         clock.advance(timedelta(seconds=10))
         await ticks.tick()
 

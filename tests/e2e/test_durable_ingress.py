@@ -1,4 +1,4 @@
-"""Nothing typed is lost: a polled update is kept before Telegram is told it arrived.
+"""Nothing typed is lost: a polled update is kept before Telegram is told it arrived (aiogram and PTB alike).
 
 Long polling confirms a whole batch with the next getUpdates, whether or not its updates were
 handled. The bot keeps each batch in its store first; an update a stopped (or crashed) process did
@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.adapters.aiogram_adapter import build_bot, build_dispatcher, run_polling
+from bot.core.channel import ChannelIO
 from bot.core.engine import Engine
 from bot.core.messages import Inbound, Reply
 from crm_core.models import InboxUpdate, LogDraft
 from tests.conftest import OpenServices
-from tests.support.aiogram_harness import DEFAULT_TOKEN, handled, running
+from tests.support.bot_harness import RunBot, handled
 from tests.support.fake_bot_api import FakeBotApi
 
 LAN = 1001
@@ -44,29 +44,25 @@ async def drafts_count(open_services: OpenServices) -> int:
         return int(await services.session.scalar(select(func.count()).select_from(LogDraft)) or 0)
 
 
-async def test_an_update_confirmed_while_the_bot_stops_is_handled_when_it_starts_again(
+async def test_an_update_confirmed_while_the_bot_stops_is_handled_when_it_starts_again(running: RunBot,
         api: FakeBotApi, engine: Engine, open_services: OpenServices, monkeypatch: pytest.MonkeyPatch) -> None:
     never = asyncio.Event()
 
-    async def stuck(inbound: Inbound) -> list[Reply]:
+    async def stuck(inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
         await never.wait()  # the process goes down while this update is being handled
         return []
 
     monkeypatch.setattr(engine, "handle", stuck)
-    bot, dispatcher = build_bot(DEFAULT_TOKEN, api.base_url), build_dispatcher(engine)
-    polling = asyncio.create_task(run_polling(engine, DEFAULT_TOKEN, api.base_url, journal=engine, bot=bot,
-                                              dispatcher=dispatcher, handle_signals=False, drain_timeout_s=0.1))
-    update_id = api.send_text(LAN, LOG)
-    await api.wait_confirmed(update_id)  # Telegram will not send it again
-    await dispatcher.stop_polling()
-    await polling
+    async with running(api, engine, drain_timeout_s=0.1):
+        update_id = api.send_text(LAN, LOG)
+        await api.wait_confirmed(update_id)  # Telegram will not send it again
     assert api.sent(LAN) == []
     assert await kept_count(open_services) == 1
     monkeypatch.undo()
 
-    async with running(api, engine) as (started, _bot):
+    async with running(api, engine) as tg:
         await api.wait_for(1, chat_id=LAN)
-        await handled(started)
+        await handled(tg)
 
     previews = [m for m in api.sent(LAN) if "Hòa Phát" in (m.text or "")]
     assert len(previews) == 1
@@ -75,7 +71,7 @@ async def test_an_update_confirmed_while_the_bot_stops_is_handled_when_it_starts
     assert api.problems == []
 
 
-async def test_a_store_that_cannot_keep_the_batch_holds_the_confirmation_back(
+async def test_a_store_that_cannot_keep_the_batch_holds_the_confirmation_back(running: RunBot,
         api: FakeBotApi, engine: Engine, open_services: OpenServices, monkeypatch: pytest.MonkeyPatch) -> None:
     keep = engine.keep_updates
     refusals: list[int] = []
@@ -87,11 +83,11 @@ async def test_a_store_that_cannot_keep_the_batch_holds_the_confirmation_back(
         await keep(channel, updates)
 
     monkeypatch.setattr(engine, "keep_updates", busy_twice)
-    async with running(api, engine) as (dispatcher, _bot):
+    async with running(api, engine) as tg:
         update_id = api.send_text(LAN, LOG)
         await api.wait_confirmed(update_id)
-        await handled(dispatcher)
-        # While the store refused, aiogram did not poll again, so nothing was confirmed unkept.
+        await handled(tg)
+        # While the store refused, the bot did not poll again, so nothing was confirmed unkept.
         assert len(refusals) == 2
         assert refusals[0] == refusals[1]
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
 from crm_core.models import Lead
-from tests.support.aiogram_harness import handled, running
+from tests.support.bot_harness import RunBot, handled
 from tests.support.fake_bot_api import FakeBotApi
 
 LAN = 1001
@@ -25,9 +25,9 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-async def test_a_customer_is_answered_leaves_a_phone_and_talks_to_lan_through_the_bot(
+async def test_a_customer_is_answered_leaves_a_phone_and_talks_to_lan_through_the_bot(running: RunBot,
         api: FakeBotApi, support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    async with running(api, support_engine) as (dispatcher, _bot):
+    async with running(api, support_engine) as tg:
         answer, _offer = await api.say(CUSTOMER, "bàn AP-D120 giá bao nhiêu", expect=2)
         assert "1.850.000" in (answer.text or "")
         assert "Theo:" in (answer.text or "")
@@ -41,7 +41,7 @@ async def test_a_customer_is_answered_leaves_a_phone_and_talks_to_lan_through_th
         await api.press(CUSTOMER, "Gặp nhân viên", message_id=answer.message_id)
         await api.wait_for(lambda: any("Phiếu #1" in (m.text or "") for m in api.sent(LAN)), chat_id=LAN)
         notice = next(m for m in api.sent(LAN) if "Phiếu #1" in (m.text or ""))
-        await handled(dispatcher)
+        await handled(tg)
 
         mark = len(api.sent(CUSTOMER))
         api.send_text(LAN, "Dạ chị, em gọi lại ngay ạ", reply_to=notice.message_id)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.core.engine import Engine
 from crm_core.clock import FrozenClock
 from crm_core.models import Interaction
-from tests.support.aiogram_harness import running
+from tests.support.bot_harness import RunBot
 from tests.support.fake_bot_api import FakeBotApi
 
 LAN = 1001
@@ -30,7 +30,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-async def test_a_log_is_previewed_saved_and_listed_over_telegram(api: FakeBotApi, engine: Engine,
+async def test_a_log_is_previewed_saved_and_listed_over_telegram(running: RunBot, api: FakeBotApi, engine: Engine,
                                                                  open_services) -> None:  # type: ignore[no-untyped-def]
     async with running(api, engine):
         [preview] = await api.say(LAN, LOG)
@@ -45,7 +45,7 @@ async def test_a_log_is_previewed_saved_and_listed_over_telegram(api: FakeBotApi
         assert await services.session.scalar(select(func.count()).select_from(Interaction)) == 1
 
 
-async def test_a_redelivered_save_tap_saves_once(api: FakeBotApi, engine: Engine,
+async def test_a_redelivered_save_tap_saves_once(running: RunBot, api: FakeBotApi, engine: Engine,
                                                  open_services) -> None:  # type: ignore[no-untyped-def]
     async with running(api, engine):
         await api.say(LAN, LOG)
@@ -60,7 +60,7 @@ async def test_a_redelivered_save_tap_saves_once(api: FakeBotApi, engine: Engine
     assert api.problems == []
 
 
-async def test_a_reminder_arrives_when_the_clock_reaches_the_due_time(api: FakeBotApi, engine: Engine,
+async def test_a_reminder_arrives_when_the_clock_reaches_the_due_time(running: RunBot, api: FakeBotApi, engine: Engine,
                                                                       clock: FrozenClock) -> None:
     async with running(api, engine, push_interval_s=0.05):
         await api.say(LAN, "nhắc tôi gọi lại anh Minh ngày mai")
@@ -73,7 +73,7 @@ async def test_a_reminder_arrives_when_the_clock_reaches_the_due_time(api: FakeB
     assert api.problems == []
 
 
-async def test_command_menus_are_set_per_role(api: FakeBotApi, engine: Engine) -> None:
+async def test_command_menus_are_set_per_role(running: RunBot, api: FakeBotApi, engine: Engine) -> None:
     async with running(api, engine):
         pass
     staff_menu = [c[0] for c in api.commands_for("chat", chat_id=LAN)]
@@ -83,7 +83,7 @@ async def test_command_menus_are_set_per_role(api: FakeBotApi, engine: Engine) -
     assert api.problems == []
 
 
-async def test_a_stranger_gets_their_id_and_no_crm_data(api: FakeBotApi, engine: Engine) -> None:
+async def test_a_stranger_gets_their_id_and_no_crm_data(running: RunBot, api: FakeBotApi, engine: Engine) -> None:
     async with running(api, engine):
         [welcome] = await api.say(STRANGER, "/start")
         [own_id] = await api.say(STRANGER, "/id")
@@ -94,7 +94,8 @@ async def test_a_stranger_gets_their_id_and_no_crm_data(api: FakeBotApi, engine:
     assert api.problems == []
 
 
-async def test_a_sticker_where_text_was_expected_gets_a_clear_answer(api: FakeBotApi, engine: Engine) -> None:
+async def test_a_sticker_where_text_was_expected_gets_a_clear_answer(running: RunBot, api: FakeBotApi,
+                                                                     engine: Engine) -> None:
     async with running(api, engine):
         api.send_sticker(LAN)
         await api.wait_for(lambda: api.sent(LAN), chat_id=LAN)
@@ -102,7 +103,7 @@ async def test_a_sticker_where_text_was_expected_gets_a_clear_answer(api: FakeBo
     assert api.problems == []
 
 
-async def test_a_list_too_long_for_one_message_is_paged(api: FakeBotApi, engine: Engine,
+async def test_a_list_too_long_for_one_message_is_paged(running: RunBot, api: FakeBotApi, engine: Engine,
                                                         open_services) -> None:  # type: ignore[no-untyped-def]
     from decimal import Decimal
 

@@ -30,7 +30,7 @@ from crm_core.models import Company
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.bot.test_spreadsheet_chat import XLSX, write_book, write_long_book
-from tests.support.aiogram_harness import handled, running
+from tests.support.bot_harness import RunBot, handled
 from tests.support.fake_bot_api import MAX_BOT_DOWNLOAD_BYTES, FakeBotApi, TgMessage
 
 LAN, QUANG = 1001, 2001
@@ -70,9 +70,9 @@ def book_bytes(tmp_path: Path) -> bytes:
     return write_book(tmp_path / "khach-hang.xlsx").read_bytes()
 
 
-async def test_a_manager_sends_a_workbook_checks_it_imports_it_with_progress_and_exports_the_book(
+async def test_a_manager_sends_a_workbook_checks_it_imports_it_with_progress_and_exports_the_book(running: RunBot,
         api: FakeBotApi, engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], book_bytes: bytes) -> None:
-    async with running(api, engine) as (dispatcher, _bot):
+    async with running(api, engine) as tg:
         api.send_document(QUANG, "khach-hang.xlsx", mime_type=XLSX, data=book_bytes)
         checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
         assert (checked.text or "").startswith(VI("import_chat.checked", file="khach-hang.xlsx"))
@@ -83,7 +83,7 @@ async def test_a_manager_sends_a_workbook_checks_it_imports_it_with_progress_and
         imported = VI("import_chat.imported", file="khach-hang.xlsx")
         report = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: (m.text or "").startswith(imported)),
                                     chat_id=QUANG)
-        await handled(dispatcher)
+        await handled(tg)
 
         progress = api.message(QUANG, checked.message_id)
         assert progress is not None
@@ -96,7 +96,7 @@ async def test_a_manager_sends_a_workbook_checks_it_imports_it_with_progress_and
         assert report.message_id > checked.message_id
 
         [exported] = await api.say(QUANG, "/export")
-        await handled(dispatcher)
+        await handled(tg)
 
     assert exported.kind == "document"
     assert exported.file_id is not None
@@ -107,9 +107,9 @@ async def test_a_manager_sends_a_workbook_checks_it_imports_it_with_progress_and
     assert api.problems == []
 
 
-async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and_a_forged_button(
+async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and_a_forged_button(running: RunBot,
         api: FakeBotApi, engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], book_bytes: bytes) -> None:
-    async with running(api, engine) as (dispatcher, _bot):
+    async with running(api, engine) as tg:
         api.send_document(LAN, "khach-hang.xlsx", mime_type=XLSX, data=book_bytes)
         [to_lan] = await api.wait_for(1, chat_id=LAN)
         assert to_lan.text == VI("import_chat.who_can", names="Quang")
@@ -126,7 +126,7 @@ async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and
         checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
         api.tap_forged(QUANG, checked.message_id, "sheet:v1:go:0123456789abcdef")
         await api.wait_for(4, chat_id=QUANG)
-        await handled(dispatcher)
+        await handled(tg)
 
     assert api.last(QUANG).text == VI("import_chat.stale")
     assert len(api.calls("getFile")) == 1  # only the good workbook was downloaded
@@ -135,13 +135,13 @@ async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and
     assert api.problems == []
 
 
-async def test_a_long_trial_run_sends_one_progress_message_edits_it_and_then_the_report(
+async def test_a_long_trial_run_sends_one_progress_message_edits_it_and_then_the_report(running: RunBot,
         api: FakeBotApi, engine: Engine, tmp_path: Path) -> None:
     data = write_long_book(tmp_path / "dai.xlsx", 2500).read_bytes()
-    async with running(api, engine) as (dispatcher, _bot):
+    async with running(api, engine) as tg:
         api.send_document(QUANG, "dai.xlsx", mime_type=XLSX, data=data)
         checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
-        await handled(dispatcher)
+        await handled(tg)
 
     [progress] = [m for m in api.sent(QUANG) if m.message_id < checked.message_id]
     assert progress.text == VI("import_chat.checking_done", file="dai.xlsx")

@@ -1,0 +1,264 @@
+"""Render engine `Reply` values with python-telegram-bot calls: plain text (no parse_mode), keyboards, edits, files.
+
+Mirrors the aiogram adapter's renderer: the same decisions (edit the pressed message or send anew,
+split at 4096 characters, a caption over 1024 in a following message, a blocked chat skipped for the
+rest of the batch) and the same reports to the engine; only the Telegram library differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.adapters.ptb_adapter.convert import CHANNEL
+from bot.adapters.ptb_adapter.session import retry_after_seconds
+from bot.core.messages import MAX_TEXT_CHARS, Button, Inbound, Keyboard, Reply
+from crm_core.services.outbox import FailureKind
+
+log = logging.getLogger(__name__)
+
+MAX_CAPTION_CHARS = 1024
+AnyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+# Telegram's answers when the recipient is gone for good: nothing later will reach them.
+_RECIPIENT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "peer_id_invalid")
+# Telegram's answers when the message under a pressed button cannot take an edit: send a new one instead.
+_UNEDITABLE = ("message to edit not found", "there is no text in the message to edit", "message can't be edited")
+_NOT_MODIFIED = "message is not modified"
+
+
+def chat_ref(chat_id: str) -> int | str:
+    """Return the Bot API chat_id: an int for numeric ids, the string for "@channel" names."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+def is_not_modified(error: BadRequest) -> bool:
+    """Say whether Telegram refused an edit because nothing changed (PTB capitalises the message)."""
+    return _NOT_MODIFIED in error.message.lower()
+
+
+def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup:
+    """Build an inline keyboard of callback and link buttons."""
+    return InlineKeyboardMarkup([[_inline_button(b) for b in row] for row in keyboard.rows])
+
+
+def _inline_button(button: Button) -> InlineKeyboardButton:
+    if button.kind == "url":
+        return InlineKeyboardButton(button.label, url=button.url)
+    return InlineKeyboardButton(button.label, callback_data=button.data)
+
+
+def reply_keyboard_markup(keyboard: Keyboard) -> ReplyKeyboardMarkup:
+    """Build a one-time reply keyboard (used when a button asks for the user's phone)."""
+    rows = [
+        [KeyboardButton(b.label, request_contact=True if b.kind == "request_contact" else None) for b in row]
+        for row in keyboard.rows
+    ]
+    return ReplyKeyboardMarkup(rows, one_time_keyboard=True, resize_keyboard=True)
+
+
+def build_markup(reply: Reply) -> AnyMarkup | None:
+    """Return the reply_markup a reply asks for (inline keyboard wins over removing a reply keyboard)."""
+    if reply.keyboard is not None and reply.keyboard.rows:
+        if reply.keyboard.is_share_contact:
+            return reply_keyboard_markup(reply.keyboard)
+        return inline_markup(reply.keyboard)
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def toast_of(replies: Sequence[Reply]) -> str | None:
+    """Return the first toast among replies, clipped to Telegram's 200 characters."""
+    toast = next((r.toast for r in replies if r.toast), None)
+    return toast[:200] if toast else None
+
+
+class DeliveryReport(Protocol):
+    """Who hears how each reply went (the engine, which settles its outbox row)."""
+
+    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
+        """The reply was delivered as these messages."""
+        ...
+
+    async def undelivered(self, reply: Reply, *, reason: FailureKind, error: str,
+                          retry_after_s: float | None = None) -> list[Reply]:
+        """The reply was not delivered; return notices to send now."""
+        ...
+
+
+def failure_of(error: Exception) -> tuple[FailureKind, float | None]:
+    """Say whether a failed call may work later (and when), or never will (blocked, rejected).
+
+    PTB's `BadRequest` is a `NetworkError`: it is told apart before the network errors are retried.
+    """
+    if isinstance(error, Forbidden):
+        return "unreachable", None
+    if isinstance(error, RetryAfter):
+        return "retry", retry_after_seconds(error)
+    if isinstance(error, BadRequest):
+        gone = any(reason in error.message.lower() for reason in _RECIPIENT_GONE)
+        return ("unreachable" if gone else "rejected"), None
+    if isinstance(error, TelegramError | TimeoutError | OSError):
+        return "retry", None  # 5xx (NetworkError), TimedOut, dropped connections
+    return "rejected", None  # a bug of ours: retrying would fail the same way
+
+
+class ReplyRenderer:
+    """Send replies to Telegram and report how each went; one failure never stops the others.
+
+    A chat that refuses messages (403) gets none of the remaining replies of the batch; they are
+    reported unreachable too. Notices the report asks for (telling whoever caused an undeliverable
+    message) are sent right after the batch.
+    """
+
+    def __init__(self, bot: Bot, *, report: DeliveryReport | None = None) -> None:
+        self.bot = bot
+        self._report = report
+
+    async def render(self, replies: Sequence[Reply], inbound: Inbound | None = None) -> None:
+        """Render replies in order; those with chat_id None answer `inbound`'s chat."""
+        follow_ups = await self._render_batch(replies, inbound)
+        if follow_ups:
+            await self._render_batch(follow_ups, None)  # notices about failures: one level, never a loop
+
+    async def _render_batch(self, replies: Sequence[Reply], inbound: Inbound | None) -> list[Reply]:
+        blocked: set[str] = set()
+        follow_ups: list[Reply] = []
+        for reply in replies:
+            chat_id = reply.chat_id or (inbound.chat_id if inbound is not None else None)
+            if chat_id is None:
+                log.error("reply without a chat and no inbound to answer: %.40r", reply.text)
+                continue
+            if reply.channel not in (None, CHANNEL):
+                log.warning("skipping a %s reply handed to the telegram adapter (chat %s)", reply.channel, chat_id)
+                continue
+            if chat_id in blocked:
+                follow_ups += await self._failed(reply, chat_id, "unreachable", "the chat refused an earlier message")
+                continue
+            try:
+                sent = await self.render_one(reply, chat_id, inbound)
+            except Exception as exc:  # every failure is reported; the outbox decides what happens next
+                reason, retry_after = failure_of(exc)
+                log.warning("could not send to chat %s (%s): %s", chat_id, reason, exc)
+                if reason == "unreachable":
+                    blocked.add(chat_id)
+                follow_ups += await self._failed(reply, chat_id, reason, str(exc), retry_after)
+            else:
+                await self._delivered(reply, chat_id, sent)
+        return follow_ups
+
+    async def _delivered(self, reply: Reply, chat_id: str, message_ids: list[int]) -> None:
+        if self._report is None:
+            return
+        try:
+            await self._report.delivered(reply, channel=CHANNEL, chat_id=chat_id,
+                                         message_ids=[str(m) for m in message_ids])
+        except Exception:  # the message is out; its outbox row may be sent again once its claim expires
+            log.exception("could not record a delivered message in chat %s", chat_id)
+
+    async def _failed(self, reply: Reply, chat_id: str, reason: FailureKind, error: str,
+                      retry_after: float | None = None) -> list[Reply]:
+        if self._report is None:
+            return []
+        try:
+            return await self._report.undelivered(reply, reason=reason, error=error[:300], retry_after_s=retry_after)
+        except Exception:  # its outbox row stays claimed; the claim expires and the message is tried again
+            log.exception("could not record a failed delivery to chat %s", chat_id)
+            return []
+
+    async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> list[int]:
+        """Render one reply to `chat_id`: an edit of the pressed message, a file, or text; return the message ids."""
+        pressed = self._pressed_message_to_edit(reply, chat_id, inbound)
+        if pressed is not None and await self._edit(chat_id, pressed, reply):
+            return [pressed]
+        if reply.file is not None:
+            return await self._send_file(chat_id, reply)
+        return await self._send_text(chat_id, reply.text, reply)
+
+    @staticmethod
+    def _pressed_message_to_edit(reply: Reply, chat_id: str, inbound: Inbound | None) -> int | None:
+        """Return the id of the message whose button was pressed, when `reply` should replace it."""
+        pressed = reply.edit_message_id
+        if pressed is None and inbound is not None and chat_id == inbound.chat_id:
+            pressed = inbound.callback_message_id
+        if not reply.edit or pressed is None or not pressed.isdigit():
+            return None
+        needs_new_message = reply.file is not None or reply.remove_keyboard
+        share = reply.keyboard is not None and reply.keyboard.is_share_contact
+        return None if needs_new_message or share else int(pressed)
+
+    async def _edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
+        """Edit the message under the pressed button; False when it cannot be edited (send anew)."""
+        markup = inline_markup(reply.keyboard) if reply.keyboard is not None and reply.keyboard.rows else None
+        try:
+            await self.bot.edit_message_text(
+                reply.text, chat_id=chat_ref(chat_id), message_id=message_id, reply_markup=markup
+            )
+        except BadRequest as exc:
+            if is_not_modified(exc):
+                return True
+            if any(reason in exc.message.lower() for reason in _UNEDITABLE):
+                log.info("message %s in chat %s cannot be edited (%s); sending a new one", message_id, chat_id, exc)
+                return False
+            raise
+        return True
+
+    async def _send_text(self, chat_id: str, text: str, reply: Reply | None) -> list[int]:
+        """Send text (split at 4096 characters) with `reply`'s markup on the last part; return the message ids."""
+        markup = build_markup(reply) if reply is not None else None
+        if isinstance(markup, InlineKeyboardMarkup) and reply is not None and reply.remove_keyboard:
+            # One message carries one markup: remove the reply keyboard, then attach the inline one.
+            sent = await self.bot.send_message(chat_ref(chat_id), text, reply_markup=ReplyKeyboardRemove())
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_ref(chat_id), message_id=sent.message_id, reply_markup=markup
+            )
+            return [sent.message_id]
+        chunks = _chunks(text, MAX_TEXT_CHARS)
+        message_ids = []
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await self.bot.send_message(chat_ref(chat_id), chunk, reply_markup=markup if last else None)
+            message_ids.append(sent.message_id)
+        return message_ids
+
+    async def _send_file(self, chat_id: str, reply: Reply) -> list[int]:
+        """Send a photo or document; a caption over 1024 characters goes in a following message."""
+        assert reply.file is not None
+        path = Path(reply.file.path)
+        if not await asyncio.to_thread(path.is_file):
+            log.error("file to send is missing: %s; sending the text only", path)
+            return await self._send_text(chat_id, reply.text, reply)
+        caption = reply.file.caption or reply.text
+        follow_ups = [] if len(caption) <= MAX_CAPTION_CHARS else [caption]
+        if reply.file.caption and reply.text != reply.file.caption:
+            follow_ups.append(reply.text)
+        markup = None if follow_ups else build_markup(reply)
+        shown = caption if len(caption) <= MAX_CAPTION_CHARS else None
+        content = await asyncio.to_thread(path.read_bytes)  # PTB would read a Path in the event loop
+        if reply.file.kind == "photo":
+            sent = await self.bot.send_photo(chat_ref(chat_id), content, caption=shown, reply_markup=markup,
+                                             filename=path.name)
+        else:
+            sent = await self.bot.send_document(chat_ref(chat_id), content, caption=shown, reply_markup=markup,
+                                                filename=path.name)
+        message_ids = [sent.message_id]
+        for i, text in enumerate(follow_ups):
+            message_ids += await self._send_text(chat_id, text, reply if i == len(follow_ups) - 1 else None)
+        return message_ids
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [text]
