@@ -12,8 +12,10 @@ transaction; the question, the ticket and the notices are written afterwards in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -83,6 +85,11 @@ DECLINE_REASONS = frozenset({"unsafe", "out_of_scope"})
 # every other threaded call shares (staff /ask, files); further customers wait their turn up to the timeout.
 KNOWLEDGE_THREADS = 4
 _KNOWLEDGE_POOL = ThreadPoolExecutor(max_workers=KNOWLEDGE_THREADS, thread_name_prefix="knowledge")  # started lazily
+# A knowledge base's first search in a process loads its models and indexes (about 16 s on a small, busy machine):
+# that is no hang, so until it has answered once it is given at least this long (a console customer's first
+# question, the demo). Knowledge bases that have answered, weakly held.
+KNOWLEDGE_COLD_START_S = 90.0
+_answered_once: weakref.WeakSet[object] = weakref.WeakSet()
 
 
 class ChatPerson(BaseModel):
@@ -215,6 +222,14 @@ class HistoryFound(BaseModel):
 CustomerTextResult = Relayed | SmallTalk | WhichProduct | TicketRated | Answered | Declined | HandedOff
 
 
+def _has_answered(knowledge: object) -> bool:
+    """Tell whether this knowledge base has answered in this process (it is loaded)."""
+    try:
+        return knowledge in _answered_once
+    except TypeError:  # unhashable: never known to have answered
+        return False
+
+
 def held_back(earlier: list[TicketMessageOut], *, now: datetime) -> list[TicketMessageOut] | None:
     """Return the customer messages a notice sent `now` carries besides the new one, or None: no notice yet.
 
@@ -328,16 +343,21 @@ class SupportFlow:
         ask = functools.partial(knowledge.ask, text, language="vi" if language == "vi" else "en") \
             if language in ("vi", "en") else functools.partial(knowledge.ask, text)
         timeout = self.settings.kb_timeout_seconds
+        if not _has_answered(knowledge):
+            timeout = max(timeout, KNOWLEDGE_COLD_START_S)
         try:
             # Given up after the timeout (a search still queued is dropped); a hung one keeps only its own thread.
-            return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(_KNOWLEDGE_POOL, ask),
-                                          timeout)
+            answer = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(_KNOWLEDGE_POOL, ask),
+                                            timeout)
         except TimeoutError:  # a store that hangs: the customer is handed to a person, as when it is down
             log.warning("the knowledge base did not answer within %.1f s", timeout)
             return None
         except Exception:  # Chroma down or its folder unreadable: a person answers instead
             log.warning("the knowledge base could not answer", exc_info=True)
             return None
+        with contextlib.suppress(TypeError):  # a port that cannot be weakly held keeps the cold-start allowance
+            _answered_once.add(knowledge)
+        return answer
 
     async def _answered(self, customer: CustomerOut, text: str, answer: Answer | None, *, language: str,
                         wording: Callable[[CustomerTextResult], str],

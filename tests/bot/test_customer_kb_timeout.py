@@ -35,10 +35,11 @@ class HungKnowledge:
     been looked up `expected` times (`all_handed_over` set), every search is running or queued in its pool.
     """
 
-    def __init__(self, expected: int = 1) -> None:
+    def __init__(self, expected: int = 1, *, answers_first: int = 0) -> None:
         self.release = threading.Event()
         self.all_handed_over = asyncio.Event()
         self._left = expected
+        self._answers_first = answers_first  # searches answered at once before it hangs
 
     @property
     def ask(self) -> Any:
@@ -48,15 +49,19 @@ class HungKnowledge:
         return self._ask
 
     def _ask(self, question: str, *, language: str | None = None) -> Answer:
-        self.release.wait(SAFETY_NET_S)  # a safety net: the test always releases
+        if self._answers_first > 0:
+            self._answers_first -= 1
+        else:
+            self.release.wait(SAFETY_NET_S)  # a safety net: the test always releases
         return Answer(body="Ghế được bảo hành 3 năm.", confidence=0.9, handoff=False, language="vi")
 
 
 async def test_a_hung_knowledge_base_gives_the_customer_the_kb_unavailable_hand_off_and_keeps_the_question(
         support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    knowledge = HungKnowledge()
+    knowledge = HungKnowledge(answers_first=1)  # it answered someone, then stopped answering
     support_engine.ports = replace(support_engine.ports, knowledge=knowledge)
     support_engine.settings = support_engine.settings.model_copy(update={"kb_timeout_seconds": 0.2})
+    await ChatDriver(support_engine, "880000").say(QUESTION)
     customer = ChatDriver(support_engine, "880001")
     try:
         await asyncio.wait_for(customer.say(QUESTION), SAFETY_NET_S)
@@ -65,9 +70,10 @@ async def test_a_hung_knowledge_base_gives_the_customer_the_kb_unavailable_hand_
 
     assert customer.text.startswith(Texts("vi")("support.handoff_down"))
     async with sessionmaker() as session:
-        question = (await session.scalars(select(CustomerQuestion))).one()
+        question = (await session.scalars(select(CustomerQuestion).order_by(CustomerQuestion.id.desc()))).first()
         ticket = (await session.scalars(select(Ticket))).one()
         on_ticket = list(await session.scalars(select(TicketMessage.text).where(TicketMessage.author == "customer")))
+    assert question is not None
     assert (question.question, question.reason, question.ticket_id) == (QUESTION, "kb_unavailable", ticket.id)
     assert ticket.reason == "kb_unavailable"
     assert on_ticket == [QUESTION]
@@ -102,3 +108,31 @@ async def test_customers_waiting_on_a_hung_knowledge_base_do_not_hold_up_a_staff
         knowledge.release.set()
         await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), SAFETY_NET_S)
     assert all("bảo hành 3 năm" in c.text for c in customers)  # once it answers, everyone is answered
+
+
+async def test_a_knowledge_base_still_loading_for_its_first_answer_is_not_cut_off_at_the_timeout(
+        support_engine: Engine) -> None:
+    class LoadingKnowledge:
+        """Loads (the models, the indexes) on its first search, for longer than the timeout."""
+
+        def __init__(self) -> None:
+            self.asked, self.loaded = threading.Event(), threading.Event()
+
+        def ask(self, question: str, *, language: str | None = None) -> Answer:
+            self.asked.set()
+            self.loaded.wait(SAFETY_NET_S)  # the test lets it finish loading once the timeout has long passed
+            return Answer(body="Ghế được bảo hành 3 năm.", confidence=0.9, handoff=False, language="vi")
+
+    knowledge = LoadingKnowledge()
+    support_engine.ports = replace(support_engine.ports, knowledge=knowledge)
+    support_engine.settings = support_engine.settings.model_copy(update={"kb_timeout_seconds": 0.05})
+    customer = ChatDriver(support_engine, "882001")
+    first = asyncio.create_task(customer.say(QUESTION))
+    try:
+        assert await asyncio.to_thread(knowledge.asked.wait, SAFETY_NET_S)
+        await asyncio.sleep(0.5)  # ten times the timeout: a loaded knowledge base would have been given up
+        assert not first.done()
+    finally:
+        knowledge.loaded.set()
+    await asyncio.wait_for(first, SAFETY_NET_S)
+    assert "bảo hành 3 năm" in customer.text
