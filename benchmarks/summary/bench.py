@@ -11,6 +11,8 @@ whether issue 13's figures were reached.
                 (--postgres or CHATCRM_TEST_POSTGRES_URL), in a database of its own on PostgreSQL
     summary     one process per backend, pinned to one core (measure.py): the team's day summary of the
                 book's last day at 18:00 (the push), then its month, then both again on warm caches;
+                before it, in a process of its own, `history_stored`: the stored win-rate history of the
+                months before dropped and counted again (what the month's first summary pays once);
                 seconds (wall and CPU) of the whole flow and of each aggregate query; the process's peak
                 RSS from os.wait4
     targets     day < 1 s (SQLite) / 0.5 s (PostgreSQL); month < 3 s / 1.5 s; peak RSS < 300 MB, on the
@@ -53,11 +55,11 @@ def _one_core() -> None:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-def measure(url: str) -> dict[str, Any]:
+def measure(url: str, *extra: str) -> dict[str, Any]:
     """Run measure.py over `url` in its own process on one core; return its runs and its peak RSS."""
     with tempfile.TemporaryDirectory(prefix="chatcrm-bench-summary-") as home:
         env = {**os.environ, "CHATCRM_HOME": home, "HF_HUB_OFFLINE": "1"}
-        command = [sys.executable, str(MEASURE), url, END_DAY.isoformat(), now_of_book().isoformat()]
+        command = [sys.executable, str(MEASURE), url, END_DAY.isoformat(), now_of_book().isoformat(), *extra]
         out, err = Path(home) / "out.json", Path(home) / "err.txt"
         started = time.perf_counter()
         with out.open("wb") as stdout, err.open("wb") as stderr:
@@ -70,6 +72,13 @@ def measure(url: str) -> dict[str, Any]:
         runs = {r.pop("run"): r for r in json.loads(out.read_text("utf-8"))["runs"]}
     return {**runs, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "process_seconds": round(seconds, 2),
             "process_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+
+
+def measure_all(url: str) -> dict[str, Any]:
+    """The month's first count of the stored win-rate history (a process of its own), then the summaries."""
+    stored = measure(url, "history")
+    figures = measure(url)
+    return {"history_stored": stored.get("history_stored", stored), **figures}
 
 
 def _targets(kind: str, figures: dict[str, Any]) -> dict[str, bool]:
@@ -114,13 +123,13 @@ def run(scale: str = "full", postgres: str | None = None) -> dict[str, Any]:
     targets: dict[str, bool] = {}
     sqlite_url, generated_s = _book("sqlite", None, scale)
     result["rows"] = row_counts(sqlite_url)
-    result["sqlite"] = {"generate_seconds": generated_s, **measure(sqlite_url)}
+    result["sqlite"] = {"generate_seconds": generated_s, **measure_all(sqlite_url)}
     targets |= _targets("sqlite", result["sqlite"])
     cpu_targets = _cpu_targets("sqlite", result["sqlite"])
     if postgres:
         pg_url, loaded_s = _book("postgres", postgres, scale)
         result["postgres"] = {"load_seconds": loaded_s, "rows_match": row_counts(pg_url) == result["rows"],
-                              **measure(pg_url)}
+                              **measure_all(pg_url)}
         targets |= _targets("postgres", result["postgres"])
         cpu_targets |= _cpu_targets("postgres", result["postgres"])
     else:

@@ -1,8 +1,12 @@
 """One summary process: time the day and the month summary over a database, figure by figure.
 
 Run by bench.py in its own process (its peak RSS is the summary's): python measure.py URL DAY NOW_ISO.
-Prints JSON: for each run (day, month, then both again on warm caches) the seconds of the whole flow and
-of each aggregate query (Figures method), and the summary's headline numbers (to see they are not empty).
+With a fourth argument `history`, it only times `history_stored`, the month's first summary's extra cost (the
+stored win-rate history of the months before is dropped, then counted and stored again:
+crm_core/reports/winrates.py); bench.py runs that in a process of its own before this one. Else, for each
+run (day, month, then both again on warm caches) the seconds of the whole flow and of each aggregate query
+(Figures method; `win_rates` is the whole win-rate history, its `closed_through_stages` included), and the
+summary's headline numbers (to see they are not empty).
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from crm_core.config import Settings
 from crm_core.db import create_engine, create_sessionmaker
+from crm_core.models.reports import WinRateSnapshot
 from crm_core.ports import Ports
 from crm_core.reports.figures import Figures
 from crm_core.reports.flow import ReportFlow
+from crm_core.reports.winrates import WinRates, month_start
 from crm_core.schemas import UserOut
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
@@ -51,6 +57,19 @@ def _timed(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Aw
 
 for _name in QUERIES:
     setattr(Figures, _name, _timed(_name, getattr(Figures, _name)))
+WinRates.history = _timed("win_rates", WinRates.history)  # type: ignore[method-assign]
+
+
+async def _store_history(sessionmaker: Any, now: datetime) -> dict[str, Any]:
+    """Drop the stored history before `now`'s month and time counting and storing it again (the month's first
+    summary or digest pays this once; every later one reads the stored counts)."""
+    async with UnitOfWork(sessionmaker) as uow:
+        await uow.session.execute(delete(WinRateSnapshot).where(WinRateSnapshot.boundary == month_start(now)))
+    started, cpu_started = time.perf_counter(), time.process_time()
+    async with UnitOfWork(sessionmaker) as uow:
+        await WinRates(uow.session).history(now)
+    return {"run": "history_stored", "seconds": round(time.perf_counter() - started, 3),
+            "cpu_seconds": round(time.process_time() - cpu_started, 3)}
 
 
 async def _server_process(session: Any) -> int | None:
@@ -100,6 +119,18 @@ async def measure(url: str, day: date, now: datetime) -> dict[str, Any]:
     return {"runs": runs}
 
 
+async def store_history(url: str, now: datetime) -> dict[str, Any]:
+    """Time counting and storing the win-rate history of the months before `now`'s (see _store_history)."""
+    engine = create_engine(url)
+    try:
+        return {"runs": [await _store_history(create_sessionmaker(engine), now.astimezone(Settings().tz))]}
+    finally:
+        await engine.dispose()
+
+
 if __name__ == "__main__":
     database, wanted, moment = sys.argv[1:4]
-    print(json.dumps(asyncio.run(measure(database, date.fromisoformat(wanted), datetime.fromisoformat(moment)))))
+    if sys.argv[4:] == ["history"]:
+        print(json.dumps(asyncio.run(store_history(database, datetime.fromisoformat(moment)))))
+    else:
+        print(json.dumps(asyncio.run(measure(database, date.fromisoformat(wanted), datetime.fromisoformat(moment)))))

@@ -1,10 +1,12 @@
-"""What the summaries need stored: each push claimed once, each person's push times, and the report indexes."""
+"""What the summaries need stored: each push claimed once, each person's push times, the forecast's stored
+history, and the report indexes."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_core.models.activities import Interaction, Task
@@ -45,6 +47,23 @@ class PushPreference(Base):
     digest_time: Mapped[str | None] = mapped_column(String(5))
     digest_muted: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WinRateSnapshot(Base):
+    """The team's closed deals through each stage, counted once for the deals closed before `boundary`.
+
+    `boundary` is a month's first instant (local); `fingerprint` says which deals were counted (their number
+    and id sum per status), so a reopened, deleted or back-dated deal makes the row stale. See
+    crm_core.reports.winrates.
+    """
+
+    __tablename__ = "win_rate_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    boundary: Mapped[datetime] = mapped_column(UtcDateTime, unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    # {"<stage id>": [won, closed]}
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 # The date ranges the summary filters on (migration 0009); declared here so the models and the schema agree.

@@ -36,12 +36,10 @@ from crm_core.models import (
     Ticket,
 )
 from crm_core.nba.settings import NbaSettings
-from crm_core.reports.figures import Figures
+from crm_core.reports.winrates import WinRates
 from crm_core.textnorm import fold
 
 WORDS_FILE = Path(__file__).with_name("data") / "words.json"
-# (database URL, day) -> the team's (won, closed) per stage; see FactLoader._history.
-_HISTORY_CACHE: dict[tuple[str, date], dict[int, tuple[int, int]]] = {}
 # Interactions the customers or the bot wrote are not the team's touches.
 NOT_A_TOUCH = ("bot", "customer")
 
@@ -221,16 +219,9 @@ class FactLoader:
         return stages
 
     async def _history(self, now: datetime) -> dict[int, tuple[int, int]]:
-        """The team's closed deals through each stage, read once a day per database: on 100,000 deals the
-        query takes about a second, and yesterday's win rates are as good for ranking as this minute's."""
-        bind = self._session.bind
-        key = (str(getattr(bind, "url", "")), now.date())
-        cached = _HISTORY_CACHE.get(key)
-        if cached is None:
-            cached = await Figures(self._session).closed_through_stages(now)
-            _HISTORY_CACHE.clear()
-            _HISTORY_CACHE[key] = cached
-        return cached
+        """The team's closed deals through each stage, as the forecast counts them, read once a day per database
+        (yesterday's win rates rank as well as this minute's)."""
+        return await WinRates(self._session).of_day(now)
 
     async def load(self, user_id: int, now: datetime, today: date) -> Facts:
         """Read everything the rules need about `user_id` at `now`."""

@@ -4,7 +4,7 @@
     leads        FAQ-bot leads; contacts created by hand or by an import ("import:<file>")
     deals        created (by currency), moved between open stages, won and lost (by currency)
     pipeline     open deals at the end of the period by stage, currency and close-date horizon
-    odds         closed deals by the stages they passed through (the team's history for the forecast)
+    odds         closed deals by the stages they passed through (the team's history; winrates.py stores it)
     tasks        due in the period; overdue at its end by owner
     stalled      open deals past their stage's limit, by stage
     faq          questions by hand-off, reason, ticket and 👎; ratings
@@ -88,7 +88,7 @@ class Figures:
     async def staff_names(self) -> dict[int, str]:
         """Return every staff member's name by id."""
         rows = await self._session.execute(select(User.id, User.name))
-        return dict(rows.tuples().all())
+        return {int(user_id): str(name) for user_id, name in rows}
 
     async def salespeople(self) -> list[tuple[int, str]]:
         """Return the active salespeople (listed even on a day they logged nothing)."""
@@ -211,11 +211,14 @@ class Figures:
             stmt = stmt.where(Deal.owner_id == owner_id)
         return [(int(s), str(c), str(h), int(n), to_decimal(a)) for s, c, h, n, a in await self._session.execute(stmt)]
 
-    async def closed_through_stages(self, as_of: datetime) -> dict[int, tuple[int, int]]:
-        """Return, per stage, the team's deals closed before `as_of` that passed through it: (won, closed)."""
+    async def closed_through_stages(self, as_of: datetime, *, since: datetime | None = None
+                                    ) -> dict[int, tuple[int, int]]:
+        """Return, per stage, the team's deals closed before `as_of` (and at or after `since`) that passed
+        through it: (won, closed). Callers go through crm_core.reports.winrates, which stores the past."""
+        closed_when = [Deal.closed_at < as_of] + ([Deal.closed_at >= since] if since is not None else [])
         stmt = (select(DealStageChange.to_stage_id, Deal.status, func.count(distinct(Deal.id)))
                 .join(Deal, Deal.id == DealStageChange.deal_id)
-                .where(Deal.status.in_(("won", "lost")), Deal.closed_at < as_of)
+                .where(Deal.status.in_(("won", "lost")), *closed_when)
                 .group_by(DealStageChange.to_stage_id, Deal.status))
         odds: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         for stage_id, status, count in await self._session.execute(stmt):

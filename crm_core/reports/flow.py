@@ -41,6 +41,7 @@ from crm_core.reports.models import (
 )
 from crm_core.reports.periods import Period, PeriodKind, period_of, previous
 from crm_core.reports.pushes import PushKind, PushPrefs, PushStore
+from crm_core.reports.winrates import WinRates
 from crm_core.schemas import TaskOut, UserOut
 from crm_core.services import Services
 from crm_core.services.identities import reminded_on
@@ -127,7 +128,8 @@ class ReportFlow:
         chat = self.ports.chat_model
         assert chat is not None
         try:
-            prompt = PromptLibrary(self.settings.prompts_dir).get(HIGHLIGHTS_PROMPT)
+            # the version in force (an admin's, else the file), recorded on the highlights it writes
+            prompt = (self.ports.prompts or PromptLibrary(self.settings.prompts_dir)).get(HIGHLIGHTS_PROMPT)
         except PromptError:
             return summary.highlights
         if self.tx is not None:
@@ -148,7 +150,7 @@ class ReportFlow:
         month = period_of("month", period.last, self.settings.tz)
         rows = await self._figures.open_deals(as_of, now=self._now, month_first=month.first,
                                               month_last=month.last, owner_id=owner_id)
-        history = await self._figures.closed_through_stages(as_of)
+        history = await WinRates(self.services.session).history(as_of)
         return build_pipeline(rows, await self._stages(), history, month.key)
 
     async def pipeline(self, viewer: UserOut) -> PipelineReport:
