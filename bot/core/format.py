@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
+from crm_core.money import minor_digits, rounded
 
 _LOCALE = {"vi": "vi_VN", "en": "en_US"}
 
@@ -17,10 +18,11 @@ def money(amount: Decimal | None, currency: str | None, language: str) -> str:
         return "—"
     code = (currency or "VND").upper()
     locale = _LOCALE.get(language, "vi_VN")
+    # A forecast (amount × a win rate) has fractions a currency may not have: VND is counted in whole đồng.
+    amount = rounded(amount, code)
     whole = amount == amount.to_integral_value()
-    pattern = "#,##0 ¤" if language == "vi" else ("¤#,##0" if whole else "¤#,##0.00")
-    if language == "vi" and not whole:
-        pattern = "#,##0.## ¤"
+    number = "#,##0" if whole else "#,##0." + "0" * minor_digits(code)
+    pattern = f"{number} ¤" if language == "vi" else f"¤{number}"
     try:
         return format_currency(amount, code, format=pattern, locale=locale, currency_digits=False)
     except (ValueError, KeyError):

@@ -11,6 +11,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from crm_core.money import rounded
 from crm_core.nba.schemas import NextItem
 from crm_core.reports.periods import PeriodKind
 from crm_core.schemas import TaskOut
@@ -309,9 +310,10 @@ class Digest(BaseModel):
 
 
 def _money(amount: Money) -> dict[str, int | float]:
-    """Major units as JSON numbers: whole amounts as integers."""
+    """Major units as JSON numbers, rounded to the currency's smallest unit (whole đồng): whole ones as integers."""
+    shown = {code: rounded(value, code) for code, value in amount.items()}
     return {code: int(value) if value == value.to_integral_value() else float(value)
-            for code, value in sorted(amount.items())}
+            for code, value in sorted(shown.items())}
 
 
 def _count_money(value: CountAndMoney) -> dict[str, Any]:

@@ -245,6 +245,23 @@ async def test_the_forecast_uses_the_teams_win_rate_from_a_stage_once_twenty_dea
     assert summary.forecast.amount == {"VND": Decimal("380952380.95"), "USD": Decimal(8000)}
 
 
+async def test_the_forecast_json_counts_vnd_in_whole_dong_and_usd_in_cents(open_services: OpenServices) -> None:
+    async with open_services() as services:
+        book = await seed_book(services)
+        seed = Seeder(services)
+        await seed.load_stages()
+        for n in range(20):  # 16 of 21 won through quote: 500M × 16/21 = 380,952,380.95 đồng
+            outcome = "won" if n < 15 else "lost"
+            await seed.deal(f"old {n}", book.tuan, outcome, 1 * M, "VND", created=at(1, 9, month=10), status=outcome,
+                            moves=(("quote", at(2, 9, month=10)), (outcome, at(3, 9, month=10))))
+        await seed.deal("Cents", book.lan, "negotiation", Decimal("10.01"), "USD", created=at(20, 9))
+    async with open_services() as services:
+        figures = (await flow(services).figures(book.quang)).as_json()
+
+    assert figures["forecast"]["amount"] == {"VND": 380_952_381, "USD": 8_008.01}
+    assert isinstance(figures["forecast"]["amount"]["VND"], int)
+
+
 async def test_the_faq_bot_day_counts_resolutions_handoffs_by_reason_and_ratings(open_services: OpenServices) -> None:
     figures = await _summary_json(open_services)
 
