@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -207,7 +208,11 @@ class KnowledgeBase:
     def _ingest_file(self, file: Path, doc: str, root: str | None, at: datetime, report: IngestReport) -> None:
         self._ensure_manifest()
         try:
-            data = file.read_bytes() if file.stat().st_size <= 20 * 1024 * 1024 else b""
+            status = file.stat()
+            if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block the read forever
+                report.errors.append(IngestFailure(doc=doc, code=UnsafePath.code, message=f"{doc}: not a regular file"))
+                return
+            data = file.read_bytes() if status.st_size <= 20 * 1024 * 1024 else b""
         except OSError as exc:
             report.errors.append(IngestFailure(doc=doc, code="unreadable", message=f"{doc}: {exc.strerror}"))
             return

@@ -263,6 +263,22 @@ def test_a_fifo_is_refused_before_any_read_instead_of_hanging(tmp_path: Path) ->
     assert refused.value.code == "unsafe_path"
 
 
+def test_a_fifo_in_an_ingested_folder_is_reported_and_the_files_after_it_go_in(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    import os
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    os.mkfifo(folder / "a.md")  # listed first; reading it for its hash would wait forever
+    (folder / "z.md").write_text("# Đổi trả\n\nĐổi trong 7 ngày.\n", encoding="utf-8")
+
+    report = kb.ingest([folder], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("a.md", "unsafe_path")]
+    assert report.added == ["z.md"]
+
+
 def _lying_zip_bomb(path: Path, member: str, *, honest_parts: dict[str, bytes] | None = None) -> Path:
     """An archive whose `member` unzips to 200 MB while its headers claim 1,000 bytes."""
     import struct
