@@ -4,25 +4,7 @@ Each test that takes `running` runs on both Telegram frameworks (aiogram and pyt
 over real HTTP against the local Bot API server.
 """
 
-from functools import partial
-
-import pytest
-
 from tests.bot.conftest import engine, shipped_knowledge, shipped_knowledge_home, support_engine
-from tests.support import bot_harness
-from tests.support.bot_harness import FRAMEWORKS, Framework, RunBot
+from tests.support.bot_harness import framework, running
 
-__all__ = ["engine", "shipped_knowledge", "shipped_knowledge_home", "support_engine"]
-
-
-@pytest.fixture(params=FRAMEWORKS)
-def framework(request: pytest.FixtureRequest) -> Framework:
-    """The Telegram framework the bot runs on."""
-    chosen: Framework = request.param
-    return chosen
-
-
-@pytest.fixture
-def running(framework: Framework) -> RunBot:
-    """`running(api, engine, ...)`: the chosen framework's polling bot against the fake server for a block."""
-    return partial(bot_harness.running, framework=framework)
+__all__ = ["engine", "framework", "running", "shipped_knowledge", "shipped_knowledge_home", "support_engine"]

@@ -1,7 +1,8 @@
 """Run either Telegram adapter (aiogram or python-telegram-bot) against the fake Bot API for a block.
 
-The end-to-end tests take a `running` fixture (tests/e2e/conftest.py) bound to one framework, so the
-same specification runs over real HTTP on both: `async with running(api, engine) as tg: ...`.
+Tests take the `running` fixture (imported by tests/e2e/conftest.py and tests/adapters/conftest.py),
+parametrised over both frameworks, so the same specification runs over real HTTP on each:
+`async with running(api, engine) as tg: ...`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, Protocol
 
+import pytest
+
 from bot.core.engine import Engine
+from bot.core.locks import ChatLocks
 from bot.core.ports import ConversationEngine
 from bot.scheduler import Deliver, PushSource, Scheduler
 from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
@@ -32,6 +37,7 @@ class RunningBot:
 
     framework: Framework
     inflight: set[asyncio.Task[Any]]
+    locks: ChatLocks
     make_sender: Callable[[], Deliver]
 
     def sender(self) -> Deliver:
@@ -48,7 +54,7 @@ class RunBot(Protocol):
 
 
 @asynccontextmanager
-async def running(
+async def run_bot(
     api: FakeBotApi,
     engine: PushingEngine,
     *,
@@ -69,7 +75,7 @@ async def running(
 
         ptb = PollingBot(engine, build_application(DEFAULT_TOKEN, api.base_url, sleep=sleep), journal=journal,
                          callback_answer_deadline_s=callback_answer_deadline_s, drain_timeout_s=drain_timeout_s)
-        running_bot = RunningBot("ptb", ptb.adapter.inflight, lambda: ptb.adapter.sender(ptb.bot))
+        running_bot = RunningBot("ptb", ptb.adapter.inflight, ptb.adapter.locks, lambda: ptb.adapter.sender(ptb.bot))
         task = asyncio.create_task(ptb.run(scheduler=scheduler))
         stop: Callable[[], Awaitable[None]] = _as_coroutine(ptb.stop)
     else:
@@ -78,7 +84,7 @@ async def running(
         bot = build_bot(DEFAULT_TOKEN, api.base_url, sleep=sleep)
         dispatcher = build_dispatcher(engine, callback_answer_deadline_s=callback_answer_deadline_s)
         adapter = adapter_of(dispatcher)
-        running_bot = RunningBot("aiogram", adapter.inflight, lambda: adapter.sender(bot))
+        running_bot = RunningBot("aiogram", adapter.inflight, adapter.locks, lambda: adapter.sender(bot))
         task = asyncio.create_task(run_polling(
             engine, DEFAULT_TOKEN, api.base_url, scheduler=scheduler, bot=bot, dispatcher=dispatcher,
             handle_signals=False, journal=journal, drain_timeout_s=drain_timeout_s))
@@ -110,3 +116,16 @@ async def handled(bot: RunningBot, *, timeout: float = 30.0) -> None:  # noqa: A
     async with asyncio.timeout(timeout):
         while bot.inflight:
             await asyncio.wait(set(bot.inflight))
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> Framework:
+    """The Telegram framework the bot runs on."""
+    chosen: Framework = request.param
+    return chosen
+
+
+@pytest.fixture
+def running(framework: Framework) -> RunBot:
+    """`running(api, engine, ...)`: the chosen framework's polling bot against the fake server for a block."""
+    return partial(run_bot, framework=framework)

@@ -23,6 +23,11 @@ from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
+# Opt in to the coming time periods now (`RetryAfter.retry_after` as a timedelta): otherwise PTB's own
+# RetryAfter constructor warns on every 429. Set on import, before any request; `retry_after_seconds`
+# reads either form, so an operator's explicit PTB_TIMEDELTA=false still works.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 Sleep = Callable[[float], Awaitable[None]]
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 PRODUCTION_API = "https://api.telegram.org"
@@ -82,9 +87,6 @@ def build_application(
     sleep: Sleep = asyncio.sleep,
 ) -> PtbApplication:
     """Return an Application talking to `api_base_url` (default: api.telegram.org), fed by our own polling loop."""
-    # Opt in to PTB 23's time periods now (`RetryAfter.retry_after` as a timedelta), so PTB's own
-    # constructor does not warn on every 429; `retry_after_seconds` reads either form.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     base = (api_base_url or PRODUCTION_API).rstrip("/")
     return (
         ApplicationBuilder()

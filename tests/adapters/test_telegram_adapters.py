@@ -1,4 +1,8 @@
-"""The aiogram adapter drives the engine through aiogram's real polling loop against the fake Bot API over HTTP."""
+"""The Telegram adapters drive the engine through their framework's real polling loop against the fake Bot API.
+
+Every test that takes `running` runs on aiogram and on python-telegram-bot (tests/adapters/conftest.py);
+the conversion tests feed the same Bot API update to each framework's `update_to_inbound`.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import telegram
 from aiogram.types import Update
 
-from bot.adapters.aiogram_adapter import adapter_of, update_to_inbound
+from bot.adapters.aiogram_adapter import update_to_inbound as aiogram_to_inbound
+from bot.adapters.ptb_adapter import update_to_inbound as ptb_to_inbound
 from bot.core.channel import ChannelIO
 from bot.core.messages import Button, Inbound, Keyboard, OutFile, Reply
 from bot.core.ports import CommandMenu
-from tests.support.aiogram_harness import running
+from tests.support.bot_harness import Framework, RunBot
 from tests.support.fake_bot_api import FakeBotApi
 
 CHAT = 777
@@ -74,7 +81,7 @@ def menu_keyboard() -> Keyboard:
 # --- over the wire ----------------------------------------------------------------------------
 
 
-async def test_a_text_message_gets_the_scripted_reply(api: FakeBotApi) -> None:
+async def test_a_text_message_gets_the_scripted_reply(running: RunBot, api: FakeBotApi) -> None:
     engine = ScriptedEngine()
 
     async with running(api, engine):
@@ -84,7 +91,7 @@ async def test_a_text_message_gets_the_scripted_reply(api: FakeBotApi) -> None:
     assert api.problems == []
 
 
-async def test_the_inbound_carries_the_telegram_identity_of_the_message(api: FakeBotApi) -> None:
+async def test_the_inbound_carries_the_telegram_identity_of_the_message(running: RunBot, api: FakeBotApi) -> None:
     engine = ScriptedEngine()
     api.add_user(CHAT, first_name="Lan", last_name="Nguyễn", username="lan_sales", language_code="vi")
 
@@ -100,7 +107,8 @@ async def test_the_inbound_carries_the_telegram_identity_of_the_message(api: Fak
     assert inbound.is_group is False
 
 
-async def test_a_callback_tap_is_answered_with_the_toast_before_the_message_is_edited(api: FakeBotApi) -> None:
+async def test_a_callback_tap_is_answered_with_the_toast_before_the_message_is_edited(
+        running: RunBot, api: FakeBotApi) -> None:
     def respond(inbound: Inbound) -> list[Reply]:
         if inbound.is_callback:
             return [Reply(text="Deal #1: đã chốt ✓", edit=True, toast="Đã chốt")]
@@ -124,7 +132,7 @@ async def test_a_callback_tap_is_answered_with_the_toast_before_the_message_is_e
     assert api.problems == []
 
 
-async def test_a_callback_without_a_toast_is_still_answered(api: FakeBotApi) -> None:
+async def test_a_callback_without_a_toast_is_still_answered(running: RunBot, api: FakeBotApi) -> None:
     def respond(inbound: Inbound) -> list[Reply]:
         if inbound.is_callback:
             return [Reply(text="Để sau nhé")]
@@ -143,7 +151,7 @@ async def test_a_callback_without_a_toast_is_still_answered(api: FakeBotApi) -> 
     assert api.texts(CHAT) == ["Chọn:", "Để sau nhé"]
 
 
-async def test_a_slow_engine_does_not_keep_the_callback_waiting(api: FakeBotApi) -> None:
+async def test_a_slow_engine_does_not_keep_the_callback_waiting(running: RunBot, api: FakeBotApi) -> None:
     release = asyncio.Event()
 
     async def respond(inbound: Inbound) -> list[Reply]:
@@ -167,7 +175,7 @@ async def test_a_slow_engine_does_not_keep_the_callback_waiting(api: FakeBotApi)
     assert len(api.calls("answerCallbackQuery")) == 1
 
 
-async def test_a_callback_is_answered_even_when_the_engine_fails(api: FakeBotApi) -> None:
+async def test_a_callback_is_answered_even_when_the_engine_fails(running: RunBot, api: FakeBotApi) -> None:
     def respond(inbound: Inbound) -> list[Reply]:
         if inbound.is_callback:
             raise RuntimeError("engine bug")
@@ -181,7 +189,7 @@ async def test_a_callback_is_answered_even_when_the_engine_fails(api: FakeBotApi
     assert api.texts(CHAT) == ["Chọn:"]
 
 
-async def test_an_edit_that_changes_nothing_is_ignored(api: FakeBotApi) -> None:
+async def test_an_edit_that_changes_nothing_is_ignored(running: RunBot, api: FakeBotApi) -> None:
     def respond(inbound: Inbound) -> list[Reply]:
         return [Reply(text="Chọn:", keyboard=menu_keyboard(), edit=inbound.is_callback)]
 
@@ -197,7 +205,7 @@ async def test_an_edit_that_changes_nothing_is_ignored(api: FakeBotApi) -> None:
     assert api.problems == []
 
 
-async def test_a_429_on_send_message_is_retried_after_retry_after(api: FakeBotApi) -> None:
+async def test_a_429_on_send_message_is_retried_after_retry_after(running: RunBot, api: FakeBotApi) -> None:
     waits: list[float] = []
 
     async def record_sleep(seconds: float) -> None:
@@ -213,7 +221,7 @@ async def test_a_429_on_send_message_is_retried_after_retry_after(api: FakeBotAp
     assert [r.status for r in api.calls("sendMessage")] == [429, 200]
 
 
-async def test_due_pushes_arrive_in_their_chats(api: FakeBotApi) -> None:
+async def test_due_pushes_arrive_in_their_chats(running: RunBot, api: FakeBotApi) -> None:
     engine = ScriptedEngine()
     engine.pushes = [
         Reply(text="Nhắc: gọi anh Tú lúc 15:00", chat_id=str(OTHER_CHAT), channel="telegram"),
@@ -227,7 +235,8 @@ async def test_due_pushes_arrive_in_their_chats(api: FakeBotApi) -> None:
     assert api.texts(CHAT) == ["Báo cáo ngày đã sẵn sàng"]
 
 
-async def test_a_sent_reply_that_stands_for_something_is_recorded_with_its_message_id(api: FakeBotApi) -> None:
+async def test_a_sent_reply_that_stands_for_something_is_recorded_with_its_message_id(
+        running: RunBot, api: FakeBotApi) -> None:
     notice = Reply(text="🎫 Phiếu #7", chat_id=str(OTHER_CHAT), channel="telegram", ref="ticket:7")
     engine = ScriptedEngine(lambda inbound: [Reply(text="Đã chuyển cho nhân viên"), notice])
     engine.pushes = [Reply(text="⏰ Phiếu #8", chat_id=str(OTHER_CHAT), channel="telegram", ref="ticket:8")]
@@ -242,7 +251,7 @@ async def test_a_sent_reply_that_stands_for_something_is_recorded_with_its_messa
                                                ("telegram", str(OTHER_CHAT), ids["🎫 Phiếu #7"], "ticket:7")])
 
 
-async def test_a_blocked_chat_is_skipped_and_other_pushes_still_go_out(api: FakeBotApi) -> None:
+async def test_a_blocked_chat_is_skipped_and_other_pushes_still_go_out(running: RunBot, api: FakeBotApi) -> None:
     engine = ScriptedEngine()
     engine.pushes = [
         Reply(text="Nhắc việc", chat_id=str(OTHER_CHAT), channel="telegram"),
@@ -257,7 +266,7 @@ async def test_a_blocked_chat_is_skipped_and_other_pushes_still_go_out(api: Fake
     assert api.texts(CHAT) == ["Nhắc việc"]
 
 
-async def test_command_menus_are_set_per_scope_and_language(api: FakeBotApi) -> None:
+async def test_command_menus_are_set_per_scope_and_language(running: RunBot, api: FakeBotApi) -> None:
     menus = [
         CommandMenu("default", None, None, [("start", "Bắt đầu"), ("help", "Trợ giúp")]),
         CommandMenu("default", None, "en", [("start", "Start"), ("help", "Help")]),
@@ -274,7 +283,7 @@ async def test_command_menus_are_set_per_scope_and_language(api: FakeBotApi) -> 
     assert api.problems == []
 
 
-async def test_updates_sent_while_the_bot_was_down_are_handled(api: FakeBotApi) -> None:
+async def test_updates_sent_while_the_bot_was_down_are_handled(running: RunBot, api: FakeBotApi) -> None:
     api.send_text(CHAT, "gửi lúc bot tắt")
     engine = ScriptedEngine()
 
@@ -285,7 +294,7 @@ async def test_updates_sent_while_the_bot_was_down_are_handled(api: FakeBotApi) 
     assert api.calls("deleteWebhook")[0].params.get("drop_pending_updates") in (None, False)
 
 
-async def test_two_fast_taps_in_one_chat_are_handled_in_order(api: FakeBotApi) -> None:
+async def test_two_fast_taps_in_one_chat_are_handled_in_order(running: RunBot, api: FakeBotApi) -> None:
     events: list[str] = []
 
     async def respond(inbound: Inbound) -> list[Reply]:
@@ -306,7 +315,7 @@ async def test_two_fast_taps_in_one_chat_are_handled_in_order(api: FakeBotApi) -
     assert api.texts(CHAT) == ["Chọn:", "ok deal:v1:won:1", "ok deal:v1:later:1"]
 
 
-async def test_an_edited_message_reaches_the_engine_as_an_edit(api: FakeBotApi) -> None:
+async def test_an_edited_message_reaches_the_engine_as_an_edit(running: RunBot, api: FakeBotApi) -> None:
     engine = ScriptedEngine()
 
     async with running(api, engine):
@@ -319,7 +328,8 @@ async def test_an_edited_message_reaches_the_engine_as_an_edit(api: FakeBotApi) 
     assert engine.inbounds[1].message_id == engine.inbounds[0].message_id
 
 
-async def test_a_redelivered_update_reaches_the_engine_with_the_same_update_id(api: FakeBotApi) -> None:
+async def test_a_redelivered_update_reaches_the_engine_with_the_same_update_id(
+        running: RunBot, api: FakeBotApi) -> None:
     engine = ScriptedEngine()
 
     async with running(api, engine):
@@ -332,7 +342,8 @@ async def test_a_redelivered_update_reaches_the_engine_with_the_same_update_id(a
     assert engine.inbounds[0].dedupe_key == engine.inbounds[1].dedupe_key
 
 
-async def test_a_share_contact_button_becomes_a_reply_keyboard_and_the_phone_comes_back(api: FakeBotApi) -> None:
+async def test_a_share_contact_button_becomes_a_reply_keyboard_and_the_phone_comes_back(
+        running: RunBot, api: FakeBotApi) -> None:
     api.add_user(CHAT, phone_number="+84901112233")
 
     def respond(inbound: Inbound) -> list[Reply]:
@@ -355,7 +366,7 @@ async def test_a_share_contact_button_becomes_a_reply_keyboard_and_the_phone_com
     assert api.problems == []
 
 
-async def test_removing_the_reply_keyboard_and_showing_buttons_uses_two_calls(api: FakeBotApi) -> None:
+async def test_removing_the_reply_keyboard_and_showing_buttons_uses_two_calls(running: RunBot, api: FakeBotApi) -> None:
     def respond(inbound: Inbound) -> list[Reply]:
         return [Reply(text="Chọn tiếp:", keyboard=menu_keyboard(), remove_keyboard=True)]
 
@@ -368,7 +379,8 @@ async def test_removing_the_reply_keyboard_and_showing_buttons_uses_two_calls(ap
     assert api.problems == []
 
 
-async def test_a_file_reply_with_a_long_text_sends_the_text_after_the_photo(api: FakeBotApi, tmp_path: Path) -> None:
+async def test_a_file_reply_with_a_long_text_sends_the_text_after_the_photo(
+        running: RunBot, api: FakeBotApi, tmp_path: Path) -> None:
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"\x89PNG chart")
     long_text = "Doanh số tuần: " + "tăng trưởng tốt. " * 80
@@ -386,7 +398,8 @@ async def test_a_file_reply_with_a_long_text_sends_the_text_after_the_photo(api:
     assert api.problems == []
 
 
-async def test_a_file_reply_with_a_short_text_uses_it_as_the_caption(api: FakeBotApi, tmp_path: Path) -> None:
+async def test_a_file_reply_with_a_short_text_uses_it_as_the_caption(
+        running: RunBot, api: FakeBotApi, tmp_path: Path) -> None:
     export = tmp_path / "deals.xlsx"
     export.write_bytes(b"PK fake xlsx")
 
@@ -401,33 +414,40 @@ async def test_a_file_reply_with_a_short_text_uses_it_as_the_caption(api: FakeBo
     assert api.problems == []
 
 
-async def test_stopping_leaves_no_adapter_or_polling_tasks_behind(api: FakeBotApi) -> None:
-    async with running(api, ScriptedEngine(), push_interval_s=0.05) as (dispatcher, _bot):
+async def test_stopping_leaves_no_adapter_or_polling_tasks_behind(running: RunBot, api: FakeBotApi) -> None:
+    async with running(api, ScriptedEngine(), push_interval_s=0.05) as tg:
         await api.say(CHAT, "hi")
 
-    assert len(adapter_of(dispatcher).locks) == 0
+    assert len(tg.locks) == 0
     current = asyncio.current_task()
     assert [t for t in asyncio.all_tasks() if t is not current and _started_by_bot_code(t)] == []
 
 
 def _started_by_bot_code(task: asyncio.Task[object]) -> bool:
-    """Tell whether a task runs aiogram or adapter code (the fake server's own tasks do not count)."""
+    """Tell whether a task runs aiogram, PTB or adapter code (the fake server's own tasks do not count)."""
     code = getattr(task.get_coro(), "cr_code", None)
     filename = code.co_filename if code is not None else ""
-    return "/aiogram/" in filename or "/bot/adapters/" in filename
+    return any(part in filename for part in ("/aiogram/", "/telegram/", "/bot/adapters/"))
 
 
 # --- conversion (pure) ------------------------------------------------------------------------
 
 
-def last_update(api: FakeBotApi) -> Update:
-    return Update.model_validate(api.all_updates[-1])
+def to_inbound(framework: Framework, update: dict[str, Any], *, bot_username: str | None = None) -> Inbound | None:
+    """Convert a Bot API update with the chosen framework's types and adapter."""
+    if framework == "ptb":
+        return ptb_to_inbound(telegram.Update.de_json(update, None), bot_username=bot_username)
+    return aiogram_to_inbound(Update.model_validate(update), bot_username=bot_username)
 
 
-async def test_converts_a_photo_with_caption(api: FakeBotApi) -> None:
+def last_update(api: FakeBotApi) -> dict[str, Any]:
+    return api.all_updates[-1]
+
+
+async def test_converts_a_photo_with_caption(framework: Framework, api: FakeBotApi) -> None:
     api.send_photo(CHAT, "ảnh hợp đồng")
 
-    inbound = update_to_inbound(last_update(api))
+    inbound = to_inbound(framework, last_update(api))
 
     assert inbound is not None
     assert inbound.text == "ảnh hợp đồng"
@@ -445,11 +465,12 @@ async def test_converts_a_photo_with_caption(api: FakeBotApi) -> None:
     ],
 )
 async def test_converts_files_to_attachments(
-    api: FakeBotApi, send: Callable[[FakeBotApi], int], kind: str, file_name: str | None, mime_type: str | None
+    framework: Framework, api: FakeBotApi, send: Callable[[FakeBotApi], int], kind: str, file_name: str | None,
+    mime_type: str | None,
 ) -> None:
     send(api)
 
-    inbound = update_to_inbound(last_update(api))
+    inbound = to_inbound(framework, last_update(api))
 
     assert inbound is not None
     assert inbound.attachment is not None
@@ -461,20 +482,20 @@ async def test_converts_files_to_attachments(
     assert inbound.attachment.size is not None
 
 
-async def test_converts_the_user_s_own_contact_to_shared_phone(api: FakeBotApi) -> None:
+async def test_converts_the_user_s_own_contact_to_shared_phone(framework: Framework, api: FakeBotApi) -> None:
     api.send_contact(CHAT, "+84905556677")
 
-    inbound = update_to_inbound(last_update(api))
+    inbound = to_inbound(framework, last_update(api))
 
     assert inbound is not None
     assert inbound.shared_phone == "+84905556677"
     assert inbound.attachment is None
 
 
-async def test_someone_else_s_contact_is_not_a_shared_phone(api: FakeBotApi) -> None:
+async def test_someone_else_s_contact_is_not_a_shared_phone(framework: Framework, api: FakeBotApi) -> None:
     api.send_contact(CHAT, "+84905556677", own=False, first_name="Khách")
 
-    inbound = update_to_inbound(last_update(api))
+    inbound = to_inbound(framework, last_update(api))
 
     assert inbound is not None
     assert inbound.shared_phone is None
@@ -482,43 +503,43 @@ async def test_someone_else_s_contact_is_not_a_shared_phone(api: FakeBotApi) -> 
     assert inbound.attachment.kind == "other"
 
 
-async def test_converts_a_reply_to_an_earlier_message(api: FakeBotApi) -> None:
+async def test_converts_a_reply_to_an_earlier_message(framework: Framework, api: FakeBotApi) -> None:
     api.send_text(CHAT, "anh Tú, 0905 111 222")
     api.send_text(CHAT, "thêm ghi chú: khách VIP", reply_to=1)
 
-    inbound = update_to_inbound(last_update(api))
+    inbound = to_inbound(framework, last_update(api))
 
     assert inbound is not None
     assert (inbound.reply_to_message_id, inbound.reply_to_text) == ("1", "anh Tú, 0905 111 222")
 
 
-async def test_converts_a_group_message(api: FakeBotApi) -> None:
+async def test_converts_a_group_message(framework: Framework, api: FakeBotApi) -> None:
     api.send_text(-1001234567890123, "chào cả nhóm", user=42)
 
-    inbound = update_to_inbound(last_update(api))
+    inbound = to_inbound(framework, last_update(api))
 
     assert inbound is not None
     assert inbound.is_group is True
     assert (inbound.chat_id, inbound.user_id) == ("-1001234567890123", "42")
 
 
-async def test_strips_our_bot_name_from_a_group_command(api: FakeBotApi) -> None:
+async def test_strips_our_bot_name_from_a_group_command(framework: Framework, api: FakeBotApi) -> None:
     api.send_text(-100, "/deals@chatcrm_test_bot tuần này", user=42)
 
-    inbound = update_to_inbound(last_update(api), bot_username="chatcrm_test_bot")
+    inbound = to_inbound(framework, last_update(api), bot_username="chatcrm_test_bot")
 
     assert inbound is not None
     assert inbound.text == "/deals tuần này"
 
 
-async def test_ignores_a_command_addressed_to_another_bot(api: FakeBotApi) -> None:
+async def test_ignores_a_command_addressed_to_another_bot(framework: Framework, api: FakeBotApi) -> None:
     api.send_text(-100, "/deals@other_bot", user=42)
 
-    assert update_to_inbound(last_update(api), bot_username="chatcrm_test_bot") is None
+    assert to_inbound(framework, last_update(api), bot_username="chatcrm_test_bot") is None
 
 
-async def test_ignores_a_service_message() -> None:
-    update = Update.model_validate(
+async def test_ignores_a_service_message(framework: Framework) -> None:
+    update: dict[str, Any] = (
         {
             "update_id": 9,
             "message": {
@@ -531,4 +552,4 @@ async def test_ignores_a_service_message() -> None:
         }
     )
 
-    assert update_to_inbound(update) is None
+    assert to_inbound(framework, update) is None
