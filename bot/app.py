@@ -7,6 +7,7 @@ import gc
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,9 +18,12 @@ from bot.scheduler import Scheduler
 from crm_core.clock import Clock, FrozenClock, SystemClock
 from crm_core.config import Settings
 from crm_core.db import create_engine, create_sessionmaker, upgrade
-from crm_core.ports import ChatModelPort, HistoryPort, KnowledgePort, Ports
+from crm_core.ports import ChatModelPort, HistoryPort, KnowledgeShelfPort, Ports
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from crm_core.prompting import PromptLibrary
 
 log = logging.getLogger(__name__)
 
@@ -76,37 +80,41 @@ async def prepare_store(settings: Settings, clock: Clock) -> tuple[AsyncEngine, 
 
 def build_ports(settings: Settings) -> Ports:
     """Load the optional capabilities that are configured and available."""
-    chat_model = _chat_model(settings)
-    knowledge, history = _retrieval(settings, chat_model)
-    return Ports(knowledge=knowledge, history=history, chat_model=chat_model)
+    from crm_core.prompting import PromptLibrary
+
+    prompts = PromptLibrary(settings.prompts_dir)  # one library: an admin's saved version is in force everywhere
+    chat_model = _chat_model(settings, prompts)
+    knowledge, history = _retrieval(settings, chat_model, prompts)
+    return Ports(knowledge=knowledge, history=history, chat_model=chat_model, prompts=prompts,
+                 knowledge_shelf=knowledge)
 
 
-def _chat_model(settings: Settings) -> ChatModelPort | None:
+def _chat_model(settings: Settings, prompts: PromptLibrary) -> ChatModelPort | None:
     """The configured LLM and the prompt it reads logs with; None without one (rules only)."""
     if settings.llm.provider == "none":
         return None
     try:
         from crm_core.llm import build_chat_model
-        from crm_core.prompting import PromptLibrary
 
-        prompt = PromptLibrary(settings.prompts_dir).get("parse_log")
-        return ChatModelPort(model=build_chat_model(settings.llm), log_prompt=prompt, timeout_s=settings.llm.timeout_s)
+        prompt = prompts.get("parse_log")
+        return ChatModelPort(model=build_chat_model(settings.llm), log_prompt=prompt, timeout_s=settings.llm.timeout_s,
+                             prompts=prompts)
     except Exception:  # an LLM only improves answers; never block the bot on it
         log.warning("the configured LLM could not be loaded; continuing with rules only", exc_info=True)
         return None
 
 
-def _retrieval(settings: Settings, chat_model: ChatModelPort | None) -> tuple[KnowledgePort | None, HistoryPort | None]:
+def _retrieval(settings: Settings, chat_model: ChatModelPort | None, prompts: PromptLibrary
+               ) -> tuple[KnowledgeShelfPort | None, HistoryPort | None]:
     """Open the knowledge base (customer answers) and the history index (staff /ask) in the home."""
     try:
-        from crm_core.prompting import PromptLibrary
         from crm_core.retrieval import HistoryIndex, KnowledgeBase
         from crm_core.retrieval.embedder import default_embedder
 
         embedder = default_embedder()
         knowledge = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
                                   llm=chat_model.model if chat_model else None, llm_timeout_s=settings.llm.timeout_s,
-                                  prompts=PromptLibrary(settings.prompts_dir))
+                                  prompts=prompts)
         return knowledge, HistoryIndex(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
     except Exception:  # without retrieval customers are handed to a person and /ask says it is unavailable
         log.warning("the knowledge base could not be opened; customers will be handed to staff", exc_info=True)
@@ -117,7 +125,21 @@ async def build_app(settings: Settings, *, now: datetime | None = None, clock: C
     """Build the store and the engine for a run."""
     clock = clock or make_clock(settings, now)
     db, sessionmaker = await prepare_store(settings, clock)
+    ports = build_ports(settings)
+    await load_prompts_in_force(sessionmaker, ports, now=clock.now())
     engine = Engine(sessionmaker=sessionmaker, clock=clock, settings=settings, router=ROUTER,
-                    render_reminder=reminder_reply, ports=build_ports(settings))
+                    render_reminder=reminder_reply, ports=ports)
     scheduler = Scheduler(engine, interval_s=settings.reminder_interval_s)
     return App(settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, engine=engine, scheduler=scheduler)
+
+
+async def load_prompts_in_force(sessionmaker: async_sessionmaker[AsyncSession], ports: Ports, *, now: datetime
+                                ) -> None:
+    """Serve the prompt versions admins put in force (the database's) from the shared library."""
+    if ports.prompts is None:
+        return
+    from crm_core.prompting.versions import PromptVersions
+
+    async with UnitOfWork(sessionmaker) as uow:
+        active = await PromptVersions(uow.session, library=ports.prompts, now=now).load_active()
+    ports.prompts.active.replace_all(active)

@@ -504,9 +504,13 @@ def next_command(
         typer.echo(text)
 
 
-for _name in ("list", "show", "set", "history", "rollback"):
-    prompts_app.command(_name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
-        _later(f"prompts {_name}"))
+def _add_prompt_commands() -> None:
+    from bot.prompts_cli import add_prompt_commands
+
+    add_prompt_commands(prompts_app, settings=settings, run=run, fail=fail)
+
+
+_add_prompt_commands()
 
 
 def benchmark_names() -> list[str]:

@@ -25,6 +25,8 @@ managers and admins, the morning digest to salespeople (`hears_daily_summary`, `
 Next-best-actions (`sees_next_of`): a salesperson their own list, managers and admins anyone's and the team's;
 only the list's owner answers its items (done, snooze); the acceptance figures per rule are the managers'
 (`sees_nba_stats`), and a rule whose suggestions are mostly snoozed is pointed out to admins (`hears_snoozed_rules`).
+Prompt templates (`can_edit_prompts`) and the knowledge base's documents and gaps (`can_curate_knowledge`) are
+the admins'.
 """
 
 from __future__ import annotations
@@ -224,6 +226,16 @@ def sees_nba_stats(user: Person) -> bool:
 def hears_snoozed_rules(user: Person) -> bool:
     """Tell whether a user is shown the rules whose suggestions are mostly snoozed (admins tune them)."""
     return user.role == ADMIN
+
+
+def can_edit_prompts(user: Person | None) -> bool:
+    """Admins read, change and roll back the prompt templates an LLM is given; nobody else sees them."""
+    return user is not None and user.active and user.role == ADMIN
+
+
+def can_curate_knowledge(user: Person | None) -> bool:
+    """Admins send, remove and re-index knowledge documents, try questions and answer knowledge gaps."""
+    return user is not None and user.active and user.role == ADMIN
 
 
 def is_known_role(role: str) -> bool:

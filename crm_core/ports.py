@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from langchain_core.language_models import BaseChatModel
 
-    from crm_core.prompting import Prompt
+    from crm_core.prompting import Prompt, PromptLibrary
     from crm_core.retrieval.history import HistoryItem
-    from crm_core.retrieval.models import Answer, HistoryHit
+    from crm_core.retrieval.models import Answer, DocInfo, HistoryHit, IngestReport
 
 
 class KnowledgePort(Protocol):
@@ -24,6 +26,22 @@ class KnowledgePort(Protocol):
 
     def ask(self, question: str, *, language: Literal["vi", "en"] | None = None) -> Answer:
         """Return the answer, its sources and whether a person should take over (in `language` when given)."""
+        ...
+
+
+class KnowledgeShelfPort(KnowledgePort, Protocol):
+    """The same knowledge base as admins keep it: documents in and out (blocking: flows run it in a thread)."""
+
+    def ingest(self, paths: Sequence[Path]) -> IngestReport:
+        """Index files: unchanged ones skipped, changed ones replaced; a file that fails leaves its old version."""
+        ...
+
+    def remove(self, doc: str) -> bool:
+        """Take `doc` out of the index; return whether it was there."""
+        ...
+
+    def list_docs(self) -> list[DocInfo]:
+        """Return the indexed documents."""
         ...
 
 
@@ -54,6 +72,12 @@ class ChatModelPort:
     model: BaseChatModel
     log_prompt: Prompt
     timeout_s: float
+    # The library the log prompt is read from at each use (the version in force); None: `log_prompt` as given.
+    prompts: PromptLibrary | None = None
+
+    def prompt_for_logs(self) -> Prompt:
+        """Return the log-filling prompt in force."""
+        return self.prompts.get(self.log_prompt.name) if self.prompts is not None else self.log_prompt
 
 
 @dataclass(frozen=True)
@@ -63,3 +87,7 @@ class Ports:
     knowledge: KnowledgePort | None = None
     history: HistoryPort | None = None
     chat_model: ChatModelPort | None = None
+    # The prompt templates in force (files + admins' versions), shared by everything that fills one.
+    prompts: PromptLibrary | None = None
+    # The knowledge base as admins keep it (the same object as `knowledge` in the bot); None: not kept from chat.
+    knowledge_shelf: KnowledgeShelfPort | None = None

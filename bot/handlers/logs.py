@@ -17,6 +17,7 @@ from bot.handlers.views import about, due_text, task_buttons
 from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.flows import Flows
+from crm_core.flows.knowledge import looks_like_url
 from crm_core.flows.logs import (
     DraftReminder,
     FieldTooLong,
@@ -33,7 +34,7 @@ from crm_core.flows.logs import (
     require_editable,
 )
 from crm_core.pipelines.reasons import is_reason_key, lost_reasons
-from crm_core.policy import Audience
+from crm_core.policy import Audience, can_curate_knowledge
 from crm_core.schemas import EDITABLE_FIELDS, DealValues, DraftFields, LogDraftOut
 from crm_core.understanding.chatter import is_greeting
 
@@ -59,6 +60,8 @@ def _source_key(msg: Inbound) -> str | None:
 @router.text(Audience.STAFF)
 async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Free text from staff is an answer to a ticket they reply to, a log, a reminder request, or a greeting."""
+    if can_curate_knowledge(ctx.staff) and looks_like_url(msg.text or ""):
+        return Reply(ctx.t("kb.url_not_fetched"))  # an admin's bare link is knowledge to add: no page is fetched
     return (await _staff_text(msg, ctx, after=None))[0]
 
 

@@ -9,6 +9,8 @@
     /import  -> how to move in, with the empty template workbook
 
 A salesperson's spreadsheet is not read: they are told who can import it. Any other file gets what is accepted.
+Knowledge files go to `bot.handlers.knowledge`: .md/.txt/.pdf/.docx at once, and a .csv/.xlsx once its header
+shows question/answer columns (`crm_core.knowledge_admin.routing.spreadsheet_use`).
 The importer itself (and its audit entry) is `crm_core.spreadsheets`, reached through `ctx.flows.spreadsheets`;
 it runs in a worker thread, so other chats are answered while a large file is read.
 """
@@ -31,7 +33,9 @@ from bot.core.messages import Button, Inbound, Keyboard, OutFile, Reply
 from bot.core.progress import ProgressMessage
 from bot.core.router import HandlerResult, Router
 from bot.core.uploads import FileShelf, Upload
+from bot.handlers import knowledge
 from crm_core.errors import SpreadsheetRefused
+from crm_core.knowledge_admin.routing import spreadsheet_use
 from crm_core.policy import Audience, can_move_spreadsheets
 
 if TYPE_CHECKING:
@@ -57,6 +61,8 @@ async def on_document(msg: Inbound, ctx: Ctx) -> HandlerResult:
     assert attachment is not None  # the router sends documents only
     name = attachment.file_name or ""
     suffix = Path(name).suffix.lower()
+    if knowledge.is_knowledge_file(name):  # .md .txt .pdf .docx: the knowledge base's (admins)
+        return await knowledge.on_knowledge_document(msg, ctx)
     if suffix not in READABLE + REFUSED_WITH_ADVICE:
         return Reply(ctx.t("import_chat.wrong_type", name=name or ctx.t("att.document")))
     if not can_move_spreadsheets(ctx.staff):
@@ -70,6 +76,11 @@ async def on_document(msg: Inbound, ctx: Ctx) -> HandlerResult:
                                      channel=msg.channel, chat_id=msg.chat_id, now=ctx.now)
     try:
         await ctx.io.download(attachment.file_id, upload.path)
+        if await asyncio.to_thread(spreadsheet_use, upload.path) == "knowledge":  # question/answer columns
+            try:
+                return await knowledge.take_downloaded(msg, ctx, upload.path, name)
+            finally:
+                await asyncio.to_thread(shelf.discard_upload, upload.token)
         report = await _check(msg, ctx, upload)
     except FileTooLarge:
         await asyncio.to_thread(shelf.discard_upload, upload.token)

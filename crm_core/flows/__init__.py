@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from crm_core.config import Settings
 from crm_core.flows.deals import DealFlow
+from crm_core.flows.knowledge import KnowledgeFlow
 from crm_core.flows.logs import LogFlow
+from crm_core.flows.prompts import PromptFlow
 from crm_core.flows.spreadsheets import SpreadsheetFlow
 from crm_core.flows.support import SupportFlow
 from crm_core.nba.flow import NbaFlow
@@ -19,7 +21,8 @@ from crm_core.reports.flow import ReportFlow
 from crm_core.services import Services
 from crm_core.uow import StorePhase
 
-__all__ = ["DealFlow", "Flows", "LogFlow", "NbaFlow", "ReportFlow", "SpreadsheetFlow", "SupportFlow"]
+__all__ = ["DealFlow", "Flows", "KnowledgeFlow", "LogFlow", "NbaFlow", "PromptFlow", "ReportFlow", "SpreadsheetFlow",
+           "SupportFlow"]
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Flows:
     spreadsheets: SpreadsheetFlow
     reports: ReportFlow
     nba: NbaFlow
+    prompts: PromptFlow
+    knowledge: KnowledgeFlow
 
     @classmethod
     def build(cls, services: Services, *, ports: Ports, tx: StorePhase, settings: Settings) -> Flows:
@@ -41,4 +46,6 @@ class Flows:
                    deals=DealFlow(services=services, tx=tx, undo_minutes=settings.undo_minutes),
                    spreadsheets=SpreadsheetFlow(tx=tx, settings=settings, now=services.now),
                    reports=ReportFlow(services=services, ports=ports, settings=settings, tx=tx),
-                   nba=NbaFlow(services=services, settings=settings, ports=ports, tx=tx))
+                   nba=NbaFlow(services=services, settings=settings, ports=ports, tx=tx),
+                   prompts=PromptFlow(services=services, ports=ports, settings=settings),
+                   knowledge=KnowledgeFlow(services=services, ports=ports, tx=tx, settings=settings))

@@ -528,7 +528,7 @@ class LogFlow:
         parsed = parse_log(text, now=now, language=None, known=known)
         llm = self.ports.chat_model
         if llm is not None:
-            parsed = await fill_missing_with_llm(parsed, model=llm.model, prompt=llm.log_prompt,
+            parsed = await fill_missing_with_llm(parsed, model=llm.model, prompt=llm.prompt_for_logs(),
                                                  timeout_s=llm.timeout_s, now_iso=now.isoformat())
         fields = DraftFields.model_validate({**parsed.to_contract(), "amount": parsed.amount,
                                              "unreadable": list(parsed.unreadable),

@@ -4,6 +4,7 @@ from crm_core.models.activities import INTERACTION_KINDS, Interaction, LogDraft,
 from crm_core.models.admin import Invite
 from crm_core.models.base import Base
 from crm_core.models.channels import ContactIdentity, SentMessage, StaffIdentity
+from crm_core.models.content import KnowledgeFile, PromptHead, PromptVersion
 from crm_core.models.inbox import InboxUpdate
 from crm_core.models.nba import NBA_OUTCOMES, CustomerTier, NbaOutcome
 from crm_core.models.outbox import OUTBOX_STATUSES, OutboxMessage
@@ -39,6 +40,7 @@ __all__ = [
     "InboxUpdate",
     "Interaction",
     "Invite",
+    "KnowledgeFile",
     "Lead",
     "LogDraft",
     "NbaOutcome",
@@ -46,6 +48,8 @@ __all__ = [
     "Pipeline",
     "PrivacyRequest",
     "ProcessedUpdate",
+    "PromptHead",
+    "PromptVersion",
     "PushPreference",
     "ScheduledPush",
     "SentMessage",

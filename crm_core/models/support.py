@@ -32,6 +32,8 @@ class CustomerQuestion(Base):
     # When the latest 👍/👎 was pressed: a 👎 within 24 h of the answer means it did not resolve the question.
     feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # Which prompt version wrote the answer ("faq_answer@2"); None when it was taken from the knowledge as written.
+    prompt: Mapped[str | None] = mapped_column(String(80))
     asked_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 

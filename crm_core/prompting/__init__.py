@@ -2,12 +2,18 @@
 
 The shipped templates are package data (`crm_core/prompting/prompts/`, see `crm_core.assets`); an admin's own
 folder replaces them through `Settings.prompts_dir`. Everything a prompt produces records `Prompt.ref`.
+
+Front matter: `name`, `version` (1: the file is a prompt's first version), `description`, `input_variables`
+and a `sample` input holding every variable. Admins save later versions in the database
+(`crm_core.prompting.versions`); the library serves the version in force from `ActivePrompts`, which the bot
+refreshes from the database, and the file otherwise.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +75,7 @@ def parse_prompt(text: str, *, name: str) -> Prompt:
         raise PromptError(f"prompt {name!r} front matter is not a mapping")
     variables = meta.get("input_variables") or []
     return Prompt(
-        name=str(meta.get("id") or name),
+        name=str(meta.get("name") or meta.get("id") or name),
         version=int(meta.get("version") or 1),
         description=str(meta.get("description") or ""),
         input_variables=tuple(str(v) for v in variables),
@@ -78,28 +84,69 @@ def parse_prompt(text: str, *, name: str) -> Prompt:
     )
 
 
-class PromptLibrary:
-    """The prompt files of a folder, by name."""
+class ActivePrompts:
+    """The versions in force that differ from the files, by name: (version, template). Safe across threads.
 
-    def __init__(self, prompts_dir: Path) -> None:
+    Filled from the database (`crm_core.prompting.versions.load_active`) when the bot starts, after an admin
+    saves or rolls back, and on each scheduler tick (a change made with `chatcrm prompts` in another process).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_name: dict[str, tuple[int, str]] = {}
+
+    def replace_all(self, versions: dict[str, tuple[int, str]]) -> None:
+        """Put these versions in force, and the files for every other name."""
+        with self._lock:
+            self._by_name = dict(versions)
+
+    def put(self, name: str, version: int, template: str) -> None:
+        """Put one version of `name` in force."""
+        with self._lock:
+            self._by_name = {**self._by_name, name: (version, template)}
+
+    def get(self, name: str) -> tuple[int, str] | None:
+        """Return the version in force of `name` and its template, or None (the file's)."""
+        with self._lock:
+            return self._by_name.get(name)
+
+
+class PromptLibrary:
+    """The prompt files of a folder, by name, with the versions admins put in force over them."""
+
+    def __init__(self, prompts_dir: Path, *, active: ActivePrompts | None = None) -> None:
         self._dir = Path(prompts_dir)
+        self.active = active or ActivePrompts()
 
     def get(self, name: str) -> Prompt:
-        """Load the prompt `name` (the file `<name>.md`)."""
+        """Return the prompt `name` in force: an admin's saved version, else the file `<name>.md`."""
+        shipped = self.shipped(name)
+        in_force = self.active.get(name)
+        if in_force is None:
+            return shipped
+        version, template = in_force
+        return replace(shipped, version=version, template=template)
+
+    def shipped(self, name: str) -> Prompt:
+        """Load the file `<name>.md` (version 1 of the prompt)."""
         path = self._dir / f"{name}.md"
         if not path.is_file():
             raise PromptError(f"no prompt named {name!r} in {self._dir}")
         return parse_prompt(path.read_text(encoding="utf-8"), name=name)
 
+    def path(self, name: str) -> Path:
+        """Return the file of the prompt `name`."""
+        return self._dir / f"{name}.md"
+
     def list(self) -> list[Prompt]:
-        """Load every prompt of the folder, sorted by name."""
+        """Load every prompt of the folder in force, sorted by name."""
         out: list[Prompt] = []
         for path in sorted(self._dir.glob("*.md")):
             try:
-                out.append(parse_prompt(path.read_text(encoding="utf-8"), name=path.stem))
+                out.append(self.get(path.stem))
             except (PromptError, yaml.YAMLError):
                 log.warning("skipping malformed prompt file %s", path)
         return out
 
 
-__all__ = ["Prompt", "PromptError", "PromptLibrary", "parse_prompt"]
+__all__ = ["ActivePrompts", "Prompt", "PromptError", "PromptLibrary", "parse_prompt"]

@@ -42,7 +42,6 @@ class Answerer:
         self._llm = llm
         self._timeout_s = timeout_s
         self._prompts = prompts or PromptLibrary(PROMPTS_DIR)
-        self._prompt: Prompt | None = None
 
     def decline(self, reason: HandoffReason, language: Language, sources: list[Source], confidence: float) -> Answer:
         """Return a hand-off answer: no body, the reason why."""
@@ -53,11 +52,11 @@ class Answerer:
     ) -> Answer:
         """Answer from the best sections (LLM when configured, else extractive)."""
         if self._llm is not None:
-            text = self._llm_answer(query, units)
+            text, prompt = self._llm_answer(query, units)
             if text == NO_ANSWER:
                 return self.decline("low_confidence", query.language, sources, confidence)
-            if text:
-                return self._generated(text, query, sources, confidence)
+            if text and prompt is not None:
+                return self._generated(text, prompt, query, sources, confidence)
         top = units[0]
         found = extract(top, query, window)
         return Answer(
@@ -70,7 +69,7 @@ class Answerer:
             language=query.language,
         )
 
-    def _generated(self, text: str, query: Query, sources: list[Source], confidence: float) -> Answer:
+    def _generated(self, text: str, prompt: Prompt, query: Query, sources: list[Source], confidence: float) -> Answer:
         # The LLM answers in the customer's language, translating the section if need be.
         return Answer(
             body=text,
@@ -79,18 +78,17 @@ class Answerer:
             confidence=confidence,
             handoff=False,
             language=query.language,
-            prompt=self._answer_prompt().ref,
+            prompt=prompt.ref,
         )
 
-    def _answer_prompt(self) -> Prompt:
-        if self._prompt is None:
-            self._prompt = self._prompts.get(ANSWER_PROMPT)
-        return self._prompt
-
-    def _llm_answer(self, query: Query, units: list[Unit]) -> str | None:
+    def _llm_answer(self, query: Query, units: list[Unit]) -> tuple[str | None, Prompt | None]:
+        """Return the LLM's text and the prompt version that asked for it (read at each answer: an admin's new
+        version is in force for the next question)."""
+        template: Prompt | None = None
         try:
+            template = self._prompts.get(ANSWER_PROMPT)
             context = "\n\n".join(f"[{i}] {u.title}\n{u.text}" for i, u in enumerate(units, start=1))
-            prompt = self._answer_prompt().render(
+            prompt = template.render(
                 question=query.raw, context=context, language="Vietnamese" if query.language == "vi" else "English"
             )
             llm = self._llm
@@ -103,7 +101,7 @@ class Answerer:
             text = str(getattr(result, "content", result)).strip()
         except Exception:  # a missing prompt, any LLM failure or timeout falls back to the extractive answer
             log.warning("LLM answer failed; falling back to extractive", exc_info=True)
-            return None
+            return None, None
         if NO_ANSWER in text:
-            return NO_ANSWER
-        return text[: MAX_ANSWER_CHARS * 2] or None
+            return NO_ANSWER, template
+        return text[: MAX_ANSWER_CHARS * 2] or None, template

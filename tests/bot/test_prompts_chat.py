@@ -1,0 +1,186 @@
+"""Prompts from the phone: an admin lists, shows, sends a new text (checked, a diff, [Save]), sees the history and
+rolls back; the running bot serves the saved version at once (after the commit) and answers record it; nobody
+else reaches any of it, not even with forged button data. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.callbacks import pack
+from bot.core.engine import Engine
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
+from bot.texts import Texts
+from crm_core.assets import PROMPTS_DIR
+from crm_core.clock import FrozenClock
+from crm_core.config import Settings
+from crm_core.models import AuditEntry, PromptHead, PromptVersion
+from crm_core.ports import Ports
+from crm_core.prompting import PromptLibrary
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+from tests.bot.conftest import ChatDriver
+
+VI = Texts("vi")
+NEW_TEXT = "Trả lời bằng {language}, chỉ dựa vào:\n{context}\nCâu hỏi: {question}"
+
+
+@pytest_asyncio.fixture
+async def library() -> PromptLibrary:
+    return PromptLibrary(PROMPTS_DIR)
+
+
+@pytest_asyncio.fixture
+async def admin_engine(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
+                       library: PromptLibrary) -> AsyncIterator[Engine]:
+    """Lan (sales), Quang (manager), Thảo and Hà (admins); one prompt library shared as in the bot."""
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        for name, role, telegram_id in (("Lan", "sales", 1001), ("Quang", "manager", 2001), ("Thảo", "admin", 3001),
+                                        ("Hà", "admin", 3002)):
+            await services.users.add(name=name, role=role, telegram_id=telegram_id)
+    yield Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                 render_reminder=reminder_reply, ports=Ports(prompts=library))
+
+
+async def _saved(thao: ChatDriver, text: str = NEW_TEXT) -> None:
+    await thao.say("/prompt faq_answer")
+    await thao.say(text)
+    await thao.press(VI("prompts.btn_save"))
+
+
+async def test_prompts_lists_each_prompt_with_its_version(admin_engine: Engine) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    [reply] = await thao.say("/prompts")
+
+    assert reply.text.startswith(VI("prompts.list_title"))
+    for name in ("faq_answer", "parse_log", "summary_highlights"):
+        assert f"• {name} — " in reply.text
+    assert {"faq_answer", "parse_log", "summary_highlights"} <= {b.label for b in thao.buttons}
+
+
+async def test_a_prompt_is_shown_with_its_version_and_variables(admin_engine: Engine) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    [reply] = await thao.say("/prompt faq_answer")
+
+    assert VI("prompts.show_title", name="faq_answer", version=1) in reply.text
+    assert VI("prompts.variables", variables="{question}, {context}, {language}") in reply.text
+    assert VI("prompts.how_to_edit") in reply.text
+
+
+async def test_a_new_text_missing_a_variable_is_refused_naming_it_and_nothing_is_saved(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await thao.say("/prompt faq_answer")
+
+    [reply] = await thao.say("Trả lời {question} bằng {language}, gọi khách là {customer}")
+
+    assert VI("prompts.problem_missing", variables="{context}", detail="") in reply.text
+    assert VI("prompts.problem_unknown", variables="{customer}", detail="") in reply.text
+    assert thao.buttons == [] or VI("prompts.btn_save") not in [b.label for b in thao.buttons]
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(PromptVersion))).all() == []
+
+
+async def test_broken_braces_are_refused_and_a_corrected_text_is_then_accepted(admin_engine: Engine) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await thao.say("/prompt faq_answer")
+
+    [broken] = await thao.say("{language} {context} {question")
+    [fixed] = await thao.say(NEW_TEXT)
+
+    assert VI("prompts.refused", name="faq_answer") in broken.text
+    assert "Lỗi cú pháp" in broken.text
+    assert fixed.text.startswith(VI("prompts.preview", name="faq_answer", version=2, diff="")[:20])
+    assert "+ Trả lời bằng {language}, chỉ dựa vào:" in fixed.text
+    assert [b.label for b in thao.buttons] == [VI("prompts.btn_save"), VI("prompts.btn_cancel")]
+
+
+async def test_save_makes_version_2_in_force_at_once_with_who_and_an_audit_entry(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    await _saved(thao)
+
+    assert thao.text == VI("prompts.saved", name="faq_answer", version=2)
+    assert library.get("faq_answer").ref == "faq_answer@2"
+    assert library.get("faq_answer").template == NEW_TEXT
+    async with sessionmaker() as session:
+        versions = (await session.scalars(select(PromptVersion).order_by(PromptVersion.version))).all()
+        audit = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "prompt.save"))).all()
+    assert [(v.version, v.author) for v in versions] == [(1, "shipped"), (2, "Thảo")]
+    assert versions[0].template == library.shipped("faq_answer").template
+    assert [(a.actor_label, a.entity_id, a.details["version"]) for a in audit] == [("Thảo", "faq_answer", 2)]
+
+
+async def test_cancel_keeps_the_version_in_force(admin_engine: Engine, library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await thao.say("/prompt faq_answer")
+    await thao.say(NEW_TEXT)
+
+    await thao.press(VI("prompts.btn_cancel"))
+
+    assert thao.text == VI("prompts.cancelled", name="faq_answer")
+    assert library.get("faq_answer").ref == "faq_answer@1"
+
+
+async def test_history_lists_versions_and_rollback_puts_one_back_in_force(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _saved(thao)
+
+    [history] = await thao.say("/prompt faq_answer history")
+    await thao.press(VI("prompts.btn_rollback", version=1))
+
+    assert "v1 — " + VI("prompts.shipped") in history.text
+    assert "v2 — Thảo" in history.text and VI("prompts.history_line_in_force", version=2, author="Thảo",
+                                                at="")[-10:] in history.text
+    assert thao.text == VI("prompts.rolled_back", name="faq_answer", version=1)
+    assert library.get("faq_answer").ref == "faq_answer@1"
+    async with sessionmaker() as session:
+        head = await session.get(PromptHead, "faq_answer")
+    assert head is not None and head.version == 1
+
+
+async def test_a_stale_save_after_someone_else_saved_is_refused(admin_engine: Engine) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await thao.say("/prompt faq_answer")
+    await thao.say(NEW_TEXT)
+    save = next(b for b in thao.buttons if b.label == VI("prompts.btn_save"))
+    other = ChatDriver(admin_engine, "3002")  # another admin saves first
+    await _saved(other, NEW_TEXT + "\n")
+
+    [reply] = await thao.tap(save.data)
+
+    assert reply.text == VI("errors.conflict_changed", name="faq_answer")
+
+
+async def test_nobody_but_admins_reaches_prompts_not_even_with_forged_buttons(
+        admin_engine: Engine, library: PromptLibrary) -> None:
+    for user_id in ("1001", "2001"):
+        colleague = ChatDriver(admin_engine, user_id)
+        for command in ("/prompts", "/prompt faq_answer", "/prompt faq_answer history"):
+            [reply] = await colleague.say(command)
+            assert reply.text == VI("common.not_allowed")
+        for data in (pack("prm", "save", "faq_answer"), pack("prm", "back", "faq_answer", 1),
+                     pack("prm", "show", "faq_answer")):
+            [reply] = await colleague.tap(data)
+            assert reply.text == VI("common.not_allowed")
+    customer = ChatDriver(admin_engine, "777")
+    [reply] = await customer.say("/prompts")
+    assert reply.text == VI("common.staff_only")
+    assert library.get("faq_answer").ref == "faq_answer@1"
+
+
+async def test_an_unknown_prompt_is_said_by_name(admin_engine: Engine) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    [reply] = await thao.say("/prompt khong_co")
+
+    assert reply.text == VI("prompts.unknown", name="khong_co")
