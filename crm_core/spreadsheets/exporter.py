@@ -21,7 +21,8 @@ from sqlalchemy.orm import aliased
 from crm_core.models import Company, Contact, Deal, Interaction, StaffIdentity, Stage, Task, User
 from crm_core.spreadsheets.report import ExportReport
 from crm_core.spreadsheets.spec import SheetSpec, sheet_specs
-from crm_core.spreadsheets.values import shown, shown_boolean
+from crm_core.spreadsheets.values import shown, shown_boolean, text
+from crm_core.textnorm import fold
 from crm_core.uow import UnitOfWork
 
 _DATA = Path(__file__).resolve().parent / "data"
@@ -57,6 +58,28 @@ def write_template(path: Path, *, lang: str) -> None:
         _write_sheet(book, spec, lang, [examples[spec.key]])
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
+
+
+@cache
+def template_examples() -> dict[str, frozenset[tuple[tuple[str, str], ...]]]:
+    """Return, per sheet, the template's example rows in both languages as (column key, folded text) pairs:
+    a row left in the file as the template wrote it is an example, not a record."""
+    examples: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for language_rows in _template()["examples"].values():
+        for spec in sheet_specs():
+            cells = zip((c.key for c in spec.columns), language_rows[spec.key], strict=False)
+            examples.setdefault(spec.key, set()).add(
+                tuple(sorted((key, example_form(value)) for key, value in cells if str(value).strip())))
+    return {key: frozenset(rows) for key, rows in examples.items()}
+
+
+def example_form(value: Any) -> str:
+    """Return a cell as compared with the template's examples (a date cell as the date the template wrote)."""
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        value = value.date()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return fold(text(value))
 
 
 @cache

@@ -26,8 +26,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, StaffIdentity, Task, User
+from crm_core.policy import ADMIN, can_manage_team
 from crm_core.services.audit import AuditService
 from crm_core.spreadsheets import values as cell
+from crm_core.spreadsheets.exporter import example_form, template_examples
 from crm_core.spreadsheets.reading import SheetData, Workbook, open_spreadsheet
 from crm_core.spreadsheets.report import ImportReport, RowError, UnknownColumn
 from crm_core.spreadsheets.store import (
@@ -68,10 +70,12 @@ async def import_spreadsheet(sessionmaker: async_sessionmaker[AsyncSession], pat
     try:
         async with UnitOfWork(sessionmaker) as uow:
             index = await load_index(uow.session)
+            manages_staff = await _manages_staff(uow.session, actor_user_id)
         report = ImportReport(file=name, dry_run=dry_run, unknown_sheets=book.unknown_sheets)
         writer = Writer(None if dry_run else sessionmaker)
         run = _Run(index=index, writer=writer, report=report, now=now, tz=tz,
-                   source=f"{_SOURCE_PREFIX}{name}"[:120], progress=progress, total=book.estimate)
+                   source=f"{_SOURCE_PREFIX}{name}"[:120], progress=progress, total=book.estimate,
+                   manages_staff=manages_staff)
         await run.all_sheets(book)
         report.seconds = timer.perf_counter() - started
 
@@ -88,6 +92,17 @@ async def import_spreadsheet(sessionmaker: async_sessionmaker[AsyncSession], pat
         book.close()
     report.seconds = timer.perf_counter() - started
     return report
+
+
+async def _manages_staff(session: AsyncSession, actor_user_id: int | None) -> bool:
+    """Tell whether the importing actor may create and change staff (the users sheet): an active admin.
+
+    No actor id is the server's own command line (`chatcrm import`), whose operator holds the database anyway.
+    """
+    if actor_user_id is None:
+        return True
+    actor = await session.get(User, actor_user_id)
+    return actor is not None and can_manage_team(actor)
 
 
 @dataclass
@@ -143,8 +158,9 @@ class _Run:
     """One import's decisions, row by row, over the in-memory index."""
 
     def __init__(self, *, index: Index, writer: Writer, report: ImportReport, now: datetime, tz: tzinfo,
-                 source: str, progress: Progress | None, total: int) -> None:
+                 source: str, progress: Progress | None, total: int, manages_staff: bool) -> None:
         self.index, self.writer, self.report = index, writer, report
+        self.manages_staff = manages_staff
         self.now, self.tz, self.source = now, tz, source
         self.progress, self.total, self.done = progress, total, 0
         self._since_flush = 0
@@ -158,9 +174,14 @@ class _Run:
             self.report.unknown_columns.extend(UnknownColumn(sheet=sheet.spec.key, column=h)
                                                for h in sheet.unknown_headers)
             handle = handlers[sheet.spec.key]
+            examples = template_examples().get(sheet.spec.key, frozenset())
             for number, cells in sheet.rows():
                 row = _Row(sheet=sheet, number=number, cells=cells)
-                outcome = handle(row)
+                if _folded_cells(cells) in examples:
+                    row.problem(None, "template_example")
+                    outcome = None
+                else:
+                    outcome = handle(row)
                 if outcome is not None:
                     self.report.count(outcome, sheet.spec.key)
                 for problem in row.problems:
@@ -274,7 +295,12 @@ class _Run:
     # ------------------------------------------------------------ users
 
     def user(self, row: _Row) -> str | None:
-        """A staff member: matched by folded name."""
+        """A staff member: matched by folded name. Only an admin's import creates or changes staff (roles and
+        Telegram logins are who may do what); a known colleague's Telegram id is never re-pointed by a file,
+        and the last active admin is never demoted or deactivated (crm_core/policy.py)."""
+        if not self.manages_staff:
+            row.problem(None, "staff_admin_only")
+            return None
         name = row.name("name", _limit(User, "name"))
         if name is None:
             self._required(row)
@@ -285,11 +311,18 @@ class _Run:
         telegram = row.read("telegram_id", cell.telegram_id)
         rec = self.index.users.get(fold(name))
         telegram_text = None if telegram is None else str(telegram)
+        if telegram_text is not None and rec is not None and rec.values.get("telegram_id") not in (None,
+                                                                                                   telegram_text):
+            # Re-pointing a login hands a colleague's account to whoever holds the new id: done in chat, by hand.
+            row.problem("telegram_id", "telegram_change_refused", value=telegram_text)
+            telegram_text = None
         if telegram_text is not None:
             holder = self.index.telegram_users.get(telegram_text)
             if holder is not None and (rec is None or holder is not rec.ref):
                 row.problem("telegram_id", "telegram_taken", value=telegram_text)
                 telegram_text = None
+        if rec is not None:
+            role, active = self._keep_an_admin(row, rec, role, active)
         if rec is None:
             rec = Rec(Ref(), {"name": name, "name_folded": fold(name), "role": role or "sales",
                               "language": language or "vi", "active": True if active is None else active,
@@ -305,6 +338,23 @@ class _Run:
             self._link_telegram(rec, telegram_text)
             outcome = "updated"
         return outcome
+
+    def _keep_an_admin(self, row: _Row, rec: Rec, role: str | None,
+                       active: bool | None) -> tuple[str | None, bool | None]:
+        """Drop a change that would leave no active admin (nobody could undo it); note it on the row."""
+        values = rec.values
+        if values.get("role") != ADMIN or not values.get("active"):
+            return role, active
+        demoted = role is not None and role != ADMIN
+        stopped = active is False
+        if not (demoted or stopped):
+            return role, active
+        others = [r for r in self.index.users.values()
+                  if r is not rec and r.values.get("role") == ADMIN and r.values.get("active")]
+        if others:
+            return role, active
+        row.problem("role" if demoted else "active", "last_admin", value=values["name"])
+        return (None if demoted else role), (None if stopped else active)
 
     def _link_telegram(self, rec: Rec, telegram: str | None) -> None:
         if telegram is None:
@@ -581,6 +631,10 @@ class _Run:
                                                         "source": self.source})
         self.index.tasks[key] = rec
         return "created"
+
+
+def _folded_cells(cells: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((key, example_form(value)) for key, value in cells.items()))
 
 
 def _same(old: Any, new: Any) -> bool:

@@ -1,0 +1,105 @@
+"""An import is no way around the CRM's rules: who may change staff, what a file may not undo, what it may not
+cost (memory, duplicates), on both backends (issue 12 review)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_core.clock import FrozenClock
+from crm_core.models import StaffIdentity, User
+from crm_core.spreadsheets import ImportReport, import_spreadsheet, write_template
+from tests.conftest import OpenServices
+from tests.core.spreadsheets.conftest import Sheets, counts, write_workbook
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+ESCALATION: Sheets = {"users": [["name", "role", "telegram_id"],
+                        ["Quang", "admin", None],
+                        ["Thảo", "sales", 999999],
+                        ["Mallory", "Quản trị", 888888]],
+              "companies": [["name"], ["Hòa Phát"]]}
+
+
+async def _team(open_services: OpenServices) -> dict[str, int]:
+    async with open_services() as services:
+        thao = await services.users.add(name="Thảo", role="admin", telegram_id=111)
+        quang = await services.users.add(name="Quang", role="manager", telegram_id=222)
+    return {"Thảo": thao.id, "Quang": quang.id}
+
+
+async def _staff(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, tuple[str, bool, str | None]]:
+    async with sessionmaker() as session:
+        logins = dict((await session.execute(select(StaffIdentity.user_id, StaffIdentity.external_id))).all())
+        return {u.name: (u.role, u.active, logins.get(u.id))
+                for u in (await session.execute(select(User))).scalars()}
+
+
+async def _import(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, path: Path, *,
+                  actor_user_id: int | None, dry_run: bool = False) -> ImportReport:
+    return await import_spreadsheet(sessionmaker, path, now=clock.now(), tz=HCM, actor="test",
+                                    actor_user_id=actor_user_id, dry_run=dry_run)
+
+
+async def test_a_manager_cannot_change_staff_but_the_other_sheets_go_in(
+        sessionmaker: async_sessionmaker[AsyncSession], open_services: OpenServices, clock: FrozenClock,
+        tmp_path: Path) -> None:
+    team = await _team(open_services)
+    before = await _staff(sessionmaker)
+
+    report = await _import(sessionmaker, clock, write_workbook(tmp_path / "escalate.xlsx", ESCALATION),
+                           actor_user_id=team["Quang"])
+
+    assert await _staff(sessionmaker) == before
+    assert [(e.sheet, e.row, e.code, e.imported) for e in report.errors] == [
+        ("users", 2, "staff_admin_only", False), ("users", 3, "staff_admin_only", False),
+        ("users", 4, "staff_admin_only", False)]
+    assert report.created == {"companies": 1}
+
+
+async def test_an_admin_imports_staff_but_never_repoints_a_login_nor_drops_the_last_admin(
+        sessionmaker: async_sessionmaker[AsyncSession], open_services: OpenServices, clock: FrozenClock,
+        tmp_path: Path) -> None:
+    team = await _team(open_services)
+
+    path = write_workbook(tmp_path / "team.xlsx", {"users": [["name", "role", "telegram_id"],
+                                                               ["Thảo", "sales", 999999],
+                                                               ["Quang", "Quản lý", 222],
+                                                               ["Mai", "Quản trị", 888888]]})
+
+    report = await _import(sessionmaker, clock, path, actor_user_id=team["Thảo"])
+
+    staff = await _staff(sessionmaker)
+    assert staff["Thảo"] == ("admin", True, "111")  # neither demoted (the last admin then) nor re-pointed
+    assert staff["Quang"] == ("manager", True, "222")
+    assert staff["Mai"] == ("admin", True, "888888")
+    assert {(e.row, e.column, e.code) for e in report.errors} == {
+        (2, "telegram_id", "telegram_change_refused"), (2, "role", "last_admin")}
+
+
+async def test_the_last_admin_is_not_deactivated_by_a_file(
+        sessionmaker: async_sessionmaker[AsyncSession], open_services: OpenServices, clock: FrozenClock,
+        tmp_path: Path) -> None:
+    team = await _team(open_services)
+    path = write_workbook(tmp_path / "left.xlsx", {"users": [["name", "active"], ["Thảo", "không"]]})
+
+    report = await _import(sessionmaker, clock, path, actor_user_id=team["Thảo"])
+
+    assert (await _staff(sessionmaker))["Thảo"] == ("admin", True, "111")
+    assert [(e.column, e.code) for e in report.errors] == [("active", "last_admin")]
+
+
+async def test_the_templates_example_rows_create_nothing(
+        sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path) -> None:
+    for lang in ("vi", "en"):
+        template = tmp_path / f"template-{lang}.xlsx"
+        write_template(template, lang=lang)
+
+        report = await _import(sessionmaker, clock, template, actor_user_id=None)
+
+        assert report.changed == 0, lang
+        assert {e.code for e in report.errors} == {"template_example"}
+        assert len(report.errors) == 6
+    assert set((await counts(sessionmaker)).values()) == {0}
