@@ -71,7 +71,12 @@ def reason_key(item: NextItem) -> str:
 
 
 def reason_text(item: NextItem, t: Texts) -> str:
-    """One line: why, from the facts (amounts, days, stage and its limit, dates)."""
+    """One line: why — the LLM's faithful rewording when there is one, else the rules' text."""
+    return item.reason or rule_reason(item, t)
+
+
+def rule_reason(item: NextItem, t: Texts) -> str:
+    """One line: why, from the facts (amounts, days, stage and its limit, dates), in the catalogue's words."""
     lang, f = t.language, item.facts
     values = {**{k: ("—" if v is None else v) for k, v in f.items()},
               "amount": _money(f, lang), "stage": f.get("stage_vi" if lang == "vi" else "stage_en") or "—",
@@ -86,7 +91,8 @@ def item_json(item: NextItem, t: Texts) -> dict[str, object]:
             "deal": item.deal, "contact": item.contact, "company": item.company,
             "due": item.due.isoformat() if item.due else None, "subject": item.subject, "deal_id": item.deal_id,
             "task_id": item.task_id, "facts": item.facts, "value": item.value, "urgency": item.urgency,
-            "likelihood": item.likelihood, "likelihood_basis": item.likelihood_basis}
+            "likelihood": item.likelihood, "likelihood_basis": item.likelihood_basis,
+            "reason_prompt": item.reason_prompt}
 
 
 def list_text(found: NextList, t: Texts) -> str:
@@ -179,7 +185,8 @@ def next_button(t: Texts) -> Button:
 
 
 async def _list_reply(ctx: Ctx, user_id: int | None, offset: int, *, edit: bool) -> Reply:
-    found = await ctx.flows.nba.next_for(ctx.staff, user_id, limit=PAGE, offset=offset, record_shown=True)
+    found = await ctx.flows.nba.next_for(ctx.staff, user_id, limit=PAGE, offset=offset, record_shown=True,
+                                         wording=lambda item: rule_reason(item, ctx.t), language=ctx.lang)
     return Reply(list_text(found, ctx.t), keyboard=list_keyboard(found, ctx.t, ctx.staff), edit=edit)
 
 

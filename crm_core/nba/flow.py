@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -12,6 +13,7 @@ from crm_core.config import Settings
 from crm_core.errors import AlreadyDone, Forbidden, NotFound
 from crm_core.models import Interaction, NbaOutcome
 from crm_core.nba.facts import FactLoader, Facts
+from crm_core.nba.phrasing import REASON_PROMPT, rephrase_all
 from crm_core.nba.rank import rank
 from crm_core.nba.rules import candidates
 from crm_core.nba.schemas import NbaStats, NextItem, NextList, Outcome, RuleStats
@@ -65,16 +67,41 @@ class NbaFlow:
         return rank(candidates(facts, self.settings.nba), facts, self.settings.nba)
 
     async def next_for(self, viewer: UserOut, user_id: int | None = None, *, limit: int = 5, offset: int = 0,
-                       record_shown: bool = False) -> NextList:
-        """A page of one salesperson's actions as `viewer` may see them (their own, or anyone's for managers)."""
+                       record_shown: bool = False, wording: Callable[[NextItem], str] | None = None,
+                       language: str = "vi") -> NextList:
+        """A page of one salesperson's actions as `viewer` may see them (their own, or anyone's for managers).
+
+        With `wording` (the rules' reason of an item, in `language`) and an LLM configured, each reason is
+        reworded from its facts and kept only when faithful (crm_core.nba.phrasing).
+        """
         owner = viewer if user_id is None or user_id == viewer.id else await self.services.users.get(user_id)
         if not sees_next_of(viewer, owner.id):
             raise Forbidden("only your own next actions")
         items = await self.ranked(owner.id)
         page = items[offset: offset + limit]
+        if wording is not None and self.ports.chat_model is not None and page:
+            page = await self._reworded(page, wording, language)
         if record_shown and answers_next_of(viewer, owner.id):
             await self.record_shown(owner.id, page)
         return NextList(user_id=owner.id, name=owner.name, items=page, total=len(items), offset=offset)
+
+    async def _reworded(self, page: list[NextItem], wording: Callable[[NextItem], str], language: str
+                        ) -> list[NextItem]:
+        from crm_core.prompting import PromptError, PromptLibrary
+
+        chat = self.ports.chat_model
+        assert chat is not None
+        try:
+            prompt = PromptLibrary(self.settings.prompts_dir).get(REASON_PROMPT)
+        except PromptError:
+            return page
+        rule_texts = {item.subject: wording(item) for item in page}
+        if self.tx is not None:
+            await self.tx.end_reads()  # the model is slow: no read transaction (or SQLite snapshot) held meanwhile
+        phrased = await rephrase_all(page, rule_texts, model=chat.model, prompt=prompt, language=language,
+                                     timeout_s=chat.timeout_s)
+        return [item.model_copy(update={"reason": p.text, "reason_prompt": p.prompt})
+                if (p := phrased.get(item.subject)) is not None and p.prompt is not None else item for item in page]
 
     async def team(self, viewer: UserOut, *, per_person: int = 1) -> list[NextList]:
         """The top actions of each active salesperson (managers and admins)."""

@@ -33,6 +33,10 @@ class NextItem(BaseModel):
     urgency: float = 0.0
     likelihood: float = 0.0
     likelihood_basis: str = "default"
+    # The reason as the optional LLM reworded it from the facts (crm_core.nba.phrasing), and the prompt
+    # ("nba_reason@1") that wrote it; None: the rules' text is shown.
+    reason: str | None = None
+    reason_prompt: str | None = None
 
 
 class NextList(BaseModel):
