@@ -9,6 +9,7 @@ confirmation back until it can.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -20,7 +21,7 @@ from bot.core.engine import Engine
 from bot.core.messages import Inbound, Reply
 from crm_core.models import InboxUpdate, LogDraft
 from tests.conftest import OpenServices
-from tests.support.bot_harness import RunBot, handled
+from tests.support.bot_harness import Framework, RunBot, handled, run_bot
 from tests.support.fake_bot_api import FakeBotApi
 
 LAN = 1001
@@ -68,6 +69,34 @@ async def test_an_update_confirmed_while_the_bot_stops_is_handled_when_it_starts
     assert len(previews) == 1
     assert await drafts_count(open_services) == 1
     assert await kept_count(open_services) == 0  # forgotten once handled
+    assert api.problems == []
+
+
+@pytest.mark.parametrize(("before", "after"), [("aiogram", "ptb"), ("ptb", "aiogram")])
+async def test_an_update_left_by_one_framework_is_handled_by_the_other(
+        before: Framework, after: Framework, api: FakeBotApi, engine: Engine, open_services: OpenServices,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    never = asyncio.Event()
+
+    async def stuck(inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
+        await never.wait()
+        return []
+
+    monkeypatch.setattr(engine, "handle", stuck)
+    async with run_bot(api, engine, framework=before, drain_timeout_s=0.1):
+        await api.wait_confirmed(api.send_text(LAN, LOG))
+    monkeypatch.undo()
+    async with open_services() as services:
+        [kept] = await services.session.scalars(select(InboxUpdate.payload))
+    assert json.loads(kept)["message"]["from"]["id"] == LAN  # the Bot API's own shape, whichever framework kept it
+
+    async with run_bot(api, engine, framework=after) as tg:
+        await api.wait_for(1, chat_id=LAN)
+        await handled(tg)
+
+    [preview] = api.sent(LAN)
+    assert "Hòa Phát" in (preview.text or "")
+    assert await kept_count(open_services) == 0
     assert api.problems == []
 
 

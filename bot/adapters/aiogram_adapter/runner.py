@@ -176,7 +176,8 @@ class KeepPolledUpdates(BaseRequestMiddleware):
         # Typed as a `Response`, but what the session hands back through its middlewares is the result.
         result: Any = getattr(response, "result", response)
         if isinstance(method, GetUpdates) and isinstance(result, list):
-            await self._keep([(str(u.update_id), u.model_dump_json(exclude_none=True)) for u in result
+            # Kept in the Bot API's own shape ("from", not "from_user"), so either framework can handle it.
+            await self._keep([(str(u.update_id), u.model_dump_json(exclude_none=True, by_alias=True)) for u in result
                               if isinstance(u, Update)])
         return response
 

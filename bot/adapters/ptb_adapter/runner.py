@@ -221,8 +221,8 @@ async def handle_left_over(journal: UpdateJournal, adapter: PtbAdapter, applicat
     left = await journal.updates_left_over(CHANNEL)
     for key, payload in left:
         try:
-            update = Update.de_json(json.loads(payload), application.bot)
-        except (ValueError, TypeError, KeyError) as exc:  # e.g. kept by another framework in its own shape
+            update = Update.de_json(_bot_api_shape(json.loads(payload)), application.bot)
+        except (ValueError, TypeError, KeyError) as exc:
             log.error("kept update %s is unreadable, skipped: %s", key, exc)
             adapter.handled.add(key)
             continue
@@ -231,6 +231,15 @@ async def handle_left_over(journal: UpdateJournal, adapter: PtbAdapter, applicat
     if left:
         log.info("handling %d update(s) an earlier process did not finish", len(left))
     return len(left)
+
+
+def _bot_api_shape(value: Any) -> Any:
+    """Rename aiogram's "from_user" to the Bot API's "from" (updates kept by an older aiogram adapter)."""
+    if isinstance(value, dict):
+        return {("from" if key == "from_user" else key): _bot_api_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bot_api_shape(item) for item in value]
+    return value
 
 
 async def set_command_menus(bot: Bot, menus: list[CommandMenu]) -> None:
