@@ -1,10 +1,25 @@
-"""Per-chat FIFO locks that are forgotten once nobody holds or waits for them."""
+"""Per-chat locks: in-process FIFO locks (one process) behind a port that a Redis lock also fills (several).
+
+The engine holds a chat's lock while it handles one of its inbounds, so two fast taps in one chat
+never race on the dialog state. One process needs only asyncio locks; with several worker processes
+the lock must be shared, so `bot.core.redis_store.RedisChatLocks` takes it in Redis instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Hashable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+
+class ChatLock(Protocol):
+    """Hold one chat's lock for the duration of a block (the key is a chat, e.g. (channel, chat_id))."""
+
+    def hold(self, key: Hashable) -> AbstractAsyncContextManager[None]:
+        """Return a context that holds the key's lock."""
+        ...
 
 
 class ChatLocks:

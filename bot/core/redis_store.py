@@ -1,0 +1,147 @@
+"""The shared parts of several worker processes, in Redis: the per-chat lock, recent updates, the rate limiter.
+
+Used when `CHATCRM_REDIS_URL` is set (`shared_parts`); without it each process keeps them in memory
+(`bot.core.locks.ChatLocks`, `bot.core.recent.LocalRecentUpdates`, `bot.core.limits.LocalRateLimiter`).
+Every key starts with the prefix given (default `chatcrm:`), so tests and several bots can share a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Hashable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from bot.core.limits import Limits, RateLimiter, is_group_chat
+from bot.core.locks import ChatLock
+from bot.core.recent import RecentUpdates
+
+DEFAULT_PREFIX = "chatcrm:"
+
+# One atomic step of the sliding-log limiter, on Redis's own clock (so the workers' clocks need not agree).
+# KEYS: one sorted set per window; ARGV: a unique member, then (count, window ms) per key.
+# Returns 0 and records the grant in every window when all have room; else the ms to wait, nothing recorded.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local count = tonumber(ARGV[2 * i])
+  local window = tonumber(ARGV[2 * i + 1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local used = redis.call('ZCARD', key)
+  if used >= count then
+    local blocking = redis.call('ZRANGE', key, used - count, used - count, 'WITHSCORES')
+    local until_free = tonumber(blocking[2]) + window - now
+    if until_free > wait then wait = until_free end
+  end
+end
+if wait > 0 then return {0, wait} end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[1] .. ':' .. now)
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i + 1]))
+end
+return {1, now}
+"""
+
+
+def _key_text(key: Hashable) -> str:
+    return ":".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+
+
+class RedisChatLocks:
+    """Per-chat locks shared by every process on one Redis (redis-py's token lock, with a lease).
+
+    Not FIFO across processes: the order of a chat's updates comes from the inbox (one claimed at a time
+    per chat); this lock keeps a push and an update of one chat from interleaving. The lease (`timeout_s`)
+    frees the chat of a process that died holding it.
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX, timeout_s: float = 120.0,
+                 poll_s: float = 0.02) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._timeout_s = timeout_s
+        self._poll_s = poll_s
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        """Hold the chat's lock in Redis for the duration of the block."""
+        lock = self._redis.lock(f"{self._prefix}lock:{_key_text(key)}", timeout=self._timeout_s,
+                                sleep=self._poll_s, thread_local=False)
+        await lock.acquire()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # a lease that ran out is someone else's lock now
+                await lock.release()
+
+
+class RedisRecentUpdates:
+    """Handled update keys, remembered in Redis for `ttl_s` (a day: Telegram's own redelivery horizon)."""
+
+    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX, ttl_s: int = 24 * 3600) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl_s = ttl_s
+
+    async def seen(self, key: str) -> bool:
+        """Tell whether any worker handled the update recently."""
+        return bool(await self._redis.exists(f"{self._prefix}seen:{key}"))
+
+    async def remember(self, key: str) -> None:
+        """Remember that the update was handled."""
+        await self._redis.set(f"{self._prefix}seen:{key}", 1, ex=self._ttl_s)
+
+
+class RedisRateLimiter:
+    """Telegram's limits counted in Redis, so all workers together stay under them."""
+
+    def __init__(self, redis: Redis, limits: Limits | None = None, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self.limits = limits or Limits()
+        self._prefix = prefix
+        self._script = redis.register_script(_ACQUIRE)
+
+    async def acquire(self, chat_id: str) -> float:
+        """Wait for room in every window the chat's send counts against, and take it; return Redis's time."""
+        windows = self.limits.windows(chat_id, group=is_group_chat(chat_id))
+        keys = [f"{self._prefix}rate:{key}" for key, _ in windows]
+        args: list[str | int] = [secrets.token_hex(8)]
+        for _, window in windows:
+            args += [window.count, round(window.seconds * 1000)]
+        while True:
+            granted, value = await self._script(keys=keys, args=args)
+            if int(granted):
+                return int(value) / 1000
+            await asyncio.sleep(int(value) / 1000)
+
+
+@dataclass
+class SharedParts:
+    """What worker processes share: in memory for one process, in Redis for several."""
+
+    locks: ChatLock
+    recent: RecentUpdates
+    limiter: RateLimiter
+    redis: Redis | None = None
+
+    async def close(self) -> None:
+        """Close the Redis connection, if any."""
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits: Limits | None = None) -> SharedParts:
+    """Return the Redis-backed parts when `redis_url` is given, else the in-process ones."""
+    if redis_url is None:
+        from bot.core.limits import LocalRateLimiter
+        from bot.core.locks import ChatLocks
+        from bot.core.recent import LocalRecentUpdates
+
+        return SharedParts(locks=ChatLocks(), recent=LocalRecentUpdates(), limiter=LocalRateLimiter(limits))
+    redis = Redis.from_url(redis_url)
+    return SharedParts(locks=RedisChatLocks(redis, prefix=prefix), recent=RedisRecentUpdates(redis, prefix=prefix),
+                       limiter=RedisRateLimiter(redis, limits, prefix=prefix), redis=redis)
