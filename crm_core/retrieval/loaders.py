@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crm_core.archives import ArchiveTooLarge, ArchiveUnreadable, check_archive, read_member
 from crm_core.retrieval.errors import (
     CorruptFile,
     EmptyFile,
@@ -28,7 +29,6 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 # A .docx or .xlsx whose parts unzip to more than this is refused (a zip bomb, not a business document).
 # Counted while decompressing: the sizes an archive declares are the attacker's to write.
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
-_UNZIP_CHUNK = 1024 * 1024
 # The encodings a knowledge text file may be in: Unicode, or the Windows code pages of Vietnamese and
 # Western text. Guessing among more (cp1257, mac_roman…) mostly finds wrong ones that also decode.
 TEXT_ENCODINGS = ("utf_8", "utf_16", "utf_32", "cp1258", "cp1252")
@@ -336,30 +336,19 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, doc: str, limit: int) -> bytes:
     """Return one archive member, decompressed a chunk at a time; CorruptFile once it passes `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    with archive.open(info) as member:
-        while chunk := member.read(_UNZIP_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise CorruptFile(f"{doc}: {info.filename} unzips to over {limit // (1024 * 1024)} MB", doc=doc)
-            chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return read_member(archive, info, limit)
+    except ArchiveTooLarge as exc:
+        raise CorruptFile(f"{doc}: {exc}", doc=doc) from exc
 
 
 def _check_unzipped_size(path: Path, doc: str) -> None:
     """Decompress every member as a stream (nothing kept); CorruptFile when all of them pass the limit."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            left = MAX_UNZIPPED_BYTES
-            for info in archive.infolist():
-                with archive.open(info) as member:
-                    while chunk := member.read(_UNZIP_CHUNK):
-                        left -= len(chunk)
-                        if left < 0:
-                            raise CorruptFile(f"{doc}: unzips to over {MAX_UNZIPPED_BYTES // (1024 * 1024)} MB",
-                                              doc=doc)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        check_archive(path, member_limit=MAX_UNZIPPED_BYTES, total_limit=MAX_UNZIPPED_BYTES)
+    except ArchiveTooLarge as exc:
+        raise CorruptFile(f"{doc}: {exc}", doc=doc) from exc
+    except ArchiveUnreadable as exc:
         raise CorruptFile(f"{doc}: not a readable archive", doc=doc) from exc
 
 

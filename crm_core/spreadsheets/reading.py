@@ -14,10 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crm_core.archives import ArchiveTooLarge, ArchiveUnreadable, check_archive
 from crm_core.errors import SpreadsheetRefused
 from crm_core.spreadsheets.spec import SheetSpec, sheet_by_headers, sheet_named, sheet_specs
 
 MAX_BYTES = 20 * 1024 * 1024
+# A workbook's XML compresses about 15 to 1, so a 20 MB file may hold some 300 MB of it; past these it is a zip
+# bomb. Excel keeps at most 32,767 characters in a cell (under 200 KB as escaped UTF-8): a longer text is too.
+MAX_UNZIPPED_MEMBER_BYTES = 300 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
+MAX_TEXT_RUN_BYTES = 1024 * 1024
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv", ".txt")
 # Where the header row is looked for: a title line or a merged banner may sit above it.
@@ -138,6 +144,7 @@ def _open_workbook(path: Path) -> Workbook:
                                  reason="old_excel", file=path.name)
     if not zipfile.is_zipfile(path):
         raise _corrupt(path)
+    _refuse_a_bomb(path)
     import openpyxl
 
     try:
@@ -156,6 +163,19 @@ def _open_workbook(path: Path) -> Workbook:
         book.close()
         raise _corrupt(path) from error
     return Workbook(sheets=sheets, unknown_sheets=unknown, closers=[book.close])
+
+
+def _refuse_a_bomb(path: Path) -> None:
+    """Stream the archive once before openpyxl reads it: openpyxl trusts the sizes it declares and holds a whole
+    cell (and the shared strings) in memory, so a 2 MB file could unzip to gigabytes in one cell."""
+    try:
+        check_archive(path, member_limit=MAX_UNZIPPED_MEMBER_BYTES, total_limit=MAX_UNZIPPED_BYTES,
+                      text_run_limit=MAX_TEXT_RUN_BYTES)
+    except ArchiveTooLarge as error:
+        raise SpreadsheetRefused(f"{path.name}: {error}; not a spreadsheet Excel writes", reason="corrupt",
+                                 file=path.name, unzipped_limit_mb=error.limit // (1024 * 1024)) from error
+    except ArchiveUnreadable as error:
+        raise _corrupt(path) from error
 
 
 def _corrupt(path: Path) -> SpreadsheetRefused:

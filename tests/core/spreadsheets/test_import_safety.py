@@ -6,14 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.clock import FrozenClock
 from crm_core.models import StaffIdentity, User
-from crm_core.spreadsheets import ImportReport, import_spreadsheet, write_template
+from crm_core.spreadsheets import ImportReport, SpreadsheetRefused, import_spreadsheet, write_template
 from tests.conftest import OpenServices
-from tests.core.spreadsheets.conftest import Sheets, counts, write_workbook
+from tests.core.spreadsheets.conftest import Importer, Sheets, counts, write_workbook
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 ESCALATION: Sheets = {"users": [["name", "role", "telegram_id"],
@@ -103,3 +104,54 @@ async def test_the_templates_example_rows_create_nothing(
         assert {e.code for e in report.errors} == {"template_example"}
         assert len(report.errors) == 6
     assert set((await counts(sessionmaker)).values()) == {0}
+
+
+def _workbook_with_a_lying_cell(path: Path, text_bytes: int) -> Path:
+    """A workbook whose one cell unzips to `text_bytes` of text while the archive claims 1,000 bytes."""
+    import struct
+    import zipfile
+
+    real = write_workbook(path.with_name(f"real-{path.name}"), {"companies": [["name"], ["placeholder"]]})
+    with zipfile.ZipFile(real) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    head, _, tail = parts.pop(sheet).partition(b"<sheetData>")
+    rows = (b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row><row r="2">'
+            b'<c r="A2" t="inlineStr"><is><t>' + b"A" * text_bytes + b"</t></is></c></row></sheetData>")
+    tail = tail.partition(b"</sheetData>")[2]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+        archive.writestr(sheet, head + rows + tail)
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 1000)  # the central directory's uncompressed size
+    local = data.rfind(b"PK\x03\x04", 0, central)
+    struct.pack_into("<I", data, local + 22, 1000)  # the local header's
+    path.write_bytes(bytes(data))
+    return path
+
+
+async def test_a_small_workbook_unzipping_to_a_huge_cell_is_refused_without_holding_it(
+        importer: Importer, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    import tracemalloc
+
+    bomb = _workbook_with_a_lying_cell(tmp_path / "bomb.xlsx", 64 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpreadsheetRefused) as refused:
+            await importer(bomb)
+        peak_mb = tracemalloc.get_traced_memory()[1] / (1024 * 1024)
+    finally:
+        tracemalloc.stop()
+
+    assert refused.value.reason == "corrupt"
+    assert peak_mb < 20, f"{peak_mb:.0f} MB held while refusing it"
+    assert set((await counts(sessionmaker)).values()) == {0}
+
+
+async def test_a_cell_as_long_as_excel_allows_still_goes_in(importer: Importer, tmp_path: Path) -> None:
+    report = await importer(write_workbook(tmp_path / "long.xlsx", {"interactions": [
+        ["Thời gian", "Nội dung"], ["20/11/2026 14:30", "Ghi chú dài. " * 2500]]}))
+
+    assert report.created == {"interactions": 1}
