@@ -373,8 +373,7 @@ class SupportFlow:
         top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
         question = await support.record_question(customer, question=text, answer="",
                                                  handoff=answer.handoff, reason=answer.reason,
-                                                 confidence=answer.confidence, source=None if answer.handoff else top,
-                                                 prompt=answer.prompt)
+                                                 confidence=answer.confidence, source=None if answer.handoff else top)
         if answer.handoff and answer.reason in DECLINE_REASONS:
             result = Declined(question_id=question.id, language=answer.language, reason=answer.reason or "unsafe")
         elif answer.handoff:
@@ -389,9 +388,9 @@ class SupportFlow:
         return result
 
     async def _said_on_hand_off(self, customer: CustomerOut, question_id: int, result: HandedOff, text: str) -> None:
-        """Keep what the customer was told; a new ticket (which has the question already) gets it as the bot's line."""
-        ticket_id = result.ticket.id if result.new else None
-        await self.services.support.said(customer, question_id, text, ticket_id=ticket_id, with_question=False)
+        """Keep what the customer was told; their ticket (which has the question already) gets it as the bot's line."""
+        await self.services.support.said(customer, question_id, text, ticket_id=result.ticket.id,
+                                         with_question=False)
 
     async def rate_answer(self, person: ChatPerson, question_id: int, value: str) -> AnswerRated:
         """Record 👍/👎 on an answer of this customer's; the latest press counts."""
@@ -422,13 +421,32 @@ class SupportFlow:
         now = self.services.now
         open_now = hours.is_open(now)
         audience = await self.ticket_audience(ticket)
-        notices: list[Notice] = [TicketNotice(kind="new", to=to, ticket=ticket,
-                                              transcript=await support.transcript(ticket.id))
-                                 for to in audience] if new else []
+        notices: list[Notice]
+        if new:
+            transcript = await support.transcript(ticket.id)
+            notices = [TicketNotice(kind="new", to=to, ticket=ticket, transcript=transcript) for to in audience]
+        else:
+            notices = await self._onto_open_ticket(customer, ticket, question) if question else []
         return HandedOff(ticket=ticket, new=new, reason=reason, language=language, open_now=open_now,
                          opens_at=None if open_now else hours.next_opening(now),
                          answer_within_minutes=self.settings.escalate_after_minutes,
                          told=any(reachable(to) for to in audience), notices=notices)
+
+    async def _onto_open_ticket(self, customer: CustomerOut, ticket: TicketOut, question: QuestionOut) -> list[Notice]:
+        """Put the message that asked for a person on the customer's ticket found open (another of their messages
+        opened it a moment before, maybe in another process); staff hear of it as of any message on the ticket.
+
+        A question already on this ticket (a "talk to a person" pressed under an answer copied to it) is not
+        added again.
+        """
+        if question.ticket_id == ticket.id:
+            return []
+        support = self.services.support
+        earlier = await support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
+        await support.put_on_ticket(ticket.id, customer, question.id)
+        held = held_back(earlier, now=self.services.now)
+        return [] if held is None else await self._ticket_notices(ticket, "message", text=question.question,
+                                                                  transcript=held)
 
     async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut],
                         language: str) -> UserOut | None:

@@ -89,15 +89,12 @@ class SupportService:
     # --- questions the bot answered ---------------------------------------------------------------------
 
     async def record_question(self, customer: CustomerOut, *, question: str, answer: str, handoff: bool,
-                              reason: str | None, confidence: float, source: tuple[str, str] | None,
-                              prompt: str | None = None) -> QuestionOut:
-        """Keep what a customer asked and what the bot said (and which prompt version wrote it, when an LLM did),
-        for the FAQ figures and the contact's history."""
+                              reason: str | None, confidence: float, source: tuple[str, str] | None) -> QuestionOut:
+        """Keep what a customer asked and what the bot said, for the FAQ figures and the contact's history."""
         row = CustomerQuestion(contact_id=customer.contact_id, question=question[:MAX_MESSAGE_CHARS],
                                answer=answer[:MAX_MESSAGE_CHARS], source_doc=source[0] if source else None,
                                source_section=source[1][:300] if source else None, confidence=confidence,
-                               handoff=handoff, reason=reason, prompt=prompt[:80] if prompt else None,
-                               asked_at=self._now)
+                               handoff=handoff, reason=reason, asked_at=self._now)
         self._session.add(row)
         await self._session.flush()
         if answer:
@@ -120,6 +117,15 @@ class SupportService:
         if with_question:
             self._session.add(TicketMessage(ticket_id=ticket.id, author="customer", text=row.question, at=self._now))
         self._session.add(TicketMessage(ticket_id=ticket.id, author="bot", text=row.answer, at=self._now))
+
+    async def put_on_ticket(self, ticket_id: int, customer: CustomerOut, question_id: int) -> None:
+        """Add the customer's question to their ticket (the ticket's message and the question's link)."""
+        row = await self._own_question(question_id, customer)
+        ticket = await self._load(ticket_id)
+        if ticket.contact_id != customer.contact_id:
+            raise Forbidden("not this customer's ticket")
+        row.ticket_id = ticket.id
+        self._session.add(TicketMessage(ticket_id=ticket.id, author="customer", text=row.question, at=self._now))
 
     async def question(self, question_id: int, customer: CustomerOut) -> QuestionOut:
         """Return a question this customer asked (no one else's)."""
@@ -180,6 +186,11 @@ class SupportService:
                           transcript: Sequence[TicketMessageOut], assignee: UserOut | None,
                           question_id: int | None = None) -> tuple[TicketOut, bool]:
         """Open a ticket with the conversation so far; return it and whether it is new (one open per customer)."""
+        # The contact's row is locked first (PostgreSQL; SQLite has one writer anyway): a second process handing
+        # the same customer off at once waits here, then finds this ticket instead of opening another. NO KEY
+        # UPDATE: the key-share lock their question's foreign key took must not deadlock two hand-offs.
+        await self._session.execute(select(Contact.id).where(Contact.id == customer.contact_id)
+                                    .with_for_update(key_share=True))
         existing = await self._open_row(customer.contact_id)
         if existing is not None:
             return ticket_out(existing), False
