@@ -373,7 +373,8 @@ class SupportFlow:
         top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
         question = await support.record_question(customer, question=text, answer="",
                                                  handoff=answer.handoff, reason=answer.reason,
-                                                 confidence=answer.confidence, source=None if answer.handoff else top)
+                                                 confidence=answer.confidence, source=None if answer.handoff else top,
+                                                 prompt=answer.prompt)
         if answer.handoff and answer.reason in DECLINE_REASONS:
             result = Declined(question_id=question.id, language=answer.language, reason=answer.reason or "unsafe")
         elif answer.handoff:

@@ -89,12 +89,15 @@ class SupportService:
     # --- questions the bot answered ---------------------------------------------------------------------
 
     async def record_question(self, customer: CustomerOut, *, question: str, answer: str, handoff: bool,
-                              reason: str | None, confidence: float, source: tuple[str, str] | None) -> QuestionOut:
-        """Keep what a customer asked and what the bot said, for the FAQ figures and the contact's history."""
+                              reason: str | None, confidence: float, source: tuple[str, str] | None,
+                              prompt: str | None = None) -> QuestionOut:
+        """Keep what a customer asked and what the bot said (and which prompt version wrote it, when an LLM did),
+        for the FAQ figures and the contact's history."""
         row = CustomerQuestion(contact_id=customer.contact_id, question=question[:MAX_MESSAGE_CHARS],
                                answer=answer[:MAX_MESSAGE_CHARS], source_doc=source[0] if source else None,
                                source_section=source[1][:300] if source else None, confidence=confidence,
-                               handoff=handoff, reason=reason, asked_at=self._now)
+                               handoff=handoff, reason=reason, prompt=prompt[:80] if prompt else None,
+                               asked_at=self._now)
         self._session.add(row)
         await self._session.flush()
         if answer:
