@@ -16,7 +16,8 @@ from bot.handlers.views import about, due_text
 from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.flows import Flows
-from crm_core.policy import Audience, sees_support_figures
+from crm_core.nba.schemas import NbaStats
+from crm_core.policy import Audience, hears_snoozed_rules, sees_support_figures
 from crm_core.reports.chart import ChartTexts, render_chart
 from crm_core.reports.flow import DuePush
 from crm_core.reports.models import Digest, Forecast, Money, PipelineReport, StageFigures, Summary
@@ -28,6 +29,7 @@ router = Router()
 TEXT_LIMIT = 3900  # under Telegram's 4,096, with room for the clip marker
 MAX_REPS_SHOWN = 10
 MAX_OWNERS_SHOWN = 5
+MAX_NBA_RULES_SHOWN = 4
 REP_BUTTONS = 4
 OWNER_BUTTONS = 3
 LINE_CHARS = 200
@@ -125,7 +127,31 @@ def render_summary(summary: Summary, t: Texts, lang: str, viewer: UserOut) -> st
             lines.append(t("summary.faq_reasons", reasons=reasons))
         lines.append(t("summary.csat", csat=faq.csat, count=faq.csat_count) if faq.csat is not None
                      else t("summary.no_csat"))
+    if summary.nba is not None:
+        lines += nba_lines(summary.nba, t, viewer)
     return fmt.clip_lines("\n".join(lines), TEXT_LIMIT)
+
+
+def nba_lines(stats: NbaStats, t: Texts, viewer: UserOut) -> list[str]:
+    """The suggestions' acceptance (issue 14): totals, the busiest rules, the mostly snoozed ones for admins."""
+    answered = sorted((r for r in stats.rules if r.shown or r.done or r.snoozed),
+                      key=lambda r: (-(r.shown + r.done + r.snoozed), r.rule))
+    if not answered:
+        return []
+    totals = {k: sum(getattr(r, k) for r in answered) for k in ("shown", "done", "snoozed", "ignored")}
+    lines = ["", t("summary.nba", days=stats.days, **totals)]
+    lines += [t("summary.nba_line", rule=_rule_name(r.rule, t), done=r.done, snoozed=r.snoozed, ignored=r.ignored)
+              for r in answered[:MAX_NBA_RULES_SHOWN]]
+    if len(answered) > MAX_NBA_RULES_SHOWN:
+        lines.append(t("summary.more", count=len(answered) - MAX_NBA_RULES_SHOWN))
+    flagged = [_rule_name(r.rule, t) for r in stats.rules if r.mostly_snoozed]
+    if flagged and hears_snoozed_rules(viewer):
+        lines.append(t("nba.stats_flag", rules=", ".join(flagged)))
+    return lines
+
+
+def _rule_name(rule: str, t: Texts) -> str:
+    return t(f"nba.rule.{rule}") if t.has(f"nba.rule.{rule}") else rule
 
 
 def _pipeline_lines(pipeline: list[StageFigures], t: Texts, lang: str) -> list[str]:

@@ -177,14 +177,17 @@ class NbaFlow:
             if item.subject not in seen:
                 self._record(user_id, item, "shown")
 
-    async def stats(self, viewer: UserOut | None = None, *, days: int = STATS_DAYS) -> NbaStats:
-        """Done, snoozed and ignored per rule over `days` (managers and admins; None: the command line)."""
+    async def stats(self, viewer: UserOut | None = None, *, days: int = STATS_DAYS, until: datetime | None = None
+                    ) -> NbaStats:
+        """Done, snoozed and ignored per rule over the `days` before `until` (now by default; managers and
+        admins; None: the command line)."""
         if viewer is not None and not sees_nba_stats(viewer):
             raise Forbidden("the acceptance figures are the managers'")
-        since = self.now - timedelta(days=days)
+        end = min(until, self.services.now) if until is not None else self.services.now
+        since = end.astimezone(self.settings.tz) - timedelta(days=days)
         rows = await self.services.session.execute(
             select(NbaOutcome.rule, NbaOutcome.outcome, func.count(NbaOutcome.id))
-            .where(NbaOutcome.at >= since, NbaOutcome.at <= self.services.now)
+            .where(NbaOutcome.at >= since, NbaOutcome.at <= end)
             .group_by(NbaOutcome.rule, NbaOutcome.outcome))
         by_rule = {name: RuleStats(rule=name) for name in RULE_NAMES}
         for rule, outcome, count in rows:

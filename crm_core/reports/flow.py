@@ -15,11 +15,13 @@ from crm_core.config import Settings
 from crm_core.errors import Forbidden
 from crm_core.hours import WorkingHours
 from crm_core.models import Company, Contact, CustomerQuestion, Interaction, Pipeline, Stage
+from crm_core.nba.schemas import NbaStats
 from crm_core.policy import (
     figures_owner,
     hears_daily_summary,
     hears_morning_digest,
     owner_filter,
+    sees_nba_stats,
     sees_support_figures,
 )
 from crm_core.ports import Ports
@@ -118,9 +120,18 @@ class ReportFlow:
                           pipeline=pipeline, forecast=forecast,
                           tasks=await f.tasks(period, as_of, owner_id, names),
                           stalled=sum(stalled.values()), stalled_by_stage=stalled,
-                          faq=await f.faq(period) if sees_support_figures(viewer) else None)
+                          faq=await f.faq(period) if sees_support_figures(viewer) else None,
+                          nba=await self._nba_stats(viewer, as_of))
         summary.highlights = Highlights(facts=rule_facts(summary))
         return summary
+
+    async def _nba_stats(self, viewer: UserOut, as_of: datetime) -> NbaStats | None:
+        """Done / snoozed / ignored per next-action rule over the 30 days to `as_of` (issue 14), for managers."""
+        if not sees_nba_stats(viewer):
+            return None
+        from crm_core.nba.flow import NbaFlow
+
+        return await NbaFlow(services=self.services, settings=self.settings).stats(viewer, until=as_of)
 
     async def _llm_highlights(self, summary: Summary, language: str) -> Highlights:
         from crm_core.prompting import PromptError, PromptLibrary

@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from crm_core.money import rounded
-from crm_core.nba.schemas import NextItem
+from crm_core.nba.schemas import NbaStats, NextItem
 from crm_core.reports.periods import PeriodKind
 from crm_core.schemas import TaskOut
 
@@ -205,6 +205,8 @@ class Summary(BaseModel):
     stalled_by_stage: dict[str, int] = Field(default_factory=dict)
     faq: FaqFigures | None = None  # the team's only
     highlights: Highlights = Field(default_factory=Highlights)
+    # How the next-best-action suggestions were answered over the 30 days to `as_of`, per rule (managers').
+    nba: NbaStats | None = None
 
     @property
     def interactions_total(self) -> int:
@@ -249,6 +251,7 @@ class Summary(BaseModel):
             "highlights": {"source": self.highlights.source, "text": self.highlights.text,
                            "prompt": self.highlights.prompt,
                            "facts": [f.model_dump(mode="json") for f in self.highlights.facts]},
+            "nba": self.nba.as_json() if self.nba is not None else None,
         }
 
 
