@@ -18,18 +18,22 @@ import functools
 import inspect
 import time as timer
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_core.errors import SpreadsheetRefused
 from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, StaffIdentity, Task, User
 from crm_core.policy import ADMIN, can_manage_team
 from crm_core.services.audit import AuditService
 from crm_core.spreadsheets import values as cell
 from crm_core.spreadsheets.exporter import example_form, template_examples
+from crm_core.spreadsheets.lock import import_lock
 from crm_core.spreadsheets.reading import SheetData, Workbook, open_spreadsheet
 from crm_core.spreadsheets.report import ImportReport, RowError, UnknownColumn
 from crm_core.spreadsheets.store import (
@@ -68,29 +72,43 @@ async def import_spreadsheet(sessionmaker: async_sessionmaker[AsyncSession], pat
     name = file_name or path.name
     book = open_spreadsheet(path)
     try:
-        async with UnitOfWork(sessionmaker) as uow:
-            index = await load_index(uow.session)
-            manages_staff = await _manages_staff(uow.session, actor_user_id)
-        report = ImportReport(file=name, dry_run=dry_run, unknown_sheets=book.unknown_sheets)
-        writer = Writer(None if dry_run else sessionmaker)
-        run = _Run(index=index, writer=writer, report=report, now=now, tz=tz,
-                   source=f"{_SOURCE_PREFIX}{name}"[:120], progress=progress, total=book.estimate,
-                   manages_staff=manages_staff)
-        await run.all_sheets(book)
-        report.seconds = timer.perf_counter() - started
-
-        async def audit(session: AsyncSession) -> None:
-            await AuditService(session, now).record(
-                actor=actor, actor_id=actor_user_id, action="spreadsheet.import", entity="spreadsheet",
-                entity_id=None, details={"file": name, "created": report.created, "updated": report.updated,
-                                         "skipped": report.skipped, "errors": len(report.errors),
-                                         "rows": report.rows})
-
-        await writer.flush(last=audit)  # the last batch and the audit entry are one transaction
-        await run.tell(final=True)
+        # One real import at a time per database (a dry run writes nothing and needs no turn).
+        async with nullcontext() if dry_run else import_lock(sessionmaker, name):
+            report = await _import_book(sessionmaker, book, name, now=now, tz=tz, actor=actor,
+                                        actor_user_id=actor_user_id, dry_run=dry_run, progress=progress)
+    except IntegrityError as error:
+        # What the batches re-check does not cover (someone changed the CRM mid-batch): whole batches stay in,
+        # and running the import again matches them and carries on.
+        raise SpreadsheetRefused(f"{name}: the CRM changed during the import; run it again to finish it",
+                                 reason="conflict", file=name) from error
     finally:
         book.close()
     report.seconds = timer.perf_counter() - started
+    return report
+
+
+async def _import_book(sessionmaker: async_sessionmaker[AsyncSession], book: Workbook, name: str, *, now: datetime,
+                       tz: tzinfo, actor: str, actor_user_id: int | None, dry_run: bool,
+                       progress: Progress | None) -> ImportReport:
+    async with UnitOfWork(sessionmaker) as uow:
+        index = await load_index(uow.session)
+        manages_staff = await _manages_staff(uow.session, actor_user_id)
+    report = ImportReport(file=name, dry_run=dry_run, unknown_sheets=book.unknown_sheets)
+    writer = Writer(None if dry_run else sessionmaker)
+    run = _Run(index=index, writer=writer, report=report, now=now, tz=tz,
+               source=f"{_SOURCE_PREFIX}{name}"[:120], progress=progress, total=book.estimate,
+               manages_staff=manages_staff)
+    await run.all_sheets(book)
+
+    async def audit(session: AsyncSession) -> None:
+        await AuditService(session, now).record(
+            actor=actor, actor_id=actor_user_id, action="spreadsheet.import", entity="spreadsheet",
+            entity_id=None, details={"file": name, "created": report.created, "updated": report.updated,
+                                     "skipped": report.skipped, "errors": len(report.errors),
+                                     "rows": report.rows})
+
+    await writer.flush(last=audit)  # the last batch and the audit entry are one transaction
+    await run.tell(final=True)
     return report
 
 

@@ -279,12 +279,56 @@ class Writer:
         async with UnitOfWork(self._sessionmaker) as uow:
             for model in WRITE_ORDER:
                 if inserts.get(model):
-                    await _insert(uow.session, model.__table__, inserts[model])
+                    rows = await _not_stored_meanwhile(uow.session, model, inserts[model])
+                    if rows:
+                        await _insert(uow.session, model.__table__, rows)
             for model in WRITE_ORDER:
                 if updates.get(model):
                     await _update(uow.session, model.__table__, updates[model])
             if last is not None:
                 await last(uow.session)
+
+
+# What makes a new record the same as one already stored (the unique indexes, and a deal's company and title).
+_NATURAL_KEYS: dict[type[Any], tuple[str, ...]] = {
+    User: ("name_folded",), Company: ("name_folded",), Contact: ("company_id", "name_folded"),
+    Deal: ("company_id", "title_folded")}
+_IN_CHUNK = 500
+
+
+async def _not_stored_meanwhile(session: AsyncSession, model: type[Any],
+                                rows: list[tuple[Ref, dict[str, Any]]]) -> list[tuple[Ref, dict[str, Any]]]:
+    """Drop the new records someone stored since the import read the CRM (a colleague in chat, a crash's half-run);
+    their Refs take the stored ids, so the rows that name them point at the stored record.
+
+    Checked inside the batch's transaction (SQLite holds the write lock from BEGIN IMMEDIATE; on PostgreSQL a
+    concurrent insert of the same unique name fails the batch, reported, never a traceback).
+    """
+    key_columns = _NATURAL_KEYS.get(model)
+    if key_columns is None:
+        return rows
+    table = model.__table__
+    folded_column = key_columns[-1]
+    wanted = sorted({values[folded_column] for _, values in rows})
+    stored: dict[tuple[Any, ...], int] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        statement = select(table.c.id, *(table.c[k] for k in key_columns)).where(
+            table.c[folded_column].in_(wanted[start:start + _IN_CHUNK]))
+        if model is Contact:
+            statement = statement.where(table.c.erased_at.is_(None))
+        for record in await session.execute(statement):
+            stored.setdefault(tuple(record[1:]), record[0])
+    if not stored:
+        return rows
+    fresh = []
+    for ref, values in rows:
+        natural = tuple(_plain({k: values[k]})[k] for k in key_columns)
+        if natural in stored:
+            ref.id = stored[natural]
+            log.info("import: %s %r was stored meanwhile; matched", table.name, natural)
+        else:
+            fresh.append((ref, values))
+    return fresh
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:

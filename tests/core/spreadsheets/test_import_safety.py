@@ -3,6 +3,7 @@ cost (memory, duplicates), on both backends (issue 12 review)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.clock import FrozenClock
-from crm_core.models import StaffIdentity, User
+from crm_core.models import Company, StaffIdentity, User
 from crm_core.spreadsheets import ImportReport, SpreadsheetRefused, import_spreadsheet, write_template
+from crm_core.textnorm import fold
 from tests.conftest import OpenServices
 from tests.core.spreadsheets.conftest import Importer, Sheets, counts, write_workbook
 
@@ -155,3 +157,52 @@ async def test_a_cell_as_long_as_excel_allows_still_goes_in(importer: Importer, 
         ["Thời gian", "Nội dung"], ["20/11/2026 14:30", "Ghi chú dài. " * 2500]]}))
 
     assert report.created == {"interactions": 1}
+
+
+def _companies_file(path: Path, count: int) -> Path:
+    return write_workbook(path, {"companies": [["name"], *([f"Công ty {i}"] for i in range(1, count + 1))]})
+
+
+async def test_a_second_import_while_one_runs_is_refused_and_nothing_is_doubled(
+        sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path) -> None:
+    path = _companies_file(tmp_path / "companies.xlsx", 600)
+    halfway, second_done = asyncio.Event(), asyncio.Event()
+
+    async def first_progress(done: int, total: int) -> None:
+        if done < total:
+            halfway.set()
+            await second_done.wait()  # the first import is mid-way while the second one starts
+
+    async def second() -> SpreadsheetRefused:
+        await halfway.wait()
+        try:
+            with pytest.raises(SpreadsheetRefused) as refused:
+                await _import(sessionmaker, clock, path, actor_user_id=None)
+            return refused.value
+        finally:
+            second_done.set()
+
+    first = import_spreadsheet(sessionmaker, path, now=clock.now(), tz=HCM, actor="a", progress=first_progress)
+    report, refusal = await asyncio.gather(first, second())
+
+    assert refusal.reason == "busy"
+    assert report.created == {"companies": 600}
+    assert (await counts(sessionmaker))["companies"] == 600
+    again = await _import(sessionmaker, clock, path, actor_user_id=None)  # the lock was let go
+    assert again.created == {}
+
+
+async def test_a_company_a_colleague_saves_during_the_import_is_matched_not_doubled(
+        sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path) -> None:
+    path = _companies_file(tmp_path / "companies.xlsx", 600)
+
+    async def colleague_saves_one(done: int, total: int) -> None:
+        if done == 500:  # read, not yet written: the import's batch is still to come
+            async with sessionmaker() as session, session.begin():
+                session.add(Company(name="Công ty 600", name_folded=fold("Công ty 600"), created_at=clock.now()))
+
+    report = await import_spreadsheet(sessionmaker, path, now=clock.now(), tz=HCM, actor="a",
+                                      progress=colleague_saves_one)
+
+    assert not report.errors
+    assert (await counts(sessionmaker))["companies"] == 600
