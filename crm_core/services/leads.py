@@ -135,7 +135,7 @@ def normalize_phone(raw: str) -> str:
     """Keep a shared phone as digits with its leading +; refuse what cannot be a phone number."""
     digits = "".join(ch for ch in raw if ch.isdigit())
     if len(digits) not in PHONE_DIGITS:
-        raise InvalidInput("that is not a phone number")
+        raise InvalidInput("that is not a phone number", reason="not_a_phone")
     return f"+{digits}" if raw.strip().startswith("+") or not digits.startswith("0") else digits
 
 

@@ -310,7 +310,8 @@ class LogService:
         except NotFound:
             current = None
         if current is None or fold(current) != fold(name):
-            raise Conflict(f"«{name}» changed since the preview; send the log again", record=record_id)
+            raise Conflict(f"«{name}» changed since the preview; send the log again", reason="changed",
+                           name=name, record=record_id)
 
     async def _upsert_deal(self, fields: DraftFields, owner: UserOut, company_id: int | None,
                            contact_id: int | None) -> tuple[Deal | None, bool, DealBefore | None]:

@@ -238,10 +238,10 @@ class SupportService:
         """Relay a staff member's answer; the first one to answer an unassigned ticket takes it."""
         text = text.strip()
         if not text:
-            raise InvalidInput("the reply is empty")
+            raise InvalidInput("the reply is empty", reason="empty_reply")
         ticket = await self._load(ticket_id)
         if ticket.status != "open":
-            raise Conflict(f"ticket #{ticket_id} is closed")
+            raise Conflict(f"ticket #{ticket_id} is closed", reason="ticket_closed", ticket=ticket_id)
         self._session.add(TicketMessage(ticket_id=ticket.id, author="staff", user_id=staff.id,
                                         text=text[:MAX_MESSAGE_CHARS], at=self._now))
         if ticket.first_response_at is None:
@@ -258,7 +258,7 @@ class SupportService:
         """End a ticket; the customer is then asked for a 1-5 rating."""
         ticket = await self._load(ticket_id)
         if ticket.status != "open":
-            raise Conflict(f"ticket #{ticket_id} is already closed")
+            raise Conflict(f"ticket #{ticket_id} is already closed", reason="ticket_closed", ticket=ticket_id)
         ticket.status, ticket.closed_at, ticket.closed_by_id = "closed", self._now, staff.id
         await self._audit.record(actor=staff.name, actor_id=staff.id, action="ticket.close", entity="ticket",
                                  entity_id=ticket.id)
@@ -267,12 +267,12 @@ class SupportService:
     async def rate_ticket(self, ticket_id: int, customer: CustomerOut, score: int) -> TicketOut:
         """Record the customer's 1-5 satisfaction with a closed ticket; the latest press counts."""
         if not 1 <= score <= 5:
-            raise InvalidInput("a rating is 1 to 5")
+            raise InvalidInput("a rating is 1 to 5", reason="rating")
         ticket = await self._load(ticket_id)
         if ticket.contact_id != customer.contact_id:
             raise NotFound("no such ticket")
         if ticket.status != "closed":
-            raise Conflict("the ticket is still open")
+            raise Conflict("the ticket is still open", reason="ticket_open", ticket=ticket_id)
         ticket.csat, ticket.csat_at = score, self._now
         return ticket_out(ticket)
 
