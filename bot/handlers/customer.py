@@ -169,7 +169,7 @@ async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:
     business = Texts(ctx.settings.language)
     try:
         taken = await ctx.flows.support.capture_lead(
-            chat_person(msg), phone, deal_title=lambda name: business("support.lead_deal", name=name),
+            chat_person(msg), phone, deal_title=lambda contact: business("support.lead_deal", contact=contact),
             task_title=lambda contact: business("support.lead_task", contact=contact), language=ctx.lang)
     except InvalidInput:
         return Reply(ctx.t("support.bad_phone"))

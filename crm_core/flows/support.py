@@ -555,17 +555,18 @@ class SupportFlow:
 
     # --- leads -----------------------------------------------------------------------------------------
 
-    async def capture_lead(self, person: ChatPerson, phone: str, *, deal_title: Callable[[str], str],
+    async def capture_lead(self, person: ChatPerson, phone: str, *, deal_title: Callable[[int], str],
                            task_title: Callable[[int], str], language: str | None = None) -> LeadTaken:
         """Turn a phone shared after a price question into a lead; InvalidInput when it is no phone number.
 
-        `deal_title(name)` and `task_title(contact_id)` word the new deal and call-back task (the task names
-        the contact by its number, not by copies of their personal data).
+        `deal_title(contact_id)` and `task_title(contact_id)` word the new deal and call-back task: both name the
+        contact by its number, never by copies of their name or phone (views show the contact's current name
+        through the deal's contact).
         """
         customer = await self.identify(person)
         last = await self.services.support.last_question(customer)
         lead = await self.services.leads.capture(customer, phone=phone, interest=last.question if last else "",
-                                                 rules=self.settings.lead_rules, title=deal_title(customer.name),
+                                                 rules=self.settings.lead_rules, title=deal_title(customer.contact_id),
                                                  task_title=task_title(customer.contact_id), language=language)
         if not lead.created:
             return LeadTaken(lead=lead)

@@ -355,8 +355,10 @@ async def test_sharing_a_phone_creates_a_lead_with_a_deal_and_a_task_and_notifie
     assert deal.contact_id == contact.id
     assert task.owner_id == lead.assignee_id
     assert f"#{contact.id}" in task.title  # the task names the contact, not copies of their name and phone
-    assert "Chị Hoa" not in task.title
+    assert "Hoa" not in task.title
     assert "912345678" not in task.title
+    assert deal.title == Texts("vi")("support.lead_deal", contact=contact.id)  # so does the deal
+    assert "Hoa" not in deal.title
 
 
 async def test_leads_go_round_robin_and_a_second_share_only_updates_the_phone(

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, String, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
-from crm_core.models import Contact, Task, Ticket
+from crm_core.models import Contact, Deal, Task, Ticket
 from crm_core.models.base import Base
 from crm_core.textnorm import fold
 from crm_core.uow import UnitOfWork
@@ -124,7 +124,9 @@ async def test_after_erasure_her_tickets_are_closed_her_call_back_is_no_longer_d
     async with sessionmaker() as session:
         contact = (await session.scalars(select(Contact))).one()
         call_back = (await session.scalars(select(Task))).one()
+        lead_deal = (await session.scalars(select(Deal))).one()
     assert call_back.title == f"Gọi lại khách (liên hệ #{contact.id}) — để lại số qua bot"
+    assert lead_deal.title == f"Khách từ bot (liên hệ #{contact.id})"  # no copy of her name to forget later
 
     await customer.say("/privacy", display_name=NAME)
     await customer.press("Yêu cầu xóa")
@@ -157,7 +159,7 @@ def _raw_files_holding(paths: list[Path], needles: list[str]) -> list[str]:
 
 async def _as_vy_with_a_ticket(vy: ChatDriver, quang: ChatDriver) -> None:
     await vy.say("bàn AP-D120 giá bao nhiêu", display_name=SHORT_NAME)
-    await vy.say(None, shared_phone=SHORT_PHONE, display_name=SHORT_NAME)  # a lead "Khách từ bot: Vy"
+    await vy.say(None, shared_phone=SHORT_PHONE, display_name=SHORT_NAME)  # a lead, its deal named by contact
     await vy.say("gặp nhân viên", display_name=SHORT_NAME)
     for typed in TYPED:
         await vy.say(typed, display_name=SHORT_NAME)
@@ -169,10 +171,14 @@ async def _as_vy_with_a_ticket(vy: ChatDriver, quang: ChatDriver) -> None:
 async def test_a_short_name_and_what_she_typed_leave_deal_titles_and_every_message_to_staff_parked_ones_too(
         support_engine: Engine, quang: ChatDriver, thao: ChatDriver,
         sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    from crm_core.models import Deal, OutboxMessage
+    from crm_core.models import OutboxMessage
 
     vy = ChatDriver(support_engine, SHORT_CHAT)
     await _as_vy_with_a_ticket(vy, quang)
+    async with UnitOfWork(sessionmaker) as uow:  # Lan titled a deal of hers by her name, as staff do
+        contact_id = await uow.session.scalar(select(Contact.id).where(Contact.name == SHORT_NAME))
+        await uow.session.execute(update(Deal).where(Deal.contact_id == contact_id)
+                                  .values(title=f"Ghế cho {SHORT_NAME}"))
     async with UnitOfWork(sessionmaker) as uow:  # one notice about her never arrived and was given up
         await uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == select(func.min(OutboxMessage.id))
                                                               .where(OutboxMessage.payload.is_not(None))
