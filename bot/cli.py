@@ -248,14 +248,20 @@ def bot(
     framework: Annotated[str, typer.Option("--framework", help="aiogram or ptb.")] = "aiogram",
     webhook: Annotated[str | None, typer.Option("--webhook", help="Public webhook URL.")] = None,
     listen: Annotated[str | None, typer.Option("--listen", help="HOST:PORT for the webhook server.")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=0, help="Webhook: chats handled at once in this process (0: ingress only).")] = 4,
 ) -> None:
-    """Run the Telegram bot (long polling) on aiogram or python-telegram-bot: the same engine and features."""
+    """Run the Telegram bot: long polling, or webhook mode (ingress with --listen, workers with --workers)."""
     if framework not in ("aiogram", "ptb"):
         typer.echo("--framework must be aiogram or ptb", err=True)
         raise typer.Exit(2)
-    if webhook or listen:
-        not_available("webhooks")
+    if listen and not webhook:
+        typer.echo("--listen needs --webhook URL (the public URL given to `chatcrm webhook set`)", err=True)
+        raise typer.Exit(2)
     config = settings()
+    if webhook:
+        _serve_webhook(config, framework=framework, url=webhook, listen=listen, workers=workers)
+        return
     if config.telegram_bot_token is None:
         fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")
     from bot.commands import run_telegram
@@ -264,10 +270,107 @@ def bot(
     logging.getLogger().addFilter(SecretFilter(token))
     for handler in logging.getLogger().handlers:
         handler.addFilter(SecretFilter(token))
+    from bot.webhook.bot_api import WebhookIsSet
+
     try:
         run(run_telegram(config, say=lambda line: typer.echo(line, err=True), framework=framework))
+    except WebhookIsSet as error:
+        fail(f"long polling refused: {error}")
     except Exception as error:  # one line, and never the token (both frameworks put it in the URLs they report)
         fail(f"the bot stopped: {redact(str(error), token)}")
+
+
+def _serve_webhook(config: Settings, *, framework: str, url: str, listen: str | None, workers: int) -> None:
+    from bot.webhook.run import WebhookNotAvailable, run_webhook
+    from bot.webhook.serve import parse_listen
+
+    if workers > 0 and config.telegram_bot_token is None:
+        fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")
+    if listen is None and workers == 0:
+        fail("nothing to run: give --listen HOST:PORT (ingress) and/or --workers N")
+    try:
+        address = parse_listen(listen) if listen else None
+    except ValueError as error:
+        fail(str(error))
+    token = config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else ""
+    _redact_logs(token)
+    try:
+        run(run_webhook(config, url=url, listen=address, workers=workers, framework=framework,
+                        say=lambda line: typer.echo(line, err=True)))
+    except (WebhookNotAvailable, ValueError) as error:
+        fail(str(error))
+    except Exception as error:
+        fail(f"the bot stopped: {redact(str(error), token)}")
+
+
+def _redact_logs(token: str) -> None:
+    if not token:
+        return
+    logging.getLogger().addFilter(SecretFilter(token))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretFilter(token))
+
+
+webhook_app = typer.Typer(help="Telegram's webhook: set once per deploy, never by a replica at start.",
+                          no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+
+
+@webhook_app.command("set")
+def webhook_set(url: Annotated[str, typer.Argument(help="Public HTTPS URL of the ingress.")]) -> None:
+    """Point Telegram at the ingress, with CHATCRM_WEBHOOK_SECRET as its secret token (pending updates kept)."""
+    from bot.webhook.bot_api import BotApiRefused, set_webhook
+
+    config = settings()
+    token = _token_or_fail(config)
+    if config.webhook_secret is None:
+        fail("set CHATCRM_WEBHOOK_SECRET first: the ingress refuses deliveries without it")
+    try:
+        run(set_webhook(token, url, secret=config.webhook_secret.get_secret_value(),
+                        api_base_url=config.telegram_api_url))
+    except (BotApiRefused, OSError) as error:
+        fail(f"setWebhook failed: {redact(str(error), token)}")
+    typer.echo(f"webhook set: {url}", err=True)
+
+
+@webhook_app.command("delete")
+def webhook_delete() -> None:
+    """Stop webhook delivery (pending updates are kept for polling)."""
+    from bot.webhook.bot_api import BotApiRefused, delete_webhook
+
+    config = settings()
+    token = _token_or_fail(config)
+    try:
+        run(delete_webhook(token, api_base_url=config.telegram_api_url))
+    except (BotApiRefused, OSError) as error:
+        fail(f"deleteWebhook failed: {redact(str(error), token)}")
+    typer.echo("webhook deleted", err=True)
+
+
+@webhook_app.command("info")
+def webhook_info_command(as_json: JsonFlag = False) -> None:
+    """Show where Telegram delivers (getWebhookInfo): url, pending_update_count, last_error_message."""
+    from bot.webhook.bot_api import BotApiRefused, webhook_info
+
+    config = settings()
+    token = _token_or_fail(config)
+    try:
+        info = run(webhook_info(token, api_base_url=config.telegram_api_url))
+    except (BotApiRefused, OSError) as error:
+        fail(f"getWebhookInfo failed: {redact(str(error), token)}")
+    if as_json:
+        print_json(info)
+        return
+    typer.echo(f"url: {info.get('url') or '(none: long polling)'}")
+    typer.echo(f"pending updates: {info.get('pending_update_count', 0)}")
+    if info.get("last_error_message"):
+        typer.echo(f"last error: {info['last_error_message']}")
+
+
+def _token_or_fail(config: Settings) -> str:
+    if config.telegram_bot_token is None:
+        fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")
+    return config.telegram_bot_token.get_secret_value()
 
 
 # --- understanding -----------------------------------------------------------------------------------------

@@ -156,7 +156,25 @@ async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _li
     else:
         from bot.adapters.aiogram_adapter import run_polling
 
+    from bot.webhook.bot_api import refuse_polling_if_webhook_set
+
+    assert config.telegram_bot_token is not None
+    # Polling while a webhook is set would take the deploy's updates away (and aiogram would delete it).
+    await refuse_polling_if_webhook_set(config.telegram_bot_token.get_secret_value(),
+                                        api_base_url=config.telegram_api_url)
     app = await build_app(config)
+    if config.redis_url:  # other processes (webhook workers) may handle the same chats
+        from bot.core.redis_store import shared_parts
+
+        parts = shared_parts(config.redis_url)
+        app.engine.locks = parts.locks
+        app_close = app.close
+
+        async def close() -> None:
+            await parts.close()
+            await app_close()
+
+        app.close = close  # type: ignore[method-assign]
     try:
         say(f"chatcrm bot: loading the knowledge base and the CRM of {config.home} …")
         await app.ready_for_traffic()

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     chroma_url: str | None = None
     redis_url: str | None = None
+    # Webhook mode: the secret Telegram sends with each delivery (X-Telegram-Bot-Api-Secret-Token); A-Z a-z 0-9 _ -
+    webhook_secret: SecretStr | None = Field(default=None, min_length=1, max_length=256)
     timezone: str = "Asia/Ho_Chi_Minh"
     language: Language = "vi"
     undo_minutes: int = Field(default=5, ge=0, le=24 * 60)

@@ -37,7 +37,7 @@ from bot.core.callbacks import StaleCallback, unpack
 from bot.core.channel import ChannelIO
 from bot.core.context import Ctx
 from bot.core.inputs import clean_inbound
-from bot.core.locks import ChatLocks
+from bot.core.locks import ChatLock, ChatLocks
 from bot.core.messages import Inbound, Reply, staff_chat_id
 from bot.core.outbox import addressed, from_item, to_payload
 from bot.core.router import HandlerResult, Router
@@ -100,14 +100,16 @@ class Engine:
     """Turn inbounds into replies through our pipeline; channels only convert and render."""
 
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings,
-                 router: Router, render_reminder: ReminderRenderer, ports: Ports | None = None) -> None:
+                 router: Router, render_reminder: ReminderRenderer, ports: Ports | None = None,
+                 locks: ChatLock | None = None) -> None:
         self._render_reminder = render_reminder
         self._sessionmaker = sessionmaker
         self._clock = clock
         self.settings = settings
         self._router = router
         self.ports = ports or Ports()  # public: tests and admin tools may swap a capability
-        self._locks = ChatLocks()
+        # Per-chat locks: in-process by default; shared (Redis) when several processes handle one bot's chats.
+        self.locks: ChatLock = locks or ChatLocks()
         self._last_housekeeping: float | None = None
 
     @property
@@ -118,7 +120,7 @@ class Engine:
     async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
         """Handle one inbound, in order with the others of its chat; `io` is its channel's files and live edits."""
         inbound = clean_inbound(inbound)  # before anything reads it: NUL, surrogates, invisible marks; NFC
-        async with self._locks.hold((inbound.channel, inbound.chat_id)):
+        async with self.locks.hold((inbound.channel, inbound.chat_id)):
             log.info("inbound channel=%s chat=%s update=%s callback=%s", inbound.channel, inbound.chat_id,
                      inbound.update_id, inbound.callback_data)
             try:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.models import InboxUpdate
@@ -76,3 +76,95 @@ class InboxService:
     async def prune(self) -> None:
         """Forget kept updates older than anyone would hand back."""
         await self._session.execute(delete(InboxUpdate).where(InboxUpdate.received_at < self._now - KEEP_FOR))
+
+
+@dataclass(frozen=True)
+class QueuedUpdate:
+    """An update a worker holds a lease on: its row, its key (the update id), its chat and its raw JSON."""
+
+    id: int
+    key: str
+    chat_key: str
+    payload: str
+    attempts: int
+
+
+class InboxQueue:
+    """The inbox as a work queue for webhook workers: kept by the ingress, claimed on a lease, done or released.
+
+    Order per chat: only the oldest live update of a chat can be claimed, and only while no lease on it
+    is running, so a chat's updates are handled one after another, in arrival order, by whichever worker
+    takes them, while other chats' heads are taken in parallel. A claim is a conditional UPDATE (`claimed_until`
+    unset or past), which one transaction wins on SQLite and PostgreSQL alike; a worker that dies leaves
+    its lease to run out, and the update is taken again (handled at least once; the engine's dedupe makes
+    the second handling a no-op). Leases are wall-clock times (`now` is passed in), not the business clock.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def enqueue(self, channel: str, *, key: str, chat_key: str, payload: str, now: datetime) -> bool:
+        """Keep one update unless it is kept already (a redelivery); return whether it is new.
+
+        Two deliveries racing past the check meet the unique key: the caller treats that IntegrityError as kept.
+        """
+        known = await self._session.scalar(
+            select(InboxUpdate.id).where(InboxUpdate.channel == channel, InboxUpdate.key == key))
+        if known is not None:
+            return False
+        self._session.add(InboxUpdate(channel=channel, key=key, chat_key=chat_key, payload=payload, attempts=0,
+                                      received_at=now))
+        await self._session.flush()
+        return True
+
+    async def claim(self, channel: str, *, worker: str, limit: int, lease: timedelta, now: datetime,
+                    skip_chats: Sequence[str] = ()) -> list[QueuedUpdate]:
+        """Take up to `limit` chats' oldest updates on a lease for `worker`, oldest first, counting the attempt."""
+        if limit <= 0:
+            return []
+        live = or_(InboxUpdate.attempts < MAX_ATTEMPTS, InboxUpdate.claimed_until > now)
+        heads = (select(func.min(InboxUpdate.id))
+                 .where(InboxUpdate.channel == channel, InboxUpdate.chat_key.is_not(None), live)
+                 .group_by(InboxUpdate.chat_key))
+        free = or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until <= now)
+        query = select(InboxUpdate).where(InboxUpdate.id.in_(heads), free, InboxUpdate.attempts < MAX_ATTEMPTS)
+        if skip_chats:
+            query = query.where(InboxUpdate.chat_key.not_in(list(skip_chats)))
+        candidates = list(await self._session.scalars(query.order_by(InboxUpdate.id).limit(limit)))
+        claimed = []
+        for row in candidates:
+            taken = await self._session.execute(
+                update(InboxUpdate).where(InboxUpdate.id == row.id, free)
+                .values(claimed_by=worker, claimed_until=now + lease, attempts=InboxUpdate.attempts + 1)
+                .execution_options(synchronize_session=False))
+            if getattr(taken, "rowcount", 0) == 1:  # else another worker won it meanwhile
+                assert row.chat_key is not None
+                claimed.append(QueuedUpdate(id=row.id, key=row.key, chat_key=row.chat_key, payload=row.payload,
+                                            attempts=row.attempts + 1))
+        return claimed
+
+    async def renew(self, ids: Sequence[int], *, worker: str, lease: timedelta, now: datetime) -> None:
+        """Extend this worker's leases on updates still being handled."""
+        if ids:
+            await self._session.execute(
+                update(InboxUpdate).where(InboxUpdate.id.in_(list(ids)), InboxUpdate.claimed_by == worker)
+                .values(claimed_until=now + lease).execution_options(synchronize_session=False))
+
+    async def finish(self, ids: Sequence[int]) -> None:
+        """Forget handled updates; the chat's next update can be claimed now."""
+        if ids:
+            await self._session.execute(delete(InboxUpdate).where(InboxUpdate.id.in_(list(ids))))
+
+    async def release(self, ids: Sequence[int], *, worker: str) -> None:
+        """Give updates back unhandled (a stopping worker): any worker may take them at once."""
+        if ids:
+            await self._session.execute(
+                update(InboxUpdate).where(InboxUpdate.id.in_(list(ids)), InboxUpdate.claimed_by == worker)
+                .values(claimed_by=None, claimed_until=None).execution_options(synchronize_session=False))
+
+    async def waiting(self, channel: str) -> int:
+        """Count the updates kept and not given up on (the queue's depth, for operators)."""
+        return int(await self._session.scalar(
+            select(func.count()).select_from(InboxUpdate)
+            .where(InboxUpdate.channel == channel, InboxUpdate.chat_key.is_not(None),
+                   InboxUpdate.attempts < MAX_ATTEMPTS)) or 0)

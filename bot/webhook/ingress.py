@@ -1,0 +1,80 @@
+"""The webhook ingress: an aiohttp app that keeps each update durably before it answers Telegram.
+
+- `X-Telegram-Bot-Api-Secret-Token` must equal the secret given to setWebhook (`CHATCRM_WEBHOOK_SECRET`):
+  wrong or missing -> 401 and nothing is kept.
+- The update is committed to the inbox (unique on its id) and only then answered 200: an ingress that
+  dies before the commit never said 200, so Telegram delivers the update again; one that dies after it
+  leaves the update to the workers. A redelivery finds the update kept (or recently handled) and is
+  answered 200 without a second copy.
+- A store that cannot take the update is answered 503: Telegram tries again later (at least once).
+- `GET /healthz` answers 200 for load balancers and compose health checks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.core.recent import RecentUpdates
+from bot.webhook.queue import WebhookQueue
+from bot.webhook.updates import chat_key_of, update_id_of
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class Ingress:
+    """Check, keep, then acknowledge; `on_kept` wakes this process's workers (others poll the inbox)."""
+
+    def __init__(self, queue: WebhookQueue, *, secret: str, recent: RecentUpdates | None = None,
+                 on_kept: Callable[[], None] = lambda: None) -> None:
+        if not secret:
+            raise ValueError("the webhook needs a secret (CHATCRM_WEBHOOK_SECRET)")
+        self._queue = queue
+        self._secret = secret.encode()
+        self._recent = recent
+        self._on_kept = on_kept
+
+    async def on_update(self, request: web.Request) -> web.Response:
+        """Handle one delivery from Telegram."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            log.warning("webhook delivery with a wrong or missing secret from %s refused", request.remote)
+            return web.Response(status=401, text="wrong secret token")
+        try:
+            update: Any = json.loads(await request.read())
+            if not isinstance(update, dict):
+                raise ValueError("not a JSON object")
+            key = str(update_id_of(update))
+        except ValueError as error:  # not something Telegram sends; nothing to keep
+            return web.Response(status=400, text=f"not a Telegram update: {error}")
+        if self._recent is not None and await self._recent.seen(f"{self._queue.channel}:{key}"):
+            return web.Response(status=200)
+        try:
+            kept = await self._queue.keep(key=key, chat_key=chat_key_of(update),
+                                          payload=json.dumps(update, ensure_ascii=False))
+        except Exception:  # store down or busy: not acknowledged, so Telegram delivers it again
+            log.exception("could not keep update %s; answered 503 so Telegram retries", key)
+            return web.Response(status=503, text="could not keep the update; retry")
+        if kept:
+            self._on_kept()
+        else:
+            log.info("update %s delivered again; kept once", key)
+        return web.Response(status=200)
+
+    async def health(self, _request: web.Request) -> web.Response:
+        """Answer a liveness probe."""
+        return web.Response(status=200, text="ok")
+
+    def app(self, path: str = "/") -> web.Application:
+        """Return the aiohttp application serving the webhook at `path` (the webhook URL's path)."""
+        application = web.Application(client_max_size=2 * 1024 * 1024)
+        application.router.add_post(path or "/", self.on_update)
+        application.router.add_get("/healthz", self.health)
+        return application
