@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from crm_core.assets import DEMO_KNOWLEDGE_DIR, PROMPTS_DIR
 from crm_core.nba.settings import NbaSettings
@@ -83,8 +83,20 @@ class Settings(BaseSettings):
     # How much of a colleague's deal a salesperson sees: own, team (id and owner only) or all (crm_core.policy).
     deal_visibility: DealVisibility = DealVisibility.TEAM
     # Shipped inside the package by default (crm_core.assets), so an installed wheel finds them too.
+    # Telegram user ids that become admins when they first write, if not registered yet (the very first admin):
+    # CHATCRM_ADMIN_TELEGRAM_IDS=1001,1002
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # How long an invite link made with /invite can be opened.
+    invite_hours: int = Field(default=72, ge=1, le=30 * 24)
     prompts_dir: Path = PROMPTS_DIR
     demo_knowledge_dir: Path = DEMO_KNOWLEDGE_DIR
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):  # "1001,1002" or "[1001, 1002]"
+            return [part for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -25,6 +25,8 @@ managers and admins, the morning digest to salespeople (`hears_daily_summary`, `
 Next-best-actions (`sees_next_of`): a salesperson their own list, managers and admins anyone's and the team's;
 only the list's owner answers its items (done, snooze); the acceptance figures per rule are the managers'
 (`sees_nba_stats`), and a rule whose suggestions are mostly snoozed is pointed out to admins (`hears_snoozed_rules`).
+The team (invites, roles, deactivating: `can_manage_team`), pipelines (`can_shape_pipelines`) and the audit trail
+(`sees_audit`) are the admins'; the last active admin is never demoted or deactivated (crm_core/services/users.py).
 Prompt templates (`can_edit_prompts`) and the knowledge base's documents and gaps (`can_curate_knowledge`) are
 the admins'.
 """
@@ -235,6 +237,21 @@ def can_edit_prompts(user: Person | None) -> bool:
 
 def can_curate_knowledge(user: Person | None) -> bool:
     """Admins send, remove and re-index knowledge documents, try questions and answer knowledge gaps."""
+    return user is not None and user.active and user.role == ADMIN
+
+
+def can_manage_team(user: Person | None) -> bool:
+    """Admins invite colleagues, change their roles and deactivate them."""
+    return user is not None and user.active and user.role == ADMIN
+
+
+def can_shape_pipelines(user: Person | None) -> bool:
+    """Admins add pipelines from templates and rename, reorder, add and remove stages."""
+    return user is not None and user.active and user.role == ADMIN
+
+
+def sees_audit(user: Person | None) -> bool:
+    """Admins read the audit trail."""
     return user is not None and user.active and user.role == ADMIN
 
 

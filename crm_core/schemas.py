@@ -39,6 +39,7 @@ class StageOut(BaseModel):
     stalled_after_days: int | None
     is_won: bool
     is_lost: bool
+    pipeline_id: int | None = None
 
     def name(self, language: str) -> str:
         """Return the stage's name in `language`."""
@@ -513,3 +514,44 @@ class ErasureResult(BaseModel):
     interactions: list[int]
     messages: int
     questions: int
+
+
+class AuditEntryOut(BaseModel):
+    """One line of the audit trail: who, when, through which channel, what, before and after."""
+
+    id: int
+    at: datetime
+    actor: str
+    actor_id: int | None
+    channel: str | None
+    action: str
+    entity: str
+    entity_id: str | None
+    details: dict[str, Any]
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class InviteOut(BaseModel):
+    """A one-time invite just made: the token is shown once, only its hash is kept."""
+
+    id: int
+    token: str
+    role: str
+    expires_at: datetime
+
+
+class PipelineOut(BaseModel):
+    """A pipeline with its stages in order (removed stages left out)."""
+
+    id: int
+    key: str
+    name_vi: str
+    name_en: str
+    is_default: bool
+    stages: list[StageOut]
+    open_deals: dict[int, int] = Field(default_factory=dict)  # stage id -> open deals in it
+
+    def name(self, language: str) -> str:
+        """Return the pipeline's name in `language`."""
+        return self.name_vi if language == "vi" else self.name_en

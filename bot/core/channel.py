@@ -14,7 +14,7 @@ would overwrite it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Telegram lets bots download files of at most 20 MB (getFile); every channel keeps the same limit.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -43,4 +43,13 @@ class ChannelIO(Protocol):
 
         Return the message's id for `edit_now`, or None when it was not sent or the channel has no ids.
         """
+        ...
+
+
+@runtime_checkable
+class BotIdentity(Protocol):
+    """A channel that can say the bot's own username (Telegram's getMe), for links that open the bot."""
+
+    async def bot_username(self) -> str | None:
+        """Return the bot's @username without the @, or None when the channel cannot say."""
         ...

@@ -21,6 +21,7 @@ from crm_core.clock import Clock
 from crm_core.config import Settings
 from crm_core.errors import CrmError, StoreBusy
 from crm_core.flows import Flows
+from crm_core.flows.team import TeamFlow
 from crm_core.policy import admits_customers, allows
 from crm_core.ports import Ports
 from crm_core.schemas import TaskOut, UserOut
@@ -180,7 +181,7 @@ class Engine:
         now = self._clock.now()
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes,
-                                      deal_visibility=self.settings.deal_visibility)
+                                      deal_visibility=self.settings.deal_visibility, channel=inbound.channel)
             key = inbound.dedupe_key
             if key is not None and await services.dedupe.seen(key):
                 log.info("duplicate update %s ignored", key)
@@ -220,7 +221,22 @@ class Engine:
                    t=Texts(lang), now=services.now, io=io)
 
     async def _identify(self, inbound: Inbound, services: Services) -> UserOut | None:
-        return await services.identities.staff_by(inbound.channel, inbound.user_id)
+        """Return the staff member writing (None: a customer); they are the actor of the unit's audit entries.
+
+        A Telegram id listed in CHATCRM_ADMIN_TELEGRAM_IDS that was never registered becomes admin here, on
+        its first message: the very first admin needs no command line.
+        """
+        user = await services.identities.staff_by(inbound.channel, inbound.user_id)
+        if user is None and self.settings.admin_telegram_ids:
+            user = await TeamFlow(services=services, settings=self.settings).first_admin(
+                channel=inbound.channel, external_id=inbound.user_id,
+                name=inbound.display_name or inbound.username or inbound.user_id,
+                language=(inbound.language_code or self.settings.language)[:2].lower())
+        if user is not None:
+            services.audit.act_as(user.name, user.id)
+        else:
+            services.audit.act_as("customer")  # never their chat id: it would outlive an erasure here
+        return user
 
     async def _language(self, inbound: Inbound, services: Services, user: UserOut | None) -> str:
         if user is not None:

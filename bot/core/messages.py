@@ -156,9 +156,12 @@ class Reply:
     # edit, the message to replace (kept so a retry much later still knows it).
     outbox_id: int | None = None
     edit_message_id: str | None = None
+    # The chat's command menu to set, as (command, description) pairs, when a role changed; () puts the chat
+    # back on the default (customers') menu. A reply that only sets a menu may have no text.
+    menu: tuple[tuple[str, str], ...] | None = None
 
     def __post_init__(self) -> None:
-        if not self.text.strip():
+        if not self.text.strip() and self.menu is None:
             raise ValueError("a reply needs text")
         if len(self.text) > MAX_TEXT_CHARS:
             raise ValueError(f"reply text is {len(self.text)} characters; the limit is {MAX_TEXT_CHARS}")

@@ -27,6 +27,8 @@ def to_payload(reply: Reply) -> dict[str, Any]:
         payload["ref"] = reply.ref
     if reply.forget_when_sent:
         payload["forget_when_sent"] = True
+    if reply.menu is not None:
+        payload["menu"] = [list(command) for command in reply.menu]
     return payload
 
 
@@ -44,7 +46,8 @@ def from_item(item: OutboxItem) -> Reply:
                  edit=bool(payload.get("edit")), edit_message_id=payload.get("edit_message_id"),
                  file=OutFile(file["path"], file.get("caption"), file.get("kind", "photo")) if file else None,
                  remove_keyboard=bool(payload.get("remove_keyboard")), ref=payload.get("ref"), outbox_id=item.id,
-                 forget_when_sent=bool(payload.get("forget_when_sent")))
+                 forget_when_sent=bool(payload.get("forget_when_sent")),
+                 menu=tuple((name, text) for name, text in payload["menu"]) if "menu" in payload else None)
 
 
 def addressed(reply: Reply, *, channel: str, chat_id: str, edit_message_id: str | None) -> Reply:

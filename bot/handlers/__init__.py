@@ -22,3 +22,9 @@ ROUTER = Router()
 for _module in (common, logs, sales, tasks, deal_actions, support, spreadsheets, reports, nba, prompts, knowledge,
                 customer):
     ROUTER.include(_module.router)
+
+# The admin's team, pipelines and audit trail (issue 15).
+from bot.handlers import audit, pipelines, team  # noqa: E402 - kept apart from the list above on purpose
+
+for _module in (team, pipelines, audit):
+    ROUTER.include(_module.router)

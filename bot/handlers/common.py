@@ -7,15 +7,21 @@ from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers.logs import cancel_open_log
+from bot.handlers.team import open_invite
 from bot.texts import LANGUAGES, Texts
 from crm_core.policy import Audience, is_staff
+from crm_core.services.invites import looks_like_token
 
 router = Router()
 
 
 @router.command("start", audience=Audience.EVERYONE)
 async def on_start(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Greet staff with how to log, customers with what they may ask (no staff notes for them)."""
+    """Greet staff with how to log, customers with what they may ask (no staff notes for them); an invite
+    link's `/start TOKEN` registers whoever opened it."""
+    payload = (msg.text or "").split()[1:2]
+    if payload and looks_like_token(payload[0]):
+        return await open_invite(msg, ctx, payload[0])
     if not is_staff(ctx.user):
         return Reply(ctx.t("support.welcome"))
     return Reply(ctx.t("common.welcome_staff", name=ctx.staff.name))

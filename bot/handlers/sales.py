@@ -178,7 +178,8 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         deal = await ctx.services.deals.to_change(deal_id, ctx.staff)
         if deal.status != "open":  # a stale button: a closed deal is reopened by its Undo only, never by a stage
             return await deal_actions.closed_card(ctx, deal)
-        stages = [s for s in await ctx.services.pipelines.default_stages() if s.key != deal.stage.key]
+        stages = [s for s in await ctx.services.pipelines.stages_of(deal.stage.pipeline_id)
+                  if s.key != deal.stage.key]
         buttons = [Button(s.name(ctx.lang), pack("deal", "move", deal_id, s.key)) for s in stages]
         buttons.append(Button(ctx.t("btn.back"), pack("deal", "open", deal_id)))
         return Reply(ctx.t("deal.pick_stage", title=deal.title), keyboard=Keyboard.column(buttons, per_row=3),

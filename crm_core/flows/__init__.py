@@ -12,9 +12,11 @@ from crm_core.config import Settings
 from crm_core.flows.deals import DealFlow
 from crm_core.flows.knowledge import KnowledgeFlow
 from crm_core.flows.logs import LogFlow
+from crm_core.flows.pipelines import PipelineFlow
 from crm_core.flows.prompts import PromptFlow
 from crm_core.flows.spreadsheets import SpreadsheetFlow
 from crm_core.flows.support import SupportFlow
+from crm_core.flows.team import TeamFlow
 from crm_core.nba.flow import NbaFlow
 from crm_core.ports import Ports
 from crm_core.reports.flow import ReportFlow
@@ -35,6 +37,8 @@ class Flows:
     spreadsheets: SpreadsheetFlow
     reports: ReportFlow
     nba: NbaFlow
+    team: TeamFlow
+    pipelines: PipelineFlow
     prompts: PromptFlow
     knowledge: KnowledgeFlow
 
@@ -47,5 +51,7 @@ class Flows:
                    spreadsheets=SpreadsheetFlow(tx=tx, settings=settings, now=services.now),
                    reports=ReportFlow(services=services, ports=ports, settings=settings, tx=tx),
                    nba=NbaFlow(services=services, settings=settings, ports=ports, tx=tx),
+                   team=TeamFlow(services=services, settings=settings),
+                   pipelines=PipelineFlow(services=services),
                    prompts=PromptFlow(services=services, ports=ports, settings=settings),
                    knowledge=KnowledgeFlow(services=services, ports=ports, tx=tx, settings=settings))

@@ -122,10 +122,10 @@ class DealFlow:
         answer is the question `ask_close` asks (confirm; for a lost deal, why), and `close_deal` closes it.
         A closed deal is not moved (CloseRefused "closed"): reopening one is the close's Undo, never a stage button.
         """
-        to = await self.services.pipelines.default_stage(stage)
+        deal = await self.services.deals.to_change(deal_id, actor)
+        to = await self.services.pipelines.default_stage(stage, pipeline_id=deal.stage.pipeline_id)  # its own pipeline
         if to.is_won or to.is_lost:
             return await self.ask_close(actor, deal_id, "won" if to.is_won else "lost")
-        deal = await self.services.deals.to_change(deal_id, actor)
         if deal.status != "open":  # a stale or forged stage button never reopens a closed deal as a side effect
             return CloseRefused(deal=deal, why="closed")
         return DealMoved(deal=await self.services.deals.move(deal_id, to.key, actor))

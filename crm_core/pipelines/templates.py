@@ -1,8 +1,17 @@
-"""Ready pipeline templates: the general sales pipeline and the industry ones of domain.md."""
+"""Ready pipeline templates: the general sales pipeline and the industry ones of domain.md.
+
+Each template is a data file (`data/templates/<key>.json`): names in Vietnamese and English, and its stages
+in order with their key, names, win probability (%) and the days after which a deal there counts as stalled.
+Editing a file changes what a new pipeline made from it looks like; pipelines already made are the admins'.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,62 +36,28 @@ class PipelineTemplate:
     name_en: str
     stages: tuple[StageTemplate, ...]
 
+    def name(self, language: str) -> str:
+        """Return the template's name in `language`."""
+        return self.name_vi if language == "vi" else self.name_en
 
-def _closing() -> tuple[StageTemplate, StageTemplate]:
-    return (StageTemplate("won", "Thắng", "Won", 100, None, is_won=True),
-            StageTemplate("lost", "Thua", "Lost", 0, None, is_lost=True))
+
+def _template(raw: dict[str, Any]) -> PipelineTemplate:
+    stages = tuple(StageTemplate(key=s["key"], name_vi=s["name_vi"], name_en=s["name_en"],
+                                 probability=int(s["probability"]), stalled_after_days=s.get("stalled_after_days"),
+                                 is_won=bool(s.get("is_won")), is_lost=bool(s.get("is_lost")))
+                   for s in raw["stages"])
+    if [s.key for s in stages if s.is_won] != ["won"] or [s.key for s in stages if s.is_lost] != ["lost"]:
+        raise ValueError(f"template {raw['key']}: needs exactly one won and one lost stage, keyed won and lost")
+    return PipelineTemplate(key=raw["key"], name_vi=raw["name_vi"], name_en=raw["name_en"], stages=stages)
 
 
-GENERAL = PipelineTemplate("general", "Bán hàng chung", "General sales", (
-    StageTemplate("new", "Mới", "New", 10, 3),
-    StageTemplate("contacted", "Đã liên hệ", "Contacted", 20, 7),
-    StageTemplate("qualified", "Có nhu cầu", "Qualified", 40, 10),
-    StageTemplate("quote", "Báo giá", "Quote", 60, 7),
-    StageTemplate("negotiation", "Đàm phán", "Negotiation", 80, 10),
-    *_closing(),
-))
+@cache
+def load_templates() -> dict[str, PipelineTemplate]:
+    """Return the shipped templates by key, in the order they are offered."""
+    folder = resources.files("crm_core.pipelines").joinpath("data", "templates")
+    raws = [json.loads(f.read_text(encoding="utf-8")) for f in folder.iterdir() if f.name.endswith(".json")]
+    return {raw["key"]: _template(raw) for raw in sorted(raws, key=lambda r: (r.get("order", 99), r["key"]))}
 
-MANUFACTURING = PipelineTemplate("manufacturing", "Sản xuất / phân phối / bán lẻ", "Manufacturing / distribution", (
-    StageTemplate("lead", "Khách hàng tiềm năng", "Lead", 10, 5),
-    StageTemplate("opportunity", "Cơ hội", "Opportunity", 30, 10),
-    StageTemplate("sales_activity", "Hoạt động bán hàng", "Sales activity", 50, 10),
-    StageTemplate("contract", "Hợp đồng", "Contract", 80, 14),
-    StageTemplate("handover", "Bàn giao", "Handover", 95, 14),
-    *_closing(),
-))
 
-SHIPPING = PipelineTemplate("shipping", "Vận tải / logistics", "Shipping", (
-    StageTemplate("prospect", "Tìm khách hàng", "Find customer", 10, 5),
-    StageTemplate("approach", "Tiếp cận", "Approach", 20, 7),
-    StageTemplate("quote", "Báo giá", "Quote", 50, 7),
-    StageTemplate("negotiation", "Thương lượng", "Negotiation", 70, 10),
-    StageTemplate("contract", "Chốt hợp đồng", "Close contract", 90, 14),
-    *_closing(),
-))
-
-REAL_ESTATE = PipelineTemplate("real_estate", "Bất động sản", "Real estate", (
-    StageTemplate("raw_lead", "Lead thô", "Raw lead", 5, 3),
-    StageTemplate("opportunity", "Cơ hội", "Opportunity", 20, 7),
-    StageTemplate("prospect", "Khách tiềm năng", "Prospect", 40, 10),
-    StageTemplate("contract", "Hợp đồng", "Contract", 85, 14),
-    *_closing(),
-))
-
-EDUCATION = PipelineTemplate("education", "Giáo dục", "Education", (
-    StageTemplate("approach", "Tiếp cận", "Approach", 10, 5),
-    StageTemplate("counselling", "Tư vấn", "Counselling", 30, 7),
-    StageTemplate("trial", "Học thử / kiểm tra đầu vào / đặt cọc", "Trial / test / deposit", 60, 10),
-    StageTemplate("enrolled", "Nhập học", "Enrolled", 90, 14),
-    *_closing(),
-))
-
-RECRUITMENT = PipelineTemplate("recruitment", "Tư vấn tuyển dụng", "Recruitment consulting", (
-    StageTemplate("customer", "Khách hàng", "Customer", 10, 5),
-    StageTemplate("contact_person", "Người liên hệ", "Contact person", 20, 7),
-    StageTemplate("contract", "Hợp đồng", "Contract", 50, 14),
-    StageTemplate("hiring_request", "Yêu cầu tuyển dụng", "Hiring request", 70, 14),
-    StageTemplate("candidates", "Ứng viên", "Candidates", 85, 14),
-    *_closing(),
-))
-
-TEMPLATES = {t.key: t for t in (GENERAL, MANUFACTURING, SHIPPING, REAL_ESTATE, EDUCATION, RECRUITMENT)}
+TEMPLATES = load_templates()
+GENERAL = TEMPLATES["general"]

@@ -40,6 +40,43 @@ class PipelineRepository:
         """Return the stage with `stage_id`."""
         return await self._session.get(Stage, stage_id)
 
+    async def get(self, pipeline_id: int) -> Pipeline | None:
+        """Return the pipeline with `pipeline_id`, with its stages."""
+        query = select(Pipeline).options(selectinload(Pipeline.stages)).where(Pipeline.id == pipeline_id)
+        return await self._session.scalar(query)
+
+    async def list_all(self) -> Sequence[Pipeline]:
+        """Return every pipeline with its stages, the default first."""
+        query = select(Pipeline).options(selectinload(Pipeline.stages)).order_by(Pipeline.is_default.desc(),
+                                                                                 Pipeline.id)
+        return (await self._session.scalars(query)).all()
+
+    async def keys(self) -> set[str]:
+        """Return the keys pipelines already use."""
+        return set((await self._session.scalars(select(Pipeline.key))).all())
+
+    async def open_deals_by_stage(self, stage_ids: Collection[int]) -> dict[int, int]:
+        """Count deals (open or closed) in each of these stages."""
+        rows = await self._session.execute(select(Deal.stage_id, func.count(Deal.id))
+                                           .where(Deal.stage_id.in_(list(stage_ids))).group_by(Deal.stage_id))
+        return dict(rows.tuples().all())
+
+    async def deals_in(self, stage_id: int) -> Sequence[Deal]:
+        """Return the deals in a stage."""
+        return (await self._session.scalars(select(Deal).where(Deal.stage_id == stage_id).order_by(Deal.id))).all()
+
+    def add_stage(self, stage: Stage) -> None:
+        """Stage a new stage."""
+        self._session.add(stage)
+
+    def add_change(self, change: DealStageChange) -> None:
+        """Stage a deal's stage change."""
+        self._session.add(change)
+
+    async def flush(self) -> None:
+        """Send staged rows."""
+        await self._session.flush()
+
     def add(self, pipeline: Pipeline) -> None:
         """Stage a new pipeline."""
         self._session.add(pipeline)

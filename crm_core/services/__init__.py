@@ -62,12 +62,13 @@ class Services:
 
     @classmethod
     def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5,
-              deal_visibility: DealVisibility = DealVisibility.TEAM) -> Services:
-        """Wire the services over `session`; `deal_visibility` is the team's setting (crm_core.policy.deal_view)."""
+              deal_visibility: DealVisibility = DealVisibility.TEAM, channel: str | None = None) -> Services:
+        """Wire the services over `session`; `deal_visibility` is the team's setting (crm_core.policy.deal_view);
+        `channel` is where the unit of work came from (recorded in the audit trail)."""
         user_repo, directory_repo = UserRepository(session), DirectoryRepository(session)
         deal_repo, activity_repo = DealRepository(session), ActivityRepository(session)
-        audit = AuditService(session, now)
-        pipelines = PipelineService(PipelineRepository(session))
+        audit = AuditService(session, now, channel=channel)
+        pipelines = PipelineService(PipelineRepository(session), now)
         directory = DirectoryService(directory_repo, deal_repo, activity_repo, now, visibility=deal_visibility)
         deals = DealService(deal_repo, activity_repo, user_repo, pipelines, audit, now, visibility=deal_visibility)
         tasks = TaskService(activity_repo, user_repo, now)

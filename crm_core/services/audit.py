@@ -1,29 +1,189 @@
-"""The audit trail of admin actions and sensitive changes."""
+"""The audit trail: who did what, when, through which channel, to which record, before and after.
+
+Two kinds of entries land in `audit_log`:
+- actions, recorded by the service that performs them (`user.set_role`, `invite.create`, `deal.won`, ...);
+- changes to CRM records (deals, contacts, companies, tasks, users, pipelines and their stages), captured
+  for every ORM flush of a unit of work whose session carries an `AuditContext` (every session opened
+  through `Services.build`): `record.create|update|delete` with the changed fields before and after.
+  Derived columns (folded names, `updated_at`) and bookkeeping (`reminded_at`) are left out.
+
+Bulk statements (spreadsheet imports write rows in batches) are not captured row by row; the import itself
+is recorded as an action. During a customer's erasure (`AuditService.without_values`), changes are recorded
+without their values and the earlier values kept for each record it touches are blanked, so the trail keeps
+that something changed but not the personal data that was erased.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import builtins
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event, func, insert, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from crm_core.models import AuditEntry
+from crm_core.models import AuditEntry, Company, Contact, Deal, Pipeline, Stage, Task, User
+from crm_core.schemas import AuditEntryOut
+
+AUDITED: dict[type[Any], str] = {Deal: "deal", Contact: "contact", Company: "company", Task: "task", User: "user",
+                                 Pipeline: "pipeline", Stage: "stage"}
+# Derived from other fields, or bookkeeping that changes without anybody changing the record.
+_UNAUDITED_FIELDS = frozenset({"id", "name_folded", "title_folded", "updated_at", "reminded_at"})
+_CONTEXT_KEY = "chatcrm_audit"
+CLI = "cli"
+
+
+@dataclass
+class AuditContext:
+    """Who is acting in this unit of work, through which channel, and at what time."""
+
+    now: datetime
+    actor: str = "system"
+    actor_id: int | None = None
+    channel: str | None = None
+    with_values: bool = True
+
+
+def _plain(value: Any) -> Any:
+    """Return a JSON-ready form of a column value."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _fields(obj: Any) -> builtins.list[str]:
+    return [attr.key for attr in inspect(obj).mapper.column_attrs if attr.key not in _UNAUDITED_FIELDS]
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    state = inspect(obj)
+    return {key: _plain(state.dict[key]) for key in _fields(obj) if key in state.dict}  # never loads
+
+
+def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the changed fields of a dirty record, before and after."""
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key in _fields(obj):
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        old = _plain(history.deleted[0]) if history.deleted else None
+        new = _plain(history.added[0]) if history.added else None
+        if old != new:
+            before[key], after[key] = old, new
+    return before, after
+
+
+def _entry(context: AuditContext, action: str, entity: str, entity_id: Any, before: dict[str, Any] | None,
+           after: dict[str, Any] | None) -> dict[str, Any]:
+    if not context.with_values:
+        fields = sorted(set(before or {}) | set(after or {}))
+        before, after = None, None
+        details: dict[str, Any] = {"fields": fields, "values_withheld": True}
+    else:
+        details = {}
+    return {"at": context.now, "actor_id": context.actor_id, "actor_label": context.actor, "action": action,
+            "entity": entity, "entity_id": None if entity_id is None else str(entity_id), "details": details,
+            "channel": context.channel, "before": before, "after": after}
+
+
+@event.listens_for(Session, "after_flush")
+def _capture_changes(session: Session, _flush_context: Any) -> None:
+    """Record each created, changed or deleted CRM record of this flush (ids are known by now)."""
+    context = session.info.get(_CONTEXT_KEY)
+    if not isinstance(context, AuditContext):
+        return
+    rows: list[dict[str, Any]] = []
+    for obj in session.new:
+        entity = AUDITED.get(type(obj))
+        if entity is not None:
+            rows.append(_entry(context, "record.create", entity, obj.id, None, _snapshot(obj)))
+    for obj in session.dirty:
+        entity = AUDITED.get(type(obj))
+        if entity is None or not session.is_modified(obj, include_collections=False):
+            continue
+        before, after = _changes(obj)
+        if before or after:
+            rows.append(_entry(context, "record.update", entity, obj.id, before, after))
+    for obj in session.deleted:
+        entity = AUDITED.get(type(obj))
+        if entity is not None:
+            rows.append(_entry(context, "record.delete", entity, obj.id, _snapshot(obj), None))
+    if not rows:
+        return
+    connection = session.connection()
+    if not context.with_values:  # an erasure: what was kept of these records before goes too
+        touched = or_(*[(AuditEntry.entity == r["entity"]) & (AuditEntry.entity_id == r["entity_id"]) for r in rows])
+        connection.execute(update(AuditEntry).where(touched).values(before=None, after=None))
+    connection.execute(insert(AuditEntry), rows)
 
 
 class AuditService:
-    """Record who did what."""
+    """Record who did what, and read the trail back."""
 
-    def __init__(self, session: AsyncSession, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, now: datetime, *, channel: str | None = None) -> None:
         self._session = session
         self._now = now
+        self._context = AuditContext(now=now, channel=channel)
+        session.info[_CONTEXT_KEY] = self._context
+
+    def act_as(self, actor: str, actor_id: int | None = None, *, channel: str | None = None) -> None:
+        """Say who acts in this unit of work (recorded with every change it makes)."""
+        self._context.actor, self._context.actor_id = actor, actor_id
+        if channel is not None:
+            self._context.channel = channel
+
+    def without_values(self) -> None:
+        """Keep personal data out of the trail for the rest of this unit of work (a customer's erasure)."""
+        self._context.with_values = False
+
+    @property
+    def channel(self) -> str | None:
+        """Return the channel this unit of work came through."""
+        return self._context.channel
 
     async def record(self, *, actor: str, action: str, entity: str, entity_id: int | str | None,
-                     details: dict[str, Any] | None = None, actor_id: int | None = None) -> None:
-        """Append an audit entry in the current unit of work."""
+                     details: dict[str, Any] | None = None, actor_id: int | None = None,
+                     before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+        """Append an action to the trail in the current unit of work."""
         self._session.add(AuditEntry(at=self._now, actor_id=actor_id, actor_label=actor, action=action,
                                      entity=entity, entity_id=None if entity_id is None else str(entity_id),
-                                     details=details or {}))
+                                     details=details or {}, channel=self._context.channel, before=before,
+                                     after=after))
 
     async def flush(self) -> None:
         """Send staged rows so they get ids."""
         await self._session.flush()
+
+    async def entries(self, *, since: datetime | None = None, actor_id: int | None = None, limit: int = 50,
+                      offset: int = 0) -> builtins.list[AuditEntryOut]:
+        """Return entries, newest first, optionally since a time and by one person."""
+        query = select(AuditEntry)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        if actor_id is not None:
+            query = query.where(AuditEntry.actor_id == actor_id)
+        rows = await self._session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
+        return [_entry_out(row) for row in rows]
+
+    async def count(self, *, since: datetime | None = None, actor_id: int | None = None) -> int:
+        """Count the entries `entries` pages through."""
+        query = select(func.count(AuditEntry.id))
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        if actor_id is not None:
+            query = query.where(AuditEntry.actor_id == actor_id)
+        return int(await self._session.scalar(query) or 0)
+
+
+def _entry_out(row: AuditEntry) -> AuditEntryOut:
+    return AuditEntryOut(id=row.id, at=row.at, actor=row.actor_label, actor_id=row.actor_id, channel=row.channel,
+                         action=row.action, entity=row.entity, entity_id=row.entity_id, details=row.details or {},
+                         before=row.before, after=row.after)

@@ -66,7 +66,7 @@ class DealClosingService:
     async def mark(self, deal_id: int, outcome: Outcome, actor: UserOut) -> CloseMark:
         """Return the deal as it stands now, for a close the actor may make (Forbidden otherwise)."""
         deal = await self._changeable(deal_id, actor)
-        stage = await self._pipelines.default_stage(outcome)
+        stage = await self._pipelines.default_stage(outcome, pipeline_id=deal.stage.pipeline_id)  # its own pipeline's
         return CloseMark(deal=deal_out(deal, now=self._now), version=await self._repo.last_stage_change_id(deal_id),
                          to_stage_id=stage.id)
 

@@ -22,7 +22,8 @@ def stage_out(stage: Stage) -> StageOut:
     """Convert a stage row."""
     return StageOut(id=stage.id, key=stage.key, name_vi=stage.name_vi, name_en=stage.name_en,
                     position=stage.position, probability=stage.probability,
-                    stalled_after_days=stage.stalled_after_days, is_won=stage.is_won, is_lost=stage.is_lost)
+                    stalled_after_days=stage.stalled_after_days, is_won=stage.is_won, is_lost=stage.is_lost,
+                    pipeline_id=stage.pipeline_id)
 
 
 def deal_out(deal: Deal, *, now: datetime | None = None) -> DealOut:

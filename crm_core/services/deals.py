@@ -149,7 +149,7 @@ class DealService:
         return await self._move(await self._reload(deal_id), stage_key, actor)
 
     async def _move(self, deal: Deal, stage_key: str, actor: UserOut) -> DealOut:
-        stage = await self._pipelines.default_stage(stage_key)
+        stage = await self._pipelines.default_stage(stage_key, pipeline_id=deal.stage.pipeline_id)
         if deal.stage_id != stage.id:
             self._repo.add(DealStageChange(deal_id=deal.id, from_stage_id=deal.stage_id, to_stage_id=stage.id,
                                            changed_at=self._now, user_id=actor.id))

@@ -62,6 +62,11 @@ class IdentityService:
             user = await self._identities.staff_user(channel, external_id)
         return user_out(user) if user is not None and user.active else None
 
+    async def any_staff_by(self, channel: str, external_id: str) -> UserOut | None:
+        """Return the staff member, active or not, who is `external_id` on `channel` (not the console)."""
+        user = await self._identities.staff_user(channel, external_id)
+        return user_out(user) if user is not None else None
+
     async def link_staff(self, user_id: int, channel: str, external_id: str) -> UserOut:
         """Make `external_id` the staff member's identity on `channel`, replacing the one they had there."""
         external_id = external_id.strip()

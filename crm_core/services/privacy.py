@@ -128,6 +128,7 @@ class PrivacyService:
         request.decided_at, request.decided_by_id = self._now, admin.id
         result = ErasureResult(request=_request_out(request, name), interactions=[], messages=0, questions=0)
         if approve and contact is not None:
+            self._audit.without_values()  # the trail keeps that records changed, never the data erased
             result = await self._erase(contact, result, erased_name(contact.id))
         await self._audit.record(actor=admin.name, actor_id=admin.id, action=f"privacy.{request.status}",
                                  entity="contact", entity_id=request.contact_id,

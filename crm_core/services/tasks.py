@@ -128,6 +128,10 @@ class TaskService:
         names = await self._owner_names()
         return [task_out(task, names.get(task.owner_id or 0)) for task in await self._repo.open_tasks_of_deal(deal_id)]
 
+    async def open_ids_of(self, owner_id: int) -> list[int]:
+        """Return the ids of one person's open tasks (a colleague leaving hands them over)."""
+        return [task.id for task in await self._repo.open_tasks(owner_id=owner_id)]
+
     async def hand_over(self, task_ids: Collection[int], to_owner_id: int, viewer: UserOut) -> list[int]:
         """Give open tasks to another owner (managers and admins, reassigning a deal); return those moved."""
         if not can_reassign_deal(viewer):

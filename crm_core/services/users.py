@@ -5,9 +5,9 @@ from __future__ import annotations
 import builtins
 from datetime import datetime
 
-from crm_core.errors import InvalidInput, NotFound
+from crm_core.errors import Conflict, InvalidInput, NotFound
 from crm_core.models import User
-from crm_core.policy import STAFF_ROLES, is_known_role, takes_leads
+from crm_core.policy import ADMIN, STAFF_ROLES, is_known_role, takes_leads
 from crm_core.repositories.people import UserRepository
 from crm_core.schemas import UserOut
 from crm_core.services.audit import AuditService
@@ -114,6 +114,7 @@ class UserService:
         assert user is not None
         before = user.role
         if before != role:
+            await self._keep_an_admin(user)
             user.role = role
             await self._audit.record(actor=actor, action="user.set_role", entity="user", entity_id=user.id,
                                      details={"name": user.name, "from": before, "to": role})
@@ -128,11 +129,59 @@ class UserService:
         assert user is not None
         was_active = user.active
         if was_active:
+            await self._keep_an_admin(user)
             user.active = False
             await self._audit.record(actor=actor, action="user.deactivate", entity="user", entity_id=user.id,
                                      details={"name": user.name, "role": user.role})
             await self._audit.flush()
         return user_out(user), was_active
+
+    async def _keep_an_admin(self, user: User) -> None:
+        """Refuse to demote or deactivate the last active admin (themselves included): nobody could undo it."""
+        if user.role != ADMIN or not user.active:
+            return
+        admins = [u for u in await self._repo.list_all(active_only=True) if u.role == ADMIN]
+        if [u.id for u in admins] == [user.id]:
+            raise InvalidInput(f"{user.name} is the last active admin; make someone else admin first",
+                               reason="last_admin", name=user.name)
+
+    async def join(self, *, name: str, role: str, channel: str, external_id: str, language: str,
+                   actor: str) -> tuple[UserOut, bool]:
+        """Register whoever is `external_id` on `channel` as staff with `role` (an invite, or a listed admin).
+
+        Someone registered and active there is refused (Conflict "already_registered"); a former colleague
+        (inactive) comes back with the new role. Returns the user and whether they came back.
+        """
+        existing = await (self._identities.staff_by(channel, external_id) if channel == CONSOLE
+                          else self._identities.any_staff_by(channel, external_id))
+        if existing is not None and existing.active:
+            raise Conflict("you are registered already", reason="already_registered", name=existing.name,
+                           role=existing.role)
+        if existing is not None:
+            user = await self._repo.get(existing.id)
+            assert user is not None
+            before = {"role": user.role, "active": user.active}
+            user.role, user.active = role, True
+            await self._audit.record(actor=actor, action="user.rejoin", entity="user", entity_id=user.id,
+                                     details={"name": user.name}, before=before, after={"role": role, "active": True})
+            await self._audit.flush()
+            return user_out(user), True
+        name = clean_name(name)[:120] or f"{channel} {external_id}"
+        if name.casefold().startswith(CUSTOMER_PREFIX):
+            name = name[len(CUSTOMER_PREFIX):].strip() or f"{channel} {external_id}"
+        user = User(name=name, name_folded=fold(name), role=role, language=language if language in LANGUAGES
+                    else "vi", active=True, created_at=self._now, identities=[])
+        self._repo.add(user)
+        await self._audit.flush()
+        # The console knows staff by their name: nothing to link there.
+        out = user_out(user) if channel == CONSOLE else await self._identities.link_staff(user.id, channel, external_id)
+        await self._audit.record(actor=actor, action="user.join", entity="user", entity_id=user.id,
+                                 details={"name": name, "role": role, "channel": channel})
+        return out, False
+
+    async def active_admins(self) -> builtins.list[UserOut]:
+        """Return the active admins."""
+        return [user_out(u) for u in await self._repo.list_all(active_only=True) if u.role == ADMIN]
 
     async def list(self) -> list[UserOut]:
         """Return every user."""

@@ -35,6 +35,14 @@ class TelegramIO:
             await asyncio.to_thread(destination.unlink, missing_ok=True)
             raise FileTooLarge(f"{size} bytes")
 
+    async def bot_username(self) -> str | None:
+        """Return the bot's username (getMe, which aiogram asks once and keeps)."""
+        try:
+            return (await self._bot.me()).username
+        except TelegramAPIError as exc:
+            log.warning("could not ask Telegram for the bot's username: %s", exc)
+            return None
+
     async def edit_now(self, chat_id: str, message_id: str | None, text: str) -> None:
         """Edit the message's text (its buttons go); a new message when there is none to edit; never raises."""
         try:

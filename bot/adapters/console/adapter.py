@@ -174,6 +174,10 @@ class ConsoleChannel:
     def _show_other(self, reply: Reply, chat_id: str, tag: str) -> None:
         """Print a push to another chat with its buttons numbered; a customer's console prints it aside."""
         print_line = self._print_aside if self._customer else self._print
+        if reply.menu is not None:
+            print_line(f"→ {chat_id}: {_menu_line(reply.menu)}")
+        if not reply.text.strip():
+            return
         print_line(f"→ {chat_id}{tag}: {reply.text}")
         if reply.keyboard is not None:
             print_line("  " + _labels(reply.keyboard.buttons()))
@@ -184,6 +188,10 @@ class ConsoleChannel:
         follows an answer's buttons in the same turn is numbered after them)."""
         if reply.toast and reply.toast != reply.text:
             self._print(f"  ({reply.toast})")
+        if reply.menu is not None:
+            self._print(f"  {_menu_line(reply.menu)}")
+        if not reply.text.strip():
+            return
         self._print(f"bot{tag}: {reply.text}")
         if reply.file is not None:
             self._print(f"  [file] {reply.file.path}")
@@ -215,6 +223,11 @@ class ConsoleChannel:
     def _print_aside(self, text: str) -> None:
         self._aside.write(text + "\n")
         self._aside.flush()
+
+
+def _menu_line(menu: tuple[tuple[str, str], ...]) -> str:
+    """Say what a command menu became (the console has no menu button)."""
+    return "(menu: " + (" ".join(f"/{name}" for name, _ in menu) or "default") + ")"
 
 
 def _labels(buttons: list[Button], *, start: int = 1) -> str:

@@ -1,0 +1,169 @@
+"""The team from the phone: invites, joining, roles, deactivating and handing a leaver's work over.
+
+Every step is the admins' (`policy.can_manage_team`), checked here whatever asked (a command, a button, a
+forged callback, the CLI); the last active admin is never demoted or deactivated (`UserService`). Each change
+is audited with who, when, the channel, and the role or state before and after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crm_core.config import Settings
+from crm_core.errors import Conflict, Forbidden, InvalidInput
+from crm_core.policy import ADMIN, can_manage_team, takes_leads
+from crm_core.schemas import InviteOut, UserOut
+from crm_core.services import Services
+from crm_core.services.identities import TELEGRAM
+from crm_core.services.invites import InviteService
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Someone opened an invite and is now staff."""
+
+    user: UserOut
+    came_back: bool
+    invited_by: UserOut | None
+
+
+@dataclass(frozen=True)
+class RoleChanged:
+    """A colleague's role, before and after (the same when nothing changed)."""
+
+    user: UserOut
+    before: str
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether the role is another one now."""
+        return self.before != self.user.role
+
+
+@dataclass(frozen=True)
+class Deactivated:
+    """A colleague no longer uses the CRM; what they held, and who could take it."""
+
+    user: UserOut
+    was_active: bool
+    open_deals: int
+    open_tasks: int
+    takers: list[UserOut] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """A leaver's open deals and tasks given to a colleague."""
+
+    from_user: UserOut
+    to_user: UserOut
+    deals: int
+    tasks: int
+
+
+class TeamFlow:
+    """Invite, register, change roles, deactivate, hand over."""
+
+    def __init__(self, *, services: Services, settings: Settings) -> None:
+        self.services = services
+        self.settings = settings
+        self._invites = InviteService(services.session, services.now)
+
+    @staticmethod
+    def _admin(actor: UserOut | None) -> UserOut:
+        if actor is None or not can_manage_team(actor):
+            raise Forbidden("only an admin manages the team")
+        return actor
+
+    async def invite(self, actor: UserOut | None, role: str) -> InviteOut:
+        """Make a one-time invite for `role` (valid `settings.invite_hours`)."""
+        admin = self._admin(actor)
+        invite = await self._invites.create(role=role, created_by_id=admin.id, hours=self.settings.invite_hours)
+        await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="invite.create",
+                                         entity="invite", entity_id=invite.id,
+                                         details={"role": role, "expires_at": invite.expires_at.isoformat()})
+        return invite
+
+    async def accept(self, token: str, *, channel: str, external_id: str, name: str, language: str) -> Joined:
+        """Register whoever opened an invite with its role; Conflict when it is unknown, expired, used, or
+        when they are registered already (then the invite stays unused)."""
+        existing = await self.services.identities.staff_by(channel, external_id)
+        if existing is not None:
+            raise _already_registered(existing)
+        invite = await self._invites.take(token)
+        user, came_back = await self.services.users.join(name=name, role=invite.role, channel=channel,
+                                                         external_id=external_id, language=language,
+                                                         actor=f"invite:{invite.id}")
+        await self._invites.used_by(invite, user.id)
+        self.services.audit.act_as(user.name, user.id)
+        await self.services.audit.record(actor=user.name, actor_id=user.id, action="invite.use", entity="invite",
+                                         entity_id=invite.id, details={"role": invite.role, "came_back": came_back},
+                                         after={"user": user.id, "role": user.role})
+        inviter = await self.services.users.get(invite.created_by_id) if invite.created_by_id else None
+        return Joined(user=user, came_back=came_back, invited_by=inviter)
+
+    async def first_admin(self, *, channel: str, external_id: str, name: str, language: str) -> UserOut | None:
+        """Register a Telegram id listed in CHATCRM_ADMIN_TELEGRAM_IDS as admin when it first writes.
+
+        Only someone never registered on Telegram: a listed admin who was demoted or deactivated stays so.
+        """
+        if channel != TELEGRAM or not external_id.isdigit() or int(external_id) not in self.settings.admin_telegram_ids:
+            return None
+        if await self.services.identities.any_staff_by(channel, external_id) is not None:
+            return None
+        user, _ = await self.services.users.join(name=name, role=ADMIN, channel=channel, external_id=external_id,
+                                                 language=language, actor="CHATCRM_ADMIN_TELEGRAM_IDS")
+        return user
+
+    async def users(self, actor: UserOut | None) -> list[UserOut]:
+        """Return the team, active first."""
+        self._admin(actor)
+        return sorted(await self.services.users.list(), key=lambda u: (not u.active, u.name.casefold()))
+
+    async def set_role(self, actor: UserOut | None, who: str, role: str) -> RoleChanged:
+        """Give a colleague another role; the last active admin keeps theirs."""
+        admin = self._admin(actor)
+        user, before = await self.services.users.set_role(who, role, actor=admin.name)
+        if before != user.role:
+            await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.set_role",
+                                             entity="user", entity_id=user.id, details={"name": user.name},
+                                             before={"role": before}, after={"role": user.role})
+        return RoleChanged(user=user, before=before)
+
+    async def deactivate(self, actor: UserOut | None, who: str) -> Deactivated:
+        """Stop a colleague using the CRM; say what they hold and who could take it over."""
+        admin = self._admin(actor)
+        user, was_active = await self.services.users.deactivate(who, actor=admin.name)
+        if was_active:
+            await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.deactivate",
+                                             entity="user", entity_id=user.id, details={"name": user.name},
+                                             before={"active": True}, after={"active": False})
+        deals = await self.services.deals.list_open(admin, owner_id=user.id)
+        tasks = await self.services.tasks.open_ids_of(user.id)
+        takers = [u for u in await self.services.users.salespeople() if u.id != user.id]
+        return Deactivated(user=user, was_active=was_active, open_deals=len(deals), open_tasks=len(tasks),
+                           takers=takers)
+
+    async def hand_over(self, actor: UserOut | None, from_user_id: int, to_user_id: int) -> HandedOver:
+        """Give an inactive colleague's open deals and tasks to an active salesperson."""
+        admin = self._admin(actor)
+        leaver = await self.services.users.get(from_user_id)
+        taker = await self.services.users.get(to_user_id)
+        if leaver.active:
+            raise InvalidInput("hand over the work of a deactivated colleague only", reason="still_active",
+                               name=leaver.name)
+        if not takes_leads(taker):
+            raise InvalidInput("deals go to an active salesperson", reason="not_a_taker", name=taker.name)
+        deals = await self.services.deals.list_open(admin, owner_id=leaver.id)
+        for deal in deals:
+            await self.services.deals.reassign(deal.id, taker.id, admin)
+        tasks = await self.services.tasks.hand_over(await self.services.tasks.open_ids_of(leaver.id), taker.id, admin)
+        await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.hand_over",
+                                         entity="user", entity_id=leaver.id,
+                                         details={"from": leaver.name, "to": taker.name},
+                                         after={"deals": [d.id for d in deals], "tasks": tasks})
+        return HandedOver(from_user=leaver, to_user=taker, deals=len(deals), tasks=len(tasks))
+
+
+def _already_registered(user: UserOut) -> Conflict:
+    return Conflict("you are registered already", reason="already_registered", name=user.name, role=user.role)
