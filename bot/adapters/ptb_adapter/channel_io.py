@@ -34,6 +34,14 @@ class TelegramIO:
             await asyncio.to_thread(destination.unlink, missing_ok=True)
             raise FileTooLarge(f"{size} bytes")
 
+    async def bot_username(self) -> str | None:
+        """Return the bot's username (getMe, which PTB asks once when the Application starts)."""
+        try:
+            return self._bot.username
+        except RuntimeError as exc:  # the bot was not initialised: nothing to ask it yet
+            log.warning("could not tell the bot's username: %s", exc)
+            return None
+
     async def edit_now(self, chat_id: str, message_id: str | None, text: str) -> None:
         """Edit the message's text (its buttons go); a new message when there is none to edit; never raises."""
         try:

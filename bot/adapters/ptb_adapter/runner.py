@@ -403,5 +403,7 @@ async def run_polling(
     handle_signals: bool = True,
 ) -> None:
     """Run the bot on python-telegram-bot with long polling until SIGINT/SIGTERM."""
+    # httpx logs every request at INFO (a getUpdates every few seconds, the token in its URL): warnings only.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     bot = PollingBot(engine, build_application(token, api_base_url), journal=journal)
     await bot.run(scheduler=scheduler, handle_signals=handle_signals)
