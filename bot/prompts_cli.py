@@ -18,15 +18,15 @@ from crm_core.config import Settings
 
 T = TypeVar("T")
 CLI_AUTHOR = "cli"
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
 def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Settings],
                         run: Callable[[Coroutine[Any, Any, Any]], Any], fail: Callable[[str], NoReturn]) -> None:
     """Register the prompt commands on `prompts_app`."""
-    json_flag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
     @prompts_app.command("list")
-    def prompts_list(as_json: json_flag = False) -> None:
+    def prompts_list(as_json: JsonFlag = False) -> None:
         """List the prompts and the version in force."""
         items = run(_list(settings()))
         if as_json:
@@ -36,7 +36,7 @@ def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Sett
             typer.echo(f"{item.name}  v{item.version}  {item.description}")
 
     @prompts_app.command("show")
-    def prompts_show(name: Annotated[str, typer.Argument(help="The prompt's name.")], as_json: json_flag = False,
+    def prompts_show(name: Annotated[str, typer.Argument(help="The prompt's name.")], as_json: JsonFlag = False,
                      version: Annotated[int | None, typer.Option("--version", help="A version other than the one "
                                                                   "in force.")] = None) -> None:
         """Print a prompt's text (the version in force unless --version)."""
@@ -51,7 +51,7 @@ def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Sett
     @prompts_app.command("set")
     def prompts_set(name: Annotated[str, typer.Argument(help="The prompt's name.")],
                     file: Annotated[Path, typer.Option("--file", help="The new template text (UTF-8).")],
-                    as_json: json_flag = False) -> None:
+                    as_json: JsonFlag = False) -> None:
         """Check a new text and save it as the prompt's next version, in force at once."""
         from crm_core.prompting.versions import PromptInvalid, describe
 
@@ -71,7 +71,7 @@ def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Sett
 
     @prompts_app.command("history")
     def prompts_history(name: Annotated[str, typer.Argument(help="The prompt's name.")],
-                        as_json: json_flag = False) -> None:
+                        as_json: JsonFlag = False) -> None:
         """List a prompt's versions (1 is the shipped file)."""
         versions = run(_history(settings(), name))
         if as_json:
@@ -84,7 +84,7 @@ def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Sett
     @prompts_app.command("rollback")
     def prompts_rollback(name: Annotated[str, typer.Argument(help="The prompt's name.")],
                          to: Annotated[int, typer.Option("--to", help="The version to put back in force.")],
-                         as_json: json_flag = False) -> None:
+                         as_json: JsonFlag = False) -> None:
         """Put an earlier (or later) version back in force."""
         prompt = run(_rollback(settings(), name, to))
         if as_json:

@@ -139,13 +139,15 @@ async def test_history_lists_versions_and_rollback_puts_one_back_in_force(
     await thao.press(VI("prompts.btn_rollback", version=1))
 
     assert "v1 — " + VI("prompts.shipped") in history.text
-    assert "v2 — Thảo" in history.text and VI("prompts.history_line_in_force", version=2, author="Thảo",
+    assert "v2 — Thảo" in history.text
+    assert VI("prompts.history_line_in_force", version=2, author="Thảo",
                                                 at="")[-10:] in history.text
     assert thao.text == VI("prompts.rolled_back", name="faq_answer", version=1)
     assert library.get("faq_answer").ref == "faq_answer@1"
     async with sessionmaker() as session:
         head = await session.get(PromptHead, "faq_answer")
-    assert head is not None and head.version == 1
+    assert head is not None
+    assert head.version == 1
 
 
 async def test_a_stale_save_after_someone_else_saved_is_refused(admin_engine: Engine) -> None:

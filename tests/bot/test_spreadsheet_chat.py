@@ -203,12 +203,12 @@ async def test_a_file_over_20_mb_is_refused_before_it_is_downloaded(
 async def test_another_kind_of_file_gets_what_is_accepted(sheet_engine: Engine, screen: Screen,
                                                            tmp_path: Path) -> None:
     quang = chat(sheet_engine, "2001", screen)
-    pdf = tmp_path / "bao-gia.pdf"
+    pdf = tmp_path / "bao-gia.zip"  # a .pdf is knowledge now (an admin's; others are told so)
     pdf.write_bytes(b"%PDF-1.4")
 
     [reply] = await quang.say(None, attachment=document(pdf, mime="application/pdf"))
 
-    assert reply.text == VI("import_chat.wrong_type", name="bao-gia.pdf")
+    assert reply.text == VI("import_chat.wrong_type", name="bao-gia.zip")
 
 
 async def test_a_forged_or_someone_elses_import_button_is_refused(

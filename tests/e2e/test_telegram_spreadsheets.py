@@ -118,9 +118,9 @@ async def test_refusals_a_salesperson_a_file_over_20_mb_another_kind_of_file_and
         [too_large] = await api.wait_for(1, chat_id=QUANG)
         assert too_large.text == VI("import_chat.too_large", size_mb="20", limit_mb=20)
 
-        api.send_document(QUANG, "bao-gia.pdf")
+        api.send_document(QUANG, "bao-gia.zip")
         await api.wait_for(2, chat_id=QUANG)
-        assert api.last(QUANG).text == VI("import_chat.wrong_type", name="bao-gia.pdf")
+        assert api.last(QUANG).text == VI("import_chat.wrong_type", name="bao-gia.zip")
 
         api.send_document(QUANG, "khach-hang.xlsx", mime_type=XLSX, data=book_bytes)
         checked = await api.wait_for(lambda: first(api.sent(QUANG), lambda m: bool(m.buttons)), chat_id=QUANG)
