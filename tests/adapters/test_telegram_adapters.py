@@ -283,6 +283,25 @@ async def test_command_menus_are_set_per_scope_and_language(running: RunBot, api
     assert api.problems == []
 
 
+async def test_a_reply_carrying_a_menu_sets_that_chat_s_commands_and_an_empty_one_restores_the_default(
+        running: RunBot, api: FakeBotApi) -> None:
+    def respond(inbound: Inbound) -> list[Reply]:
+        if inbound.text == "lên quản lý":
+            return [Reply(text="Đã cấp quyền", menu=(("/deals", "Deal của tôi"),))]
+        return [Reply(text="", menu=())]  # a menu-only reply: no message
+
+    async with running(api, ScriptedEngine(respond)):
+        await api.say(CHAT, "lên quản lý")
+        promoted = api.commands_for("chat", chat_id=CHAT)
+        api.send_text(CHAT, "thôi việc")
+        await api.wait_for(lambda: api.calls("deleteMyCommands"))
+
+    assert promoted == [("deals", "Deal của tôi")]
+    assert api.commands_for("chat", chat_id=CHAT) is None  # no menu of its own: the default shows
+    assert api.texts(CHAT) == ["Đã cấp quyền"]
+    assert api.problems == []
+
+
 async def test_updates_sent_while_the_bot_was_down_are_handled(running: RunBot, api: FakeBotApi) -> None:
     api.send_text(CHAT, "gửi lúc bot tắt")
     engine = ScriptedEngine()

@@ -15,6 +15,8 @@ from typing import Protocol
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -180,13 +182,28 @@ class ReplyRenderer:
             return []
 
     async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> list[int]:
-        """Render one reply to `chat_id`: an edit of the pressed message, a file, or text; return the message ids."""
+        """Render one reply to `chat_id`: an edit of the pressed message, a file, or text; return the message ids.
+
+        A reply carrying a menu first sets that chat's command menu (setMyCommands with a chat scope; an empty
+        menu deletes the chat's own, so the default one shows); a menu-only reply sends no message.
+        """
+        if reply.menu is not None:
+            await self._set_chat_menu(chat_id, reply.menu)
+            if not reply.text.strip():
+                return []
         pressed = self._pressed_message_to_edit(reply, chat_id, inbound)
         if pressed is not None and await self._edit(chat_id, pressed, reply):
             return [pressed]
         if reply.file is not None:
             return await self._send_file(chat_id, reply)
         return await self._send_text(chat_id, reply.text, reply)
+
+    async def _set_chat_menu(self, chat_id: str, menu: tuple[tuple[str, str], ...]) -> None:
+        scope = BotCommandScopeChat(chat_ref(chat_id))
+        if menu:
+            await self.bot.set_my_commands([BotCommand(name.lstrip("/"), text) for name, text in menu], scope=scope)
+        else:
+            await self.bot.delete_my_commands(scope=scope)
 
     @staticmethod
     def _pressed_message_to_edit(reply: Reply, chat_id: str, inbound: Inbound | None) -> int | None:
