@@ -55,6 +55,7 @@ from crm_core.uow import UnitOfWork
 # Names repeat row after row (a company on each of its contacts, deals and interactions): fold each once.
 fold = functools.lru_cache(maxsize=1 << 16)(_fold)
 BATCH_ROWS = 2000
+MAX_CELL_CHARS = 1_000_000
 PROGRESS_EVERY = 500
 DEFAULT_CURRENCY = "VND"
 Progress = Callable[[int, int], Awaitable[None] | None]
@@ -195,6 +196,7 @@ class _Run:
             examples = template_examples().get(sheet.spec.key, frozenset())
             for number, cells in sheet.rows():
                 row = _Row(sheet=sheet, number=number, cells=cells)
+                _drop_huge_cells(row)
                 if _folded_cells(cells) in examples:
                     row.problem(None, "template_example")
                     outcome = None
@@ -405,7 +407,7 @@ class _Run:
             self._required(row)
             return None
         wanted = {"industry": row.name("industry", _limit(Company, "industry")),
-                  "phone": self._limited(row, "phone", cell.phone, Company),
+                  "phone": self._phone(row, Company),
                   "email": self._limited(row, "email", cell.email, Company),
                   "address": row.read("address", cell.long_text) or None,
                   "tax_code": row.name("tax_code", _limit(Company, "tax_code")),
@@ -424,6 +426,20 @@ class _Run:
             self.index.companies_by_tax.setdefault(tax_key(rec.values["tax_code"]), rec)
         return outcome
 
+    def _phone(self, row: _Row, model: type[Any]) -> str | None:
+        """Return the cell's phone; several in one cell (a header merged over two phone columns): the first, the
+        others noted so nobody's number is lost unseen (the CRM keeps one per record)."""
+        numbers = row.read("phone", cell.phones)
+        if not numbers:
+            return None
+        first, extra = numbers[0], numbers[1:]
+        if len(first) > _limit(model, "phone"):
+            row.problem("phone", "too_long", limit=_limit(model, "phone"))
+            return None
+        if extra:
+            row.problem("phone", "extra_phones", value=", ".join(extra), kept=first)
+        return str(first)
+
     def _limited(self, row: _Row, key: str, parse: Callable[[Any], Any], model: type[Any]) -> Any:
         value = row.read(key, parse)
         if value is not None and len(value) > _limit(model, key):
@@ -440,7 +456,7 @@ class _Run:
             self._required(row)
             return None
         company = self.company_named(row)
-        phone = self._limited(row, "phone", cell.phone, Contact)
+        phone = self._phone(row, Contact)
         email = self._limited(row, "email", cell.email, Contact)
         wanted = {"title": row.name("title", _limit(Contact, "title")), "phone": phone, "email": email,
                   "owner_id": self.owner(row)}
@@ -651,6 +667,14 @@ class _Run:
         return "created"
 
 
+def _drop_huge_cells(row: _Row) -> None:
+    """Leave out, noted, a cell longer than any a CRM field holds (a CSV can carry megabytes in one)."""
+    for key, value in list(row.cells.items()):
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            row.problem(key, "cell_too_big", limit=MAX_CELL_CHARS)
+            del row.cells[key]
+
+
 def _folded_cells(cells: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((key, example_form(value)) for key, value in cells.items()))
 
@@ -659,6 +683,9 @@ def _same(old: Any, new: Any) -> bool:
     """Tell whether a stored value and a file value are the same (Refs by identity, numbers by value)."""
     if isinstance(old, Ref) or isinstance(new, Ref):
         return old is new
+    if isinstance(old, str) and isinstance(new, str):
+        # "Xây dựng" and "xây dựng" (two rows of one company, or a file re-typed) are no change worth a run's report
+        return fold(old) == fold(new)
     return bool(old == new)
 
 

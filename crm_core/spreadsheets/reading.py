@@ -240,6 +240,9 @@ def _sheet(spec: SheetSpec, title: str, header_row: int, headers: list[str], est
 
 
 def _open_csv(path: Path) -> Workbook:
+    # csv's default cap is 128 KB a cell and raises past it; the file is at most MAX_BYTES, so no cell can pass
+    # this one, and the importer reports the cells too long for the CRM row by row.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES + 1))
     content = _decode(path.read_bytes())
     sample = content[:8192]
     try:

@@ -8,6 +8,7 @@ as `Ref`s. Rows refer to each other through these objects, so a dry run and a re
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,12 +78,18 @@ class StageInfo:
 def interaction_key(occurred_at: datetime, contact: Ref | None, company: Ref | None, kind: str,
                     summary: str) -> tuple[Any, ...]:
     """Return what makes an interaction the same one: (time, contact — else company, kind, text)."""
-    return (occurred_at.timestamp(), contact if contact is not None else company, kind, fold(summary))
+    subject = contact if contact is not None else company
+    return (_to_the_second(occurred_at), subject, kind, " ".join(fold(summary).split()))
 
 
 def task_key(title: str, due_at: datetime | None, owner: Ref | None) -> tuple[Any, ...]:
     """Return what makes a task the same one: (title, due, owner)."""
-    return (fold(title), None if due_at is None else due_at.timestamp(), owner)
+    return (" ".join(fold(title).split()), None if due_at is None else _to_the_second(due_at), owner)
+
+
+def _to_the_second(moment: datetime) -> int:
+    """A time as a spreadsheet keeps it: an export writes seconds, a chat-logged time has microseconds too."""
+    return math.floor(moment.timestamp())
 
 
 def tax_key(code: str) -> str:

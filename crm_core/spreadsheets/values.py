@@ -27,6 +27,11 @@ _DMY_RE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:[ T,]+(\d{1,2})
 _BARE_NUMBER_RE = re.compile(r"[\d.,\s]+")
 _MIN_PHONE_DIGITS = 8
 MAX_AMOUNT = Decimal("1e17")
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+# Two days a relative date would be read from differently (a written-out date reads the same from both).
+_RELATIVE_BASES = (datetime(2001, 3, 14, 10, 0), datetime(2011, 9, 27, 15, 0))  # noqa: DTZ001 - compared only
+_MINUS_SIGNS = ("-", "\u2212", "\u2013")
+_PHONE_SEPARATORS_RE = re.compile(r"\s*(?:[,;/|\n]|\s-\s|\s+hoặc\s+|\s+or\s+)\s*", re.IGNORECASE)
 
 
 class CellError(ValueError):
@@ -62,7 +67,7 @@ def long_text(value: Any) -> str:
 
 def moment(value: Any, tz: tzinfo) -> datetime:
     """Read a timestamp: an Excel date cell, a serial number, 2026-11-20, 20/11/2026 14:30; naive means local."""
-    found = _naive_or_aware(value)
+    found = _in_range(_naive_or_aware(value), value)
     if found.tzinfo is None:
         found = found.replace(tzinfo=tz)
     # Seconds are the precision of a spreadsheet (Excel keeps milliseconds as float fractions).
@@ -72,8 +77,15 @@ def moment(value: Any, tz: tzinfo) -> datetime:
 def day(value: Any) -> date:
     """Read a date (a timestamp's date when a time is given too)."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    return _naive_or_aware(value).date()
+        return _in_range(datetime.combine(value, time()), value).date()
+    return _in_range(_naive_or_aware(value), value).date()
+
+
+def _in_range(found: datetime, original: object) -> datetime:
+    """Refuse a date no customer book holds (a typo, 31/12/9999, 1/1/1900): it would sort and age every report."""
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise CellError("date_out_of_range", value=text(original), first=FIRST_YEAR, last=LAST_YEAR)
+    return found
 
 
 def _naive_or_aware(value: Any) -> datetime:
@@ -127,11 +139,17 @@ def _by_dateparser(raw: str) -> datetime:
     """Dates written out ("20 tháng 11 năm 2026", "Nov 20, 2026"): dateparser, day before month."""
     import dateparser
 
-    found = dateparser.parse(raw, languages=["vi", "en"], settings={"DATE_ORDER": "DMY",
-                                                                    "PREFER_DAY_OF_MONTH": "first",
-                                                                    "REQUIRE_PARTS": ["day", "month", "year"]})
+    def parse(base: datetime) -> datetime | None:
+        return dateparser.parse(raw, languages=["vi", "en"], settings={
+            "DATE_ORDER": "DMY", "PREFER_DAY_OF_MONTH": "first", "REQUIRE_PARTS": ["day", "month", "year"],
+            "RELATIVE_BASE": base})
+
+    found = parse(_RELATIVE_BASES[0])
     if found is None:
         raise CellError("not_a_date", value=raw)
+    # "hôm qua", "3 days ago": a date that moves with the day of the import (importing twice would differ).
+    if parse(_RELATIVE_BASES[1]) != found:
+        raise CellError("relative_date", value=raw)
     return found
 
 
@@ -157,6 +175,8 @@ def amount(value: Any) -> Amount:
             raise CellError("not_a_number", value=value) from None
         return _checked(Amount(number, None), value)
     raw = clean_name(str(value))
+    if raw.startswith(_MINUS_SIGNS) or (raw.startswith("(") and raw.endswith(")")):  # (1.200) is accountants' minus
+        raise CellError("negative_amount", value=raw)
     found = parse_amount_text(raw, "vi")
     if found is None:
         raise CellError("not_a_number", value=raw)
@@ -167,7 +187,9 @@ def amount(value: Any) -> Amount:
 
 
 def _checked(found: Amount, original: object) -> Amount:
-    if found.value < 0 or found.value >= MAX_AMOUNT:
+    if found.value < 0:
+        raise CellError("negative_amount", value=original)
+    if not found.value.is_finite() or found.value >= MAX_AMOUNT:
         raise CellError("amount_out_of_range", value=original)
     return Amount(found.value.quantize(Decimal("0.01")).normalize() if found.value % 1 else
                   found.value.quantize(Decimal(1)), found.currency)
@@ -209,6 +231,15 @@ def phone(value: Any) -> str:
         raw = "0" + digits
     found = find_phone(raw)
     return found[0] if found else raw
+
+
+def phones(value: Any) -> list[str]:
+    """Read a cell holding one phone number or several ("0912 345 678, 028 3822 1234"): each read by `phone`."""
+    raw = text(value)
+    parts = [part for part in _PHONE_SEPARATORS_RE.split(raw) if part.strip()] if isinstance(value, str) else [raw]
+    if len(parts) < 2:
+        return [phone(value)]
+    return [phone(part) for part in parts]
 
 
 def phone_key(number: str) -> str:

@@ -15,7 +15,7 @@ from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.models import User
 from crm_core.services import Services
-from crm_core.spreadsheets import export_workbook, import_spreadsheet, write_template
+from crm_core.spreadsheets import SHEETS, export_workbook, import_spreadsheet, write_template
 from crm_core.uow import UnitOfWork
 from tests.core.spreadsheets.conftest import Importer, write_workbook
 from tests.core.spreadsheets.test_import import BOOK
@@ -100,7 +100,18 @@ async def test_the_template_has_every_sheet_an_example_and_how_to_fill_it(
     cells = _cells(tmp_path / "mau.xlsx")
     assert list(cells) == ["Cách điền", "Nhân viên", "Công ty", "Liên hệ", "Cơ hội", "Tương tác", "Công việc"]
     assert all(len(rows) == 2 for title, rows in cells.items() if title != "Cách điền")
-    report = await importer(tmp_path / "mau.xlsx", dry_run=True)
+    left_as_is = await importer(tmp_path / "mau.xlsx", dry_run=True)
+    assert {(e.sheet, e.code) for e in left_as_is.errors} == {(sheet, "template_example") for sheet in SHEETS}
+    assert left_as_is.created == {}
+    # Each example filled in a little differently is a row like any other: every cell of it reads.
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "mau.xlsx")
+    for title, column, value in (("Nhân viên", 5, "x"), ("Công ty", 2, "Thép xây dựng"), ("Liên hệ", 3, "Giám đốc"),
+                                 ("Cơ hội", 8, 201), ("Tương tác", 7, "Gọi lại"), ("Công việc", 7, "chưa")):
+        book[title].cell(row=2, column=column, value=value)
+    book.save(tmp_path / "filled.xlsx")
+    report = await importer(tmp_path / "filled.xlsx", dry_run=True)
     assert report.errors == []
     assert report.unknown_sheets == ["Cách điền"]
     assert report.created == {"users": 1, "companies": 1, "contacts": 1, "deals": 1, "interactions": 1, "tasks": 1}
