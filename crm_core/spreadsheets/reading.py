@@ -16,7 +16,7 @@ from typing import Any
 
 from crm_core.archives import ArchiveTooLarge, ArchiveUnreadable, check_archive
 from crm_core.errors import SpreadsheetRefused
-from crm_core.spreadsheets.spec import SheetSpec, sheet_by_headers, sheet_named, sheet_specs
+from crm_core.spreadsheets.spec import SheetSpec, is_ambiguous_name, sheet_by_headers, sheet_named, sheet_specs
 
 MAX_BYTES = 20 * 1024 * 1024
 # A workbook's XML compresses about 15 to 1, so a 20 MB file may hold some 300 MB of it; past these it is a zip
@@ -207,10 +207,11 @@ def _header(title: str, top: list[Row]) -> tuple[SheetSpec, int, list[str]] | No
     """Find the header row among the first rows: the one naming most columns of the sheet (known by its title,
     else guessed from the headers)."""
     named = sheet_named(title)
+    ambiguous = is_ambiguous_name(title)
     best: tuple[int, SheetSpec, int, list[str]] | None = None
     for index, values in enumerate(top):
         headers = ["" if _blank(v) else " ".join(str(v).split()) for v in values]
-        spec = named or sheet_by_headers(headers)
+        spec = (sheet_by_headers(headers) or named) if ambiguous else (named or sheet_by_headers(headers))
         if spec is None:
             continue
         keys = [spec.column_of(h) if h else None for h in headers]

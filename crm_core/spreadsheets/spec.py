@@ -108,6 +108,18 @@ def sheet_named(name: str) -> SheetSpec | None:
     return next((spec for spec in sheet_specs() if wanted in spec.names), None)
 
 
+def is_ambiguous_name(name: str) -> bool:
+    """Tell whether a tab name may mean companies or people ("Khách hàng"): its headers decide."""
+    return header_form(name) in _ambiguous_names()
+
+
+@cache
+def _ambiguous_names() -> frozenset[str]:
+    with (_DATA / "sheets.yaml").open(encoding="utf-8") as handle:
+        tree = yaml.safe_load(handle)
+    return frozenset(header_form(str(name)) for name in tree.get("ambiguous_tab_names", []))
+
+
 def sheet_by_headers(headers: list[str]) -> SheetSpec | None:
     """Guess the sheet of a tab named like none ("Sheet1") from its headers: the one whose required column is
     there and that recognises the most headers."""

@@ -99,3 +99,17 @@ async def test_a_csv_cell_over_the_limit_is_a_row_error_not_a_crash(
     assert [(e.row, e.column, e.code, e.imported) for e in report.errors] == [
         (2, "address", "cell_too_big", True)]
     assert report.created == {"companies": 2}
+
+
+async def test_a_customers_tab_of_people_is_read_as_contacts_and_of_firms_as_companies(
+        importer: Importer, tmp_path: Path) -> None:
+    people = await importer(write_workbook(tmp_path / "khach-le.xlsx", {"Khách hàng": [
+        ["STT", "Họ tên", "SĐT", "Email", "Công ty", "Ghi chú"],
+        [1, "Nguyễn Thị Hoa", "0912 345 678", "hoa@gmail.com", "Cà phê Hoa", "khách quen"],
+        [2, "Trần Văn Nam", "+84 903 111 222", None, None, None]]}))
+    firms = await importer(write_workbook(tmp_path / "khach-si.xlsx", {"Khách hàng": [
+        ["Tên công ty", "Ngành nghề", "SĐT", "MST"], ["Hòa Bình", "Xây dựng", "0283 822 1234", "0312345678"]]}))
+
+    assert people.errors == []
+    assert people.created == {"contacts": 2, "companies": 1}  # a person without a company is a contact too
+    assert firms.created == {"companies": 1}
