@@ -51,7 +51,7 @@ async def test_the_managers_summary_json_counts_each_rules_answers_over_30_days(
 
     figures = (await _summary(open_services, people["quang"])).as_json()
 
-    assert INTERFACE_KEYS <= set(figures)
+    assert set(figures) >= INTERFACE_KEYS
     rules = {r["rule"]: r for r in figures["nba"]["rules"]}
     assert figures["nba"]["days"] == 30
     assert {k: rules["quote_no_followup"][k] for k in ("shown", "done", "snoozed", "ignored")} == {
