@@ -86,6 +86,8 @@ class PtbAdapter:
         self.keeps_updates = False  # set while polling keeps what it polls in the journal
         self.handled: set[str] = set()  # kept updates handled since the last poll
         self._answers: dict[int, _CallbackAnswer] = {}
+        self._failures: dict[int, BaseException] = {}  # kept only for `process` callers (webhook workers)
+        self._reporting: set[int] = set()
 
     def install(self, application: PtbApplication) -> None:
         """Register the one handler (every update goes to the engine) and an error logger."""
@@ -98,6 +100,17 @@ class PtbAdapter:
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
         return task
+
+    async def process(self, application: PtbApplication, update: Update) -> None:
+        """Handle one update now and raise what its handling raised (a webhook worker gives it back then)."""
+        self._reporting.add(update.update_id)
+        try:
+            await self.feed(application, update)
+            failure = self._failures.pop(update.update_id, None)
+        finally:
+            self._reporting.discard(update.update_id)
+        if failure is not None:
+            raise failure
 
     async def _process(self, application: PtbApplication, update: Update) -> None:
         query = update.callback_query
@@ -131,6 +144,8 @@ class PtbAdapter:
     async def _on_error(self, update: object, context: PtbContext) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("update %s failed", update_id, exc_info=context.error)
+        if update_id in self._reporting and context.error is not None:
+            self._failures[update_id] = context.error
 
     async def handle(self, update: Update, bot: Bot, answer: _CallbackAnswer | None = None) -> None:
         """Handle one update end to end: convert, engine, answer the callback, render."""
@@ -221,7 +236,7 @@ async def handle_left_over(journal: UpdateJournal, adapter: PtbAdapter, applicat
     left = await journal.updates_left_over(CHANNEL)
     for key, payload in left:
         try:
-            update = Update.de_json(_bot_api_shape(json.loads(payload)), application.bot)
+            update = read_update(payload, application.bot)
         except (ValueError, TypeError, KeyError) as exc:
             log.error("kept update %s is unreadable, skipped: %s", key, exc)
             adapter.handled.add(key)
@@ -231,6 +246,11 @@ async def handle_left_over(journal: UpdateJournal, adapter: PtbAdapter, applicat
     if left:
         log.info("handling %d update(s) an earlier process did not finish", len(left))
     return len(left)
+
+
+def read_update(payload: str, bot: Bot) -> Update:
+    """Read a kept update (the Bot API's JSON; an older aiogram adapter's shape too)."""
+    return Update.de_json(_bot_api_shape(json.loads(payload)), bot)
 
 
 def _bot_api_shape(value: Any) -> Any:

@@ -21,6 +21,8 @@ from telegram.error import RetryAfter
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.core.limits import RateLimiter
+
 log = logging.getLogger(__name__)
 
 # Opt in to the coming time periods now (`RetryAfter.retry_after` as a timedelta): otherwise PTB's own
@@ -31,6 +33,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 Sleep = Callable[[float], Awaitable[None]]
 PtbApplication = Application[Any, Any, Any, Any, Any, Any]
 PRODUCTION_API = "https://api.telegram.org"
+# Methods that put a message in a chat, the ones Telegram's per-chat and overall limits count.
+_LIMITED_PREFIXES = ("send", "copy", "forward", "edit")
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -42,12 +46,18 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 class RetryAfterLimiter(BaseRateLimiter[None]):
-    """Retry a call Telegram rate-limited (429) after its `retry_after`, at most `max_attempts` times."""
+    """Retry a call Telegram rate-limited (429) after its `retry_after`, at most `max_attempts` times.
 
-    def __init__(self, *, max_attempts: int = 3, max_wait_s: float = 60.0, sleep: Sleep = asyncio.sleep) -> None:
+    Given a `shared` limiter (webhook workers: one for all processes), each message sent to a chat waits
+    for its room first.
+    """
+
+    def __init__(self, *, max_attempts: int = 3, max_wait_s: float = 60.0, sleep: Sleep = asyncio.sleep,
+                 shared: RateLimiter | None = None) -> None:
         self.max_attempts = max_attempts
         self.max_wait_s = max_wait_s
         self._sleep = sleep
+        self._shared = shared
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -66,7 +76,11 @@ class RetryAfterLimiter(BaseRateLimiter[None]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Make the request, waiting out 429 answers; a wait over `max_wait_s` is the caller's (the outbox's)."""
         attempt = 1
+        chat_id = data.get("chat_id")
+        limited = self._shared is not None and chat_id is not None and endpoint.startswith(_LIMITED_PREFIXES)
         while True:
+            if limited and self._shared is not None:
+                await self._shared.acquire(str(chat_id))  # Telegram's per-chat, group and overall limits
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -85,6 +99,7 @@ def build_application(
     *,
     max_attempts: int = 3,
     sleep: Sleep = asyncio.sleep,
+    limiter: RateLimiter | None = None,
 ) -> PtbApplication:
     """Return an Application talking to `api_base_url` (default: api.telegram.org), fed by our own polling loop."""
     base = (api_base_url or PRODUCTION_API).rstrip("/")
@@ -94,6 +109,6 @@ def build_application(
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .updater(None)  # `runner.run_polling` polls and keeps updates before confirming them
-        .rate_limiter(RetryAfterLimiter(max_attempts=max_attempts, sleep=sleep))
+        .rate_limiter(RetryAfterLimiter(max_attempts=max_attempts, sleep=sleep, shared=limiter))
         .build()
     )
