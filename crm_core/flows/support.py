@@ -23,6 +23,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_only
 
 from crm_core.config import Settings
 from crm_core.flows.notices import (
@@ -51,6 +55,7 @@ from crm_core.schemas import (
     UserOut,
 )
 from crm_core.services import Services
+from crm_core.services.privacy import purge_freed_pages
 from crm_core.understanding.conversation import (
     addresses_the_person,
     names_after_honorifics,
@@ -580,6 +585,16 @@ class SupportFlow:
 
     # --- privacy ---------------------------------------------------------------------------------------
 
+    def _purge_after_commit(self) -> None:
+        """Once this unit of work has committed an erasure, leave no old copy of it in the database files.
+
+        SQLite keeps the pages as they were in its write-ahead log and free space until a checkpoint and a
+        VACUUM, which must run outside any transaction: so after the commit (nothing to do on PostgreSQL).
+        """
+        engine = self.services.session.bind
+        if isinstance(engine, AsyncEngine):
+            event.listen(self.services.session.sync_session, "after_commit", _purge_when_committed(engine))
+
     async def customer_data(self, person: ChatPerson) -> CustomerData:
         """What we hold about the customer writing."""
         return await self.services.privacy.data_of(await self.identify(person))
@@ -607,6 +622,8 @@ class SupportFlow:
         """
         result = await self.services.privacy.decide(request_id, admin, approve=approve, erased_name=erased_name)
         request = result.request
+        if approve:
+            self._purge_after_commit()
         history = self.ports.history
         if result.interactions and history is not None:
             try:
@@ -617,6 +634,27 @@ class SupportFlow:
         notice = CustomerNotice(kind="erasure_approved" if approve else "erasure_rejected", to=to, ref_id=request.id)
         return ErasureDecided(request=request, approved=approve, interactions=len(result.interactions),
                               messages=result.messages, questions=result.questions, notices=[notice])
+
+
+def _purge_when_committed(engine: AsyncEngine) -> Callable[[Session], None]:
+    """An `after_commit` hook that rewrites the SQLite files from the live rows (`purge_freed_pages`).
+
+    It runs inside the session's commit, after the database committed and with no transaction open, so it
+    awaits the purge there (`await_only`): the admin hears "erased" only once no old copy is left on disk.
+    A savepoint released meanwhile fires `after_commit` too, with the write still open: that one is passed by.
+    """
+    done = False
+
+    def purge(session: Session) -> None:
+        nonlocal done
+        if done or session.get_nested_transaction() is not None:
+            return
+        done = True
+        try:
+            await_only(purge_freed_pages(engine))
+        except Exception:  # the erasure stands; the old pages go at the next purge or VACUUM
+            log.warning("could not purge the freed pages after an erasure", exc_info=True)
+    return purge
 
 
 def _search_history(history: HistoryPort, interactions: list[InteractionOut], question: str,

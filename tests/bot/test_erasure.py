@@ -226,3 +226,22 @@ async def test_erasure_leaves_no_copy_in_the_raw_files_even_when_the_vector_stor
         await purge_freed_pages(engine)
         database = Path(engine.url.database)
         assert _raw_files_holding([database, *database.parent.glob(f"{database.name}-*")], needles) == []
+
+
+async def test_an_approval_through_the_bot_leaves_no_copy_in_the_database_file_or_its_write_ahead_log(
+        support_engine: Engine, quang: ChatDriver, thao: ChatDriver, backend: str,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    vy = ChatDriver(support_engine, SHORT_CHAT)
+    await _as_vy_with_a_ticket(vy, quang)
+    engine: Any = sessionmaker.kw["bind"]
+    database = Path(engine.url.database or "")
+    needles = [f"{SHORT_NAME} ", SHORT_PHONE, *(t[:30] for t in TYPED)]
+    if backend == "sqlite":
+        assert _raw_files_holding([database, *database.parent.glob(f"{database.name}-*")], needles) != []
+
+    thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    assert "đã được xóa" in thao.pushed_to(SHORT_CHAT)[0].text
+    if backend == "sqlite":  # PostgreSQL keeps no such files for us to read; the purge does nothing there
+        assert _raw_files_holding([database, *database.parent.glob(f"{database.name}-*")], needles) == []
