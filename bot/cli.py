@@ -666,5 +666,15 @@ def bench(
         typer.echo(json.dumps(output, ensure_ascii=False, indent=2, default=str))
 
 
+def _admin_commands() -> None:
+    """Add backup, restore, audit and pipelines (bot/admin_cli.py)."""
+    from bot.admin_cli import register
+
+    register(app)
+
+
+_admin_commands()
+
+
 if __name__ == "__main__":
     app()

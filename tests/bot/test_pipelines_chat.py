@@ -1,0 +1,139 @@
+"""Pipelines from the phone (issue 15): an industry template becomes a pipeline, stages are renamed, given a
+probability and stall days, added and reordered; removing a stage that holds deals asks where they go, and a
+renamed stage keeps its deals (they point at it by id). Both backends."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.texts import Texts
+from crm_core.clock import FrozenClock
+from crm_core.models import AuditEntry, Deal, DealStageChange, Stage
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+from tests.bot.conftest import ChatDriver
+from tests.conftest import OpenServices
+
+VI = Texts("vi")
+
+
+@pytest.fixture
+async def thao(engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> ChatDriver:
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).users.add(name="Thảo", role="admin", telegram_id=3001)
+    return ChatDriver(engine, "3001")
+
+
+async def _deal_in_quote(open_services: OpenServices) -> int:
+    async with open_services() as services:
+        lan = await services.users.by_name("Lan")
+        assert lan is not None
+        deal = await services.deals.create(title="Hòa Phát — 200 bộ", owner_id=lan.id, company_id=None,
+                                           contact_id=None, stage_key="quote", amount=Decimal(500_000_000),
+                                           currency="VND", quantity=200)
+        return deal.id
+
+
+async def _deal(sessionmaker: async_sessionmaker[AsyncSession], deal_id: int) -> tuple[Deal, Stage]:
+    async with sessionmaker() as session:
+        deal = await session.get(Deal, deal_id)
+        assert deal is not None
+        stage = await session.get(Stage, deal.stage_id)
+        assert stage is not None
+        return deal, stage
+
+
+async def test_an_industry_template_becomes_a_second_pipeline(thao: ChatDriver) -> None:
+    await thao.say("/pipelines")
+    await thao.press(VI("pipes.btn_template"))
+    await thao.press("Giáo dục")
+    assert VI("pipes.added", name="Giáo dục") in thao.text
+    assert "Học thử / kiểm tra đầu vào / đặt cọc" in thao.text
+    await thao.press(VI("btn.back"))
+    assert "Bán hàng chung" in thao.text
+    assert "Giáo dục" in thao.text
+
+
+async def test_renaming_a_stage_keeps_its_deals_and_is_audited(
+        thao: ChatDriver, lan: ChatDriver, open_services: OpenServices,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    deal_id = await _deal_in_quote(open_services)
+    _, before = await _deal(sessionmaker, deal_id)
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Báo giá")
+    await thao.press(VI("pipes.btn_rename"))
+    await thao.say("Gửi báo giá")
+    assert VI("pipes.saved") in thao.text
+    deal, after = await _deal(sessionmaker, deal_id)
+    assert (deal.stage_id, after.key, after.name_vi) == (before.id, "quote", "Gửi báo giá")
+    async with sessionmaker() as session:
+        entry = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "pipeline.rename_stage"))).one()
+    assert (entry.actor_label, entry.channel) == ("Thảo", "telegram")
+    assert (entry.before or {})["name_vi"] == "Báo giá"
+    assert (entry.after or {})["name_vi"] == "Gửi báo giá"
+    await lan.say(f"/deal {deal_id}")
+    assert "Gửi báo giá" in lan.text
+
+
+async def test_probability_and_stall_days_are_typed_and_checked(thao: ChatDriver) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Đàm phán")
+    await thao.press(VI("pipes.btn_probability"))
+    await thao.say("150")
+    assert thao.text == VI("errors.invalid_input_probability")
+    await thao.say("85%")
+    assert "85%" in thao.text
+    await thao.press(VI("pipes.btn_stall"))
+    await thao.say("0")
+    assert VI("pipes.no_stall") in thao.text
+
+
+async def test_a_stage_is_added_before_won_and_lost_and_moved_up(thao: ChatDriver) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press(VI("pipes.btn_add_stage"))
+    await thao.say("Demo sản phẩm")
+    assert VI("pipes.stage_added", name="Demo sản phẩm") in thao.text
+    await thao.press("⬆️")
+    lines = [line for line in thao.text.splitlines() if line[:2].rstrip(".").isdigit()]
+    names = [line.split(". ", 1)[1].split(" — ")[0] for line in lines]
+    assert names == ["Mới", "Đã liên hệ", "Có nhu cầu", "Báo giá", "Demo sản phẩm", "Đàm phán", "Thắng", "Thua"]
+
+
+async def test_removing_a_stage_that_holds_deals_asks_where_they_go_first(
+        thao: ChatDriver, open_services: OpenServices, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    deal_id = await _deal_in_quote(open_services)
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Báo giá")
+    await thao.press(VI("pipes.btn_remove"))
+    assert thao.text == VI("pipes.remove_where", name="Báo giá", deals=1)
+    _, still = await _deal(sessionmaker, deal_id)
+    assert still.key == "quote"  # asking moved nothing
+    await thao.press("Đàm phán")
+    assert VI("pipes.removed", name="Báo giá", deals=1) in thao.text
+    _, stage = await _deal(sessionmaker, deal_id)
+    assert stage.key == "negotiation"
+    async with sessionmaker() as session:
+        moves = list(await session.scalars(select(DealStageChange).where(DealStageChange.deal_id == deal_id)
+                                           .order_by(DealStageChange.id)))
+        removed = (await session.scalars(select(Stage).where(Stage.key == "quote"))).one()
+    assert moves[-1].reason == "stage_removed"
+    assert removed.archived  # kept for the history, out of every list
+    assert "Báo giá" not in thao.text.split("\n\n", 1)[1]
+
+
+async def test_won_and_lost_cannot_be_removed_or_given_a_probability(thao: ChatDriver) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Thắng")
+    assert [b.label for b in thao.buttons] == [VI("pipes.btn_rename"), VI("btn.back")]
+    await thao.tap(f"pipe:v1:remove:{thao.buttons[0].data.split(':')[-1]}")  # a forged remove
+    assert thao.text == VI("errors.invalid_input_closing_stage")
