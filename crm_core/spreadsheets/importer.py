@@ -98,7 +98,7 @@ async def _import_book(sessionmaker: async_sessionmaker[AsyncSession], book: Wor
     writer = Writer(None if dry_run else sessionmaker)
     run = _Run(index=index, writer=writer, report=report, now=now, tz=tz,
                source=f"{_SOURCE_PREFIX}{name}"[:120], progress=progress, total=book.estimate,
-               manages_staff=manages_staff)
+               manages_staff=manages_staff, saved_at=book.saved_at)
     await run.all_sheets(book)
 
     async def audit(session: AsyncSession) -> None:
@@ -177,9 +177,12 @@ class _Run:
     """One import's decisions, row by row, over the in-memory index."""
 
     def __init__(self, *, index: Index, writer: Writer, report: ImportReport, now: datetime, tz: tzinfo,
-                 source: str, progress: Progress | None, total: int, manages_staff: bool) -> None:
+                 source: str, progress: Progress | None, total: int, manages_staff: bool,
+                 saved_at: datetime | None = None) -> None:
         self.index, self.writer, self.report = index, writer, report
         self.manages_staff = manages_staff
+        self.saved_at = saved_at
+        self._names: dict[Ref, str] | None = None
         self.now, self.tz, self.source = now, tz, source
         self.progress, self.total, self.done = progress, total, 0
         self._since_flush = 0
@@ -310,7 +313,34 @@ class _Run:
             return "skipped"
         rec.values.update(changes)
         self.writer.update(model, rec.ref, changes)
+        self.report.count_changes(sheet, [_COLUMN_OF_FIELD.get(k, k) for k in changes])
         return "updated"
+
+    def keep_newer(self, row: _Row, rec: Rec, wanted: dict[str, Any]) -> None:
+        """Drop, noted, each value of the row that would overwrite one the CRM changed after the file was saved
+        (an older export must not undo this week's work); the CRM's value is kept."""
+        changed_at, saved_at = rec.values.get("updated_at"), self.saved_at
+        if changed_at is None or saved_at is None or changed_at <= saved_at:
+            return
+        for field_name, value in list(wanted.items()):
+            if value is None or field_name in ("created_at",) or _same(rec.values.get(field_name), value):
+                continue
+            row.problem(_COLUMN_OF_FIELD.get(field_name, field_name), "kept_newer",
+                        value=self._shown(value), kept=self._shown(rec.values.get(field_name)))
+            wanted[field_name] = None
+
+    def _shown(self, value: Any) -> str:
+        """Return a value as a person reads it in a report (a staff member or contact by name)."""
+        if isinstance(value, Ref):
+            if self._names is None:
+                self._names = {rec.ref: rec.values.get("name") or rec.values.get("title") or ""
+                               for recs in (self.index.users.values(), self.index.company_by_ref.values(),
+                                            *self.index.contacts_by_name.values())
+                               for rec in recs}
+            return str(self._names.get(value, ""))
+        if isinstance(value, datetime):
+            return value.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        return "" if value is None else str(value)
 
     # ------------------------------------------------------------ users
 
@@ -507,7 +537,7 @@ class _Run:
         if company is None and contact is not None and contact.values["company_id"] is not None:
             company = self._company_of(contact.values["company_id"])
         company_ref = company.ref if company else None
-        stage = self._stage_and_status(row)
+        stage, named = self._stage_and_status(row)
         money = row.read("amount", cell.amount)
         currency = row.read("currency", cell.currency) or (money.currency if money else None)
         if money is not None and currency is None:
@@ -522,10 +552,11 @@ class _Run:
                   "created_at": created_at}
         rec = self.index.deals.get((company_ref, fold(title)))
         if rec is None:
-            self._new_deal(title, company_ref, wanted, stage or self._first_stage(), stage_changed_at)
+            self._new_deal(title, company_ref, wanted, stage or self._first_stage(), stage_changed_at, named)
             return "created"
+        self.keep_newer(row, rec, wanted)
         outcome = self.apply(Deal, rec, wanted, "deals")
-        moved = self._move(rec, stage, stage_changed_at, wanted["owner_id"])
+        moved = self._move(row, rec, stage, stage_changed_at, wanted["owner_id"])
         return "updated" if moved else outcome
 
     def _company_of(self, ref: Ref) -> Rec | None:
@@ -538,8 +569,9 @@ class _Run:
         assert self.index.first_stage is not None, "the default pipeline is installed before an import"
         return self.index.first_stage
 
-    def _stage_and_status(self, row: _Row) -> StageInfo | None:
-        """Read the stage and the status; a won/lost status puts the deal in the closing stage."""
+    def _stage_and_status(self, row: _Row) -> tuple[StageInfo | None, StageInfo | None]:
+        """Read the stage and the status; a won/lost status puts the deal in the closing stage.
+        Second: the open stage the sheet names for a closed deal (the stage it was closed from), if any."""
         stage: StageInfo | None = None
         raw = row.cells.get("stage")
         if raw is not None:
@@ -553,10 +585,11 @@ class _Run:
             stage = self.index.lost_stage
         elif status == "open" and stage is not None and stage.status != "open":
             row.problem("status", "status_contradicts_stage", value=cell.text(row.cells["status"]))
-        return stage
+        named = self.index.stage(cell.text(raw)) if raw is not None else None
+        return stage, named if named is not None and named.status == "open" and stage is not named else None
 
     def _new_deal(self, title: str, company: Ref | None, wanted: dict[str, Any], stage: StageInfo,
-                  stage_changed_at: datetime | None) -> None:
+                  stage_changed_at: datetime | None, closed_from: StageInfo | None = None) -> None:
         created_at = wanted["created_at"] or self.now
         entered = stage_changed_at or created_at
         closed = stage.status != "open"
@@ -566,15 +599,31 @@ class _Run:
         row = {k: v for k, v in rec.values.items() if k != "stage"} | {
             "stage_id": stage.id, "updated_at": max(created_at, entered), "source": self.source}
         self.writer.insert(Deal, rec.ref, row)
-        self.writer.insert(DealStageChange, Ref(), {"deal_id": rec.ref, "from_stage_id": None,
-                                                    "to_stage_id": stage.id, "changed_at": entered,
-                                                    "user_id": wanted["owner_id"], "reason": None})
+        # The history the row implies: a closed deal whose sheet names an open stage entered that stage when
+        # it was created and left it at its close, so a past day's pipeline still shows it there.
+        steps = [(None, stage, entered)]
+        if closed and closed_from is not None and created_at <= entered:
+            steps = [(None, closed_from, created_at), (closed_from, stage, entered)]
+        for before, after, when in steps:
+            self.writer.insert(DealStageChange, Ref(), {"deal_id": rec.ref,
+                                                        "from_stage_id": before.id if before else None,
+                                                        "to_stage_id": after.id, "changed_at": when,
+                                                        "user_id": wanted["owner_id"], "reason": None})
         self.index.add_deal(rec)
 
-    def _move(self, rec: Rec, stage: StageInfo | None, entered: datetime | None, owner: Ref | None) -> bool:
-        """Put a known deal in the stage the row names (a stage change in its history), or re-date its entry."""
+    def _move(self, row: _Row, rec: Rec, stage: StageInfo | None, entered: datetime | None,
+              owner: Ref | None) -> bool:
+        """Put a known deal in the stage the row names (a stage change in its history), or re-date its entry;
+        never back to what the file says when the CRM moved it later than the row's own time."""
         current: StageInfo | None = rec.values.get("stage")
+        if stage is not None and current is not None and stage.id != current.id:
+            row_time = entered or self.saved_at
+            crm_time = rec.values.get("stage_changed_at")
+            if row_time is not None and crm_time is not None and crm_time > row_time:
+                row.problem("stage", "kept_newer", value=stage.key, kept=current.key)
+                return False
         if stage is not None and (current is None or stage.id != current.id):
+            self.report.count_changes("deals", ["stage"])
             when = entered or self.now
             changes = {"stage_id": stage.id, "status": stage.status, "stage_changed_at": when,
                        "closed_at": when if stage.status != "open" else None, "updated_at": max(self.now, when)}
@@ -665,6 +714,11 @@ class _Run:
                                                         "source": self.source})
         self.index.tasks[key] = rec
         return "created"
+
+
+# A record's field as its column is named in the file (and in a report of what changed).
+_COLUMN_OF_FIELD = {"owner_id": "owner", "contact_id": "contact", "company_id": "company", "deal_id": "deal",
+                    "due_at": "due"}
 
 
 def _drop_huge_cells(row: _Row) -> None:

@@ -11,6 +11,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,8 @@ class Workbook:
     sheets: list[SheetData]
     unknown_sheets: list[str]
     closers: list[Any] = field(default_factory=list)
+    # When the workbook was last saved (Excel writes it; a CSV says nothing): a CRM change after it is newer.
+    saved_at: datetime | None = None
 
     @property
     def estimate(self) -> int:
@@ -99,9 +102,10 @@ def open_spreadsheet(path: Path) -> Workbook:
             raise SpreadsheetRefused(f"{path.name}: the folder holds no .csv or .xlsx file", reason="empty",
                                      file=path.name)
         parts = [_open_file(p) for p in files]
+        saved = [p.saved_at for p in parts if p.saved_at is not None]
         book = Workbook(sheets=[s for p in parts for s in p.sheets],
                         unknown_sheets=[u for p in parts for u in p.unknown_sheets],
-                        closers=[c for p in parts for c in p.closers])
+                        closers=[c for p in parts for c in p.closers], saved_at=min(saved, default=None))
     else:
         book = _open_file(path)
     book.sheets.sort(key=lambda s: [spec.key for spec in sheet_specs()].index(s.spec.key))
@@ -162,7 +166,14 @@ def _open_workbook(path: Path) -> Workbook:
     except Exception as error:
         book.close()
         raise _corrupt(path) from error
-    return Workbook(sheets=sheets, unknown_sheets=unknown, closers=[book.close])
+    return Workbook(sheets=sheets, unknown_sheets=unknown, closers=[book.close], saved_at=_saved_at(book))
+
+
+def _saved_at(book: Any) -> datetime | None:
+    modified = getattr(book.properties, "modified", None)
+    if not isinstance(modified, datetime):
+        return None
+    return modified if modified.tzinfo is not None else modified.replace(tzinfo=UTC)  # the file keeps UTC
 
 
 def _refuse_a_bomb(path: Path) -> None:

@@ -53,6 +53,8 @@ class ImportReport(BaseModel):
     errors: list[RowError] = Field(default_factory=list)
     unknown_columns: list[UnknownColumn] = Field(default_factory=list)
     unknown_sheets: list[str] = Field(default_factory=list)
+    # Per sheet, how many records had each column changed ({"deals": {"stage": 3, "owner": 1}}): nothing unseen.
+    changes: dict[str, dict[str, int]] = Field(default_factory=dict)
     rows: int = 0
     seconds: float = 0.0
 
@@ -60,6 +62,12 @@ class ImportReport(BaseModel):
         """Add one row to `outcome` (created, updated or skipped) of `sheet`."""
         counts: dict[str, int] = getattr(self, outcome)
         counts[sheet] = counts.get(sheet, 0) + 1
+
+    def count_changes(self, sheet: str, columns: list[str]) -> None:
+        """Add one updated record of `sheet` whose `columns` changed."""
+        counts = self.changes.setdefault(sheet, {})
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
 
     def sheets(self) -> list[SheetCounts]:
         """Return the summary, one line per sheet that had anything, in import order."""
@@ -85,7 +93,8 @@ class ImportReport(BaseModel):
                 "errors": [{"sheet": e.sheet, "row": e.row, "column": e.column, "message": message(e),
                             "code": e.code, "imported": e.imported} for e in self.errors],
                 "unknown_columns": [c.model_dump() for c in self.unknown_columns],
-                "unknown_sheets": self.unknown_sheets, "dry_run": self.dry_run, "file": self.file,
+                "unknown_sheets": self.unknown_sheets, "changes": self.changes, "dry_run": self.dry_run,
+                "file": self.file,
                 "rows": self.rows, "seconds": round(self.seconds, 3)}
 
 

@@ -205,7 +205,7 @@ async def load_index(session: AsyncSession) -> Index:
             "stage": stages_by_id.get(deal.stage_id), "amount": deal.amount, "currency": deal.currency,
             "quantity": deal.quantity, "status": deal.status, "expected_close": deal.expected_close,
             "created_at": deal.created_at, "stage_changed_at": deal.stage_changed_at, "closed_at": deal.closed_at,
-            "lost_reason": deal.lost_reason})
+            "lost_reason": deal.lost_reason, "updated_at": deal.updated_at})
         deals[deal.id] = rec
         index.add_deal(rec)
     session.expunge_all()  # the deals were read as rows of the ORM only to get every column; drop them

@@ -206,3 +206,48 @@ async def test_a_company_a_colleague_saves_during_the_import_is_matched_not_doub
 
     assert not report.errors
     assert (await counts(sessionmaker))["companies"] == 600
+
+
+async def test_an_older_export_never_undoes_newer_work_and_says_what_it_kept(
+        importer: Importer, sessionmaker: async_sessionmaker[AsyncSession], open_services: OpenServices,
+        tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from crm_core.models import Deal, Stage
+    from crm_core.spreadsheets import export_workbook
+
+    await _team(open_services)
+    await importer(write_workbook(tmp_path / "book.xlsx", {"deals": [
+        ["Tên cơ hội", "Công ty", "Giai đoạn", "Phụ trách", "Ngày vào giai đoạn"],
+        ["HP 200 bộ", "Hòa Phát", "Báo giá", "Quang", "15/11/2026 14:30"]]}))
+    old_export = tmp_path / "old-export.xlsx"
+    await export_workbook(sessionmaker, old_export, lang="vi", tz=HCM)
+    later = datetime.now(UTC) + timedelta(hours=1)  # in chat, after the export was saved
+    async with sessionmaker() as session, session.begin():
+        negotiation = (await session.execute(select(Stage.id).where(Stage.key == "negotiation"))).scalar_one()
+        thao = (await session.execute(select(User.id).where(User.name == "Thảo"))).scalar_one()
+        await session.execute(update(Deal).values(stage_id=negotiation, stage_changed_at=later, updated_at=later,
+                                                  owner_id=thao))
+
+    report = await importer(old_export)
+
+    async with sessionmaker() as session:
+        deal = (await session.execute(select(Deal))).scalar_one()
+    assert (deal.stage_id, deal.owner_id) == (negotiation, thao)
+    assert {(e.column, e.code, e.imported, e.params["value"], e.params["kept"]) for e in report.errors} == {
+        ("Giai đoạn", "kept_newer", True, "quote", "negotiation"), ("Phụ trách", "kept_newer", True, "Quang", "Thảo")}
+    assert report.updated == {}
+
+
+async def test_the_report_counts_the_columns_each_update_changed(importer: Importer, tmp_path: Path) -> None:
+    await importer(write_workbook(tmp_path / "a.xlsx", {"deals": [
+        ["Tên cơ hội", "Công ty", "Giai đoạn", "Giá trị"], ["A", "X", "Mới", "1 tỷ"], ["B", "X", "Mới", "2 tỷ"]]}))
+
+    report = await importer(write_workbook(tmp_path / "b.xlsx", {"deals": [
+        ["Tên cơ hội", "Công ty", "Giai đoạn", "Giá trị"], ["A", "X", "Báo giá", "1 tỷ"],
+        ["B", "X", "Báo giá", "3 tỷ"]]}))
+
+    assert report.updated == {"deals": 2}
+    assert report.changes == {"deals": {"stage": 2, "amount": 1}}
