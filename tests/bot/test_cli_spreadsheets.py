@@ -97,3 +97,17 @@ def test_export_and_template_write_workbooks_import_reads(chatcrm, tmp_path: Pat
     assert (tmp_path / "template.xlsx").exists()
     assert json.loads(again)["created"] == {}
     assert json.loads(again)["errors"] == []
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_problem_texts_shared_with_the_chat_name_no_command_line_and_no_tense(language: str) -> None:
+    """The chat shows these too (a trial run included): no `chatcrm …`/`--json` hints, and the row's fate said
+    so it is true of a trial run (nothing imported yet) as of a real one."""
+    import yaml
+
+    texts = yaml.safe_load((Path(__file__).resolve().parents[2] / "bot" / "texts" / f"{language}.yaml")
+                           .read_text(encoding="utf-8"))["spreadsheet"]
+    shared = [*texts["error"].values(), *texts["refused"].values(), texts["kept"], texts["left_out"],
+              texts["more_errors"], texts["unknown_columns"], texts["unknown_sheets"]]
+    assert not [t for t in shared if "chatcrm" in t or "--" in t]
+    assert not [t for t in (texts["kept"], texts["left_out"]) if "đã" in t or "chưa" in t or "imported" in t]
