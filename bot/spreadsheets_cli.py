@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.app import make_clock, prepare_store
+from crm_core.clock import Clock
 from crm_core.config import Settings
 from crm_core.spreadsheets import ExportReport, ImportReport, export_workbook, import_spreadsheet, write_template
 
@@ -18,12 +23,41 @@ Progress = Callable[[int, int], None]
 async def import_path(config: Settings, path: Path, *, dry_run: bool, progress: Progress | None) -> ImportReport:
     """Import a workbook, CSV file or folder of CSV files into the home (or only report, with `dry_run`)."""
     clock = make_clock(config, None)
-    db, sessionmaker = await prepare_store(config, clock)
-    try:
+    async with _store(config, clock, dry_run=dry_run) as sessionmaker:
         return await import_spreadsheet(sessionmaker, path, now=clock.now(), tz=config.tz, actor="cli",
                                         dry_run=dry_run, progress=progress)
+
+
+@asynccontextmanager
+async def _store(config: Settings, clock: Clock, *, dry_run: bool
+                 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Open the home's store; for a dry run on a home without its database yet, a scratch copy deleted after.
+
+    A trial run promises to write nothing, and creating the home's SQLite file (the whole schema) is a write. An
+    empty CRM migrated in a scratch folder answers exactly as the missing one would once created.
+    """
+    if dry_run and not _database_exists(config):
+        with tempfile.TemporaryDirectory(prefix="chatcrm-dry-run-") as scratch:
+            scratch_config = config.model_copy(update={"home": Path(scratch), "database_url": None})
+            db, sessionmaker = await prepare_store(scratch_config, clock)
+            try:
+                yield sessionmaker
+            finally:
+                await db.dispose()
+        return
+    db, sessionmaker = await prepare_store(config, clock)
+    try:
+        yield sessionmaker
     finally:
         await db.dispose()
+
+
+def _database_exists(config: Settings) -> bool:
+    """Whether the home's database is there already (a server database always is; a SQLite file may not be)."""
+    url = make_url(config.resolved_database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return True
+    return Path(url.database).exists()
 
 
 async def export_path(config: Settings, path: Path, *, lang: str) -> ExportReport:

@@ -111,3 +111,29 @@ def test_the_problem_texts_shared_with_the_chat_name_no_command_line_and_no_tens
               texts["more_errors"], texts["unknown_columns"], texts["unknown_sheets"]]
     assert not [t for t in shared if "chatcrm" in t or "--" in t]
     assert not [t for t in (texts["kept"], texts["left_out"]) if "đã" in t or "chưa" in t or "imported" in t]
+
+
+def test_a_dry_run_on_a_fresh_home_leaves_no_database_behind(tmp_path: Path) -> None:
+    """A trial run writes nothing, not even the home's SQLite file: it answers from a scratch copy, deleted after.
+    (SQLite only: a server database exists before the first run.)"""
+    path = write_workbook(tmp_path / "book.xlsx", BOOK)
+    home = tmp_path / "fresh-home"
+    env = {"CHATCRM_HOME": str(home), "CHATCRM_DATABASE_URL": "", "CHATCRM_LANGUAGE": "vi"}
+
+    result = CliRunner().invoke(app, ["import", str(path), "--dry-run", "--json"], env=env)
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["created"] == {"companies": 1, "deals": 2}
+    assert not home.exists() or not any(home.iterdir())
+
+
+def test_a_real_import_on_a_fresh_home_still_creates_its_database(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "book.xlsx", BOOK)
+    env = {"CHATCRM_HOME": str(tmp_path / "fresh-home"), "CHATCRM_DATABASE_URL": "", "CHATCRM_LANGUAGE": "vi"}
+
+    CliRunner().invoke(app, ["import", str(path), "--dry-run"], env=env)
+    imported = CliRunner().invoke(app, ["import", str(path), "--json"], env=env)
+    stats = CliRunner().invoke(app, ["stats", "--json"], env=env)
+
+    assert json.loads(imported.stdout)["created"] == {"companies": 1, "deals": 2}
+    assert json.loads(stats.stdout)["deals"] == 2
