@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, distinct, exists, false, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from crm_core.models import (
     Contact,
@@ -77,6 +78,27 @@ def _word(value: str) -> ColumnElement[str]:
 
 def _currency() -> ColumnElement[str]:
     return func.coalesce(Deal.currency, _word(DEFAULT_CURRENCY))
+
+
+def _stage_at(as_of: datetime) -> ColumnElement[int]:
+    """The stage a deal open at `as_of` was in: the last stage change before it; when none is recorded by then
+    (an imported deal may carry only its close), the earliest open stage it was recorded in; else its
+    pipeline's first stage. Never a closed stage, so a deal won later still counts in the past pipeline."""
+    passed = aliased(Stage)
+    moved_to = (select(DealStageChange.to_stage_id)
+                .where(DealStageChange.deal_id == Deal.id, DealStageChange.changed_at < as_of)
+                .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
+                .limit(1).correlate(Deal).scalar_subquery())
+    earliest_open = (select(DealStageChange.to_stage_id).join(passed, passed.id == DealStageChange.to_stage_id)
+                     .where(DealStageChange.deal_id == Deal.id, passed.is_won.is_(False), passed.is_lost.is_(False))
+                     .order_by(DealStageChange.changed_at, DealStageChange.id)
+                     .limit(1).correlate(Deal).scalar_subquery())
+    current, first = aliased(Stage), aliased(Stage)
+    its_pipeline = select(current.pipeline_id).where(current.id == Deal.stage_id).correlate(Deal).scalar_subquery()
+    first_stage = (select(first.id).where(first.pipeline_id == its_pipeline, first.is_won.is_(False),
+                                          first.is_lost.is_(False), first.archived.is_(False))
+                   .order_by(first.position, first.id).limit(1).correlate(Deal).scalar_subquery())
+    return func.coalesce(moved_to, earliest_open, first_stage)
 
 
 class Figures:
@@ -187,18 +209,13 @@ class Figures:
         """Return open deals at `as_of` by (stage id, currency, horizon): count and value.
 
         Horizon: "month" (expected to close by the month's end), "undated" (no date) or "later".
-        For a past moment the stage is the last one a deal moved to before it, and a deal closed
-        since counts as open (its close came later).
+        For a past moment a deal created before it and not closed by then is open, whatever it is now.
         """
         if as_of >= now:
             stage_id: ColumnElement[int] = Deal.__table__.c.stage_id
             is_open: list[ColumnElement[bool]] = [Deal.status == "open"]
         else:
-            moved_to = (select(DealStageChange.to_stage_id)
-                        .where(DealStageChange.deal_id == Deal.id, DealStageChange.changed_at < as_of)
-                        .order_by(DealStageChange.changed_at.desc(), DealStageChange.id.desc())
-                        .limit(1).correlate(Deal).scalar_subquery())
-            stage_id = func.coalesce(moved_to, Deal.stage_id)
+            stage_id = _stage_at(as_of)
             is_open = [Deal.created_at < as_of, or_(Deal.status == "open", Deal.closed_at >= as_of)]
         horizon = case((Deal.expected_close.is_(None), _word("undated")),
                        (Deal.expected_close <= month_last, _word("month")), else_=_word("later"))

@@ -601,7 +601,7 @@ class _Run:
         self.writer.insert(Deal, rec.ref, row)
         # The history the row implies: a closed deal whose sheet names an open stage entered that stage when
         # it was created and left it at its close, so a past day's pipeline still shows it there.
-        steps = [(None, stage, entered)]
+        steps: list[tuple[StageInfo | None, StageInfo, datetime]] = [(None, stage, entered)]
         if closed and closed_from is not None and created_at <= entered:
             steps = [(None, closed_from, created_at), (closed_from, stage, entered)]
         for before, after, when in steps:

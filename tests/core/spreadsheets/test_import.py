@@ -73,7 +73,8 @@ async def test_a_deal_keeps_its_history_as_the_file_says(
     won = await _one(sessionmaker, select(Deal).where(Deal.title == "VNM sữa"))
     assert (won.status, won.amount, won.currency) == ("won", Decimal("1200"), "USD")
     assert won.closed_at == won.stage_changed_at == datetime(2026, 10, 20, 9, 0, tzinfo=HCM)
-    change = await _one(sessionmaker, select(DealStageChange).where(DealStageChange.deal_id == won.id))
+    change = await _one(sessionmaker, select(DealStageChange).where(DealStageChange.deal_id == won.id,
+                                                                    DealStageChange.to_stage_id == won.stage_id))
     assert change.changed_at == won.closed_at
     call = await _one(sessionmaker, select(Interaction).where(Interaction.kind == "call"))
     assert call.occurred_at == datetime(2026, 11, 20, 7, 30, tzinfo=UTC)
