@@ -81,7 +81,8 @@ def rule_reason(item: NextItem, t: Texts) -> str:
     values = {**{k: ("—" if v is None else v) for k, v in f.items()},
               "amount": _money(f, lang), "stage": f.get("stage_vi" if lang == "vi" else "stage_en") or "—",
               "kind": t(f"nba.reason.kind_{f.get('task_kind') or 'plain'}"), "due": _day(f.get("due_on"), lang),
-              "close": _day(f.get("close_on"), lang)}
+              "close": _day(f.get("close_on"), lang),
+              "lost": t("nba.reason.lost_deal", day=_day(f.get("lost_on"), lang)) if f.get("lost_on") else ""}
     return t(reason_key(item), **values)
 
 

@@ -3,7 +3,8 @@
     stages      every stage with its pipeline and the team's win rate from it (history) — 2 queries
     deals       the person's open deals and recently won ones, with their interactions aggregated — 1
     tasks       the person's open tasks with due dates — 1
-    companies   the person's customers: tier, last contact, open tickets, low ratings, buying questions — 5
+    companies   the person's customers: tier, last contact, open tickets, low ratings, buying questions,
+                deals lost lately — 6
     leads       leads assigned to the person, touched or not since — 1
     outcomes    the person's latest answer per subject (done, snoozed) — 1
 """
@@ -129,6 +130,8 @@ class CompanyFact:
     # The customer person behind the ticket or the question, when known.
     contact_id: int | None = None
     contact: str | None = None
+    # When the person's latest deal with the company was lost (within lost_deal_days): work with it may be moot.
+    lost_deal_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -244,13 +247,19 @@ class FactLoader:
         burst_from = silence_from - timedelta(days=s.burst_days)
         mine = and_(Deal.owner_id == user_id,
                     or_(Deal.status == "open", and_(Deal.status == "won", Deal.closed_at >= self._won_since(now))))
-        touches = (select(Interaction.deal_id.label("deal_id"), func.max(Interaction.occurred_at).label("last"),
+        # A call logged on the deal's contact or company by its owner is contact with the deal too: imported and
+        # quickly logged interactions often name only the customer.
+        about_deal = or_(Interaction.deal_id == Deal.id,
+                         and_(Interaction.owner_id == Deal.owner_id,
+                              or_(Interaction.contact_id == Deal.contact_id,
+                                  Interaction.company_id == Deal.company_id)))
+        touches = (select(Deal.id.label("deal_id"), func.max(Interaction.occurred_at).label("last"),
                           func.count(Interaction.id).label("n"),
                           func.sum(case((and_(Interaction.occurred_at >= burst_from,
                                               Interaction.occurred_at < silence_from), 1), else_=0)).label("burst"))
-                   .join(Deal, Deal.id == Interaction.deal_id)
+                   .join(Deal, about_deal)
                    .where(mine, Interaction.source.not_in(NOT_A_TOUCH), Interaction.occurred_at <= now)
-                   .group_by(Interaction.deal_id).subquery())
+                   .group_by(Deal.id).subquery())
         rows = await self._session.execute(
             select(Deal.id, Deal.title, Deal.status, Deal.stage_id, Deal.company_id, Company.name, Deal.contact_id,
                    Contact.name, Deal.amount, Deal.currency, Deal.expected_close, Deal.created_at,
@@ -329,6 +338,12 @@ class FactLoader:
                     fact.low_csat_at is None or csat_at > fact.low_csat_at):
                 fact.low_csat, fact.low_csat_at = int(csat), csat_at
                 fact.contact_id, fact.contact = fact.contact_id or contact_id, fact.contact or contact
+        for lost_company, lost_at in await self._session.execute(
+                select(Deal.company_id, func.max(Deal.closed_at))
+                .where(Deal.company_id.in_(id_list), Deal.owner_id == user_id, Deal.status == "lost",
+                       Deal.closed_at <= now, Deal.closed_at >= now - timedelta(days=s.lost_deal_days))
+                .group_by(Deal.company_id)):
+            companies[int(lost_company or 0)].lost_deal_at = lost_at
         asked_since = now - timedelta(hours=s.buying_question_hours)
         questions = await self._session.execute(
             select(Contact.company_id, Contact.id, Contact.name, CustomerQuestion.question, CustomerQuestion.asked_at)

@@ -77,6 +77,8 @@ def score(c: Candidate, facts: Facts, s: NbaSettings) -> NextItem:
     total = s.w_value + s.w_urgency + s.w_likelihood or 1.0
     blend = (s.w_value * value + s.w_urgency * c.urgency + s.w_likelihood * likelihood) / total
     weight = s.rule_weight(c.rule) * s.stage_weight(c.deal.stage.key if c.deal is not None else None)
+    if "lost_on" in c.facts:  # work for a customer whose deal was just lost
+        weight *= s.lost_deal_factor
     state, _ = subject_state(c, facts)
     deal = c.deal
     return NextItem(rule=c.rule, score=round(min(1.0, weight * blend), 3), subject=c.subject, state=state,

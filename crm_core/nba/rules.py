@@ -102,11 +102,31 @@ def _task_kind(task: TaskFact) -> tuple[str, float]:
     return "plain", 0.0
 
 
+def _open_deal_about(facts: Facts, task: TaskFact) -> DealFact | None:
+    """The open deal a task without one is about: its contact's, else the biggest with its company. The task and
+    the deal's own action are then one subject, so the list never says two things about the same customer."""
+    if task.deal_id is not None:
+        return _deal_of(facts, task.deal_id)
+    with_contact = [d for d in facts.open_deals if task.contact_id is not None and d.contact_id == task.contact_id]
+    if with_contact:
+        return max(with_contact, key=lambda d: (d.amount or Decimal(0), -d.id))
+    return _best_open_deal(facts, task.company_id)
+
+
+def _lost_lately(facts: Facts, task: TaskFact) -> datetime | None:
+    company = facts.companies.get(task.company_id) if task.company_id is not None else None
+    return company.lost_deal_at if company is not None else None
+
+
 def _task_candidate(facts: Facts, task: TaskFact, rule: str, urgency: float, **more: FactValue) -> Candidate:
     kind, bump = _task_kind(task)
     due = _local_day(facts, task.due_at) if task.due_at else None
     extra: dict[str, FactValue] = {"title": task.title, "task_kind": kind, **more}
-    deal = _deal_of(facts, task.deal_id)
+    deal = _open_deal_about(facts, task)
+    lost_at = _lost_lately(facts, task) if deal is None else None
+    if lost_at is not None:
+        # Its customer's deal was just lost: the ranking puts it below open-deal work, and the reason says why.
+        extra["lost_on"] = _local_day(facts, lost_at).isoformat()
     if deal is not None:
         candidate = _about_deal(rule, deal, urgency + bump, task.due_at or task.created_at, due, **extra)
         return replace(candidate, task_id=task.id, contact=task.contact or deal.contact,

@@ -71,6 +71,10 @@ class NbaSettings(BaseModel):
     renewal_lead_days: int = Field(default=14, ge=0)
     low_csat: int = Field(default=2, ge=1, le=5)
     csat_days: int = Field(default=30, ge=1)
+    # A task about a customer whose deal was lost within this many days (and no deal left open) has its score
+    # scaled by lost_deal_factor, and says so: it may no longer be worth doing.
+    lost_deal_days: int = Field(default=14, ge=0)
+    lost_deal_factor: float = Field(default=0.5, ge=0, le=1)
     buying_question_hours: int = Field(default=24, ge=1)
     burst_min: int = Field(default=3, ge=2)
     burst_days: int = Field(default=14, ge=1)

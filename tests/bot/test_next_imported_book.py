@@ -1,0 +1,45 @@
+"""`chatcrm next` over the review's imported book: interactions logged on the customer (not on the deal) count,
+one item per customer, and work for a customer whose deal was just lost waits behind open-deal work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from tests.bot.test_summary_imported_book import BOOK, chatcrm
+
+__all__ = ["chatcrm"]  # the fixture, shared
+
+NOW = "2026-11-21T09:00:00+07:00"
+
+
+async def _next(chatcrm: Any, user: str) -> list[dict[str, Any]]:
+    code, _, err = await asyncio.to_thread(chatcrm, "import", str(BOOK))
+    assert code == 0, err
+    code, out, err = await asyncio.to_thread(chatcrm, "next", "--user", user, "--now", NOW, "--json")
+    assert code == 0, err
+    return list(json.loads(out))
+
+
+async def test_calls_logged_on_the_deals_company_by_its_owner_are_contact_with_the_deal(chatcrm: Any) -> None:
+    items = await _next(chatcrm, "An")
+
+    # An called and met Alpha on 19-20/11 (logged on the company): the quote of 15/11 was followed up.
+    assert not [i for i in items if i["rule"] == "quote_no_followup"]
+
+
+async def test_an_overdue_task_about_a_deals_customer_is_one_item_with_the_deal(chatcrm: Any) -> None:
+    items = await _next(chatcrm, "An")
+
+    alpha = [i for i in items if i["company"] == "Công ty Alpha"]
+    assert [(i["rule"], i["deal"]) for i in alpha] == [("task_overdue", "Alpha — 100 ghế")]
+
+
+async def test_a_task_for_a_customer_whose_deal_was_just_lost_ranks_below_deal_work_and_says_so(
+        chatcrm: Any) -> None:
+    items = await _next(chatcrm, "Bình")
+
+    assert items[-1]["company"] == "Công ty Gamma"
+    assert items[-1]["facts"]["lost_on"] == "2026-11-20"
+    assert [i["rule"] for i in items[:-1]] == ["onboarding"]
