@@ -123,13 +123,20 @@ def render_summary(summary: Summary, t: Texts, lang: str, viewer: UserOut) -> st
         lines += ["", t("summary.faq", questions=faq.questions, answered=faq.answered, handoffs=faq.handoffs,
                         rate=_rate(faq.resolution_rate))]
         if faq.handoffs_by_reason:
-            reasons = ", ".join(f"{k} {v}" for k, v in sorted(faq.handoffs_by_reason.items(), key=lambda kv: -kv[1]))
+            reasons = ", ".join(f"{handoff_reason(k, t)} {v}"
+                                for k, v in sorted(faq.handoffs_by_reason.items(), key=lambda kv: -kv[1]))
             lines.append(t("summary.faq_reasons", reasons=reasons))
         lines.append(t("summary.csat", csat=faq.csat, count=faq.csat_count) if faq.csat is not None
                      else t("summary.no_csat"))
     if summary.nba is not None:
         lines += nba_lines(summary.nba, t, viewer)
     return fmt.clip_lines("\n".join(lines), TEXT_LIMIT)
+
+
+def handoff_reason(reason: str | None, t: Texts) -> str:
+    """A hand-off's reason in the catalogue's words (the same the staff see on a ticket), never its code."""
+    key = f"staff.reason_{reason or 'other'}"
+    return t(key) if t.has(key) else t("summary.reason_other")
 
 
 def nba_lines(stats: NbaStats, t: Texts, viewer: UserOut) -> list[str]:
@@ -309,8 +316,9 @@ async def on_drill_in(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         kind, day = _period_arg(cb, 0)
         questions = await reports.handoffs(ctx.staff, kind, day, cb.arg_int(2))
         lines = [t("summary.handoffs_title", total=questions.total, page=questions.page, pages=questions.pages)]
-        lines += [fmt.clip(t("summary.handoff_item", when=fmt.moment(q.asked_at, lang, tz), reason=q.reason or "—",
-                             question=" ".join(q.question.split())), LINE_CHARS) for q in questions.items]
+        lines += [fmt.clip(t("summary.handoff_item", when=fmt.moment(q.asked_at, lang, tz),
+                             reason=handoff_reason(q.reason, t), question=" ".join(q.question.split())),
+                           LINE_CHARS) for q in questions.items]
         nav = _nav(t, questions.page, questions.pages, "ho", cb.args[0], cb.args[1])
     else:
         raise StaleCallback(cb.action)
