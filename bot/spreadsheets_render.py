@@ -7,9 +7,15 @@ from babel.numbers import format_decimal
 
 from bot.texts import Texts
 from crm_core.errors import SpreadsheetRefused
-from crm_core.spreadsheets import ImportReport, RowError, SheetCounts
+from crm_core.spreadsheets import SHEETS, ImportReport, RowError, SheetCounts
+from crm_core.spreadsheets.spec import spec_of
 
 MAX_LISTED_ERRORS = 20
+# A file with dozens of stray columns (a pivot, notes) would bury the report under one endless line.
+MAX_LISTED_COLUMNS = 10
+# Values the CRM kept because it changed them after the file was saved: a count and a few examples suffice.
+MAX_LISTED_KEPT_NEWER = 3
+KEPT_NEWER = "kept_newer"
 
 
 def error_message(error: RowError, texts: Texts) -> str:
@@ -55,16 +61,61 @@ def chat_summary_lines(report: ImportReport, texts: Texts, *, max_errors: int = 
 
 
 def detail_lines(report: ImportReport, texts: Texts, *, max_errors: int = MAX_LISTED_ERRORS) -> list[str]:
-    """Return what was left aside (unknown columns and sheets) and the first problems, one per line."""
-    lines = []
+    """Return what each update changes, what was left aside (unknown columns and sheets), the values the CRM keeps
+    because they are newer, then the first problems, one per line."""
+    lines = changes_lines(report, texts)
     if report.unknown_columns:
-        columns = ", ".join(f"{texts(f'spreadsheet.sheet.{c.sheet}')}: {c.column}" for c in report.unknown_columns)
-        lines.append(texts("spreadsheet.unknown_columns", columns=columns))
+        named = [f"{texts(f'spreadsheet.sheet.{c.sheet}')}: {c.column}" for c in report.unknown_columns]
+        lines.append(texts("spreadsheet.unknown_columns", columns=_capped(named, texts)))
     if report.unknown_sheets:
         lines.append(texts("spreadsheet.unknown_sheets", sheets=", ".join(report.unknown_sheets)))
-    lines.extend(error_line(e, texts) for e in report.errors[:max_errors])
-    if len(report.errors) > max_errors:
-        lines.append(texts("spreadsheet.more_errors", count=len(report.errors) - max_errors))
+    lines.extend(_kept_newer_lines(report, texts))
+    problems = [e for e in report.errors if e.code != KEPT_NEWER]
+    lines.extend(error_line(e, texts) for e in problems[:max_errors])
+    if len(problems) > max_errors:
+        lines.append(texts("spreadsheet.more_errors", count=len(problems) - max_errors))
+    return lines
+
+
+def changes_lines(report: ImportReport, texts: Texts) -> list[str]:
+    """Return, per sheet, how many updated records change each column ("Cơ hội — thay đổi theo cột: Giai đoạn (2),
+    Giá trị (1)"), columns in the sheet's order: an update never changes anything unseen."""
+    lines = []
+    for sheet in SHEETS:
+        counts = report.changes.get(sheet)
+        if not counts:
+            continue
+        order = [c.key for c in spec_of(sheet).columns]
+        keys = sorted(counts, key=lambda k: (order.index(k) if k in order else len(order), k))
+        columns = ", ".join(texts("spreadsheet.change_count", column=_header(sheet, key, texts), count=counts[key])
+                            for key in keys)
+        lines.append(texts("spreadsheet.changes", sheet=texts(f"spreadsheet.sheet.{sheet}"), columns=columns))
+    return lines
+
+
+def _header(sheet: str, key: str, texts: Texts) -> str:
+    """Return the header of column `key` as the export writes it in the user's language."""
+    column = next((c for c in spec_of(sheet).columns if c.key == key), None)
+    return column.header(texts.language) if column else key
+
+
+def _capped(names: list[str], texts: Texts) -> str:
+    """Return the first names joined, then "và N cột khác" for the rest."""
+    shown = ", ".join(names[:MAX_LISTED_COLUMNS])
+    if len(names) <= MAX_LISTED_COLUMNS:
+        return shown
+    return f"{shown} {texts('spreadsheet.more_columns', count=len(names) - MAX_LISTED_COLUMNS)}"
+
+
+def _kept_newer_lines(report: ImportReport, texts: Texts) -> list[str]:
+    """Return how many values the CRM keeps over the file's older ones, and the first few of them."""
+    kept = [e for e in report.errors if e.code == KEPT_NEWER]
+    if not kept:
+        return []
+    lines = [texts("spreadsheet.kept_newer_count", count=len(kept))]
+    lines.extend(f"  {error_line(e, texts)}" for e in kept[:MAX_LISTED_KEPT_NEWER])
+    if len(kept) > MAX_LISTED_KEPT_NEWER:
+        lines.append(f"  {texts('spreadsheet.more_kept_newer', count=len(kept) - MAX_LISTED_KEPT_NEWER)}")
     return lines
 
 
