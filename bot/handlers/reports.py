@@ -21,7 +21,7 @@ from crm_core.policy import Audience, hears_snoozed_rules, sees_support_figures
 from crm_core.reports.chart import ChartTexts, render_chart
 from crm_core.reports.flow import DuePush
 from crm_core.reports.models import Digest, Forecast, Money, PipelineReport, StageFigures, Summary
-from crm_core.reports.periods import PERIOD_KINDS, PeriodKind, parse_clock_time, read_period
+from crm_core.reports.periods import PERIOD_KINDS, PeriodKind, askable, parse_clock_time, read_period
 from crm_core.reports.pushes import PushKind, PushPrefs
 from crm_core.schemas import UserOut
 
@@ -261,13 +261,13 @@ async def on_forecast(msg: Inbound, ctx: Ctx) -> HandlerResult:
 # --- drill-ins -----------------------------------------------------------------------------------------------
 
 
-def _period_arg(cb: Callback, index: int) -> tuple[PeriodKind, date]:
+def _period_arg(cb: Callback, index: int, today: date) -> tuple[PeriodKind, date]:
     kind = _CODE_KIND.get(cb.args[index]) if index < len(cb.args) else None
     try:
         day = datetime.strptime(cb.args[index + 1], "%Y%m%d").date()  # noqa: DTZ007 - a calendar date, no time
     except (IndexError, ValueError) as error:
         raise StaleCallback("no period in the button") from error
-    if kind is None:
+    if kind is None or not askable(day, today):  # a forged or garbled button (year 0001, 9999)
         raise StaleCallback("no period in the button")
     return kind, day
 
@@ -289,7 +289,7 @@ async def on_drill_in(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     lines: list[str]
     if cb.action == "rep":
         user_id = cb.arg_int(0)
-        kind, day = _period_arg(cb, 1)
+        kind, day = _period_arg(cb, 1, ctx.now.astimezone(tz).date())
         rep, page = await reports.activity_of(ctx.staff, user_id, kind, day, cb.arg_int(3))
         lines = [t("summary.rep_title", name=rep.name, total=rep.total, period=_title(
             t, lang, kind, *_bounds(ctx, kind, day), prefix="summary.chart_title"), page=page.page, pages=page.pages)]
@@ -313,7 +313,7 @@ async def on_drill_in(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
                              amount=fmt.money(d.amount, d.currency, lang)), LINE_CHARS) for d in deals.items]
         nav = _nav(t, deals.page, deals.pages, "st")
     elif cb.action == "ho":
-        kind, day = _period_arg(cb, 0)
+        kind, day = _period_arg(cb, 0, ctx.now.astimezone(tz).date())
         questions = await reports.handoffs(ctx.staff, kind, day, cb.arg_int(2))
         lines = [t("summary.handoffs_title", total=questions.total, page=questions.page, pages=questions.pages)]
         lines += [fmt.clip(t("summary.handoff_item", when=fmt.moment(q.asked_at, lang, tz),

@@ -80,7 +80,29 @@ def month_after(first: date) -> date:
 @cache
 def _words() -> dict[str, tuple[str, ...]]:
     raw = json.loads(_DATA.read_text(encoding="utf-8"))
-    return {key: tuple(fold(w) for w in words) for key, words in raw.items() if not key.startswith("_")}
+    return {key: tuple(" ".join(w.lower().split()) for w in words) for key, words in raw.items()
+            if not key.startswith("_")}
+
+
+@cache
+def earliest_day() -> date:
+    """The first day a summary can be asked for (older dates are typing slips)."""
+    return date(int(json.loads(_DATA.read_text(encoding="utf-8"))["_earliest_year"]), 1, 1)
+
+
+def askable(day: date, today: date) -> bool:
+    """Tell whether a summary of `day` can be asked for: from earliest_day() up to today (a summary is of the past;
+    a year 0001 or 9999 would not even fit the time arithmetic)."""
+    return earliest_day() <= day <= today
+
+
+def _period_word(text: str) -> str | None:
+    """The period a text names as a whole: compared with accents, or folded when the text has none."""
+    typed = " ".join(text.lower().split())
+    for key, words in _words().items():
+        if typed in words or (typed.isascii() and typed in {fold(w) for w in words}):
+            return key
+    return None
 
 
 @dataclass(frozen=True)
@@ -92,23 +114,19 @@ class PeriodAsked:
 
 
 def read_period(text: str, today: date, language: str) -> PeriodAsked | None:
-    """Read "hôm qua", "20/11", "2026-11-20", "tuần", "tháng trước"…; empty is today; None when unreadable."""
-    folded = " ".join(fold(text).split())
-    if not folded:
+    """Read "hôm qua", "20/11", "2026-11-20", "tuần", "tháng trước"…; empty is today; None when unreadable,
+    when anything but one date is typed, or for a day outside askable()."""
+    if not text.strip():
         return PeriodAsked("day", today)
-    words = _words()
-    if folded in words["day"]:
-        return PeriodAsked("day", today)
-    if folded in words["week"]:
-        return PeriodAsked("week", today)
-    if folded in words["month"]:
-        return PeriodAsked("month", today)
-    if folded in words["last_week"]:
-        return PeriodAsked("week", today - timedelta(days=7))
-    if folded in words["last_month"]:
-        return PeriodAsked("month", today.replace(day=1) - timedelta(days=1))
+    word = _period_word(text)
+    if word is not None:
+        return {"day": PeriodAsked("day", today), "week": PeriodAsked("week", today),
+                "month": PeriodAsked("month", today),
+                "last_week": PeriodAsked("week", today - timedelta(days=7)),
+                "last_month": PeriodAsked("month", today.replace(day=1) - timedelta(days=1))}[word]
     mentions = [m for m in find_dates(text, fold(text), today, language) if m.value is not None]
-    if len(mentions) != 1:
+    # One date and nothing else: "tuần trước nữa" or a name next to a date is not guessed at.
+    if len(mentions) != 1 or text[:mentions[0].start].strip() or text[mentions[0].end:].strip():
         return None
     value = mentions[0].value
     assert value is not None
@@ -116,7 +134,7 @@ def read_period(text: str, today: date, language: str) -> PeriodAsked | None:
     if value > today and not _YEAR_RE.search(text):
         earlier = _same_day_last_year(value)
         value = earlier if earlier is not None and earlier <= today else value
-    return PeriodAsked("day", value)
+    return PeriodAsked("day", value) if askable(value, today) else None
 
 
 def _same_day_last_year(value: date) -> date | None:

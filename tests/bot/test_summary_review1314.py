@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.handlers.reports import _title
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import Contact, CustomerQuestion
+from crm_core.reports.periods import PeriodKind, period_of
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
 
 VI = Texts("vi")
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 async def _handoffs(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, *reasons: str) -> None:
@@ -37,3 +42,31 @@ async def test_hand_off_reasons_are_said_in_the_catalogues_words_not_their_codes
         assert VI("staff.reason_unsafe") in text
         assert "asked_for_human" not in text
         assert "unsafe" not in text
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01", "1999-12-31", "31/12/2099", "tuần trước nữa",
+                                   "Tuấn", "20/11 gì đó"])
+async def test_a_day_out_of_range_or_words_it_cannot_read_get_the_usage_line(quang: ChatDriver, asked: str) -> None:
+    replies = await quang.say(f"/summary {asked}")
+
+    assert [r.text for r in replies] == [VI("summary.usage")]
+
+
+@pytest.mark.parametrize(("asked", "kind"), [("tuần trước", "week"), ("tuan truoc", "week"), ("last week", "week"),
+                                              ("tháng trước", "month")])
+async def test_last_week_and_last_month_are_the_whole_period_before(quang: ChatDriver, clock: FrozenClock,
+                                                                    asked: str, kind: PeriodKind) -> None:
+    before = period_of(kind, clock.now().date(), HCM)
+    before = period_of(kind, before.first - timedelta(days=1), HCM)
+
+    text = (await quang.say(f"/summary {asked}"))[-1].text
+
+    assert _title(VI, "vi", kind, before.first, before.last) in text
+
+
+async def test_a_forged_button_with_an_impossible_date_is_a_stale_button(quang: ChatDriver) -> None:
+    await quang.say("/summary")
+
+    for data in ("sum:v1:ho:d:00010101:1", "sum:v1:rep:2:d:99991231:1"):
+        replies = await quang.tap(data)
+        assert VI("common.stale_button") in "\n".join(r.text for r in replies)
