@@ -1,4 +1,4 @@
-"""Export the CRM as the workbook import reads (all six sheets, headers in one language), and the empty template.
+"""Export the CRM as the workbook import reads (every sheet, headers in one language), and the empty template.
 
 Times are written as local times in the business time zone (Excel cells have no zone), to the second.
 Importing an export into an empty home gives the same data.
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from crm_core.models import Company, Contact, Deal, Interaction, StaffIdentity, Stage, Task, User
+from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, StaffIdentity, Stage, Task, User
 from crm_core.spreadsheets.report import ExportReport
 from crm_core.spreadsheets.spec import SheetSpec, sheet_specs
 from crm_core.spreadsheets.values import shown, shown_boolean, text
@@ -185,6 +185,19 @@ async def _deals(session: AsyncSession, lang: str) -> list[Row]:
     return out
 
 
+async def _stage_history(session: AsyncSession, lang: str) -> list[Row]:
+    """Every move of every deal, oldest first per deal: the deals sheet only says where each deal is now."""
+    before, after, by = aliased(Stage), aliased(Stage), aliased(User)
+    names = (before.name_vi, after.name_vi) if lang == "vi" else (before.name_en, after.name_en)
+    rows = await session.execute(
+        select(Deal.title, Company.name, *names, DealStageChange.changed_at, by.name)
+        .join(Deal, DealStageChange.deal_id == Deal.id).outerjoin(Company, Deal.company_id == Company.id)
+        .outerjoin(before, DealStageChange.from_stage_id == before.id)
+        .join(after, DealStageChange.to_stage_id == after.id).outerjoin(by, DealStageChange.user_id == by.id)
+        .order_by(Deal.id, DealStageChange.changed_at, DealStageChange.id))
+    return [list(row) for row in rows]
+
+
 async def _interactions(session: AsyncSession, lang: str) -> list[Row]:
     owner = aliased(User)
     rows = await session.execute(
@@ -207,5 +220,5 @@ async def _tasks(session: AsyncSession, lang: str) -> list[Row]:
 
 
 _ROWS = {"users": _users, "companies": _companies, "contacts": _contacts, "deals": _deals,
-         "interactions": _interactions, "tasks": _tasks}
+         "stage_history": _stage_history, "interactions": _interactions, "tasks": _tasks}
 

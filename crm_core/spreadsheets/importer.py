@@ -45,6 +45,7 @@ from crm_core.spreadsheets.store import (
     Writer,
     interaction_key,
     load_index,
+    stage_change_key,
     task_key,
     tax_key,
 )
@@ -186,12 +187,15 @@ class _Run:
         self.now, self.tz, self.source = now, tz, source
         self.progress, self.total, self.done = progress, total, 0
         self._since_flush = 0
+        # Deals the file's stage_history sheet gives moves for: (folded company name or "", folded title).
+        self.with_history: set[tuple[str, str]] = set()
 
     async def all_sheets(self, book: Workbook) -> None:
         """Import every sheet in dependency order (users first, tasks last)."""
         handlers: dict[str, Callable[[_Row], str | None]] = {
             "users": self.user, "companies": self.company, "contacts": self.contact, "deals": self.deal,
-            "interactions": self.interaction, "tasks": self.task}
+            "interactions": self.interaction, "tasks": self.task, "stage_history": self.stage_change}
+        self.with_history = _deals_with_history(book)
         for sheet in book.sheets:
             self.report.unknown_columns.extend(UnknownColumn(sheet=sheet.spec.key, column=h)
                                                for h in sheet.unknown_headers)
@@ -601,15 +605,27 @@ class _Run:
         self.writer.insert(Deal, rec.ref, row)
         # The history the row implies: a closed deal whose sheet names an open stage entered that stage when
         # it was created and left it at its close, so a past day's pipeline still shows it there.
+        # A deal the stage_history sheet has moves for gets those instead (its real history, e.g. an export's).
         steps: list[tuple[StageInfo | None, StageInfo, datetime]] = [(None, stage, entered)]
         if closed and closed_from is not None and created_at <= entered:
             steps = [(None, closed_from, created_at), (closed_from, stage, entered)]
+        if self._has_own_history(title, company):
+            steps = []
         for before, after, when in steps:
-            self.writer.insert(DealStageChange, Ref(), {"deal_id": rec.ref,
-                                                        "from_stage_id": before.id if before else None,
-                                                        "to_stage_id": after.id, "changed_at": when,
-                                                        "user_id": wanted["owner_id"], "reason": None})
+            self._stage_change(rec.ref, before, after, when, wanted["owner_id"])
         self.index.add_deal(rec)
+
+    def _has_own_history(self, title: str, company: Ref | None) -> bool:
+        company_rec = self.index.company_by_ref.get(company) if company is not None else None
+        company_folded = fold(company_rec.values["name"]) if company_rec is not None else ""
+        return (company_folded, fold(title)) in self.with_history or ("", fold(title)) in self.with_history
+
+    def _stage_change(self, deal: Ref, before: StageInfo | None, after: StageInfo, when: datetime,
+                      by: Ref | None) -> None:
+        self.writer.insert(DealStageChange, Ref(), {"deal_id": deal, "from_stage_id": before.id if before else None,
+                                                    "to_stage_id": after.id, "changed_at": when, "user_id": by,
+                                                    "reason": None})
+        self.index.stage_changes.add(stage_change_key(deal, after.id, when))
 
     def _move(self, row: _Row, rec: Rec, stage: StageInfo | None, entered: datetime | None,
               owner: Ref | None) -> bool:
@@ -627,10 +643,7 @@ class _Run:
             when = entered or self.now
             changes = {"stage_id": stage.id, "status": stage.status, "stage_changed_at": when,
                        "closed_at": when if stage.status != "open" else None, "updated_at": max(self.now, when)}
-            self.writer.insert(DealStageChange, Ref(), {"deal_id": rec.ref,
-                                                        "from_stage_id": current.id if current else None,
-                                                        "to_stage_id": stage.id, "changed_at": when,
-                                                        "user_id": owner, "reason": None})
+            self._stage_change(rec.ref, current, stage, when, owner)
             self.writer.update(Deal, rec.ref, changes)
             rec.values.update(stage=stage, status=stage.status, stage_changed_at=when, closed_at=changes["closed_at"])
             return True
@@ -642,6 +655,36 @@ class _Run:
             rec.values.update(changes)
             return True
         return False
+
+    # ------------------------------------------------------------ stage history
+
+    def stage_change(self, row: _Row) -> str | None:
+        """A move of a deal between stages: matched by (deal, stage moved to, time to the second)."""
+        company_name = row.name("company", _limit(Company, "name"))
+        company = self.index.companies.get(fold(company_name)) if company_name else None  # never creates one
+        deal = self.deal_named(row, company)
+        to_stage = self._named_stage(row, "to_stage")
+        changed_at = row.read("changed_at", self._moment)
+        if deal is None or to_stage is None or changed_at is None:
+            for key, missing in (("deal", deal), ("to_stage", to_stage), ("changed_at", changed_at)):
+                if missing is None and row.cells.get(key) is None:
+                    row.problem(key, "required")
+            return None
+        from_stage = self._named_stage(row, "from_stage")
+        by = self.owner(row, "by")
+        if stage_change_key(deal.ref, to_stage.id, changed_at) in self.index.stage_changes:
+            return "skipped"
+        self._stage_change(deal.ref, from_stage, to_stage, changed_at, by)
+        return "created"
+
+    def _named_stage(self, row: _Row, key: str) -> StageInfo | None:
+        raw = row.cells.get(key)
+        if raw is None:
+            return None
+        stage = self.index.stage(cell.text(raw))
+        if stage is None:
+            row.problem(key, "unknown_stage", value=cell.text(raw))
+        return stage
 
     # ------------------------------------------------------------ interactions
 
@@ -719,6 +762,22 @@ class _Run:
 # A record's field as its column is named in the file (and in a report of what changed).
 _COLUMN_OF_FIELD = {"owner_id": "owner", "contact_id": "contact", "company_id": "company", "deal_id": "deal",
                     "due_at": "due"}
+
+
+def _deals_with_history(book: Workbook) -> set[tuple[str, str]]:
+    """Return the deals the stage_history sheet names, as (folded company name or "", folded title): read before
+    the deals sheet, so a deal created with moves of its own never gets the history its row would imply, even
+    when a crash stops the run between the two sheets."""
+    named: set[tuple[str, str]] = set()
+    for sheet in book.sheets:
+        if sheet.spec.key != "stage_history":
+            continue
+        for _, cells in sheet.rows():
+            if cells.get("deal") is not None:
+                company = cells.get("company")
+                named.add((fold(clean_name(cell.text(company))) if company is not None else "",
+                           fold(clean_name(cell.text(cells["deal"])))))
+    return named
 
 
 def _drop_huge_cells(row: _Row) -> None:

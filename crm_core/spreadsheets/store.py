@@ -87,6 +87,11 @@ def task_key(title: str, due_at: datetime | None, owner: Ref | None) -> tuple[An
     return (" ".join(fold(title).split()), None if due_at is None else _to_the_second(due_at), owner)
 
 
+def stage_change_key(deal: Ref, to_stage_id: int, changed_at: datetime) -> tuple[Any, ...]:
+    """Return what makes a stage change the same one: (deal, stage moved to, time to the second)."""
+    return (deal, to_stage_id, _to_the_second(changed_at))
+
+
 def _to_the_second(moment: datetime) -> int:
     """A time as a spreadsheet keeps it: an export writes seconds, a chat-logged time has microseconds too."""
     return math.floor(moment.timestamp())
@@ -104,6 +109,7 @@ class Index:
     users: dict[str, Rec] = field(default_factory=dict)
     telegram_users: dict[str, Ref] = field(default_factory=dict)
     stages: dict[str, StageInfo] = field(default_factory=dict)
+    stage_changes: set[tuple[Any, ...]] = field(default_factory=set)
     first_stage: StageInfo | None = None
     won_stage: StageInfo | None = None
     lost_stage: StageInfo | None = None
@@ -209,6 +215,9 @@ async def load_index(session: AsyncSession) -> Index:
         deals[deal.id] = rec
         index.add_deal(rec)
     session.expunge_all()  # the deals were read as rows of the ORM only to get every column; drop them
+    for deal_id, to_stage_id, changed_at in await session.execute(
+            select(DealStageChange.deal_id, DealStageChange.to_stage_id, DealStageChange.changed_at)):
+        index.stage_changes.add(stage_change_key(_ref(deals, deal_id) or Ref(deal_id), to_stage_id, changed_at))
     for happened in await session.execute(select(Interaction.id, Interaction.occurred_at, Interaction.contact_id,
                                             Interaction.company_id, Interaction.kind, Interaction.summary,
                                             Interaction.deal_id, Interaction.owner_id)):

@@ -32,7 +32,9 @@ async def test_importing_an_export_into_an_empty_home_gives_the_same_data(
         lang: str) -> None:
     await importer(write_workbook(tmp_path / "book.xlsx", BOOK))
     first = await export_workbook(sessionmaker, tmp_path / "first.xlsx", lang=lang, tz=clock.now().tzinfo)
-    assert first.counts == {"users": 2, "companies": 3, "contacts": 2, "deals": 2, "interactions": 2, "tasks": 2}
+    # The deals' stage history too: a won deal named with the open stage it was closed from has two moves.
+    assert first.counts == {"users": 2, "companies": 3, "contacts": 2, "deals": 2, "stage_history": 3,
+                            "interactions": 2, "tasks": 2}
 
     db, empty_home = await prepare_store(Settings(home=tmp_path / "new-home"), clock)
     try:
@@ -43,7 +45,7 @@ async def test_importing_an_export_into_an_empty_home_gives_the_same_data(
         await db.dispose()
 
     assert report.errors == []
-    assert sum(report.created.values()) == 13
+    assert sum(report.created.values()) == 16
     assert _cells(tmp_path / "second.xlsx") == _cells(tmp_path / "first.xlsx")
 
 
@@ -98,7 +100,8 @@ async def test_the_template_has_every_sheet_an_example_and_how_to_fill_it(
     write_template(tmp_path / "mau.xlsx", lang="vi")
 
     cells = _cells(tmp_path / "mau.xlsx")
-    assert list(cells) == ["Cách điền", "Nhân viên", "Công ty", "Liên hệ", "Cơ hội", "Tương tác", "Công việc"]
+    assert list(cells) == ["Cách điền", "Nhân viên", "Công ty", "Liên hệ", "Cơ hội", "Lịch sử giai đoạn", "Tương tác",
+                           "Công việc"]
     assert all(len(rows) == 2 for title, rows in cells.items() if title != "Cách điền")
     left_as_is = await importer(tmp_path / "mau.xlsx", dry_run=True)
     assert {(e.sheet, e.code) for e in left_as_is.errors} == {(sheet, "template_example") for sheet in SHEETS}
@@ -108,10 +111,12 @@ async def test_the_template_has_every_sheet_an_example_and_how_to_fill_it(
 
     book = openpyxl.load_workbook(tmp_path / "mau.xlsx")
     for title, column, value in (("Nhân viên", 5, "x"), ("Công ty", 2, "Thép xây dựng"), ("Liên hệ", 3, "Giám đốc"),
-                                 ("Cơ hội", 8, 201), ("Tương tác", 7, "Gọi lại"), ("Công việc", 7, "chưa")):
+                                 ("Cơ hội", 8, 201), ("Lịch sử giai đoạn", 5, "16/11/2026 09:00"),
+                                 ("Tương tác", 7, "Gọi lại"), ("Công việc", 7, "chưa")):
         book[title].cell(row=2, column=column, value=value)
     book.save(tmp_path / "filled.xlsx")
     report = await importer(tmp_path / "filled.xlsx", dry_run=True)
     assert report.errors == []
     assert report.unknown_sheets == ["Cách điền"]
-    assert report.created == {"users": 1, "companies": 1, "contacts": 1, "deals": 1, "interactions": 1, "tasks": 1}
+    assert report.created == {"users": 1, "companies": 1, "contacts": 1, "deals": 1, "stage_history": 1,
+                              "interactions": 1, "tasks": 1}

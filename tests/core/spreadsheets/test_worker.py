@@ -47,4 +47,5 @@ async def test_an_export_in_a_worker_writes_what_the_store_holds(
 
     exported = await export_in_worker(sessionmaker, tmp_path / "out.xlsx", lang="vi", tz=clock.now().tzinfo)
 
-    assert exported.counts == {"users": 2, "companies": 3, "contacts": 2, "deals": 2, "interactions": 2, "tasks": 2}
+    assert exported.counts == {"users": 2, "companies": 3, "contacts": 2, "deals": 2, "stage_history": 3,
+                              "interactions": 2, "tasks": 2}
