@@ -69,6 +69,13 @@ def _title(t: Texts, lang: str, kind: PeriodKind, first: date, last: date, *, pr
     return t(f"{prefix}_month", month=f"{first:%m/%Y}" if lang == "vi" else f"{first:%b %Y}")
 
 
+def _days(first: date | None, last: date | None, lang: str) -> str:
+    """The days a figure is compared with: '22/11' or '23/11–26/11'."""
+    if first is None or last is None:
+        return "—"
+    return fmt.day(first, lang) if first == last else f"{fmt.day(first, lang)}–{fmt.day(last, lang)}"
+
+
 def highlight_text(summary: Summary, t: Texts, lang: str) -> str:
     """The paragraph on top: the LLM's checked text, or the rules' facts in the reader's words."""
     if summary.highlights.text:
@@ -92,7 +99,8 @@ def render_summary(summary: Summary, t: Texts, lang: str, viewer: UserOut) -> st
         title += t("summary.own", name=viewer.name)
     lines = [title, t("summary.highlights", text=highlight_text(summary, t, lang)), ""]
     lines.append(t("summary.activity", total=summary.interactions_total,
-                   change=_change(summary.interactions_total - summary.previous_interactions)))
+                   change=_change(summary.interactions_total - summary.previous_interactions),
+                   before=_days(summary.previous_first, summary.previous_last, lang)))
     shown = [a for a in summary.activity if a.total or a.previous_total][:MAX_REPS_SHOWN]
     for rep in shown:
         lines.append(fmt.clip(t("summary.rep_line", name=rep.name, total=rep.total, kinds=_kinds(rep.by_kind, t),

@@ -124,9 +124,11 @@ class Figures:
 
     async def activity(self, period: Period, before: Period, owner_id: int | None
                        ) -> tuple[dict[int | None, dict[str, int]], dict[int | None, dict[str, int]]]:
-        """Return interactions per owner and kind in `period` and in `before` (the period just before)."""
+        """Return interactions per owner and kind in `period` and in `before` (earlier: the period just before,
+        or its same first days)."""
         this = func.sum(case((Interaction.occurred_at >= period.start, 1), else_=0))
-        stmt = (select(Interaction.owner_id, Interaction.kind, this, func.count())
+        then_ = func.sum(case((Interaction.occurred_at < before.end, 1), else_=0))
+        stmt = (select(Interaction.owner_id, Interaction.kind, this, then_)
                 .where(Interaction.occurred_at >= before.start, Interaction.occurred_at < period.end,
                        Interaction.source.not_in(NOT_TEAM_WORK))
                 .group_by(Interaction.owner_id, Interaction.kind))
@@ -134,12 +136,11 @@ class Figures:
             stmt = stmt.where(Interaction.owner_id == owner_id)
         now: dict[int | None, dict[str, int]] = defaultdict(dict)
         then: dict[int | None, dict[str, int]] = defaultdict(dict)
-        for owner, kind, in_period, total in await self._session.execute(stmt):
-            current = int(in_period or 0)
-            if current:
-                now[owner][kind] = current
-            if total - current:
-                then[owner][kind] = int(total - current)
+        for owner, kind, in_period, in_before in await self._session.execute(stmt):
+            if in_period:
+                now[owner][kind] = int(in_period)
+            if in_before:
+                then[owner][kind] = int(in_before)
         return dict(now), dict(then)
 
     @staticmethod

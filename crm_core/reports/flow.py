@@ -41,7 +41,7 @@ from crm_core.reports.models import (
     StalledDeal,
     Summary,
 )
-from crm_core.reports.periods import Period, PeriodKind, period_of, previous
+from crm_core.reports.periods import Period, PeriodKind, compared_with, period_of
 from crm_core.reports.pushes import PushKind, PushPrefs, PushStore
 from crm_core.reports.winrates import WinRates
 from crm_core.schemas import TaskOut, UserOut
@@ -105,7 +105,8 @@ class ReportFlow:
         as_of = min(period.end, self._now)
         f = self._figures
         names = await f.staff_names()
-        now_by_rep, then_by_rep = await f.activity(period, previous(period, self.settings.tz), owner_id)
+        before = self._compared_with(period)
+        now_by_rep, then_by_rep = await f.activity(period, before, owner_id)
         listed = [(viewer.id, viewer.name)] if owner_id is not None else await f.salespeople()
         activity = [a for a in f.reps(now_by_rep, then_by_rep, names, listed) if owner_id is None or
                     a.user_id == owner_id]
@@ -116,6 +117,7 @@ class ReportFlow:
                           interactions_by_kind=_by_kind(now_by_rep),
                           interactions_unowned=sum(now_by_rep.get(None, {}).values()),
                           previous_interactions=sum(sum(k.values()) for k in then_by_rep.values()),
+                          previous_first=before.first, previous_last=before.last,
                           leads=await f.leads(period, owner_id), deals=await f.deals(period, owner_id),
                           pipeline=pipeline, forecast=forecast,
                           tasks=await f.tasks(period, as_of, owner_id, names),
@@ -124,6 +126,9 @@ class ReportFlow:
                           nba=await self._nba_stats(viewer, as_of))
         summary.highlights = Highlights(facts=rule_facts(summary))
         return summary
+
+    def _compared_with(self, period: Period) -> Period:
+        return compared_with(period, self._now.date(), self.settings.tz)
 
     async def _nba_stats(self, viewer: UserOut, as_of: datetime) -> NbaStats | None:
         """Done / snoozed / ignored per next-action rule over the 30 days to `as_of` (issue 14), for managers."""
@@ -198,7 +203,7 @@ class ReportFlow:
             raise Forbidden("only your own activity")
         period = self.period(kind, day)
         f = self._figures
-        now_by_rep, then_by_rep = await f.activity(period, previous(period, self.settings.tz), user_id)
+        now_by_rep, then_by_rep = await f.activity(period, self._compared_with(period), user_id)
         names = await f.staff_names()
         rep = RepActivity(user_id=user_id, name=names.get(user_id, f"#{user_id}"),
                           by_kind=now_by_rep.get(user_id, {}), previous_by_kind=then_by_rep.get(user_id, {}))

@@ -196,6 +196,9 @@ class Summary(BaseModel):
     interactions_by_kind: dict[str, int] = Field(default_factory=dict)
     interactions_unowned: int = 0
     previous_interactions: int = 0
+    # The days the activity is compared with: the period before, or its same first days while this one runs.
+    previous_first: date | None = None
+    previous_last: date | None = None
     leads: dict[str, int] = Field(default_factory=dict)
     deals: DealFigures = Field(default_factory=DealFigures)
     pipeline: list[StageFigures] = Field(default_factory=list)
@@ -227,6 +230,8 @@ class Summary(BaseModel):
             "interactions": {"total": self.interactions_total, "by_kind": dict(self.interactions_by_kind),
                              "by_rep": {a.name: a.total for a in self.activity if a.total},
                              "previous_total": self.previous_interactions,
+                             "previous_first": self.previous_first.isoformat() if self.previous_first else None,
+                             "previous_last": self.previous_last.isoformat() if self.previous_last else None,
                              "by_rep_kind": {a.name: dict(a.by_kind) for a in self.activity if a.total},
                              "change_by_rep": {a.name: a.change for a in self.activity}},
             "leads_new": self.leads_total, "leads_by_source": dict(self.leads),

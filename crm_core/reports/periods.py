@@ -72,6 +72,17 @@ def previous(period: Period, tz: tzinfo) -> Period:
     return period_of(period.kind, period.first - timedelta(days=1), tz)
 
 
+def compared_with(period: Period, today: date, tz: tzinfo) -> Period:
+    """Return what `period` is compared with: the one before, cut to the same number of days when `period` is
+    still running (Monday–Thursday with last Monday–Thursday, 1–3 December with 1–3 November), so a week or a
+    month so far is never set against a whole one."""
+    before = previous(period, tz)
+    if period.kind == "day" or not period.first <= today < period.last:
+        return before
+    last = min(before.first + (today - period.first), before.last)
+    return Period(before.kind, before.first, last, before.start, local_midnight(last + timedelta(days=1), tz))
+
+
 def month_after(first: date) -> date:
     """Return the first day of the month after the one starting `first`."""
     return date(first.year + (first.month == 12), first.month % 12 + 1, 1)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.handlers.reports import _title
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
-from crm_core.models import Contact, CustomerQuestion
+from crm_core.models import Contact, CustomerQuestion, Interaction, User
 from crm_core.reports.periods import PeriodKind, period_of
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
@@ -70,3 +71,31 @@ async def test_a_forged_button_with_an_impossible_date_is_a_stale_button(quang: 
     for data in ("sum:v1:ho:d:00010101:1", "sum:v1:rep:2:d:99991231:1"):
         replies = await quang.tap(data)
         assert VI("common.stale_button") in "\n".join(r.text for r in replies)
+
+
+async def _calls(sessionmaker: async_sessionmaker[AsyncSession], *moments: datetime) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        lan = await uow.session.scalar(select(User.id).where(User.name == "Lan"))
+        uow.session.add_all([Interaction(kind="call", occurred_at=at, owner_id=lan, summary="gọi", created_at=at)
+                             for at in moments])
+
+
+async def test_a_week_so_far_is_compared_with_the_same_days_of_the_week_before_and_says_which(
+        quang: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    clock.set(datetime(2026, 11, 26, 10, 0, tzinfo=HCM))  # Thursday
+    # One call so far this week; the week before, one on Monday–Thursday and two on Friday and Saturday.
+    await _calls(sessionmaker, *(datetime(2026, 11, day, 9, 0, tzinfo=HCM) for day in (26, 18, 20, 21)))
+
+    text = (await quang.say("/summary tuần"))[-1].text
+
+    assert VI("summary.activity", total=1, change="=", before="16/11–19/11") in text
+
+
+async def test_a_month_so_far_is_compared_with_the_same_days_of_the_month_before(
+        quang: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    clock.set(datetime(2026, 12, 3, 10, 0, tzinfo=HCM))
+    await _calls(sessionmaker, *(datetime(2026, m, d, 9, 0, tzinfo=HCM) for m, d in ((12, 2), (11, 3), (11, 20))))
+
+    text = (await quang.say("/summary tháng"))[-1].text
+
+    assert VI("summary.activity", total=1, change="=", before="01/11–03/11") in text

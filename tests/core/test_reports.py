@@ -307,11 +307,23 @@ async def test_a_month_counts_every_deal_created_and_closed_in_it(open_services:
 
 
 async def test_a_week_runs_monday_to_sunday_and_compares_with_the_week_before(open_services: OpenServices) -> None:
-    figures = await _summary_json(open_services, kind="week", day=date(2026, 11, 25))
+    figures = await _summary_json(open_services, kind="week", day=date(2026, 11, 25),
+                                  now=datetime(2026, 11, 30, 10, 0, tzinfo=HCM))
 
     assert (figures["first"], figures["last"]) == ("2026-11-23", "2026-11-29")
     assert figures["interactions"]["total"] == 5
     assert figures["interactions"]["previous_total"] == 3
+    assert (figures["interactions"]["previous_first"], figures["interactions"]["previous_last"]) == (
+        "2026-11-16", "2026-11-22")
+
+
+async def test_a_week_so_far_is_compared_with_the_same_days_of_the_week_before(open_services: OpenServices) -> None:
+    figures = await _summary_json(open_services, kind="week", day=date(2026, 11, 25))  # on Monday 23/11
+
+    assert figures["interactions"]["total"] == 5
+    assert figures["interactions"]["previous_total"] == 0  # the book's three are on Sunday 22/11
+    assert (figures["interactions"]["previous_first"], figures["interactions"]["previous_last"]) == (
+        "2026-11-16", "2026-11-16")
 
 
 async def test_an_interaction_belongs_to_its_local_date_in_a_time_zone_far_from_utc(
@@ -339,6 +351,7 @@ async def test_an_empty_day_for_a_team_of_one_has_zeros_and_a_quiet_highlight(op
 
     figures = summary.as_json()
     assert figures["interactions"] == {"total": 0, "by_kind": {}, "by_rep": {}, "previous_total": 0,
+                                       "previous_first": "2026-11-22", "previous_last": "2026-11-22",
                                        "by_rep_kind": {}, "change_by_rep": {}}
     assert figures["deals"]["win_rate"] is None
     assert figures["forecast"]["amount"] == {}
