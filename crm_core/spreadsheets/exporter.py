@@ -190,7 +190,7 @@ async def _stage_history(session: AsyncSession, lang: str) -> list[Row]:
     before, after, by = aliased(Stage), aliased(Stage), aliased(User)
     names = (before.name_vi, after.name_vi) if lang == "vi" else (before.name_en, after.name_en)
     rows = await session.execute(
-        select(Deal.title, Company.name, *names, DealStageChange.changed_at, by.name)
+        select(Deal.title, Company.name, *names, DealStageChange.changed_at, by.name).select_from(DealStageChange)
         .join(Deal, DealStageChange.deal_id == Deal.id).outerjoin(Company, Deal.company_id == Company.id)
         .outerjoin(before, DealStageChange.from_stage_id == before.id)
         .join(after, DealStageChange.to_stage_id == after.id).outerjoin(by, DealStageChange.user_id == by.id)

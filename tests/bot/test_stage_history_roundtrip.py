@@ -40,7 +40,8 @@ async def _moves(url: str) -> Moves:
         async with create_sessionmaker(engine)() as session:
             rows = await session.execute(
                 select(Deal.title, Company.name, before.key, after.key, DealStageChange.changed_at, User.name)
-                .join(Deal, DealStageChange.deal_id == Deal.id).outerjoin(Company, Deal.company_id == Company.id)
+                .select_from(DealStageChange).join(Deal, DealStageChange.deal_id == Deal.id)
+                .outerjoin(Company, Deal.company_id == Company.id)
                 .outerjoin(before, DealStageChange.from_stage_id == before.id)
                 .join(after, DealStageChange.to_stage_id == after.id)
                 .outerjoin(User, DealStageChange.user_id == User.id)
