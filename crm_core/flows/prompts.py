@@ -22,6 +22,7 @@ from crm_core.services import Services
 
 DIFF_LINES = 12
 DIFF_LINE_CHARS = 100
+REMOVED_KEPT = 2  # removed lines shown even when the new text alone would fill the diff
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,19 @@ class PromptPreview:
 
 
 def short_diff(before: str, after: str, *, limit: int = DIFF_LINES) -> list[str]:
-    """Return the changed lines ("- old", "+ new"), at most `limit`, then "…" when there are more."""
+    """Return the changed lines, at most `limit`: the new text's ("+ new") first, then the removed ("- old").
+
+    A full rewrite changes more lines than are shown: the admin must see what they are about to save, so the
+    added lines come first and the removed ones get what room is left (at least `REMOVED_KEPT` when the added
+    lines would fill it all), then "…" when anything is left out.
+    """
     changed = [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
                if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    lines = [_clipped(f"{line[0]} {line[1:]}".rstrip()) for line in changed]
-    return [*lines[:limit], "…"] if len(lines) > limit else lines
+    added = [_clipped(f"+ {line[1:]}".rstrip()) for line in changed if line[0] == "+"]
+    removed = [_clipped(f"- {line[1:]}".rstrip()) for line in changed if line[0] == "-"]
+    room_for_removed = min(len(removed), max(REMOVED_KEPT, limit - len(added)))
+    shown = added[: limit - room_for_removed] + removed[:room_for_removed]
+    return [*shown, "…"] if len(shown) < len(added) + len(removed) else shown
 
 
 def _clipped(line: str, limit: int = DIFF_LINE_CHARS) -> str:
