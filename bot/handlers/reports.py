@@ -175,6 +175,10 @@ def _pipeline_lines(pipeline: list[StageFigures], t: Texts, lang: str) -> list[s
         lines.append(fmt.clip(t("summary.stage_line", stage=stage.name(lang), count=stage.count,
                                 amount=money(stage.amount, lang, t), weighted=money(stage.weighted, lang, t)),
                               LINE_CHARS))
+    bases = {stage.basis for stage in pipeline if stage.count}
+    if bases:
+        basis = "mixed" if len(bases) > 1 else bases.pop()
+        lines.append(f"   {t('summary.weighted_basis', basis=t(f'summary.basis_{basis}'))}")
     return lines
 
 

@@ -1,9 +1,10 @@
 """Pipeline by stage and the month's forecast, from the aggregate rows (pure: values in, values out).
 
-    weighted  = amount × the stage's configured probability
+    weighted  = amount × p(stage)
     forecast  = Σ over open deals closing by the month's end (or undated) of amount × p(stage), where
                 p(stage) = the team's win rate of closed deals that passed through the stage, once at
                 least MIN_HISTORY of them closed; else the stage's configured probability.
+One probability per stage, so one message never weights the same stage two ways.
 Every sum is per currency.
 """
 
@@ -54,17 +55,17 @@ def build_pipeline(rows: Iterable[tuple[int, str, str, int, Decimal]], stages: I
                    history: Mapping[int, tuple[int, int]], month: str) -> tuple[list[StageFigures], Forecast]:
     """Sum the open-deal rows (stage id, currency, horizon, count, value) into stages and the forecast."""
     by_id = {s.id: s for s in stages}
-    figures = {s.id: StageFigures(key=s.key, name_vi=s.name_vi, name_en=s.name_en, position=s.position,
-                                  probability=s.probability) for s in by_id.values()}
     odds = {s.id: stage_odds(s, history) for s in by_id.values()}
+    figures = {s.id: StageFigures(key=s.key, name_vi=s.name_vi, name_en=s.name_en, position=s.position,
+                                  probability=round(odds[s.id].probability * 100), basis=odds[s.id].basis)
+               for s in by_id.values()}
     forecast = Forecast(month=month)
     used: set[int] = set()
     for stage_id, currency, horizon, count, amount in rows:
         stage, line = by_id[stage_id], figures[stage_id]
         line.count += count
         line.amount[currency] = line.amount.get(currency, Decimal(0)) + amount
-        line.weighted[currency] = line.weighted.get(currency, Decimal(0)) + _times(
-            amount, Decimal(stage.probability) / 100)
+        line.weighted[currency] = line.weighted.get(currency, Decimal(0)) + _times(amount, _share(stage, history))
         if horizon in ("month", "undated"):
             forecast.deals += count
             forecast.undated += count if horizon == "undated" else 0

@@ -76,7 +76,8 @@ class StageFigures(BaseModel):
     name_vi: str
     name_en: str
     position: int
-    probability: int  # the stage's configured probability, in percent
+    probability: int  # in percent: the team's win rate from the stage (history) or its configured probability
+    basis: Literal["history", "configured"] = "configured"
     count: int = 0
     amount: Money = Field(default_factory=dict)
     weighted: Money = Field(default_factory=dict)
@@ -240,7 +241,7 @@ class Summary(BaseModel):
                       "lost": _count_money(self.deals.lost), "win_rate": _rate(self.deals.win_rate)},
             "pipeline": [{"stage": s.key, "name": s.name_vi, "name_en": s.name_en, "count": s.count,
                           "amount": _money(s.amount), "weighted": _money(s.weighted),
-                          "probability": s.probability} for s in self.pipeline],
+                          "probability": s.probability, "basis": s.basis} for s in self.pipeline],
             "forecast": {"month": self.forecast.month, "amount": _money(self.forecast.amount),
                          "deals": self.forecast.deals, "undated": self.forecast.undated,
                          "basis": self.forecast.basis,

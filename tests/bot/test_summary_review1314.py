@@ -16,6 +16,7 @@ from crm_core.models import Contact, CustomerQuestion, Interaction, User
 from crm_core.reports.periods import PeriodKind, period_of
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
+from tests.bot.test_nba_chat import _deal
 
 VI = Texts("vi")
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -99,3 +100,12 @@ async def test_a_month_so_far_is_compared_with_the_same_days_of_the_month_before
     text = (await quang.say("/summary tháng"))[-1].text
 
     assert VI("summary.activity", total=1, change="=", before="01/11–03/11") in text
+
+
+async def test_the_pipeline_says_which_probabilities_weighted_it(
+        quang: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    await _deal(sessionmaker, clock, owner="Lan", company="Hòa Phát")
+
+    text = (await quang.say("/pipeline"))[-1].text
+
+    assert VI("summary.weighted_basis", basis=VI("summary.basis_configured")) in text
