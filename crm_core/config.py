@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # How long an invite link made with /invite can be opened.
     invite_hours: int = Field(default=72, ge=1, le=30 * 24)
+    # How long an admin's dialog (a prompt's new text, a gap's answer) waits for its text or its [Save]: after
+    # that, a text is ordinary text again (a call log is never taken for a FAQ answer hours later).
+    admin_dialog_minutes: int = Field(default=15, ge=1, le=24 * 60)
     prompts_dir: Path = PROMPTS_DIR
     demo_knowledge_dir: Path = DEMO_KNOWLEDGE_DIR
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crm_core.config import Settings
@@ -44,6 +44,14 @@ class Ctx:
         """Wait for this person's next text in this chat, in dialog `name` (others in a group are not in it)."""
         inbound = self.inbound
         await self.services.state.set(inbound.channel, inbound.chat_id, inbound.user_id, name, data)
+
+    async def admin_dialog(self, name: str) -> dict[str, Any] | None:
+        """Return the data of this person's admin dialog `name` (e.g. waiting for [Save]), unless it has expired."""
+        inbound = self.inbound
+        lifetime = timedelta(minutes=self.settings.admin_dialog_minutes)
+        state = await self.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id,
+                                              lifetimes={name: lifetime})
+        return state[1] if state is not None and state[0] == name else None
 
     async def clear_state(self) -> None:
         """Leave this person's dialog in this chat."""

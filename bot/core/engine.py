@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from string import Formatter
 from typing import Literal
 
@@ -255,6 +255,8 @@ class Engine:
         if inbound.callback_data is not None:
             return await self._route_callback(inbound, ctx)
         text = (inbound.text or "").strip()
+        if text.startswith("/"):
+            await self._end_admin_dialog(inbound, ctx)  # a command is never an admin's awaited text
         command = split_command(text) if text.startswith("/") else None
         if command is not None:
             return await self._route_command(inbound, ctx, *command)
@@ -272,9 +274,22 @@ class Engine:
             return Reply(ctx.t("common.not_allowed"))
         return await handler(inbound, ctx)
 
+    async def _end_admin_dialog(self, inbound: Inbound, ctx: Ctx) -> None:
+        """End this person's admin dialog (a prompt edit, a gap answer) when they turn to a command."""
+        state = await ctx.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id)
+        route = self._router.states.get(state[0]) if state is not None else None
+        if route is not None and route.admin:
+            await ctx.clear_state()
+
+    def _dialog_lifetimes(self) -> dict[str, timedelta]:
+        """Return how long each expiring dialog waits: the admins' dialogs."""
+        lifetime = timedelta(minutes=self.settings.admin_dialog_minutes)
+        return {name: lifetime for name, route in self._router.states.items() if route.admin}
+
     async def _dialog_state(self, inbound: Inbound, ctx: Ctx) -> tuple[str, dict[str, object]] | None:
         """Return the dialog this person is in, in this chat; one their role no longer admits is left."""
-        state = await ctx.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id)
+        state = await ctx.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id,
+                                             lifetimes=self._dialog_lifetimes())
         if state is None:
             return None
         route = self._router.states.get(state[0])

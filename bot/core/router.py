@@ -52,6 +52,9 @@ class StateRoute:
     name: str
     handler: StateHandler
     audience: Audience
+    # An admin's dialog: it expires (Settings.admin_dialog_minutes) and any command ends it before it runs, so a
+    # later text (a call log) is never taken as a prompt's new text or a FAQ answer.
+    admin: bool = False
 
 
 class Router:
@@ -84,11 +87,15 @@ class Router:
 
         return register
 
-    def state(self, name: str, *, audience: Audience) -> Callable[[StateHandler], StateHandler]:
-        """Register the handler of a dialog state (the next text the chat sends) for an audience."""
+    def state(self, name: str, *, audience: Audience, admin: bool = False) -> Callable[[StateHandler],
+                                                                                       StateHandler]:
+        """Register the handler of a dialog state (the next text the chat sends) for an audience.
+
+        `admin`: the dialog expires and a command ends it (see `StateRoute.admin`).
+        """
 
         def register(handler: StateHandler) -> StateHandler:
-            self.states[name] = StateRoute(name, handler, audience)
+            self.states[name] = StateRoute(name, handler, audience, admin)
             return handler
 
         return register

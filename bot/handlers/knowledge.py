@@ -7,7 +7,8 @@
     /kb                   documents (size, sections, date, who) with [🗑] [🔄] buttons
     /kb test QUESTION     exactly what a customer would get: answer, sources, confidence, hand-off or not
     /kb <a link>          links are not fetched: send the file
-    /gaps                 last 30 days' unanswered or 👎 questions, grouped; [✍️ Write the answer] on each
+    /gaps                 last 30 days' unanswered or 👎 questions, grouped; [✍️ Write the answer] on each:
+                          the next text is shown back with [Save] [Cancel] (a command or 15 minutes end the wait)
 
 Everything is the admins' (`Audience.ADMINS` on commands and buttons; `flows.knowledge` asks the policy again);
 another colleague's knowledge file is answered with who can add it.
@@ -41,6 +42,7 @@ router = Router()
 NAMESPACE = "kb"
 GAP_NAMESPACE = "gap"
 GAP_STATE = "gap_answer"
+GAP_CONFIRM_STATE = "gap_confirm"
 # Sent as files, these are always knowledge (a .csv/.xlsx is knowledge only with question/answer columns).
 KNOWLEDGE_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx")
 DOCS_SHOWN = 10
@@ -257,7 +259,9 @@ async def on_gaps(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 @router.callback(GAP_NAMESPACE, audience=Audience.ADMINS)
 async def on_gap_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
-    """[✍️ Write the answer]: the next text is the answer to that group."""
+    """[✍️ Write the answer]: the next text is the answer to that group; [Save] adds it, [Cancel] drops it."""
+    if cb.action in ("save", "drop") and len(cb.args) == 1:
+        return await _confirm_gap_answer(ctx, cb.arg_int(0), save=cb.action == "save")
     if cb.action != "ans" or len(cb.args) != 1:
         raise StaleCallback(cb.action)
     key = cb.arg_int(0)
@@ -266,21 +270,42 @@ async def on_gap_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         text = ctx.t("gaps.gone")
         return Reply(text, toast=text[:200])
     await ctx.set_state(GAP_STATE, {"key": key})
-    return Reply(ctx.t("gaps.ask_answer", example=fmt.clip(group.example, 200), count=group.count))
+    return Reply(ctx.t("gaps.ask_answer", example=fmt.clip(group.example, 200), count=group.count,
+                       minutes=ctx.settings.admin_dialog_minutes))
 
 
-@router.state(GAP_STATE, audience=Audience.ADMINS)
+@router.state(GAP_STATE, audience=Audience.ADMINS, admin=True)
 async def on_gap_answer(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
-    """The answer typed for a group: into the knowledge base at once."""
-    await ctx.clear_state()
+    """The answer typed for a group: shown back with [Save] [Cancel]; customers see it only after [Save]."""
     answer = (msg.text or "").strip()
     if not answer:
         return Reply(ctx.t("gaps.empty_answer"))
+    key = int(str(data.get("key") or 0))
+    await ctx.set_state(GAP_CONFIRM_STATE, {"key": key, "answer": answer})
+    keyboard = Keyboard.of([Button(ctx.t("gaps.btn_save"), pack(GAP_NAMESPACE, "save", key)),
+                            Button(ctx.t("gaps.btn_cancel"), pack(GAP_NAMESPACE, "drop", key))])
+    return Reply(ctx.t("gaps.confirm", answer=fmt.clip(answer, 3000)), keyboard=keyboard)
+
+
+@router.state(GAP_CONFIRM_STATE, audience=Audience.ADMINS, admin=True)
+async def on_text_while_confirming_gap(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
+    """Another text before [Save]: the newer answer to the same group."""
+    return await on_gap_answer(msg, ctx, {"key": data.get("key")})
+
+
+async def _confirm_gap_answer(ctx: Ctx, key: int, *, save: bool) -> Reply:
+    data = await ctx.admin_dialog(GAP_CONFIRM_STATE)
+    if data is None or data.get("key") != key:  # expired, ended by a command, or another group's
+        text = ctx.t("gaps.nothing_pending")
+        return Reply(text, toast=text[:200])
+    await ctx.clear_state()
+    if not save:
+        return Reply(ctx.t("gaps.cancelled"), edit=True)
     try:
-        taken = await ctx.flows.knowledge.answer_gap(ctx.staff, int(str(data.get("key") or 0)), answer)
+        await ctx.flows.knowledge.answer_gap(ctx.staff, key, str(data.get("answer") or ""))
     except NotFound:
         return Reply(ctx.t("gaps.gone"))
-    return Reply(ctx.t("gaps.answered", doc=taken.doc, sections=taken.sections))
+    return Reply(ctx.t("gaps.answered"), edit=True)
 
 
 def _size(size: int, lang: str) -> str:

@@ -1,7 +1,9 @@
 """Prompt templates from the phone (admins): list, show, edit by sending the new text, save, history, roll back.
 
     /prompts              every prompt, its version in force and what it is for; a button each
-    /prompt NAME          the version in force, its variables, its text; the next text sent is the new version
+    /prompt NAME          the version in force, its variables, its text, [✏️ Edit] [History] (viewing changes nothing)
+      [✏️ Edit]            the next text sent is the new version (an admin dialog: a command or
+                          `Settings.admin_dialog_minutes` end it)
       new text            checked (syntax, missing/unknown variables, a render with the sample): what is wrong,
                           or a short diff with [Save] [Cancel] (the text waits in the dialog state)
       [Save]              a new version, in force at once (audited); [Cancel] drops it
@@ -22,7 +24,7 @@ from crm_core.config import Settings
 from crm_core.errors import NotFound
 from crm_core.flows import Flows
 from crm_core.policy import Audience
-from crm_core.prompting.validation import Problem
+from crm_core.prompting.validation import MAX_TEMPLATE_CHARS, Problem
 from crm_core.prompting.versions import PromptInvalid
 
 router = Router()
@@ -51,7 +53,7 @@ async def on_prompts(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 @router.command("prompt", audience=Audience.ADMINS)
 async def on_prompt(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Show one prompt (and wait for its new text), or its history."""
+    """Show one prompt (with [✏️ Edit]), or its history."""
     words = _args(msg).split()
     if not words:
         return Reply(ctx.t("prompts.usage"))
@@ -66,15 +68,25 @@ async def _show(ctx: Ctx, name: str) -> Reply:
         prompt = await ctx.flows.prompts.show(ctx.staff, name)
     except NotFound:
         return Reply(ctx.t("prompts.unknown", name=fmt.clip(name, 60)))
-    await ctx.set_state(EDIT_STATE, {"name": prompt.name})
     variables = ", ".join("{" + v + "}" for v in prompt.input_variables) or "—"
     template = prompt.template if len(prompt.template) <= TEMPLATE_SHOWN_CHARS else \
         prompt.template[:TEMPLATE_SHOWN_CHARS].rstrip() + "\n…"
     text = "\n".join([ctx.t("prompts.show_title", name=prompt.name, version=prompt.version),
                       prompt.description, ctx.t("prompts.variables", variables=variables), "", template, "",
                       ctx.t("prompts.how_to_edit")])
-    keyboard = Keyboard.of([Button(ctx.t("prompts.btn_history"), pack(NAMESPACE, "hist", prompt.name))])
+    keyboard = Keyboard.of([Button(ctx.t("prompts.btn_edit"), pack(NAMESPACE, "edit", prompt.name)),
+                            Button(ctx.t("prompts.btn_history"), pack(NAMESPACE, "hist", prompt.name))])
     return Reply(fmt.clip_lines(text, 4000), keyboard=keyboard)
+
+
+async def _start_edit(ctx: Ctx, name: str) -> Reply:
+    """[✏️ Edit]: the next text this admin sends is the prompt's new version."""
+    try:
+        prompt = await ctx.flows.prompts.show(ctx.staff, name)
+    except NotFound:
+        return Reply(ctx.t("prompts.unknown", name=fmt.clip(name, 60)))
+    await ctx.set_state(EDIT_STATE, {"name": prompt.name})
+    return Reply(ctx.t("prompts.ask_new_text", name=prompt.name, minutes=ctx.settings.admin_dialog_minutes))
 
 
 async def _history(ctx: Ctx, name: str) -> Reply:
@@ -93,7 +105,7 @@ async def _history(ctx: Ctx, name: str) -> Reply:
     return Reply("\n".join(lines), keyboard=Keyboard.column(buttons, per_row=3) if buttons else None)
 
 
-@router.state(EDIT_STATE, audience=Audience.ADMINS)
+@router.state(EDIT_STATE, audience=Audience.ADMINS, admin=True)
 async def on_new_text(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
     """The new text of the prompt being edited: what is wrong with it, or the diff and [Save] [Cancel]."""
     name = str(data.get("name") or "")
@@ -109,7 +121,7 @@ async def on_new_text(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> Handle
     return Reply(body, keyboard=keyboard)
 
 
-@router.state(CONFIRM_STATE, audience=Audience.ADMINS)
+@router.state(CONFIRM_STATE, audience=Audience.ADMINS, admin=True)
 async def on_text_while_confirming(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
     """Another text before [Save]: it is the newer draft of the same prompt."""
     return await on_new_text(msg, ctx, {"name": data.get("name")})
@@ -117,12 +129,14 @@ async def on_text_while_confirming(msg: Inbound, ctx: Ctx, data: dict[str, objec
 
 @router.callback(NAMESPACE, audience=Audience.ADMINS)
 async def on_prompt_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
-    """[name] [History] [Save] [Cancel] [↩️ vN]."""
+    """[name] [✏️ Edit] [History] [Save] [Cancel] [↩️ vN]."""
     if not cb.args:
         raise StaleCallback(cb.action)
     name = cb.args[0]
     if cb.action == "show":
         return await _show(ctx, name)
+    if cb.action == "edit":
+        return await _start_edit(ctx, name)
     if cb.action == "hist":
         return await _history(ctx, name)
     if cb.action == "back" and len(cb.args) == 2:
@@ -133,14 +147,13 @@ async def on_prompt_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResul
 
 
 async def _confirm(msg: Inbound, ctx: Ctx, name: str, *, save: bool) -> Reply:
-    state = await ctx.services.state.get(msg.channel, msg.chat_id, msg.user_id)
-    if state is None or state[0] != CONFIRM_STATE or state[1].get("name") != name:
+    data = await ctx.admin_dialog(CONFIRM_STATE)
+    if data is None or data.get("name") != name:  # expired, ended by a command, or another prompt's
         text = ctx.t("prompts.nothing_pending")
         return Reply(text, toast=text[:200])
     await ctx.clear_state()
     if not save:
         return Reply(ctx.t("prompts.cancelled", name=name), edit=True)
-    data = state[1]
     try:
         saved = await ctx.flows.prompts.save(ctx.staff, name, str(data.get("text") or ""),
                                              base_version=int(str(data.get("base") or 0)))
@@ -161,9 +174,11 @@ async def _rollback(ctx: Ctx, name: str, version: int) -> Reply:
 def _problems_text(ctx: Ctx, name: str, problems: list[Problem]) -> str:
     lines = [ctx.t("prompts.refused", name=name)]
     for problem in problems:
+        # Said by kind, with the variables or the field: never the parser's or pydantic's English words.
         variables = ", ".join("{" + v + "}" for v in problem.variables)
-        lines.append(ctx.t(f"prompts.problem_{problem.kind}", variables=variables,
-                           detail=fmt.clip(problem.detail, 200)))
+        key = f"prompts.problem_{problem.kind}" + (f"_{problem.reason}" if problem.reason else "")
+        lines.append(ctx.t(key, variables=variables, field="{" + fmt.clip(problem.field, 60) + "}",
+                           limit=MAX_TEMPLATE_CHARS))
     lines.append(ctx.t("prompts.send_again"))
     return "\n".join(lines)
 

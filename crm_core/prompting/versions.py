@@ -47,6 +47,11 @@ def describe(problem: Problem) -> str:
         return "unknown variable(s): " + ", ".join("{" + v + "}" for v in problem.variables)
     if problem.kind == "syntax":
         return f"broken template: {problem.detail} (write literal braces as {{{{ and }}}})"
+    if problem.kind in ("positional", "format_spec", "conversion", "attribute"):
+        return (f"{{{problem.field}}}: only plain {{variable}} fields are allowed "
+                f"(no {problem.kind.replace('_', ' ')}; write literal braces as {{{{ and }}}})")
+    if problem.kind == "too_long":
+        return f"the text is {problem.detail}"
     return f"the sample input does not render: {problem.detail}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,10 +26,21 @@ class StateService:
         self._session = session
         self._now = now
 
-    async def get(self, channel: str, chat_id: str, user_id: str) -> tuple[str, dict[str, Any]] | None:
-        """Return the person's dialog (name, data) in this chat, if any."""
+    async def get(self, channel: str, chat_id: str, user_id: str, *,
+                  lifetimes: Mapping[str, timedelta] | None = None) -> tuple[str, dict[str, Any]] | None:
+        """Return the person's dialog (name, data) in this chat, if any.
+
+        A dialog named in `lifetimes` that was last set longer ago than its lifetime has expired: it is
+        ended here and None is returned, as if there were none.
+        """
         row = await self._row(channel, chat_id, user_id)
-        return (row.name, dict(row.data)) if row else None
+        if row is None:
+            return None
+        lifetime = (lifetimes or {}).get(row.name)
+        if lifetime is not None and self._now - row.updated_at > lifetime:
+            await self.clear(channel, chat_id, user_id)
+            return None
+        return row.name, dict(row.data)
 
     async def _row(self, channel: str, chat_id: str, user_id: str) -> DialogState | None:
         return await self._session.scalar(select(DialogState).where(*_dialog_of(channel, chat_id, user_id)))

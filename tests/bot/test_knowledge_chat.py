@@ -263,6 +263,9 @@ async def _ask_badly(sessionmaker: async_sessionmaker[AsyncSession], clock: Froz
                                              feedback=feedback, asked_at=clock.now() - timedelta(days=days)))
 
 
+DELIVERY_ANSWER = "Dạ có ạ, cửa hàng giao hàng ra Đà Nẵng trong 2-3 ngày, phí 30.000đ."
+
+
 async def test_gaps_groups_similar_unanswered_questions_and_an_answer_takes_effect_at_once(
         kb_engine: tuple[Engine, Any], sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
     engine, kb = kb_engine
@@ -279,18 +282,82 @@ async def test_gaps_groups_similar_unanswered_questions_and_an_answer_takes_effe
     [gaps] = await thao.say("/gaps")
     await thao.press(VI("gaps.btn_answer", number=1))
     asked = thao.text
-    [done] = await thao.say("Dạ có ạ, cửa hàng giao hàng ra Đà Nẵng trong 2-3 ngày, phí 30.000đ.")
+    [shown] = await thao.say(DELIVERY_ANSWER)
+    not_yet = kb.list_docs()
+    [done] = await thao.press(VI("gaps.btn_save"))
     [after] = await thao.say("/gaps")
 
     assert gaps.text.startswith(VI("gaps.title", groups=2, questions=4))
     assert VI("gaps.line", number=1, example="giao hang da nang khong", count=3) in gaps.text
     assert VI("gaps.line", number=2, example="Cửa hàng có xuất hóa đơn VAT không?", count=1) in gaps.text
-    assert asked == VI("gaps.ask_answer", example="giao hang da nang khong", count=3)
-    assert done.text == VI("gaps.answered", doc="gap-answers.csv", sections=1)
+    assert asked == VI("gaps.ask_answer", example="giao hang da nang khong", count=3,
+                       minutes=Settings().admin_dialog_minutes)
+    assert shown.text == VI("gaps.confirm", answer=DELIVERY_ANSWER)
+    assert not_yet == []
+    assert done.text == VI("gaps.answered")
+    assert "gap-answers" not in shown.text + done.text
     answer = kb.ask("có giao hàng ra Đà Nẵng không shop?")
     assert not answer.handoff
     assert "2-3 ngày" in (answer.body or "")
     assert after.text.startswith(VI("gaps.title", groups=1, questions=1))
+
+
+GAP_QUESTIONS = [("Shop có giao hàng ra Đà Nẵng không?", 3, True, None),
+                 ("có giao hàng đà nẵng ko shop", 2, True, None)]
+CALL_LOG = "Gọi chị Hoa công ty Minh Phát, báo giá 120 triệu, chị chê đắt, hẹn gọi lại thứ 6"
+
+
+async def test_a_command_ends_the_wait_for_a_gap_answer_and_a_later_call_log_is_not_a_faq(
+        kb_engine: tuple[Engine, Any], sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    engine, kb = kb_engine
+    await _ask_badly(sessionmaker, clock, GAP_QUESTIONS)
+    thao = chat(engine, "3001", Screen())
+    await thao.say("/gaps")
+    await thao.press(VI("gaps.btn_answer", number=1))
+
+    await thao.say("/tasks")
+    [reply] = await thao.say(CALL_LOG)
+
+    assert not any(b.data.startswith("gap:") for b in thao.buttons)  # no [Save] of a gap answer
+    assert not reply.text.startswith(VI("gaps.confirm", answer="")[:30])
+    assert kb.list_docs() == []
+
+
+async def test_a_gap_answer_waits_a_limited_time_and_its_save_expires(
+        kb_engine: tuple[Engine, Any], sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    engine, kb = kb_engine
+    await _ask_badly(sessionmaker, clock, GAP_QUESTIONS)
+    thao = chat(engine, "3001", Screen())
+    lifetime = timedelta(minutes=Settings().admin_dialog_minutes + 1)
+    await thao.say("/gaps")
+    await thao.press(VI("gaps.btn_answer", number=1))
+    clock.advance(lifetime)
+    [late_text] = await thao.say(CALL_LOG)
+    await thao.say("/gaps")
+    await thao.press(VI("gaps.btn_answer", number=1))
+    await thao.say("Có, giao trong 2-3 ngày.")
+    clock.advance(lifetime)
+
+    [late_save] = await thao.press(VI("gaps.btn_save"))
+
+    assert not late_text.text.startswith(VI("gaps.confirm", answer="")[:30])
+    assert late_save.text == VI("gaps.nothing_pending")
+    assert kb.list_docs() == []
+
+
+async def test_a_gap_answer_cancelled_is_not_added(
+        kb_engine: tuple[Engine, Any], sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    engine, kb = kb_engine
+    await _ask_badly(sessionmaker, clock, GAP_QUESTIONS)
+    thao = chat(engine, "3001", Screen())
+    await thao.say("/gaps")
+    await thao.press(VI("gaps.btn_answer", number=1))
+    await thao.say("Có, giao trong 2-3 ngày.")
+
+    [cancelled] = await thao.press(VI("gaps.btn_cancel"))
+
+    assert cancelled.text == VI("gaps.cancelled")
+    assert kb.list_docs() == []
 
 
 @pytest.mark.parametrize("user_id", ["1001", "2001"])

@@ -5,6 +5,7 @@ else reaches any of it, not even with forged button data. On SQLite and PostgreS
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest_asyncio
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from crm_core.prompting import PromptLibrary
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
+from tests.conftest import TEST_NOW
 
 VI = Texts("vi")
 NEW_TEXT = "Trả lời bằng {language}, chỉ dựa vào:\n{context}\nCâu hỏi: {question}"
@@ -47,8 +49,14 @@ async def admin_engine(sessionmaker: async_sessionmaker[AsyncSession], clock: Fr
                  render_reminder=reminder_reply, ports=Ports(prompts=library))
 
 
+async def _editing(admin: ChatDriver, name: str = "faq_answer") -> None:
+    """Show the prompt and press [✏️ Edit]: the next text is its new version."""
+    await admin.say(f"/prompt {name}")
+    await admin.press(VI("prompts.btn_edit"))
+
+
 async def _saved(thao: ChatDriver, text: str = NEW_TEXT) -> None:
-    await thao.say("/prompt faq_answer")
+    await _editing(thao)
     await thao.say(text)
     await thao.press(VI("prompts.btn_save"))
 
@@ -77,7 +85,7 @@ async def test_a_prompt_is_shown_with_its_version_and_variables(admin_engine: En
 async def test_a_new_text_missing_a_variable_is_refused_naming_it_and_nothing_is_saved(
         admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     thao = ChatDriver(admin_engine, "3001")
-    await thao.say("/prompt faq_answer")
+    await _editing(thao)
 
     [reply] = await thao.say("Trả lời {question} bằng {language}, gọi khách là {customer}")
 
@@ -90,13 +98,13 @@ async def test_a_new_text_missing_a_variable_is_refused_naming_it_and_nothing_is
 
 async def test_broken_braces_are_refused_and_a_corrected_text_is_then_accepted(admin_engine: Engine) -> None:
     thao = ChatDriver(admin_engine, "3001")
-    await thao.say("/prompt faq_answer")
+    await _editing(thao)
 
     [broken] = await thao.say("{language} {context} {question")
     [fixed] = await thao.say(NEW_TEXT)
 
     assert VI("prompts.refused", name="faq_answer") in broken.text
-    assert "Lỗi cú pháp" in broken.text
+    assert VI("prompts.problem_syntax_unclosed", field="") in broken.text
     assert fixed.text.startswith(VI("prompts.preview", name="faq_answer", version=2, diff="")[:20])
     assert "+ Trả lời bằng {language}, chỉ dựa vào:" in fixed.text
     assert [b.label for b in thao.buttons] == [VI("prompts.btn_save"), VI("prompts.btn_cancel")]
@@ -121,7 +129,7 @@ async def test_save_makes_version_2_in_force_at_once_with_who_and_an_audit_entry
 
 async def test_cancel_keeps_the_version_in_force(admin_engine: Engine, library: PromptLibrary) -> None:
     thao = ChatDriver(admin_engine, "3001")
-    await thao.say("/prompt faq_answer")
+    await _editing(thao)
     await thao.say(NEW_TEXT)
 
     await thao.press(VI("prompts.btn_cancel"))
@@ -152,7 +160,7 @@ async def test_history_lists_versions_and_rollback_puts_one_back_in_force(
 
 async def test_a_stale_save_after_someone_else_saved_is_refused(admin_engine: Engine) -> None:
     thao = ChatDriver(admin_engine, "3001")
-    await thao.say("/prompt faq_answer")
+    await _editing(thao)
     await thao.say(NEW_TEXT)
     save = next(b for b in thao.buttons if b.label == VI("prompts.btn_save"))
     other = ChatDriver(admin_engine, "3002")  # another admin saves first
@@ -186,3 +194,72 @@ async def test_an_unknown_prompt_is_said_by_name(admin_engine: Engine) -> None:
     [reply] = await thao.say("/prompt khong_co")
 
     assert reply.text == VI("prompts.unknown", name="khong_co")
+
+
+async def _dialog(sessionmaker: async_sessionmaker[AsyncSession], user_id: str) -> str | None:
+    """Return the name of the dialog the person is in (their private chat), if any."""
+    async with UnitOfWork(sessionmaker) as uow:
+        state = await Services.build(uow.session, now=TEST_NOW).state.get("telegram", user_id, user_id)
+    return state[0] if state else None
+
+
+async def test_viewing_a_prompt_starts_no_edit_and_the_next_text_is_ordinary_text(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    await thao.say("/prompt faq_answer")
+    shown_buttons = [b.label for b in thao.buttons]
+    [reply] = await thao.say("Gọi anh Minh, báo giá 50 triệu, hẹn thứ 6")
+
+    assert shown_buttons[0] == VI("prompts.btn_edit")
+    assert await _dialog(sessionmaker, "3001") != "prompt_edit"
+    assert VI("prompts.refused", name="faq_answer") not in reply.text
+    assert not reply.text.startswith(VI("prompts.preview", name="faq_answer", version=2, diff="")[:20])
+
+
+async def test_any_command_ends_a_prompt_edit_before_it_runs(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _editing(thao)
+    waiting = await _dialog(sessionmaker, "3001")
+
+    await thao.say("/tasks")
+    [reply] = await thao.say(NEW_TEXT)
+
+    assert waiting == "prompt_edit"
+    assert not reply.text.startswith(VI("prompts.preview", name="faq_answer", version=2, diff="")[:20])
+    assert library.get("faq_answer").ref == "faq_answer@1"
+
+
+async def test_a_prompt_edit_and_its_save_expire(admin_engine: Engine, clock: FrozenClock,
+                                                sessionmaker: async_sessionmaker[AsyncSession],
+                                                library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    minutes = Settings().admin_dialog_minutes
+    await _editing(thao)
+    clock.advance(timedelta(minutes=minutes + 1))
+    [late_text] = await thao.say(NEW_TEXT)
+    await _editing(thao)
+    await thao.say(NEW_TEXT)
+    clock.advance(timedelta(minutes=minutes + 1))
+
+    [late_save] = await thao.press(VI("prompts.btn_save"))
+
+    assert not late_text.text.startswith(VI("prompts.preview", name="faq_answer", version=2, diff="")[:20])
+    assert late_save.text == VI("prompts.nothing_pending")
+    assert library.get("faq_answer").ref == "faq_answer@1"
+    assert await _dialog(sessionmaker, "3001") is None
+
+
+async def test_a_format_spec_is_refused_in_vietnamese_naming_the_field_and_nothing_is_rendered(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _editing(thao)
+
+    [reply] = await thao.say("Trả lời bằng {language:>300000000}, dựa vào:\n{context}\nCâu hỏi: {question}")
+
+    assert VI("prompts.problem_format_spec", field="{language:>300000000}") in reply.text
+    for english in ("validation error", "field name", "format", "Traceback"):
+        assert english not in reply.text.replace(VI("prompts.problem_format_spec", field=""), "")
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(PromptVersion))).all() == []

@@ -52,23 +52,44 @@ def test_missing_and_unknown_are_both_said() -> None:
     assert [(p.kind, p.variables) for p in problems] == [("missing", ("question",)), ("unknown", ("questoin",))]
 
 
-@pytest.mark.parametrize("text", ["{language} {context} {question", "{language} {context} {question} }",
-                                  "{language} {context} {question} {}", "{language} {context} {question} {0}"])
-def test_broken_braces_are_a_syntax_problem(text: str) -> None:
+@pytest.mark.parametrize(("text", "reason"), [("{language} {context} {question", "unclosed"),
+                                              ("{language} {context} {question} }", "lone_close"),
+                                              ("{language} {context} {question} {", "lone_open"),
+                                              ("{language} {context} { {question}", "brace_in_field")])
+def test_broken_braces_are_a_syntax_problem_with_its_reason(text: str, reason: str) -> None:
     [problem] = check_template(FAQ, text)
 
-    assert problem.kind == "syntax"
+    assert (problem.kind, problem.reason) == ("syntax", reason)
     assert problem.detail
+
+
+@pytest.mark.parametrize(("field", "kind"), [("{}", "positional"), ("{0}", "positional"),
+                                             ("{language:>300000000}", "format_spec"),
+                                             ("{language:{question}}", "format_spec"),
+                                             ("{language!r}", "conversion"), ("{language!s:>9}", "conversion"),
+                                             ("{context.upper}", "attribute"), ("{context[0]}", "attribute")])
+def test_a_field_that_is_not_a_plain_variable_is_refused_by_kind_naming_it(field: str, kind: str) -> None:
+    text = GOOD.replace("{language}", field)
+
+    [problem] = check_template(FAQ, text)
+
+    assert (problem.kind, problem.field) == (kind, field[1:-1])
+    assert field in describe(problem)
+
+
+def test_a_huge_padding_spec_is_refused_before_anything_is_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_render(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("rendered")
+
+    monkeypatch.setattr(type(FAQ), "render", no_render)
+
+    [problem] = check_template(FAQ, "{language:>300000000} {context} {question}")
+
+    assert (problem.kind, problem.field) == ("format_spec", "language:>300000000")
 
 
 def test_an_empty_text_is_refused() -> None:
     assert [p.kind for p in check_template(FAQ, "  \n")] == ["empty"]
-
-
-def test_a_format_spec_the_sample_cannot_fill_is_a_render_problem() -> None:
-    [problem] = check_template(FAQ, "{language:d} {context} {question}")
-
-    assert problem.kind == "render"
 
 
 def test_the_library_serves_the_version_in_force_over_the_file() -> None:
