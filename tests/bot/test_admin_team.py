@@ -84,6 +84,16 @@ async def test_an_invite_opened_after_72_hours_has_expired(engine: Engine, thao:
     assert late.text == VI("errors.conflict_invite_expired")
 
 
+async def test_an_unknown_invite_token_is_told_so_and_registers_nobody(engine: Engine) -> None:
+    stranger = ChatDriver(engine, "4242")
+
+    await stranger.say("/start " + "A" * 32, display_name="Mai")
+
+    assert stranger.text == VI("errors.conflict_invite_unknown")
+    await stranger.say("/deals")
+    assert stranger.text == VI("common.staff_only")
+
+
 async def test_someone_registered_opening_an_invite_is_told_so_and_the_invite_stays_unused(
         engine: Engine, thao: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     token = await _invite(thao, "admin")
