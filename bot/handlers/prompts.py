@@ -45,8 +45,8 @@ async def on_prompts(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """List the prompts with the version in force."""
     prompts = await ctx.flows.prompts.catalogue(ctx.staff)
     lines = [ctx.t("prompts.list_title")]
-    lines += [ctx.t("prompts.list_line", name=p.name, version=p.version, description=fmt.clip(p.description, 120))
-              for p in prompts]
+    lines += [ctx.t("prompts.list_line", name=p.name, version=p.version,
+                    description=fmt.clip(p.described_in(ctx.lang), 140)) for p in prompts]
     keyboard = Keyboard.column([Button(p.name, pack(NAMESPACE, "show", p.name)) for p in prompts], per_row=2)
     return Reply("\n".join(lines), keyboard=keyboard)
 
@@ -72,7 +72,7 @@ async def _show(ctx: Ctx, name: str) -> Reply:
     template = prompt.template if len(prompt.template) <= TEMPLATE_SHOWN_CHARS else \
         prompt.template[:TEMPLATE_SHOWN_CHARS].rstrip() + "\n…"
     text = "\n".join([ctx.t("prompts.show_title", name=prompt.name, version=prompt.version),
-                      prompt.description, ctx.t("prompts.variables", variables=variables), "", template, "",
+                      prompt.described_in(ctx.lang), ctx.t("prompts.variables", variables=variables), "", template, "",
                       ctx.t("prompts.how_to_edit")])
     keyboard = Keyboard.of([Button(ctx.t("prompts.btn_edit"), pack(NAMESPACE, "edit", prompt.name)),
                             Button(ctx.t("prompts.btn_history"), pack(NAMESPACE, "hist", prompt.name))])

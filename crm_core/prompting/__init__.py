@@ -41,6 +41,12 @@ class Prompt:
     input_variables: tuple[str, ...]
     template: str
     sample: dict[str, Any] = field(default_factory=dict)
+    # What it is for, in Vietnamese (front matter `description_vi`), for admins reading in Vietnamese.
+    description_vi: str = ""
+
+    def described_in(self, language: str) -> str:
+        """Return what the prompt is for in `language` (Vietnamese when there is one, else the English)."""
+        return self.description_vi if language == "vi" and self.description_vi else self.description
 
     @property
     def ref(self) -> str:
@@ -81,6 +87,7 @@ def parse_prompt(text: str, *, name: str) -> Prompt:
         input_variables=tuple(str(v) for v in variables),
         template=body.lstrip("\n"),
         sample=dict(meta.get("sample") or {}),
+        description_vi=str(meta.get("description_vi") or ""),
     )
 
 

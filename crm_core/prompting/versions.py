@@ -11,7 +11,7 @@ The service only writes in the caller's unit of work; putting a version in force
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import event, func, select
@@ -63,6 +63,11 @@ class PromptSummary:
     version: int
     description: str
     input_variables: tuple[str, ...]
+    description_vi: str = ""
+
+    def described_in(self, language: str) -> str:
+        """Return what the prompt is for in `language` (Vietnamese when there is one, else the English)."""
+        return self.description_vi if language == "vi" and self.description_vi else self.description
 
     def to_contract(self) -> dict[str, object]:
         """Return the `prompts list --json` item."""
@@ -97,7 +102,8 @@ class PromptVersions:
         out: list[PromptSummary] = []
         for shipped in self._library_files():
             out.append(PromptSummary(name=shipped.name, version=heads.get(shipped.name, SHIPPED_VERSION),
-                                     description=shipped.description, input_variables=shipped.input_variables))
+                                     description=shipped.description, input_variables=shipped.input_variables,
+                                     description_vi=shipped.description_vi))
         return out
 
     async def in_force(self, name: str) -> Prompt:
@@ -110,11 +116,9 @@ class PromptVersions:
         shipped = self._shipped(name)
         row = await self._row(name, number)
         if row is not None:
-            return Prompt(name=shipped.name, version=number, description=shipped.description,
-                          input_variables=shipped.input_variables, template=row.template, sample=shipped.sample)
+            return replace(shipped, version=number, template=row.template)
         if number == SHIPPED_VERSION:
-            return Prompt(name=shipped.name, version=SHIPPED_VERSION, description=shipped.description,
-                          input_variables=shipped.input_variables, template=shipped.template, sample=shipped.sample)
+            return replace(shipped, version=SHIPPED_VERSION)
         raise NotFound(f"prompt {name!r} has no version {number}", prompt=name, version=number)
 
     async def history(self, name: str) -> list[VersionInfo]:

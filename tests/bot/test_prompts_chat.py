@@ -263,3 +263,16 @@ async def test_a_format_spec_is_refused_in_vietnamese_naming_the_field_and_nothi
         assert english not in reply.text.replace(VI("prompts.problem_format_spec", field=""), "")
     async with sessionmaker() as session:
         assert (await session.scalars(select(PromptVersion))).all() == []
+
+
+async def test_prompts_are_described_in_the_admins_language(admin_engine: Engine, library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    [listed] = await thao.say("/prompts")
+    [shown] = await thao.say("/prompt faq_answer")
+
+    faq = library.shipped("faq_answer")
+    assert faq.description_vi
+    assert VI("prompts.list_line", name="faq_answer", version=1, description=faq.description_vi) in listed.text
+    assert faq.description not in listed.text
+    assert faq.description_vi in shown.text

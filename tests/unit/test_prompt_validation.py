@@ -23,6 +23,7 @@ def test_every_shipped_prompt_has_complete_front_matter_and_renders_its_sample(n
 
     assert (prompt.name, prompt.version) == (name, 1)
     assert prompt.description
+    assert prompt.description_vi  # /prompts speaks to Vietnamese admins in Vietnamese
     assert prompt.input_variables
     assert set(prompt.sample) == set(prompt.input_variables)
     assert check_template(prompt, prompt.template) == []
