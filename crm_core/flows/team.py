@@ -2,7 +2,8 @@
 
 Every step is the admins' (`policy.can_manage_team`), checked here whatever asked (a command, a button, a
 forged callback, the CLI); the last active admin is never demoted or deactivated (`UserService`). Each change
-is audited with who, when, the channel, and the role or state before and after.
+is audited once (admin.set_role, admin.deactivate: not also the service's user.* entry) with who, when, the
+channel, and the role or state before and after.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class TeamFlow:
     async def set_role(self, actor: UserOut | None, who: str, role: str) -> RoleChanged:
         """Give a colleague another role; the last active admin keeps theirs."""
         admin = self._admin(actor)
-        user, before = await self.services.users.set_role(who, role, actor=admin.name)
+        user, before = await self.services.users.set_role(who, role, actor=admin.name, record=False)
         if before != user.role:
             await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.set_role",
                                              entity="user", entity_id=user.id, details={"name": user.name},
@@ -133,7 +134,7 @@ class TeamFlow:
     async def deactivate(self, actor: UserOut | None, who: str) -> Deactivated:
         """Stop a colleague using the CRM; say what they hold and who could take it over."""
         admin = self._admin(actor)
-        user, was_active = await self.services.users.deactivate(who, actor=admin.name)
+        user, was_active = await self.services.users.deactivate(who, actor=admin.name, record=False)
         if was_active:
             await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.deactivate",
                                              entity="user", entity_id=user.id, details={"name": user.name},

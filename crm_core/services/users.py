@@ -105,8 +105,12 @@ class UserService:
                                "give the number instead")
         return named[0]
 
-    async def set_role(self, name_or_id: str, role: str, *, actor: str = "cli") -> tuple[UserOut, str]:
-        """Give a user another role; return them and their former role (unchanged roles are not recorded)."""
+    async def set_role(self, name_or_id: str, role: str, *, actor: str = "cli",
+                       record: bool = True) -> tuple[UserOut, str]:
+        """Give a user another role; return them and their former role (unchanged roles are not recorded).
+
+        `record=False`: the caller writes the one audit entry of the change (the chat's, with who and the channel).
+        """
         if not is_known_role(role):
             raise InvalidInput(f"role must be one of {', '.join(STAFF_ROLES)}")
         found = await self.resolve(name_or_id)
@@ -116,14 +120,15 @@ class UserService:
         if before != role:
             await self._keep_an_admin(user)
             user.role = role
-            await self._audit.record(actor=actor, action="user.set_role", entity="user", entity_id=user.id,
-                                     details={"name": user.name, "from": before, "to": role})
-            await self._audit.flush()
+            if record:
+                await self._audit.record(actor=actor, action="user.set_role", entity="user", entity_id=user.id,
+                                         details={"name": user.name, "from": before, "to": role})
+                await self._audit.flush()
         return user_out(user), before
 
-    async def deactivate(self, name_or_id: str, *, actor: str = "cli") -> tuple[UserOut, bool]:
+    async def deactivate(self, name_or_id: str, *, actor: str = "cli", record: bool = True) -> tuple[UserOut, bool]:
         """Stop a user being staff (they keep their records; their chats are answered as a customer's);
-        return them and whether they were active."""
+        return them and whether they were active. `record=False`: the caller writes the one audit entry."""
         found = await self.resolve(name_or_id)
         user = await self._repo.get(found.id)
         assert user is not None
@@ -131,9 +136,10 @@ class UserService:
         if was_active:
             await self._keep_an_admin(user)
             user.active = False
-            await self._audit.record(actor=actor, action="user.deactivate", entity="user", entity_id=user.id,
-                                     details={"name": user.name, "role": user.role})
-            await self._audit.flush()
+            if record:
+                await self._audit.record(actor=actor, action="user.deactivate", entity="user", entity_id=user.id,
+                                         details={"name": user.name, "role": user.role})
+                await self._audit.flush()
         return user_out(user), was_active
 
     async def _keep_an_admin(self, user: User) -> None:

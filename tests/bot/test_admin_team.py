@@ -125,9 +125,10 @@ async def test_a_role_change_refreshes_that_persons_menu_and_is_audited(
     assert [p.channel for p in pushed] == ["telegram"]
     assert pushed[0].menu is not None
     assert ("summary", VI("cmd.summary")) in pushed[0].menu
-    entry = (await _audit(sessionmaker, "admin.set_role"))[-1]
+    [entry] = await _audit(sessionmaker, "admin.set_role")
     assert (entry.actor_label, entry.channel, entry.before, entry.after) == (
         "Thảo", "telegram", {"role": "sales"}, {"role": "manager"})
+    assert await _audit(sessionmaker, "user.set_role") == []  # one change, one entry
     await lan.say("/summary")
     assert lan.text != VI("common.not_allowed")
 
@@ -151,6 +152,15 @@ async def test_with_a_second_admin_the_first_may_step_down(thao: ChatDriver, qua
     assert ("invite", VI("cmd.invite")) not in replies[0].menu
     await quang.say("/role Quang manager")
     assert quang.text == VI("errors.invalid_input_last_admin", name="Quang")
+
+
+async def test_a_deactivation_is_audited_once(lan: ChatDriver, thao: ChatDriver,
+                                             sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await thao.say("/deactivate Lan")
+
+    [entry] = await _audit(sessionmaker, "admin.deactivate")
+    assert (entry.actor_label, entry.before, entry.after) == ("Thảo", {"active": True}, {"active": False})
+    assert await _audit(sessionmaker, "user.deactivate") == []
 
 
 async def test_deactivating_offers_the_open_work_to_a_colleague_and_the_leaver_gets_nothing(
