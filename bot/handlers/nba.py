@@ -67,6 +67,8 @@ def reason_key(item: NextItem) -> str:
         return key + ("_ticket" if f.get("ticket") else "_csat")
     if item.rule == "key_customer_quiet" and f.get("days") is None:
         return key + "_never"
+    if item.rule == "onboarding" and f.get("days") in (0, 1):
+        return key + ("_today" if f.get("days") == 0 else "_yesterday")
     return key
 
 

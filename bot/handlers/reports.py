@@ -66,7 +66,17 @@ def _title(t: Texts, lang: str, kind: PeriodKind, first: date, last: date, *, pr
         return t(f"{prefix}_day", day=fmt.weekday_day(first, lang))
     if kind == "week":
         return t(f"{prefix}_week", first=fmt.day(first, lang), last=fmt.day(last, lang))
-    return t(f"{prefix}_month", month=f"{first:%m/%Y}" if lang == "vi" else f"{first:%b %Y}")
+    return t(f"{prefix}_month", month=_month(first, lang))
+
+
+def _month(first: date, lang: str) -> str:
+    """A month as read: '12/2026', 'Dec 2026'."""
+    return f"{first:%m/%Y}" if lang == "vi" else f"{first:%b %Y}"
+
+
+def _month_of(key: str, lang: str) -> str:
+    """A month key ('2026-12') as read."""
+    return _month(datetime.strptime(key, "%Y-%m").date(), lang)  # noqa: DTZ007 - a calendar month, no time
 
 
 def _days(first: date | None, last: date | None, lang: str) -> str:
@@ -183,7 +193,7 @@ def _pipeline_lines(pipeline: list[StageFigures], t: Texts, lang: str) -> list[s
 
 
 def _forecast_lines(forecast: Forecast, t: Texts, lang: str) -> list[str]:
-    lines = [t("summary.forecast", month=forecast.month, amount=money(forecast.amount, lang, t)),
+    lines = [t("summary.forecast", month=_month_of(forecast.month, lang), amount=money(forecast.amount, lang, t)),
              f"   {t(f'summary.basis_{forecast.basis}')}"]
     if forecast.undated:
         lines.append(f"   {t('summary.undated', count=forecast.undated)}")
@@ -260,8 +270,10 @@ async def on_forecast(msg: Inbound, ctx: Ctx) -> HandlerResult:
     report = await ctx.flows.reports.pipeline(ctx.staff)
     forecast = report.forecast
     names = {s.key: s.name(ctx.lang) for s in report.pipeline}
-    lines = [ctx.t("summary.forecast_title", month=forecast.month, whose=_whose(ctx, report)),
-             *_forecast_lines(forecast, ctx.t, ctx.lang)]
+    # The title carries the amount: the summary's own forecast line would say the same again.
+    lines = [ctx.t("summary.forecast_title", month=_month_of(forecast.month, ctx.lang), whose=_whose(ctx, report),
+                   amount=money(forecast.amount, ctx.lang, ctx.t)),
+             *_forecast_lines(forecast, ctx.t, ctx.lang)[1:]]
     for odds in forecast.odds:
         basis = (ctx.t("summary.odds_history", closed=odds.closed_deals) if odds.basis == "history"
                  else ctx.t("summary.odds_configured"))

@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel import Locale
 
 LANGUAGES = ("vi", "en")
+# The value whose number picks a plural form, the first of these present.
+PLURAL_BY = ("count", "days", "total")
 _DIR = Path(__file__).resolve().parent
 
 
@@ -37,12 +40,25 @@ class Texts:
         self._strings = _catalog(self.language)
 
     def __call__(self, key: str, **values: object) -> str:
-        """Return the string `key` filled with `values`."""
-        template = self._strings.get(key) or _catalog("vi").get(key)
+        """Return the string `key` filled with `values`; a key written as plural forms (one:, other:, as CLDR
+        names them) picks the form its number takes in this language (PLURAL_BY: count, else days, else total)."""
+        template = self._template(self.language, key, values) or _catalog("vi").get(key) or \
+            self._template("vi", key, values)
         if template is None:
             raise KeyError(f"no text {key!r}")
         return template.format(**values) if values else template
 
+    @staticmethod
+    def _template(language: str, key: str, values: dict[str, object]) -> str | None:
+        strings = _catalog(language)
+        if key in strings:
+            return strings[key]
+        if f"{key}.other" not in strings:
+            return None
+        number = next((v for name in PLURAL_BY if isinstance(v := values.get(name), int)), None)
+        form = Locale.parse(language).plural_form(abs(number)) if number is not None else "other"
+        return strings.get(f"{key}.{form}") or strings[f"{key}.other"]
+
     def has(self, key: str) -> bool:
         """Tell whether `key` exists."""
-        return key in self._strings
+        return key in self._strings or f"{key}.other" in self._strings

@@ -273,7 +273,7 @@ def onboarding(facts: Facts, s: NbaSettings) -> Iterator[Candidate]:
     for deal in facts.deals:
         if deal.status != "won" or deal.closed_at is None:
             continue
-        days = _days(facts.now, deal.closed_at)
+        days = (facts.tz_date - _local_day(facts, deal.closed_at)).days  # calendar days: 1 is "yesterday"
         touched = deal.last_touch_at is not None and deal.last_touch_at > deal.closed_at
         company = facts.companies.get(deal.company_id) if deal.company_id else None
         if company is not None and company.last_contact_at is not None and company.last_contact_at > deal.closed_at:

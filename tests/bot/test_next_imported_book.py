@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from typing import Any
 
+from bot.core import format as fmt
+from bot.texts import Texts
 from tests.bot.test_summary_imported_book import BOOK, chatcrm
 
 __all__ = ["chatcrm"]  # the fixture, shared
@@ -43,3 +46,12 @@ async def test_a_task_for_a_customer_whose_deal_was_just_lost_ranks_below_deal_w
     assert items[-1]["company"] == "Công ty Gamma"
     assert items[-1]["facts"]["lost_on"] == "2026-11-20"
     assert [i["rule"] for i in items[:-1]] == ["onboarding"]
+
+
+async def test_a_deal_won_yesterday_says_yesterday(chatcrm: Any) -> None:
+    items = await _next(chatcrm, "An")
+
+    beta = next(i for i in items if i["deal"] == "Beta — bàn")  # won 20/11 10:00, 23 hours before
+    assert beta["facts"]["days"] == 1
+    assert beta["reason"] == Texts("vi")("nba.reason.onboarding_yesterday",
+                                         amount=fmt.money(Decimal(300_000_000), "VND", "vi"))

@@ -109,3 +109,14 @@ async def test_the_pipeline_says_which_probabilities_weighted_it(
     text = (await quang.say("/pipeline"))[-1].text
 
     assert VI("summary.weighted_basis", basis=VI("summary.basis_configured")) in text
+
+
+async def test_forecast_says_its_month_as_read_and_its_amount_once(
+        quang: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    await _deal(sessionmaker, clock, owner="Lan", company="Hòa Phát")
+    month = f"{clock.now().astimezone(HCM):%m/%Y}"
+
+    text = (await quang.say("/forecast"))[-1].text
+
+    assert text.splitlines()[0].startswith(VI("summary.forecast_title", month=month, whose="", amount=""))
+    assert VI("summary.forecast", month=month, amount="") not in text
