@@ -46,7 +46,9 @@ def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Sett
                          "input_variables": list(prompt.input_variables), "template": prompt.template})
             return
         typer.echo(f"# {prompt.name} v{prompt.version} — variables: {', '.join(prompt.input_variables)}", err=True)
-        typer.echo(prompt.template, nl=False)
+        # Exactly the text, ending with a newline (a shell prompt never sticks to its last line); one is added
+        # only when the text has none, so `show > f` then `set --file f` keeps a text that ends with one.
+        typer.echo(prompt.template, nl=not prompt.template.endswith("\n"))
 
     @prompts_app.command("set")
     def prompts_set(name: Annotated[str, typer.Argument(help="The prompt's name.")],

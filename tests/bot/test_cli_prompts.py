@@ -87,3 +87,19 @@ def test_an_unknown_prompt_or_version_is_one_line_and_exit_1(chatcrm) -> None:  
     assert "khong_co" in err
     assert back == 1
     assert "no version 7" in back_err
+
+
+def test_show_ends_with_a_newline_even_when_the_text_has_none(  # type: ignore[no-untyped-def]
+        chatcrm, tmp_path: Path) -> None:
+    new_text = tmp_path / "faq.txt"
+    new_text.write_text(NEW_TEXT.rstrip("\n"), encoding="utf-8")
+    code, _out, err = chatcrm("prompts", "set", "faq_answer", "--file", str(new_text))
+    assert code == 0, err
+
+    code, out, _err = chatcrm("prompts", "show", "faq_answer")
+    _code, shipped_out, _err = chatcrm("prompts", "show", "faq_answer", "--version", "1")
+
+    assert code == 0
+    assert out == NEW_TEXT.rstrip("\n") + "\n"
+    assert shipped_out.endswith("\n")
+    assert not shipped_out.endswith("\n\n")
