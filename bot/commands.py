@@ -212,7 +212,7 @@ async def summary_report(config: Settings, *, day: str | None, period: str, now:
     """Compute the team's summary for `chatcrm summary`: its JSON (docs/interfaces.md) and its chat text."""
     from datetime import date
 
-    from bot.handlers.reports import chart_file, render_summary
+    from bot.handlers.reports import chart_file, highlight_text, render_summary
     from bot.texts import Texts
     from crm_core.ports import Ports
     from crm_core.reports.flow import ReportFlow
@@ -239,7 +239,9 @@ async def summary_report(config: Settings, *, day: str | None, period: str, now:
     if chart is not None:
         drawn = chart_file(summary, config, Texts(language), language, admin.id)
         await asyncio.to_thread(_copy_file, drawn, chart)
-    return summary.as_json(), render_summary(summary, Texts(language), language, admin)
+    # The paragraph in the JSON is the one the text shows: the rules' wording when no LLM wrote one.
+    paragraph = highlight_text(summary, Texts(language), language)
+    return summary.as_json(rules_text=paragraph), render_summary(summary, Texts(language), language, admin)
 
 
 def _copy_file(source: Path, target: Path) -> None:

@@ -222,8 +222,11 @@ class Summary(BaseModel):
         """Return every new lead of the period."""
         return sum(self.leads.values())
 
-    def as_json(self) -> dict[str, Any]:
-        """Return `chatcrm summary --json` (docs/interfaces.md): every documented key, and more."""
+    def as_json(self, *, rules_text: str | None = None) -> dict[str, Any]:
+        """Return `chatcrm summary --json` (docs/interfaces.md): every documented key, and more.
+
+        `rules_text`: the rules' paragraph in the reader's words, given as highlights.text when no LLM wrote one
+        (highlights.source says which wrote it)."""
         faq = self.faq
         return {
             "date": self.first.isoformat(), "period": self.kind, "first": self.first.isoformat(),
@@ -254,7 +257,7 @@ class Summary(BaseModel):
                 "questions": faq.questions, "answered": faq.answered, "handoffs": faq.handoffs, "csat": faq.csat,
                 "csat_count": faq.csat_count, "handoffs_by_reason": dict(faq.handoffs_by_reason),
                 "resolved": faq.resolved, "resolution_rate": _rate(faq.resolution_rate)},
-            "highlights": {"source": self.highlights.source, "text": self.highlights.text,
+            "highlights": {"source": self.highlights.source, "text": self.highlights.text or rules_text,
                            "prompt": self.highlights.prompt,
                            "facts": [f.model_dump(mode="json") for f in self.highlights.facts]},
             "nba": self.nba.as_json() if self.nba is not None else None,

@@ -91,3 +91,13 @@ async def test_a_deal_closed_later_with_no_open_stage_recorded_counts_in_its_pip
     by_stage = {line["stage"]: line for line in figures["pipeline"]}
     assert by_stage["new"]["amount"] == {"VND": 50_000_000 + 700_000_000}
     assert sum(line["count"] for line in figures["pipeline"]) == 6
+
+
+async def test_the_json_highlights_carry_the_paragraph_the_text_shows_and_who_wrote_it(chatcrm: Any) -> None:
+    figures = await _summary(chatcrm, "--date", "2026-11-20", "--now", "2026-11-30T12:00:00+07:00")
+
+    assert figures["highlights"]["source"] == "rules"
+    assert figures["highlights"]["text"]
+    _, text, _ = await asyncio.to_thread(chatcrm, "summary", "--date", "2026-11-20",
+                                         "--now", "2026-11-30T12:00:00+07:00")
+    assert figures["highlights"]["text"] in text
