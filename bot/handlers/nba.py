@@ -204,7 +204,11 @@ async def on_next(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if not arg:
         return await _list_reply(ctx, None, 0, edit=False)
     if not sees_nba_stats(ctx.staff):
-        return Reply(ctx.t("common.not_allowed"))
+        # A salesperson may name herself; anyone else's list is a manager's.
+        person = await ctx.services.users.by_name(arg)
+        if person is not None and person.id == ctx.staff.id:
+            return await _list_reply(ctx, None, 0, edit=False)
+        return Reply(ctx.t("nba.only_own"))
     if arg.casefold() in ("team", "nhóm", "nhom", "cả nhóm"):
         lists = await ctx.flows.nba.team(ctx.staff)
         lines = [ctx.t("nba.team_title")]

@@ -8,8 +8,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.core import format as fmt
 from bot.texts import Texts
+from crm_core.clock import FrozenClock
+from tests.bot.conftest import ChatDriver
+from tests.bot.test_nba_chat import _deal
 from tests.bot.test_summary_imported_book import BOOK, chatcrm
 
 __all__ = ["chatcrm"]  # the fixture, shared
@@ -55,3 +60,16 @@ async def test_a_deal_won_yesterday_says_yesterday(chatcrm: Any) -> None:
     assert beta["facts"]["days"] == 1
     assert beta["reason"] == Texts("vi")("nba.reason.onboarding_yesterday",
                                          amount=fmt.money(Decimal(300_000_000), "VND", "vi"))
+
+
+async def test_a_salesperson_naming_herself_gets_her_list_and_a_colleague_a_polite_no(
+        lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    await _deal(sessionmaker, clock, owner="Lan", company="Hòa Phát")
+    vi = Texts("vi")
+
+    own = (await lan.say("/next Lan"))[-1].text
+    other = (await lan.say("/next Tuấn"))[-1].text
+
+    assert own == (await lan.say("/next"))[-1].text
+    assert "Hòa Phát" in own
+    assert other == vi("nba.only_own")
