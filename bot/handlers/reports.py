@@ -215,15 +215,30 @@ def summary_keyboard(summary: Summary, t: Texts, viewer: UserOut) -> Keyboard | 
     return Keyboard.of(reps[:2], reps[2:], owners, more)
 
 
-def chart_file(summary: Summary, settings: Settings, t: Texts, lang: str, viewer_id: int) -> Path:
-    """Draw the summary's chart under the home (one file per viewer and period, replaced when drawn again)."""
+def chart_texts(summary: Summary, t: Texts, lang: str) -> ChartTexts:
+    """The chart's words; the bars show one currency, and a note says what the others hold."""
     currency = max((c for s in summary.pipeline for c in s.amount), default="VND",
                    key=lambda c: sum(s.amount.get(c, Decimal(0)) > 0 for s in summary.pipeline))
-    texts = ChartTexts(title=_title(t, lang, summary.kind, summary.first, summary.last, prefix="summary.chart_title"),
-                       pipeline=t("summary.chart_pipeline"), activity=t("summary.chart_activity"),
-                       no_activity=t("summary.chart_no_activity"),
-                       kinds={k: t(f"kind.{k}") for k in ("call", "meeting", "email", "message", "note")},
-                       currency=currency)
+    others: Money = {}
+    count = 0
+    for stage in summary.pipeline:
+        held = {c: a for c, a in stage.amount.items() if c != currency and a}
+        count += stage.count if held else 0
+        for c, a in held.items():
+            others[c] = others.get(c, Decimal(0)) + a
+    left_out = t("summary.chart_left_out", count=count, amount=money(others, lang, t), currency=currency) \
+        if others else None
+    return ChartTexts(title=_title(t, lang, summary.kind, summary.first, summary.last, prefix="summary.chart_title"),
+                      pipeline=t("summary.chart_pipeline"), activity=t("summary.chart_activity"),
+                      no_activity=t("summary.chart_no_activity"),
+                      kinds={k: t(f"kind.{k}") for k in ("call", "meeting", "email", "message", "note")},
+                      currency=currency, left_out=left_out)
+
+
+def chart_file(summary: Summary, settings: Settings, t: Texts, lang: str, viewer_id: int) -> Path:
+    """Draw the summary's chart under the home (one file per viewer and period, replaced when drawn again)."""
+    texts = chart_texts(summary, t, lang)
+    currency = texts.currency
     path = settings.home / "charts" / f"summary-{viewer_id}-{summary.key}-{lang}.png"
     return render_chart(path, pipeline=summary.pipeline, activity=[a for a in summary.activity if a.total],
                         texts=texts, language=lang, money=lambda value: fmt.money(value, currency, lang))
