@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ from bot.core.uploads import FileShelf, Upload
 from bot.handlers import knowledge
 from crm_core.errors import SpreadsheetRefused
 from crm_core.knowledge_admin.routing import spreadsheet_use
-from crm_core.policy import Audience, can_move_spreadsheets
+from crm_core.policy import Audience, can_curate_knowledge, can_move_spreadsheets
 
 if TYPE_CHECKING:
     from crm_core.spreadsheets import ImportReport
@@ -54,6 +55,27 @@ REPORT_CHARS = 3900
 CHECK_PROGRESS_FROM_ROWS = 2000
 
 
+async def _not_for_importing(msg: Inbound, ctx: Ctx, suffix: str) -> Reply:
+    """Someone who may not import sent a spreadsheet: a FAQ table is the admins' (knowledge), else who imports.
+
+    Telling one from the other takes reading its header, in a scratch folder removed at once: nothing of it is
+    kept under the home.
+    """
+    attachment = msg.attachment
+    assert attachment is not None
+    too_large = attachment.size is not None and attachment.size > MAX_DOWNLOAD_BYTES
+    if suffix in READABLE and not too_large and ctx.io is not None and attachment.file_id is not None:
+        with tempfile.TemporaryDirectory(prefix="chatcrm-sniff-") as scratch:
+            path = Path(scratch) / f"sent{suffix}"
+            try:
+                await ctx.io.download(attachment.file_id, path)
+            except FileTooLarge:
+                return Reply(ctx.t("import_chat.who_can", names=await _movers(ctx)))
+            if await asyncio.to_thread(spreadsheet_use, path) == "knowledge":
+                return Reply(ctx.t("kb.only_admins"))
+    return Reply(ctx.t("import_chat.who_can", names=await _movers(ctx)))
+
+
 @router.document(Audience.STAFF)
 async def on_document(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """A file sent as a file: a spreadsheet to check before importing, or what is accepted."""
@@ -64,9 +86,11 @@ async def on_document(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if knowledge.is_knowledge_file(name):  # .md .txt .pdf .docx: the knowledge base's (admins)
         return await knowledge.on_knowledge_document(msg, ctx)
     if suffix not in READABLE + REFUSED_WITH_ADVICE:
-        return Reply(ctx.t("import_chat.wrong_type", name=name or ctx.t("att.document")))
+        # An admin sends both kinds of file: say both lists (knowledge documents and customer spreadsheets).
+        key = "import_chat.wrong_type_admin" if can_curate_knowledge(ctx.staff) else "import_chat.wrong_type"
+        return Reply(ctx.t(key, name=name or ctx.t("att.document")))
     if not can_move_spreadsheets(ctx.staff):
-        return Reply(ctx.t("import_chat.who_can", names=await _movers(ctx)))
+        return await _not_for_importing(msg, ctx, suffix)
     if attachment.size is not None and attachment.size > MAX_DOWNLOAD_BYTES:
         return _too_large(ctx, attachment.size)
     if ctx.io is None or attachment.file_id is None:

@@ -179,7 +179,7 @@ async def test_row_errors_are_listed_with_sheet_row_and_column_and_good_rows_sti
     assert quang.buttons  # the companies still go in
 
 
-async def test_a_salesperson_is_told_who_can_import_and_the_file_is_not_read(
+async def test_a_salesperson_is_told_who_can_import_and_the_file_is_not_kept(
         sheet_engine: Engine, screen: Screen, tmp_path: Path) -> None:
     lan = chat(sheet_engine, "1001", screen)
 
