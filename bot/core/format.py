@@ -70,3 +70,8 @@ def clip_lines(text: str, limit: int = 4000) -> str:
         return text
     cut = text[: limit - 1]
     return cut[: cut.rfind("\n")] + "\n…" if "\n" in cut else cut + "…"
+
+
+def inner(text: str) -> str:
+    """A name or a phrase set inside «…»: its own «» become “”, so quotes never nest as «…«…»…»."""
+    return text.replace("«", "“").replace("»", "”")

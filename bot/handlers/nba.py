@@ -41,8 +41,8 @@ def _about(item: NextItem, t: Texts) -> str:
 
 def action_text(item: NextItem, t: Texts) -> str:
     """One line: what to do, with whom."""
-    return t(f"nba.action.{item.rule}", who=_who(item, t), about=_about(item, t), deal=item.deal or "",
-             title=item.facts.get("title") or "", tier=item.facts.get("tier") or "")
+    return t(f"nba.action.{item.rule}", who=_who(item, t), about=_about(item, t), deal=fmt.inner(item.deal or ""),
+             title=fmt.inner(str(item.facts.get("title") or "")), tier=item.facts.get("tier") or "")
 
 
 def _money(facts: dict[str, str | int | None], lang: str) -> str:
@@ -80,7 +80,7 @@ def reason_text(item: NextItem, t: Texts) -> str:
 def rule_reason(item: NextItem, t: Texts) -> str:
     """One line: why, from the facts (amounts, days, stage and its limit, dates), in the catalogue's words."""
     lang, f = t.language, item.facts
-    values = {**{k: ("—" if v is None else v) for k, v in f.items()},
+    values = {**{k: ("—" if v is None else fmt.inner(v) if isinstance(v, str) else v) for k, v in f.items()},
               "amount": _money(f, lang), "stage": f.get("stage_vi" if lang == "vi" else "stage_en") or "—",
               "kind": t(f"nba.reason.kind_{f.get('task_kind') or 'plain'}"), "due": _day(f.get("due_on"), lang),
               "close": _day(f.get("close_on"), lang),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from crm_core.clock import FrozenClock
 from tests.bot.conftest import ChatDriver
 from tests.bot.test_nba_chat import _deal
 from tests.bot.test_summary_imported_book import BOOK, chatcrm
+from tests.conftest import OpenServices
 
 __all__ = ["chatcrm"]  # the fixture, shared
 
@@ -73,3 +75,16 @@ async def test_a_salesperson_naming_herself_gets_her_list_and_a_colleague_a_poli
     assert own == (await lan.say("/next"))[-1].text
     assert "Hòa Phát" in own
     assert other == vi("nba.only_own")
+
+
+async def test_a_title_with_its_own_quotes_is_not_quoted_inside_quotes(
+        lan: ChatDriver, open_services: OpenServices, clock: FrozenClock) -> None:
+    async with open_services() as services:
+        owner = await services.users.by_name("Lan")
+        assert owner is not None
+        await services.tasks.create(owner_id=owner.id, title="Gửi «báo giá» Alpha",
+                                    due_at=clock.now() - timedelta(days=2))
+
+    text = (await lan.say("/next"))[-1].text
+
+    assert "«Gửi “báo giá” Alpha»" in text
