@@ -416,7 +416,7 @@ async def on_settings_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRes
     kind = _push_kind(cb.args[0])
     reports = ctx.flows.reports
     if kind not in reports.push_kinds(ctx.staff):
-        return Reply(ctx.t("common.not_allowed"))
+        return Reply(ctx.t("common.not_allowed_staff"))
     if cb.action == "ask":
         await ctx.set_state(SETTINGS_STATE, {"kind": kind})
         return Reply(ctx.t("settings.ask_time", what=ctx.t(f"settings.what_{kind}")))

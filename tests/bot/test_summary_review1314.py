@@ -120,3 +120,9 @@ async def test_forecast_says_its_month_as_read_and_its_amount_once(
 
     assert text.splitlines()[0].startswith(VI("summary.forecast_title", month=month, whose="", amount=""))
     assert VI("summary.forecast", month=month, amount="") not in text
+
+
+async def test_a_salesperson_refused_the_teams_push_is_addressed_as_anh_chi(lan: ChatDriver) -> None:
+    replies = await lan.tap("pset:v1:mute:summary")
+
+    assert [r.text for r in replies] == [VI("common.not_allowed_staff")]
