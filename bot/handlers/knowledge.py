@@ -4,7 +4,7 @@
         -> one progress message (received, indexing, done) -> a short report: sections indexed, unchanged,
            skipped, errors. The same file name again replaces that document's sections; a file that
            cannot be read leaves the previous version answering.
-    /kb                   documents (size, sections, date, who) with [🗑] [🔄] buttons
+    /kb                   documents (size, sections, date, who) with [🗑] [🔄] buttons, 10 a page, [◀️] [▶️]
     /kb test QUESTION     exactly what a customer would get: answer, sources, confidence, hand-off or not
     /kb <a link>          links are not fetched: send the file
     /gaps                 last 30 days' unanswered or 👎 questions, grouped; [✍️ Write the answer] on each:
@@ -166,17 +166,23 @@ async def on_kb(msg: Inbound, ctx: Ctx) -> HandlerResult:
     return await _documents(ctx)
 
 
-async def _documents(ctx: Ctx) -> Reply:
+async def _documents(ctx: Ctx, page: int = 0, *, edit: bool = False) -> Reply:
+    """One page of `DOCS_SHOWN` documents, numbered across pages, with [◀️] [▶️] when there are more."""
     try:
         docs = await ctx.flows.knowledge.documents(ctx.staff)
     except NotAvailable:
         return Reply(ctx.t("kb.unavailable"))
     if not docs:
-        return Reply(ctx.t("kb.empty"))
+        return Reply(ctx.t("kb.empty"), edit=edit)
+    pages = (len(docs) + DOCS_SHOWN - 1) // DOCS_SHOWN
+    page = min(max(page, 0), pages - 1)  # a button from a longer list: its last page
+    first = page * DOCS_SHOWN
     tz = ctx.settings.tz
     lines = [ctx.t("kb.list_title", count=len(docs), sections=sum(d.sections for d in docs))]
+    if pages > 1:
+        lines.append(ctx.t("kb.list_page", page=page + 1, pages=pages))
     rows: list[list[Button]] = []
-    for number, doc in enumerate(docs[:DOCS_SHOWN], start=1):
+    for number, doc in enumerate(docs[first:first + DOCS_SHOWN], start=first + 1):
         lines.append(ctx.t("kb.list_line", number=number, doc=fmt.clip(doc.doc, 60), sections=doc.sections,
                            size=_size(doc.bytes, ctx.lang), at=f"{doc.ingested_at.astimezone(tz):%d/%m %H:%M}",
                            who=doc.sent_by or ctx.t("kb.who_cli")))
@@ -184,10 +190,12 @@ async def _documents(ctx: Ctx) -> Reply:
         if doc.kept:
             row.append(Button(ctx.t("kb.btn_reindex", number=number), pack(NAMESPACE, "re", doc.key)))
         rows.append(row)
-    if len(docs) > DOCS_SHOWN:
-        lines.append(ctx.t("kb.list_more", count=len(docs) - DOCS_SHOWN))
+    paging = ([Button(ctx.t("btn.prev"), pack(NAMESPACE, "pg", page - 1))] if page > 0 else []) + \
+        ([Button(ctx.t("btn.next"), pack(NAMESPACE, "pg", page + 1))] if page + 1 < pages else [])
+    if paging:
+        rows.append(paging)
     lines.append(ctx.t("kb.list_hint"))
-    return Reply("\n".join(lines), keyboard=Keyboard.of(*rows))
+    return Reply("\n".join(lines), keyboard=Keyboard.of(*rows), edit=edit)
 
 
 async def _test(ctx: Ctx, question: str) -> Reply:
@@ -215,10 +223,12 @@ async def _test(ctx: Ctx, question: str) -> Reply:
 
 @router.callback(NAMESPACE, audience=Audience.ADMINS)
 async def on_kb_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
-    """[🗑 n] asks first; [Yes, remove] removes; [🔄 n] re-indexes the kept file."""
+    """[🗑 n] asks first; [Yes, remove] removes; [🔄 n] re-indexes the kept file; [◀️] [▶️] page the list."""
     if len(cb.args) != 1:
         raise StaleCallback(cb.action)
     key = cb.args[0]
+    if cb.action == "pg":
+        return await _documents(ctx, cb.arg_int(0), edit=True)
     try:
         if cb.action == "rm":
             doc = await ctx.flows.knowledge.find(ctx.staff, key)

@@ -235,6 +235,29 @@ async def test_kb_lists_documents_and_removes_one_after_asking(kb_engine: tuple[
         assert await session.scalar(select(func.count()).select_from(KnowledgeFile)) == 0
 
 
+async def test_kb_pages_beyond_ten_documents(kb_engine: tuple[Engine, Any], tmp_path: Path) -> None:
+    engine, _kb = kb_engine
+    thao = chat(engine, "3001", Screen())
+    for number in range(1, 13):
+        text = f"# Chính sách {number}\n\n## Mục {number}\n\nNội dung riêng số {number} của chính sách.\n"
+        await thao.say(None, attachment=document(write(tmp_path, f"chinh-sach-{number:02}.md", text)))
+
+    [first] = await thao.say("/kb")
+    first_buttons = [b.label for b in thao.buttons]
+    [second] = await thao.press(VI("btn.next"))
+    second_buttons = [b.label for b in thao.buttons]
+
+    assert VI("kb.list_page", page=1, pages=2) in first.text
+    assert VI("kb.btn_remove", number=10) in first_buttons
+    assert VI("kb.btn_remove", number=11) not in first_buttons
+    assert VI("btn.next") in first_buttons
+    assert second.edit
+    assert VI("kb.list_page", page=2, pages=2) in second.text
+    assert [n for n in range(1, 13) if VI("kb.btn_remove", number=n) in second_buttons] == [11, 12]
+    assert VI("btn.prev") in second_buttons
+    assert VI("btn.next") not in second_buttons
+
+
 async def test_kb_test_shows_what_a_customer_would_get(kb_engine: tuple[Engine, Any], tmp_path: Path) -> None:
     engine, kb = kb_engine
     thao = chat(engine, "3001", Screen())
