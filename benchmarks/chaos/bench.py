@@ -58,6 +58,7 @@ from crm_core.clock import FrozenClock  # noqa: E402
 from crm_core.config import LlmSettings, Settings  # noqa: E402
 from crm_core.models import ContactIdentity, CustomerQuestion, LogDraft, Ticket, TicketMessage  # noqa: E402
 from crm_core.retrieval.models import Answer, Source  # noqa: E402
+from crm_core.retrieval.normalize import Language  # noqa: E402
 from crm_core.services import Services  # noqa: E402
 from crm_core.uow import UnitOfWork  # noqa: E402
 
@@ -282,8 +283,8 @@ class SlowKnowledge:
         self._answers = answers
         self._delay_s = delay_s
 
-    def ask(self, question: str) -> Answer:
-        """Sleep (the flow runs this in a thread), then answer."""
+    def ask(self, question: str, *, language: Language | None = None) -> Answer:
+        """Sleep (the flow runs this in a thread), then answer (in one language: the canned answers)."""
         time.sleep(self._delay_s)
         return self._answers(question)
 
@@ -668,7 +669,7 @@ async def crash_and_restart(home: Path, answers: Answers, scale: Scale) -> dict[
                 api.add_user(chat_id, first_name=f"Khách {chat_id}", language_code="vi")
             handle = engine.handle
 
-            async def going_down(inbound: Inbound) -> list[Reply]:
+            async def going_down(inbound: Inbound, *, io: object = None) -> list[Reply]:
                 await hung.wait()  # never set: the process dies first
                 return []
 

@@ -120,8 +120,13 @@ def test_a_programming_error_is_not_mistaken_for_busy() -> None:
 
 
 @pytest_asyncio.fixture
-async def postgres_table_lock(migrated_url: str) -> AsyncIterator[None]:
-    """Hold an exclusive lock on the users table from another PostgreSQL connection."""
+async def postgres_table_lock(
+    migrated_url: str, open_services: OpenServices
+) -> AsyncIterator[None]:
+    """Hold an exclusive lock on the users table from another PostgreSQL connection.
+
+    Taken after `open_services` is set up (its default pipeline is written first), so only the test waits on it.
+    """
     if not migrated_url.startswith("postgresql"):
         pytest.skip("table locks with a lock timeout are a PostgreSQL case")
     engine = create_engine(migrated_url)
