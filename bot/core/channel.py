@@ -13,6 +13,7 @@ would overwrite it.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +23,14 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 
 class FileTooLarge(Exception):
     """The file is over `MAX_DOWNLOAD_BYTES` (found while downloading: the channel did not say its size)."""
+
+
+async def refuse_if_oversized(destination: Path, max_bytes: int) -> None:
+    """Delete a downloaded file bigger than bots may take and raise FileTooLarge (its size was not announced)."""
+    size = await asyncio.to_thread(lambda: destination.stat().st_size)
+    if size > max_bytes:
+        await asyncio.to_thread(destination.unlink, missing_ok=True)
+        raise FileTooLarge(f"{size} bytes")
 
 
 class ChannelIO(Protocol):

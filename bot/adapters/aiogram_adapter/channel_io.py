@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
-from bot.adapters.aiogram_adapter.render import chat_ref
-from bot.core.channel import MAX_DOWNLOAD_BYTES, FileTooLarge
+from bot.adapters.telegram_delivery import chat_ref
+from bot.core.channel import MAX_DOWNLOAD_BYTES, FileTooLarge, refuse_if_oversized
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +29,7 @@ class TelegramIO:
         if file.file_path is None:
             raise FileNotFoundError(f"Telegram gave no path for file {file_id}")
         await self._bot.download_file(file.file_path, destination)
-        size = await asyncio.to_thread(lambda: destination.stat().st_size)
-        if size > max_bytes:  # Telegram did not say its size, and it was bigger than bots may take
-            await asyncio.to_thread(destination.unlink, missing_ok=True)
-            raise FileTooLarge(f"{size} bytes")
+        await refuse_if_oversized(destination, max_bytes)  # Telegram may not have said its size
 
     async def bot_username(self) -> str | None:
         """Return the bot's username (getMe, which aiogram asks once and keeps)."""

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import aiohttp
 from aiogram import Bot
@@ -22,8 +20,8 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.adapters.aiogram_adapter.convert import CHANNEL
-from bot.core.messages import MAX_TEXT_CHARS, Button, Inbound, Keyboard, Reply
+from bot.adapters.telegram_delivery import DeliveryReport, TelegramReplies, chat_ref, chunks
+from bot.core.messages import MAX_TEXT_CHARS, Button, Keyboard, Reply
 from crm_core.services.outbox import FailureKind
 
 log = logging.getLogger(__name__)
@@ -35,10 +33,6 @@ AnyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 _RECIPIENT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "peer_id_invalid")
 _UNEDITABLE = ("message to edit not found", "there is no text in the message to edit", "message can't be edited")
 
-
-def chat_ref(chat_id: str) -> int | str:
-    """Return the Bot API chat_id: an int for numeric ids, the string for "@channel" names."""
-    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
 def inline_markup(keyboard: Keyboard) -> InlineKeyboardMarkup:
@@ -72,24 +66,6 @@ def build_markup(reply: Reply) -> AnyMarkup | None:
     return None
 
 
-def toast_of(replies: Sequence[Reply]) -> str | None:
-    """Return the first toast among replies, clipped to Telegram's 200 characters."""
-    toast = next((r.toast for r in replies if r.toast), None)
-    return toast[:200] if toast else None
-
-
-class DeliveryReport(Protocol):
-    """Who hears how each reply went (the engine, which settles its outbox row)."""
-
-    async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
-        """The reply was delivered as these messages."""
-        ...
-
-    async def undelivered(self, reply: Reply, *, reason: FailureKind, error: str,
-                          retry_after_s: float | None = None) -> list[Reply]:
-        """The reply was not delivered; return notices to send now."""
-        ...
-
 
 def failure_of(error: Exception) -> tuple[FailureKind, float | None]:
     """Say whether a failed call may work later (and when), or never will (blocked, rejected)."""
@@ -105,85 +81,14 @@ def failure_of(error: Exception) -> tuple[FailureKind, float | None]:
     return "rejected", None  # a bug of ours: retrying would fail the same way
 
 
-class ReplyRenderer:
-    """Send replies to Telegram and report how each went; one failure never stops the others.
+class ReplyRenderer(TelegramReplies):
+    """Replies sent through one Bot (see `TelegramReplies` for what delivering a batch means)."""
 
-    A chat that refuses messages (403) gets none of the remaining replies of the batch; they are
-    reported unreachable too. Notices the report asks for (telling whoever caused an undeliverable
-    message) are sent right after the batch.
-    """
+    failure = staticmethod(failure_of)
 
     def __init__(self, bot: Bot, *, report: DeliveryReport | None = None) -> None:
+        super().__init__(report=report)
         self.bot = bot
-        self._report = report
-
-    async def render(self, replies: Sequence[Reply], inbound: Inbound | None = None) -> None:
-        """Render replies in order; those with chat_id None answer `inbound`'s chat."""
-        follow_ups = await self._render_batch(replies, inbound)
-        if follow_ups:
-            await self._render_batch(follow_ups, None)  # notices about failures: one level, never a loop
-
-    async def _render_batch(self, replies: Sequence[Reply], inbound: Inbound | None) -> list[Reply]:
-        blocked: set[str] = set()
-        follow_ups: list[Reply] = []
-        for reply in replies:
-            chat_id = reply.chat_id or (inbound.chat_id if inbound is not None else None)
-            if chat_id is None:
-                log.error("reply without a chat and no inbound to answer: %.40r", reply.text)
-                continue
-            if reply.channel not in (None, CHANNEL):
-                log.warning("skipping a %s reply handed to the telegram adapter (chat %s)", reply.channel, chat_id)
-                continue
-            if chat_id in blocked:
-                follow_ups += await self._failed(reply, chat_id, "unreachable", "the chat refused an earlier message")
-                continue
-            try:
-                sent = await self.render_one(reply, chat_id, inbound)
-            except Exception as exc:  # every failure is reported; the outbox decides what happens next
-                reason, retry_after = failure_of(exc)
-                log.warning("could not send to chat %s (%s): %s", chat_id, reason, exc)
-                if reason == "unreachable":
-                    blocked.add(chat_id)
-                follow_ups += await self._failed(reply, chat_id, reason, str(exc), retry_after)
-            else:
-                await self._delivered(reply, chat_id, sent)
-        return follow_ups
-
-    async def _delivered(self, reply: Reply, chat_id: str, message_ids: list[int]) -> None:
-        if self._report is None:
-            return
-        try:
-            await self._report.delivered(reply, channel=CHANNEL, chat_id=chat_id,
-                                         message_ids=[str(m) for m in message_ids])
-        except Exception:  # the message is out; its outbox row may be sent again once its claim expires
-            log.exception("could not record a delivered message in chat %s", chat_id)
-
-    async def _failed(self, reply: Reply, chat_id: str, reason: FailureKind, error: str,
-                      retry_after: float | None = None) -> list[Reply]:
-        if self._report is None:
-            return []
-        try:
-            return await self._report.undelivered(reply, reason=reason, error=error[:300], retry_after_s=retry_after)
-        except Exception:  # its outbox row stays claimed; the claim expires and the message is tried again
-            log.exception("could not record a failed delivery to chat %s", chat_id)
-            return []
-
-    async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> list[int]:
-        """Render one reply to `chat_id`: an edit of the pressed message, a file, or text; return the message ids.
-
-        A reply carrying a menu first sets that chat's command menu (setMyCommands with a chat scope; an empty
-        menu deletes the chat's own, so the default one shows); a menu-only reply sends no message.
-        """
-        if reply.menu is not None:
-            await self._set_chat_menu(chat_id, reply.menu)
-            if not reply.text.strip():
-                return []
-        pressed = self._pressed_message_to_edit(reply, chat_id, inbound)
-        if pressed is not None and await self._edit(chat_id, pressed, reply):
-            return [pressed]
-        if reply.file is not None:
-            return await self._send_file(chat_id, reply)
-        return await self._send_text(chat_id, reply.text, reply)
 
     async def _set_chat_menu(self, chat_id: str, menu: tuple[tuple[str, str], ...]) -> None:
         scope = BotCommandScopeChat(chat_id=chat_ref(chat_id))
@@ -192,18 +97,6 @@ class ReplyRenderer:
             await self.bot.set_my_commands(commands, scope=scope)
         else:
             await self.bot.delete_my_commands(scope=scope)
-
-    @staticmethod
-    def _pressed_message_to_edit(reply: Reply, chat_id: str, inbound: Inbound | None) -> int | None:
-        """Return the id of the message whose button was pressed, when `reply` should replace it."""
-        pressed = reply.edit_message_id
-        if pressed is None and inbound is not None and chat_id == inbound.chat_id:
-            pressed = inbound.callback_message_id
-        if not reply.edit or pressed is None or not pressed.isdigit():
-            return None
-        needs_new_message = reply.file is not None or reply.remove_keyboard
-        share = reply.keyboard is not None and reply.keyboard.is_share_contact
-        return None if needs_new_message or share else int(pressed)
 
     async def _edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
         """Edit the message under the pressed button; False when it cannot be edited (send anew)."""
@@ -233,10 +126,10 @@ class ReplyRenderer:
                 chat_id=chat_ref(chat_id), message_id=sent.message_id, reply_markup=markup
             )
             return [sent.message_id]
-        chunks = _chunks(text, MAX_TEXT_CHARS)
+        pieces = chunks(text, MAX_TEXT_CHARS)
         message_ids = []
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
+        for i, chunk in enumerate(pieces):
+            last = i == len(pieces) - 1
             sent = await self.bot.send_message(chat_ref(chat_id), chunk, reply_markup=markup if last else None)
             message_ids.append(sent.message_id)
         return message_ids
@@ -264,6 +157,3 @@ class ReplyRenderer:
             message_ids += await self._send_text(chat_id, text, reply if i == len(follow_ups) - 1 else None)
         return message_ids
 
-
-def _chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [text]

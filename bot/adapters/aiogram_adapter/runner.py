@@ -40,8 +40,9 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 
 from bot.adapters.aiogram_adapter.channel_io import TelegramIO
 from bot.adapters.aiogram_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
-from bot.adapters.aiogram_adapter.render import ReplyRenderer, chat_ref, toast_of
+from bot.adapters.aiogram_adapter.render import ReplyRenderer
 from bot.adapters.aiogram_adapter.session import build_bot
+from bot.adapters.telegram_delivery import chat_ref, toast_of
 from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal

@@ -39,8 +39,9 @@ from telegram.ext import CallbackContext, TypeHandler
 
 from bot.adapters.ptb_adapter.channel_io import TelegramIO
 from bot.adapters.ptb_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
-from bot.adapters.ptb_adapter.render import ReplyRenderer, chat_ref, toast_of
+from bot.adapters.ptb_adapter.render import ReplyRenderer
 from bot.adapters.ptb_adapter.session import PtbApplication, build_application, retry_after_seconds
+from bot.adapters.telegram_delivery import chat_ref, toast_of
 from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal
