@@ -33,6 +33,16 @@ class UserRepository:
             query = query.where(User.active.is_(True))
         return (await self._session.scalars(query)).all()
 
+    async def lock_active_admins(self, admin_role: str) -> list[int]:
+        """Return the ids of the active admins, their rows locked until the transaction ends (PostgreSQL).
+
+        Two admins demoting each other at once: the second waits for the first's commit and then sees one admin
+        left, so the last admin always stays. SQLite serialises writing transactions by itself.
+        """
+        query = (select(User.id).where(User.role == admin_role, User.active.is_(True)).order_by(User.id)
+                 .with_for_update())
+        return list(await self._session.scalars(query))
+
     def add(self, user: User) -> None:
         """Stage a new user."""
         self._session.add(user)

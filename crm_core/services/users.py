@@ -146,8 +146,7 @@ class UserService:
         """Refuse to demote or deactivate the last active admin (themselves included): nobody could undo it."""
         if user.role != ADMIN or not user.active:
             return
-        admins = [u for u in await self._repo.list_all(active_only=True) if u.role == ADMIN]
-        if [u.id for u in admins] == [user.id]:
+        if await self._repo.lock_active_admins(ADMIN) in ([user.id], []):
             raise InvalidInput(f"{user.name} is the last active admin; make someone else admin first",
                                reason="last_admin", name=user.name)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crm_core.clock import FrozenClock
 from crm_core.errors import Conflict, InvalidInput, NotFound
 from crm_core.models import AuditEntry
 from tests.conftest import OpenServices
@@ -211,3 +215,31 @@ async def test_a_deactivated_user_is_staff_no_more_and_it_is_audited(open_servic
         assert await services.identities.staff_by("telegram", "1001") is None
         assert await services.users.salespeople() == []
     assert await _audit(open_services, "user.deactivate") == [("cli", str(lan.id), {"name": "Lan", "role": "sales"})]
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+        open_services: OpenServices, migrated_url: str, clock: FrozenClock) -> None:
+    from crm_core.db import create_engine, create_sessionmaker
+    from crm_core.services import Services
+    from crm_core.uow import UnitOfWork
+
+    async with open_services() as services:
+        await services.users.add(name="An", role="admin")
+        await services.users.add(name="Bình", role="admin")
+
+    async def demote(engine: AsyncEngine, name: str) -> str:
+        async with UnitOfWork(create_sessionmaker(engine)) as uow:
+            await Services.build(uow.session, now=clock.now()).users.set_role(name, "sales")
+        return name
+
+    first, second = create_engine(migrated_url), create_engine(migrated_url)
+    try:
+        outcomes = await asyncio.gather(demote(first, "Bình"), demote(second, "An"), return_exceptions=True)
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+    refused = [o for o in outcomes if isinstance(o, InvalidInput)]
+    assert [o.details["reason"] for o in refused] == ["last_admin"]
+    async with open_services() as services:
+        assert len(await services.users.active_admins()) == 1
