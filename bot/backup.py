@@ -6,11 +6,15 @@ What is copied:
   on PostgreSQL (one snapshot transaction) when pg_dump is installed, else a clear refusal;
 - the Chroma directory: its SQLite file through the same backup API, its other files (vector segments)
   copied as they are;
-- every other file of the home (uploads, caches), except the live database's -wal/-shm files.
+- every other file of the home (uploads), except the live database's -wal/-shm files and the derived
+  caches (`home/cache/`, any pickle): loading a pickle can run code, so none is ever copied back, and the
+  knowledge base rebuilds its cache on the first question (crm_core/retrieval/cache.py).
 Prompt versions, users, pipelines and the audit trail live in the database and travel with it.
 
 `manifest.json` lists each file with its size and SHA-256; restore checks every one before writing
-anything, and restores only into an empty home (an empty PostgreSQL database).
+anything, and restores only into an empty home (an empty PostgreSQL database). A manifest path must name a
+plain file inside the backup folder and land inside the home: an absolute path, `..`, or a symlink on the way
+refuses the whole restore before anything is written.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ PG_DUMP = "database.pgdump"
 HOME_DIR = "home"
 FORMAT_VERSION = 1
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+# Derived data the app rebuilds, never backed up or restored: a pickle runs code when loaded.
+_DERIVED_FOLDERS = ("cache",)
+_UNSAFE_SUFFIXES = (".pickle", ".pkl")
 
 
 def _sha256(path: Path) -> str:
@@ -75,10 +82,39 @@ def _database_file(config: Settings) -> Path | None:
     return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
 
 
+def _derived(relative: Path) -> bool:
+    """True for a home file the app rebuilds by itself (caches, pickles): left out of backups and restores."""
+    return (bool(relative.parts) and relative.parts[0] in _DERIVED_FOLDERS) or \
+        relative.suffix.lower() in _UNSAFE_SUFFIXES
+
+
 def _home_files(home: Path, skip: set[Path]) -> Iterator[Path]:
     for path in sorted(home.rglob("*")):
-        if path.is_file() and path.resolve() not in skip:
+        if path.is_file() and path.resolve() not in skip and not _derived(path.relative_to(home)):
             yield path
+
+
+def _checked_path(listed: object) -> Path:
+    """The manifest path `listed` as a relative path, or InvalidInput: only the database copy, the dump and
+    plain paths under home/ are a backup's; absolute paths and `..` could write anywhere."""
+    if not isinstance(listed, str) or not listed or "\\" in listed or "\x00" in listed:
+        raise InvalidInput(f"{listed!r} in {MANIFEST} is not a file path; nothing was restored")
+    relative = Path(listed)
+    parts = listed.split("/")
+    if relative.is_absolute() or any(part in ("", ".", "..") for part in parts):
+        raise InvalidInput(f"{listed} in {MANIFEST} points outside the backup; nothing was restored")
+    if listed not in (SQLITE_COPY, PG_DUMP) and (parts[0] != HOME_DIR or len(parts) < 2):
+        raise InvalidInput(f"{listed} in {MANIFEST} is not a file a backup holds; nothing was restored")
+    return relative
+
+
+def _inside(folder: Path, relative: Path, listed: str) -> Path:
+    """`folder / relative`, or InvalidInput when a symlink on the way leads out of (or around inside) `folder`."""
+    base = folder.resolve()
+    path = base.joinpath(relative)
+    if path.resolve() != path or not path.resolve().is_relative_to(base):
+        raise InvalidInput(f"{listed} in {MANIFEST} goes through a symlink; nothing was restored")
+    return path
 
 
 def _empty(folder: Path) -> bool:
@@ -139,6 +175,10 @@ def verify(source: Path) -> dict[str, Any]:
     if not manifest_path.is_file():
         raise InvalidInput(f"{source} has no {MANIFEST}; it is not a chatcrm backup")
     manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        if not isinstance(entry, dict):
+            raise InvalidInput(f"{MANIFEST} lists {entry!r}, not a file; nothing was restored")
+        _inside(source, _checked_path(entry.get("path")), entry["path"])
     listed = {entry["path"] for entry in manifest["files"]}
     for entry in manifest["files"]:
         path = source / entry["path"]
@@ -165,20 +205,29 @@ def restore(config: Settings, source: Path) -> dict[str, Any]:
                            "unset it to restore into the home's SQLite file")
     if manifest["database"] == "postgresql" and database is not None:
         raise InvalidInput("this backup holds a PostgreSQL dump; set CHATCRM_DATABASE_URL to an empty database")
+    copies = _home_copies(source, home, manifest)
     if manifest["database"] == "postgresql":
         _pg_restore(config.resolved_database_url, source / PG_DUMP)
     home.mkdir(parents=True, exist_ok=True)
-    for entry in manifest["files"]:
-        relative = Path(entry["path"])
-        if relative.parts[0] == HOME_DIR:
-            target = home.joinpath(*relative.parts[1:])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / relative, target)
+    for copy, target in copies:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(copy, target)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / SQLITE_COPY, database)
         os.chmod(database, 0o600)
     return manifest
+
+
+def _home_copies(source: Path, home: Path, manifest: dict[str, Any]) -> list[tuple[Path, Path]]:
+    """(file in the backup, where it goes in the home) for each home file, each checked to land inside the home;
+    caches and pickles (from a backup made before they were left out) are not brought back."""
+    copies = []
+    for entry in manifest["files"]:
+        parts = Path(entry["path"]).parts
+        if parts[0] == HOME_DIR and not _derived(Path(*parts[1:])):
+            copies.append((source / entry["path"], _inside(home, Path(*parts[1:]), entry["path"])))
+    return copies
 
 
 def _pg_restore(url: str, dump: Path) -> None:

@@ -4,6 +4,7 @@ differ; `chatcrm audit --json`; on SQLite (online backup API) and PostgreSQL (pg
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 from contextlib import closing
@@ -150,3 +151,67 @@ def test_every_industry_template_ships_names_in_both_languages_and_closes_with_w
     assert [s.key for s in stages[-2:]] == ["won", "lost"]
     assert all(s.name_vi and s.name_en and 0 <= s.probability <= 100 for s in stages)
     assert len({s.key for s in stages}) == len(stages)
+
+
+def _list_in_manifest(backup_dir: Path, listed: str, actual: Path) -> None:
+    """Add `listed` to the backup's manifest with the true size and checksum of `actual` (a forged entry)."""
+    manifest = json.loads((backup_dir / MANIFEST).read_text())
+    manifest["files"].append({"path": listed, "bytes": actual.stat().st_size,
+                              "sha256": hashlib.sha256(actual.read_bytes()).hexdigest()})
+    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("escape", ["dotdot", "absolute", "symlinked_folder", "symlinked_file"])
+def test_a_manifest_path_leading_out_of_the_backup_or_the_home_refuses_the_whole_restore(
+        migrated_url: str, db_url: str, tmp_path: Path, escape: str) -> None:
+    home, target, outside = tmp_path / "home", tmp_path / "backup", tmp_path / "x"
+    home.mkdir()
+    (home / "notes.txt").write_text("original")
+    backup(Settings(home=home, database_url=migrated_url), target)
+    outside.mkdir()
+    evil = outside / "evil.sh"
+    evil.write_text("#!/bin/sh\necho owned\n")
+    restored_home = tmp_path / "deep" / "restored"
+    if escape == "dotdot":  # backup/home/../../x/evil.sh is tmp_path/x/evil.sh; restored, deep/x/evil.sh
+        _list_in_manifest(target, "home/../../x/evil.sh", evil)
+    elif escape == "absolute":
+        _list_in_manifest(target, str(evil), evil)
+    elif escape == "symlinked_folder":
+        (target / "home" / "link").symlink_to(outside, target_is_directory=True)
+        _list_in_manifest(target, "home/link/evil.sh", evil)
+    else:
+        (target / "home" / "evil.sh").symlink_to(evil)
+        _list_in_manifest(target, "home/evil.sh", evil)
+
+    code, out, err = _chatcrm(restored_home, db_url, "restore", str(target))
+
+    assert code == 1, out
+    assert "nothing was restored" in err
+    assert not restored_home.exists()
+    assert not (tmp_path / "deep" / "x").exists()
+    assert sorted(p.name for p in tmp_path.rglob("evil.sh") if not p.is_symlink()) == ["evil.sh"]
+
+
+def test_caches_and_pickles_are_neither_backed_up_nor_restored(
+        migrated_url: str, db_url: str, tmp_path: Path) -> None:
+    home, target = tmp_path / "home", tmp_path / "backup"
+    (home / "cache").mkdir(parents=True)
+    (home / "cache" / "corpus-abc.pickle").write_bytes(b"derived")
+    (home / "cache" / "tables.bin").write_bytes(b"derived too")
+    (home / "uploads").mkdir()
+    (home / "uploads" / "old.pkl").write_bytes(b"a pickle by another name")
+    (home / "uploads" / "price list.txt").write_text("kept")
+
+    manifest = backup(Settings(home=home, database_url=migrated_url), target)
+
+    assert {e["path"] for e in manifest["files"] if e["path"].startswith("home/")} == {"home/uploads/price list.txt"}
+    # A backup made before caches were left out, or one someone slipped a pickle into, with true checksums:
+    planted = target / "home" / "cache" / "corpus-abc.pickle"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(b"cos\nsystem\n(S'echo owned'\ntR.")
+    _list_in_manifest(target, "home/cache/corpus-abc.pickle", planted)
+    restored_home = tmp_path / "restored"
+    code, _out, err = _chatcrm(restored_home, db_url, "restore", str(target))
+    assert code == 0, err
+    assert (restored_home / "uploads" / "price list.txt").read_text() == "kept"
+    assert not (restored_home / "cache").exists()
