@@ -1,6 +1,7 @@
 """What we accept from users before anything reads it: record ids, and text cleaned at the door.
 
-Every id a user types or a button carries passes `parse_id` before it reaches SQL: ASCII digits
+Every id a user types or a button carries passes `parse_id` before it reaches SQL, and every small number a
+user types (a percentage, a count of days) passes `parse_bounded`: ASCII digits
 only (`int("²")` raises, `"²".isdigit()` is true) and within the store's integer keys
 (PostgreSQL's INTEGER is 32-bit; a larger number there is an error, not a miss). Every inbound's
 text passes `clean_inbound` before routing (`crm_core.textnorm.clean_text`).
@@ -24,6 +25,15 @@ def parse_id(text: str, *, allow_zero: bool = False) -> int | None:
         return None
     value = int(text)
     return value if (1 if not allow_zero else 0) <= value <= MAX_ID else None
+
+
+def parse_bounded(text: str, low: int, high: int) -> int | None:
+    """Return the whole number `text` spells in ASCII digits (a trailing % allowed) within low..high, or None."""
+    digits = text.strip().removesuffix("%").strip()
+    if not digits or len(digits) > len(str(high)) + 2 or not (digits.isascii() and digits.isdigit()):
+        return None  # a few leading zeros pass; a 5,000-digit number is never converted
+    value = int(digits)
+    return value if low <= value <= high else None
 
 
 def clean_inbound(inbound: Inbound) -> Inbound:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
+from bot.core.inputs import parse_bounded
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from crm_core.policy import Audience
 from crm_core.schemas import PipelineOut, StageOut
+from crm_core.services.pipelines import MAX_STALL_DAYS
 
 router = Router()
 INPUT_STATE = "pipe_input"
 _INPUTS = ("rename", "probability", "stall", "add")
+_MOST = {"probability": 100, "stall": MAX_STALL_DAYS}
 
 
 @router.command("pipelines", audience=Audience.ADMINS)
@@ -143,11 +146,10 @@ async def on_pipe_input(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> Hand
     what, target = str(data.get("what")), int(str(data.get("id")))
     text = (msg.text or "").strip()
     flow = ctx.flows.pipelines
-    if what in ("probability", "stall"):
-        number = text.rstrip("%").strip()
-        if not number.isdigit():
-            return Reply(ctx.t(f"pipes.ask_{what}"))  # still waiting for a number
-        value = int(number)
+    if what in _MOST:
+        value = parse_bounded(text, 0, _MOST[what])
+        if value is None:  # still waiting for a number, and says which
+            return Reply(ctx.t(f"pipes.bad_{what}", most=_MOST[what]) + "\n" + ctx.t(f"pipes.ask_{what}"))
         if what == "probability":
             await flow.set_probability(ctx.user, target, value)
         else:

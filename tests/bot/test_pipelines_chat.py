@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.engine import Engine
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
-from crm_core.models import AuditEntry, Deal, DealStageChange, Stage
+from crm_core.models import AuditEntry, Deal, DealStageChange, LogDraft, Stage
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
@@ -87,7 +87,7 @@ async def test_probability_and_stall_days_are_typed_and_checked(thao: ChatDriver
     await thao.press("Đàm phán")
     await thao.press(VI("pipes.btn_probability"))
     await thao.say("150")
-    assert thao.text == VI("errors.invalid_input_probability")
+    assert thao.text == VI("pipes.bad_probability", most=100) + "\n" + VI("pipes.ask_probability")
     await thao.say("85%")
     assert "85%" in thao.text
     await thao.press(VI("pipes.btn_stall"))
@@ -137,3 +137,44 @@ async def test_won_and_lost_cannot_be_removed_or_given_a_probability(thao: ChatD
     assert [b.label for b in thao.buttons] == [VI("pipes.btn_rename"), VI("btn.back")]
     await thao.tap(f"pipe:v1:remove:{thao.buttons[0].data.split(':')[-1]}")  # a forged remove
     assert thao.text == VI("errors.invalid_input_closing_stage")
+
+
+CALL_LOG = "Gọi anh Minh bên Hòa Phát, muốn 200 bộ giá 500 triệu, gửi báo giá trước thứ Sáu"
+
+
+async def _stage_names(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(Stage.name_vi).order_by(Stage.id)))
+
+
+async def _drafts(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    async with sessionmaker() as session:
+        return len(list(await session.scalars(select(LogDraft.id))))
+
+
+@pytest.mark.parametrize("typed", ["²", "١٢", "99999999999999999999999", "5" * 5000, "-1", "366", "7 ngày", "1e3"])
+async def test_a_stall_value_that_is_not_a_small_ascii_number_is_asked_again(thao: ChatDriver, typed: str) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Đàm phán")
+    await thao.press(VI("pipes.btn_stall"))
+
+    await thao.say(typed)
+
+    assert thao.text == VI("pipes.bad_stall", most=365) + "\n" + VI("pipes.ask_stall")
+    await thao.say("14")
+    assert VI("pipes.stall_days", days=14) in thao.text
+
+
+@pytest.mark.parametrize("typed", ["²", "5" * 5000, "101", "50.5"])
+async def test_a_probability_that_is_not_0_to_100_in_ascii_digits_is_asked_again(thao: ChatDriver, typed: str) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Đàm phán")
+    await thao.press(VI("pipes.btn_probability"))
+
+    await thao.say(typed)
+
+    assert thao.text == VI("pipes.bad_probability", most=100) + "\n" + VI("pipes.ask_probability")
+    await thao.say("060 %")
+    assert "60%" in thao.text
