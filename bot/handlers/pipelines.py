@@ -140,7 +140,8 @@ async def _remove(ctx: Ctx, stage_id: int, *, move_to: int | None = None) -> Rep
     return Reply(f"{note}\n\n{card.text}", keyboard=card.keyboard, edit=True)
 
 
-@router.state(INPUT_STATE, audience=Audience.ADMINS)
+# An admin's dialog: it expires and any command ends it, so a call log sent later is never taken as a stage name.
+@router.state(INPUT_STATE, audience=Audience.ADMINS, admin=True)
 async def on_pipe_input(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
     """The admin's typed value for a stage: a name, a probability (0-100) or days (0: never stalled)."""
     what, target = str(data.get("what")), int(str(data.get("id")))

@@ -4,6 +4,7 @@ renamed stage keeps its deals (they point at it by id). Both backends."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.engine import Engine
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
+from crm_core.config import Settings
 from crm_core.models import AuditEntry, Deal, DealStageChange, LogDraft, Stage
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
@@ -150,6 +152,26 @@ async def _stage_names(sessionmaker: async_sessionmaker[AsyncSession]) -> list[s
 async def _drafts(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as session:
         return len(list(await session.scalars(select(LogDraft.id))))
+
+
+@pytest.mark.parametrize("left_by", ["a command", "time"])
+async def test_a_call_log_after_a_command_or_a_long_pause_is_a_log_not_a_stage_name(
+        thao: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession], left_by: str) -> None:
+    names = await _stage_names(sessionmaker)
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Báo giá")
+    await thao.press(VI("pipes.btn_rename"))
+    if left_by == "a command":
+        await thao.say("/deals")
+    else:
+        clock.advance(timedelta(minutes=Settings().admin_dialog_minutes + 1))
+
+    await thao.say(CALL_LOG)
+
+    assert VI("pipes.saved") not in thao.text
+    assert await _stage_names(sessionmaker) == names
+    assert await _drafts(sessionmaker) == 1  # read as a log: nothing the admin typed is lost
 
 
 @pytest.mark.parametrize("typed", ["²", "١٢", "99999999999999999999999", "5" * 5000, "-1", "366", "7 ngày", "1e3"])
