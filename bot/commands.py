@@ -166,7 +166,7 @@ async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _li
     if config.redis_url:  # other processes (webhook workers) may handle the same chats
         from bot.core.redis_store import shared_parts
 
-        parts = shared_parts(config.redis_url)
+        parts = shared_parts(config.redis_url, prefix=config.redis_prefix, lock_lease_s=config.inbox_lease_seconds)
         app.engine.locks = parts.locks
         app_close = app.close
 

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     chroma_url: str | None = None
     redis_url: str | None = None
+    # Every Redis key starts with this, so several bots (or test runs) can share one server.
+    redis_prefix: str = Field(default="chatcrm:", min_length=1, max_length=64)
     # Webhook mode: the secret Telegram sends with each delivery (X-Telegram-Bot-Api-Secret-Token); A-Z a-z 0-9 _ -
     webhook_secret: SecretStr | None = Field(default=None, min_length=1, max_length=256)
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -62,6 +64,12 @@ class Settings(BaseSettings):
     undo_minutes: int = Field(default=5, ge=0, le=24 * 60)
     page_size: int = Field(default=8, ge=1, le=50)
     reminder_interval_s: float = Field(default=30.0, gt=0)
+    # Webhook workers: a worker's hold on an update (and, with Redis, on its chat's lock) lasts this long and is
+    # renewed while the update is handled; a worker killed mid-update frees both when it runs out.
+    inbox_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # The process that wrote a message has this long to send it; a process killed meanwhile leaves it to another
+    # process's scheduler after that (so keep it well above a send's duration, 429 waits included).
+    outbox_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     # A log preview left unsaved this long is reminded once (0: never).
     draft_reminder_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
     max_message_chars: int = Field(default=4096, ge=100)

@@ -118,6 +118,11 @@ class Engine:
         """Return the engine's clock."""
         return self._clock
 
+    @property
+    def _outbox_lease(self) -> timedelta:
+        """How long a message this process wrote is its own to send before another process's scheduler may."""
+        return timedelta(seconds=self.settings.outbox_lease_seconds)
+
     async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
         """Handle one inbound, in order with the others of its chat; `io` is its channel's files and live edits."""
         inbound = clean_inbound(inbound)  # before anything reads it: NUL, surrogates, invisible marks; NFC
@@ -181,7 +186,8 @@ class Engine:
         now = self._clock.now()
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes,
-                                      deal_visibility=self.settings.deal_visibility, channel=inbound.channel)
+                                      deal_visibility=self.settings.deal_visibility, channel=inbound.channel,
+                                      outbox_lease=self._outbox_lease)
             key = inbound.dedupe_key
             if key is not None and await services.dedupe.seen(key):
                 log.info("duplicate update %s ignored", key)
@@ -360,7 +366,7 @@ class Engine:
         scheduler only, however many processes run one.
         """
         async with UnitOfWork(self._sessionmaker) as uow:
-            services = Services.build(uow.session, now=self._clock.now())
+            services = Services.build(uow.session, now=self._clock.now(), outbox_lease=self._outbox_lease)
             # Reminders first: on SQLite their claim is the write that takes the lock (crm_core.repositories.claims).
             owners = [u.id for u in await services.users.list()
                       if u.active and any(reminded_on(u, channel) for channel in channels)]
@@ -409,7 +415,8 @@ class Engine:
     async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
         """Claim messages whose delivery is due again on `channels` (retries, and claims a crashed process left)."""
         async with UnitOfWork(self._sessionmaker) as uow:
-            items = await Services.build(uow.session, now=self._clock.now()).outbox.claim_due(channels)
+            services = Services.build(uow.session, now=self._clock.now(), outbox_lease=self._outbox_lease)
+            items = await services.outbox.claim_due(channels)
         return [from_item(item) for item in items]
 
     async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
@@ -433,7 +440,7 @@ class Engine:
             log.warning("a reply outside the outbox was not delivered (%s): %s", reason, error)
             return []
         async with UnitOfWork(self._sessionmaker) as uow:
-            services = Services.build(uow.session, now=self._clock.now())
+            services = Services.build(uow.session, now=self._clock.now(), outbox_lease=self._outbox_lease)
             settled = await services.outbox.failed(reply.outbox_id, reason=reason, error=error,
                                                    retry_after_s=retry_after_s)
             if settled is None:

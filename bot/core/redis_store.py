@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
 
 from bot.core.limits import Limits, RateLimiter, is_group_chat
 from bot.core.locks import ChatLock
 from bot.core.recent import RecentUpdates
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "chatcrm:"
 
@@ -57,10 +62,12 @@ class RedisChatLocks:
 
     Not FIFO across processes: the order of a chat's updates comes from the inbox (one claimed at a time
     per chat); this lock keeps a push and an update of one chat from interleaving. The lease (`timeout_s`)
-    frees the chat of a process that died holding it.
+    is renewed every third of it while the block runs, so a long handling (an LLM, a big import) keeps the
+    chat, and a process killed holding it frees the chat one lease later (the inbox lease, by default:
+    the update it was handling is taken again at about the same time).
     """
 
-    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX, timeout_s: float = 120.0,
+    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX, timeout_s: float = 60.0,
                  poll_s: float = 0.02) -> None:
         self._redis = redis
         self._prefix = prefix
@@ -73,11 +80,26 @@ class RedisChatLocks:
         lock = self._redis.lock(f"{self._prefix}lock:{_key_text(key)}", timeout=self._timeout_s,
                                 sleep=self._poll_s, thread_local=False)
         await lock.acquire()
+        renewal = asyncio.create_task(self._renew(lock, key), name=f"chat lock renewal {_key_text(key)}")
         try:
             yield
         finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
             with contextlib.suppress(Exception):  # a lease that ran out is someone else's lock now
                 await lock.release()
+
+    async def _renew(self, lock: Lock, key: Hashable) -> None:
+        while True:
+            await asyncio.sleep(self._timeout_s / 3)
+            try:
+                await lock.reacquire()
+            except LockError:  # it ran out (Redis unreachable for a whole lease): another process may hold it now
+                log.warning("the lock of chat %s ran out while held", _key_text(key))
+                return
+            except Exception:  # Redis busy for a moment: try again at the next third
+                log.warning("could not renew the lock of chat %s", _key_text(key), exc_info=True)
 
 
 class RedisRecentUpdates:
@@ -134,8 +156,12 @@ class SharedParts:
             await self.redis.aclose()
 
 
-def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits: Limits | None = None) -> SharedParts:
-    """Return the Redis-backed parts when `redis_url` is given, else the in-process ones."""
+def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits: Limits | None = None,
+                 lock_lease_s: float = 60.0) -> SharedParts:
+    """Return the Redis-backed parts when `redis_url` is given, else the in-process ones.
+
+    `lock_lease_s`: how long a chat stays locked by a process that died holding it (Settings.inbox_lease_seconds).
+    """
     if redis_url is None:
         from bot.core.limits import LocalRateLimiter
         from bot.core.locks import ChatLocks
@@ -143,5 +169,6 @@ def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits:
 
         return SharedParts(locks=ChatLocks(), recent=LocalRecentUpdates(), limiter=LocalRateLimiter(limits))
     redis = Redis.from_url(redis_url)
-    return SharedParts(locks=RedisChatLocks(redis, prefix=prefix), recent=RedisRecentUpdates(redis, prefix=prefix),
+    return SharedParts(locks=RedisChatLocks(redis, prefix=prefix, timeout_s=lock_lease_s),
+                       recent=RedisRecentUpdates(redis, prefix=prefix),
                        limiter=RedisRateLimiter(redis, limits, prefix=prefix), redis=redis)

@@ -42,7 +42,7 @@ async def run_webhook(config: Settings, *, url: str, listen: tuple[str, int] | N
         raise ValueError("set CHATCRM_WEBHOOK_SECRET (the secret given to `chatcrm webhook set`)")
     processing = processing_of(framework) if workers > 0 else None
     app = await build_app(config)
-    parts = shared_parts(config.redis_url)
+    parts = shared_parts(config.redis_url, prefix=config.redis_prefix, lock_lease_s=config.inbox_lease_seconds)
     try:
         app.engine.locks = parts.locks
         queue = WebhookQueue(app.sessionmaker)
@@ -52,7 +52,7 @@ async def run_webhook(config: Settings, *, url: str, listen: tuple[str, int] | N
         async with _processor(processing, app, config, parts) as process:
             await serve(queue, process=process, listen=listen, path=webhook_path(url),
                         secret=config.webhook_secret.get_secret_value() if config.webhook_secret else "",
-                        slots=workers, recent=parts.recent, say=say)
+                        slots=workers, recent=parts.recent, lease_s=config.inbox_lease_seconds, say=say)
     finally:
         await parts.close()
         await app.close()

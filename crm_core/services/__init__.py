@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,7 @@ from crm_core.services.directory import DirectoryService
 from crm_core.services.identities import IdentityService
 from crm_core.services.leads import AssignmentService, LeadService
 from crm_core.services.logs import LogService
-from crm_core.services.outbox import OutboxService
+from crm_core.services.outbox import SEND_LEASE, OutboxService
 from crm_core.services.pipelines import PipelineService
 from crm_core.services.privacy import PrivacyService
 from crm_core.services.support import SupportService
@@ -62,9 +62,11 @@ class Services:
 
     @classmethod
     def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5,
-              deal_visibility: DealVisibility = DealVisibility.TEAM, channel: str | None = None) -> Services:
+              deal_visibility: DealVisibility = DealVisibility.TEAM, channel: str | None = None,
+              outbox_lease: timedelta = SEND_LEASE) -> Services:
         """Wire the services over `session`; `deal_visibility` is the team's setting (crm_core.policy.deal_view);
-        `channel` is where the unit of work came from (recorded in the audit trail)."""
+        `channel` is where the unit of work came from (recorded in the audit trail); `outbox_lease` is how long
+        a message written here is this process's to send (Settings.outbox_lease_seconds)."""
         user_repo, directory_repo = UserRepository(session), DirectoryRepository(session)
         deal_repo, activity_repo = DealRepository(session), ActivityRepository(session)
         audit = AuditService(session, now, channel=channel)
@@ -84,4 +86,4 @@ class Services:
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, audit, now),
                    privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now),
-                   outbox=OutboxService(session, now))
+                   outbox=OutboxService(session, now, send_lease=outbox_lease))

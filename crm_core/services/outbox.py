@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.models import OutboxMessage
 from crm_core.repositories.claims import skips_locked_rows
 
-# How long the process that wrote a message may take to send it before another may.
+# How long the process that wrote a message may take to send it before another may (Settings.outbox_lease_seconds).
 SEND_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 FIRST_BACKOFF_S = 5.0
@@ -71,16 +71,17 @@ def backoff(attempts: int) -> float:
 class OutboxService:
     """Write, claim and settle outgoing messages."""
 
-    def __init__(self, session: AsyncSession, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, now: datetime, *, send_lease: timedelta = SEND_LEASE) -> None:
         self._session = session
         self._now = now
+        self._send_lease = send_lease
 
     async def add(self, *, channel: str, chat_id: str, payload: dict[str, Any], origin: Origin | None,
                   send_now: bool = True) -> int:
         """Write a message to deliver; `send_now` claims it for this process, which sends it after the commit."""
         row = OutboxMessage(channel=channel, chat_id=chat_id, payload=payload,
                             status="sending" if send_now else "pending", attempts=0, next_attempt_at=self._now,
-                            claimed_until=self._now + SEND_LEASE if send_now else None, created_at=self._now,
+                            claimed_until=self._now + self._send_lease if send_now else None, created_at=self._now,
                             origin_channel=origin.channel if origin else None,
                             origin_chat_id=origin.chat_id if origin else None,
                             origin_language=origin.language if origin else None)
@@ -123,7 +124,7 @@ class OutboxService:
         due = (OutboxMessage.channel.in_(list(channels)), or_(
             (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= self._now),
             (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < self._now)))
-        lease = {"status": "sending", "claimed_until": self._now + SEND_LEASE}
+        lease = {"status": "sending", "claimed_until": self._now + self._send_lease}
         if skips_locked_rows(self._session):
             query = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(limit)
             ids = list(await self._session.scalars(query.with_for_update(skip_locked=True)))

@@ -115,3 +115,23 @@ async def test_two_processes_claiming_at_once_share_the_due_messages_without_ove
     assert not set(first) & set(second)
     assert set(first) | set(second) <= ids
     assert len(first) + len(second) >= 20
+
+
+async def test_the_send_lease_is_the_configured_one(sessionmaker: async_sessionmaker[AsyncSession],
+                                                    clock: FrozenClock) -> None:
+    lease = timedelta(seconds=5)  # Settings.outbox_lease_seconds, short: a killed sender's message is taken soon
+
+    async def claim() -> list[int]:
+        async with UnitOfWork(sessionmaker) as uow:
+            outbox = Services.build(uow.session, now=clock.now(), outbox_lease=lease).outbox
+            return [item.id for item in await outbox.claim_due(["telegram"])]
+
+    async with UnitOfWork(sessionmaker) as uow:
+        outbox_id = await Services.build(uow.session, now=clock.now(), outbox_lease=lease).outbox.add(
+            channel="telegram", chat_id="555", payload={"text": "chào"}, origin=None)
+    clock.advance(lease - timedelta(seconds=1))
+    assert await claim() == []
+    clock.advance(timedelta(seconds=2))
+    assert await claim() == [outbox_id]
+    clock.advance(lease - timedelta(seconds=1))
+    assert await claim() == []  # the taker's claim lasts the same lease

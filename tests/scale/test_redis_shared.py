@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.core.limits import Limits, LocalRateLimiter, Window
@@ -94,3 +95,17 @@ async def test_the_in_process_limiter_keeps_the_same_limits() -> None:
     limiter = LocalRateLimiter(Limits(per_chat=Window(1, 0.3), overall=Window(30, 1.0)))
     granted = await asyncio.wait_for(asyncio.gather(*(limiter.acquire("777") for _ in range(4))), timeout=10)
     assert most_in_any_window(list(granted), 0.3) == 1
+
+
+async def test_a_chat_lock_held_longer_than_its_lease_stays_held(redis: Redis, prefix: str) -> None:
+    holder, other = RedisChatLocks(redis, prefix=prefix, timeout_s=0.6), RedisChatLocks(redis, prefix=prefix)
+    async with holder.hold(("telegram", "777")):
+        await asyncio.sleep(1.5)  # past two leases: renewed meanwhile
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(_enter(other, ("telegram", "777")), timeout=0.5)
+
+
+async def test_a_chat_lock_of_a_killed_process_frees_after_one_lease(redis: Redis, prefix: str) -> None:
+    # A process killed holding it never releases it and stops renewing it: its bare lease is left in Redis.
+    await redis.set(f"{prefix}lock:telegram:777", "a-killed-process", px=500)
+    await asyncio.wait_for(_enter(RedisChatLocks(redis, prefix=prefix), ("telegram", "777")), timeout=10)
