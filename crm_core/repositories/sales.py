@@ -61,9 +61,24 @@ class PipelineRepository:
                                            .where(Deal.stage_id.in_(list(stage_ids))).group_by(Deal.stage_id))
         return {stage_id: count for stage_id, count in rows.all()}  # noqa: C416 - rows, not pairs, to mypy
 
-    async def deals_in(self, stage_id: int) -> Sequence[Deal]:
-        """Return the deals in a stage."""
-        return (await self._session.scalars(select(Deal).where(Deal.stage_id == stage_id).order_by(Deal.id))).all()
+    async def deals_in(self, stage_id: int, *, lock: bool = False) -> Sequence[Deal]:
+        """Return the deals in a stage (with `lock`, as committed now, their rows locked: PostgreSQL)."""
+        query = select(Deal).where(Deal.stage_id == stage_id).order_by(Deal.id)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await self._session.scalars(query)).all()
+
+    async def lock_stages(self, *, stage_ids: Collection[int] = (), pipeline_id: int | None = None) -> dict[int, Stage]:
+        """Lock these stages' rows (or all of a pipeline's) until the transaction ends, read as committed now.
+
+        Always in id order, so two writers locking overlapping stages never deadlock. A stage removal locks its
+        pipeline's stages and a deal's move the stage it leaves and the one it enters: whichever comes second
+        waits for the first's commit and then sees it. SQLite serialises writing transactions by itself.
+        """
+        query = select(Stage).order_by(Stage.id).with_for_update().execution_options(populate_existing=True)
+        query = query.where(Stage.pipeline_id == pipeline_id) if pipeline_id is not None \
+            else query.where(Stage.id.in_(sorted(set(stage_ids))))
+        return {stage.id: stage for stage in await self._session.scalars(query)}
 
     def add_stage(self, stage: Stage) -> None:
         """Stage a new stage."""
@@ -93,9 +108,11 @@ class DealRepository:
         """Return the session this repository reads through."""
         return self._session
 
-    async def get(self, deal_id: int) -> Deal | None:
-        """Return the deal with `deal_id`, names loaded."""
+    async def get(self, deal_id: int, *, lock: bool = False) -> Deal | None:
+        """Return the deal with `deal_id`, names loaded (with `lock`, its row locked until the commit: PostgreSQL)."""
         query = select(Deal).options(*_DEAL_LOADS).where(Deal.id == deal_id)
+        if lock:
+            query = query.with_for_update(of=Deal)
         return await self._session.scalar(query.execution_options(populate_existing=True))
 
     def _open(self, owner_id: int | None) -> Select[Deal]:

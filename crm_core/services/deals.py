@@ -150,6 +150,9 @@ class DealService:
 
     async def _move(self, deal: Deal, stage_key: str, actor: UserOut) -> DealOut:
         stage = await self._pipelines.default_stage(stage_key, pipeline_id=deal.stage.pipeline_id)
+        # Stages before the deal (a stage removal's order): a removal under way is waited for, then seen.
+        await self._pipelines.lock_for_move(deal.stage_id, stage.id)
+        deal = await self._repo.get(deal.id, lock=True) or deal
         if deal.stage_id != stage.id:
             self._repo.add(DealStageChange(deal_id=deal.id, from_stage_id=deal.stage_id, to_stage_id=stage.id,
                                            changed_at=self._now, user_id=actor.id))

@@ -204,12 +204,16 @@ class PipelineService:
         `deals`): the caller asks where they go. Returns how many deals moved.
         """
         stage = await self._stage(stage_id)
+        # The pipeline's stages locked first: a deal moving into this stage now waits, then finds it removed; one
+        # that moved in before is among the deals read below (as committed by then).
+        await self._repo.lock_stages(pipeline_id=stage.pipeline_id)
+        stage = await self._stage(stage_id)
         if _closing(stage):
             raise InvalidInput("won and lost cannot be removed", reason="closing_stage")
         pipeline = await self._pipeline(stage.pipeline_id)
         if len([s for s in _live(pipeline) if not _closing(s)]) <= 1:
             raise InvalidInput("a pipeline keeps at least one open stage", reason="last_stage")
-        deals = list(await self._repo.deals_in(stage.id))
+        deals = list(await self._repo.deals_in(stage.id, lock=True))
         if deals and move_to is None:
             raise Conflict(f"{len(deals)} deals are in this stage", reason="stage_has_deals", deals=len(deals))
         if deals:
@@ -231,6 +235,14 @@ class PipelineService:
                                                   changed_at=self._now, user_id=actor_id, reason="stage_removed"))
             deal.stage_id = target.id
             deal.stage_changed_at = deal.updated_at = self._now
+
+    async def lock_for_move(self, from_stage_id: int, to_stage_id: int) -> None:
+        """Lock the stage a deal leaves and the one it enters; refuse (reason stage_removed) when the one it enters
+        has just been removed (a removal under way is waited for)."""
+        locked = await self._repo.lock_stages(stage_ids=(from_stage_id, to_stage_id))
+        target = locked.get(to_stage_id)
+        if target is None or target.archived:
+            raise InvalidInput("the stage was removed while the deal moved", reason="stage_removed")
 
     @staticmethod
     def _renumber(pipeline: Pipeline) -> None:
