@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 REDIS_URL = os.environ.get("CHATCRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -17,7 +18,7 @@ async def redis() -> AsyncIterator[Redis]:
     client = Redis.from_url(REDIS_URL)
     try:
         await client.ping()
-    except OSError as error:
+    except (OSError, RedisError) as error:
         await client.aclose()
         pytest.skip(f"no Redis at {REDIS_URL}: {error}")
     yield client

@@ -19,7 +19,7 @@ webhook delivery (at least once: a non-2xx answer is retried).
 
 Sim helpers (in the spirit of tgfake's `/sim`): `send_text`, `send_photo`, `send_document`,
 `send_voice`, `send_sticker`, `send_contact`, `album`, `edit`, `tap`, `tap_forged`, `redeliver`, `enqueue`,
-`fail_next`, `block`. Observation: `requests`, `problems`, `calls`, `sent`, `last`, `texts`,
+`fail_next`, `hold`, `block`. Observation: `requests`, `problems`, `calls`, `sent`, `last`, `texts`,
 `actions`, `callback_answer`, `reply_keyboard`, `commands_for`, `file_bytes`, `wait_for`, `say`, `press`,
 `wait_confirmed`.
 """
@@ -188,6 +188,38 @@ class BotAction:
 
 
 @dataclass
+class Hold:
+    """A call the fake keeps waiting (`FakeBotApi.hold`), to kill the caller at a chosen point.
+
+    `reached` is set when the call arrives. `accept=False`: nothing has happened yet; `release()` lets it
+    take effect, `drop()` answers 502 without it ever taking effect (Telegram never accepted it).
+    `accept=True`: the call has taken effect (a message is stored) and only its answer waits for `release()`.
+    """
+
+    method: str
+    chat_id: int | None
+    accept: bool
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    request: ApiRequest | None = None
+    dropped: bool = False
+    _go: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        """Let the held call go on (or its answer go out)."""
+        self._go.set()
+
+    def drop(self) -> None:
+        """Answer the held call with 502, never carrying it out (an `accept=False` hold only)."""
+        self.dropped = True
+        self._go.set()
+
+    async def _wait(self, record: ApiRequest) -> None:
+        self.request = record
+        self.reached.set()
+        await self._go.wait()
+
+
+@dataclass
 class _Pending:
     update: dict[str, Any]
     redelivery: bool = False
@@ -226,6 +258,7 @@ class FakeBotApi:
         bot_username: str = "chatcrm_test_bot",
         bot_first_name: str = "ChatCRM Test",
         host: str = "127.0.0.1",
+        first_update_id: int = 1,
     ) -> None:
         self.host = host
         self.port = 0
@@ -238,13 +271,16 @@ class FakeBotApi:
         self.commands: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         self.dropped_updates: list[dict[str, Any]] = []
         self.webhook_deliveries: list[tuple[int, int]] = []
+        # When each update was first handed to the bot (a getUpdates answer or a webhook POST about to start),
+        # on time.monotonic() like ApiRequest.at: benchmarks time replies from it.
+        self.delivered_at: dict[int, float] = {}
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.confirmed_offset = 0
         self._bot_id = int(DEFAULT_TOKEN.split(":", 1)[0])
         self._messages: dict[int, dict[int, TgMessage]] = {}
         self._next_message_id: dict[int, int] = {}
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(first_update_id)
         self._updates: dict[int, dict[str, Any]] = {}
         self._pending: list[_Pending] = []
         self._allowed_updates: list[str] | None = None
@@ -254,6 +290,7 @@ class FakeBotApi:
         self._callback_seq = itertools.count(1)
         self._reply_keyboards: dict[int, dict[str, Any]] = {}
         self._failures: dict[str, list[_Failure]] = {}
+        self._holds: list[Hold] = []
         self._poll_seq = 0
         self._changed = asyncio.Event()
         self._closing = False
@@ -309,6 +346,8 @@ class FakeBotApi:
     async def close(self) -> None:
         """Wake every waiting long poll, stop webhook delivery and shut the server down."""
         self._closing = True
+        for hold in self._holds:
+            hold.release()
         self._notify()
         await self._stop_webhook_delivery()
         if self._client is not None:
@@ -702,6 +741,12 @@ class FakeBotApi:
         name = (canonical_method(method) or method).lower()
         self._failures.setdefault(name, []).extend(_Failure(code, description, retry_after) for _ in range(times))
 
+    def hold(self, method: str, *, chat_id: int | None = None, accept: bool = False) -> Hold:
+        """Hold the next valid call of `method` (to `chat_id`, or any): it waits until released (see `Hold`)."""
+        hold = Hold((canonical_method(method) or method).lower(), chat_id, accept)
+        self._holds.append(hold)
+        return hold
+
     def block(self, chat_id: int) -> None:
         """Act as if the user blocked the bot: sends to the chat get 403."""
         self.blocked.add(chat_id)
@@ -851,6 +896,12 @@ class FakeBotApi:
             record.injected = True
             params = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
             return self._fail(record, BotApiError(failure.code, failure.description, params))
+        hold = self._take_hold(record)
+        if hold is not None and not hold.accept:
+            await hold._wait(record)
+            if hold.dropped:
+                record.injected = True
+                return self._fail(record, BotApiError(502, _DEFAULT_DESCRIPTIONS[502]))
         handler = self._handlers.get(record.method)
         if handler is None:
             return await self._unimplemented(record)
@@ -858,7 +909,17 @@ class FakeBotApi:
             result = await handler(record.params)
         except BotApiError as exc:
             return self._fail(record, exc)
+        if hold is not None and hold.accept:
+            self._notify()  # it took effect: waiters see it while its answer is held
+            await hold._wait(record)
         return web.json_response({"ok": True, "result": result})
+
+    def _take_hold(self, record: ApiRequest) -> Hold | None:
+        for hold in self._holds:
+            if hold.method == record.method.lower() and hold.chat_id in (None, record.params.get("chat_id")):
+                self._holds.remove(hold)
+                return hold
+        return None
 
     async def _unimplemented(self, record: ApiRequest) -> web.Response:
         if load_spec().returns(record.method) == ["Boolean"]:
@@ -945,8 +1006,10 @@ class FakeBotApi:
                     self.dropped_updates.append(p.update)
             self._pending = kept
         batch = self._pending[:limit]
+        now = time.monotonic()
         for p in batch:
             p.delivered = True
+            self.delivered_at.setdefault(p.update_id, now)
         return [p.update for p in batch]
 
     def _target_chat(self, params: dict[str, Any]) -> int:
