@@ -155,15 +155,20 @@ class TeamFlow:
                                name=leaver.name)
         if not takes_leads(taker):
             raise InvalidInput("deals go to an active salesperson", reason="not_a_taker", name=taker.name)
-        deals = await self.services.deals.list_open(admin, owner_id=leaver.id)
-        for deal in deals:
-            await self.services.deals.reassign(deal.id, taker.id, admin)
-        tasks = await self.services.tasks.hand_over(await self.services.tasks.open_ids_of(leaver.id), taker.id, admin)
+        # Locked, then handed over: the same button tapped twice (two processes) hands over once; the second
+        # tap waits for the first's commit and finds nothing left.
+        deal_ids = await self.services.deals.lock_open_ids_of(leaver.id)
+        task_ids = await self.services.tasks.lock_open_ids_of(leaver.id)
+        if not deal_ids and not task_ids:
+            raise Conflict("nothing left to hand over", reason="nothing_to_hand_over", name=leaver.name)
+        for deal_id in deal_ids:
+            await self.services.deals.reassign(deal_id, taker.id, admin)
+        tasks = await self.services.tasks.hand_over(task_ids, taker.id, admin)
         await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.hand_over",
                                          entity="user", entity_id=leaver.id,
                                          details={"from": leaver.name, "to": taker.name},
-                                         after={"deals": [d.id for d in deals], "tasks": tasks})
-        return HandedOver(from_user=leaver, to_user=taker, deals=len(deals), tasks=len(tasks))
+                                         after={"deals": deal_ids, "tasks": tasks})
+        return HandedOver(from_user=leaver, to_user=taker, deals=len(deal_ids), tasks=len(tasks))
 
 
 def _already_registered(user: UserOut) -> Conflict:

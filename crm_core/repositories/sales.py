@@ -121,6 +121,13 @@ class DealRepository:
             query = query.where(Deal.owner_id == owner_id)
         return query
 
+    async def lock_open_ids_of(self, owner_id: int) -> list[int]:
+        """Return the ids of one owner's open deals as committed now, their rows locked until the commit
+        (PostgreSQL; SQLite serialises writing transactions): a second hand-over waits, then finds none left."""
+        query = (select(Deal.id).where(Deal.owner_id == owner_id, Deal.status == "open").order_by(Deal.id)
+                 .with_for_update())
+        return list(await self._session.scalars(query))
+
     async def list_open(self, *, owner_id: int | None) -> Sequence[Deal]:
         """Return open deals, optionally of one owner, by stage then newest."""
         query = self._open(owner_id).join(Stage, Deal.stage_id == Stage.id).order_by(
@@ -228,6 +235,12 @@ class ActivityRepository:
         """Return the task with `task_id`, names loaded."""
         query = select(Task).options(*_TASK_LOADS).where(Task.id == task_id)
         return await self._session.scalar(query.execution_options(populate_existing=True))
+
+    async def lock_open_task_ids_of(self, owner_id: int) -> list[int]:
+        """Return the ids of one owner's open tasks as committed now, their rows locked until the commit."""
+        query = (select(Task.id).where(Task.owner_id == owner_id, Task.done_at.is_(None)).order_by(Task.id)
+                 .with_for_update())
+        return list(await self._session.scalars(query))
 
     async def get_interaction(self, interaction_id: int) -> Interaction | None:
         """Return the interaction with `interaction_id`."""

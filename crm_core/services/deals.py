@@ -164,6 +164,10 @@ class DealService:
         await self._audit.flush()
         return deal_out(await self._reload(deal.id), now=self._now)
 
+    async def lock_open_ids_of(self, owner_id: int) -> list[int]:
+        """Return the ids of one owner's open deals, locked until the commit (a hand-over that cannot race)."""
+        return await self._repo.lock_open_ids_of(owner_id)
+
     async def reassign(self, deal_id: int, to_user_id: int, viewer: UserOut) -> DealOut:
         """Give a deal to another salesperson (managers and admins only)."""
         if not can_reassign_deal(viewer):

@@ -132,6 +132,10 @@ class TaskService:
         """Return the ids of one person's open tasks (a colleague leaving hands them over)."""
         return [task.id for task in await self._repo.open_tasks(owner_id=owner_id)]
 
+    async def lock_open_ids_of(self, owner_id: int) -> list[int]:
+        """Return the ids of one person's open tasks, locked until the commit (a hand-over that cannot race)."""
+        return await self._repo.lock_open_task_ids_of(owner_id)
+
     async def hand_over(self, task_ids: Collection[int], to_owner_id: int, viewer: UserOut) -> list[int]:
         """Give open tasks to another owner (managers and admins, reassigning a deal); return those moved."""
         if not can_reassign_deal(viewer):

@@ -178,3 +178,64 @@ async def test_deactivating_offers_the_open_work_to_a_colleague_and_the_leaver_g
     tuan = ChatDriver(engine, "1002")
     await tuan.say("/deals")
     assert "Hòa Phát" in tuan.text
+
+
+async def _leaver_with_work(lan: ChatDriver, thao: ChatDriver) -> str:
+    """Lan logs a call (a deal and a task), is deactivated; return the [Tuấn] hand-over button's data."""
+    await lan.say("Gọi chị Hoa bên Hòa Phát, báo giá 200 bộ bàn 500tr, hẹn thứ 6 gửi hợp đồng")
+    await lan.press("Lưu")
+    await thao.say("/deactivate Lan")
+    return next(b.data for b in thao.buttons if b.label == "Tuấn")
+
+
+async def test_the_same_hand_over_button_tapped_again_says_nothing_is_left(
+        lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    give = await _leaver_with_work(lan, thao)
+    await thao.tap(give)
+    assert thao.text == VI("team.handed_over", name="Lan", to="Tuấn", deals=1, tasks=1)
+
+    await thao.tap(give)
+
+    assert thao.text == VI("errors.conflict_nothing_to_hand_over", name="Lan")
+    assert len(await _audit(sessionmaker, "admin.hand_over")) == 1
+    assert len(await _audit(sessionmaker, "deal.reassign")) == 1
+
+
+async def test_two_taps_of_one_hand_over_button_at_once_hand_over_once(
+        lan: ChatDriver, thao: ChatDriver, migrated_url: str, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Two processes (two engines on one database); the first holds its hand-over uncommitted a moment."""
+    import asyncio
+
+    from crm_core.config import Settings
+    from crm_core.db import create_engine, create_sessionmaker
+    from crm_core.errors import Conflict
+    from crm_core.flows.team import TeamFlow
+
+    await _leaver_with_work(lan, thao)
+    async with sessionmaker() as session:
+        users = await Services.build(session, now=clock.now()).users.list()
+    by_name = {u.name: u for u in users}
+    first_done = asyncio.Event()
+
+    async def tap(engine_url: str, first: bool) -> int:
+        engine = create_engine(engine_url)
+        try:
+            if not first:
+                await first_done.wait()
+            async with UnitOfWork(create_sessionmaker(engine)) as uow:
+                flow = TeamFlow(services=Services.build(uow.session, now=clock.now()), settings=Settings())
+                done = await flow.hand_over(by_name["Thảo"], by_name["Lan"].id, by_name["Tuấn"].id)
+                if first:
+                    first_done.set()
+                    await asyncio.sleep(0.5)  # uncommitted while the second tap runs (a safety net, see above)
+                return done.deals + done.tasks
+        finally:
+            await engine.dispose()
+
+    outcomes = await asyncio.gather(tap(migrated_url, True), tap(migrated_url, False), return_exceptions=True)
+
+    assert outcomes[0] == 2
+    assert isinstance(outcomes[1], Conflict)
+    assert outcomes[1].details["reason"] == "nothing_to_hand_over"
+    assert len(await _audit(sessionmaker, "deal.reassign")) == 1
