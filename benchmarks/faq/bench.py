@@ -209,12 +209,17 @@ SIGNAL_STEPS = {
     "w_num": [0.0, 0.01, 0.02, 0.03, 0.05],
     "w_clash": [0.0, 0.01, 0.02, 0.04, 0.08],
     "lang_swap": [0.0, 0.01, 0.02, 0.03, 0.05, 0.08],
+    "w_type": [0.0, 0.01, 0.02, 0.03, 0.05],
+    "w_code": [0.0, 0.02, 0.03, 0.05, 0.08, 0.1],
+    "w_code_clash": [0.0, 0.02, 0.04, 0.08],
+    "w_lang_centre": [0.0, 0.2, 0.3, 0.5, 0.7],
 }
 
 
 def tune_signals(sets: list[tuple[KnowledgeBase, list[Case]]], base: RetrievalParams) -> RetrievalParams:
-    """Fit the answering-section signal weights (language, heading words, amounts, numbers) on the tuning splits by
-    coordinate ascent (two passes), the fusion weights fixed; same objective as `tune_fusion`."""
+    """Fit the answering-section signal weights (language, heading words, amounts, numbers, answer types, product
+    codes, per-language centring) on the tuning splits by coordinate ascent (two passes), the fusion weights fixed;
+    same objective as `tune_fusion`."""
 
     def key(params: RetrievalParams) -> tuple[float, float]:
         scores = [ranking_metrics(kb, cases, params) for kb, cases in sets]
@@ -370,7 +375,9 @@ def setup_banking77(work: Path) -> tuple[KnowledgeBase, list[Case], list[Case]]:
     for text, intent in train:
         by_intent.setdefault(intent, []).append(text)
     rng, dev_rng = random.Random(SEED), random.Random(SEED + 1)
-    rows, question_of, dev = [], {}, []
+    rows: list[tuple[str, str, Sequence[str]]] = []
+    question_of: dict[str, str] = {}
+    dev: list[Case] = []
     for intent in sorted(by_intent):
         pool = rng.sample(sorted(by_intent[intent]), 10)
         shots = pool[:5]

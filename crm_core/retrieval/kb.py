@@ -91,6 +91,9 @@ class _Corpus:
     query_mean: list[float] | None = None
     words: frozenset[str] = frozenset()
     folded_text: str = ""
+    # Each section's language, and the mean passage vector of each language the corpus is written in (with two).
+    languages: dict[tuple[str, int], Language] = field(default_factory=dict)
+    language_means: dict[Language, Any] = field(default_factory=dict)
 
 
 class KnowledgeBase:
@@ -345,6 +348,7 @@ class KnowledgeBase:
             bm25 = tables.bm25
             self._vectors = tables.vectors
             vocab = frozenset(t for t in bm25.vocab_dict if any(ch.isdigit() for ch in t)) if bm25 is not None else None
+            languages = {k: unit_language(units[k]) for k in keys}
             self._corpus = _Corpus(
                 generation=generation,
                 units=units,
@@ -354,6 +358,8 @@ class KnowledgeBase:
                 query_mean=tables.query_mean,
                 words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
                 folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
+                languages=languages,
+                language_means=_language_means(self._vectors, languages),
             )
             return self._corpus
 
@@ -451,11 +457,13 @@ class KnowledgeBase:
                 elif i in top and value > 0:
                     found[key] = Candidate(key=key, bm25=float(value))
         signals = QuestionSignals.of(query)
+        offsets = _language_offsets(vectors[0], corpus)
         for cand in found.values():
             for name, floor in floors.items():
                 # A unit outside a form's top-k scores at most that form's k-th similarity.
                 cand.features.setdefault(name, floor)
             cand.features.update(signals.score(corpus.units[cand.key]))
+            cand.features["x:lang_offset"] = offsets.get(corpus.languages[cand.key], 0.0)
         return list(found.values())
 
     def rank(self, candidates: list[Candidate], params: RetrievalParams | None = None) -> list[Candidate]:
@@ -483,6 +491,10 @@ class KnowledgeBase:
                 + p.w_price * f.get("x:price", 0.0)
                 + p.w_num * f.get("x:num", 0.0)
                 - p.w_clash * f.get("x:clash", 0.0)
+                + p.w_type * f.get("x:type", 0.0)
+                + p.w_code * f.get("x:code", 0.0)
+                - p.w_code_clash * f.get("x:code_clash", 0.0)
+                - p.w_lang_centre * f.get("x:lang_offset", 0.0)
             )
             cand.fused = cand.dense + p.w_bm25 * lexical + signals
         return self._prefer_own_language(sorted(candidates, key=lambda c: -c.fused), p.lang_swap)
@@ -565,6 +577,32 @@ class KnowledgeBase:
             if len(sources) == MAX_SOURCES:
                 break
         return sources
+
+
+def _language_means(vectors: DenseVectors | None, languages: dict[tuple[str, int], Language]) -> dict[Language, Any]:
+    """Mean passage vector per language, when the corpus has sections in both and its vectors are at hand."""
+    if vectors is None or len(set(languages.values())) < 2:
+        return {}
+    rows: dict[Language, list[int]] = {}
+    for i, meta in enumerate(vectors.metadatas):
+        lang = languages.get((str(meta.get("doc")), int(meta.get("ord", -1))))
+        if lang is not None:
+            rows.setdefault(lang, []).append(i)
+    return {lang: vectors.matrix[idx].mean(axis=0) for lang, idx in rows.items()} if len(rows) == 2 else {}
+
+
+def _language_offsets(vector: list[float], corpus: _Corpus) -> dict[Language, float]:
+    """How much nearer the question is to each language's mean passage than to the languages' average.
+
+    e5 similarities carry the language: every English section is somewhat near an English question. Removing the
+    question's similarity to a language's centroid (its share above the average) compares sections on what they say.
+    """
+    if not corpus.language_means:
+        return {}
+    q = np.asarray(vector, dtype=np.float32)
+    near = {lang: float(q @ mean) for lang, mean in corpus.language_means.items()}
+    average = sum(near.values()) / len(near)
+    return {lang: round(value - average, 5) for lang, value in near.items()}
 
 
 def _folder_files(root: Path) -> list[Path]:

@@ -115,6 +115,12 @@ class RetrievalParams(BaseModel):
     w_price: float = 0.0
     w_num: float = 0.0
     w_clash: float = 0.0
+    w_type: float = 0.0
+    w_code: float = 0.0
+    w_code_clash: float = 0.0
+    # Per-language centring of dense similarity: how much of the question's similarity to each language's mean
+    # passage is removed from the sections in that language (a cross-lingual question is pulled less to its own).
+    w_lang_centre: float = 0.0
     # How close (in fused score) a same-language counterpart must be to replace an other-language best section.
     lang_swap: float = 0.0
     calib_a: float = 25.0

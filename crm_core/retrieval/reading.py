@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from crm_core.retrieval.chunking import sentences
-from crm_core.retrieval.signals import QuestionSignals, number_fit, states_amount
+from crm_core.retrieval.signals import QuestionSignals, number_fit, states_amount, states_type
 from crm_core.textnorm import fold_tokens
 
 _BULLET_RE = re.compile(r"^\s*[-*+•]\s+")
@@ -82,6 +82,8 @@ def _line_score(line: str, signals: QuestionSignals, words: frozenset[str], wind
     score = 3.0 * number_fit(set(signals.numbers), line) if signals.numbers else 0.0
     if signals.price and states_amount(line):
         score += 2.0
+    if any(states_type(kind, line) for kind in signals.types):  # "150 kg" for "chịu tải bao nhiêu kg"
+        score += 2.0
     score += len(words & _words(line, bool(signals.marked)))
     if window and any(s in line for s in window):
         score += 1.0
@@ -124,7 +126,8 @@ def excerpt(
     """Return the readable part of a section that answers: the answering lines first, the rest after, cut at `limit`.
 
     A line answers better when it states the question's numbers (or a range holding them), an amount for a price
-    question, the question's words the heading does not already carry, or the sentences the dense search matched.
+    question, the kind of value asked (a weight, a duration…), the question's words the heading does not already
+    carry, or the sentences the dense search matched.
     """
     lines = readable_lines(text)
     if not lines:

@@ -8,7 +8,12 @@ Each is a number in [0, 1] added to the fused score with a weight fitted on the 
 - `num`: share of the question's numbers (quantities, sizes, amounts) the section states, exactly or inside
   a range it gives ("50 bộ" fits "50-99 bộ");
 - `clash`: the section's heading (a FAQ row's question) is about other numbers than the question's ("mua 50 bộ"
-  against "Mua 200 bộ được giảm bao nhiêu?"): subtracted.
+  against "Mua 200 bộ được giảm bao nhiêu?"): subtracted;
+- `type`: the question asks for a kind of value (a weight, a year, a duration, a size, a percentage, opening hours, a
+  phone number: cues and patterns in `data/intents.json`) and the section states one;
+- `code`: share of the question's product codes ("AP-HD160", "E01") the section states;
+- `code_clash`: the section's heading names product codes, none of them the question's (the look-alike product's own
+  section): subtracted.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ from crm_core.textnorm import fold, fold_tokens
 # A number on its own: not the digits of a model code ("AP-C300", "Q1"), thousands groups kept together.
 _NUMBER_RE = re.compile(r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3})+|\d+)(?![.,]?\d)")
 _RANGE_RE = re.compile(r"(?<![\w.,])(\d+)\s*[-–]\s*(\d+)(?![\d])")
+# A product or error code: letters and digits in one word ("AP-C300", "c300", "E01", "RO-500"), not a plain number
+# nor a quantity with its unit ("50kg", "2m", "10h").
+_CODE_RE = re.compile(r"(?<![\w-])((?:[a-z]+-)*[a-z]*\d+[a-z0-9]*|(?:[a-z]+-)*[a-z]+\d[a-z0-9]*)(?![\w-])")
+_UNIT_RE = re.compile(r"^\d+(?:kg|g|cm|mm|m|km|h|k|tr|l|ml|w|v|%|m2|m3|x\d+)?$")
 _AMOUNT_RE = re.compile(r"\d[\d.,]*\s*(?:₫|vnd\b|đồng\b|dong\b)|\$\s*\d", re.IGNORECASE)
 
 
@@ -33,6 +42,42 @@ def _price_cues() -> re.Pattern[str]:
     cues = sorted({fold(c) for c in load_json("intents.json")["price"]}, key=len, reverse=True)
     alternation = "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in cues)
     return re.compile(rf"(?<![0-9a-z])(?:{alternation})(?![0-9a-z])")
+
+
+@cache
+def _answer_types() -> tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...]:
+    out = []
+    for name, spec in load_json("intents.json")["answer_types"].items():
+        cues = sorted({fold(c) for c in spec["cues"]}, key=len, reverse=True)
+        alternation = "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in cues)
+        out.append((name, re.compile(rf"(?<![0-9a-z])(?:{alternation})(?![0-9a-z])"),
+                    re.compile(spec["states"], re.IGNORECASE)))
+    return tuple(out)
+
+
+def asked_types(text: str) -> frozenset[str]:
+    """Return the kinds of value a question asks for ("chịu tải bao nhiêu kg" -> {"weight"})."""
+    folded = fold(text)
+    return frozenset(name for name, cue, _ in _answer_types() if cue.search(folded))
+
+
+def states_type(kind: str, text: str) -> bool:
+    """Tell whether a text states a value of the kind ("weight": "150 kg")."""
+    return any(name == kind and states.search(text) for name, _, states in _answer_types())
+
+
+def codes(text: str) -> frozenset[str]:
+    """Return the product or error codes a text names, folded, by their part holding digits ("AP-C300" -> "c300")."""
+    out = set()
+    for m in _CODE_RE.finditer(fold(text)):
+        token = m.group(1)
+        part = next((p for p in reversed(token.split("-")) if any(ch.isdigit() for ch in p)), token)
+        if not any(ch.isalpha() for ch in part):
+            part = token  # "RO-500": the letters are in another part
+        if _UNIT_RE.match(part) or not any(ch.isalpha() for ch in part):
+            continue
+        out.add(part)
+    return frozenset(out)
 
 
 def asks_price(text: str) -> bool:
@@ -85,6 +130,8 @@ class QuestionSignals:
     numbers: frozenset[int]
     # The question's own accented words (lower-case) when it is typed with Vietnamese marks: "tỉnh" is not "tính".
     marked: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+    codes: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, query: Query) -> QuestionSignals:
@@ -105,6 +152,8 @@ class QuestionSignals:
             )
             if has_vietnamese_marks(query.raw)
             else frozenset(),
+            types=asked_types(text),
+            codes=codes(query.normalized),
         )
 
     def score(self, unit: Unit) -> dict[str, float]:
@@ -118,6 +167,18 @@ class QuestionSignals:
             "x:price": 1.0 if self.price and states_amount(unit.text) else 0.0,
             "x:num": number_fit(set(self.numbers), f"{unit.section}\n{unit.text}"),
             "x:clash": self._clash(f"{unit.section} {' '.join(unit.variants)}"),
+            "x:type": 1.0 if any(states_type(kind, unit.text) for kind in self.types) else 0.0,
+            **self._codes(unit),
+        }
+
+    def _codes(self, unit: Unit) -> dict[str, float]:
+        if not self.codes:
+            return {"x:code": 0.0, "x:code_clash": 0.0}
+        stated = codes(f"{unit.section}\n{' '.join(unit.variants)}\n{unit.text}")
+        named = codes(f"{unit.section} {' '.join(unit.variants)}")
+        return {
+            "x:code": len(self.codes & stated) / len(self.codes),
+            "x:code_clash": 1.0 if named and not named & self.codes else 0.0,
         }
 
     def _clash(self, heading: str) -> float:
@@ -129,4 +190,15 @@ class QuestionSignals:
         return 0.0 if number_fit(set(self.numbers), heading) > 0 else 1.0
 
 
-__all__ = ["QuestionSignals", "asks_price", "number_fit", "numbers", "ranges", "states_amount", "unit_language"]
+__all__ = [
+    "QuestionSignals",
+    "asked_types",
+    "asks_price",
+    "codes",
+    "number_fit",
+    "numbers",
+    "ranges",
+    "states_amount",
+    "states_type",
+    "unit_language",
+]
