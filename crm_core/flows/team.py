@@ -129,6 +129,8 @@ class TeamFlow:
             await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.set_role",
                                              entity="user", entity_id=user.id, details={"name": user.name},
                                              before={"role": before}, after={"role": user.role})
+        if not can_manage_team(user):
+            await self._cancel_invites(admin, user, "maker_demoted")
         return RoleChanged(user=user, before=before)
 
     async def deactivate(self, actor: UserOut | None, who: str) -> Deactivated:
@@ -139,11 +141,21 @@ class TeamFlow:
             await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.deactivate",
                                              entity="user", entity_id=user.id, details={"name": user.name},
                                              before={"active": True}, after={"active": False})
+            await self._cancel_invites(admin, user, "maker_deactivated")
         deals = await self.services.deals.list_open(admin, owner_id=user.id)
         tasks = await self.services.tasks.open_ids_of(user.id)
         takers = [u for u in await self.services.users.salespeople() if u.id != user.id]
         return Deactivated(user=user, was_active=was_active, open_deals=len(deals), open_tasks=len(tasks),
                            takers=takers)
+
+    async def _cancel_invites(self, admin: UserOut, maker: UserOut, why: str) -> None:
+        """End the open invites of someone who may no longer invite, each audited (invite.cancel)."""
+        for invite_id, expires_at in await self._invites.cancel_open_of(maker.id):
+            await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="invite.cancel",
+                                             entity="invite", entity_id=invite_id,
+                                             details={"reason": why, "maker": maker.name},
+                                             before={"expires_at": expires_at.isoformat()},
+                                             after={"expires_at": self.services.now.isoformat()})
 
     async def hand_over(self, actor: UserOut | None, from_user_id: int, to_user_id: int) -> HandedOver:
         """Give an inactive colleague's open deals and tasks to an active salesperson."""

@@ -239,3 +239,50 @@ async def test_two_taps_of_one_hand_over_button_at_once_hand_over_once(
     assert isinstance(outcomes[1], Conflict)
     assert outcomes[1].details["reason"] == "nothing_to_hand_over"
     assert len(await _audit(sessionmaker, "deal.reassign")) == 1
+
+
+async def _second_admin(engine: Engine, sessionmaker: async_sessionmaker[AsyncSession],
+                        clock: FrozenClock) -> ChatDriver:
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).users.add(name="Hà", role="admin", telegram_id=3002)
+    return ChatDriver(engine, "3002")
+
+
+async def _user_named(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, name: str) -> bool:
+    async with sessionmaker() as session:
+        return await Services.build(session, now=clock.now()).users.by_name(name) is not None
+
+
+@pytest.mark.parametrize("command", ["/deactivate Thảo", "/role Thảo manager"])
+async def test_an_admins_open_invites_are_cancelled_when_they_stop_being_admin(
+        engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
+        command: str) -> None:
+    ha = await _second_admin(engine, sessionmaker, clock)
+    tokens = [await _invite(thao, "admin"), await _invite(thao, "sales")]
+
+    await ha.say(command)
+
+    for n, token in enumerate(tokens):
+        opener = ChatDriver(engine, f"900{n}")
+        await opener.say(f"/start {token}", display_name=f"Nam {n}")
+        assert opener.text == VI("errors.conflict_invite_revoked")
+        assert not await _user_named(sessionmaker, clock, f"Nam {n}")
+    cancelled = await _audit(sessionmaker, "invite.cancel")
+    assert [(e.actor_label, (e.details or {})["reason"]) for e in cancelled] == [
+        ("Hà", "maker_deactivated" if "deactivate" in command else "maker_demoted")] * 2
+    assert all(e.before and e.after and e.before["expires_at"] > e.after["expires_at"] for e in cancelled)
+
+
+async def test_an_invite_is_refused_once_its_maker_can_no_longer_invite_whatever_changed_them(
+        engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    await _second_admin(engine, sessionmaker, clock)
+    token = await _invite(thao, "manager")
+    async with UnitOfWork(sessionmaker) as uow:  # from the server (`chatcrm users deactivate`), no chat flow
+        await Services.build(uow.session, now=clock.now()).users.deactivate("Thảo")
+    nam = ChatDriver(engine, "9001")
+
+    await nam.say(f"/start {token}", display_name="Nam")
+
+    assert nam.text == VI("errors.conflict_invite_revoked")
+    assert not await _user_named(sessionmaker, clock, "Nam")
+
