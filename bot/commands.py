@@ -163,11 +163,15 @@ async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _li
     await refuse_polling_if_webhook_set(config.telegram_bot_token.get_secret_value(),
                                         api_base_url=config.telegram_api_url)
     app = await build_app(config)
-    if config.redis_url:  # other processes (webhook workers) may handle the same chats
+    from bot.core.limits import LocalRateLimiter, RateLimiter
+
+    limiter: RateLimiter = LocalRateLimiter()  # Telegram's limits, counted in this process
+    if config.redis_url:  # other processes (webhook workers) may handle the same chats and share the limits
         from bot.core.redis_store import shared_parts
 
         parts = shared_parts(config.redis_url, prefix=config.redis_prefix, lock_lease_s=config.inbox_lease_seconds)
         app.engine.locks = parts.locks
+        limiter = parts.limiter
         app_close = app.close
 
         async def close() -> None:
@@ -181,7 +185,7 @@ async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _li
         say(f"chatcrm bot: ready on {framework}, polling Telegram (Ctrl+C stops it)")
         assert config.telegram_bot_token is not None
         await run_polling(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
-                          scheduler=app.scheduler, journal=app.engine)
+                          scheduler=app.scheduler, journal=app.engine, limiter=limiter)
     finally:
         await app.close()
 

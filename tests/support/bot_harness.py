@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 import pytest
 
 from bot.core.engine import Engine
+from bot.core.limits import RateLimiter
 from bot.core.locks import ChatLocks
 from bot.core.ports import ConversationEngine
 from bot.scheduler import Deliver, PushSource, Scheduler
@@ -63,6 +64,7 @@ async def run_bot(
     sleep: Sleep = asyncio.sleep,
     callback_answer_deadline_s: float = 1.0,
     drain_timeout_s: float = 10.0,
+    limiter: RateLimiter | None = None,
 ) -> AsyncIterator[RunningBot]:
     """Run the framework's real polling loop, and a scheduler ticking every `push_interval_s`, until the block ends.
 
@@ -73,7 +75,8 @@ async def run_bot(
     if framework == "ptb":
         from bot.adapters.ptb_adapter import PollingBot, build_application
 
-        ptb = PollingBot(engine, build_application(DEFAULT_TOKEN, api.base_url, sleep=sleep), journal=journal,
+        application = build_application(DEFAULT_TOKEN, api.base_url, sleep=sleep, limiter=limiter)
+        ptb = PollingBot(engine, application, journal=journal,
                          callback_answer_deadline_s=callback_answer_deadline_s, drain_timeout_s=drain_timeout_s)
         running_bot = RunningBot("ptb", ptb.adapter.inflight, ptb.adapter.locks, lambda: ptb.adapter.sender(ptb.bot))
         task = asyncio.create_task(ptb.run(scheduler=scheduler))
@@ -81,7 +84,7 @@ async def run_bot(
     else:
         from bot.adapters.aiogram_adapter import adapter_of, build_bot, build_dispatcher, run_polling
 
-        bot = build_bot(DEFAULT_TOKEN, api.base_url, sleep=sleep)
+        bot = build_bot(DEFAULT_TOKEN, api.base_url, sleep=sleep, limiter=limiter)
         dispatcher = build_dispatcher(engine, callback_answer_deadline_s=callback_answer_deadline_s)
         adapter = adapter_of(dispatcher)
         running_bot = RunningBot("aiogram", adapter.inflight, adapter.locks, lambda: adapter.sender(bot))

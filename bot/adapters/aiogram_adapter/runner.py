@@ -43,6 +43,7 @@ from bot.adapters.aiogram_adapter.convert import CHANNEL, update_chat_id, update
 from bot.adapters.aiogram_adapter.render import ReplyRenderer
 from bot.adapters.aiogram_adapter.session import build_bot
 from bot.adapters.telegram_delivery import chat_ref, toast_of
+from bot.core.limits import RateLimiter
 from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal
@@ -300,6 +301,7 @@ async def run_polling(
     handle_signals: bool = True,
     polling_timeout_s: int = 10,
     drain_timeout_s: float = 10.0,
+    limiter: RateLimiter | None = None,
 ) -> None:
     """Run the bot with long polling until stopped (SIGINT/SIGTERM or `dispatcher.stop_polling()`).
 
@@ -307,9 +309,9 @@ async def run_polling(
     and, given a `scheduler`, delivers its Telegram pushes while the bot runs (it ticks here until the
     bot stops, before the bot's session closes). Given a `journal`, polled updates are kept before they
     are confirmed and those an earlier process left are handled first. On stop it waits for updates
-    being handled.
+    being handled. Given a `limiter` (and no `bot`), every message to a chat waits for Telegram's limits.
     """
-    bot = bot or build_bot(token, api_base_url)
+    bot = bot or build_bot(token, api_base_url, limiter=limiter)
     dispatcher = dispatcher or build_dispatcher(engine)
     adapter = adapter_of(dispatcher)
     if adapter.engine is not engine:

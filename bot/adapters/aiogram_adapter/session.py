@@ -18,6 +18,8 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 
+from bot.core.limits import RateLimiter
+
 if TYPE_CHECKING:
     from aiogram.methods import Response, TelegramMethod
     from aiogram.methods.base import TelegramType
@@ -60,15 +62,40 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 attempt += 1
 
 
+# Methods that put a message in a chat, the ones Telegram's per-chat and overall limits count.
+_LIMITED_PREFIXES = ("send", "copy", "forward", "edit")
+
+
+class RateLimitMiddleware(BaseRequestMiddleware):
+    """Wait for the shared limiter before each message sent to a chat (429s are still retried after it)."""
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self._limiter = limiter
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
+                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
+        """Take the limiter's room for the method's chat, then make the request."""
+        chat_id = getattr(method, "chat_id", None)
+        if chat_id is not None and method.__api_method__.startswith(_LIMITED_PREFIXES):
+            await self._limiter.acquire(str(chat_id))
+        return await make_request(bot, method)
+
+
 def build_bot(
     token: str,
     api_base_url: str | None = None,
     *,
     max_attempts: int = 3,
     sleep: Sleep = asyncio.sleep,
+    limiter: RateLimiter | None = None,
 ) -> Bot:
-    """Return a Bot talking to `api_base_url` (default: api.telegram.org) with 429 retries."""
+    """Return a Bot talking to `api_base_url` (default: api.telegram.org) with 429 retries.
+
+    Given a `limiter`, every message sent to a chat first waits for room in Telegram's limits.
+    """
     server = TelegramAPIServer.from_base(api_base_url) if api_base_url else PRODUCTION
     session = AiohttpSession(api=server)
+    if limiter is not None:
+        session.middleware(RateLimitMiddleware(limiter))
     session.middleware(RetryAfterMiddleware(max_attempts=max_attempts, sleep=sleep))
     return Bot(token, session=session)

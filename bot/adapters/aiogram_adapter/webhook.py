@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
-from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.types import Update
 
 from bot.adapters.aiogram_adapter.convert import CHANNEL
@@ -23,36 +20,13 @@ from bot.core.ports import ConversationEngine
 from bot.scheduler import Scheduler
 from bot.webhook.worker import Process
 
-if TYPE_CHECKING:
-    from aiogram.methods import Response, TelegramMethod
-    from aiogram.methods.base import TelegramType
-
-# Methods that put a message in a chat, the ones Telegram's per-chat and overall limits count.
-_LIMITED_PREFIXES = ("send", "copy", "forward", "edit")
-
-
-class RateLimitMiddleware(BaseRequestMiddleware):
-    """Wait for the shared limiter before each message sent to a chat (429s are still retried after it)."""
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        self._limiter = limiter
-
-    async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot,
-                       method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
-        """Take the limiter's room for the method's chat, then make the request."""
-        chat_id = getattr(method, "chat_id", None)
-        if chat_id is not None and method.__api_method__.startswith(_LIMITED_PREFIXES):
-            await self._limiter.acquire(str(chat_id))
-        return await make_request(bot, method)
-
 
 @contextlib.asynccontextmanager
 async def aiogram_processing(engine: ConversationEngine, token: str, api_base_url: str | None = None, *,
                              limiter: RateLimiter, scheduler: Scheduler | None = None,
                              drain_timeout_s: float = 10.0) -> AsyncIterator[Process]:
     """Yield `process(payload)` for the worker loop; deliver the scheduler's pushes meanwhile."""
-    bot = build_bot(token, api_base_url)
-    bot.session.middleware(RateLimitMiddleware(limiter))
+    bot = build_bot(token, api_base_url, limiter=limiter)
     adapter = adapter_of(build_dispatcher(engine))
 
     async def process(payload: str) -> None:

@@ -42,6 +42,7 @@ from bot.adapters.ptb_adapter.convert import CHANNEL, update_chat_id, update_to_
 from bot.adapters.ptb_adapter.render import ReplyRenderer
 from bot.adapters.ptb_adapter.session import PtbApplication, build_application, retry_after_seconds
 from bot.adapters.telegram_delivery import chat_ref, toast_of
+from bot.core.limits import RateLimiter
 from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal
@@ -422,9 +423,10 @@ async def run_polling(
     scheduler: Scheduler | None = None,
     journal: UpdateJournal | None = None,
     handle_signals: bool = True,
+    limiter: RateLimiter | None = None,
 ) -> None:
-    """Run the bot on python-telegram-bot with long polling until SIGINT/SIGTERM."""
+    """Run the bot on python-telegram-bot with long polling until SIGINT/SIGTERM (sends wait for `limiter`)."""
     # httpx logs every request at INFO (a getUpdates every few seconds, the token in its URL): warnings only.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    bot = PollingBot(engine, build_application(token, api_base_url), journal=journal)
+    bot = PollingBot(engine, build_application(token, api_base_url, limiter=limiter), journal=journal)
     await bot.run(scheduler=scheduler, handle_signals=handle_signals)
