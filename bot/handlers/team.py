@@ -10,6 +10,7 @@ from bot.core.callbacks import Callback, pack
 from bot.core.channel import BotIdentity
 from bot.core.context import Ctx
 from bot.core.format import moment
+from bot.core.limits import is_group_chat
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.texts import Texts
@@ -70,7 +71,13 @@ async def _invite(ctx: Ctx, role: str) -> Reply:
 
 
 async def open_invite(msg: Inbound, ctx: Ctx, token: str) -> HandlerResult:
-    """Register whoever opened an invite link (`/start TOKEN`) with its role; tell the admin who made it."""
+    """Register whoever opened an invite link (`/start TOKEN`) with its role; tell the admin who made it.
+
+    Only in a private chat: in a group the welcome (and the sender's new role) would be posted to everyone there,
+    and the link stays unused for its owner to open in a private chat with the bot.
+    """
+    if msg.is_group or is_group_chat(msg.chat_id):
+        return Reply(ctx.t("team.invite_private_only"))
     joined = await ctx.flows.team.accept(token, channel=msg.channel, external_id=msg.user_id,
                                          name=msg.display_name or msg.username or msg.user_id, language=ctx.lang)
     user = joined.user

@@ -286,3 +286,15 @@ async def test_an_invite_is_refused_once_its_maker_can_no_longer_invite_whatever
     assert nam.text == VI("errors.conflict_invite_revoked")
     assert not await _user_named(sessionmaker, clock, "Nam")
 
+
+async def test_an_invite_opened_in_a_group_is_refused_and_stays_usable_in_a_private_chat(
+        engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    token = await _invite(thao, "admin")
+    nhom = ChatDriver(engine, "9002")
+
+    replies = await nhom.say(f"/start {token}", chat_id="-100123", display_name="Nhóm")
+
+    assert [r.text for r in replies] == [VI("team.invite_private_only")]
+    assert not await _user_named(sessionmaker, clock, "Nhóm")
+    await nhom.say(f"/start {token}", display_name="Nhóm")
+    assert nhom.text == VI("team.joined", name="Nhóm", role=VI("team.role.admin"))
