@@ -134,12 +134,16 @@ class PromptLibrary:
         version, template = in_force
         return replace(shipped, version=version, template=template)
 
+    def names(self) -> set[str]:
+        """Return the prompts' names: the stems of the folder's `.md` files."""
+        return {path.stem for path in self._dir.glob("*.md") if path.is_file()}
+
     def shipped(self, name: str) -> Prompt:
-        """Load the file `<name>.md` (version 1 of the prompt)."""
-        path = self._dir / f"{name}.md"
-        if not path.is_file():
+        """Load the file `<name>.md` (version 1 of the prompt); PromptError for a name that is not one of `names()`
+        (a name is never made into a path: `../x`, `/etc/passwd` or 300 characters are simply unknown)."""
+        if name not in self.names():
             raise PromptError(f"no prompt named {name!r} in {self._dir}")
-        return parse_prompt(path.read_text(encoding="utf-8"), name=name)
+        return parse_prompt(self.path(name).read_text(encoding="utf-8"), name=name)
 
     def path(self, name: str) -> Path:
         """Return the file of the prompt `name`."""

@@ -103,3 +103,14 @@ def test_show_ends_with_a_newline_even_when_the_text_has_none(  # type: ignore[n
     assert out == NEW_TEXT.rstrip("\n") + "\n"
     assert shipped_out.endswith("\n")
     assert not shipped_out.endswith("\n\n")
+
+
+@pytest.mark.parametrize("name", ["../prompts/faq_answer", "x" * 300])
+def test_a_prompt_name_that_is_a_path_or_too_long_is_unknown(chatcrm, name: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = chatcrm("prompts", "show", name)
+    history, _out, history_err = chatcrm("prompts", "history", name)
+
+    assert (code, out) == (1, "")
+    assert "no prompt named" in err
+    assert history == 1
+    assert "no prompt named" in history_err

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core import format as fmt
 from bot.core.callbacks import pack
 from bot.core.engine import Engine
 from bot.handlers import ROUTER
@@ -194,6 +196,22 @@ async def test_an_unknown_prompt_is_said_by_name(admin_engine: Engine) -> None:
     [reply] = await thao.say("/prompt khong_co")
 
     assert reply.text == VI("prompts.unknown", name="khong_co")
+
+
+@pytest.mark.parametrize("name", ["../prompts/faq_answer", "faq_answer/../faq_answer", "../../../README", "/etc/passwd",
+                                  "x" * 300, "FAQ_ANSWER.md"])
+async def test_a_prompt_name_is_one_of_the_prompts_never_a_path(admin_engine: Engine, library: PromptLibrary,
+                                                                name: str) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+
+    [shown] = await thao.say(f"/prompt {name}")
+    [history] = await thao.say(f"/prompt {name} history")
+    [edit] = await thao.tap(f"prm:v1:edit:{name[:40]}")
+
+    unknown = VI("prompts.unknown", name=fmt.clip(name, 60))
+    assert (shown.text, history.text) == (unknown, unknown)
+    assert edit.text == VI("prompts.unknown", name=fmt.clip(name[:40], 60))
+    assert library.get("faq_answer").ref == "faq_answer@1"
 
 
 async def _dialog(sessionmaker: async_sessionmaker[AsyncSession], user_id: str) -> str | None:
