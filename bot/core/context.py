@@ -33,6 +33,8 @@ class Ctx:
     pushes: list[Reply] = field(default_factory=list)
     # The inbound's channel, for files and live progress; None on a channel that lends none.
     io: ChannelIO | None = None
+    # The admin dialog (name, data) a command ended before it ran: /cancel tells what it cancelled.
+    ended_dialog: tuple[str, dict[str, Any]] | None = None
 
     @property
     def staff(self) -> UserOut:

@@ -284,8 +284,9 @@ class Engine:
         """End this person's admin dialog (a prompt edit, a gap answer) when they turn to a command."""
         state = await ctx.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id)
         route = self._router.states.get(state[0]) if state is not None else None
-        if route is not None and route.admin:
+        if state is not None and route is not None and route.admin:
             await ctx.clear_state()
+            ctx.ended_dialog = (state[0], dict(state[1]))
 
     def _dialog_lifetimes(self) -> dict[str, timedelta]:
         """Return how long each expiring dialog waits: the admins' dialogs."""

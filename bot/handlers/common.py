@@ -74,7 +74,13 @@ async def _set_language(ctx: Ctx, language: str, *, edit: bool) -> Reply:
 
 @router.command("cancel", audience=Audience.EVERYONE)
 async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Leave whatever dialog is in progress; for staff, a field edit, or else the newest unsaved log preview."""
+    """Leave whatever dialog is in progress; for staff, a field edit, or else the newest unsaved log preview.
+
+    An admin's dialog (a prompt edit, a gap answer, a stage's value) was already ended by the command itself
+    (the engine ends it before any command runs): say that it is what was cancelled.
+    """
+    if ctx.ended_dialog is not None:
+        return Reply(dialog_cancelled(ctx, *ctx.ended_dialog))
     if is_staff(ctx.user):
         cancelled = await cancel_open_log(msg, ctx)
         if cancelled is not None:
@@ -83,3 +89,11 @@ async def on_cancel(msg: Inbound, ctx: Ctx) -> HandlerResult:
     await ctx.clear_state()
     return Reply(ctx.t("common.cancelled" if state else "common.nothing_to_cancel"))
 
+
+def dialog_cancelled(ctx: Ctx, name: str, data: dict[str, object]) -> str:
+    """What /cancel says of the dialog `name` it ended: its own text (`common.dialog_cancelled.<name>`,
+    naming what it was about: the prompt's name), else the general one."""
+    key = f"common.dialog_cancelled.{name}"
+    if not ctx.t.has(key):
+        return ctx.t("common.cancelled")
+    return ctx.t(key, name=str(data.get("name", "")))
