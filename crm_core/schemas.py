@@ -196,6 +196,9 @@ class DealValues(BaseModel):
     currency: str | None = None
     quantity: int | None = None
     stage: str | None = None
+    # The stage's names as its pipeline has them: an industry pipeline's stages have no text keys of their own.
+    stage_vi: str | None = None
+    stage_en: str | None = None
     contact_id: int | None = None
     contact: str | None = None
 

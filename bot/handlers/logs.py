@@ -210,7 +210,8 @@ def _deal_value(ctx: Ctx, values: DealValues, name: str) -> str:
     if name == "quantity":
         return str(values.quantity) if values.quantity is not None else "—"
     if name == "stage":
-        return _stage_name(ctx, values.stage)
+        own = values.stage_vi if ctx.lang == "vi" else values.stage_en  # the pipeline's name (renamed, industry)
+        return own or _stage_name(ctx, values.stage)
     return values.contact or "—"
 
 

@@ -84,6 +84,6 @@ class Services:
                    closing=closing,
                    state=StateService(session, now), dedupe=DedupeService(session, now),
                    support=SupportService(session, audit, now), assignment=assignment,
-                   leads=LeadService(session, assignment, deals, tasks, audit, now),
+                   leads=LeadService(session, assignment, deals, tasks, pipelines, audit, now),
                    privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now),
                    outbox=OutboxService(session, now, send_lease=outbox_lease))

@@ -11,15 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import InvalidInput
 from crm_core.models import Contact, Lead, Ticket, User
+from crm_core.pipelines.stage_words import first_open
 from crm_core.policy import takes_leads
 from crm_core.schemas import CustomerOut, LeadOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import user_out
 from crm_core.services.deals import DealService
+from crm_core.services.pipelines import PipelineService
 from crm_core.services.tasks import TaskService
 from crm_core.textnorm import fold
 
-LEAD_STAGE = "new"
 # The salesperson is notified at once; the task reminds them again if the call has not happened by then.
 CALL_BACK_WITHIN = timedelta(hours=2)
 # How alike (rapidfuzz ratio, 0-100) the words after an honorific and a colleague's folded full name must be.
@@ -88,8 +89,9 @@ class LeadService:
     """Turn a customer who shared their phone into a contact with a phone, a deal and a call-back task."""
 
     def __init__(self, session: AsyncSession, assignment: AssignmentService, deals: DealService, tasks: TaskService,
-                 audit: AuditService, now: datetime) -> None:
+                 pipelines: PipelineService, audit: AuditService, now: datetime) -> None:
         self._session = session
+        self._pipelines = pipelines
         self._assignment = assignment
         self._deals = deals
         self._tasks = tasks
@@ -116,8 +118,10 @@ class LeadService:
             owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead", language=language)
         if owner is not None and contact.owner_id is None:
             contact.owner_id = owner.id
+        # A lead starts where any new deal does: the default pipeline's first open stage, whatever its template.
+        stage = first_open(await self._pipelines.default_stages())
         deal = await self._deals.create(title=title, owner_id=owner.id if owner else None,
-                                        company_id=contact.company_id, contact_id=contact.id, stage_key=LEAD_STAGE,
+                                        company_id=contact.company_id, contact_id=contact.id, stage_key=stage.key,
                                         amount=None, currency=None, quantity=None)
         if owner is not None:
             await self._tasks.create(title=task_title, owner_id=owner.id, due_at=self._now + CALL_BACK_WITHIN,

@@ -13,11 +13,12 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from crm_core.errors import Conflict, NotFound
+from crm_core.errors import Conflict
 from crm_core.models import Deal
+from crm_core.pipelines.stage_words import stage_for
 from crm_core.policy import DealView, DealVisibility, can_change_deal, deal_view
 from crm_core.repositories.sales import ActivityRepository, DealRepository
-from crm_core.schemas import DealChoice, DealPlan, DealValues, DraftFields, TaskMatch, UserOut
+from crm_core.schemas import DealChoice, DealPlan, DealValues, DraftFields, StageOut, TaskMatch, UserOut
 from crm_core.services.pipelines import PipelineService
 from crm_core.textnorm import fold
 from crm_core.understanding.products import TITLE_SEPARATOR, deal_title, same_product, title_product
@@ -35,6 +36,7 @@ class PlanStale(Conflict):
 def deal_values(deal: Deal) -> DealValues:
     """Return the values of a deal row a log may change (names loaded)."""
     return DealValues(amount=deal.amount, currency=deal.currency, quantity=deal.quantity, stage=deal.stage.key,
+                      stage_vi=deal.stage.name_vi, stage_en=deal.stage.name_en,
                       contact_id=deal.contact_id, contact=deal.contact.name if deal.contact else None)
 
 
@@ -68,13 +70,14 @@ class LogPlanner:
         return fields.model_copy(update={"deal_plan": plan, "similar_task": similar, "task_choice": task_choice})
 
     async def _closes(self, stage: str | None) -> str | None:
-        if not stage:
-            return None
-        try:
-            found = await self._pipelines.default_stage(stage)
-        except NotFound:
+        found = stage_for(stage, await self._pipelines.default_stages()) if stage else None
+        if found is None:
             return None
         return "won" if found.is_won else "lost" if found.is_lost else None
+
+    async def _stage_in(self, stage: str | None, deal: Deal) -> StageOut | None:
+        """The stage a log's stage word means in the deal's own pipeline (None: no move)."""
+        return stage_for(stage, await self._pipelines.stages_of(deal.stage.pipeline_id)) if stage else None
 
     async def _open_deal(self, fields: DraftFields, company_id: int, owner: UserOut) -> Deal | None:
         """The company's open deal a log is about: among ALL those the writer may change (else those of colleagues
@@ -110,7 +113,7 @@ class LogPlanner:
             plan = new if picked == "new" else note
             return plan.model_copy(update={"choices": choices, "why": "colleague", **other})
         before = deal_values(existing)
-        after = self._after(before, fields)
+        after = self._after(before, fields, await self._stage_in(fields.stage, existing))
         more = False
         if fields.quantity_more and existing.quantity is not None and fields.quantity is not None:
             after.quantity = existing.quantity + fields.quantity  # "cần thêm 10 bộ": 10 more, never "now 10"
@@ -141,14 +144,14 @@ class LogPlanner:
         return fields.quantity is not None and deal.quantity not in (None, fields.quantity)
 
     @staticmethod
-    def _after(before: DealValues, fields: DraftFields) -> DealValues:
+    def _after(before: DealValues, fields: DraftFields, stage: StageOut | None) -> DealValues:
         after = before.model_copy()
         if fields.amount is not None:
             after.amount, after.currency = fields.amount, fields.currency or before.currency
         if fields.quantity is not None:
             after.quantity = fields.quantity
-        if fields.stage:
-            after.stage = fields.stage
+        if stage is not None:
+            after.stage, after.stage_vi, after.stage_en = stage.key, stage.name_vi, stage.name_en
         if before.contact_id is None:
             chosen = fields.contact_choice
             after.contact_id = chosen.id if chosen is not None else None

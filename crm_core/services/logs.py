@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import AlreadyDone, Conflict, Forbidden, NotFound, UndoExpired
 from crm_core.models import Deal, Interaction, LogDraft, Task
+from crm_core.pipelines.stage_words import log_opening, stage_for
 from crm_core.policy import can_change_deal
 from crm_core.repositories.claims import claimed, skips_locked_rows
 from crm_core.repositories.sales import ActivityRepository, DealRepository
@@ -20,6 +21,7 @@ from crm_core.schemas import (
     LogDraftOut,
     SavedLog,
     SavedLogRecord,
+    StageOut,
     UndoneLog,
     UserOut,
 )
@@ -33,7 +35,6 @@ from crm_core.textnorm import fold
 from crm_core.understanding.products import deal_title
 
 DUE_HOUR = time(9, 0)
-OPENING_STAGE = "contacted"  # a new deal's stage when the log names none (or closes it at once)
 LATE_DUE_HOUR = time(17, 0)
 STAGES_WITHOUT_DEAL_CHANGE = {None, ""}
 # A log in which nothing was understood is kept as `unclear` (never listed, reminded or saved) until the
@@ -328,11 +329,13 @@ class LogService:
         if plan.action == "new":
             company = await self._directory.company(company_id)
             title = deal_title(company.name, fields.quantity, fields.product)
-            outcome = await self._outcome(fields.stage)
+            stages = await self._pipelines.default_stages()
+            named = stage_for(fields.stage, stages)
+            outcome = _outcome(named)
+            opening = log_opening(stages) if named is None or outcome else named
             # A deal the log wins or loses is opened, then closed as the deal card closes one (see `_close`).
             deal = await self._deals.create(title=title, owner_id=owner.id, company_id=company_id,
-                                            contact_id=contact_id,
-                                            stage_key=OPENING_STAGE if outcome else fields.stage or OPENING_STAGE,
+                                            contact_id=contact_id, stage_key=opening.key,
                                             amount=fields.amount, currency=fields.currency or None,
                                             quantity=fields.quantity)
             if outcome is None:
@@ -340,7 +343,7 @@ class LogService:
             await self._session.flush()
             close_move_id = await self._close(deal.id, outcome, owner, fields.lost_reason)
             return deal, True, DealBefore(amount=deal.amount, currency=deal.currency, quantity=deal.quantity,
-                                          stage=OPENING_STAGE, stage_changed_at=self._now, contact_id=contact_id,
+                                          stage=opening.key, stage_changed_at=self._now, contact_id=contact_id,
                                           close_move_id=close_move_id)
         existing = await self._deals.raw(plan.deal_id) if plan.deal_id else None
         if existing is None or existing.company_id != company_id or not await self._planner.still_holds(plan):
@@ -361,19 +364,13 @@ class LogService:
         existing.updated_at = self._now
         if after.stage and after.stage != existing.stage.key:
             previous.last_move_id = await self._deals.last_move_id(existing.id)
-            outcome = await self._outcome(after.stage)
+            outcome = _outcome(await self._pipelines.default_stage(after.stage,
+                                                                  pipeline_id=existing.stage.pipeline_id))
             if outcome is None:
                 await self._deals.move(existing.id, after.stage, owner)
             else:
                 previous.close_move_id = await self._close(existing.id, outcome, owner, fields.lost_reason)
         return existing, False, previous
-
-    async def _outcome(self, stage_key: str | None) -> Outcome | None:
-        """Return whether moving to `stage_key` wins or loses a deal (None: an open stage, or none)."""
-        if not stage_key:
-            return None
-        stage = await self._pipelines.default_stage(stage_key)
-        return "won" if stage.is_won else "lost" if stage.is_lost else None
 
     async def _close(self, deal_id: int, outcome: Outcome, owner: UserOut, reason: str | None) -> int:
         """Close the deal as the deal card does (`DealClosingService`: one conditional UPDATE, the reason kept in
@@ -527,12 +524,20 @@ class LogService:
         if before.last_move_id is not None:
             await self._deals.forget_moves_after(deal.id, before.last_move_id)
         if before.stage != deal.stage.key:
-            deal.stage_id = (await self._pipelines.default_stage(before.stage)).id
+            deal.stage_id = (await self._pipelines.default_stage(before.stage,
+                                                                 pipeline_id=deal.stage.pipeline_id)).id
             deal.status = "open"
             deal.closed_at = None
             deal.lost_reason = None
             deal.stage_changed_at = before.stage_changed_at
         return None, False
+
+
+def _outcome(stage: StageOut | None) -> Outcome | None:
+    """Return whether moving to `stage` wins or loses a deal (None: an open stage, or none)."""
+    if stage is None:
+        return None
+    return "won" if stage.is_won else "lost" if stage.is_lost else None
 
 
 def _draft_out(draft: LogDraft) -> LogDraftOut:
