@@ -18,6 +18,7 @@ from crm_core.flows.team import Deactivated
 from crm_core.policy import STAFF_ROLES, Audience
 from crm_core.schemas import UserOut
 from crm_core.services.identities import CONSOLE, reminded_on
+from crm_core.understanding.roles import split_role
 
 router = Router()
 # The console has no bot username: its links show where Telegram's would be.
@@ -128,10 +129,10 @@ async def on_users(msg: Inbound, ctx: Ctx) -> HandlerResult:
 @router.command("role", audience=Audience.ADMINS)
 async def on_role(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """`/role NAME sales|manager|admin`: change a colleague's role; their menu follows at once."""
-    args = _args(msg)
-    if len(args) < 2 or args[-1].lower() not in STAFF_ROLES:
+    asked = split_role(" ".join(_args(msg)))  # the role's key or its words: "quản lý", "bán hàng"…
+    if asked is None:
         return Reply(ctx.t("team.role_usage"))
-    changed = await ctx.flows.team.set_role(ctx.user, " ".join(args[:-1]), args[-1].lower())
+    changed = await ctx.flows.team.set_role(ctx.user, *asked)
     user = changed.user
     if not changed.changed:
         return Reply(ctx.t("team.role_same", name=user.name, role=_role(ctx.t, user.role)))

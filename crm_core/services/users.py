@@ -22,6 +22,18 @@ LANGUAGES = ("vi", "en")
 CUSTOMER_PREFIX = "customer:"
 
 
+class UnknownUser(NotFound):
+    """Nobody on the team has the name (or number) an admin typed; they are told to look at /users."""
+
+    code = "unknown_user"
+
+
+def _names_part(wanted: str, name_folded: str) -> bool:
+    """Tell whether the folded words `wanted` are the first or the last words of a folded name."""
+    words, name = wanted.split(), name_folded.split()
+    return len(words) < len(name) and (name[:len(words)] == words or name[-len(words):] == words)
+
+
 def describe(user: UserOut) -> str:
     """One staff member on one line, for the admin's messages: `#3 Lan (sales, telegram 1001)`."""
     parts = [user.role] + [f"{channel} {address}" for channel, address in sorted(user.addresses.items())
@@ -87,22 +99,31 @@ class UserService:
 
     async def resolve(self, name_or_id: str) -> UserOut:
         """Return the one user (active or not) with this id or name, accents and case ignored; the name of
-        several people is refused, naming them."""
+        several people is refused, naming them.
+
+        A name is the full name, else the given name alone (or any leading or trailing words of the name:
+        "Bình" finds "Bình Nguyễn" as Telegram names them, "Lan" finds "Nguyễn Thị Lan") when it is one
+        active colleague's; the CLI, /role, /deactivate and /audit all find people this way.
+        """
         text = name_or_id.strip().lstrip("#")
         if text.isascii() and text.isdigit():
             user = await self._repo.get(int(text)) if len(text) <= 10 else None
             if user is None:
-                raise NotFound(f"no user #{text}; see `chatcrm users list`")
+                raise UnknownUser(f"no user #{text}; see `chatcrm users list`", name=name_or_id.strip())
             return user_out(user)
-        named = [user_out(u) for u in await self._repo.list_by_folded_name(fold(clean_name(text)))]
+        wanted = fold(clean_name(text))
+        named = [user_out(u) for u in await self._repo.list_by_folded_name(wanted)] if wanted else []
+        if not named and wanted:
+            named = [user_out(u) for u in await self._repo.list_all() if _names_part(wanted, u.name_folded)]
         if len(named) > 1:
             active = [u for u in named if u.active]
             named = active if len(active) == 1 else named
         if not named:
-            raise NotFound(f"no user named {name_or_id!r}; see `chatcrm users list`")
+            raise UnknownUser(f"no user named {name_or_id!r}; see `chatcrm users list`", name=name_or_id.strip())
         if len(named) > 1:
             raise InvalidInput(f"{len(named)} users are named {name_or_id!r}: {'; '.join(describe(u) for u in named)}; "
-                               "give the number instead")
+                               "give the number instead", reason="several_users", name=name_or_id.strip(),
+                               people=", ".join(f"#{u.id} {u.name}" for u in named), first=named[0].id)
         return named[0]
 
     async def set_role(self, name_or_id: str, role: str, *, actor: str = "cli",
