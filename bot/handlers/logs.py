@@ -33,6 +33,7 @@ from crm_core.flows.logs import (
     is_reminder_request,
     require_editable,
 )
+from crm_core.knowledge_admin.links import asks_to_add_link
 from crm_core.pipelines.reasons import is_reason_key, lost_reasons
 from crm_core.policy import Audience, can_curate_knowledge
 from crm_core.schemas import EDITABLE_FIELDS, DealValues, DraftFields, LogDraftOut
@@ -60,8 +61,10 @@ def _source_key(msg: Inbound) -> str | None:
 @router.text(Audience.STAFF)
 async def on_staff_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Free text from staff is an answer to a ticket they reply to, a log, a reminder request, or a greeting."""
-    if can_curate_knowledge(ctx.staff) and looks_like_url(msg.text or ""):
-        return Reply(ctx.t("kb.url_not_fetched"))  # an admin's bare link is knowledge to add: no page is fetched
+    text = msg.text or ""
+    if can_curate_knowledge(ctx.staff) and (looks_like_url(text) or asks_to_add_link(text)):
+        # An admin's bare link, or a link they ask to be added/read/learned, is knowledge to add: no page is fetched.
+        return Reply(ctx.t("kb.url_not_fetched"))
     return (await _staff_text(msg, ctx, after=None))[0]
 
 

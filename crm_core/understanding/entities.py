@@ -15,6 +15,11 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+|/|[(),.;:!?&@+\n-]")
 
 PHONE_RE = re.compile(r"(?<![\w+])(?:\+\s?\d{1,3}[\s.-]?)?\(?\d{2,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?![\w])")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A web address: with its scheme or "www.", or a bare domain under a common ending followed by a path.
+URL_RE = re.compile(
+    r"(?i)(?:\bhttps?://|\bwww\.)[^\s<>\"']+"
+    r"|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:vn|com|net|org|io|info|biz|edu|gov|me|co)\b/[^\s<>\"']*"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,12 @@ def find_email(original: str) -> tuple[str, int, int] | None:
     if m is None:
         return None
     return m.group().rstrip(".").lower(), m.start(), m.end()
+
+
+def find_urls(original: str) -> list[tuple[int, int]]:
+    """Return the spans of the web addresses in a text: the words inside one ("docs.google.com/document",
+    "anphat.vn/An-Phat") name no contact, company, date or amount."""
+    return [(m.start(), m.end()) for m in URL_RE.finditer(original)]
 
 
 # ---------------------------------------------------------------- vocabulary

@@ -24,6 +24,7 @@ from crm_core.understanding.entities import (
     find_contacts,
     find_email,
     find_phone,
+    find_urls,
     words_of,
 )
 from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
@@ -88,7 +89,8 @@ def _parse(raw: str, *, now: datetime, language: str | None, known: KnownNames) 
 
     phone = find_phone(original)
     email = find_email(original)
-    masked = _mask(folded, [(p[1], p[2]) for p in (phone, email) if p is not None])
+    # A link's words are nobody's name, company, date or amount (they stay in the text as typed).
+    masked = _mask(folded, [(p[1], p[2]) for p in (phone, email) if p is not None] + find_urls(original))
     tokenize(masked)
 
     mentions = find_dates(original, masked, today, lang)
