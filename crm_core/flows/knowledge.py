@@ -101,6 +101,17 @@ def looks_like_url(text: str) -> bool:
     return len(words) == 1 and words[0].lower().startswith(("http://", "https://", "www."))
 
 
+def _file_state(row: KnowledgeFile | None) -> dict[str, object] | None:
+    """A kept document as the audit trail records it before and after a change (None: there was none)."""
+    if row is None:
+        return None
+    return {"file": row.file_name, "sha256": row.sha256, "bytes": row.bytes, "sections": row.sections}
+
+
+def _text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class KnowledgeFlow:
     """The knowledge base for one admin, over one unit of work."""
 
@@ -127,6 +138,8 @@ class KnowledgeFlow:
         if size > MAX_FILE_BYTES:
             raise KnowledgeRefused("the file is too large", reason="too_large", size=size)
         digest = await asyncio.to_thread(_sha256, path)
+        before = _file_state(await self._services.session.scalar(
+            select(KnowledgeFile).where(KnowledgeFile.file_name == name)))
         same = await self._services.session.scalar(
             select(KnowledgeFile.doc).where(KnowledgeFile.sha256 == digest, KnowledgeFile.file_name != name))
         if same is not None:
@@ -138,10 +151,13 @@ class KnowledgeFlow:
         taken = await self._taken(shelf, report, name)
         if taken.outcome in ("added", "updated"):
             await self._remember(actor, taken, digest, size)
+        indexed = taken.outcome in ("added", "updated", "unchanged")
+        after = {"file": name, "sha256": digest, "bytes": size, "sections": taken.sections} if indexed else before
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action=f"knowledge.{taken.outcome}",
                                           entity="knowledge", entity_id=taken.doc[:60],
                                           details={"file": name, "sections": taken.sections, "bytes": size,
-                                                   "errors": [e.code for e in taken.errors]})
+                                                   "errors": [e.code for e in taken.errors]},
+                                          before=before, after=after)
         return taken
 
     def _swap_and_ingest(self, shelf: KnowledgeShelfPort, path: Path, name: str) -> IngestReport:
@@ -211,12 +227,13 @@ class KnowledgeFlow:
         await self._tx.end_reads()
         await asyncio.to_thread(shelf.remove, doc.doc)
         row = await self._services.session.scalar(select(KnowledgeFile).where(KnowledgeFile.doc == doc.doc))
+        before = _file_state(row) or {"sections": doc.sections, "bytes": doc.bytes}
         if row is not None:
             (self._folder / row.file_name).unlink(missing_ok=True)
             await self._services.session.execute(delete(KnowledgeFile).where(KnowledgeFile.id == row.id))
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="knowledge.remove",
                                           entity="knowledge", entity_id=doc.doc[:60],
-                                          details={"sections": doc.sections})
+                                          details={"sections": doc.sections}, before=before, after=None)
         return doc
 
     async def reindex(self, actor: UserOut, key: str) -> FileTaken:
@@ -226,12 +243,17 @@ class KnowledgeFlow:
         if row is None or not (self._folder / row.file_name).is_file():
             raise NotFound("the document's file is not kept here", reason="not_kept")
         shelf = self._need_shelf()
+        before = _file_state(row)
         await self._tx.end_reads()
-        report = await asyncio.to_thread(shelf.ingest, [self._folder / row.file_name])
+        kept = self._folder / row.file_name
+        digest = await asyncio.to_thread(_sha256, kept)
+        report = await asyncio.to_thread(shelf.ingest, [kept])
         taken = await self._taken(shelf, report, row.file_name)
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="knowledge.reindex",
                                           entity="knowledge", entity_id=doc.doc[:60],
-                                          details={"outcome": taken.outcome, "sections": taken.sections})
+                                          details={"outcome": taken.outcome, "sections": taken.sections},
+                                          before=before, after={**(before or {}), "sha256": digest,
+                                                                "sections": taken.sections})
         return taken
 
     async def test(self, actor: UserOut, question: str) -> Answer:
@@ -271,13 +293,18 @@ class KnowledgeFlow:
             raise NotFound("that group of questions is answered or gone", reason="gap")
         shelf = self._need_shelf()
         await self._tx.end_reads()
+        before = await asyncio.to_thread(self._gap_answers_text)
         report = await asyncio.to_thread(self._write_gap_answer, shelf, group, answer.strip())
         taken = await self._taken(shelf, report, GAP_ANSWERS_FILE)
         if taken.outcome == "failed":
             raise NotAvailable("the answer could not be indexed", reason="index")
+        after = await asyncio.to_thread(self._gap_answers_text)
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="knowledge.gap_answer",
                                           entity="knowledge", entity_id=taken.doc[:60],
-                                          details={"question": group.example[:200], "questions": group.count})
+                                          details={"question": group.example[:200], "questions": group.count},
+                                          before={"file": GAP_ANSWERS_FILE, "sha256": _text_sha256(before)},
+                                          after={"file": GAP_ANSWERS_FILE, "sha256": _text_sha256(after),
+                                                 "sections": taken.sections, "answer": answer.strip()[:500]})
         return taken
 
     def _gap_answers_text(self) -> str:

@@ -8,6 +8,7 @@ works on the same `PromptVersions` without a chat user (whoever runs it on the s
 from __future__ import annotations
 
 import difflib
+import hashlib
 from dataclasses import dataclass
 
 from crm_core.config import Settings
@@ -91,9 +92,11 @@ class PromptFlow:
         if current.version != base_version:
             raise Conflict("the prompt changed after the preview", reason="changed", name=name)
         saved = await self._versions.save(name, text, author=actor.name, author_id=actor.id)
+        diff = short_diff(current.template, saved.template)
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="prompt.save", entity="prompt",
                                           entity_id=name, details={"version": saved.version,
-                                                                   "previous": current.version})
+                                                                   "previous": current.version, "diff": diff},
+                                          before=_state(current), after=_state(saved))
         self._versions.in_force_after_commit(saved)
         return saved
 
@@ -109,13 +112,21 @@ class PromptFlow:
         prompt = await self._versions.rollback(name, to, author=actor.name)
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="prompt.rollback",
                                           entity="prompt", entity_id=name,
-                                          details={"version": to, "previous": before.version})
+                                          details={"version": to, "previous": before.version,
+                                                   "diff": short_diff(before.template, prompt.template)},
+                                          before=_state(before), after=_state(prompt))
         self._versions.in_force_after_commit(prompt)
         return prompt
 
     async def refresh(self) -> None:
         """Serve the versions in force in the database (a change made by `chatcrm prompts` elsewhere)."""
         self.library.active.replace_all(await self._versions.load_active())
+
+
+def _state(prompt: Prompt) -> dict[str, object]:
+    """A prompt's version in force as the audit trail records it (each version's text is in prompt_versions)."""
+    return {"version": prompt.version, "sha256": hashlib.sha256(prompt.template.encode("utf-8")).hexdigest(),
+            "chars": len(prompt.template)}
 
 
 def _require_admin(actor: UserOut) -> None:

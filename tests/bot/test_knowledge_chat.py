@@ -214,6 +214,34 @@ async def test_a_faq_table_is_knowledge_and_a_customer_book_is_still_an_import(
     assert book_report.text.startswith(VI("import_chat.checked", file="khach.csv"))
 
 
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def test_adding_replacing_and_removing_a_document_is_audited_with_before_and_after(
+        kb_engine: tuple[Engine, Any], tmp_path: Path, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    engine, _kb = kb_engine
+    thao = chat(engine, "3001", Screen())
+    await thao.say(None, attachment=document(write(tmp_path / "v1", "bao-hanh.md", WARRANTY_V1)))
+    await thao.say(None, attachment=document(write(tmp_path / "v2", "bao-hanh.md", WARRANTY_V2)))
+    await thao.say("/kb")
+    await thao.press(VI("kb.btn_remove", number=1))
+    await thao.press(VI("kb.btn_remove_yes"))
+
+    async with sessionmaker() as session:
+        audit = (await session.scalars(select(AuditEntry).where(AuditEntry.entity == "knowledge")
+                                       .order_by(AuditEntry.id))).all()
+    states = [(a.action, (a.before or {}).get("sha256"), (a.before or {}).get("sections"),
+               (a.after or {}).get("sha256"), (a.after or {}).get("sections")) for a in audit]
+    assert states == [("knowledge.added", None, None, _sha(WARRANTY_V1), 1),
+                      ("knowledge.updated", _sha(WARRANTY_V1), 1, _sha(WARRANTY_V2), 2),
+                      ("knowledge.remove", _sha(WARRANTY_V2), 2, None, None)]
+    assert audit[0].before is None
+    assert audit[-1].after is None
+
 async def test_kb_lists_documents_and_removes_one_after_asking(kb_engine: tuple[Engine, Any], tmp_path: Path,
                                                                sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     engine, kb = kb_engine

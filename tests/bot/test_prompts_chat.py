@@ -129,6 +129,31 @@ async def test_save_makes_version_2_in_force_at_once_with_who_and_an_audit_entry
     assert [(a.actor_label, a.entity_id, a.details["version"]) for a in audit] == [("Thảo", "faq_answer", 2)]
 
 
+
+async def test_save_and_rollback_are_audited_with_the_version_and_text_before_and_after(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], library: PromptLibrary) -> None:
+    import hashlib
+
+    shipped = library.shipped("faq_answer").template
+    thao = ChatDriver(admin_engine, "3001")
+    await _saved(thao)
+    await thao.say("/prompt faq_answer history")
+    await thao.press(VI("prompts.btn_rollback", version=1))
+
+    async with sessionmaker() as session:
+        audit = (await session.scalars(select(AuditEntry).where(AuditEntry.entity == "prompt")
+                                       .order_by(AuditEntry.id))).all()
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    assert [(a.action, (a.before or {}).get("version"), (a.before or {}).get("sha256"), (a.after or {}).get("version"),
+             (a.after or {}).get("sha256")) for a in audit] == [
+        ("prompt.save", 1, sha(shipped), 2, sha(NEW_TEXT)),
+        ("prompt.rollback", 2, sha(NEW_TEXT), 1, sha(shipped))]
+    assert all(a.details["diff"] for a in audit)  # the lines that changed, each way
+    assert audit[0].details["diff"] != audit[1].details["diff"]
+
 async def test_cancel_keeps_the_version_in_force(admin_engine: Engine, library: PromptLibrary) -> None:
     thao = ChatDriver(admin_engine, "3001")
     await _editing(thao)
