@@ -1,7 +1,7 @@
 """What we accept from users before anything reads it: record ids, and text cleaned at the door.
 
 Every id a user types or a button carries passes `parse_id` before it reaches SQL, and every small number a
-user types (a percentage, a count of days) passes `parse_bounded`: ASCII digits
+user types (a percentage, a count of days) passes `read_bounded` or `parse_bounded`: ASCII digits
 only (`int("²")` raises, `"²".isdigit()` is true) and within the store's integer keys
 (PostgreSQL's INTEGER is 32-bit; a larger number there is an error, not a miss). Every inbound's
 text passes `clean_inbound` before routing (`crm_core.textnorm.clean_text`).
@@ -9,9 +9,13 @@ text passes `clean_inbound` before routing (`crm_core.textnorm.clean_text`).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+import re
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
 
-from crm_core.textnorm import clean_text
+from crm_core.textnorm import clean_text, fold
 
 from bot.core.messages import Inbound
 
@@ -25,6 +29,49 @@ def parse_id(text: str, *, allow_zero: bool = False) -> int | None:
         return None
     value = int(text)
     return value if (1 if not allow_zero else 0) <= value <= MAX_ID else None
+
+
+@dataclass(frozen=True)
+class NumberRead:
+    """A small whole number a user typed (`value`), or what is wrong with it (`problem`, with its `details`).
+
+    Problems: not_number (no number first), decimal ("15,5": which whole number is meant is the user's call),
+    out_of_range, unit (words after the number that are not its unit).
+    """
+
+    value: int | None
+    problem: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+_NUMBER_RE = re.compile(r"^(-?)\s*([0-9]+)(?:[.,]([0-9]+))?\s*(.*)$", re.ASCII | re.DOTALL)
+
+
+@cache
+def _unit_words() -> dict[str, frozenset[str]]:
+    raw = json.loads(resources.files("crm_core.understanding").joinpath("data", "number_units.json")
+                     .read_text(encoding="utf-8"))
+    return {unit: frozenset(fold(word) for word in words) for unit, words in raw.items() if not unit.startswith("_")}
+
+
+def read_bounded(text: str, low: int, high: int, *, unit: str) -> NumberRead:
+    """Read a whole number within low..high, in ASCII digits, that may be followed by its `unit`'s words
+    ("15%", "10 ngày"; crm_core/understanding/data/number_units.json), or say what is wrong with the text."""
+    stripped = text.strip()
+    found = _NUMBER_RE.match(stripped)
+    if found is None:
+        return NumberRead(None, "not_number", {"text": stripped[:40]})
+    minus, digits, fraction, rest = found.groups()
+    if fold(rest) and fold(rest) not in _unit_words().get(unit, frozenset()):
+        return NumberRead(None, "unit", {"word": rest[:40]})
+    if minus or len(digits) > len(str(high)) + 2:  # a few leading zeros pass; a 5,000-digit number is never read
+        return NumberRead(None, "out_of_range", {"text": stripped[:40]})
+    value = int(digits)
+    if fraction is not None:
+        return NumberRead(None, "decimal", {"lower": value, "upper": value + 1})
+    if not low <= value <= high:
+        return NumberRead(None, "out_of_range", {"text": stripped[:40]})
+    return NumberRead(value)
 
 
 def parse_bounded(text: str, low: int, high: int) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.core.callbacks import Callback, pack
 from bot.core.context import Ctx
-from bot.core.inputs import parse_bounded
+from bot.core.inputs import read_bounded
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from crm_core.policy import Audience
@@ -19,6 +19,7 @@ router = Router()
 INPUT_STATE = "pipe_input"
 _INPUTS = ("rename", "probability", "stall", "add")
 _MOST = {"probability": 100, "stall": MAX_STALL_DAYS}
+_UNIT = {"probability": "percent", "stall": "days"}  # the words that may follow the number ("15%", "10 ngày")
 
 
 @router.command("pipelines", audience=Audience.ADMINS)
@@ -148,9 +149,11 @@ async def on_pipe_input(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> Hand
     text = (msg.text or "").strip()
     flow = ctx.flows.pipelines
     if what in _MOST:
-        value = parse_bounded(text, 0, _MOST[what])
-        if value is None:  # still waiting for a number, and says which
-            return Reply(ctx.t(f"pipes.bad_{what}", most=_MOST[what]) + "\n" + ctx.t(f"pipes.ask_{what}"))
+        read = read_bounded(text, 0, _MOST[what], unit=_UNIT[what])
+        if read.value is None:  # still waiting for a number: what is wrong with this one, and what to type
+            return Reply(ctx.t(f"pipes.number_{read.problem}", **read.details) + " "
+                         + ctx.t(f"pipes.bad_{what}", most=_MOST[what]) + "\n" + ctx.t("pipes.type_again"))
+        value = read.value
         if what == "probability":
             await flow.set_probability(ctx.user, target, value)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -14,6 +15,8 @@ from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import LogDraft
 from tests.conftest import OpenServices
+
+VI = Texts("vi")
 
 
 async def _console_ticket(open_services: OpenServices) -> None:
@@ -69,3 +72,29 @@ async def test_a_console_customer_is_shown_the_rating_stars_of_a_ticket_closed_i
     async with open_services() as services:
         ticket = await services.support.get(1)
     assert ticket.csat == 4
+
+
+def _number_of(transcript: str, label: str) -> str:
+    """The number the latest printed button `label` has: `[3] Đàm phán` → "3"."""
+    found = re.findall(r"\[(\d+)\] " + re.escape(label), transcript)
+    assert found, transcript
+    return str(found[-1])
+
+
+async def test_a_number_typed_while_the_bot_waits_for_one_is_the_answer_not_a_button(
+        engine: Engine, open_services: OpenServices) -> None:
+    async with open_services() as services:
+        await services.users.add(name="Thảo", role="admin", telegram_id=3001)
+    out = io.StringIO()
+    console = ConsoleChannel(engine, scheduler=Scheduler(engine, interval_s=30), user="Thảo", out=out, echo=False)
+    await console.send("/pipelines")
+    await console.send(_number_of(out.getvalue(), "Bán hàng chung"))
+    await console.send(_number_of(out.getvalue(), "Đàm phán"))
+    await console.send(_number_of(out.getvalue(), VI("pipes.btn_stall")))
+    assert out.getvalue().rstrip().endswith(VI("pipes.ask_stall"))
+
+    await console.send("5")  # the stage card's [5] is no longer what a number presses
+
+    assert VI("pipes.stall_days", days=5) in out.getvalue().split(VI("pipes.ask_stall"))[-1]
+    await console.send(_number_of(out.getvalue(), VI("btn.back")))  # the new card's buttons take numbers again
+    assert "[1]" in out.getvalue().split(VI("pipes.stall_days", days=5))[-1]

@@ -89,7 +89,7 @@ async def test_probability_and_stall_days_are_typed_and_checked(thao: ChatDriver
     await thao.press("Đàm phán")
     await thao.press(VI("pipes.btn_probability"))
     await thao.say("150")
-    assert thao.text == VI("pipes.bad_probability", most=100) + "\n" + VI("pipes.ask_probability")
+    assert thao.text == _retyped("probability", "out_of_range", text="150")
     await thao.say("85%")
     assert "85%" in thao.text
     await thao.press(VI("pipes.btn_stall"))
@@ -174,8 +174,23 @@ async def test_a_call_log_after_a_command_or_a_long_pause_is_a_log_not_a_stage_n
     assert await _drafts(sessionmaker) == 1  # read as a log: nothing the admin typed is lost
 
 
-@pytest.mark.parametrize("typed", ["²", "١٢", "99999999999999999999999", "5" * 5000, "-1", "366", "7 ngày", "1e3"])
-async def test_a_stall_value_that_is_not_a_small_ascii_number_is_asked_again(thao: ChatDriver, typed: str) -> None:
+def _retyped(what: str, problem: str, **details: object) -> str:
+    """The answer to a typed value that cannot be used: what is wrong with it, what to type, type again."""
+    most = 100 if what == "probability" else 365
+    return (VI(f"pipes.number_{problem}", **details) + " " + VI(f"pipes.bad_{what}", most=most) + "\n"
+            + VI("pipes.type_again"))
+
+
+@pytest.mark.parametrize(("typed", "problem", "details"), [
+    ("²", "not_number", {"text": "²"}), ("١٢", "not_number", {"text": "١٢"}),
+    ("mười", "not_number", {"text": "mười"}),
+    ("99999999999999999999999", "out_of_range", {"text": "99999999999999999999999"}),
+    ("5" * 5000, "out_of_range", {"text": "5" * 40}), ("-1", "out_of_range", {"text": "-1"}),
+    ("366", "out_of_range", {"text": "366"}), ("1e3", "unit", {"word": "e3"}), ("7 tuần", "unit", {"word": "tuần"}),
+    ("7,5 ngày", "decimal", {"lower": 7, "upper": 8}),
+])
+async def test_a_stall_value_that_is_not_a_small_ascii_number_says_what_is_wrong(
+        thao: ChatDriver, typed: str, problem: str, details: dict[str, object]) -> None:
     await thao.say("/pipelines")
     await thao.press("Bán hàng chung")
     await thao.press("Đàm phán")
@@ -183,13 +198,30 @@ async def test_a_stall_value_that_is_not_a_small_ascii_number_is_asked_again(tha
 
     await thao.say(typed)
 
-    assert thao.text == VI("pipes.bad_stall", most=365) + "\n" + VI("pipes.ask_stall")
+    assert thao.text == _retyped("stall", problem, **details)
     await thao.say("14")
     assert VI("pipes.stall_days", days=14) in thao.text
 
 
-@pytest.mark.parametrize("typed", ["²", "5" * 5000, "101", "50.5"])
-async def test_a_probability_that_is_not_0_to_100_in_ascii_digits_is_asked_again(thao: ChatDriver, typed: str) -> None:
+@pytest.mark.parametrize(("typed", "days"), [("10 ngày", 10), ("10 ngay", 10), ("10 days", 10), ("7", 7)])
+async def test_stall_days_may_be_typed_with_their_unit(thao: ChatDriver, typed: str, days: int) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Đàm phán")
+    await thao.press(VI("pipes.btn_stall"))
+
+    await thao.say(typed)
+
+    assert VI("pipes.stall_days", days=days) in thao.text
+
+
+@pytest.mark.parametrize(("typed", "problem", "details"), [
+    ("²", "not_number", {"text": "²"}), ("5" * 5000, "out_of_range", {"text": "5" * 40}),
+    ("101", "out_of_range", {"text": "101"}), ("50.5", "decimal", {"lower": 50, "upper": 51}),
+    ("15,5%", "decimal", {"lower": 15, "upper": 16}), ("15 ngày", "unit", {"word": "ngày"}),
+])
+async def test_a_probability_that_is_not_0_to_100_in_ascii_digits_says_what_is_wrong(
+        thao: ChatDriver, typed: str, problem: str, details: dict[str, object]) -> None:
     await thao.say("/pipelines")
     await thao.press("Bán hàng chung")
     await thao.press("Đàm phán")
@@ -197,6 +229,18 @@ async def test_a_probability_that_is_not_0_to_100_in_ascii_digits_is_asked_again
 
     await thao.say(typed)
 
-    assert thao.text == VI("pipes.bad_probability", most=100) + "\n" + VI("pipes.ask_probability")
+    assert thao.text == _retyped("probability", problem, **details)
     await thao.say("060 %")
     assert "60%" in thao.text
+
+
+@pytest.mark.parametrize("typed", ["15%", "15 %", "15", "15 phần trăm"])
+async def test_a_probability_may_be_typed_with_a_percent_sign(thao: ChatDriver, typed: str) -> None:
+    await thao.say("/pipelines")
+    await thao.press("Bán hàng chung")
+    await thao.press("Đàm phán")
+    await thao.press(VI("pipes.btn_probability"))
+
+    await thao.say(typed)
+
+    assert "15%" in thao.text

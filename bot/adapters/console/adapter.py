@@ -1,7 +1,9 @@
 """Read lines, feed the engine, print replies with numbered buttons.
 
-A line that is only a number presses that button of the latest reply that had buttons;
-with none open it is ordinary text. Pushes to other chats are printed with their addressee.
+A line that is only a number presses that button of the latest reply that had buttons, unless the bot's
+answer to the last line had no buttons (it asks for something to type: a probability, a number of days):
+then a number is that text, as it would be in Telegram. With no buttons open it is ordinary text.
+Pushes to other chats are printed with their addressee.
 A message that stands for something (a ticket notice) is printed with a number, `[#3]`, and the
 line `>3 text` replies to it, as one replies to a message in a chat app. The console is the
 scheduler's sender for its channel: after every line, and at the end, what is due is printed.
@@ -103,7 +105,7 @@ class ConsoleChannel:
         if inbound is None:
             self._print(f"bot: {self._texts('common.file_missing', path=line.strip()[len('/file'):].strip())}")
             return
-        await self.show(await self._engine.handle(inbound, io=ConsoleIO(self._print)))
+        await self.show(await self._engine.handle(inbound, io=ConsoleIO(self._print)), answer=True)
         await self._scheduler.tick()
 
     def _not_a_reply_here(self, line: str) -> bool:
@@ -160,9 +162,14 @@ class ConsoleChannel:
         """Print one push the scheduler hands to the console."""
         await self.show([push])
 
-    async def show(self, replies: list[Reply]) -> None:
-        """Print replies; remember the buttons of the latest one that has any; number those one may reply to."""
+    async def show(self, replies: list[Reply], *, answer: bool = False) -> None:
+        """Print replies; remember the buttons of the latest one that has any; number those one may reply to.
+
+        `answer`: the replies answer the line just typed. When none of those shown here has buttons, the bot
+        is waiting for words (a dialog's question), so the buttons of older messages no longer take numbers.
+        """
         self._turn_buttons = []
+        shown, with_buttons = False, False
         for reply in replies:
             chat_id = reply.chat_id or self._user
             tag = await self._numbered(reply, chat_id)
@@ -170,6 +177,10 @@ class ConsoleChannel:
                 self._show_other(reply, chat_id, tag)
                 continue
             self._show_own(reply, tag)
+            shown = shown or bool(reply.text.strip())
+            with_buttons = with_buttons or reply.keyboard is not None
+        if answer and shown and not with_buttons:
+            self._buttons = []
 
     def _show_other(self, reply: Reply, chat_id: str, tag: str) -> None:
         """Print a push to another chat with its buttons numbered; a customer's console prints it aside."""
