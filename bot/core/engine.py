@@ -284,14 +284,14 @@ class Engine:
         """End this person's admin dialog (a prompt edit, a gap answer) when they turn to a command."""
         state = await ctx.services.state.get(inbound.channel, inbound.chat_id, inbound.user_id)
         route = self._router.states.get(state[0]) if state is not None else None
-        if state is not None and route is not None and route.admin:
+        if state is not None and route is not None and route.ends_on_command:
             await ctx.clear_state()
             ctx.ended_dialog = (state[0], dict(state[1]))
 
     def _dialog_lifetimes(self) -> dict[str, timedelta]:
         """Return how long each expiring dialog waits: the admins' dialogs."""
         lifetime = timedelta(minutes=self.settings.admin_dialog_minutes)
-        return {name: lifetime for name, route in self._router.states.items() if route.admin}
+        return {name: lifetime for name, route in self._router.states.items() if route.ends_on_command}
 
     async def _dialog_state(self, inbound: Inbound, ctx: Ctx) -> tuple[str, dict[str, object]] | None:
         """Return the dialog this person is in, in this chat; one their role no longer admits is left."""

@@ -55,6 +55,13 @@ class StateRoute:
     # An admin's dialog: it expires (Settings.admin_dialog_minutes) and any command ends it before it runs, so a
     # later text (a call log) is never taken as a prompt's new text or a FAQ answer.
     admin: bool = False
+    # A one-line staff dialog (a note, a time) that ends and expires like an admin's, for the same reason.
+    short: bool = False
+
+    @property
+    def ends_on_command(self) -> bool:
+        """Whether a command ends this dialog and it expires (Settings.admin_dialog_minutes)."""
+        return self.admin or self.short
 
 
 class Router:
@@ -87,15 +94,15 @@ class Router:
 
         return register
 
-    def state(self, name: str, *, audience: Audience, admin: bool = False) -> Callable[[StateHandler],
-                                                                                       StateHandler]:
+    def state(self, name: str, *, audience: Audience, admin: bool = False,
+              short: bool = False) -> Callable[[StateHandler], StateHandler]:
         """Register the handler of a dialog state (the next text the chat sends) for an audience.
 
-        `admin`: the dialog expires and a command ends it (see `StateRoute.admin`).
+        `admin` / `short`: the dialog expires and a command ends it (see `StateRoute.admin`, `StateRoute.short`).
         """
 
         def register(handler: StateHandler) -> StateHandler:
-            self.states[name] = StateRoute(name, handler, audience, admin)
+            self.states[name] = StateRoute(name, handler, audience, admin, short)
             return handler
 
         return register

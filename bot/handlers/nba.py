@@ -270,7 +270,7 @@ async def on_nba_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     raise StaleCallback(cb.action)
 
 
-@router.state(NOTE_STATE, audience=Audience.STAFF)
+@router.state(NOTE_STATE, audience=Audience.STAFF, short=True)
 async def on_note(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
     """The one-line note typed after "Add a note"."""
     await ctx.clear_state()

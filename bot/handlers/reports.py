@@ -434,7 +434,7 @@ async def on_settings_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRes
     return settings_reply(prefs, reports.push_kinds(ctx.staff), ctx.t, ctx.settings, edit=True)
 
 
-@router.state(SETTINGS_STATE, audience=Audience.STAFF)
+@router.state(SETTINGS_STATE, audience=Audience.STAFF, short=True)
 async def on_typed_time(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> HandlerResult:
     """The time typed after "Change the time"."""
     kind = _push_kind(str(data.get("kind")))
