@@ -1,12 +1,16 @@
 """The team from the phone (admins): /invite, /users, /role, /deactivate, and opening an invite (/start TOKEN).
 
+/deactivate, and /role demoting an admin (oneself included), first show what will happen (who, their role,
+their open deals and tasks; "you will lose access" for oneself) with [Confirm] [Cancel]; only the confirmation
+changes anything (`TeamFlow` checks it is the admin's, and still about the person as they are now).
+
 Whoever's role changes gets their command menu refreshed at once: a reply carrying `menu` goes through the
 outbox to their chat, and the channel sets that chat's menu (Telegram: setMyCommands with a chat scope).
 """
 
 from __future__ import annotations
 
-from bot.core.callbacks import Callback, pack
+from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.channel import BotIdentity
 from bot.core.context import Ctx
 from bot.core.format import moment
@@ -14,7 +18,7 @@ from bot.core.limits import is_group_chat
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.texts import Texts
-from crm_core.flows.team import Deactivated
+from crm_core.flows.team import Deactivated, Pending
 from crm_core.policy import STAFF_ROLES, Audience
 from crm_core.schemas import UserOut
 from crm_core.services.identities import CONSOLE, reminded_on
@@ -105,7 +109,13 @@ async def on_team_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
                            tasks=done.tasks), edit=True)
     if cb.action == "later":
         return Reply(ctx.t("team.hand_over_later"), edit=True)
-    raise ValueError(cb.action)
+    if cb.action == "deact" and len(cb.args) == 2:
+        return await _deactivate(msg, ctx, f"#{cb.arg_int(0)}", cb.args[1])
+    if cb.action == "demote" and len(cb.args) == 3:
+        return await _set_role(msg, ctx, f"#{cb.arg_int(0)}", cb.args[1], stamp=cb.args[2])
+    if cb.action == "keep":
+        return Reply(ctx.t("team.confirm_cancelled"), edit=True)
+    raise StaleCallback(cb.action)
 
 
 # --- users and roles ---------------------------------------------------------------------------------------
@@ -132,18 +142,30 @@ async def on_role(msg: Inbound, ctx: Ctx) -> HandlerResult:
     asked = split_role(" ".join(_args(msg)))  # the role's key or its words: "quản lý", "bán hàng"…
     if asked is None:
         return Reply(ctx.t("team.role_usage"))
-    changed = await ctx.flows.team.set_role(ctx.user, *asked)
+    who, role = asked
+    pending = await ctx.flows.team.ask_role(ctx.user, who, role)
+    if pending is not None:  # an admin demoted: confirmed first
+        return _confirm(ctx, pending, "team.demote_confirm",
+                        pack("team", "demote", pending.user.id, role, pending.stamp))
+    return await _set_role(msg, ctx, who, role, stamp=None)
+
+
+async def _set_role(msg: Inbound, ctx: Ctx, who: str, role: str, *, stamp: str | None) -> HandlerResult:
+    if role not in STAFF_ROLES:
+        raise StaleCallback(role)
+    changed = await ctx.flows.team.set_role(ctx.user, who, role, stamp=stamp)
+    edit = stamp is not None
     user = changed.user
     if not changed.changed:
-        return Reply(ctx.t("team.role_same", name=user.name, role=_role(ctx.t, user.role)))
+        return Reply(ctx.t("team.role_same", name=user.name, role=_role(ctx.t, user.role)), edit=edit)
     t = Texts(user.language)
     told = _menu_pushes(user, t("team.role_changed_you", role=_role(t, user.role)))
     for push in told:
         if push.chat_id == msg.chat_id and push.channel == msg.channel:  # an admin changing their own role
             return [Reply(ctx.t("team.role_changed", name=user.name, before=_role(ctx.t, changed.before),
-                                role=_role(ctx.t, user.role)), menu=push.menu)]
+                                role=_role(ctx.t, user.role)), menu=push.menu, edit=edit)]
     return [Reply(ctx.t("team.role_changed", name=user.name, before=_role(ctx.t, changed.before),
-                        role=_role(ctx.t, user.role))), *told]
+                        role=_role(ctx.t, user.role)), edit=edit), *told]
 
 
 @router.command("deactivate", audience=Audience.ADMINS)
@@ -152,9 +174,27 @@ async def on_deactivate(msg: Inbound, ctx: Ctx) -> HandlerResult:
     who = " ".join(_args(msg))
     if not who:
         return Reply(ctx.t("team.deactivate_usage"))
-    gone = await ctx.flows.team.deactivate(ctx.user, who)
-    if not gone.was_active:
-        return Reply(ctx.t("team.already_inactive", name=gone.user.name))
+    pending = await ctx.flows.team.ask_deactivate(ctx.user, who)
+    if not pending.user.active:
+        return Reply(ctx.t("team.already_inactive", name=pending.user.name))
+    return _confirm(ctx, pending, "team.deactivate_confirm", pack("team", "deact", pending.user.id, pending.stamp))
+
+
+def _confirm(ctx: Ctx, pending: Pending, key: str, data: str) -> Reply:
+    """What a deactivation or a demotion will do, with [Confirm] [Cancel]."""
+    lines = [ctx.t(key, name=pending.user.name, role=_role(ctx.t, pending.user.role),
+                   to=_role(ctx.t, pending.role)),
+             ctx.t("team.confirm_open_work", name=pending.user.name, deals=pending.open_deals,
+                   tasks=pending.open_tasks)]
+    if pending.is_self:
+        lines.append(ctx.t("team.confirm_self_deactivate" if key == "team.deactivate_confirm"
+                           else "team.confirm_self_demote"))
+    buttons = [Button(ctx.t("team.btn_confirm"), data), Button(ctx.t("team.btn_keep"), pack("team", "keep"))]
+    return Reply("\n".join(lines), keyboard=Keyboard.of(buttons))
+
+
+async def _deactivate(msg: Inbound, ctx: Ctx, who: str, stamp: str) -> HandlerResult:
+    gone = await ctx.flows.team.deactivate(ctx.user, who, stamp=stamp)
     # Their chat goes back to the default menu; they are sent nothing else (an inactive user gets nothing).
     resets = [Reply("", chat_id=chat_id, channel=channel, menu=())
               for channel, chat_id in gone.user.addresses.items() if channel != CONSOLE]
@@ -163,11 +203,13 @@ async def on_deactivate(msg: Inbound, ctx: Ctx) -> HandlerResult:
 
 def _deactivated(ctx: Ctx, gone: Deactivated) -> Reply:
     text = ctx.t("team.deactivated", name=gone.user.name)
+    if ctx.user is not None and gone.user.id == ctx.user.id:  # no longer an admin: nothing to hand over from here
+        return Reply(text + "\n" + ctx.t("team.deactivated_self"), edit=True)
     if not gone.open_deals and not gone.open_tasks:
-        return Reply(text)
+        return Reply(text, edit=True)
     text += "\n" + ctx.t("team.hand_over_ask", deals=gone.open_deals, tasks=gone.open_tasks)
     if not gone.takers:
-        return Reply(text + "\n" + ctx.t("team.no_takers"))
+        return Reply(text + "\n" + ctx.t("team.no_takers"), edit=True)
     buttons = [Button(u.name, pack("team", "give", gone.user.id, u.id)) for u in gone.takers[:12]]
     buttons.append(Button(ctx.t("team.btn_later"), pack("team", "later")))
-    return Reply(text, keyboard=Keyboard.column(buttons, per_row=2))
+    return Reply(text, keyboard=Keyboard.column(buttons, per_row=2), edit=True)

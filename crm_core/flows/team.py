@@ -4,11 +4,19 @@ Every step is the admins' (`policy.can_manage_team`), checked here whatever aske
 forged callback, the CLI); the last active admin is never demoted or deactivated (`UserService`). Each change
 is audited once (admin.set_role, admin.deactivate: not also the service's user.* entry) with who, when, the
 channel, and the role or state before and after.
+
+Deactivating someone, and demoting an admin (oneself included), lock people out: they are asked first
+(`ask_deactivate`, `ask_role` say who, their role and open work) and done only with the confirmation's stamp,
+which holds the person's role and state when asked, the minute it was asked and the latest audit entry about
+them (any change since, even one undone, e.g. demoted then promoted back, is another entry). A stamp whose
+person changed since, older than `Settings.admin_dialog_minutes`, or malformed is refused (Conflict
+"stale_confirmation").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from crm_core.config import Settings
 from crm_core.errors import Conflict, Forbidden, InvalidInput
@@ -50,6 +58,18 @@ class Deactivated:
     open_deals: int
     open_tasks: int
     takers: list[UserOut] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a deactivation or a demotion would do, waiting for the admin's confirmation."""
+
+    user: UserOut
+    role: str  # the role asked (a demotion), or the person's role (a deactivation)
+    open_deals: int
+    open_tasks: int
+    is_self: bool
+    stamp: str
 
 
 @dataclass(frozen=True)
@@ -121,10 +141,31 @@ class TeamFlow:
         self._admin(actor)
         return sorted(await self.services.users.list(), key=lambda u: (not u.active, u.name.casefold()))
 
-    async def set_role(self, actor: UserOut | None, who: str, role: str) -> RoleChanged:
-        """Give a colleague another role; the last active admin keeps theirs."""
+    async def ask_role(self, actor: UserOut | None, who: str, role: str) -> Pending | None:
+        """Return what demoting an active admin to `role` would do (to be confirmed); None for any other change."""
         admin = self._admin(actor)
-        user, before = await self.services.users.set_role(who, role, actor=admin.name, record=False)
+        user = await self.services.users.resolve(who)
+        if not _demotes_admin(user, role):
+            return None
+        await self._refuse_last_admin(user)
+        return await self._pending(admin, user, role)
+
+    async def ask_deactivate(self, actor: UserOut | None, who: str) -> Pending:
+        """Return what deactivating a colleague would do (to be confirmed); the last admin is refused at once."""
+        admin = self._admin(actor)
+        user = await self.services.users.resolve(who)
+        if user.active:
+            await self._refuse_last_admin(user)
+        return await self._pending(admin, user, user.role)
+
+    async def set_role(self, actor: UserOut | None, who: str, role: str, *, stamp: str | None = None) -> RoleChanged:
+        """Give a colleague another role; the last active admin keeps theirs. Demoting an active admin takes
+        the stamp of its confirmation (`ask_role`)."""
+        admin = self._admin(actor)
+        found = await self.services.users.resolve(who)
+        if _demotes_admin(found, role) or stamp is not None:
+            await self._check_stamp(found, stamp)
+        user, before = await self.services.users.set_role(f"#{found.id}", role, actor=admin.name, record=False)
         if before != user.role:
             await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.set_role",
                                              entity="user", entity_id=user.id, details={"name": user.name},
@@ -133,9 +174,11 @@ class TeamFlow:
             await self._cancel_invites(admin, user, "maker_demoted")
         return RoleChanged(user=user, before=before)
 
-    async def deactivate(self, actor: UserOut | None, who: str) -> Deactivated:
-        """Stop a colleague using the CRM; say what they hold and who could take it over."""
+    async def deactivate(self, actor: UserOut | None, who: str, *, stamp: str) -> Deactivated:
+        """Stop a colleague using the CRM, as confirmed (`stamp` from `ask_deactivate`); say what they hold and
+        who could take it over."""
         admin = self._admin(actor)
+        await self._check_stamp(await self.services.users.resolve(who), stamp)
         user, was_active = await self.services.users.deactivate(who, actor=admin.name, record=False)
         if was_active:
             await self.services.audit.record(actor=admin.name, actor_id=admin.id, action="admin.deactivate",
@@ -147,6 +190,35 @@ class TeamFlow:
         takers = [u for u in await self.services.users.salespeople() if u.id != user.id]
         return Deactivated(user=user, was_active=was_active, open_deals=len(deals), open_tasks=len(tasks),
                            takers=takers)
+
+    async def _pending(self, admin: UserOut, user: UserOut, role: str) -> Pending:
+        deals = await self.services.deals.list_open(admin, owner_id=user.id)
+        tasks = await self.services.tasks.open_ids_of(user.id)
+        return Pending(user=user, role=role, open_deals=len(deals), open_tasks=len(tasks), is_self=user.id == admin.id,
+                       stamp=f"{await self._state_of(user)}.{self._minute()}")
+
+    async def _state_of(self, user: UserOut) -> str:
+        """The person as a confirmation saw them: role, active, and the latest audit entry about them."""
+        changed = await self.services.audit.last_id_about("user", user.id)
+        return f"{user.role[:1]}{int(user.active)}.{changed}"
+
+    def _minute(self) -> int:
+        return int(self.services.now.astimezone(UTC).timestamp() // 60)
+
+    async def _check_stamp(self, user: UserOut, stamp: str | None) -> None:
+        """Refuse a confirmation made for another state of `user`, too old, or not made here at all."""
+        state, _, minute = (stamp or "").rpartition(".")
+        fresh = (minute.isascii() and minute.isdigit() and len(minute) <= 12
+                 and 0 <= self._minute() - int(minute) <= self.settings.admin_dialog_minutes)
+        if not fresh or state != await self._state_of(user):
+            raise Conflict("this confirmation is out of date", reason="stale_confirmation", name=user.name)
+
+    async def _refuse_last_admin(self, user: UserOut) -> None:
+        """Say at once, before any confirmation, that the last active admin stays (`UserService` checks again)."""
+        if not (user.role == ADMIN and user.active):
+            return
+        if [a.id for a in await self.services.users.active_admins()] == [user.id]:
+            raise InvalidInput(f"{user.name} is the last active admin", reason="last_admin", name=user.name)
 
     async def _cancel_invites(self, admin: UserOut, maker: UserOut, why: str) -> None:
         """End the open invites of someone who may no longer invite, each audited (invite.cancel)."""
@@ -181,6 +253,10 @@ class TeamFlow:
                                          details={"from": leaver.name, "to": taker.name},
                                          after={"deals": deal_ids, "tasks": tasks})
         return HandedOver(from_user=leaver, to_user=taker, deals=len(deal_ids), tasks=len(tasks))
+
+
+def _demotes_admin(user: UserOut, role: str) -> bool:
+    return user.active and user.role == ADMIN and role != ADMIN
 
 
 def _already_registered(user: UserOut) -> Conflict:

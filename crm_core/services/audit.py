@@ -173,6 +173,12 @@ class AuditService:
         rows = await self._session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
         return [_entry_out(row) for row in rows]
 
+    async def last_id_about(self, entity: str, entity_id: int | str) -> int:
+        """Return the id of the latest entry about one record (0: none); it changes with every recorded change."""
+        query = select(func.max(AuditEntry.id)).where(AuditEntry.entity == entity,
+                                                     AuditEntry.entity_id == str(entity_id))
+        return int(await self._session.scalar(query) or 0)
+
     async def count(self, *, since: datetime | None = None, actor_id: int | None = None) -> int:
         """Count the entries `entries` pages through."""
         query = select(func.count(AuditEntry.id))

@@ -145,7 +145,8 @@ async def test_the_last_admin_can_neither_demote_nor_deactivate_themselves(thao:
 
 async def test_with_a_second_admin_the_first_may_step_down(thao: ChatDriver, quang: ChatDriver) -> None:
     await thao.say("/role Quang admin")
-    replies = await thao.say("/role Thảo sales")
+    await thao.say("/role Thảo sales")
+    replies = await thao.press(VI("team.btn_confirm"))
     assert thao.text == VI("team.role_changed", name="Thảo", before=VI("team.role.admin"),
                            role=VI("team.role.sales"))
     assert replies[0].menu is not None
@@ -157,6 +158,7 @@ async def test_with_a_second_admin_the_first_may_step_down(thao: ChatDriver, qua
 async def test_a_deactivation_is_audited_once(lan: ChatDriver, thao: ChatDriver,
                                              sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await thao.say("/deactivate Lan")
+    await thao.press(VI("team.btn_confirm"))
 
     [entry] = await _audit(sessionmaker, "admin.deactivate")
     assert (entry.actor_label, entry.before, entry.after) == ("Thảo", {"active": True}, {"active": False})
@@ -167,7 +169,8 @@ async def test_deactivating_offers_the_open_work_to_a_colleague_and_the_leaver_g
         lan: ChatDriver, thao: ChatDriver, engine: Engine) -> None:
     await lan.say("Gọi chị Hoa bên Hòa Phát, báo giá 200 bộ bàn 500tr, hẹn thứ 6 gửi hợp đồng")
     await lan.press("Lưu")
-    replies = await thao.say("/deactivate Lan")
+    await thao.say("/deactivate Lan")
+    replies = await thao.press(VI("team.btn_confirm"))
     assert VI("team.deactivated", name="Lan") in thao.text
     assert VI("team.hand_over_ask", deals=1, tasks=1) in thao.text
     assert [r.menu for r in replies if r.chat_id == "1001"] == [()]  # back to the default menu, no message
@@ -185,6 +188,7 @@ async def _leaver_with_work(lan: ChatDriver, thao: ChatDriver) -> str:
     await lan.say("Gọi chị Hoa bên Hòa Phát, báo giá 200 bộ bàn 500tr, hẹn thứ 6 gửi hợp đồng")
     await lan.press("Lưu")
     await thao.say("/deactivate Lan")
+    await thao.press(VI("team.btn_confirm"))
     return next(b.data for b in thao.buttons if b.label == "Tuấn")
 
 
@@ -261,6 +265,7 @@ async def test_an_admins_open_invites_are_cancelled_when_they_stop_being_admin(
     tokens = [await _invite(thao, "admin"), await _invite(thao, "sales")]
 
     await ha.say(command)
+    await ha.press(VI("team.btn_confirm"))
 
     for n, token in enumerate(tokens):
         opener = ChatDriver(engine, f"900{n}")

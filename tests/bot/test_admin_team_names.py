@@ -41,6 +41,7 @@ async def test_role_finds_a_colleague_by_given_or_full_name_and_takes_vietnamese
 
 async def test_deactivate_finds_a_vietnamese_name_by_its_given_name(thao: ChatDriver) -> None:
     await thao.say("/deactivate hoa")
+    await thao.press(VI("team.btn_confirm"))
     assert thao.text.startswith(VI("team.deactivated", name="Nguyễn Thị Hoa"))
 
 
