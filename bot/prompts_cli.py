@@ -2,7 +2,9 @@
 
 The same versions as `/prompt` in chat (`crm_core.prompting.versions`), written in one unit of work with an audit
 entry whose actor is "cli"; a running bot serves the new version from its next scheduler tick. A refused text
-prints each problem (missing or unknown variable, broken braces) on stderr and exits 1; nothing is saved.
+prints each problem (missing or unknown variable, broken braces) on stderr and exits 1; nothing is saved. A text
+that is the one in force (`versions.same_text`) saves nothing either: it says so and exits 0, `--json` giving the
+version in force in the same shape as a save.
 """
 
 from __future__ import annotations
@@ -62,14 +64,18 @@ def add_prompt_commands(prompts_app: typer.Typer, *, settings: Callable[[], Sett
         except (OSError, UnicodeDecodeError) as error:
             fail(f"cannot read {file}: {error}")
         try:
-            saved = run(_set(settings(), name, text))
+            saved, changed = run(_set(settings(), name, text))
         except PromptInvalid as refused:
             for problem in refused.problems:
                 typer.echo(f"refused: {describe(problem)}", err=True)
             raise typer.Exit(1) from None
         if as_json:
             _print_json({"name": saved.name, "version": saved.version})
-        typer.echo(f"saved {saved.name} version {saved.version}", err=True)
+        if changed:
+            typer.echo(f"saved {saved.name} version {saved.version}", err=True)
+        else:
+            typer.echo(f"unchanged: the text is {saved.name} version {saved.version} in force; nothing saved",
+                       err=True)
 
     @prompts_app.command("history")
     def prompts_history(name: Annotated[str, typer.Argument(help="The prompt's name.")],
@@ -133,13 +139,18 @@ async def _history(config: Settings, name: str) -> Any:
         return await versions.history(name)
 
 
-async def _set(config: Settings, name: str, text: str) -> Any:
+async def _set(config: Settings, name: str, text: str) -> tuple[Any, bool]:
+    """Save `text` as the next version; (the version in force, False) when it is that version's text."""
+    from crm_core.prompting.versions import same_text
+
     async with _versions(config) as (versions, services):
         before = await versions.in_force(name)
+        if same_text(before.template, text):
+            return before, False
         saved = await versions.save(name, text, author=CLI_AUTHOR)
         await services.audit.record(actor=CLI_AUTHOR, action="prompt.save", entity="prompt", entity_id=name,
                                     details={"version": saved.version, "previous": before.version})
-        return saved
+        return saved, True
 
 
 async def _rollback(config: Settings, name: str, to: int) -> Any:

@@ -8,6 +8,9 @@
                           or a short diff with [Save] [Cancel] (the text waits in the dialog state)
       [Save]              a new version, in force at once (audited); [Cancel] drops it
     /prompt NAME history  versions (who, when), a [↩️ vN] button for each one not in force
+      [↩️ vN]              what vN changes against the version in force, [Restore] [Cancel]
+      [Restore]           vN in force (audited); refused when another version was put in force since the diff
+A text that is the one in force is said to be identical: there is nothing to save, so no [Save].
 
 Everything here is the admins' (`Audience.ADMINS`, asked again by `flows.prompts`): a salesperson's command,
 a forged button or a stale dialog gets "not allowed" and changes nothing.
@@ -111,6 +114,9 @@ async def on_new_text(msg: Inbound, ctx: Ctx, data: dict[str, object]) -> Handle
     name = str(data.get("name") or "")
     text = (msg.text or "").strip("\n")
     preview = await ctx.flows.prompts.preview(ctx.staff, name, text)
+    if preview.identical:  # still waiting for a text that changes something; an earlier draft's Save is gone
+        await ctx.set_state(EDIT_STATE, {"name": name})
+        return Reply(ctx.t("prompts.identical", name=name, version=preview.base_version))
     if preview.problems:
         return Reply(_problems_text(ctx, name, preview.problems))  # still waiting for a better text
     await ctx.set_state(CONFIRM_STATE, {"name": name, "base": preview.base_version, "text": text})
@@ -140,7 +146,11 @@ async def on_prompt_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResul
     if cb.action == "hist":
         return await _history(ctx, name)
     if cb.action == "back" and len(cb.args) == 2:
-        return await _rollback(ctx, name, cb.arg_int(1))
+        return await _rollback_preview(ctx, name, cb.arg_int(1))
+    if cb.action == "rb" and len(cb.args) == 3:
+        return await _rollback(ctx, name, cb.arg_int(1), base_version=cb.arg_int(2))
+    if cb.action == "rbno":
+        return Reply(ctx.t("prompts.rollback_cancelled", name=name), edit=True)
     if cb.action in ("save", "drop"):
         return await _confirm(msg, ctx, name, save=cb.action == "save")
     raise StaleCallback(cb.action)
@@ -162,13 +172,30 @@ async def _confirm(msg: Inbound, ctx: Ctx, name: str, *, save: bool) -> Reply:
     return Reply(ctx.t("prompts.saved", name=name, version=saved.version), edit=True)
 
 
-async def _rollback(ctx: Ctx, name: str, version: int) -> Reply:
+async def _rollback_preview(ctx: Ctx, name: str, version: int) -> Reply:
+    """[↩️ vN]: what vN changes against the version in force, with [Restore] [Cancel]."""
     try:
-        prompt = await ctx.flows.prompts.rollback(ctx.staff, name, version)
+        preview = await ctx.flows.prompts.rollback_preview(ctx.staff, name, version)
     except NotFound:
         text = ctx.t("prompts.no_version", name=name, version=version)
         return Reply(text, toast=text[:200])
-    return Reply(ctx.t("prompts.rolled_back", name=name, version=prompt.version))
+    if preview.to == preview.current:
+        return Reply(ctx.t("prompts.rollback_in_force", name=name, version=version))
+    diff = "\n".join(preview.diff) or ctx.t("prompts.no_change")
+    keyboard = Keyboard.of([Button(ctx.t("prompts.btn_restore", version=version),
+                                   pack(NAMESPACE, "rb", name, version, preview.current)),
+                            Button(ctx.t("prompts.btn_cancel"), pack(NAMESPACE, "rbno", name))])
+    return Reply(ctx.t("prompts.rollback_preview", name=name, version=version, current=preview.current,
+                       diff=fmt.clip_lines(diff, 3000)), keyboard=keyboard)
+
+
+async def _rollback(ctx: Ctx, name: str, version: int, *, base_version: int) -> Reply:
+    try:
+        prompt = await ctx.flows.prompts.rollback(ctx.staff, name, version, base_version=base_version)
+    except NotFound:
+        text = ctx.t("prompts.no_version", name=name, version=version)
+        return Reply(text, toast=text[:200])
+    return Reply(ctx.t("prompts.rolled_back", name=name, version=prompt.version), edit=True)
 
 
 def _problems_text(ctx: Ctx, name: str, problems: list[Problem]) -> str:

@@ -17,7 +17,7 @@ from crm_core.policy import can_edit_prompts
 from crm_core.ports import Ports
 from crm_core.prompting import Prompt, PromptLibrary
 from crm_core.prompting.validation import Problem
-from crm_core.prompting.versions import PromptInvalid, PromptSummary, PromptVersions, VersionInfo
+from crm_core.prompting.versions import PromptInvalid, PromptSummary, PromptVersions, VersionInfo, same_text
 from crm_core.schemas import UserOut
 from crm_core.services import Services
 
@@ -28,11 +28,23 @@ REMOVED_KEPT = 2  # removed lines shown even when the new text alone would fill 
 
 @dataclass(frozen=True)
 class PromptPreview:
-    """A new text checked against the version in force: its problems, or the lines it changes."""
+    """A new text checked against the version in force: its problems, or the lines it changes (none and
+    `identical` when it is the text in force: nothing to save)."""
 
     name: str
     base_version: int
     problems: list[Problem]
+    diff: list[str]
+    identical: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackPreview:
+    """What putting version `to` back in force changes, against the version in force (`current`)."""
+
+    name: str
+    to: int
+    current: int
     diff: list[str]
 
 
@@ -78,6 +90,8 @@ class PromptFlow:
         """Check `text` as the next version of `name`; say what is wrong, or what changes."""
         _require_admin(actor)
         current = await self._versions.in_force(name)
+        if same_text(current.template, text):
+            return PromptPreview(name=name, base_version=current.version, problems=[], diff=[], identical=True)
         problems = self._versions.check(current, text)
         diff = [] if problems else short_diff(current.template, text)
         return PromptPreview(name=name, base_version=current.version, problems=problems, diff=diff)
@@ -91,6 +105,9 @@ class PromptFlow:
         current = await self._versions.in_force(name)
         if current.version != base_version:
             raise Conflict("the prompt changed after the preview", reason="changed", name=name)
+        if same_text(current.template, text):
+            raise Conflict("the text is the one in force", reason="prompt_identical", name=name,
+                           version=current.version)
         saved = await self._versions.save(name, text, author=actor.name, author_id=actor.id)
         diff = short_diff(current.template, saved.template)
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="prompt.save", entity="prompt",
@@ -105,10 +122,21 @@ class PromptFlow:
         _require_admin(actor)
         return await self._versions.history(name)
 
-    async def rollback(self, actor: UserOut, name: str, to: int) -> Prompt:
-        """Put version `to` of `name` back in force; audited."""
+    async def rollback_preview(self, actor: UserOut, name: str, to: int) -> RollbackPreview:
+        """Say what putting version `to` of `name` back in force would change (NotFound: no such version)."""
+        _require_admin(actor)
+        current = await self._versions.in_force(name)
+        target = await self._versions.version(name, to)
+        return RollbackPreview(name=name, to=to, current=current.version,
+                               diff=short_diff(current.template, target.template))
+
+    async def rollback(self, actor: UserOut, name: str, to: int, *, base_version: int | None = None) -> Prompt:
+        """Put version `to` of `name` back in force; audited. With `base_version` (the version in force when the
+        admin saw the rollback's diff), refused (Conflict) when another version was put in force since."""
         _require_admin(actor)
         before = await self._versions.in_force(name)
+        if base_version is not None and before.version != base_version:
+            raise Conflict("the prompt changed after the preview", reason="changed", name=name)
         prompt = await self._versions.rollback(name, to, author=actor.name)
         await self._services.audit.record(actor=actor.name, actor_id=actor.id, action="prompt.rollback",
                                           entity="prompt", entity_id=name,
@@ -134,4 +162,4 @@ def _require_admin(actor: UserOut) -> None:
         raise Forbidden("only admins change prompts")
 
 
-__all__ = ["PromptFlow", "PromptInvalid", "PromptPreview", "short_diff"]
+__all__ = ["PromptFlow", "PromptInvalid", "PromptPreview", "RollbackPreview", "short_diff"]

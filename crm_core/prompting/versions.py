@@ -37,6 +37,15 @@ class PromptInvalid(InvalidInput):
         self.problems = problems
 
 
+def same_text(in_force: str, text: str) -> bool:
+    """Tell whether `text` is the text in force, but for line endings and blank space at its very end (a paste
+    or `chatcrm prompts show > f` loses or adds a final newline): saving it would make a version with no change."""
+    def plain(value: str) -> str:
+        return value.replace("\r\n", "\n").rstrip()
+
+    return plain(in_force) == plain(text)
+
+
 def describe(problem: Problem) -> str:
     """Say a problem in one plain English line (the CLI's wording; the chat has its own texts)."""
     if problem.kind == "empty":

@@ -114,3 +114,19 @@ def test_a_prompt_name_that_is_a_path_or_too_long_is_unknown(chatcrm, name: str)
     assert "no prompt named" in err
     assert history == 1
     assert "no prompt named" in history_err
+
+
+@pytest.mark.parametrize("ending", ["", "\n"])
+def test_set_with_the_text_in_force_saves_nothing_and_says_so(  # type: ignore[no-untyped-def]
+        chatcrm, tmp_path: Path, ending: str) -> None:
+    _code, shipped, _err = chatcrm("prompts", "show", "faq_answer")
+    same = tmp_path / "same.txt"
+    same.write_text(shipped.rstrip("\n") + ending, encoding="utf-8")
+
+    code, out, err = chatcrm("prompts", "set", "faq_answer", "--file", str(same), "--json")
+
+    assert code == 0, err
+    assert json.loads(out) == {"name": "faq_answer", "version": 1}  # the version in force, as a save says it
+    assert "unchanged" in err
+    assert "saved" not in err.replace("nothing saved", "")
+    assert [h["version"] for h in _json(chatcrm, "prompts", "history", "faq_answer")] == [1]  # type: ignore[index]

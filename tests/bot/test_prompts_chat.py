@@ -139,6 +139,7 @@ async def test_save_and_rollback_are_audited_with_the_version_and_text_before_an
     await _saved(thao)
     await thao.say("/prompt faq_answer history")
     await thao.press(VI("prompts.btn_rollback", version=1))
+    await thao.press(VI("prompts.btn_restore", version=1))
 
     async with sessionmaker() as session:
         audit = (await session.scalars(select(AuditEntry).where(AuditEntry.entity == "prompt")
@@ -172,6 +173,7 @@ async def test_history_lists_versions_and_rollback_puts_one_back_in_force(
 
     [history] = await thao.say("/prompt faq_answer history")
     await thao.press(VI("prompts.btn_rollback", version=1))
+    await thao.press(VI("prompts.btn_restore", version=1))
 
     assert "v1 — " + VI("prompts.shipped") in history.text
     assert "v2 — Thảo" in history.text
@@ -206,7 +208,7 @@ async def test_nobody_but_admins_reaches_prompts_not_even_with_forged_buttons(
             [reply] = await colleague.say(command)
             assert reply.text == VI("common.not_allowed")
         for data in (pack("prm", "save", "faq_answer"), pack("prm", "back", "faq_answer", 1),
-                     pack("prm", "show", "faq_answer")):
+                     pack("prm", "rb", "faq_answer", 1, 1), pack("prm", "show", "faq_answer")):
             [reply] = await colleague.tap(data)
             assert reply.text == VI("common.not_allowed")
     customer = ChatDriver(admin_engine, "777")
@@ -319,3 +321,78 @@ async def test_prompts_are_described_in_the_admins_language(admin_engine: Engine
     assert VI("prompts.list_line", name="faq_answer", version=1, description=faq.description_vi) in listed.text
     assert faq.description not in listed.text
     assert faq.description_vi in shown.text
+
+
+# --- issue 15 new-user review 11: a text already in force, and a rollback seen before it is done -------------
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n  \n"])
+async def test_pasting_the_text_in_force_says_it_is_identical_and_offers_no_save(
+        admin_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], library: PromptLibrary,
+        ending: str) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _editing(thao)
+
+    [reply] = await thao.say(library.shipped("faq_answer").template.rstrip() + ending)
+
+    assert reply.text == VI("prompts.identical", name="faq_answer", version=1)
+    assert reply.keyboard is None
+    assert await _dialog(sessionmaker, "3001") == "prompt_edit"  # still waiting for a changed text
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(PromptVersion))).all() == []
+
+
+async def test_an_identical_text_after_a_changed_one_drops_the_earlier_save(
+        admin_engine: Engine, library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _editing(thao)
+    await thao.say(NEW_TEXT)
+    save = next(b for b in thao.buttons if b.label == VI("prompts.btn_save"))
+    await thao.say(library.shipped("faq_answer").template)
+
+    [reply] = await thao.tap(save.data)
+
+    assert reply.text == VI("prompts.nothing_pending")
+    assert library.get("faq_answer").ref == "faq_answer@1"
+
+
+async def test_a_rollback_shows_what_it_changes_and_waits_for_restore(
+        admin_engine: Engine, library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _saved(thao)
+    await thao.say("/prompt faq_answer history")
+
+    [preview] = await thao.press(VI("prompts.btn_rollback", version=1))
+
+    assert preview.text.startswith(VI("prompts.rollback_preview", name="faq_answer", version=1, current=2,
+                                      diff="").split("\n")[0])
+    assert "- Câu hỏi: {question}" in preview.text  # the line in force that goes away
+    assert [b.label for b in thao.buttons] == [VI("prompts.btn_restore", version=1), VI("prompts.btn_cancel")]
+    assert library.get("faq_answer").ref == "faq_answer@2"  # nothing changed yet
+    await thao.press(VI("prompts.btn_cancel"))
+    assert thao.text == VI("prompts.rollback_cancelled", name="faq_answer")
+    assert library.get("faq_answer").ref == "faq_answer@2"
+
+
+async def test_a_restore_after_another_version_was_put_in_force_is_refused(
+        admin_engine: Engine, library: PromptLibrary) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _saved(thao)
+    await thao.say("/prompt faq_answer history")
+    await thao.press(VI("prompts.btn_rollback", version=1))
+    restore = thao.buttons[0].data
+    await _saved(ChatDriver(admin_engine, "3002"), NEW_TEXT + "\nNgắn gọn.")  # Hà saves version 3 meanwhile
+
+    [reply] = await thao.tap(restore)
+
+    assert reply.text == VI("errors.conflict_changed", name="faq_answer")
+    assert library.get("faq_answer").ref == "faq_answer@3"
+
+
+async def test_the_version_in_force_is_not_offered_for_a_rollback(admin_engine: Engine) -> None:
+    thao = ChatDriver(admin_engine, "3001")
+    await _saved(thao)
+
+    [reply] = await thao.tap(pack("prm", "back", "faq_answer", 2))
+
+    assert reply.text == VI("prompts.rollback_in_force", name="faq_answer", version=2)
