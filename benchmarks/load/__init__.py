@@ -1,0 +1,1 @@
+"""The load benchmark (issue 16): bench.py plays it; workload, processes and stores are its parts."""
