@@ -28,6 +28,8 @@ _HNSW: dict[str, dict[str, Any]] = {
 }
 # How long a raw erasure waits for Chroma's own connection to let go of the database file.
 _BUSY_TIMEOUT_S = 30.0
+# Ids per read by id: Chroma's SQLite caps the variables of one query.
+_GET_BATCH = 500
 
 
 class ChromaConnector:
@@ -146,16 +148,23 @@ class ChromaConnector:
         except OSError:
             return False
 
-    def kb_vectors(self) -> tuple[Any, list[dict[str, Any]]]:
-        """Return every vector of the knowledge collection and its metadata (to search them without Chroma)."""
+    def kb_vectors(self, ids: list[str] | None = None) -> tuple[Any, list[dict[str, Any]]]:
+        """Return the vectors of the knowledge collection (all, or those of `ids`) and their metadata (to search
+        them without Chroma)."""
+        rows: list[Any] = []
+        metadatas: list[dict[str, Any]] = []
+        batches = [None] if ids is None else [ids[i : i + _GET_BATCH] for i in range(0, len(ids), _GET_BATCH)]
         try:
-            found = self.kb_collection().get(include=["embeddings", "metadatas"])
+            for batch in batches:
+                found = self.kb_collection().get(ids=batch, include=["embeddings", "metadatas"])
+                embeddings = found.get("embeddings")
+                rows += list(embeddings) if embeddings is not None else []
+                metadatas += list(found.get("metadatas") or [])
         except RetrievalUnavailable:
             raise
         except Exception as exc:
             raise RetrievalUnavailable(f"could not read the knowledge vectors: {exc}") from exc
-        embeddings = found.get("embeddings")
-        return (embeddings if embeddings is not None else []), list(found.get("metadatas") or [])
+        return rows, metadatas
 
     def query_kb_many(self, vectors: list[list[float]], k: int) -> list[list[tuple[dict[str, Any], float]]]:
         """Return, per query vector, (metadata, cosine similarity) of the nearest knowledge vectors.

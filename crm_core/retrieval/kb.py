@@ -94,6 +94,11 @@ class _Corpus:
     # Each section's language, and the mean passage vector of each language the corpus is written in (with two).
     languages: dict[tuple[str, int], Language] = field(default_factory=dict)
     language_means: dict[Language, Any] = field(default_factory=dict)
+    # Everything a question reads is in the snapshot, so one question never mixes two versions of the knowledge.
+    vectors: DenseVectors | None = None
+    restorer: AccentRestorer = field(default_factory=AccentRestorer)
+    # Each document's content hash: a reload re-reads from Chroma only the vectors of documents that changed.
+    docs: dict[str, str] = field(default_factory=dict)
 
 
 class KnowledgeBase:
@@ -120,12 +125,14 @@ class KnowledgeBase:
         self._clock = clock
         self._chroma = ChromaConnector(home=self.home, chroma_url=chroma_url, embedder=self.embedder)
         self._manifest = Manifest(self.home / "knowledge.sqlite3")
-        self._restorer = AccentRestorer()
         self._answerer = Answerer(llm=llm, timeout_s=llm_timeout_s, prompts=prompts)
         self._corpus: _Corpus | None = None
         self._cache = CorpusCache(self.home / "cache")
-        self._vectors: DenseVectors | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one corpus build at a time; questions never wait for it once one is loaded
+        self._reloading: threading.Thread | None = None
+        self._reload_guard = threading.Lock()
+        self._pinned = threading.local()  # the corpus the question under way in this thread reads
+        self._query_vectors: dict[str, list[float]] = {}  # the corpus mean's sample, embedded (kept across reloads)
 
     # ---------------------------------------------------------------- ingest
 
@@ -147,6 +154,7 @@ class KnowledgeBase:
             else:
                 report.errors.append(IngestFailure(doc=path.name, code="not_found", message=f"{path}: no such file"))
         report.sections = self.section_count()
+        self._refresh()
         return report
 
     def _root_of(self, file: Path) -> Path:
@@ -290,6 +298,7 @@ class KnowledgeBase:
         if record is None:
             return False
         self._drop(record)
+        self._refresh()
         return True
 
     def list_docs(self) -> list[DocInfo]:
@@ -308,13 +317,23 @@ class KnowledgeBase:
     # ---------------------------------------------------------------- ask
 
     def ask(self, question: str, *, language: Language | None = None) -> Answer:
-        """Answer a customer question from the knowledge base, or say why a human should; writes nothing."""
+        """Answer a customer question from the knowledge base, or say why a human should; writes nothing.
+
+        The question reads one snapshot of the knowledge throughout, even if a reload swaps in a newer one meanwhile.
+        """
+        self._pinned.corpus = self._load_corpus()
+        try:
+            return self._ask(question, language)
+        finally:
+            self._pinned.corpus = None
+
+    def _ask(self, question: str, language: Language | None) -> Answer:
         self._check_store()  # fail early (RetrievalUnavailable) when the store is gone, even if empty
         query = self.prepare(question, language=language)
         candidates = self.retrieve(query) if question.strip() else []
         ranked = self.rank(candidates)
         sources = self._sources(ranked)
-        corpus = self._corpus
+        corpus = self._snapshot()
         covered = self.coverage(query)
         confidence = self.confidence(ranked, covered=covered)
         reason = self.screen(question, covered=covered)
@@ -328,42 +347,99 @@ class KnowledgeBase:
 
     def prepare(self, question: str, *, language: Language | None = None) -> Query:
         """Normalise a question (abbreviations, accents, glossary) against the current corpus."""
-        corpus = self._load_corpus()
-        query = prepare_query(question, self._restorer, language=language)
+        corpus = self._current()
+        query = prepare_query(question, corpus.restorer, language=language)
         return _correct_codes(query, corpus.vocab) if corpus.vocab else query
 
+    def _current(self) -> _Corpus:
+        """The corpus to read: the one the question under way pinned, else the loaded one (see `_load_corpus`)."""
+        pinned: _Corpus | None = getattr(self._pinned, "corpus", None)
+        return pinned if pinned is not None else self._load_corpus()
+
+    def _snapshot(self) -> _Corpus | None:
+        """The corpus the question under way pinned, else the loaded one if any (loading nothing)."""
+        pinned: _Corpus | None = getattr(self._pinned, "corpus", None)
+        return pinned if pinned is not None else self._corpus
+
     def _load_corpus(self) -> _Corpus:
+        """The corpus in memory; loaded now on the first question, and rebuilt in the background when the
+        knowledge changed (another process ingested): meanwhile questions are answered from the previous one,
+        never waiting for the rebuild (which, under load, took longer than a customer's answer may)."""
         self._ensure_manifest()
         generation = self._manifest.generation()
         corpus = self._corpus
-        if corpus is not None and corpus.generation == generation:
+        if corpus is not None:
+            if corpus.generation != generation:
+                self._reload_in_background()
             return corpus
         with self._lock:
-            if self._corpus is not None and self._corpus.generation == generation:
-                return self._corpus
-            records: list[UnitRecord] = self._manifest.units()
-            units = {(r.doc, r.ord): r.unit for r in records}
-            keys = list(units)
-            tables = self._corpus_tables(units, keys)
-            bm25 = tables.bm25
-            self._vectors = tables.vectors
-            vocab = frozenset(t for t in bm25.vocab_dict if any(ch.isdigit() for ch in t)) if bm25 is not None else None
-            languages = {k: unit_language(units[k]) for k in keys}
-            self._corpus = _Corpus(
-                generation=generation,
-                units=units,
-                keys=keys,
-                bm25=bm25,
-                vocab=vocab or frozenset(),
-                query_mean=tables.query_mean,
-                words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
-                folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
-                languages=languages,
-                language_means=_language_means(self._vectors, languages),
-            )
+            if self._corpus is None:
+                self._corpus = self._build_corpus(None)
             return self._corpus
 
-    def _corpus_tables(self, units: dict[tuple[str, int], Unit], keys: list[tuple[str, int]]) -> CorpusTables:
+    def _reload_in_background(self) -> None:
+        """Start rebuilding the corpus in a thread of its own, unless one is already at it."""
+        with self._reload_guard:
+            if self._reloading is not None and self._reloading.is_alive():
+                return
+            self._reloading = threading.Thread(target=self._reload, name="kb-reload", daemon=True)
+            self._reloading.start()
+
+    def _reload(self) -> None:
+        try:
+            with self._lock:
+                previous = self._corpus
+                if previous is None or previous.generation != self._manifest.generation():
+                    self._corpus = self._build_corpus(previous)  # one assignment: the swap is atomic
+        except Exception:  # the previous corpus keeps answering; the next question tries again
+            log.warning("could not reload the knowledge base; answering from the previous version", exc_info=True)
+
+    def _refresh(self) -> None:
+        """After this instance changed the knowledge: rebuild now (its admin's next test must see the change)."""
+        with self._lock:
+            previous = self._corpus
+            if previous is not None and previous.generation != self._manifest.generation():
+                self._corpus = self._build_corpus(previous)
+
+    def wait_until_current(self, timeout: float | None = None) -> bool:
+        """Wait for a background reload under way; tell whether the corpus in memory is the latest knowledge."""
+        reloading = self._reloading
+        if reloading is not None:
+            reloading.join(timeout)
+        corpus = self._corpus
+        return corpus is not None and corpus.generation == self._manifest.generation()
+
+    def _build_corpus(self, previous: _Corpus | None) -> _Corpus:
+        """Read the indexed units and derive what answering needs; with `previous`, reuse what did not change."""
+        generation = self._manifest.generation()  # read first: a change while building leaves it behind, reloaded
+        records: list[UnitRecord] = self._manifest.units()
+        docs = {r.doc: r for r in self._manifest.docs()}
+        units = {(r.doc, r.ord): r.unit for r in records}
+        keys = list(units)
+        restorer = AccentRestorer()
+        tables = self._corpus_tables(units, keys, restorer, previous, docs)
+        bm25 = tables.bm25
+        vocab = frozenset(t for t in bm25.vocab_dict if any(ch.isdigit() for ch in t)) if bm25 is not None else None
+        languages = {k: unit_language(units[k]) for k in keys}
+        return _Corpus(
+            generation=generation,
+            units=units,
+            keys=keys,
+            bm25=bm25,
+            vocab=vocab or frozenset(),
+            query_mean=tables.query_mean,
+            words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
+            folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
+            languages=languages,
+            language_means=_language_means(tables.vectors, languages),
+            vectors=tables.vectors,
+            restorer=restorer,
+            docs={doc: record.sha256 for doc, record in docs.items()},
+        )
+
+    def _corpus_tables(self, units: dict[tuple[str, int], Unit], keys: list[tuple[str, int]],
+                       restorer: AccentRestorer, previous: _Corpus | None,
+                       docs: dict[str, DocRecord]) -> CorpusTables:
         """The BM25 index, the accent restorer's tables and the query mean: from the cache when this very
         corpus was loaded before (by any process), else built and saved (see `crm_core.retrieval.cache`)."""
         key = corpus_key(((k, units[k]) for k in keys), model=self.embedder.name,
@@ -371,28 +447,43 @@ class KnowledgeBase:
         tables = self._cache.load(key)
         if tables is None or tables.keys != keys:
             bm25 = PrecomputedBM25.of(_build_bm25([_lexical_text(units[k]) for k in keys])) if keys else None
-            self._restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
-            vectors = DenseVectors.of(*self._chroma.kb_vectors()) if self._chroma.embedded and keys else None
-            tables = CorpusTables(keys=keys, bm25=bm25, restorer=self._restorer.tables(),
+            restorer.learn(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values())
+            vectors = self._knowledge_vectors(previous, docs) if self._chroma.embedded and keys else None
+            tables = CorpusTables(keys=keys, bm25=bm25, restorer=restorer.tables(),
                                   query_mean=self._query_mean(units.values()), vectors=vectors)
             self._cache.save(key, tables)
         else:
-            self._restorer.use(tables.restorer)
+            restorer.use(tables.restorer)
         return tables
+
+    def _knowledge_vectors(self, previous: _Corpus | None, docs: dict[str, DocRecord]) -> DenseVectors:
+        """Every knowledge vector: those of documents unchanged since `previous` from it, only the rest from Chroma."""
+        old = previous.vectors if previous is not None else None
+        if previous is None or old is None:
+            return DenseVectors.of(*self._chroma.kb_vectors())
+        same = {doc for doc, record in docs.items() if previous.docs.get(doc) == record.sha256}
+        kept = [i for i, meta in enumerate(old.metadatas) if meta.get("doc") in same]
+        wanted = [vid for doc, record in docs.items() if doc not in same for vid in record.vector_ids]
+        matrix, metadatas = old.matrix[kept], [old.metadatas[i] for i in kept]
+        if wanted:
+            fresh = DenseVectors.of(*self._chroma.kb_vectors(ids=wanted))
+            matrix, metadatas = np.vstack([matrix, fresh.matrix]), metadatas + fresh.metadatas
+        return DenseVectors(matrix=matrix, metadatas=metadatas)
 
     def _check_store(self) -> None:
         """Raise RetrievalUnavailable when the vector store is gone; with the vectors cached, without opening it."""
-        self._load_corpus()
-        if self._vectors is not None and self._chroma.looks_intact():
+        vectors = self._current().vectors
+        if vectors is not None and self._chroma.looks_intact():
             return
-        if self._vectors is not None:
+        if vectors is not None:
             raise RetrievalUnavailable(f"vector store unreadable under {self.home / 'chroma'}")
         self._chroma.kb_collection()
 
     def _nearest(self, vectors: list[list[float]]) -> list[list[tuple[dict[str, Any], float]]]:
         """The nearest knowledge vectors per query: from the cached copy when there is one, else from Chroma."""
-        if self._vectors is not None:
-            return self._vectors.nearest(vectors, self.params.k_dense)
+        cached = self._current().vectors
+        if cached is not None:
+            return cached.nearest(vectors, self.params.k_dense)
         return self._chroma.query_kb_many(vectors, self.params.k_dense)
 
     def _query_mean(self, units: Iterable[Unit]) -> list[float] | None:
@@ -405,7 +496,13 @@ class KnowledgeBase:
         if not texts or self.params.query_centering <= 0:
             return None
         step = math.ceil(len(texts) / _MEAN_SAMPLE)
-        vectors = np.asarray(self.embedder.embed_queries(texts[::step]), dtype=np.float64)
+        sample = texts[::step]
+        # A reload embeds only the texts new to the sample (a document's headings), not the whole sample again.
+        known = self._query_vectors
+        missing = [t for t in sample if t not in known]
+        fresh = dict(zip(missing, self.embedder.embed_queries(missing), strict=True)) if missing else {}
+        self._query_vectors = {t: known.get(t) or fresh[t] for t in sample}
+        vectors = np.asarray([self._query_vectors[t] for t in sample], dtype=np.float64)
         return [float(x) for x in vectors.mean(axis=0)]
 
     def _centre(self, vector: list[float], corpus: _Corpus) -> list[float]:
@@ -417,7 +514,7 @@ class KnowledgeBase:
 
     def retrieve(self, query: Query) -> list[Candidate]:
         """Return candidate units with their raw signals: dense similarity per query form (max over views), BM25."""
-        corpus = self._load_corpus()
+        corpus = self._current()
         if not corpus.keys:
             return []
         forms = query.embedding_texts()
@@ -505,7 +602,7 @@ class KnowledgeBase:
         When the best section is in the other language, the first same-language section within `delta` of it whose
         heading carries the best one's business terms translated (glossary: "Shipping…" -> "giao hàng") goes first.
         """
-        corpus = self._corpus
+        corpus = self._snapshot()
         if delta <= 0 or len(ranked) < 2 or corpus is None:
             return ranked
         top = ranked[0]
@@ -530,19 +627,19 @@ class KnowledgeBase:
 
         `covered` is the question's word coverage (`coverage`); computed here when not given.
         """
-        corpus = self._load_corpus()
+        corpus = self._current()
         if covered is None:
             covered = self.coverage(self.prepare(question))
         return screen(question, corpus.folded_text, covered=covered)
 
     def off_topic(self, question: str) -> bool:
         """Tell whether the question is about a topic outside any customer FAQ that this knowledge never mentions."""
-        corpus = self._corpus
+        corpus = self._snapshot()
         return off_topic(question, corpus.folded_text if corpus is not None else "")
 
     def coverage(self, query: Query) -> float:
         """Return the share of the question's topic words the knowledge base uses (see `scope.coverage`)."""
-        corpus = self._corpus
+        corpus = self._snapshot()
         return coverage(query, corpus.words) if corpus is not None and corpus.words else 1.0
 
     def confidence(
@@ -558,7 +655,7 @@ class KnowledgeBase:
         return round(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), 4)
 
     def _sources(self, ranked: list[Candidate]) -> list[Source]:
-        corpus = self._corpus
+        corpus = self._snapshot()
         if corpus is None:
             return []
         sources: list[Source] = []

@@ -79,6 +79,8 @@ def test_a_reingest_is_seen_by_a_process_holding_the_old_cache(loaded_kb: Knowle
     writer = KnowledgeBase(home=loaded_kb.home)
     assert writer.ingest([knowledge], now=NOW).updated == ["policies/warranty.md"]
 
+    _answer(loaded_kb)  # answered from the version in memory while the new one is built (test_reload.py)
+    assert loaded_kb.wait_until_current(timeout=300)
     sources, _ = _answer(loaded_kb)
 
     assert ("policies/warranty.md", "Bảo hành máy lọc nước") in sources
