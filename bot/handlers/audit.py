@@ -1,13 +1,21 @@
-"""/audit [NAME|today] (admins): the audit trail, newest first, a page at a time."""
+"""/audit [NAME|today] (admins): what people did, newest first, ten a page, in words.
+
+Each entry is one sentence in the admin's language (`audit.did.*`: "Peter Tran đổi vai trò của Bình Nguyễn:
+Quản trị viên → Nhân viên kinh doanh"), its values as people read them (Có/Không, a local short time, money,
+names instead of record numbers), without bookkeeping fields (created_at, ids). The view is
+`AuditService.entries(readable=True)`: what people did, once each; `chatcrm audit --json` keeps every entry.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import re
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.core.callbacks import Callback, pack
+from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
-from bot.core.format import clip, clip_lines, moment
+from bot.core.format import clip, clip_lines, day, moment, money
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from crm_core.errors import Forbidden
@@ -16,7 +24,17 @@ from crm_core.schemas import AuditEntryOut
 
 router = Router()
 PER_PAGE = 10
+CHANGES_SHOWN = 3
 _TODAY_WORDS = frozenset({"today", "hôm nay", "hom nay", "homnay"})
+# Bookkeeping a person never changes by hand: left out of what an entry says changed.
+_NOISE_FIELDS = frozenset({"id", "created_at", "updated_at", "stage_changed_at", "source", "erased_at"})
+# Fields holding another record's id, said by that record's name.
+_ID_FIELDS = {"owner_id": "user", "user_id": "user", "stage_id": "stage", "company_id": "company",
+              "contact_id": "contact", "deal_id": "deal", "pipeline_id": "pipeline"}
+_MONEY_FIELDS = frozenset({"amount"})
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Names = dict[tuple[str, str], str]
 
 
 @router.command("audit", audience=Audience.ADMINS)
@@ -35,7 +53,7 @@ async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
 async def on_audit_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Another page of the same view."""
     if cb.action != "page" or len(cb.args) != 2 or not (cb.args[1] in ("all", "today") or cb.args[1][1:].isdigit()):
-        raise ValueError(cb.args)
+        raise StaleCallback(cb.args)
     return await _page(ctx, cb.args[1], cb.arg_int(0, allow_zero=True), edit=True)
 
 
@@ -51,13 +69,16 @@ async def _page(ctx: Ctx, view: str, page: int, *, edit: bool) -> Reply:
     elif view.startswith("u"):
         actor_id = int(view[1:])
         title = ctx.t("audit.title_user", name=(await ctx.services.users.get(actor_id)).name)
-    total = await ctx.services.audit.count(since=since, actor_id=actor_id)
-    entries = await ctx.services.audit.entries(since=since, actor_id=actor_id, limit=PER_PAGE, offset=page * PER_PAGE)
+    audit = ctx.services.audit
+    total = await audit.count(since=since, actor_id=actor_id, readable=True)
+    entries = await audit.entries(since=since, actor_id=actor_id, limit=PER_PAGE, offset=page * PER_PAGE,
+                                  readable=True)
     if not entries:
         return Reply(ctx.t("audit.empty", title=title), edit=edit)
+    names = await audit.names(_refs(entries), ctx.lang)
     pages = (total + PER_PAGE - 1) // PER_PAGE
     lines = [ctx.t("audit.header", title=title, page=page + 1, pages=pages, total=total)]
-    lines += [entry_line(ctx, e) for e in entries]
+    lines += [entry_line(ctx, e, names) for e in entries]
     nav = []
     if page > 0:
         nav.append(Button(ctx.t("audit.btn_newer"), pack("audit", "page", page - 1, view)))
@@ -66,19 +87,123 @@ async def _page(ctx: Ctx, view: str, page: int, *, edit: bool) -> Reply:
     return Reply(clip_lines("\n".join(lines)), keyboard=Keyboard.of(nav), edit=edit)
 
 
-def _value(value: Any) -> str:
-    return "—" if value is None else clip(str(value), 30)
+def _refs(entries: list[AuditEntryOut]) -> set[tuple[str, str]]:
+    """Every record an entry names by number: what it is about, and the ids among its values."""
+    refs: set[tuple[str, str]] = set()
+    for entry in entries:
+        if entry.entity_id:
+            refs.add((entry.entity, entry.entity_id))
+        for values in (entry.before or {}, entry.after or {}, entry.details):
+            for key, value in values.items():
+                if key in _ID_FIELDS and value is not None:
+                    refs.add((_ID_FIELDS[key], str(value)))
+        if entry.action in ("deal.reassign", "deal.reassign_tasks"):
+            refs.update({("user", str(entry.details.get(k))) for k in ("from", "to") if entry.details.get(k)})
+    return refs
 
 
-def entry_line(ctx: Ctx, entry: AuditEntryOut) -> str:
-    """One entry: when, who, channel, what, and up to three fields before → after."""
-    changes = []
-    keys = list(dict.fromkeys([*(entry.before or {}), *(entry.after or {})]))
-    for key in keys[:3]:
-        changes.append(f"{key}: {_value((entry.before or {}).get(key))} → {_value((entry.after or {}).get(key))}")
-    if len(keys) > 3:
-        changes.append("…")
-    return ctx.t("audit.line", at=moment(entry.at, ctx.lang, ctx.settings.tz), actor=entry.actor,
-                 channel=entry.channel or "—", action=entry.action,
-                 entity=f"{entry.entity}#{entry.entity_id}" if entry.entity_id else entry.entity,
-                 changes=("\n   " + "; ".join(changes)) if changes else "")
+def entry_line(ctx: Ctx, entry: AuditEntryOut, names: Names) -> str:
+    """One entry: when, then who did what, in words."""
+    return ctx.t("audit.line", at=moment(entry.at, ctx.lang, ctx.settings.tz), what=describe(ctx, entry, names))
+
+
+def describe(ctx: Ctx, entry: AuditEntryOut, names: Names) -> str:
+    """Say an entry as a sentence: `audit.did.<action>` (dots as underscores), else the generic one."""
+    details, before, after = entry.details or {}, entry.before or {}, entry.after or {}
+    target = (names.get((entry.entity, entry.entity_id or "")) or details.get("name") or after.get("name")
+              or after.get("title") or before.get("name") or before.get("title") or entry.entity_id or "")
+    values: dict[str, Any] = {
+        "actor": _actor(ctx, entry.actor), "target": clip(str(target), 60),
+        "entity": ctx.t(f"audit.entity.{entry.entity}") if ctx.t.has(f"audit.entity.{entry.entity}")
+        else entry.entity,
+        "changes": _changes(ctx, entry, names),
+        "role": _role(ctx, after.get("role") or details.get("role")),
+        "before": _role(ctx, before.get("role") or details.get("from")),
+        "after": _role(ctx, after.get("role") or details.get("to")),
+        "file": clip(str(details.get("file") or entry.entity_id or ""), 60),
+        "version": details.get("version", ""), "previous": details.get("previous", ""),
+        "reason": details.get("reason") or "—", "maker": details.get("maker") or "",
+        "to": _user(names, details.get("to")), "from": _user(names, details.get("from")),
+        "deals": len(after.get("deals") or []), "tasks": len(after.get("tasks") or []),
+        "created": details.get("created", 0), "updated": details.get("updated", 0),
+        "skipped": details.get("skipped", 0), "errors": details.get("errors", 0),
+        "assignee": details.get("assignee") or "—", "question": clip(str(details.get("question") or ""), 60),
+        "id": entry.entity_id or "",
+    }
+    if entry.action == "admin.hand_over":
+        values["from"], values["to"] = details.get("from", ""), details.get("to", "")
+    key = "audit.did." + entry.action.replace(".", "_")
+    if not ctx.t.has(key):
+        key = "audit.did.other"
+        values["what"] = entry.action
+    text = ctx.t(key, **values)
+    if entry.action.startswith("pipeline.") and values["changes"]:
+        text += ": " + values["changes"]
+    return text
+
+
+def _actor(ctx: Ctx, actor: str) -> str:
+    """Who acted: a person's name, or who else (a customer, the server's command line, the system)."""
+    kind = actor.partition(":")[0]
+    if kind in ("customer", "cli", "system"):
+        return ctx.t(f"audit.actor.{kind}")
+    return actor
+
+
+def _role(ctx: Ctx, role: object) -> str:
+    key = f"team.role.{role}"
+    return ctx.t(key) if role and ctx.t.has(key) else str(role or "—")
+
+
+def _user(names: Names, value: object) -> str:
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return names.get(("user", str(value)), f"#{value}")
+    return str(value or "—")
+
+
+def _changes(ctx: Ctx, entry: AuditEntryOut, names: Names) -> str:
+    """The changed fields of a record's update, up to `CHANGES_SHOWN`, as "field: before → after"."""
+    if entry.action != "record.update" and not entry.action.startswith("pipeline."):
+        return ""
+    before, after = entry.before or {}, entry.after or {}
+    keys = [k for k in dict.fromkeys([*before, *after]) if k not in _NOISE_FIELDS and not k.endswith("_folded")]
+    currency = after.get("currency") or before.get("currency")
+    said = [ctx.t("audit.change", field=_field(ctx, k), before=_value(ctx, k, before.get(k), names, currency),
+                  after=_value(ctx, k, after.get(k), names, currency)) for k in keys[:CHANGES_SHOWN]]
+    if len(keys) > CHANGES_SHOWN:
+        said.append("…")
+    return "; ".join(said)
+
+
+def _field(ctx: Ctx, key: str) -> str:
+    return ctx.t(f"audit.field.{key}") if ctx.t.has(f"audit.field.{key}") else key.replace("_", " ")
+
+
+def _value(ctx: Ctx, key: str, value: Any, names: Names, currency: str | None) -> str:
+    """A value as people read it: Có/Không, a role's name, a record's name, money, a local time or day."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return ctx.t("audit.value_yes" if value else "audit.value_no")
+    if key == "role":
+        return _role(ctx, value)
+    if key == "status" and ctx.t.has(f"audit.status.{value}"):
+        return ctx.t(f"audit.status.{value}")
+    if key in _ID_FIELDS:
+        return clip(names.get((_ID_FIELDS[key], str(value)), f"#{value}"), 40)
+    if key in _MONEY_FIELDS:
+        try:
+            return money(Decimal(str(value)), currency, ctx.lang)
+        except InvalidOperation:
+            return clip(str(value), 40)
+    if isinstance(value, str) and _MOMENT.match(value):
+        try:
+            return moment(datetime.fromisoformat(value), ctx.lang, ctx.settings.tz)
+        except ValueError:
+            return clip(value, 40)
+    if isinstance(value, str) and _DAY.match(value):
+        try:
+            return day(date.fromisoformat(value), ctx.lang)
+        except ValueError:
+            return value
+    return clip(str(value), 40)

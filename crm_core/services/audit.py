@@ -16,14 +16,15 @@ that something changed but not the personal data that was erased.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, func, insert, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Select, event, exists, func, insert, inspect, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from crm_core.models import AuditEntry, Company, Contact, Deal, Pipeline, Stage, Task, User
 from crm_core.schemas import AuditEntryOut
@@ -163,13 +164,10 @@ class AuditService:
         await self._session.flush()
 
     async def entries(self, *, since: datetime | None = None, actor_id: int | None = None, limit: int = 50,
-                      offset: int = 0) -> builtins.list[AuditEntryOut]:
-        """Return entries, newest first, optionally since a time and by one person."""
-        query = select(AuditEntry)
-        if since is not None:
-            query = query.where(AuditEntry.at >= since)
-        if actor_id is not None:
-            query = query.where(AuditEntry.actor_id == actor_id)
+                      offset: int = 0, readable: bool = False) -> builtins.list[AuditEntryOut]:
+        """Return entries, newest first, optionally since a time and by one person; `readable`: only what
+        people did, once each (`_people_view`)."""
+        query = _filtered(select(AuditEntry), since, actor_id, readable)
         rows = await self._session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
         return [_entry_out(row) for row in rows]
 
@@ -179,14 +177,68 @@ class AuditService:
                                                      AuditEntry.entity_id == str(entity_id))
         return int(await self._session.scalar(query) or 0)
 
-    async def count(self, *, since: datetime | None = None, actor_id: int | None = None) -> int:
+    async def count(self, *, since: datetime | None = None, actor_id: int | None = None,
+                    readable: bool = False) -> int:
         """Count the entries `entries` pages through."""
-        query = select(func.count(AuditEntry.id))
-        if since is not None:
-            query = query.where(AuditEntry.at >= since)
-        if actor_id is not None:
-            query = query.where(AuditEntry.actor_id == actor_id)
+        query = _filtered(select(func.count(AuditEntry.id)), since, actor_id, readable)
         return int(await self._session.scalar(query) or 0)
+
+    async def names(self, refs: Iterable[tuple[str, str]], language: str) -> dict[tuple[str, str], str]:
+        """Return the current name of each (entity, id) still there: a person's, a deal's title, a stage's
+        in `language`… (what an entry is about, said by name rather than by number)."""
+        wanted: dict[str, set[int]] = {}
+        for entity, entity_id in refs:
+            if entity in _NAMED and entity_id.isascii() and entity_id.isdigit() and len(entity_id) <= 10:
+                wanted.setdefault(entity, set()).add(int(entity_id))
+        found: dict[tuple[str, str], str] = {}
+        for entity, ids in wanted.items():
+            model, column = _NAMED[entity]
+            if column is None:  # named in each language
+                column = getattr(model, "name_vi" if language == "vi" else "name_en")
+            rows = await self._session.execute(select(model.id, column).where(model.id.in_(ids)))
+            found.update({(entity, str(row_id)): str(name) for row_id, name in rows})
+        return found
+
+
+_NAMED: dict[str, tuple[Any, Any]] = {"user": (User, User.name), "deal": (Deal, Deal.title),
+                                     "contact": (Contact, Contact.name), "company": (Company, Company.name),
+                                     "task": (Task, Task.title), "pipeline": (Pipeline, None), "stage": (Stage, None)}
+RECORD_ACTIONS = "record.%"
+JOIN_ACTIONS = ("user.join", "user.rejoin")
+# Actions that change many records at once and say so themselves (how many, to whom).
+BULK_ACTIONS = ("admin.hand_over", "deal.reassign_tasks", "spreadsheet.import", "privacy.approved")
+
+
+def _filtered(query: Select[Any], since: datetime | None, actor_id: int | None, readable: bool) -> Select[Any]:
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if actor_id is not None:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    return query.where(*_people_view()) if readable else query
+
+
+def _people_view() -> list[ColumnElement[bool]]:
+    """What people did, one entry per action, for an admin to read (the CLI's JSON keeps everything).
+
+    Left out: changes of records nobody on the team made (the demo's seeding, a customer's messages: their own
+    action, e.g. lead.capture, stays); the record change that an action of the same unit of work (same time,
+    `Services.now` being the unit's) already says (admin.set_role and the user's role column, deal.won and its
+    stage); what a bulk action of the same person and unit did along the way (a hand-over's deals and tasks);
+    the invite opened along with the join it made (user.join / user.rejoin say who came, with which role).
+    """
+    other = aliased(AuditEntry)
+    is_record = AuditEntry.action.like(RECORD_ACTIONS)
+    said_by_an_action = exists().where(other.at == AuditEntry.at, other.entity == AuditEntry.entity,
+                                       other.entity_id == AuditEntry.entity_id,
+                                       not_(other.action.like(RECORD_ACTIONS)))
+    joined = exists().where(other.at == AuditEntry.at, other.actor_id == AuditEntry.actor_id,
+                            other.action.in_(JOIN_ACTIONS))
+    part_of_a_bulk_action = exists().where(other.at == AuditEntry.at, other.actor_id == AuditEntry.actor_id,
+                                           other.action.in_(BULK_ACTIONS), other.id != AuditEntry.id)
+    return [or_(not_(is_record), AuditEntry.actor_id.is_not(None)),
+            not_(is_record & said_by_an_action),
+            or_(AuditEntry.action.in_(BULK_ACTIONS), not_(part_of_a_bulk_action)),
+            not_((AuditEntry.action == "invite.use") & joined)]
 
 
 def _entry_out(row: AuditEntry) -> AuditEntryOut:

@@ -186,10 +186,13 @@ class UserService:
         if existing is not None:
             user = await self._repo.get(existing.id)
             assert user is not None
+            # They act here (not "customer", as whoever writes unregistered is): their record's change is theirs.
+            self._audit.act_as(user.name, user.id)
             before = {"role": user.role, "active": user.active}
             user.role, user.active = role, True
-            await self._audit.record(actor=actor, action="user.rejoin", entity="user", entity_id=user.id,
-                                     details={"name": user.name}, before=before, after={"role": role, "active": True})
+            await self._audit.record(actor=user.name, actor_id=user.id, action="user.rejoin", entity="user",
+                                     entity_id=user.id, details={"name": user.name, "via": actor}, before=before,
+                                     after={"role": role, "active": True})
             await self._audit.flush()
             return user_out(user), True
         name = clean_name(name)[:120] or f"{channel} {external_id}"
@@ -198,11 +201,13 @@ class UserService:
         user = User(name=name, name_folded=fold(name), role=role, language=language if language in LANGUAGES
                     else "vi", active=True, created_at=self._now, identities=[])
         self._repo.add(user)
+        self._audit.act_as(name)
         await self._audit.flush()
+        self._audit.act_as(name, user.id)
         # The console knows staff by their name: nothing to link there.
         out = user_out(user) if channel == CONSOLE else await self._identities.link_staff(user.id, channel, external_id)
-        await self._audit.record(actor=actor, action="user.join", entity="user", entity_id=user.id,
-                                 details={"name": name, "role": role, "channel": channel})
+        await self._audit.record(actor=name, actor_id=user.id, action="user.join", entity="user", entity_id=user.id,
+                                 details={"name": name, "role": role, "channel": channel, "via": actor})
         return out, False
 
     async def active_admins(self) -> builtins.list[UserOut]:

@@ -1,0 +1,237 @@
+"""/audit reads as what people did (issue 15 new-user review 6): one sentence per action in the admin's language
+(audit.did.*), values as people read them (Có/Không, local times, money, names for record numbers), no
+bookkeeping fields, one line per action (an admin.* entry and the record change it made are one), the demo's
+seeding left out, ten a page newest first with ◀️ ▶️, `/audit NAME` and `/audit today`; someone coming back
+through an invite is named as the one who acted, never "customer". On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.engine import Engine
+from bot.texts import Texts
+from crm_core.clock import FrozenClock
+from crm_core.models import AuditEntry
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
+from tests.bot.conftest import ChatDriver
+
+VI = Texts("vi")
+SALES, MANAGER, ADMIN = VI("team.role.sales"), VI("team.role.manager"), VI("team.role.admin")
+TOKEN_RE = re.compile(r"\?start=([A-Za-z0-9_-]+)")
+PROGRAMMERS_WORDS = ("record.", "admin.", "user#", "deal#", "contact#", "telegram", "created_at", "True", "False")
+
+
+@pytest.fixture
+async def thao(engine: Engine, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> ChatDriver:
+    """Thảo and Hà, admins, on Telegram (with Lan, Tuấn, Quang of the shared fixtures)."""
+    async with UnitOfWork(sessionmaker) as uow:
+        users = Services.build(uow.session, now=clock.now()).users
+        await users.add(name="Thảo", role="admin", telegram_id=3001)
+        await users.add(name="Hà", role="admin", telegram_id=3002)
+    return ChatDriver(engine, "3001")
+
+
+def _lines(admin: ChatDriver) -> list[str]:
+    """The entries of the /audit page shown last (the lines after its header)."""
+    return [line[2:] for line in admin.text.split("\n")[1:] if line.startswith("• ")]
+
+
+def _what(line: str) -> str:
+    return line.split(" — ", 1)[1]
+
+
+async def _record(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, **entry: Any) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        await Services.build(uow.session, now=clock.now()).audit.record(**entry)
+
+
+async def test_a_role_change_is_one_line_in_words(lan: ChatDriver, thao: ChatDriver, clock: FrozenClock) -> None:
+    clock.advance(timedelta(minutes=1))  # each message is a unit of work at its own time, as in the bot
+    await thao.say("/role Lan quản lý")
+
+    await thao.say("/audit")
+
+    said = [_what(line) for line in _lines(thao)]
+    changed = VI("audit.did.admin_set_role", actor="Thảo", target="Lan", before=SALES, after=MANAGER)
+    assert said[0] == changed
+    assert sorted(said[1:]) == sorted(  # the fixtures' `chatcrm users add`
+        VI("audit.did.user_add", actor=VI("audit.actor.cli"), target=name, role=role)
+        for name, role in (("Hà", ADMIN), ("Thảo", ADMIN), ("Tuấn", SALES), ("Quang", MANAGER), ("Lan", SALES)))
+    for word in PROGRAMMERS_WORDS:
+        assert word not in thao.text
+
+
+async def test_a_deactivation_confirmed_and_handed_over_reads_as_two_actions(
+        lan: ChatDriver, thao: ChatDriver, clock: FrozenClock) -> None:
+    await lan.say("Gọi chị Hoa bên Hòa Phát, báo giá 200 bộ bàn 500tr, hẹn thứ 6 gửi hợp đồng")
+    await lan.press("Lưu")
+    clock.advance(timedelta(minutes=1))
+    await thao.say("/deactivate Lan")
+    await thao.press(VI("team.btn_confirm"))
+    clock.advance(timedelta(minutes=1))
+    await thao.press("Tuấn")
+
+    await thao.say("/audit Thảo")
+
+    assert [_what(line) for line in _lines(thao)] == [
+        VI("audit.did.admin_hand_over", actor="Thảo", deals=1, tasks=1, **{"from": "Lan"}, to="Tuấn"),
+        VI("audit.did.admin_deactivate", actor="Thảo", target="Lan")]
+    for word in PROGRAMMERS_WORDS:
+        assert word not in thao.text
+
+
+async def test_someone_back_through_an_invite_is_named_not_a_customer(
+        engine: Engine, lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FrozenClock) -> None:
+    clock.advance(timedelta(minutes=1))
+    await thao.say("/deactivate Lan")
+    await thao.press(VI("team.btn_confirm"))
+    clock.advance(timedelta(minutes=1))
+    await thao.say("/invite sales")
+    token = TOKEN_RE.search(thao.text)
+    assert token is not None
+
+    clock.advance(timedelta(minutes=1))
+    await lan.say(f"/start {token.group(1)}")
+    await thao.say("/audit today")
+
+    assert _what(_lines(thao)[0]) == VI("audit.did.user_rejoin", actor="Lan", role=SALES)
+    assert VI("audit.actor.customer") not in thao.text
+    async with sessionmaker() as session:
+        rejoin = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "record.update",
+                                                                 AuditEntry.entity == "user")
+                                        .order_by(AuditEntry.id.desc()))).first()
+    assert rejoin is not None
+    assert (rejoin.actor_label, rejoin.after) == ("Lan", {"active": True})
+
+
+async def test_values_read_as_people_say_them_and_bookkeeping_is_left_out(
+        lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FrozenClock) -> None:
+    await lan.say("Gọi chị Hoa bên Hòa Phát, báo giá 200 bộ bàn 500tr, hẹn thứ 6 gửi hợp đồng")
+    await lan.press("Lưu")
+    clock.advance(timedelta(minutes=1))
+    async with sessionmaker() as session:
+        deal = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "record.create",
+                                                               AuditEntry.entity == "deal"))).one()
+        lan_id = deal.actor_id
+    await _record(sessionmaker, clock, actor="Lan", actor_id=lan_id, action="record.update", entity="deal",
+                  entity_id=deal.entity_id, before={"amount": "500000000.00", "currency": "VND",
+                                                    "updated_at": "2026-11-23T09:00:00+00:00"},
+                  after={"amount": "450000000.00", "currency": "VND", "updated_at": "2026-11-23T10:00:00+00:00"})
+    await _record(sessionmaker, clock, actor="Thảo", actor_id=None, action="record.update", entity="user",
+                  entity_id=lan_id, before={"active": False}, after={"active": True})
+
+    await thao.say("/audit")
+
+    text = thao.text
+    assert VI("audit.change", field=VI("audit.field.active"), before=VI("audit.value_no"),
+              after=VI("audit.value_yes")) not in text  # a change nobody on the team made: left out
+    assert VI("audit.change", field=VI("audit.field.amount"), before="500.000.000 ₫", after="450.000.000 ₫") in text
+    title = (deal.after or {})["title"]
+    assert VI("audit.did.record_create", actor="Lan", entity=VI("audit.entity.deal"), target=title) in text
+    for word in (*PROGRAMMERS_WORDS, "updated_at", "2026-11-23T"):
+        assert word not in text
+
+
+async def test_a_boolean_and_a_time_are_said_in_words(thao: ChatDriver, lan: ChatDriver,
+                                                      sessionmaker: async_sessionmaker[AsyncSession],
+                                                      clock: FrozenClock) -> None:
+    async with sessionmaker() as session:
+        lan_id = (await Services.build(session, now=clock.now()).users.resolve("Lan")).id
+    clock.advance(timedelta(minutes=1))
+    await _record(sessionmaker, clock, actor="Thảo", actor_id=(await _id(sessionmaker, clock, "Thảo")),
+                  action="record.update", entity="task", entity_id=lan_id,
+                  before={"done_at": None}, after={"done_at": "2026-11-23T02:30:00+00:00"})
+    await _record(sessionmaker, clock, actor="Thảo", actor_id=(await _id(sessionmaker, clock, "Thảo")),
+                  action="record.update", entity="user", entity_id=lan_id,
+                  before={"active": True}, after={"active": False})
+
+    await thao.say("/audit")
+
+    assert VI("audit.change", field=VI("audit.field.active"), before=VI("audit.value_yes"),
+              after=VI("audit.value_no")) in thao.text
+    assert "09:30" in thao.text  # 02:30 UTC in Hồ Chí Minh City
+    assert "+00:00" not in thao.text
+
+
+async def _id(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, name: str) -> int:
+    async with sessionmaker() as session:
+        return (await Services.build(session, now=clock.now()).users.resolve(name)).id
+
+
+async def test_ten_a_page_newest_first_with_arrows_and_the_seeding_left_out(
+        thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    thao_id = await _id(sessionmaker, clock, "Thảo")
+    async with UnitOfWork(sessionmaker) as uow:
+        audit = Services.build(uow.session, now=clock.now()).audit
+        for n in range(300):  # the demo's data, made by nobody on the team
+            await audit.record(actor="system", action="record.create", entity="contact", entity_id=n + 1,
+                               after={"name": f"Khách {n}", "created_at": "2026-11-23T00:00:00+07:00"})
+        for n in range(1, 26):
+            await audit.record(actor="Thảo", actor_id=thao_id, action="invite.create", entity="invite",
+                               entity_id=n, details={"role": "sales"})
+
+    await thao.say("/audit Thảo")
+
+    title = VI("audit.title_user", name="Thảo")
+    assert thao.text.split("\n")[0] == VI("audit.header", title=title, page=1, pages=3, total=25)
+    assert len(_lines(thao)) == 10
+    assert [b.label for b in thao.buttons] == [VI("audit.btn_older")]
+    await thao.press(VI("audit.btn_older"))
+    assert thao.text.split("\n")[0] == VI("audit.header", title=title, page=2, pages=3, total=25)
+    assert [b.label for b in thao.buttons] == [VI("audit.btn_newer"), VI("audit.btn_older")]
+    await thao.press(VI("audit.btn_older"))
+    assert len(_lines(thao)) == 5
+    assert [b.label for b in thao.buttons] == [VI("audit.btn_newer")]
+
+
+async def test_by_person_and_today(lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+                                   clock: FrozenClock) -> None:
+    await thao.say("/role Lan quản lý")
+    clock.advance(timedelta(days=1))
+    ha = ChatDriver(thao.engine, "3002")
+    await ha.say("/role Lan bán hàng")
+
+    await thao.say("/audit today")
+    today = [_what(line) for line in _lines(thao)]
+    await thao.say("/audit Thảo")
+    by_thao = [_what(line) for line in _lines(thao)]
+
+    assert today == [VI("audit.did.admin_set_role", actor="Hà", target="Lan", before=MANAGER, after=SALES)]
+    assert by_thao == [VI("audit.did.admin_set_role", actor="Thảo", target="Lan", before=SALES, after=MANAGER)]
+
+
+async def test_the_cli_json_keeps_every_entry_and_its_keys(
+        lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FrozenClock) -> None:
+    await thao.say("/role Lan quản lý")
+    async with sessionmaker() as session:
+        entries = await Services.build(session, now=clock.now()).audit.entries()
+    actions = [e.action for e in entries]
+    assert "admin.set_role" in actions
+    assert "record.update" in actions  # the raw trail still has the record's change
+    assert set(entries[0].model_dump(mode="json")) == {"id", "at", "actor", "actor_id", "channel", "action",
+                                                       "entity", "entity_id", "details", "before", "after"}
+
+
+def test_every_action_has_its_sentence_in_both_languages() -> None:
+    actions = ["admin.set_role", "admin.deactivate", "admin.hand_over", "user.add", "user.set_role",
+               "user.deactivate", "user.join", "user.rejoin", "invite.create", "invite.use", "invite.cancel",
+               "deal.won", "deal.lost", "deal.reopen", "deal.reassign", "deal.reassign_tasks", "ticket.close",
+               "lead.capture", "privacy.request", "privacy.approved", "privacy.rejected", "pipeline.add",
+               "pipeline.make_default", "pipeline.rename_stage", "pipeline.set_probability",
+               "pipeline.set_stall_days", "pipeline.add_stage", "pipeline.move_stage", "pipeline.remove_stage",
+               "prompt.save", "prompt.rollback", "knowledge.added", "knowledge.updated", "knowledge.unchanged",
+               "knowledge.failed", "knowledge.remove", "knowledge.reindex", "knowledge.gap_answer",
+               "spreadsheet.import", "record.create", "record.update", "record.delete"]
+    for language in ("vi", "en"):
+        missing = [a for a in actions if not Texts(language).has("audit.did." + a.replace(".", "_"))]
+        assert missing == [], language
