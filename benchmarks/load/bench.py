@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import re
-import socket
+import shutil
 import sys
 import tempfile
 import time
@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, select  # noqa: E402 - after the path is set
 
 from benchmarks.load import workload  # noqa: E402
-from benchmarks.load.processes import BotProcess, stop_all  # noqa: E402
+from benchmarks.load.processes import BotProcess  # noqa: E402
 from benchmarks.load.stores import (  # noqa: E402
     TIMEZONE,
     forget_keys,
@@ -60,6 +60,7 @@ from benchmarks.load.stores import (  # noqa: E402
 )
 from crm_core.config import Settings  # noqa: E402
 from tests.support.fake_bot_api import DEFAULT_TOKEN, ApiRequest, FakeBotApi  # noqa: E402
+from tests.support.worker_processes import WorkerProcess, free_port, launch_worker, worker_env  # noqa: E402
 
 log = logging.getLogger("benchmarks.load")
 
@@ -229,27 +230,40 @@ def _load_average() -> list[float] | None:
 # ---------------------------------------------------------------- processes and their environment
 
 
-def free_port() -> int:
-    """Return a TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def settings_env(scale: Scale) -> dict[str, str]:
+    """The settings every bench process shares (besides where its stores and the Bot API are)."""
+    return {
+        "CHATCRM_TIMEZONE": TIMEZONE, "CHATCRM_LANGUAGE": "vi",
+        # Every hour of every day, so customers are answered (not parked) and summaries are due whenever it runs.
+        "CHATCRM_SUPPORT_HOURS": "Mon-Sun 00:00-23:59", "CHATCRM_PUSHES__ENABLED": "true",
+        "CHATCRM_PUSHES__SUMMARY_TIME": QUIET_PUSH_TIME, "CHATCRM_PUSHES__DIGEST_TIME": QUIET_PUSH_TIME,
+        "CHATCRM_REMINDER_INTERVAL_S": str(scale.tick_s),
+    }
 
 
 def base_env(home: Path, database_url: str, api: FakeBotApi, scale: Scale) -> dict[str, str]:
-    """The environment of a bench process: the bench's settings only (a developer's CHATCRM_* stays out)."""
+    """The environment of the polling process: the bench's settings only (a developer's CHATCRM_* stays out)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("CHATCRM_", "TELEGRAM_"))}
-    if os.environ.get("CHATCRM_EMBEDDING_CACHE"):
-        env["CHATCRM_EMBEDDING_CACHE"] = os.environ["CHATCRM_EMBEDDING_CACHE"]
-    env.update({
+    return env | settings_env(scale) | {
         "CHATCRM_HOME": str(home), "CHATCRM_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-        "TELEGRAM_API_URL": api.base_url, "CHATCRM_TIMEZONE": TIMEZONE, "CHATCRM_LANGUAGE": "vi",
-        # Every hour of every day, so customers are answered (not parked) and summaries are due whenever it runs.
-        "CHATCRM_SUPPORT_HOURS": "Mon-Sun 00:00-23:59",
-        "CHATCRM_PUSHES__SUMMARY_TIME": QUIET_PUSH_TIME, "CHATCRM_PUSHES__DIGEST_TIME": QUIET_PUSH_TIME,
-        "CHATCRM_REMINDER_INTERVAL_S": str(scale.tick_s), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1",
-    })
-    return env
+        "TELEGRAM_API_URL": api.base_url, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def process_home(knowledge_home: Path, home: Path) -> Path:
+    """A process's own home (its log, its charts) holding a copy of the indexed knowledge."""
+    for name in ("chroma", "knowledge.sqlite3", "cache"):
+        source = knowledge_home / name
+        if source.is_dir():
+            shutil.copytree(source, home / name)
+        elif source.exists():
+            home.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, home / name)
+    return home
+
+
+def problems(process: WorkerProcess) -> list[str]:
+    """The ERROR lines a process logged."""
+    return [line[:300] for line in process.output(10**7).splitlines() if line.startswith(("ERROR", "CRITICAL"))]
 
 
 @dataclass
@@ -259,15 +273,30 @@ class Cluster:
     api: FakeBotApi
     database_url: str
     home: Path
-    ingress: BotProcess
-    workers: list[BotProcess]
+    tmp: Path
+    env: dict[str, str]
     hook: str
     startup_s: dict[str, float] = field(default_factory=dict)
+    ingress: WorkerProcess | None = None
+    workers: list[WorkerProcess] = field(default_factory=list)
+    gone: list[WorkerProcess] = field(default_factory=list)  # killed ones (their logs are still read)
 
     @property
-    def processes(self) -> list[BotProcess]:
-        """Every process of the cluster."""
-        return [self.ingress, *self.workers]
+    def processes(self) -> list[WorkerProcess]:
+        """Every process of the cluster, killed ones included."""
+        return [*([self.ingress] if self.ingress else []), *self.workers, *self.gone]
+
+    def launch(self, name: str, *, listen: tuple[str, int] | None = None, slots: int = 0) -> WorkerProcess:
+        """Start `chatcrm bot --webhook URL [--listen] --workers N` in a new home of its own; do not wait."""
+        home = process_home(self.home, self.tmp / name)
+        return launch_worker(self.env, home=home, webhook_url=self.hook, listen=listen, workers=slots)
+
+
+async def timed_ready(process: WorkerProcess) -> float:
+    """Wait until the process serves and handles; return how long that took from now."""
+    started = time.monotonic()
+    await process.until_ready()
+    return round(time.monotonic() - started, 1)
 
 
 @contextlib.asynccontextmanager
@@ -278,29 +307,26 @@ async def cluster(server_url: str, redis: str, home: Path, tmp: Path, plans: lis
     async with postgres_database(server_url) as database_url, FakeBotApi() as api:
         seeded = time.perf_counter()
         await seed_business(home, database_url, sales=workload.staff_ids(plans))
-        env = base_env(home, database_url, api, scale) | {
-            "CHATCRM_REDIS_URL": redis, "CHATCRM_REDIS_PREFIX": prefix, "CHATCRM_WEBHOOK_SECRET": SECRET,
-            "CHATCRM_INBOX_LEASE_SECONDS": str(scale.lease_s), "CHATCRM_OUTBOX_LEASE_SECONDS": str(scale.lease_s)}
+        env = worker_env(database_url=database_url, bot_api_url=api.base_url, redis_url=redis, redis_prefix=prefix,
+                         secret=SECRET, extra=settings_env(scale) | {
+                             "CHATCRM_INBOX_LEASE_SECONDS": str(scale.lease_s),
+                             "CHATCRM_OUTBOX_LEASE_SECONDS": str(scale.lease_s)})
         port = free_port()
         hook = f"http://127.0.0.1:{port}/tg/hook"
-        ingress = BotProcess("ingress", ["--webhook", hook, "--listen", f"127.0.0.1:{port}", "--workers",
-                                         str(scale.ingress_slots)], env, tmp / "ingress.log", "webhook ingress on")
-        workers = [BotProcess(f"worker{n}", ["--webhook", hook, "--workers", str(scale.slots)], env,
-                              tmp / f"worker{n}.log", "handling up to") for n in range(1, scale.workers + 1)]
-        built = Cluster(api, database_url, home, ingress, workers, hook,
-                        {"seed_s": round(time.perf_counter() - seeded, 1)})
+        built = Cluster(api, database_url, home, tmp, env, hook, {"seed_s": round(time.perf_counter() - seeded, 1)})
         try:
-            for process in built.processes:
-                process.start()
-            ready = await asyncio.gather(*(process.ready() for process in built.processes))
-            built.startup_s |= {p.name: round(s, 1) for p, s in zip(built.processes, ready, strict=True)}
+            built.ingress = built.launch("ingress", listen=("127.0.0.1", port), slots=scale.ingress_slots)
+            built.workers = [built.launch(f"worker{n}", slots=scale.slots) for n in range(1, scale.workers + 1)]
+            names = ["ingress", *(f"worker{n}" for n in range(1, scale.workers + 1))]
+            ready = await asyncio.gather(*(timed_ready(process) for process in built.processes))
+            built.startup_s |= dict(zip(names, ready, strict=True))
             from bot.webhook.bot_api import set_webhook  # what `chatcrm webhook set` does, once per deploy
 
             await set_webhook(DEFAULT_TOKEN, hook, secret=SECRET, api_base_url=api.base_url)
             workload.register_users(api, plans)
             yield built
         finally:
-            await stop_all(built.processes)
+            await asyncio.gather(*(p.stop() for p in built.processes), return_exceptions=True)
             await forget_keys(redis, prefix)
 
 
@@ -325,7 +351,7 @@ async def webhook_phases(server_url: str, redis: str, home: Path, tmp: Path, sca
         # The polling process starts during the broadcast (which mostly waits on the limiter), once the broadcast's
         # managers are in: two migrations at once in one process trip over each other.
         sent = await _guarded(broadcast(running, scale, then=polling.start_soon if polling is not None else None))
-        setup["process_problems"] = {p.name: p.problems()[:5] for p in running.processes if p.problems()}
+        setup["process_errors"] = {str(p.pid): problems(p)[:5] for p in running.processes if problems(p)}
     return {"two_workers": two, "kill_9": kill, "broadcast": sent, "setup": setup, "capacity": capacity,
             "rate": rate}
 
@@ -357,12 +383,12 @@ async def load_run(running: Cluster, plans: list[workload.ChatPlan], scale: Scal
 
     async def kill_and_restart() -> None:
         worker = running.workers[0]
-        name = f"{socket.gethostname()}:{worker.pid}"[:64]
         killed["killed_after_s"] = round(time.monotonic() - started, 1)
         worker.kill()
-        killed["held_updates"] = await held_by(running.database_url, name)
-        worker.restart()
-        killed["restart_ready_s"] = round(await worker.ready(), 1)
+        running.gone.append(worker)
+        killed["held_updates"] = await held_by(running.database_url, worker.name)
+        running.workers[0] = running.launch(f"worker1-restarted-{len(running.gone)}", slots=scale.slots)
+        killed["restart_ready_s"] = await timed_ready(running.workers[0])
 
     started = time.monotonic()
     offered, midway = await workload.play(api, plans, rate=rate, midway=kill_and_restart if kill else None)

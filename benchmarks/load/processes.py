@@ -1,4 +1,6 @@
-"""Real `chatcrm bot` processes for the load bench: start one, wait until it is ready, kill -9 it, stop it.
+"""The polling `chatcrm bot` process of the load bench: start it, wait until it polls, stop it.
+
+(The webhook processes are tests.support.worker_processes', which runs `chatcrm bot --webhook` only.)
 
 Each process runs `python -m bot.cli bot …` from the tree this file sits in, with exactly the environment it is
 given (the bench builds it: no developer's CHATCRM_* leaks in); its stderr goes to a log file (what it said is in
@@ -13,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +33,6 @@ class BotProcess:
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     log_offset: int = 0
-    restarts: int = 0
-    history: list[str] = field(default_factory=list)
 
     @property
     def pid(self) -> int | None:
@@ -46,7 +46,6 @@ class BotProcess:
             self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "bot", *self.args], cwd=ROOT,
                                             env=self.env, stdout=subprocess.DEVNULL, stderr=log)
         self.started_at = time.monotonic()
-        self.history.append(f"started pid {self.process.pid}")
 
     async def ready(self, timeout_s: float = 90.0) -> float:
         """Wait until the process said its ready line since it started; return how long it took."""
@@ -67,18 +66,6 @@ class BotProcess:
             log.seek(self.log_offset)
             return log.read().decode(errors="replace")
 
-    def kill(self) -> None:
-        """kill -9: no drain, no release of its leases, its connections cut."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-        self.history.append(f"killed pid {self.process.pid} (SIGKILL)")
-
-    def restart(self) -> None:
-        """Start it again after a kill (a new pid, so a new worker name)."""
-        self.restarts += 1
-        self.start()
-
     async def stop(self, timeout_s: float = 15.0) -> int | None:
         """SIGTERM, wait (the worker drains), then SIGKILL if it has not exited; return its exit code."""
         if self.process is None or self.process.poll() is not None:
@@ -89,7 +76,6 @@ class BotProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-            self.history.append(f"pid {self.process.pid} did not stop on SIGTERM; killed")
         return self.process.returncode
 
     def tail(self, lines: int = 8) -> str:
@@ -102,7 +88,3 @@ class BotProcess:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return [line[:300] for line in text.splitlines() if line.startswith(("ERROR", "CRITICAL", "Traceback"))]
 
-
-async def stop_all(processes: list[BotProcess]) -> None:
-    """Stop every process, all at once."""
-    await asyncio.gather(*(process.stop() for process in processes), return_exceptions=True)

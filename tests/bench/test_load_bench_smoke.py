@@ -22,7 +22,7 @@ LOAD_RUN_KEYS = {"updates", "chats", "by_kind", "lost", "duplicated", "out_of_or
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, Any]:
-    """One small run: 16 updates from 4 chats per load run, a kill -9, 2 summaries."""
+    """One small run: 16 updates from 4 chats per load run, a kill -9, 2 summaries (60-100 s: two processes start)."""
     if postgres_server_url() is None:
         pytest.skip("no PostgreSQL: set CHATCRM_TEST_POSTGRES_URL")
     why = asyncio.run(redis_available(redis_url()))
