@@ -132,12 +132,29 @@ def main() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the latest schema."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from crm_core.db import upgrade_sync
 
     config = settings()
     config.home.mkdir(parents=True, exist_ok=True)
-    upgrade_sync(config.resolved_database_url)
-    typer.echo("database is up to date", err=True)
+    where = make_url(config.resolved_database_url).render_as_string(hide_password=True)
+    try:
+        before, after = upgrade_sync(config.resolved_database_url)
+    except (SQLAlchemyError, OSError) as error:  # unreachable server, missing database, refused login
+        fail(f"cannot migrate the database at {where}: {_first_line(error)} "
+             "(is the server running, and does the database exist? see CHATCRM_DATABASE_URL)")
+    if before == after:
+        typer.echo(f"database is up to date (schema {after})", err=True)
+    else:
+        typer.echo(f"database migrated from schema {before or 'empty'} to {after}", err=True)
+
+
+def _first_line(error: BaseException) -> str:
+    """The gist of a driver's error: its first line, without SQLAlchemy's background link."""
+    origin = getattr(error, "orig", None) or error
+    return (str(origin).strip().splitlines() or [type(origin).__name__])[0][:200]
 
 
 @app.command()

@@ -77,11 +77,31 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade_sync(url: str) -> None:
-    """Migrate the database at `url` to the latest schema (blocking)."""
+def upgrade_sync(url: str) -> tuple[str | None, str | None]:
+    """Migrate the database at `url` to the latest schema (blocking); return its schema revision before and after."""
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), "head")
+    config = alembic_config(url)
+    before = _revision(url)
+    command.upgrade(config, "head")
+    return before, _revision(url)
+
+
+def _revision(url: str) -> str | None:
+    """Return the database's alembic revision (None when it has no schema yet); runs its own event loop,
+    as Alembic's async migration environment does."""
+    return asyncio.run(_current_revision(url))
+
+
+async def _current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    finally:
+        await engine.dispose()
 
 
 async def upgrade(url: str) -> None:

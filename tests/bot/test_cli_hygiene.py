@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import socket
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -65,3 +67,30 @@ def test_a_wrong_deal_visibility_names_the_values_it_takes(monkeypatch: pytest.M
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert all(value in result.output for value in ("'own'", "'team'", "'all'"))
+
+
+def test_db_upgrade_says_whether_it_migrated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CHATCRM_HOME", str(tmp_path))
+
+    first = CliRunner().invoke(app, ["db", "upgrade"])
+    second = CliRunner().invoke(app, ["db", "upgrade"])
+
+    assert (first.exit_code, second.exit_code) == (0, 0)
+    assert "migrated from schema empty" in first.output
+    assert "up to date" in second.output
+
+
+def test_db_upgrade_without_a_reachable_server_is_one_line_without_the_password(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CHATCRM_HOME", str(tmp_path))
+    monkeypatch.setenv("CHATCRM_DATABASE_URL", f"postgresql+asyncpg://crm:pa55word@127.0.0.1:{port}/crm")
+
+    result = CliRunner().invoke(app, ["db", "upgrade"])
+
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "pa55word" not in result.output
+    assert "CHATCRM_DATABASE_URL" in result.output
