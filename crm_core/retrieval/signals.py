@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.normalize import Language, Query, detect_language, has_vietnamese_marks, load_json
@@ -78,6 +78,13 @@ def codes(text: str) -> frozenset[str]:
             continue
         out.add(part)
     return frozenset(out)
+
+
+@lru_cache(maxsize=8192)
+def _unit_codes(unit: Unit) -> tuple[frozenset[str], frozenset[str]]:
+    """The codes a section states anywhere, and those its heading (or FAQ question) names: read once per section."""
+    heading = f"{unit.section}\n{' '.join(unit.variants)}"
+    return codes(f"{heading}\n{unit.text}"), codes(heading)
 
 
 def asks_price(text: str) -> bool:
@@ -174,8 +181,7 @@ class QuestionSignals:
     def _codes(self, unit: Unit) -> dict[str, float]:
         if not self.codes:
             return {"x:code": 0.0, "x:code_clash": 0.0}
-        stated = codes(f"{unit.section}\n{' '.join(unit.variants)}\n{unit.text}")
-        named = codes(f"{unit.section} {' '.join(unit.variants)}")
+        stated, named = _unit_codes(unit)
         return {
             "x:code": len(self.codes & stated) / len(self.codes),
             "x:code_clash": 1.0 if named and not named & self.codes else 0.0,
