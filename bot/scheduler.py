@@ -4,7 +4,9 @@
       engine.claim_pushes(channels that have a sender)   reminders, the router's periodic jobs (escalations,
                                                          unsaved log previews after CHATCRM_DRAFT_REMINDER_MINUTES);
                                                          each claimed by one scheduler only
-      -> for each push: the sender registered for push.channel   aiogram: send with 429 retries;
+      -> for each push:
+           engine.renew_claim(push)                             still ours? extend its lease, else skip it
+           the sender registered for push.channel               aiogram: send with 429 retries;
                                                                  console: print
 
 It only triggers: what is due and what it says live in the engine, its flows and services. Adapters
@@ -38,6 +40,10 @@ class PushSource(Protocol):
 
     async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
         """Claim messages whose delivery is due again (retries; claims a crashed process left)."""
+        ...
+
+    async def renew_claim(self, push: Reply) -> bool:
+        """Right before sending: extend this process's claim on the push; False if it is no longer ours."""
         ...
 
 
@@ -77,12 +83,26 @@ class Scheduler:
         if deliver is None or push.chat_id is None:
             log.error("push to %s chat %s has no sender; dropped: %.40r", push.channel, push.chat_id, push.text)
             return False
+        if not await self._still_ours(push):
+            return False
         try:
             await deliver(push)
         except Exception:  # one chat's failure must not keep the others' reminders back
             log.exception("could not deliver a push to %s chat %s", push.channel, push.chat_id)
             return False
         return True
+
+    async def _still_ours(self, push: Reply) -> bool:
+        """Renew the claim on a push just before it goes out: one whose lease ran out may be sent by another."""
+        try:
+            if await self._source.renew_claim(push):
+                return True
+        except Exception:  # unsent and still claimed: its lease runs out and a scheduler claims it again
+            log.exception("could not renew the claim on message %s; not sending it now", push.outbox_id)
+            return False
+        log.info("message %s to %s chat %s is no longer ours (its lease ran out); not sending it",
+                 push.outbox_id, push.channel, push.chat_id)
+        return False
 
     async def run(self) -> None:
         """Tick now and then every `interval_s` seconds, until cancelled; a failed tick is retried next time."""

@@ -482,6 +482,11 @@ class RecordingEngine:
         self._expect(again, None)
         return again
 
+    async def renew_claim(self, push: Reply) -> bool:
+        """Confirm the claim right before sending, as the engine does."""
+        renewed: bool = await self.engine.renew_claim(push)
+        return renewed
+
     async def delivered(self, *args: Any, **kwargs: Any) -> None:
         """Report a delivery to the engine."""
         await self.engine.delivered(*args, **kwargs)

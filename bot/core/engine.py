@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import re
+import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from crm_core.services import Services
 from crm_core.services.identities import reminded_on
 from crm_core.services.inbox import MAX_ATTEMPTS as INBOX_MAX_ATTEMPTS
 from crm_core.services.inbox import InboxService, KeptUpdate
-from crm_core.services.outbox import FailureKind, Origin
+from crm_core.services.outbox import CLAIM_BATCH, FailureKind, Origin
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,6 +52,9 @@ BUSY_BUDGET_S = 15.0
 BUSY_FIRST_WAIT_S = 0.05
 BUSY_MAX_WAIT_S = 1.0
 HOUSEKEEPING_EVERY_S = 3600.0
+# Messages a scheduler claims per second of its lease: well under the 30/s a bot may send in all, so what one
+# tick claims goes out long before its lease runs out (the rest waits in the outbox for the next claim).
+CLAIMS_PER_LEASE_SECOND = 10
 
 ReminderRenderer = Callable[..., Reply]
 _COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -112,6 +116,8 @@ class Engine:
         # Per-chat locks: in-process by default; shared (Redis) when several processes handle one bot's chats.
         self.locks: ChatLock = locks or ChatLocks()
         self._last_housekeeping: float | None = None
+        # Names this engine's outbox claims: it renews them before each send (crm_core.services.outbox).
+        self.claimer = uuid.uuid4().hex
 
     @property
     def clock(self) -> Clock:
@@ -122,6 +128,15 @@ class Engine:
     def _outbox_lease(self) -> timedelta:
         """How long a message this process wrote is its own to send before another process's scheduler may."""
         return timedelta(seconds=self.settings.outbox_lease_seconds)
+
+    @property
+    def _claim_budget(self) -> int:
+        """How many messages one tick may claim: as many as go out well within one lease."""
+        return max(1, int(self.settings.outbox_lease_seconds * CLAIMS_PER_LEASE_SECOND))
+
+    def _outbox_services(self, session: AsyncSession) -> Services:
+        return Services.build(session, now=self._clock.now(), outbox_lease=self._outbox_lease,
+                              outbox_claimer=self.claimer)
 
     async def handle(self, inbound: Inbound, *, io: ChannelIO | None = None) -> list[Reply]:
         """Handle one inbound, in order with the others of its chat; `io` is its channel's files and live edits."""
@@ -187,7 +202,7 @@ class Engine:
         async with UnitOfWork(self._sessionmaker) as uow:
             services = Services.build(uow.session, now=now, undo_minutes=self.settings.undo_minutes,
                                       deal_visibility=self.settings.deal_visibility, channel=inbound.channel,
-                                      outbox_lease=self._outbox_lease)
+                                      outbox_lease=self._outbox_lease, outbox_claimer=self.claimer)
             key = inbound.dedupe_key
             if key is not None and await services.dedupe.seen(key):
                 log.info("duplicate update %s ignored", key)
@@ -367,7 +382,7 @@ class Engine:
         scheduler only, however many processes run one.
         """
         async with UnitOfWork(self._sessionmaker) as uow:
-            services = Services.build(uow.session, now=self._clock.now(), outbox_lease=self._outbox_lease)
+            services = self._outbox_services(uow.session)
             # Reminders first: on SQLite their claim is the write that takes the lock (crm_core.repositories.claims).
             owners = [u.id for u in await services.users.list()
                       if u.active and any(reminded_on(u, channel) for channel in channels)]
@@ -381,7 +396,27 @@ class Engine:
             addressed_pushes = [r for r in replies if r.channel is not None and r.chat_id is not None]
             if len(addressed_pushes) < len(replies):
                 log.error("%d unaddressed push(es) dropped", len(replies) - len(addressed_pushes))
-            return [replace(r, outbox_id=await _enqueue(services, r, origin=None)) for r in addressed_pushes]
+            return await self._enqueue_pushes(services, addressed_pushes)
+
+    async def _enqueue_pushes(self, services: Services, pushes: list[Reply]) -> list[Reply]:
+        """Write pushes to the outbox; claim and return those this process can send within one lease.
+
+        The rest wait in the outbox, due now, for the next claim of any scheduler. The cut falls between
+        chats, so a chat's messages (a summary's chart, then its text) stay with one sender, in order.
+        """
+        budget, cut = self._claim_budget, False
+        claimed: list[Reply] = []
+        last_chat: tuple[str | None, str | None] | None = None
+        for push in pushes:
+            chat = (push.channel, push.chat_id)
+            cut = cut or (len(claimed) >= budget and chat != last_chat)
+            outbox_id = await _enqueue(services, push, origin=None, send_now=not cut)
+            if not cut:
+                claimed.append(replace(push, outbox_id=outbox_id))
+            last_chat = chat
+        if len(claimed) < len(pushes):
+            log.info("%d push(es) left in the outbox for the next claim", len(pushes) - len(claimed))
+        return claimed
 
     async def _housekeeping(self, services: Services) -> None:
         """Forget handled update ids and delivered messages older than a week, once an hour at most."""
@@ -416,9 +451,19 @@ class Engine:
     async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
         """Claim messages whose delivery is due again on `channels` (retries, and claims a crashed process left)."""
         async with UnitOfWork(self._sessionmaker) as uow:
-            services = Services.build(uow.session, now=self._clock.now(), outbox_lease=self._outbox_lease)
-            items = await services.outbox.claim_due(channels)
+            services = self._outbox_services(uow.session)
+            items = await services.outbox.claim_due(channels, limit=min(CLAIM_BATCH, self._claim_budget))
         return [from_item(item) for item in items]
+
+    async def renew_claim(self, reply: Reply) -> bool:
+        """Confirm, right before sending, that a claimed push is still this process's, and extend its lease.
+
+        False: its lease ran out and it may be another scheduler's now; the caller must not send it.
+        """
+        if reply.outbox_id is None:
+            return True
+        async with UnitOfWork(self._sessionmaker) as uow:
+            return await self._outbox_services(uow.session).outbox.renew(reply.outbox_id)
 
     async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
         """Record a reply as delivered, and the message ids of one that stands for something (`reply.ref`)."""
@@ -441,7 +486,7 @@ class Engine:
             log.warning("a reply outside the outbox was not delivered (%s): %s", reason, error)
             return []
         async with UnitOfWork(self._sessionmaker) as uow:
-            services = Services.build(uow.session, now=self._clock.now(), outbox_lease=self._outbox_lease)
+            services = self._outbox_services(uow.session)
             settled = await services.outbox.failed(reply.outbox_id, reason=reason, error=error,
                                                    retry_after_s=retry_after_s)
             if settled is None:
@@ -484,12 +529,12 @@ class Engine:
         return [(name, texts(f"cmd.{name}")) for name in self._router.menu(user)]
 
 
-async def _enqueue(services: Services, reply: Reply, *, origin: Origin | None) -> int:
-    """Write an addressed reply to the outbox, claimed for this process to send after the commit."""
+async def _enqueue(services: Services, reply: Reply, *, origin: Origin | None, send_now: bool = True) -> int:
+    """Write an addressed reply to the outbox, claimed for this process to send after the commit (`send_now`)."""
     if reply.channel is None or reply.chat_id is None:
         raise ValueError(f"an unaddressed reply cannot be queued: {reply.text[:40]!r}")
     return await services.outbox.add(channel=reply.channel, chat_id=reply.chat_id, payload=to_payload(reply),
-                                     origin=origin)
+                                     origin=origin, send_now=send_now)
 
 
 def _is_document(inbound: Inbound) -> bool:

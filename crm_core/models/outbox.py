@@ -34,6 +34,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Which sender (an engine, one per process) holds the claim: it renews it before each send.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(300))
     message_id: Mapped[str | None] = mapped_column(String(64))
     # Who caused it (a staff member's chat): told when it cannot be delivered.

@@ -63,10 +63,11 @@ class Services:
     @classmethod
     def build(cls, session: AsyncSession, *, now: datetime, undo_minutes: int = 5,
               deal_visibility: DealVisibility = DealVisibility.TEAM, channel: str | None = None,
-              outbox_lease: timedelta = SEND_LEASE) -> Services:
+              outbox_lease: timedelta = SEND_LEASE, outbox_claimer: str | None = None) -> Services:
         """Wire the services over `session`; `deal_visibility` is the team's setting (crm_core.policy.deal_view);
         `channel` is where the unit of work came from (recorded in the audit trail); `outbox_lease` is how long
-        a message written here is this process's to send (Settings.outbox_lease_seconds)."""
+        a message written here is this process's to send (Settings.outbox_lease_seconds), `outbox_claimer` who
+        claims it (the engine's id, which renews the claim before sending)."""
         user_repo, directory_repo = UserRepository(session), DirectoryRepository(session)
         deal_repo, activity_repo = DealRepository(session), ActivityRepository(session)
         audit = AuditService(session, now, channel=channel)
@@ -86,4 +87,4 @@ class Services:
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, pipelines, audit, now),
                    privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now),
-                   outbox=OutboxService(session, now, send_lease=outbox_lease))
+                   outbox=OutboxService(session, now, send_lease=outbox_lease, claimer=outbox_claimer))

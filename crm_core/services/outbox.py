@@ -5,6 +5,9 @@ by the process that handles the update, which sends it at once. When the channel
 ("pending") for its next attempt: a rate limit's full `retry_after`, else a growing backoff. The
 scheduler of any process claims what is due, atomically (see `crm_core.repositories.claims`),
 and a claim that a crashed process never finished expires (`claimed_until`) and is taken again.
+A claim names its claimer (`claimed_by`), and the sender renews it right before each send (`renew`):
+a message whose lease ran out while earlier ones of a batch went out may be another's by then, and a
+renewal that changes no row tells the sender to skip it, so no message is sent by two processes.
 A recipient who cannot receive (blocked the bot) is `unreachable`; what keeps failing is `parked`.
 Either way whoever caused the message is told, so nobody believes it arrived when it did not.
 """
@@ -20,7 +23,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.models import OutboxMessage
-from crm_core.repositories.claims import skips_locked_rows
+from crm_core.repositories.claims import claimed, skips_locked_rows
 
 # How long the process that wrote a message may take to send it before another may (Settings.outbox_lease_seconds).
 SEND_LEASE = timedelta(minutes=2)
@@ -71,17 +74,20 @@ def backoff(attempts: int) -> float:
 class OutboxService:
     """Write, claim and settle outgoing messages."""
 
-    def __init__(self, session: AsyncSession, now: datetime, *, send_lease: timedelta = SEND_LEASE) -> None:
+    def __init__(self, session: AsyncSession, now: datetime, *, send_lease: timedelta = SEND_LEASE,
+                 claimer: str | None = None) -> None:
         self._session = session
         self._now = now
         self._send_lease = send_lease
+        self._claimer = claimer  # who claims here (one id per engine); None: claims nobody can renew
 
     async def add(self, *, channel: str, chat_id: str, payload: dict[str, Any], origin: Origin | None,
                   send_now: bool = True) -> int:
         """Write a message to deliver; `send_now` claims it for this process, which sends it after the commit."""
         row = OutboxMessage(channel=channel, chat_id=chat_id, payload=payload,
                             status="sending" if send_now else "pending", attempts=0, next_attempt_at=self._now,
-                            claimed_until=self._now + self._send_lease if send_now else None, created_at=self._now,
+                            claimed_until=self._now + self._send_lease if send_now else None,
+                            claimed_by=self._claimer if send_now else None, created_at=self._now,
                             origin_channel=origin.channel if origin else None,
                             origin_chat_id=origin.chat_id if origin else None,
                             origin_language=origin.language if origin else None)
@@ -96,7 +102,7 @@ class OutboxService:
                                         .execution_options(synchronize_session=False))
             return
         await self._session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
-            status="sent", sent_at=self._now, message_id=message_id, claimed_until=None)
+            status="sent", sent_at=self._now, message_id=message_id, claimed_until=None, claimed_by=None)
             .execution_options(synchronize_session=False))
 
     async def failed(self, outbox_id: int, *, reason: FailureKind, error: str,
@@ -108,6 +114,7 @@ class OutboxService:
         row.attempts += 1
         row.last_error = error[:300]
         row.claimed_until = None
+        row.claimed_by = None
         if reason == "retry" and row.attempts < MAX_ATTEMPTS:
             row.status = "pending"
             row.next_attempt_at = self._now + timedelta(seconds=retry_after_s or backoff(row.attempts))
@@ -124,7 +131,7 @@ class OutboxService:
         due = (OutboxMessage.channel.in_(list(channels)), or_(
             (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= self._now),
             (OutboxMessage.status == "sending") & (OutboxMessage.claimed_until < self._now)))
-        lease = {"status": "sending", "claimed_until": self._now + self._send_lease}
+        lease = {"status": "sending", "claimed_until": self._now + self._send_lease, "claimed_by": self._claimer}
         if skips_locked_rows(self._session):
             query = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(limit)
             ids = list(await self._session.scalars(query.with_for_update(skip_locked=True)))
@@ -141,6 +148,19 @@ class OutboxService:
         rows = await self._session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
                                            .order_by(OutboxMessage.id).execution_options(populate_existing=True))
         return [_item(row) for row in rows]
+
+    async def renew(self, outbox_id: int) -> bool:
+        """Extend this claimer's lease on a message about to be sent; False: it is not ours (any more), skip it.
+
+        One conditional UPDATE, so of two claimers at most one holds a live claim at any moment: the one
+        whose lease ran out finds the row claimed by another (or its lease past) and changes nothing.
+        """
+        if self._claimer is None:
+            return False
+        return await claimed(self._session, update(OutboxMessage).where(
+            OutboxMessage.id == outbox_id, OutboxMessage.status == "sending",
+            OutboxMessage.claimed_by == self._claimer, OutboxMessage.claimed_until > self._now)
+            .values(claimed_until=self._now + self._send_lease))
 
     async def prune(self) -> None:
         """Forget delivered messages older than a week."""

@@ -64,6 +64,9 @@ class ScriptedEngine:
     async def claim_outbox(self, channels: Collection[str]) -> list[Reply]:
         return []
 
+    async def renew_claim(self, push: Reply) -> bool:
+        return True
+
     async def command_menus(self, channel: str) -> list[CommandMenu]:
         return self.menus
 

@@ -113,6 +113,9 @@ async def test_the_scheduler_ticks_now_and_then_every_interval(engine: Engine) -
         async def claim_outbox(self, channels: object) -> list[Reply]:
             return []
 
+        async def renew_claim(self, push: Reply) -> bool:
+            return True
+
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
         if len(waits) == 3:
@@ -139,6 +142,9 @@ async def test_a_failed_tick_is_logged_and_the_next_one_still_runs(engine: Engin
 
         async def claim_outbox(self, channels: object) -> list[Reply]:
             return []
+
+        async def renew_claim(self, push: Reply) -> bool:
+            return True
 
     async def no_wait(seconds: float) -> None:
         return None
@@ -213,3 +219,45 @@ async def test_on_sqlite_a_scheduler_waits_for_a_claim_in_progress_and_finds_not
 
     assert await competing == []
     assert len(claimed) == 3
+
+
+async def test_pushes_a_scheduler_still_holds_when_its_lease_runs_out_are_sent_by_one_scheduler_only(
+        engine: Engine, second_engine: Engine, open_services: OpenServices, clock: FrozenClock) -> None:
+    """The first scheduler's batch outlives its lease after one push; the second claims the rest meanwhile."""
+    await _due_tasks(open_services, clock, "Lan", 4)
+    second = RecordedPushes(second_engine)
+    first = RecordedPushes(engine)
+    record_first = first.record
+
+    async def slow_first_push(push: Reply) -> None:
+        await record_first(push)
+        if len(first.delivered) == 1:  # its lease on the other pushes runs out while this one goes out
+            clock.advance(timedelta(seconds=Settings().outbox_lease_seconds + 1))
+            await second.tick()
+
+    first.scheduler.register("telegram", slow_first_push)
+    await first.tick()
+
+    sent_first, sent_second = _task_ids(first.delivered), _task_ids(second.delivered)
+    assert (len(sent_first), len(sent_second)) == (1, 3)
+    assert not set(sent_first) & set(sent_second)
+    assert await first.tick() == await second.tick() == []
+
+
+async def test_a_tick_claims_no_more_than_goes_out_within_a_lease_and_keeps_each_chat_whole(
+        engine: Engine, migrated_url: str, open_services: OpenServices, clock: FrozenClock) -> None:
+    await _due_tasks(open_services, clock, "Lan", 3)
+    await _due_tasks(open_services, clock, "Tuấn", 3)
+    db = create_engine(migrated_url)
+    try:  # a 0.2 s lease: two messages' worth
+        short = Engine(sessionmaker=create_sessionmaker(db), clock=clock, settings=Settings(outbox_lease_seconds=0.2),
+                       router=ROUTER, render_reminder=reminder_reply)
+        claimed = await short.claim_pushes(["telegram"])
+        left = await short.claim_outbox(["telegram"])  # due now, for the next claim of any scheduler
+        left += await short.claim_outbox(["telegram"])
+    finally:
+        await db.dispose()
+
+    assert [len(claimed), len(left)] == [3, 3]
+    assert len({p.chat_id for p in claimed}) == len({p.chat_id for p in left}) == 1
+    assert {p.chat_id for p in claimed} != {p.chat_id for p in left}

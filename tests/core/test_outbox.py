@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.clock import FrozenClock
 from crm_core.services import Services
-from crm_core.services.outbox import MAX_ATTEMPTS, SEND_LEASE, Origin, backoff
+from crm_core.services.outbox import MAX_ATTEMPTS, SEND_LEASE, Origin, OutboxService, backoff
 from crm_core.uow import UnitOfWork
 from tests.conftest import OpenServices
 
@@ -135,3 +135,51 @@ async def test_the_send_lease_is_the_configured_one(sessionmaker: async_sessionm
     assert await claim() == [outbox_id]
     clock.advance(lease - timedelta(seconds=1))
     assert await claim() == []  # the taker's claim lasts the same lease
+
+
+async def test_a_sender_whose_lease_ran_out_mid_batch_skips_what_another_claimed_meanwhile(
+        sessionmaker: async_sessionmaker[AsyncSession], open_services: OpenServices, clock: FrozenClock) -> None:
+    """The load bench's doubles: a batch claimed under one lease, sent one by one, outlived its lease."""
+    ids = [await _add(open_services, send_now=False) for _ in range(3)]
+    sent_by: dict[int, list[str]] = {outbox_id: [] for outbox_id in ids}
+
+    def outbox_of(uow: UnitOfWork, claimer: str) -> OutboxService:
+        return OutboxService(uow.session, clock.now(), claimer=claimer)
+
+    async def send_if_still_ours(claimer: str, outbox_id: int) -> None:
+        async with UnitOfWork(sessionmaker) as uow:
+            if not await outbox_of(uow, claimer).renew(outbox_id):
+                return
+        sent_by[outbox_id].append(claimer)
+        async with UnitOfWork(sessionmaker) as uow:
+            await outbox_of(uow, claimer).sent(outbox_id, message_id="1")
+
+    async with UnitOfWork(sessionmaker) as uow:
+        first_batch = [item.id for item in await outbox_of(uow, "first").claim_due(["telegram"])]
+    await send_if_still_ours("first", first_batch[0])
+    clock.advance(SEND_LEASE + timedelta(seconds=1))  # the first sender is slow: its lease on the rest ran out
+    async with UnitOfWork(sessionmaker) as uow:
+        second_batch = [item.id for item in await outbox_of(uow, "second").claim_due(["telegram"])]
+    for outbox_id in first_batch[1:]:
+        await send_if_still_ours("first", outbox_id)
+    for outbox_id in second_batch:
+        await send_if_still_ours("second", outbox_id)
+
+    assert (first_batch, second_batch) == (ids, ids[1:])
+    assert sent_by == {ids[0]: ["first"], ids[1]: ["second"], ids[2]: ["second"]}
+
+
+async def test_a_renewed_claim_lasts_another_lease(sessionmaker: async_sessionmaker[AsyncSession],
+                                                   open_services: OpenServices, clock: FrozenClock) -> None:
+    outbox_id = await _add(open_services, send_now=False)
+    async with UnitOfWork(sessionmaker) as uow:
+        assert [i.id for i in await OutboxService(uow.session, clock.now(), claimer="a").claim_due(["telegram"])] \
+            == [outbox_id]
+    clock.advance(SEND_LEASE - timedelta(seconds=1))
+    async with UnitOfWork(sessionmaker) as uow:
+        assert await OutboxService(uow.session, clock.now(), claimer="a").renew(outbox_id)
+    clock.advance(SEND_LEASE - timedelta(seconds=1))  # past the first lease, within the renewed one
+
+    assert await _claim(open_services, clock) == []
+    async with UnitOfWork(sessionmaker) as uow:
+        assert not await OutboxService(uow.session, clock.now(), claimer="b").renew(outbox_id)  # never b's
