@@ -4,7 +4,7 @@
       engine.claim_pushes(channels that have a sender)   reminders, the router's periodic jobs (escalations,
                                                          unsaved log previews after CHATCRM_DRAFT_REMINDER_MINUTES);
                                                          each claimed by one scheduler only
-      -> for each push:
+      -> per chat, up to CHATS_AT_ONCE chats at a time:       a chat's pushes in order, one after another;
            engine.renew_claim(push)                             still ours? extend its lease, else skip it
            the sender registered for push.channel               aiogram: send with 429 retries;
                                                                  console: print
@@ -13,6 +13,9 @@ It only triggers: what is due and what it says live in the engine, its flows and
 register a sender for their channel and never run a loop of their own, so a process that runs two
 channels runs one scheduler, and several processes may each run one without pushing anything twice.
 A push whose delivery fails is logged and skipped (its claim stands); the others still go out.
+Chats are served concurrently because a chat's own messages are spaced by Telegram's per-chat limit
+(about 1/s): one after another, a broadcast of summaries (chart, then text) would take two seconds a
+chat. The channel's shared limiter still holds the bot to its overall rate.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[Reply], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
+# Chats served at once: Telegram lets a bot send about 30 messages a second in all (its limiter enforces it).
+CHATS_AT_ONCE = 30
 
 
 class PushSource(Protocol):
@@ -50,8 +55,10 @@ class PushSource(Protocol):
 class Scheduler:
     """Claim due pushes on every tick and deliver each with the sender of its channel."""
 
-    def __init__(self, source: PushSource, *, interval_s: float, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(self, source: PushSource, *, interval_s: float, sleep: Sleep = asyncio.sleep,
+                 chats_at_once: int = CHATS_AT_ONCE) -> None:
         self._source = source
+        self._chats_at_once = chats_at_once
         self.interval_s = interval_s
         self._sleep = sleep
         self._senders: dict[str, Deliver] = {}
@@ -75,8 +82,17 @@ class Scheduler:
             return 0
         channels = sorted(self._senders)
         pushes = await self._source.claim_pushes(channels) + await self._source.claim_outbox(channels)
-        delivered = [await self._deliver(push) for push in pushes]
+        by_chat: dict[tuple[str | None, str | None], list[Reply]] = {}
+        for push in pushes:
+            by_chat.setdefault((push.channel, push.chat_id), []).append(push)
+        gate = asyncio.Semaphore(self._chats_at_once)
+        delivered = await asyncio.gather(*(self._deliver_chat(chat_pushes, gate) for chat_pushes in by_chat.values()))
         return sum(delivered)
+
+    async def _deliver_chat(self, pushes: list[Reply], gate: asyncio.Semaphore) -> int:
+        """Deliver one chat's pushes in order, each after the one before it."""
+        async with gate:
+            return sum([await self._deliver(push) for push in pushes])
 
     async def _deliver(self, push: Reply) -> bool:
         deliver = self._senders.get(push.channel or "")

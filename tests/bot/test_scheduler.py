@@ -244,6 +244,85 @@ async def test_pushes_a_scheduler_still_holds_when_its_lease_runs_out_are_sent_b
     assert await first.tick() == await second.tick() == []
 
 
+# --- concurrency across chats ------------------------------------------------------------------------------
+
+
+class _ScriptedPushes:
+    """A push source handing out given pushes once, every claim still held."""
+
+    def __init__(self, pushes: list[Reply]) -> None:
+        self.pushes = pushes
+
+    async def claim_pushes(self, channels: object) -> list[Reply]:
+        pushes, self.pushes = self.pushes, []
+        return pushes
+
+    async def claim_outbox(self, channels: object) -> list[Reply]:
+        return []
+
+    async def renew_claim(self, push: Reply) -> bool:
+        return True
+
+
+class _SlowSender:
+    """A sender that takes a while per message, recording what is in flight and in which order chats got it."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[str] = set()
+        self.most_in_flight = 0
+        self.received: dict[str, list[str]] = {}
+
+    async def send(self, push: Reply) -> None:
+        chat = push.chat_id or ""
+        assert chat not in self.in_flight, "a chat's messages go out one after another"
+        self.in_flight.add(chat)
+        self.most_in_flight = max(self.most_in_flight, len(self.in_flight))
+        await asyncio.sleep(0.02)  # the per-chat limiter's spacing, scaled down
+        self.received.setdefault(chat, []).append(push.text)
+        self.in_flight.discard(chat)
+
+
+def _summaries(chats: int) -> list[Reply]:
+    """A summary per chat as the scheduler gets them: the chart, then the text."""
+    return [Reply(part, chat_id=str(1000 + chat), channel="telegram")
+            for chat in range(chats) for part in ("chart", "text")]
+
+
+async def test_pushes_to_different_chats_go_out_concurrently_each_chats_in_order() -> None:
+    sender = _SlowSender()
+    scheduler = Scheduler(_ScriptedPushes(_summaries(10)), interval_s=30)
+    scheduler.register("telegram", sender.send)
+
+    assert await scheduler.tick() == 20
+
+    assert sender.most_in_flight == 10  # every chat at once, not one after another
+    assert sender.received == {str(1000 + chat): ["chart", "text"] for chat in range(10)}
+
+
+async def test_no_more_chats_than_the_bound_are_served_at_once() -> None:
+    sender = _SlowSender()
+    scheduler = Scheduler(_ScriptedPushes(_summaries(7)), interval_s=30, chats_at_once=3)
+    scheduler.register("telegram", sender.send)
+
+    assert await scheduler.tick() == 14
+
+    assert sender.most_in_flight == 3
+    assert sender.received == {str(1000 + chat): ["chart", "text"] for chat in range(7)}
+
+
+async def test_a_push_whose_claim_is_no_longer_ours_is_not_sent() -> None:
+    class LostClaims(_ScriptedPushes):
+        async def renew_claim(self, push: Reply) -> bool:
+            return push.text != "chart"  # another scheduler took the charts once their lease ran out
+
+    sender = _SlowSender()
+    scheduler = Scheduler(LostClaims(_summaries(2)), interval_s=30)
+    scheduler.register("telegram", sender.send)
+
+    assert await scheduler.tick() == 2
+    assert sender.received == {"1000": ["text"], "1001": ["text"]}
+
+
 async def test_a_tick_claims_no_more_than_goes_out_within_a_lease_and_keeps_each_chat_whole(
         engine: Engine, migrated_url: str, open_services: OpenServices, clock: FrozenClock) -> None:
     await _due_tasks(open_services, clock, "Lan", 3)
