@@ -48,7 +48,12 @@ async def webhook_info(token: str, *, api_base_url: str | None = None) -> dict[s
 
 async def refuse_polling_if_webhook_set(token: str, *, api_base_url: str | None = None) -> None:
     """Raise (one line for the operator) when a webhook is set: polling would take its updates away."""
-    url = (await webhook_info(token, api_base_url=api_base_url)).get("url")
+    await refuse_if_webhook_set((await webhook_info(token, api_base_url=api_base_url)).get("url"))
+
+
+async def refuse_if_webhook_set(url: str | None) -> None:
+    """Raise WebhookIsSet when getWebhookInfo named a `url`. The polling loops ask again just before they poll
+    instead of deleting a webhook they find: one set while they were starting is a deploy's, not a leftover."""
     if url:
         raise WebhookIsSet(f"a webhook is set ({url}): run `chatcrm bot --webhook {url} --listen HOST:PORT`, "
                            "or `chatcrm webhook delete` first to poll")

@@ -21,8 +21,9 @@ from bot.adapters.ptb_adapter import update_to_inbound as ptb_to_inbound
 from bot.core.channel import ChannelIO
 from bot.core.messages import Button, Inbound, Keyboard, OutFile, Reply
 from bot.core.ports import CommandMenu
+from bot.webhook.bot_api import WebhookIsSet
 from tests.support.bot_harness import Framework, RunBot
-from tests.support.fake_bot_api import FakeBotApi
+from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
 
 CHAT = 777
 OTHER_CHAT = 888
@@ -313,7 +314,29 @@ async def test_updates_sent_while_the_bot_was_down_are_handled(running: RunBot, 
         await api.wait_for(1, chat_id=CHAT)
 
     assert [i.text for i in engine.inbounds] == ["gửi lúc bot tắt"]
-    assert api.calls("deleteWebhook")[0].params.get("drop_pending_updates") in (None, False)
+    assert api.calls("getWebhookInfo")
+    assert not api.calls("deleteWebhook")  # polling never deletes a webhook: it refuses to start
+
+
+async def test_polling_refuses_a_webhook_set_while_it_was_starting_and_never_deletes_it(framework: Framework,
+                                                                                          api: FakeBotApi) -> None:
+    api.webhook_url = "https://crm.example.com/tg/hook"  # a deploy set it after `chatcrm bot` first looked
+    engine = ScriptedEngine()
+    if framework == "ptb":
+        from bot.adapters.ptb_adapter import PollingBot, build_application
+
+        polling = PollingBot(engine, build_application(DEFAULT_TOKEN, api.base_url)).run()
+    else:
+        from bot.adapters.aiogram_adapter import run_polling
+
+        polling = run_polling(engine, DEFAULT_TOKEN, api.base_url, handle_signals=False)
+
+    with pytest.raises(WebhookIsSet):
+        await asyncio.wait_for(polling, timeout=60)
+
+    assert api.webhook_url == "https://crm.example.com/tg/hook"
+    assert not api.calls("deleteWebhook")
+    assert not api.calls("getUpdates")
 
 
 async def test_two_fast_taps_in_one_chat_are_handled_in_order(running: RunBot, api: FakeBotApi) -> None:

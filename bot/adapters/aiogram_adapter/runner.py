@@ -48,6 +48,7 @@ from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal
 from bot.scheduler import Deliver, Scheduler
+from bot.webhook.bot_api import refuse_if_webhook_set
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +319,7 @@ async def run_polling(
         raise ValueError("the dispatcher was built for a different engine")
     keeper = KeepPolledUpdates(journal, adapter) if journal is not None else None
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
+        await refuse_if_webhook_set((await bot.get_webhook_info()).url)
         await set_command_menus(bot, await engine.command_menus(CHANNEL))
         if keeper is not None and journal is not None:
             bot.session.middleware(keeper)

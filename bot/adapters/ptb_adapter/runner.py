@@ -47,6 +47,7 @@ from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
 from bot.core.ports import CommandMenu, ConversationEngine, UpdateJournal
 from bot.scheduler import Deliver, Scheduler
+from bot.webhook.bot_api import refuse_if_webhook_set
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +331,7 @@ class PollingBot:
         """Poll until stopped; menus first, leftovers next; the scheduler's pushes go out meanwhile."""
         keeper = UpdateKeeper(self.journal, self.adapter) if self.journal is not None else None
         async with self.application:  # initialize (getMe) ... shutdown (closes the HTTP clients)
-            await self.bot.delete_webhook(drop_pending_updates=False)
+            await refuse_if_webhook_set((await self.bot.get_webhook_info()).url)
             await set_command_menus(self.bot, await self.engine.command_menus(CHANNEL))
             if keeper is not None and self.journal is not None:
                 self.adapter.keeps_updates = True
