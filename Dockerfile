@@ -1,7 +1,8 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir . && useradd -m chatcrm
+# The home is a volume at /data: create it owned by the app's user, so a named volume starts writable.
+RUN pip install --no-cache-dir . && useradd -m chatcrm && mkdir -p /data && chown chatcrm:chatcrm /data
 USER chatcrm
 ENV HF_HUB_OFFLINE=1 CHATCRM_HOME=/data
 CMD ["chatcrm", "bot"]
