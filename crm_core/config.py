@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,6 +108,14 @@ class Settings(BaseSettings):
     def _id_list(cls, value: object) -> object:
         if isinstance(value, str):  # "1001,1002" or "[1001, 1002]"
             return [part for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_characters(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's setWebhook takes only these; the value itself is never put in the message.
+        if value is not None and re.fullmatch(r"[A-Za-z0-9_-]+", value.get_secret_value()) is None:
+            raise ValueError("the webhook secret may only hold A-Z a-z 0-9 _ - (e.g. `openssl rand -hex 32`)")
         return value
 
     @field_validator("timezone")

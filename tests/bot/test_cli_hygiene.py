@@ -19,6 +19,7 @@ TOKEN = "123456:SECRET-token-value"
     ("CHATCRM_TIMEZONE", "Mars/Phobos", "CHATCRM_TIMEZONE"),
     ("CHATCRM_UNDO_MINUTES", "-5", "CHATCRM_UNDO_MINUTES"),
     ("CHATCRM_DEAL_VISIBILITY", "everyone", "CHATCRM_DEAL_VISIBILITY"),
+    ("CHATCRM_WEBHOOK_SECRET", "abc def/+=", "CHATCRM_WEBHOOK_SECRET"),
 ])
 def test_a_wrong_setting_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch, tmp_path: object, variable: str,
                                                 value: str, named: str) -> None:
