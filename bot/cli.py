@@ -384,6 +384,37 @@ def webhook_info_command(as_json: JsonFlag = False) -> None:
         typer.echo(f"last error: {info['last_error_message']}")
 
 
+@webhook_app.command("parked")
+def webhook_parked(
+    retry: Annotated[bool, typer.Option("--retry", help="Hand them to the workers again (attempts start over).")]
+    = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List updates parked after failing 3 times (id, chat, attempts, age); --retry lets workers take them again."""
+    from bot.webhook.run import parked_updates
+
+    parked = run(parked_updates(settings(), retry=retry))
+    if as_json:
+        print_json({"parked": parked, "retried": len(parked) if retry else 0})
+        return
+    if not parked:
+        typer.echo("no parked updates")
+        return
+    for item in parked:
+        typer.echo(f"update {item['id']}  chat {item['chat']}  attempts {item['attempts']}  "
+                   f"age {_age(item['age_seconds'])}")
+    if retry:
+        typer.echo(f"{len(parked)} update(s) handed to the workers again", err=True)
+
+
+def _age(seconds: int) -> str:
+    """Say an age the way an operator reads it: 45s, 12m, 3h, 2d."""
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _token_or_fail(config: Settings) -> str:
     if config.telegram_bot_token is None:
         fail("set TELEGRAM_BOT_TOKEN (from @BotFather); TELEGRAM_API_URL points at another Bot API server")

@@ -10,7 +10,10 @@ dedupe still drops the update.
 from __future__ import annotations
 
 import collections
+import logging
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class RecentUpdates(Protocol):
@@ -42,3 +45,24 @@ class LocalRecentUpdates:
         self._keys.move_to_end(key)
         while len(self._keys) > self._size:
             self._keys.popitem(last=False)
+
+
+async def seen_or_not(recent: RecentUpdates | None, key: str) -> bool:
+    """Ask `recent`; a failing store (Redis down) means "not seen": the engine's dedupe is the truth."""
+    if recent is None:
+        return False
+    try:
+        return await recent.seen(key)
+    except Exception:
+        log.warning("could not ask whether update %s was handled recently; treated as not seen", key, exc_info=True)
+        return False
+
+
+async def remember_if_possible(recent: RecentUpdates | None, key: str) -> None:
+    """Remember a handled update, best-effort: forgetting it only costs the engine's dedupe a look."""
+    if recent is None:
+        return
+    try:
+        await recent.remember(key)
+    except Exception:
+        log.warning("could not remember handled update %s", key, exc_info=True)

@@ -3,6 +3,11 @@
 Used when `CHATCRM_REDIS_URL` is set (`shared_parts`); without it each process keeps them in memory
 (`bot.core.locks.ChatLocks`, `bot.core.recent.LocalRecentUpdates`, `bot.core.limits.LocalRateLimiter`).
 Every key starts with the prefix given (default `chatcrm:`), so tests and several bots can share a server.
+
+Redis is never the only keeper of anything: the inbox and the engine's dedupe (in the database) are the
+truth. So when Redis is unreachable the bot goes on, less shared: a chat's lock is taken in this process
+(the inbox lease still hands a chat's updates out one at a time), sends are counted in this process,
+recent updates count as not seen (`bot.core.recent.seen_or_not`), and workers fall back to polling the inbox.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
-from bot.core.limits import Limits, RateLimiter, is_group_chat
-from bot.core.locks import ChatLock
+from bot.core.limits import Limits, LocalRateLimiter, RateLimiter, is_group_chat
+from bot.core.locks import ChatLock, ChatLocks
 from bot.core.recent import RecentUpdates
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "chatcrm:"
+# What a Redis that cannot be reached raises (refused, reset, timed out, or a server error).
+REDIS_DOWN = (RedisError, OSError)
+REDIS_CONNECT_TIMEOUT_S = 2.0
 
 # One atomic step of the sliding-log limiter, on Redis's own clock (so the workers' clocks need not agree).
 # KEYS: one sorted set per window; ARGV: a unique member, then (count, window ms) per key.
@@ -65,6 +73,11 @@ class RedisChatLocks:
     is renewed every third of it while the block runs, so a long handling (an LLM, a big import) keeps the
     chat, and a process killed holding it frees the chat one lease later (the inbox lease, by default:
     the update it was handling is taken again at about the same time).
+
+    Redis unreachable when the lock is taken: the chat is locked in this process only (logged). That is
+    safe for an update's order and its data: the inbox leases a chat's oldest update to one worker at a
+    time, and the engine's unit of work and dedupe keep a second handling harmless. What is lost while
+    Redis is down is only that a push from another process may interleave with this chat's replies.
     """
 
     def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX, timeout_s: float = 60.0,
@@ -73,13 +86,20 @@ class RedisChatLocks:
         self._prefix = prefix
         self._timeout_s = timeout_s
         self._poll_s = poll_s
+        self._local = ChatLocks()  # while Redis is unreachable
 
     @contextlib.asynccontextmanager
     async def hold(self, key: Hashable) -> AsyncIterator[None]:
-        """Hold the chat's lock in Redis for the duration of the block."""
+        """Hold the chat's lock in Redis (in this process while Redis is unreachable) for the block."""
         lock = self._redis.lock(f"{self._prefix}lock:{_key_text(key)}", timeout=self._timeout_s,
                                 sleep=self._poll_s, thread_local=False)
-        await lock.acquire()
+        try:
+            await lock.acquire()
+        except REDIS_DOWN:
+            log.warning("Redis unreachable: chat %s locked in this process only", _key_text(key), exc_info=True)
+            async with self._local.hold(key):
+                yield
+            return
         renewal = asyncio.create_task(self._renew(lock, key), name=f"chat lock renewal {_key_text(key)}")
         try:
             yield
@@ -120,15 +140,28 @@ class RedisRecentUpdates:
 
 
 class RedisRateLimiter:
-    """Telegram's limits counted in Redis, so all workers together stay under them."""
+    """Telegram's limits counted in Redis, so all workers together stay under them.
+
+    Redis unreachable: counted in this process meanwhile (each process under the limits on its own; the
+    sessions' retry middlewares obey a 429 that several processes together may then meet).
+    """
 
     def __init__(self, redis: Redis, limits: Limits | None = None, *, prefix: str = DEFAULT_PREFIX) -> None:
         self.limits = limits or Limits()
         self._prefix = prefix
         self._script = redis.register_script(_ACQUIRE)
+        self._local = LocalRateLimiter(self.limits)
 
     async def acquire(self, chat_id: str) -> float:
-        """Wait for room in every window the chat's send counts against, and take it; return Redis's time."""
+        """Wait for room in every window the chat's send counts against, and take it; return the grant time."""
+        try:
+            return await self._acquire_shared(chat_id)
+        except REDIS_DOWN:
+            log.warning("Redis unreachable: sends to %s counted in this process only", chat_id, exc_info=True)
+            return await self._local.acquire(chat_id)
+
+    async def _acquire_shared(self, chat_id: str) -> float:
+        """Wait for room in every window, counted in Redis; return Redis's time."""
         windows = self.limits.windows(chat_id, group=is_group_chat(chat_id))
         keys = [f"{self._prefix}rate:{key}" for key, _ in windows]
         args: list[str | int] = [secrets.token_hex(8)]
@@ -168,7 +201,8 @@ def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits:
         from bot.core.recent import LocalRecentUpdates
 
         return SharedParts(locks=ChatLocks(), recent=LocalRecentUpdates(), limiter=LocalRateLimiter(limits))
-    redis = Redis.from_url(redis_url)
+    # A Redis that does not answer a connect within seconds is treated as down (see REDIS_DOWN), not waited on.
+    redis = Redis.from_url(redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
     return SharedParts(locks=RedisChatLocks(redis, prefix=prefix, timeout_s=lock_lease_s),
                        recent=RedisRecentUpdates(redis, prefix=prefix),
                        limiter=RedisRateLimiter(redis, limits, prefix=prefix), redis=redis)

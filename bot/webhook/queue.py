@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.services.inbox import InboxQueue, QueuedUpdate
+from crm_core.services.inbox import InboxQueue, ParkedUpdate, QueuedUpdate
 from crm_core.uow import UnitOfWork
 
 CHANNEL = "telegram"
@@ -62,3 +62,12 @@ class WebhookQueue:
         """Count the updates waiting or being handled."""
         async with UnitOfWork(self._sessionmaker) as uow:
             return await InboxQueue(uow.session).waiting(self.channel)
+
+    async def parked(self, *, retry: bool = False) -> list[ParkedUpdate]:
+        """List the parked updates (failed MAX_ATTEMPTS times); `retry`: their attempts start over."""
+        async with UnitOfWork(self._sessionmaker) as uow:
+            inbox = InboxQueue(uow.session)
+            found = await inbox.parked(self.channel, now=wall_clock())
+            if retry:
+                await inbox.retry([item.id for item in found])
+            return found

@@ -6,7 +6,7 @@ import contextlib
 import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.core.redis_store import SharedParts, shared_parts
 from bot.webhook.queue import WebhookQueue
@@ -68,3 +68,27 @@ async def _processor(processing: Callable[..., AbstractAsyncContextManager[Proce
     async with processing(app.engine, config.telegram_bot_token.get_secret_value(), config.telegram_api_url,
                           limiter=parts.limiter, scheduler=app.scheduler) as process:
         yield process
+
+
+class ParkedRow(TypedDict):
+    """One parked update as `chatcrm webhook parked --json` prints it."""
+
+    id: str
+    chat: str | None
+    attempts: int
+    age_seconds: int
+
+
+async def parked_updates(config: Settings, *, retry: bool = False) -> list[ParkedRow]:
+    """List the inbox's parked updates (id, chat, attempts, age in seconds); `retry` hands them back to the workers."""
+    from bot.app import make_clock, prepare_store
+    from bot.webhook.queue import wall_clock
+
+    db, sessionmaker = await prepare_store(config, make_clock(config, None))
+    try:
+        parked = await WebhookQueue(sessionmaker).parked(retry=retry)
+    finally:
+        await db.dispose()
+    now = wall_clock()
+    return [{"id": item.key, "chat": item.chat_key, "attempts": item.attempts,
+             "age_seconds": round((now - item.received_at).total_seconds())} for item in parked]

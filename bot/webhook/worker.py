@@ -6,12 +6,15 @@ claimed update is leased for `lease_s` and the lease is renewed while it is bein
 
 - handled (the engine committed its result and its replies to the outbox) -> forgotten;
 - the adapter raised (e.g. the Bot API was unreachable before the engine ran) -> given back after
-  `retry_wait_s`; after the inbox's MAX_ATTEMPTS it is left in the table for a person (logged);
+  `retry_wait_s`; after the inbox's MAX_ATTEMPTS it is parked: left in the table for a person (logged
+  "parked"; `chatcrm webhook parked` lists them, `--retry` hands them to the workers again);
 - the worker stops -> given back at once; the worker is killed -> its lease runs out and another worker
   (or this one, restarted) takes the update again.
 
 So an update is handled at least once; the engine's processed-update dedupe (in the same transaction as
-the work) makes a second handling a no-op: effectively once.
+the work) makes a second handling a no-op: effectively once. The recent-updates memory (Redis) is only a
+filter in front of that dedupe: when it fails the update counts as not seen, and remembering is best-effort,
+so a Redis outage never counts as a failed attempt.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 
-from bot.core.recent import RecentUpdates
+from bot.core.recent import RecentUpdates, remember_if_possible, seen_or_not
 from bot.webhook.queue import WebhookQueue
-from crm_core.services.inbox import QueuedUpdate
+from crm_core.services.inbox import MAX_ATTEMPTS, QueuedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +114,21 @@ class WorkerLoop:
     async def _handle(self, item: QueuedUpdate) -> None:
         seen_key = f"{self._queue.channel}:{item.key}"
         try:
-            if self._recent is not None and await self._recent.seen(seen_key):
+            if await seen_or_not(self._recent, seen_key):
                 log.info("update %s was handled already; forgotten", item.key)
             else:
                 await self._process(item.payload)
-                if self._recent is not None:
-                    await self._recent.remember(seen_key)
+                await remember_if_possible(self._recent, seen_key)
         except asyncio.CancelledError:
             await self._give_back(item)
             raise
         except Exception:
-            log.exception("update %s failed (attempt %d); given back to the inbox", item.key, item.attempts)
+            if item.attempts >= MAX_ATTEMPTS:
+                log.exception("update %s failed (attempt %d of %d): parked for a person "
+                              "(chatcrm webhook parked [--retry])", item.key, item.attempts, MAX_ATTEMPTS)
+            else:
+                log.exception("update %s failed (attempt %d of %d); given back to the inbox",
+                              item.key, item.attempts, MAX_ATTEMPTS)
             await asyncio.sleep(self._retry_wait_s)
             await self._give_back(item)
             return

@@ -79,6 +79,17 @@ class InboxService:
 
 
 @dataclass(frozen=True)
+class ParkedUpdate:
+    """An update given up on after MAX_ATTEMPTS failed handlings: its row, key, chat, attempts and arrival."""
+
+    id: int
+    key: str
+    chat_key: str | None
+    attempts: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class QueuedUpdate:
     """An update a worker holds a lease on: its row, its key (the update id), its chat and its raw JSON."""
 
@@ -168,3 +179,20 @@ class InboxQueue:
             select(func.count()).select_from(InboxUpdate)
             .where(InboxUpdate.channel == channel, InboxUpdate.chat_key.is_not(None),
                    InboxUpdate.attempts < MAX_ATTEMPTS)) or 0)
+
+    async def parked(self, channel: str, *, now: datetime) -> list[ParkedUpdate]:
+        """List the updates parked after MAX_ATTEMPTS failed handlings (no lease running), oldest first."""
+        rows = await self._session.scalars(
+            select(InboxUpdate).where(InboxUpdate.channel == channel, InboxUpdate.chat_key.is_not(None),
+                                      InboxUpdate.attempts >= MAX_ATTEMPTS,
+                                      or_(InboxUpdate.claimed_until.is_(None), InboxUpdate.claimed_until <= now))
+            .order_by(InboxUpdate.id))
+        return [ParkedUpdate(id=r.id, key=r.key, chat_key=r.chat_key, attempts=r.attempts, received_at=r.received_at)
+                for r in rows]
+
+    async def retry(self, ids: Sequence[int]) -> None:
+        """Hand parked updates to the workers again: their attempts start over."""
+        if ids:
+            await self._session.execute(
+                update(InboxUpdate).where(InboxUpdate.id.in_(list(ids)))
+                .values(attempts=0, claimed_by=None, claimed_until=None).execution_options(synchronize_session=False))
