@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -71,3 +72,8 @@ class WebhookQueue:
             if retry:
                 await inbox.retry([item.id for item in found])
             return found
+
+    async def alive(self) -> None:
+        """Ask the database something trivial (raises when it does not answer)."""
+        async with self._sessionmaker() as session:
+            await session.execute(text("SELECT 1"))

@@ -52,7 +52,8 @@ async def run_webhook(config: Settings, *, url: str, listen: tuple[str, int] | N
         async with _processor(processing, app, config, parts) as process:
             await serve(queue, process=process, listen=listen, path=webhook_path(url),
                         secret=config.webhook_secret.get_secret_value() if config.webhook_secret else "",
-                        slots=workers, recent=parts.recent, lease_s=config.inbox_lease_seconds, say=say)
+                        slots=workers, recent=parts.recent, lease_s=config.inbox_lease_seconds,
+                        redis_ping=parts.redis.ping if parts.redis else None, say=say)
     finally:
         await parts.close()
         await app.close()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -35,13 +35,18 @@ def webhook_path(url: str) -> str:
 async def serve(queue: WebhookQueue, *, process: Process | None, listen: tuple[str, int] | None, path: str,
                 secret: str, slots: int, recent: RecentUpdates | None, lease_s: float = 60.0,
                 stop: asyncio.Event | None = None, drain_timeout_s: float = 10.0,
+                redis_ping: Callable[[], Awaitable[object]] | None = None,
                 say: Callable[[str], None] = lambda _line: None) -> None:
-    """Serve until `stop` is set (or SIGTERM/SIGINT when no event is given); then drain and close."""
+    """Serve until `stop` is set (or SIGTERM/SIGINT when no event is given); then drain and close.
+
+    `redis_ping`: /healthz's look at Redis (None: no Redis configured).
+    """
     stop = stop or _stop_on_signals()
     worker = WorkerLoop(queue, process, slots=slots, lease_s=lease_s, recent=recent) if process else None
     runner: web.AppRunner | None = None
     if listen is not None:
-        ingress = Ingress(queue, secret=secret, recent=recent, on_kept=worker.wake if worker else lambda: None)
+        ingress = Ingress(queue, secret=secret, recent=recent, on_kept=worker.wake if worker else lambda: None,
+                          redis_ping=redis_ping)
         runner = web.AppRunner(ingress.app(path))
         await runner.setup()
         await web.TCPSite(runner, listen[0], listen[1]).start()

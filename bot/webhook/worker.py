@@ -25,7 +25,6 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-
 from bot.core.recent import RecentUpdates, remember_if_possible, seen_or_not
 from bot.webhook.queue import WebhookQueue
 from crm_core.services.inbox import MAX_ATTEMPTS, QueuedUpdate

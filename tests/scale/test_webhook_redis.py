@@ -1,4 +1,4 @@
-"""Webhook workers lean on Redis only as a fast path: with Redis down updates are handled once, never lost;
+"""Webhook mode leans on Redis only as a fast path: with Redis down updates are kept, handled once, never lost;
 updates given up on can be listed and retried."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from aiohttp import ClientSession, web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
@@ -16,9 +17,11 @@ from bot.adapters.aiogram_adapter.webhook import aiogram_processing
 from bot.cli import app
 from bot.core.engine import Engine
 from bot.core.redis_store import SharedParts, shared_parts
+from bot.webhook.ingress import Ingress
 from bot.webhook.queue import WebhookQueue
 from bot.webhook.serve import serve
-from crm_core.models import LogDraft
+from crm_core.db import create_engine, create_sessionmaker
+from crm_core.models import InboxUpdate, LogDraft
 from crm_core.services.inbox import MAX_ATTEMPTS
 from tests.bot.conftest import engine
 from tests.scale.test_webhook import (
@@ -39,6 +42,7 @@ from tests.support.fake_bot_api import DEFAULT_TOKEN, FakeBotApi
 __all__ = ["api", "engine"]
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there: every Redis call is refused
+DEAD_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/chatcrm"  # likewise for PostgreSQL
 
 
 @contextlib.asynccontextmanager
@@ -55,7 +59,8 @@ async def webhook_with(parts: SharedParts, api: FakeBotApi, engine: Engine, *, s
                 engine, DEFAULT_TOKEN, api.base_url, limiter=parts.limiter))
         task = asyncio.create_task(serve(
             WebhookQueue(engine_sessionmaker(engine)), process=process, listen=("127.0.0.1", port), path="/tg/hook",
-            secret=SECRET, slots=slots, recent=parts.recent, stop=stop))
+            secret=SECRET, slots=slots, recent=parts.recent, stop=stop,
+            redis_ping=parts.redis.ping if parts.redis else None))
         await until_serving(url)
         try:
             yield url
@@ -63,6 +68,11 @@ async def webhook_with(parts: SharedParts, api: FakeBotApi, engine: Engine, *, s
             stop.set()
             await asyncio.wait_for(task, timeout=30)
             await parts.close()
+
+
+async def health(url: str) -> tuple[int, dict[str, str]]:
+    async with ClientSession() as client, client.get(url.split("/tg/")[0] + "/healthz") as response:
+        return response.status, dict(await response.json())
 
 
 async def test_a_worker_with_redis_down_still_handles_each_update_once(api: FakeBotApi, engine: Engine) -> None:
@@ -76,6 +86,31 @@ async def test_a_worker_with_redis_down_still_handles_each_update_once(api: Fake
     assert await count(engine, LogDraft) == 1
     assert len([m for m in api.sent(LAN) if "Hòa Phát" in (m.text or "")]) == 1
     assert api.problems == []
+
+
+async def test_an_ingress_with_redis_down_keeps_updates_and_says_so_on_healthz(api: FakeBotApi,
+                                                                               engine: Engine) -> None:
+    async with webhook_with(shared_parts(DEAD_REDIS, prefix="chatcrm-test:dead:"), api, engine, slots=0) as url:
+        assert await post(url, text_update(91, LAN, LOG)) == 200
+        assert await post(url, text_update(91, LAN, LOG)) == 200
+        assert await post(url, text_update(92, LAN, "a2", message_id=2)) == 200
+        assert await health(url) == (200, {"status": "ok", "database": "ok", "redis": "down"})
+    assert await count(engine, InboxUpdate) == 2
+
+
+async def test_an_ingress_whose_database_is_down_answers_503_so_telegram_retries() -> None:
+    missing = create_engine(DEAD_DATABASE)
+    runner = web.AppRunner(Ingress(WebhookQueue(create_sessionmaker(missing)), secret=SECRET).app("/tg/hook"))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/tg/hook"
+    try:
+        assert await post(url, text_update(93, LAN, LOG)) == 503
+        assert await health(url) == (503, {"status": "down", "database": "down"})
+    finally:
+        await runner.cleanup()
+        await missing.dispose()
 
 
 async def test_parked_updates_are_listed_and_handed_back_by_the_cli(
