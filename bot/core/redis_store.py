@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PREFIX = "chatcrm:"
 # What a Redis that cannot be reached raises (refused, reset, timed out, or a server error).
 REDIS_DOWN = (RedisError, OSError)
+# How long to wait before subscribing again after the wake-up channel failed (doubling up to the last).
+RESUBSCRIBE_WAITS_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 REDIS_CONNECT_TIMEOUT_S = 2.0
 
 # One atomic step of the sliding-log limiter, on Redis's own clock (so the workers' clocks need not agree).
@@ -174,6 +176,42 @@ class RedisRateLimiter:
             await asyncio.sleep(int(value) / 1000)
 
 
+class RedisWakeups:
+    """Tell workers in other processes that the inbox has a new update (pub/sub), so they need not wait a poll.
+
+    A hint, never the delivery: the update is in the inbox before the publish, a worker that missed the
+    message finds it at its next poll, and a worker wakes once after each (re)subscription for what it missed.
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self.channel = f"{prefix}inbox:wake"
+
+    async def publish(self) -> None:
+        """Wake the subscribed workers (raises when Redis is unreachable; callers go on without)."""
+        await self._redis.publish(self.channel, b"1")
+
+    async def listen(self, on_wake: Callable[[], None], *, subscribed: Callable[[], None] = lambda: None) -> None:
+        """Call `on_wake` for every message until cancelled; Redis failures are waited out, never raised."""
+        failures = 0
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    failures = 0
+                    subscribed()
+                    on_wake()  # what was published while this worker was not listening
+                    async for _message in pubsub.listen():
+                        on_wake()
+            except REDIS_DOWN:
+                wait = RESUBSCRIBE_WAITS_S[min(failures, len(RESUBSCRIBE_WAITS_S) - 1)]
+                log.log(logging.WARNING if not failures else logging.DEBUG,
+                        "inbox wake-ups unavailable (Redis); polling the inbox, subscribing again in %.1fs",
+                        wait, exc_info=not failures)
+                failures += 1
+                await asyncio.sleep(wait)
+
+
 @dataclass
 class SharedParts:
     """What worker processes share: in memory for one process, in Redis for several."""
@@ -182,6 +220,7 @@ class SharedParts:
     recent: RecentUpdates
     limiter: RateLimiter
     redis: Redis | None = None
+    wakeups: RedisWakeups | None = None  # across processes; None: one process wakes its own workers
 
     async def close(self) -> None:
         """Close the Redis connection, if any."""
@@ -205,4 +244,5 @@ def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits:
     redis = Redis.from_url(redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S)
     return SharedParts(locks=RedisChatLocks(redis, prefix=prefix, timeout_s=lock_lease_s),
                        recent=RedisRecentUpdates(redis, prefix=prefix),
-                       limiter=RedisRateLimiter(redis, limits, prefix=prefix), redis=redis)
+                       limiter=RedisRateLimiter(redis, limits, prefix=prefix), redis=redis,
+                       wakeups=RedisWakeups(redis, prefix=prefix))

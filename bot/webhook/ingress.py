@@ -7,8 +7,8 @@
   leaves the update to the workers. A redelivery finds the update kept (or recently handled) and is
   answered 200 without a second copy.
 - A store that cannot take the update is answered 503: Telegram tries again later (at least once).
-- Redis is a fast path only (a redelivery remembered as handled): when it fails the update is still
-  kept and answered 200, and the workers' poll finds it.
+- Redis is a fast path only (a redelivery remembered as handled; the wake-up of other processes' workers):
+  when it fails the update is still kept and answered 200, and the workers' poll finds it.
 - `GET /healthz` answers 200 "ok" when the database answers (Redis's state in the body, JSON), and 503
   when it does not: a replica that cannot keep updates should be taken out of rotation, one whose Redis
   is down still keeps them.
@@ -32,19 +32,19 @@ from bot.webhook.updates import chat_key_of, update_id_of
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# How long /healthz waits on a dependency before calling it down.
+# How long /healthz and a wake-up publish wait on a dependency before calling it down.
 PROBE_TIMEOUT_S = 2.0
 
 
 class Ingress:
     """Check, keep, then acknowledge.
 
-    `on_kept` wakes this process's workers (others poll the inbox); `redis_ping` is /healthz's look at
-    Redis (None: no Redis configured).
+    `on_kept` wakes this process's workers; `publish` (Redis pub/sub) wakes other processes' workers;
+    `redis_ping` is /healthz's look at Redis (None: no Redis configured).
     """
 
     def __init__(self, queue: WebhookQueue, *, secret: str, recent: RecentUpdates | None = None,
-                 on_kept: Callable[[], None] = lambda: None,
+                 on_kept: Callable[[], None] = lambda: None, publish: Callable[[], Awaitable[None]] | None = None,
                  redis_ping: Callable[[], Awaitable[object]] | None = None) -> None:
         if not secret:
             raise ValueError("the webhook needs a secret (CHATCRM_WEBHOOK_SECRET)")
@@ -52,6 +52,7 @@ class Ingress:
         self._secret = secret.encode()
         self._recent = recent
         self._on_kept = on_kept
+        self._publish = publish
         self._redis_ping = redis_ping
 
     async def on_update(self, request: web.Request) -> web.Response:
@@ -77,9 +78,20 @@ class Ingress:
             return web.Response(status=503, text="could not keep the update; retry")
         if kept:
             self._on_kept()
+            await self._wake_other_processes()
         else:
             log.info("update %s delivered again; kept once", key)
         return web.Response(status=200)
+
+    async def _wake_other_processes(self) -> None:
+        """Publish a wake-up after the commit; failing is harmless (the workers poll), so it is only logged."""
+        if self._publish is None:
+            return
+        try:
+            await asyncio.wait_for(self._publish(), timeout=PROBE_TIMEOUT_S)
+        except Exception:
+            log.warning("could not wake the workers through Redis; they find the update at their next poll",
+                        exc_info=True)
 
     async def health(self, _request: web.Request) -> web.Response:
         """Answer a health probe: 200 while the database answers, 503 when not; each dependency's state in the body."""

@@ -53,7 +53,7 @@ async def run_webhook(config: Settings, *, url: str, listen: tuple[str, int] | N
             await serve(queue, process=process, listen=listen, path=webhook_path(url),
                         secret=config.webhook_secret.get_secret_value() if config.webhook_secret else "",
                         slots=workers, recent=parts.recent, lease_s=config.inbox_lease_seconds,
-                        redis_ping=parts.redis.ping if parts.redis else None, say=say)
+                        wakeups=parts.wakeups, redis_ping=parts.redis.ping if parts.redis else None, say=say)
     finally:
         await parts.close()
         await app.close()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.core.recent import RecentUpdates
+from bot.core.redis_store import RedisWakeups
 from bot.webhook.ingress import Ingress
 from bot.webhook.queue import WebhookQueue
 from bot.webhook.worker import Process, WorkerLoop
@@ -35,18 +36,20 @@ def webhook_path(url: str) -> str:
 async def serve(queue: WebhookQueue, *, process: Process | None, listen: tuple[str, int] | None, path: str,
                 secret: str, slots: int, recent: RecentUpdates | None, lease_s: float = 60.0,
                 stop: asyncio.Event | None = None, drain_timeout_s: float = 10.0,
-                redis_ping: Callable[[], Awaitable[object]] | None = None,
-                say: Callable[[str], None] = lambda _line: None) -> None:
+                wakeups: RedisWakeups | None = None, redis_ping: Callable[[], Awaitable[object]] | None = None,
+                idle_wait_s: float = 0.25, say: Callable[[str], None] = lambda _line: None) -> None:
     """Serve until `stop` is set (or SIGTERM/SIGINT when no event is given); then drain and close.
 
-    `redis_ping`: /healthz's look at Redis (None: no Redis configured).
+    `wakeups` (Redis pub/sub): the ingress publishes after each kept update and the workers listen, so a
+    worker in another process starts at once instead of at its next poll (`idle_wait_s`).
     """
     stop = stop or _stop_on_signals()
-    worker = WorkerLoop(queue, process, slots=slots, lease_s=lease_s, recent=recent) if process else None
+    worker = WorkerLoop(queue, process, slots=slots, lease_s=lease_s, recent=recent, wakeups=wakeups,
+                        idle_wait_s=idle_wait_s) if process else None
     runner: web.AppRunner | None = None
     if listen is not None:
         ingress = Ingress(queue, secret=secret, recent=recent, on_kept=worker.wake if worker else lambda: None,
-                          redis_ping=redis_ping)
+                          publish=wakeups.publish if wakeups else None, redis_ping=redis_ping)
         runner = web.AppRunner(ingress.app(path))
         await runner.setup()
         await web.TCPSite(runner, listen[0], listen[1]).start()

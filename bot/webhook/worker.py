@@ -15,6 +15,9 @@ So an update is handled at least once; the engine's processed-update dedupe (in 
 the work) makes a second handling a no-op: effectively once. The recent-updates memory (Redis) is only a
 filter in front of that dedupe: when it fails the update counts as not seen, and remembering is best-effort,
 so a Redis outage never counts as a failed attempt.
+
+An idle worker looks at the inbox every `idle_wait_s`, or at once when woken: by the ingress of its own
+process, or through `wakeups` (Redis pub/sub) by an ingress in another; a wake-up lost is a poll later.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
 from bot.core.recent import RecentUpdates, remember_if_possible, seen_or_not
 from bot.webhook.queue import WebhookQueue
 from crm_core.services.inbox import MAX_ATTEMPTS, QueuedUpdate
@@ -32,6 +37,14 @@ from crm_core.services.inbox import MAX_ATTEMPTS, QueuedUpdate
 log = logging.getLogger(__name__)
 
 Process = Callable[[str], Awaitable[None]]
+
+
+class Wakeups(Protocol):
+    """Wake-ups from other processes' ingresses (bot.core.redis_store.RedisWakeups)."""
+
+    async def listen(self, on_wake: Callable[[], None], *, subscribed: Callable[[], None] = ...) -> None:
+        """Call `on_wake` for each wake-up until cancelled, never raising."""
+        ...
 
 
 def worker_name() -> str:
@@ -44,7 +57,7 @@ class WorkerLoop:
 
     def __init__(self, queue: WebhookQueue, process: Process, *, slots: int = 4, lease_s: float = 60.0,
                  idle_wait_s: float = 0.25, retry_wait_s: float = 2.0, recent: RecentUpdates | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, wakeups: Wakeups | None = None) -> None:
         self._queue = queue
         self._process = process
         self.slots = max(1, slots)
@@ -56,6 +69,8 @@ class WorkerLoop:
         self._running: dict[asyncio.Task[None], QueuedUpdate] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._wakeups = wakeups
+        self.listening = asyncio.Event()  # set once subscribed to other processes' wake-ups
 
     def wake(self) -> None:
         """Look at the inbox now (an update was just kept in this process)."""
@@ -64,8 +79,10 @@ class WorkerLoop:
     async def run(self) -> None:
         """Claim and handle until `stop()`; updates still being handled then are waited for (see `stop`)."""
         renewer = asyncio.create_task(self._renew_leases(), name="inbox lease renewal")
+        listener = asyncio.create_task(self._listen(), name="inbox wake-ups")
         try:
             while not self._stopping:
+                self._wake.clear()  # before the claim: a wake-up arriving during it is not lost
                 claimed = await self._claim()
                 for item in claimed:
                     task = asyncio.create_task(self._handle(item), name=f"update {item.key}")
@@ -74,9 +91,18 @@ class WorkerLoop:
                 if not claimed or len(self._running) >= self.slots:
                     await self._idle()
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            for task in (renewer, listener):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _listen(self) -> None:
+        if self._wakeups is None:
+            return
+        try:
+            await self._wakeups.listen(self.wake, subscribed=self.listening.set)
+        except Exception:  # never the worker's end: it polls the inbox anyway
+            log.warning("inbox wake-ups stopped; polling the inbox only", exc_info=True)
 
     async def stop(self, drain_timeout_s: float = 10.0) -> None:
         """Stop claiming; wait (bounded) for updates being handled; give the rest back to the inbox."""
@@ -102,7 +128,6 @@ class WorkerLoop:
             return []
 
     async def _idle(self) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._idle_wait_s)
 

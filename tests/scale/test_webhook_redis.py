@@ -1,5 +1,5 @@
 """Webhook mode leans on Redis only as a fast path: with Redis down updates are kept, handled once, never lost;
-updates given up on can be listed and retried."""
+with Redis up an ingress in one process wakes the workers of another; updates given up on can be listed and retried."""
 
 from __future__ import annotations
 
@@ -10,20 +10,23 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import ClientSession, web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
 from bot.adapters.aiogram_adapter.webhook import aiogram_processing
 from bot.cli import app
 from bot.core.engine import Engine
-from bot.core.redis_store import SharedParts, shared_parts
+from bot.core.redis_store import RedisWakeups, SharedParts, shared_parts
 from bot.webhook.ingress import Ingress
 from bot.webhook.queue import WebhookQueue
 from bot.webhook.serve import serve
+from bot.webhook.worker import WorkerLoop
 from crm_core.db import create_engine, create_sessionmaker
 from crm_core.models import InboxUpdate, LogDraft
 from crm_core.services.inbox import MAX_ATTEMPTS
 from tests.bot.conftest import engine
+from tests.scale.conftest import REDIS_URL
 from tests.scale.test_webhook import (
     LAN,
     LOG,
@@ -59,7 +62,7 @@ async def webhook_with(parts: SharedParts, api: FakeBotApi, engine: Engine, *, s
                 engine, DEFAULT_TOKEN, api.base_url, limiter=parts.limiter))
         task = asyncio.create_task(serve(
             WebhookQueue(engine_sessionmaker(engine)), process=process, listen=("127.0.0.1", port), path="/tg/hook",
-            secret=SECRET, slots=slots, recent=parts.recent, stop=stop,
+            secret=SECRET, slots=slots, recent=parts.recent, stop=stop, wakeups=parts.wakeups,
             redis_ping=parts.redis.ping if parts.redis else None))
         await until_serving(url)
         try:
@@ -111,6 +114,28 @@ async def test_an_ingress_whose_database_is_down_answers_503_so_telegram_retries
     finally:
         await runner.cleanup()
         await missing.dispose()
+
+
+async def test_a_worker_in_another_process_is_woken_by_the_ingresss_publish(
+        api: FakeBotApi, engine: Engine, redis: Redis, prefix: str) -> None:
+    handled: asyncio.Queue[str] = asyncio.Queue()
+
+    async def process(payload: str) -> None:
+        await handled.put(payload)
+
+    # A poll an hour apart: only the wake-up can bring the update to this worker within the test.
+    worker = WorkerLoop(WebhookQueue(engine_sessionmaker(engine)), process, idle_wait_s=3600,
+                        wakeups=RedisWakeups(Redis(connection_pool=redis.connection_pool), prefix=prefix))
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(worker.listening.wait(), timeout=10)
+        async with webhook_with(shared_parts(REDIS_URL, prefix=prefix), api, engine, slots=0) as url:
+            assert await post(url, text_update(101, LAN, LOG)) == 200
+            payload = await asyncio.wait_for(handled.get(), timeout=30)
+        assert json.loads(payload)["update_id"] == 101
+    finally:
+        await worker.stop()
+        await running
 
 
 async def test_parked_updates_are_listed_and_handed_back_by_the_cli(
