@@ -27,6 +27,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Protocol
 
 from bot.core.messages import Reply
+from crm_core.errors import StoreBusy
+from crm_core.uow import is_busy_error
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +123,24 @@ class Scheduler:
         return False
 
     async def run(self) -> None:
-        """Tick now and then every `interval_s` seconds, until cancelled; a failed tick is retried next time."""
+        """Tick now and then every `interval_s` seconds, until cancelled; a failed tick is retried next time.
+
+        A store busy with another process's claim (a lock timeout) is normal with several processes: it is
+        said once as a warning, then quietly, until a tick gets through; anything else is an error.
+        """
+        busy_ticks = 0
         while True:
             try:
                 await self.tick()
-            except Exception:  # the store may be busy or down for a moment; the next tick claims what is left
-                log.exception("claiming due pushes failed; trying again in %ss", self.interval_s)
+                busy_ticks = 0
+            except Exception as error:  # the store may be busy or down for a moment; the next tick claims the rest
+                if _is_busy(error):
+                    busy_ticks += 1
+                    log.log(logging.WARNING if busy_ticks == 1 else logging.INFO,
+                            "the store is busy with another claim (%d tick(s) in a row); trying again in %ss: %s",
+                            busy_ticks, self.interval_s, str(error).splitlines()[0][:200])
+                else:
+                    log.exception("claiming due pushes failed; trying again in %ss", self.interval_s)
             await self._sleep(self.interval_s)
 
     @contextlib.asynccontextmanager
@@ -139,3 +153,8 @@ class Scheduler:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _is_busy(error: BaseException) -> bool:
+    """Tell whether a failed tick met a lock held by another process (the unit of work says StoreBusy)."""
+    return isinstance(error, StoreBusy) or is_busy_error(error)

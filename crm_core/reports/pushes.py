@@ -13,12 +13,15 @@ from datetime import datetime, time
 from typing import Literal
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.models import PushPreference, ScheduledPush
 from crm_core.reports.periods import parse_clock_time
+
+# pg_try_advisory_xact_lock's first key: claims of scheduled pushes (any constant no other part of the CRM uses).
+_PG_PUSH_CLAIMS = 0x70757368  # "push"
 
 PushKind = Literal["summary", "digest"]
 
@@ -95,6 +98,19 @@ class PushStore:
         """Take the push for this process; False when another tick or process has it already."""
         values = {"user_id": user_id, "kind": kind, "period": period, "claimed_at": self._now}
         dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql" and not await self._nobody_else_claiming(user_id, kind, period):
+            return False
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(ScheduledPush).values(**values).on_conflict_do_nothing().returning(ScheduledPush.id)
         return (await self._session.execute(statement)).first() is not None
+
+    async def _nobody_else_claiming(self, user_id: int, kind: PushKind, period: str) -> bool:
+        """On PostgreSQL, take a lock on this push for the transaction, or tell that another transaction holds it.
+
+        Without it, an INSERT of a key another open transaction inserted waits for that transaction, and a
+        scheduler computing summaries holds its claims for as long as that takes: the other scheduler's
+        claim would sit out the lock timeout and fail its whole tick. Now it skips the push at once.
+        """
+        got = await self._session.scalar(text("SELECT pg_try_advisory_xact_lock(:space, hashtext(:key))"),
+                                         {"space": _PG_PUSH_CLAIMS, "key": f"{kind}:{period}:{user_id}"})
+        return bool(got)

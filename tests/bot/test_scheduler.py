@@ -7,6 +7,7 @@ connection pools), ticking at the same moment, push each due reminder exactly on
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from bot.scheduler import Scheduler
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.db import create_engine, create_sessionmaker
+from crm_core.errors import StoreBusy
 from tests.conftest import OpenServices
 from tests.support.scheduling import RecordedPushes
 
@@ -340,3 +342,33 @@ async def test_a_tick_claims_no_more_than_goes_out_within_a_lease_and_keeps_each
     assert [len(claimed), len(left)] == [3, 3]
     assert len({p.chat_id for p in claimed}) == len({p.chat_id for p in left}) == 1
     assert {p.chat_id for p in claimed} != {p.chat_id for p in left}
+
+
+async def test_a_tick_that_meets_another_claims_lock_warns_once_then_quietly_retries(
+        engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    outcomes: list[Exception | None] = [StoreBusy("canceling statement due to lock timeout")] * 3 + [None]
+
+    class BusySource:
+        async def claim_pushes(self, channels: object) -> list[Reply]:
+            outcome = outcomes.pop(0)
+            if outcome is not None:
+                raise outcome
+            raise asyncio.CancelledError  # a tick got through: stop here
+
+        async def claim_outbox(self, channels: object) -> list[Reply]:
+            return []
+
+        async def renew_claim(self, push: Reply) -> bool:
+            return True
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    scheduler = Scheduler(BusySource(), interval_s=30, sleep=no_wait)
+    scheduler.register("telegram", RecordedPushes(engine).record)
+
+    with caplog.at_level(logging.INFO, logger="bot.scheduler"), pytest.raises(asyncio.CancelledError):
+        await scheduler.run()
+
+    assert [r.levelno for r in caplog.records if r.name == "bot.scheduler"] == [logging.WARNING, logging.INFO,
+                                                                                logging.INFO]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import pytest
 import pytest_asyncio
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +21,7 @@ from crm_core.config import PushSettings, Settings
 from crm_core.db import create_engine, create_sessionmaker
 from crm_core.models import Interaction
 from crm_core.reports.chart import DPI, HEIGHT_IN, WIDTH_IN
+from crm_core.reports.pushes import PushStore
 from tests.bot.conftest import ChatDriver
 from tests.conftest import OpenServices
 from tests.support.scheduling import RecordedPushes
@@ -210,3 +213,22 @@ async def test_pipeline_and_forecast_on_demand_say_which_probabilities(pushing: 
 
     assert t("summary.pipeline_title", whose="") in pipeline[0].text
     assert t("summary.basis_configured") in forecast[0].text
+
+
+async def test_on_postgresql_a_summary_another_process_is_still_computing_is_skipped_without_waiting(
+        backend: str, pushing: Engine, second_process: Engine, open_services: OpenServices,
+        clock: FrozenClock) -> None:
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's row locks: an insert of a key another transaction inserted waits for it")
+    clock.set(clock.now().replace(hour=18, minute=5))
+    period = clock.now().astimezone(PUSHING.tz).date().isoformat()
+    other = RecordedPushes(second_process)
+
+    async with open_services() as services:  # the first process's tick, its claim open while it computes
+        quang = await services.users.by_name("Quang")
+        assert quang is not None
+        store = PushStore(services.session, services.now, summary_time="18:00", digest_time="08:00")
+        assert await store.claim(quang.id, "summary", period)
+        assert await asyncio.wait_for(other.tick(), timeout=10) == []  # no lock timeout: done meanwhile
+
+    assert await other.tick() == []  # the first process has it
