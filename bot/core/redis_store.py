@@ -102,19 +102,25 @@ class RedisChatLocks:
             async with self._local.hold(key):
                 yield
             return
-        renewal = asyncio.create_task(self._renew(lock, key), name=f"chat lock renewal {_key_text(key)}")
+        done = asyncio.Event()
+        renewal = asyncio.create_task(self._renew(lock, key, done), name=f"chat lock renewal {_key_text(key)}")
         try:
             yield
         finally:
+            # A flag, not only a cancel: a cancellation swallowed inside redis-py's reacquire once left a chat's
+            # lock renewed for ever (and its later updates waiting). Never wait long for the renewal to end.
+            done.set()
             renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
+            await asyncio.wait({renewal}, timeout=1.0)
             with contextlib.suppress(Exception):  # a lease that ran out is someone else's lock now
                 await lock.release()
 
-    async def _renew(self, lock: Lock, key: Hashable) -> None:
-        while True:
-            await asyncio.sleep(self._timeout_s / 3)
+    async def _renew(self, lock: Lock, key: Hashable, done: asyncio.Event) -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self._timeout_s / 3)
+            if done.is_set():
+                return
             try:
                 await lock.reacquire()
             except LockError:  # it ran out (Redis unreachable for a whole lease): another process may hold it now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 
 import pytest
@@ -109,3 +110,31 @@ async def test_a_chat_lock_of_a_killed_process_frees_after_one_lease(redis: Redi
     # A process killed holding it never releases it and stops renewing it: its bare lease is left in Redis.
     await redis.set(f"{prefix}lock:telegram:777", "a-killed-process", px=500)
     await asyncio.wait_for(_enter(RedisChatLocks(redis, prefix=prefix), ("telegram", "777")), timeout=10)
+
+
+async def test_a_chat_lock_stops_being_renewed_when_released_even_if_redis_swallows_the_cancel(
+        redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis.asyncio.lock import Lock
+
+    real_reacquire = Lock.reacquire
+    renewals: list[float] = []
+
+    async def stubborn_reacquire(self: Lock) -> bool:  # as seen once under load: the cancel never reached us
+        renewals.append(asyncio.get_running_loop().time())
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.2)
+        return bool(await real_reacquire(self))
+
+    monkeypatch.setattr(Lock, "reacquire", stubborn_reacquire)
+    locks = RedisChatLocks(redis, prefix=prefix, timeout_s=3.0)  # renewed every second
+
+    async def handle_an_update() -> None:
+        async with locks.hold(("telegram", "9202")):
+            await asyncio.sleep(1.1)  # released while the first renewal is under way
+
+    await asyncio.wait_for(handle_an_update(), timeout=10)
+
+    renewed_while_held = len(renewals)
+    await asyncio.sleep(2.5)  # two more renewal periods
+    assert len(renewals) == renewed_while_held
+    assert await redis.keys(f"{prefix}lock:*") == []
