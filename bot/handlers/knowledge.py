@@ -31,7 +31,7 @@ from bot.core.progress import ProgressMessage
 from bot.core.router import HandlerResult, Router
 from bot.core.uploads import FileShelf
 from bot.texts import Texts
-from bot.texts.answers import phrase_answer
+from bot.texts.answers import display_title, phrase_answer
 from crm_core.errors import NotAvailable, NotFound
 from crm_core.flows.knowledge import FileTaken, KnowledgeRefused, looks_like_url
 from crm_core.policy import Audience, can_curate_knowledge
@@ -211,7 +211,8 @@ async def _test(ctx: Ctx, question: str) -> Reply:
     except NotAvailable:
         return Reply(ctx.t("kb.unavailable"))
     phrased = phrase_answer(answer, Texts(answer.language))
-    sources = "\n".join(ctx.t("kb.test_source", title=s.title, doc=s.doc, score=f"{s.score:.2f}")
+    # Titled as customers see them (no crumb made from the file name: the file is named beside it).
+    sources = "\n".join(ctx.t("kb.test_source", title=display_title(s.doc, s.title), doc=s.doc, score=f"{s.score:.2f}")
                         for s in answer.sources[:3]) or ctx.t("kb.test_no_sources")
     handoff = ctx.t("kb.test_handoff_yes", reason=ctx.t(f"kb.reason_{answer.reason}")
                     if answer.reason and ctx.t.has(f"kb.reason_{answer.reason}") else answer.reason or "—") \

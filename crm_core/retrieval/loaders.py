@@ -36,6 +36,12 @@ TEXT_ENCODINGS = ("utf_8", "utf_16", "utf_32", "cp1258", "cp1252")
 MAX_CHAOS = 0.2
 BREADCRUMB = " › "
 _CHUNK_CHARS = 900
+# A first line this short, ending without punctuation and followed by text, is a plain text's or PDF page's heading.
+_HEADING_CHARS = 60
+# Text this much larger than a PDF page's body text is a heading.
+_HEADING_SIZE_RATIO = 1.15
+# Spreadsheet names a program gives a new sheet: no title of the document.
+_DEFAULT_SHEET_RE = re.compile(r"^(sheet|trang tinh|feuil|tabelle|hoja|foglio|planilha|blad)\s*\d*$")
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE_RE = re.compile(r"^\s*(```|~~~)")
@@ -174,7 +180,7 @@ def _norm_header(value: object) -> str:
     return nfc(str(value or "")).strip().casefold()
 
 
-def _faq_units(rows: Iterable[list[object]], doc: str) -> list[Unit]:
+def _faq_units(rows: Iterable[list[object]], doc: str, doc_title: str | None = None) -> list[Unit]:
     it = iter(rows)
     header = next(it, None)
     if header is None:
@@ -185,7 +191,7 @@ def _faq_units(rows: Iterable[list[object]], doc: str) -> list[Unit]:
     v_col = next((i for i, n in enumerate(names) if n in _VARIANT_COLS), None)
     if q_col is None or a_col is None:
         raise MissingColumns(f"{doc}: a FAQ table needs 'question' and 'answer' columns", doc=doc)
-    doc_title = doc_title_from_name(doc)
+    doc_title = doc_title or doc_title_from_name(doc)
     units: list[Unit] = []
     for row in it:
         cells = [nfc(str(c)).strip() if c is not None else "" for c in row]
@@ -231,7 +237,7 @@ def _read_xlsx(path: Path, doc: str) -> list[Unit]:
             if not rows:
                 continue
             try:
-                units.extend(_faq_units(rows, doc))
+                units.extend(_faq_units(rows, doc, _sheet_title(sheet.title)))
             except MissingColumns as exc:
                 errors.append(exc)
         if not units and errors:
@@ -239,6 +245,12 @@ def _read_xlsx(path: Path, doc: str) -> list[Unit]:
         return units
     finally:
         book.close()
+
+
+def _sheet_title(name: str | None) -> str | None:
+    """A sheet's own name as the table's title ("Câu hỏi bán hàng"); None for a name a program gave ("Sheet1")."""
+    name = nfc(name or "").strip()
+    return name if name and not _DEFAULT_SHEET_RE.match(fold(name)) else None
 
 
 def text_chunks(text: str, limit: int = _CHUNK_CHARS) -> list[str]:
@@ -265,42 +277,120 @@ def _chunk_units(chunks: list[str], doc: str, doc_title: str) -> list[Unit]:
     units: list[Unit] = []
     seen: set[str] = set()
     for i, chunk in enumerate(chunks, start=1):
-        label = _chunk_label(chunk)
+        label = base = _chunk_label(chunk)
         if fold(label) in seen:
             label = f"{label} ({i})"
         seen.add(fold(label))
-        units.append(Unit(doc=doc, section=label, title=f"{doc_title}{BREADCRUMB}{label}", text=chunk))
+        # A chunk under the document's own heading is titled by it once, not "Heading › Heading".
+        title = doc_title if fold(base) == fold(doc_title) else f"{doc_title}{BREADCRUMB}{label}"
+        units.append(Unit(doc=doc, section=label, title=title, text=chunk))
     return units
 
 
+def _heading_line(lines: list[str]) -> str | None:
+    """The first line when it reads as a heading: short, no closing punctuation, text after it."""
+    filled = [ln.strip() for ln in lines if ln.strip()]
+    if len(filled) < 2:
+        return None
+    first = filled[0]
+    if len(first) > _HEADING_CHARS or first.endswith((".", ",", ";", ":", "!", "?", "…")):
+        return None
+    return first
+
+
 def _read_txt(path: Path, doc: str) -> list[Unit]:
-    return _chunk_units(text_chunks(_decode(path, doc)), doc, doc_title_from_name(doc))
+    """A plain text: titled by its first line when that is a heading (as typed, with its accents), else by its name."""
+    text = _decode(path, doc)
+    heading = _heading_line(text.splitlines())
+    return _chunk_units(text_chunks(text), doc, heading or doc_title_from_name(doc))
 
 
 def _read_pdf(path: Path, doc: str) -> list[Unit]:
+    """A PDF: each page's headings (larger type, else a short first line) start their own paragraph, so a chunk is
+    labelled by its heading alone; the document's title is its metadata title, else its first heading."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path)
-        pages = [nfc(page.extract_text() or "") for page in reader.pages]
+        pages = [_pdf_page(page) for page in reader.pages]
     except (PdfReadError, OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptFile(f"{doc}: damaged or unreadable PDF", doc=doc) from exc
-    title = doc_title_from_name(doc)
-    meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    if meta_title.strip():
-        title = nfc(meta_title.strip())
-    chunks = [c for page in pages for c in text_chunks(_reflow(page))]
+    meta_title = nfc(((reader.metadata.title if reader.metadata else None) or "").strip())
+    first_heading = next((h for _, headings in pages for h in headings), None)
+    title = meta_title or first_heading or doc_title_from_name(doc)
+    chunks = [c for text, headings in pages for c in _pdf_chunks(_reflow(text, headings), headings)]
     return _chunk_units(chunks, doc, title)
 
 
-def _reflow(page: str) -> str:
-    # PDF text comes line-wrapped: join wrapped lines, keep blank lines as paragraph breaks.
+def _pdf_chunks(text: str, headings: list[str]) -> list[str]:
+    """Chunks of a page that each start at a heading: a heading begins a new chunk, and a part too long for
+    one chunk carries its heading again (so it is labelled, and found, by it)."""
+    alone = {" ".join(h.split()) for h in headings}
+    sections: list[list[str]] = [[]]
+    for paragraph in text.split("\n\n"):
+        if " ".join(paragraph.split()) in alone and sections[-1]:
+            sections.append([])
+        sections[-1].append(paragraph)
+    chunks: list[str] = []
+    for section in sections:
+        parts = text_chunks("\n\n".join(section))
+        heading = section[0] if " ".join(section[0].split()) in alone else None
+        chunks += parts[:1] + [f"{heading}\n\n{part}" if heading else part for part in parts[1:]]
+    return chunks
+
+
+def _pdf_page(page: Any) -> tuple[str, list[str]]:
+    """A page's text and its heading lines, in order."""
+    pieces: list[tuple[float, str]] = []
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        if text:
+            scale = abs(float(tm[3] or tm[0] or 1)) * abs(float(cm[3] or cm[0] or 1))
+            pieces.append((round(float(size or 0) * scale, 1), text))
+
+    text = nfc(page.extract_text(visitor_text=visit) or "")
+    lines = [ln.strip() for ln in text.splitlines()]
+    headings = _larger_lines(pieces, lines)
+    if not headings:
+        first = _heading_line(lines)
+        headings = [first] if first else []
+    return text, headings
+
+
+def _larger_lines(pieces: list[tuple[float, str]], lines: list[str]) -> list[str]:
+    """The page's lines set in type larger than its body text (the size most of its characters have)."""
+    weight: dict[float, int] = {}
+    for size, text in pieces:
+        weight[size] = weight.get(size, 0) + len(text.strip())
+    if len(weight) < 2:
+        return []
+    body = max(weight, key=lambda size: weight[size])
+    runs: list[str] = []
+    current = ""
+    for size, text in pieces:
+        if size >= body * _HEADING_SIZE_RATIO:
+            current += text
+        elif current:
+            runs.append(current)
+            current = ""
+    runs.append(current)
+    large = {" ".join(part.split()) for run in runs for part in run.splitlines() if part.strip()}
+    return [ln for ln in lines if ln and " ".join(ln.split()) in large and len(ln) <= _CHUNK_CHARS // 4]
+
+
+def _reflow(page: str, headings: Iterable[str] = ()) -> str:
+    # PDF text comes line-wrapped: join wrapped lines, keep blank lines as paragraph breaks; a heading is a
+    # paragraph of its own (joined to its body it would run into the chunk's label).
+    alone = {" ".join(h.split()) for h in headings}
     lines = [ln.strip() for ln in page.splitlines()]
     out: list[str] = []
     for line in lines:
+        heading = bool(line) and " ".join(line.split()) in alone
         if not line:
             out.append("")
+        elif heading:
+            out += ["", line, ""]
         elif out and out[-1] and not out[-1].endswith((".", ":", "?", "!")):
             out[-1] = f"{out[-1]} {line}"
         else:
