@@ -2,7 +2,8 @@
 
 Process A (here: a second KnowledgeBase on the same home) adds a document; process B, warm, answers a question at
 once and then keeps asking until the new document is served. Prints B's latencies: the first question after the
-change, the slowest, and the time until the new content is served. Run: .venv/bin/python -m benchmarks.reload.bench
+change, the slowest, and the time until the new content is served.
+Run: `chatcrm bench reload --json` (or .venv/bin/python -m benchmarks.reload.bench).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ QUESTION = "lắp điều hòa daikin có mất phí không"
 LIMIT_S = 120.0
 
 
-def main() -> None:
+def run() -> dict[str, object]:
+    """Measure process B's answers around process A's change (`chatcrm bench reload --json`)."""
     embedder = default_embedder()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
@@ -47,10 +49,14 @@ def main() -> None:
                 served_after = time.perf_counter() - changed
                 break
             time.sleep(0.05)
-        print(json.dumps({"cold_load_s": round(cold, 2), "ingest_s": round(ingest, 2),
-                          "first_question_after_change_s": round(latencies[0], 3),
-                          "slowest_question_s": round(max(latencies), 3), "questions": len(latencies),
-                          "new_content_served_after_s": None if served_after is None else round(served_after, 2)}))
+        return {"cold_load_s": round(cold, 2), "ingest_s": round(ingest, 2),
+                "first_question_after_change_s": round(latencies[0], 3),
+                "slowest_question_s": round(max(latencies), 3), "questions": len(latencies),
+                "new_content_served_after_s": None if served_after is None else round(served_after, 2)}
+
+
+def main() -> None:
+    print(json.dumps(run()))
 
 
 if __name__ == "__main__":
