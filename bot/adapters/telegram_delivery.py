@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.adapters.telegram_convert import CHANNEL
-from bot.core.messages import Inbound, Reply
+from bot.core.messages import Inbound, Reply, is_toast_only
 from crm_core.services.outbox import FailureKind
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class TelegramReplies(ABC):
                 continue
             if reply.channel not in (None, CHANNEL):
                 log.warning("skipping a %s reply handed to the telegram adapter (chat %s)", reply.channel, chat_id)
+                continue
+            if is_toast_only(reply, inbound):  # the toast went with the button's answer; no message
                 continue
             if chat_id in blocked:
                 follow_ups += await self._failed(reply, chat_id, "unreachable", "the chat refused an earlier message")

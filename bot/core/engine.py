@@ -40,7 +40,7 @@ from bot.core.channel import ChannelIO
 from bot.core.context import Ctx
 from bot.core.inputs import clean_inbound
 from bot.core.locks import ChatLock, ChatLocks
-from bot.core.messages import Inbound, Reply, staff_chat_id
+from bot.core.messages import Inbound, Reply, is_toast_only, staff_chat_id
 from bot.core.outbox import addressed, from_item, to_payload
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
@@ -226,6 +226,9 @@ class Engine:
         staff_origin = Origin(inbound.channel, inbound.chat_id, ctx.lang) if ctx.user is not None else None
         queued = []
         for reply in replies:
+            if is_toast_only(reply, inbound):  # answered with the button's toast; nothing to deliver
+                queued.append(reply)
+                continue
             to_other_chat = reply.chat_id is not None and reply.chat_id != inbound.chat_id
             outgoing = addressed(reply, channel=inbound.channel, chat_id=inbound.chat_id,
                                  edit_message_id=inbound.callback_message_id)

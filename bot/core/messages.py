@@ -144,6 +144,9 @@ class Reply:
     channel: str | None = None
     edit: bool = False
     toast: str | None = None
+    # Answering a button press: the toast alone, no message (a repeated tap needs no line in the chat). The
+    # text stays for channels without toasts and for a reply to typed text, which are sent as usual.
+    toast_only: bool = False
     file: OutFile | None = None
     remove_keyboard: bool = False
     meta: dict[str, str] = field(default_factory=dict)
@@ -165,6 +168,12 @@ class Reply:
             raise ValueError("a reply needs text")
         if len(self.text) > MAX_TEXT_CHARS:
             raise ValueError(f"reply text is {len(self.text)} characters; the limit is {MAX_TEXT_CHARS}")
+
+
+def is_toast_only(reply: Reply, inbound: Inbound | None) -> bool:
+    """Tell whether `reply` is only the toast answering the button press `inbound` (no message to send)."""
+    return (reply.toast_only and reply.toast is not None and inbound is not None and inbound.is_callback
+            and reply.chat_id in (None, inbound.chat_id))
 
 
 class StaffAddress(Protocol):

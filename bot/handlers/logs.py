@@ -336,6 +336,10 @@ async def on_log_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         if isinstance(result, FieldUnreadable):
             await ctx.set_state("log_edit", {"draft": result.draft_id, "field": field})
         return _rendered(ctx, result, edit=True)
+    if cb.action == "stg":  # a stage picked after a typed one could not be read: the field edit is done
+        picked = await logs.choose_stage(owner, draft_id, cb.arg_int(1))
+        await ctx.clear_state()
+        return _rendered(ctx, picked, edit=True)
     if cb.action == "f":
         field = require_editable(cb.args[1])
         shown = await logs.show(owner, draft_id)
@@ -481,6 +485,8 @@ def _ask_again(ctx: Ctx, result: FieldUnreadable) -> Reply:
     field = ctx.t(f"field.{result.field}").lower()
     if isinstance(result, FieldTooLong):
         hint = ctx.t("log.too_long_value", field=field, length=len(result.text), limit=result.limit)
+    elif result.stages:
+        return _which_stage(ctx, result)
     else:
         hint = ctx.t(UNREADABLE_HINTS.get(result.field, "log.bad_due"), text=result.text)
     hint += "\n" + ctx.t("log.type_again", field=field)
@@ -488,6 +494,15 @@ def _ask_again(ctx: Ctx, result: FieldUnreadable) -> Reply:
         return Reply(hint)
     card = preview(ctx, LogPreview(draft_id=result.draft_id, fields=result.fields))
     return replace(card, text=fmt.clip_lines(card.text + "\n\n" + hint))
+
+
+def _which_stage(ctx: Ctx, result: FieldUnreadable) -> Reply:
+    """No stage in what was typed: the pipeline's stages to tap (typing one still works, the edit stays open)."""
+    text = ctx.t("log.which_stage", text=fmt.clip(" ".join(result.text.split()), 200))
+    buttons = [Button(fmt.clip(s.name(ctx.lang), BUTTON_CHARS), pack("log", "stg", result.draft_id, s.id))
+               for s in result.stages]
+    buttons.append(Button(ctx.t("btn.back"), pack("log", "show", result.draft_id)))
+    return Reply(text, keyboard=Keyboard.column(buttons, per_row=2))
 
 
 def _field_picker(ctx: Ctx, draft_id: int) -> Reply:
@@ -524,7 +539,7 @@ def _edit_not_applied(ctx: Ctx, closed: LogClosed | None) -> Reply:
 def _already(ctx: Ctx, closed: LogClosed) -> Reply:
     key = {"saved": "log.already_saved", "cancelled": "log.already_cancelled", "undone": "log.already_undone"}
     text = ctx.t(key.get(closed.status, "common.stale_button"))
-    return Reply(text, toast=text[:200])
+    return Reply(text, toast=text[:200], toast_only=True)  # a tap on a closed card: the popup says it all
 
 
 def _saved(ctx: Ctx, saved: LogSaved) -> Reply:

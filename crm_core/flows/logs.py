@@ -20,6 +20,7 @@ from crm_core.flows.notices import DealNotice, Notice, staff_recipient
 from crm_core.llm import fill_missing_with_llm
 from crm_core.models import Company, Contact, Task
 from crm_core.pipelines.reasons import clean_reason
+from crm_core.pipelines.stage_words import stage_in_text
 from crm_core.ports import Ports
 from crm_core.schemas import (
     EDITABLE_FIELDS,
@@ -28,6 +29,7 @@ from crm_core.schemas import (
     DraftFields,
     EditableField,
     LogDraftOut,
+    StageOut,
     TaskMatch,
     TaskOut,
     UserOut,
@@ -95,6 +97,7 @@ class FieldUnreadable(BaseModel):
     field: EditableField
     text: str
     fields: DraftFields | None = None  # the draft as it stands, to show its card again
+    stages: list[StageOut] = []  # for an unread stage: the pipeline's stages, to pick one of instead
 
 
 class FieldTooLong(FieldUnreadable):
@@ -331,7 +334,7 @@ class LogFlow:
             return FieldTooLong(draft_id=kept_draft_id, field=field, text=text, limit=limit, fields=kept.fields)
         changed = await self._changed_field(kept.fields, field, text, language=language, now=now)
         if changed is None:
-            return FieldUnreadable(draft_id=kept_draft_id, field=field, text=text, fields=kept.fields)
+            return await self._unreadable(kept_draft_id, field, text, kept.fields)
         closed = await self.cancel(owner, new_draft_id)
         if closed is not None:
             return closed
@@ -387,6 +390,22 @@ class LogFlow:
         return await self._store(owner, draft_id, draft.fields.model_copy(update={"stage": None,
                                                                                   "close_confirmed": False}))
 
+    async def choose_stage(self, owner: UserOut, draft_id: int, stage_id: int) -> LogPreview | LogClosed:
+        """Pick the stage among the pipeline's, offered when a typed stage could not be read."""
+        draft = await self.open(owner, draft_id)
+        if isinstance(draft, LogClosed):
+            return draft
+        stage = next((s for s in await self.services.pipelines.default_stages() if s.id == stage_id), None)
+        if stage is None:
+            raise ValueError(f"no stage {stage_id} in the default pipeline")  # a stale or forged button
+        return await self._store(owner, draft_id, draft.fields.model_copy(update={"stage": stage.key}))
+
+    async def _unreadable(self, draft_id: int, field: EditableField, text: str,
+                          fields: DraftFields) -> FieldUnreadable:
+        """The typed value is no value of `field`; for a stage, with the stages to pick one of."""
+        stages = await self.services.pipelines.default_stages() if field == "stage" else []
+        return FieldUnreadable(draft_id=draft_id, field=field, text=text, fields=fields, stages=stages)
+
     async def choose_due(self, owner: UserOut, draft_id: int, due: date) -> LogPreview | LogClosed:
         """Pick one of the dates the log could mean."""
         draft = await self.open(owner, draft_id)
@@ -405,7 +424,7 @@ class LogFlow:
             return FieldTooLong(draft_id=draft_id, field=field, text=text.strip(), limit=limit, fields=draft.fields)
         changed = await self._changed_field(draft.fields, field, text.strip(), language=language, now=now)
         if changed is None:
-            return FieldUnreadable(draft_id=draft_id, field=field, text=text, fields=draft.fields)
+            return await self._unreadable(draft_id, field, text, draft.fields)
         too_long = {name: chars for name, chars in changed.too_long.items() if name != field}
         return await self._store(owner, draft_id, changed.model_copy(update={"too_long": too_long}))
 
@@ -616,9 +635,9 @@ class LogFlow:
             return fields.model_copy(update={"quantity": int(count.group(1)), "product": product,
                                              "quantity_more": quantity_is_more(text, int(count.group(1))),
                                              "unreadable": unreadable})
-        if field == "stage":
-            stage = await self.services.pipelines.default_stage(text)
-            return fields.model_copy(update={"stage": stage.key})
+        if field == "stage":  # a stage word, also inside a sentence; a denied one ("ko phải thua") is not it
+            stage = stage_in_text(text, await self.services.pipelines.default_stages())
+            return None if stage is None else fields.model_copy(update={"stage": stage.key})
         if field == "company":
             return await self._resolve_names(fields.model_copy(update={"company": text, "contact_choice": None}))
         if field == "contact":

@@ -16,11 +16,17 @@ A deal nobody names a stage for starts in the pipeline's first open stage.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
+from functools import cache
+from importlib import resources
 
 from crm_core.pipelines.templates import GENERAL
 from crm_core.schemas import StageOut
 from crm_core.textnorm import fold
+from crm_core.understanding.classify import find_stage
+from crm_core.understanding.text import prepare
 
 # The stage a log implies when it names none: someone talked to the customer. A pipeline without such a
 # stage (by key or name) starts the deal in its first open stage.
@@ -69,3 +75,55 @@ def stage_for(word: str | None, stages: Sequence[StageOut]) -> StageOut | None:
 def log_opening(stages: Sequence[StageOut]) -> StageOut:
     """Return the stage a deal a log creates starts in when the log names no stage."""
     return named(LOG_OPENING_WORD, stages) or first_open(stages)
+
+
+# --- a stage typed in a sentence ("vẫn đang báo giá nha, ko phải thua") -----------------------------------------
+
+_CLAUSE_END = re.compile(r"[,.;!?\n]|(?<![a-z0-9])(?:ma|nhung|but)(?![a-z0-9])")
+
+
+@cache
+def _negation() -> re.Pattern[str]:
+    raw = resources.files("crm_core.pipelines").joinpath("data", "stage_negations.json").read_text(encoding="utf-8")
+    cues = sorted(json.loads(raw)["cues"], key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(c) for c in cues) + r")(?![a-z0-9])")
+
+
+def _without_denied(original: str, folded: str, stages: Sequence[StageOut]) -> tuple[str, str]:
+    """Blank out each denied stage ("ko phải thua"): a cue and the rest of its clause, when that names a stage."""
+    for cue in _negation().finditer(folded):
+        end = _CLAUSE_END.search(folded, cue.end())
+        stop = end.start() if end else len(folded)
+        denied = folded[cue.end():stop]
+        if find_stage(original[cue.end():stop], denied) is None and not _names_in(denied, stages):
+            continue
+        blank = " " * (stop - cue.start())
+        original = original[:cue.start()] + blank + original[stop:]
+        folded = folded[:cue.start()] + blank + folded[stop:]
+    return original, folded
+
+
+def _names_in(folded: str, stages: Sequence[StageOut]) -> list[tuple[int, StageOut]]:
+    """Return the stages whose name (either language) is a phrase of `folded`, with the name's length."""
+    found: list[tuple[int, StageOut]] = []
+    for stage in stages:
+        for name in {fold(stage.name_vi), fold(stage.name_en)}:
+            if name and re.search(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", folded):
+                found.append((len(name), stage))
+    return found
+
+
+def stage_in_text(text: str, stages: Sequence[StageOut]) -> StageOut | None:
+    """Return the stage a typed value means: a stage's key or name, or one named or hinted in a sentence.
+
+    A denied stage ("ko phải thua", "not lost") does not count; None when the text names no stage.
+    """
+    whole = named(text.strip(), stages) or stage_for(fold(text), stages)
+    if whole is not None:
+        return whole
+    original, folded = prepare(text)
+    original, folded = _without_denied(original, folded, stages)
+    by_name = _names_in(folded, stages)
+    if by_name:  # the pipeline's own name for a stage, the longest first ("Đã báo giá" over "Báo giá")
+        return max(by_name, key=lambda found: found[0])[1]
+    return stage_for(find_stage(original, folded), stages)
