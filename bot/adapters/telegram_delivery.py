@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from bot.adapters.telegram_convert import CHANNEL
@@ -29,6 +30,11 @@ def toast_of(replies: Sequence[Reply]) -> str | None:
     """Return the first toast among replies, clipped to Telegram's 200 characters."""
     toast = next((r.toast for r in replies if r.toast), None)
     return toast[:200] if toast else None
+
+
+def unless_toasted(replies: Sequence[Reply]) -> list[Reply]:
+    """Return `replies` with the toast-only ones made messages: their toast could not be shown."""
+    return [replace(r, toast_only=False) if r.toast_only else r for r in replies]
 
 
 class DeliveryReport(Protocol):

@@ -155,6 +155,43 @@ async def test_a_callback_without_a_toast_is_still_answered(running: RunBot, api
     assert api.texts(CHAT) == ["Chọn:", "Để sau nhé"]
 
 
+async def test_a_toast_only_answer_shows_the_toast_and_sends_no_message(running: RunBot, api: FakeBotApi) -> None:
+    def respond(inbound: Inbound) -> list[Reply]:
+        if inbound.is_callback:
+            return [Reply(text="Đã lưu rồi", toast="Đã lưu rồi", toast_only=True)]
+        return [Reply(text="Chọn:", keyboard=menu_keyboard())]
+
+    async with running(api, ScriptedEngine(respond)):
+        await api.say(CHAT, "deal 1")
+        update_id = api.tap(CHAT, "Hoãn")
+        await api.wait_for(lambda: api.callback_answer(update_id))
+
+    answer = api.callback_answer(update_id)
+    assert answer is not None
+    assert answer["text"] == "Đã lưu rồi"
+    assert api.texts(CHAT) == ["Chọn:"]
+
+
+async def test_a_toast_only_answer_too_late_for_its_toast_is_sent_as_a_message(
+        running: RunBot, api: FakeBotApi) -> None:
+    release = asyncio.Event()
+
+    async def respond(inbound: Inbound) -> list[Reply]:
+        if inbound.is_callback:
+            await release.wait()
+            return [Reply(text="Đã lưu rồi", toast="Đã lưu rồi", toast_only=True)]
+        return [Reply(text="Chọn:", keyboard=menu_keyboard())]
+
+    async with running(api, ScriptedEngine(respond), callback_answer_deadline_s=0.01):
+        await api.say(CHAT, "deal 1")
+        update_id = api.tap(CHAT, "Hoãn")
+        await api.wait_for(lambda: api.callback_answer(update_id))
+        release.set()
+        await api.wait_for(2, chat_id=CHAT)
+
+    assert api.texts(CHAT) == ["Chọn:", "Đã lưu rồi"]
+
+
 async def test_a_slow_engine_does_not_keep_the_callback_waiting(running: RunBot, api: FakeBotApi) -> None:
     release = asyncio.Event()
 

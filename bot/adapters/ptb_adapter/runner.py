@@ -41,7 +41,7 @@ from bot.adapters.ptb_adapter.channel_io import TelegramIO
 from bot.adapters.ptb_adapter.convert import CHANNEL, update_chat_id, update_to_inbound
 from bot.adapters.ptb_adapter.render import ReplyRenderer
 from bot.adapters.ptb_adapter.session import PtbApplication, build_application, retry_after_seconds
-from bot.adapters.telegram_delivery import chat_ref, toast_of
+from bot.adapters.telegram_delivery import chat_ref, toast_of, unless_toasted
 from bot.core.limits import RateLimiter
 from bot.core.locks import ChatLocks
 from bot.core.messages import Reply
@@ -63,15 +63,18 @@ class _CallbackAnswer:
         self._lock = asyncio.Lock()
         self.done = False
 
-    async def send(self, text: str | None) -> None:
+    async def send(self, text: str | None) -> bool:
+        """Answer with `text`; False when the query was answered already (the deadline came first) or failed."""
         async with self._lock:
             if self.done:
-                return
+                return False
             self.done = True
             try:
                 await self._bot.answer_callback_query(self._query_id, text=text)
             except (TelegramError, OSError) as exc:
                 log.warning("could not answer callback query %s: %s", self._query_id, exc)
+                return False
+            return True
 
     async def send_after(self, delay_s: float) -> None:
         await asyncio.sleep(delay_s)
@@ -157,8 +160,8 @@ class PtbAdapter:
             log.debug("update %s carries nothing to handle", update.update_id)
             return
         replies = await self.engine.handle(inbound, io=TelegramIO(bot))
-        if answer is not None:
-            await answer.send(toast_of(replies))
+        if answer is not None and not await answer.send(toast_of(replies)):
+            replies = unless_toasted(replies)  # the toast came too late to show: its text is sent instead
         await self.renderer(bot).render(replies, inbound)
 
     def renderer(self, bot: Bot) -> ReplyRenderer:
