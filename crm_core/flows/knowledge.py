@@ -8,7 +8,9 @@
     documents()          what is indexed, with who sent each file and when
     remove(doc) / reindex(doc)
     test(question)       exactly what a customer would be answered (nothing written)
-    gaps()               last 30 days' questions handed off for low confidence or rated 👎, grouped
+    gaps()               last 30 days' questions (at most 500) handed off for low confidence or as out of
+                         scope, or rated 👎, grouped by words or meaning; once gap answers exist, groups
+                         the knowledge base now answers are left out
     answer_gap(id, text) the answer becomes an entry of the gap answers' FAQ table, ingested at once
 
 Admins only (`policy.can_curate_knowledge`). Slow work (reading a pdf, embedding) never runs on the event loop
@@ -31,19 +33,35 @@ from sqlalchemy import delete, or_, select
 
 from crm_core.config import Settings
 from crm_core.errors import Forbidden, InvalidInput, NotAvailable, NotFound
-from crm_core.knowledge_admin.gaps import GapGroup, GapQuestion, answered_questions, group_questions, with_answer
+from crm_core.knowledge_admin.gaps import (
+    MAX_QUESTIONS,
+    GapGroup,
+    GapQuestion,
+    answered_questions,
+    group_questions,
+    meaning_text,
+    with_answer,
+)
 from crm_core.models import CustomerQuestion, KnowledgeFile
 from crm_core.policy import can_curate_knowledge
 from crm_core.ports import KnowledgeShelfPort, Ports
+from crm_core.retrieval.embedder import Embedder
 from crm_core.retrieval.loaders import SUPPORTED_SUFFIXES
 from crm_core.retrieval.models import Answer, IngestReport
 from crm_core.schemas import UserOut
 from crm_core.services import Services
+from crm_core.textnorm import fold
 from crm_core.uow import StorePhase
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what a channel lets a bot download (Telegram's getFile)
 GAP_DAYS = 30
 GAP_ANSWERS_FILE = "gap-answers.csv"
+GAP_REASONS = ("low_confidence", "out_of_scope")
+# Small process-wide caches for /gaps: a question's vector (by model and text), and whether the knowledge
+# base (as its documents stand) answers a group's example. Bounded: dropped whole when full.
+_VECTORS: dict[tuple[str, str], list[float]] = {}
+_ANSWERED: dict[tuple[str, str], bool] = {}
+_CACHE_MAX = 4000
 FILES_FOLDER = "knowledge-files"
 PREVIOUS_FOLDER = "knowledge-files-previous"
 # One file at a time: two admins sending the same name must not interleave the swap of the kept copy.
@@ -266,22 +284,38 @@ class KnowledgeFlow:
     # --- gaps -------------------------------------------------------------------------------------------
 
     async def gaps(self, actor: UserOut, *, days: int = GAP_DAYS) -> list[GapGroup]:
-        """Group the last `days` days' questions handed off for low confidence or rated 👎 (answered ones left out)."""
+        """Group the last `days` days' unanswered questions (answered ones left out).
+
+        Unanswered: handed off for low confidence or as out of scope (what customers ask that the knowledge
+        has no word of: the admin may well want to answer it), or rated 👎. Hand-offs for any other reason
+        (unsafe, another customer's data, complaints, asking for a person) are not knowledge to write.
+        """
         _require_admin(actor)
         since = self._services.now - timedelta(days=days)
-        rows = await self._services.session.execute(
+        rows = list(await self._services.session.execute(
             select(CustomerQuestion.id, CustomerQuestion.question, CustomerQuestion.asked_at,
-                   CustomerQuestion.feedback)
+                   CustomerQuestion.feedback, CustomerQuestion.reason)
             .where(CustomerQuestion.asked_at >= since,
                    or_(CustomerQuestion.feedback == "down",
-                       (CustomerQuestion.handoff.is_(True)) & (CustomerQuestion.reason == "low_confidence")))
-            .order_by(CustomerQuestion.asked_at))
-        covered = answered_questions(await asyncio.to_thread(self._gap_answers_text))
-        from crm_core.textnorm import fold
+                       (CustomerQuestion.handoff.is_(True)) & (CustomerQuestion.reason.in_(GAP_REASONS))))
+            .order_by(CustomerQuestion.asked_at.desc()).limit(MAX_QUESTIONS)))
+        await self._tx.end_reads()
+        answers_text = await asyncio.to_thread(self._gap_answers_text)
+        covered = answered_questions(answers_text)
+        questions = [GapQuestion(id=i, text=q, asked_at=at, why="rated_down" if fb == "down" else str(reason))
+                     for i, q, at, fb, reason in reversed(rows) if q.strip() and fold(q) not in covered]
+        vectors = await asyncio.to_thread(self._meaning_vectors, [q.text for q in questions])
+        groups = group_questions(questions, vectors=vectors)
+        if not answers_text or self._shelf is None:
+            return groups
+        return await asyncio.to_thread(_still_unanswered, self._shelf, groups)
 
-        questions = [GapQuestion(id=i, text=q, asked_at=at, why="rated_down" if fb == "down" else "low_confidence")
-                     for i, q, at, fb in rows if q.strip() and fold(q) not in covered]
-        return group_questions(questions)
+    def _meaning_vectors(self, texts: list[str]) -> list[list[float]] | None:
+        """Embed the questions with the knowledge base's own embedder (None when it has none: words only)."""
+        embedder: Embedder | None = getattr(self._shelf, "embedder", None)
+        if embedder is None or not texts:
+            return None
+        return _embed_cached(embedder, texts)
 
     async def answer_gap(self, actor: UserOut, key: int, answer: str) -> FileTaken:
         """Add `answer` to the knowledge base for the group of question `key`, in force at once; audited."""
@@ -325,6 +359,37 @@ class KnowledgeFlow:
         if self._shelf is None:
             raise NotAvailable("the knowledge base is not open", reason="knowledge")
         return self._shelf
+
+
+def _embed_cached(embedder: Embedder, texts: list[str]) -> list[list[float]]:
+    missing = list(dict.fromkeys(t for t in texts if (embedder.name, t) not in _VECTORS))
+    if missing:
+        if len(_VECTORS) + len(missing) > _CACHE_MAX:
+            _VECTORS.clear()
+        fresh = embedder.embed_queries([meaning_text(t) for t in missing])
+        _VECTORS.update({(embedder.name, t): v for t, v in zip(missing, fresh, strict=True)})
+    return [_VECTORS[(embedder.name, t)] for t in texts]
+
+
+def _still_unanswered(shelf: KnowledgeShelfPort, groups: list[GapGroup]) -> list[GapGroup]:
+    """Leave out the groups whose example the knowledge base now answers without handing off.
+
+    Only called once gap answers exist (an answer written for one group may answer its paraphrases asked
+    later, or kept beyond the variants written). One `ask` per group's example, remembered for as long as
+    the indexed documents stay the same.
+    """
+    state = hashlib.sha256(repr([(d.doc, d.sections, d.bytes, d.ingested_at) for d in shelf.list_docs()])
+                           .encode()).hexdigest()
+    kept: list[GapGroup] = []
+    for group in groups:
+        key = (state, fold(group.example))
+        if key not in _ANSWERED:
+            if len(_ANSWERED) >= _CACHE_MAX:
+                _ANSWERED.clear()
+            _ANSWERED[key] = not shelf.ask(group.example).handoff
+        if not _ANSWERED[key]:
+            kept.append(group)
+    return kept
 
 
 def _require_admin(actor: UserOut) -> None:
