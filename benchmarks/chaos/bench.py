@@ -36,9 +36,8 @@ import tempfile
 import threading
 import time
 import unicodedata
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -208,25 +207,11 @@ def postgres_server_url() -> str | None:
     return next((os.environ[name] for name in POSTGRES_ENVS if os.environ.get(name)), None)
 
 
-@contextlib.asynccontextmanager
-async def postgres_database(server_url: str) -> AsyncIterator[str]:
-    """Create a fresh database on the server of `server_url`; yield its URL; drop it afterwards."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.ext.asyncio import create_async_engine
+def postgres_database(server_url: str) -> contextlib.AbstractAsyncContextManager[str]:
+    """A fresh `chaos_…` database on the server of `server_url`, dropped afterwards."""
+    from benchmarks.common.databases import postgres_database as throwaway_database
 
-    name = f"chaos_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    return throwaway_database(server_url, prefix="chaos")
 
 
 async def _on_postgres(server_url: str, scenario: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:

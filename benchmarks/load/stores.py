@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks.common.databases import postgres_database as throwaway_database
 from bot.app import build_app
 from crm_core.config import LlmSettings, Settings
 from crm_core.demo.seed import seed_demo
@@ -70,21 +68,9 @@ async def forget_keys(url: str, prefix: str) -> int:
         await client.aclose()
 
 
-@contextlib.asynccontextmanager
-async def postgres_database(server_url: str) -> AsyncIterator[str]:
-    """Create a fresh database on the server of `server_url`; yield its URL; drop it afterwards."""
-    name = f"load_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+def postgres_database(server_url: str) -> contextlib.AbstractAsyncContextManager[str]:
+    """A fresh `load_…` database on the server of `server_url`, dropped afterwards."""
+    return throwaway_database(server_url, prefix="load")
 
 
 def seed_settings(home: Path, database_url: str) -> Settings:
