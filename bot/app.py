@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
@@ -73,9 +74,18 @@ async def prepare_store(settings: Settings, clock: Clock) -> tuple[AsyncEngine, 
     await upgrade(url)
     db = create_engine(url)
     sessionmaker = create_sessionmaker(db)
-    async with UnitOfWork(sessionmaker) as uow:
-        await Services.build(uow.session, now=clock.now()).pipelines.ensure_default()
+    await install_default_pipeline(sessionmaker, clock)
     return db, sessionmaker
+
+
+async def install_default_pipeline(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    """Install the general pipeline as default when there is none, once whoever else is starting at the same time."""
+    try:
+        async with UnitOfWork(sessionmaker) as uow:
+            await Services.build(uow.session, now=clock.now()).pipelines.ensure_default()
+    except IntegrityError:  # another process (a second worker starting at the same time) installed it first
+        async with UnitOfWork(sessionmaker) as uow:
+            await Services.build(uow.session, now=clock.now()).pipelines.ensure_default()
 
 
 def build_ports(settings: Settings) -> Ports:
