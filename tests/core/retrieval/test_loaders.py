@@ -11,6 +11,7 @@ import pytest
 from crm_core.retrieval.errors import CorruptFile, EmptyFile, MissingColumns, UnsupportedType
 from crm_core.retrieval.loaders import load_file, markdown_units
 from tests.core.retrieval.conftest import WARRANTY_MD
+from tests.support.pdf import one_page_pdf
 
 
 def test_markdown_gives_one_unit_per_heading_section_with_breadcrumbs() -> None:
@@ -106,24 +107,7 @@ def test_unknown_extension_is_unsupported(tmp_path: Path) -> None:
 
 def _pdf_with_text(text: str) -> bytes:
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return out
+    return one_page_pdf(stream)
 
 
 def test_pdf_text_becomes_units(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 
 from crm_core.retrieval.loaders import load_file
+from tests.support.pdf import one_page_pdf
 
 
 def _pdf(lines: list[tuple[int, str]]) -> bytes:
@@ -18,24 +19,7 @@ def _pdf(lines: list[tuple[int, str]]) -> bytes:
         parts.append(f"BT /F1 {size} Tf 72 {y} Td ({text}) Tj ET")
         y -= size + 8
     stream = " ".join(parts).encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = b"%PDF-1.4\n"
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return out
+    return one_page_pdf(stream)
 
 
 BODY = [(11, "Customers may change the seat fabric colour free of charge within 7 days after"),
