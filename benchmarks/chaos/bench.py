@@ -187,16 +187,11 @@ def evaluate(burst: dict[str, Any], faults: dict[str, Any], push: dict[str, Any]
     return targets
 
 
-async def _guarded(work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """Run one scenario; a crash is reported as its figures (the engine is being changed under the bench)."""
-    started = time.perf_counter()
-    try:
-        figures = await work
-    except Exception as error:
-        log.exception("scenario failed")
-        return {"error": f"{type(error).__name__}: {error}"[:400], "seconds": round(time.perf_counter() - started, 1)}
-    figures["seconds"] = round(time.perf_counter() - started, 1)
-    return figures
+def _guarded(work: Awaitable[dict[str, Any]]) -> Awaitable[dict[str, Any]]:
+    """Run one scenario; a crash is reported as its figures."""
+    from benchmarks.common.phases import guarded
+
+    return guarded(work, what="scenario", error_chars=400)
 
 
 # ---------------------------------------------------------------- stores and apps

@@ -209,16 +209,11 @@ def _p95(figures: dict[str, Any], kind: str) -> float:
     return float("inf") if value is None else float(value)
 
 
-async def _guarded(work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """Run one phase; a crash is reported as its figures (the product is being changed under the bench)."""
-    started = time.perf_counter()
-    try:
-        figures = await work
-    except Exception as error:
-        log.exception("phase failed")
-        return {"error": f"{type(error).__name__}: {error}"[:600], "seconds": round(time.perf_counter() - started, 1)}
-    figures.setdefault("seconds", round(time.perf_counter() - started, 1))
-    return figures
+def _guarded(work: Awaitable[dict[str, Any]]) -> Awaitable[dict[str, Any]]:
+    """Run one phase; a crash is reported as its figures."""
+    from benchmarks.common.phases import guarded
+
+    return guarded(work, what="phase", error_chars=600)
 
 
 def _load_average() -> list[float] | None:
