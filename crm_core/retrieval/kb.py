@@ -41,14 +41,15 @@ from crm_core.retrieval.normalize import (
     AccentRestorer,
     Language,
     Query,
+    counterpart_terms,
     lexical_tokens,
     load_json,
+    mentions_any,
     prepare_query,
-    translate_terms,
 )
 from crm_core.retrieval.scope import coverage, off_topic
 from crm_core.retrieval.signals import QuestionSignals, unit_language
-from crm_core.textnorm import fold, fold_tokens
+from crm_core.textnorm import fold
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -59,6 +60,8 @@ MAX_SOURCES = 5
 # Bump when loading/chunking/views change, so every file is re-indexed once with the new layout.
 INDEX_VERSION = "4"
 _ADD_BATCH = 256
+# The views that state what a unit is about: a section's heading, a FAQ row's question and its variants.
+_HEADING_VIEWS = frozenset({"section", "variant"})
 # Short texts embedded to estimate a corpus's mean query vector: enough for a stable mean, cheap at load.
 _MEAN_SAMPLE = 256
 
@@ -538,11 +541,13 @@ class KnowledgeBase:
                     cand.features[f"{name}:2nd"] = sim
                 if meta.get("kind") == "body":
                     cand.features[f"{name}:body"] = sim
+                elif meta.get("kind") in _HEADING_VIEWS and sim > cand.features.get(f"{name}:head", -1.0):
+                    cand.features[f"{name}:head"] = sim
                 if name == "main" and meta.get("kind") == "window" and sim > cand.window_sim:
                     cand.window_sim = sim
                     cand.window = (int(meta["s0"]), int(meta["s1"]))
             floor = min((sim for _, sim in hits), default=0.0)
-            floors.update({name: floor, f"{name}:body": floor, f"{name}:2nd": floor})
+            floors.update({name: floor, f"{name}:body": floor, f"{name}:2nd": floor, f"{name}:head": floor})
         tokens = query.lexical_tokens()
         if corpus.bm25 is not None and tokens:
             scores = _bm25_scores(corpus.bm25, tokens)
@@ -591,25 +596,33 @@ class KnowledgeBase:
                 + p.w_type * f.get("x:type", 0.0)
                 + p.w_code * f.get("x:code", 0.0)
                 - p.w_code_clash * f.get("x:code_clash", 0.0)
+                - p.w_asks_other * f.get("x:asks_other", 0.0)
                 - p.w_lang_centre * f.get("x:lang_offset", 0.0)
             )
             cand.fused = cand.dense + p.w_bm25 * lexical + signals
-        return self._prefer_own_language(sorted(candidates, key=lambda c: -c.fused), p.lang_swap)
+        ranked = sorted(candidates, key=lambda c: -c.fused)
+        return self._prefer_own_language(ranked, p.lang_swap, p.lang_swap_en)
 
-    def _prefer_own_language(self, ranked: list[Candidate], delta: float) -> list[Candidate]:
+    def _prefer_own_language(self, ranked: list[Candidate], delta_vi: float, delta_en: float) -> list[Candidate]:
         """Answer from the question's language when a counterpart section in it is nearly as close.
 
         When the best section is in the other language, the first same-language section within `delta` of it whose
-        heading carries the best one's business terms translated (glossary: "Shipping…" -> "giao hàng") goes first.
+        heading or document title names one of the best one's heading terms in the question's language (glossary,
+        as whole phrases: "Shipping to Hanoi…" -> "giao hàng", "Hà Nội"; "Giao sai, giao thiếu… nhận hàng" is not
+        about "giao hàng") goes first.
         """
         corpus = self._snapshot()
-        if delta <= 0 or len(ranked) < 2 or corpus is None:
+        if len(ranked) < 2 or corpus is None:
             return ranked
         top = ranked[0]
         if top.features.get("x:lang_vi", 0.0) or top.features.get("x:lang_en", 0.0):
             return ranked
         top_unit = corpus.units[top.key]
-        bridge = set(fold_tokens(translate_terms(top_unit.section, unit_language(top_unit))))
+        # The best section is in the other language: a Vietnamese question's best is English, and the reverse.
+        delta = delta_vi if unit_language(top_unit) == "en" else delta_en
+        if delta <= 0:
+            return ranked
+        bridge = counterpart_terms(top_unit.section, unit_language(top_unit))
         if not bridge:
             return ranked
         for i, cand in enumerate(ranked[1:6], start=1):
@@ -618,7 +631,7 @@ class KnowledgeBase:
             if not (cand.features.get("x:lang_vi", 0.0) or cand.features.get("x:lang_en", 0.0)):
                 continue
             unit = corpus.units[cand.key]
-            if bridge & set(fold_tokens(f"{unit.title} {unit.section}")):
+            if mentions_any(f"{unit.title}\n{unit.section}", bridge):
                 return [cand, *ranked[:i], *ranked[i + 1 :]]
         return ranked
 

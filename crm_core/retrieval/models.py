@@ -118,11 +118,15 @@ class RetrievalParams(BaseModel):
     w_type: float = 0.0
     w_code: float = 0.0
     w_code_clash: float = 0.0
+    w_asks_other: float = 0.0
     # Per-language centring of dense similarity: how much of the question's similarity to each language's mean
     # passage is removed from the sections in that language (a cross-lingual question is pulled less to its own).
     w_lang_centre: float = 0.0
-    # How close (in fused score) a same-language counterpart must be to replace an other-language best section.
+    # How close (in fused score) a same-language counterpart must be to replace an other-language best section:
+    # for a Vietnamese question, and for an English one (the knowledge is mostly Vietnamese with partial English
+    # counterparts, so the two are fitted apart).
     lang_swap: float = 0.0
+    lang_swap_en: float = 0.0
     calib_a: float = 25.0
     calib_c: float = 10.0
     calib_b: float = -21.0

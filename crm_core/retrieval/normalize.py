@@ -235,6 +235,24 @@ def glossary_terms(text: str, language: Language) -> list[str]:
     return found
 
 
+def counterpart_terms(text: str, language: Language) -> frozenset[str]:
+    """Return every other-language term (folded) of the glossary entries `text` names: "Shipping to Hanoi" ->
+    {"giao hang", "van chuyen", "ship hang", "ha noi"}."""
+    folded = fold(text)
+    found: set[str] = set()
+    for entry in glossary():
+        source, target = (entry.vi, entry.en) if language == "vi" else (entry.en, entry.vi)
+        if any(_contains(folded, fold(term)) for term in source):
+            found.update(fold(term) for term in target)
+    return frozenset(found)
+
+
+def mentions_any(text: str, folded_terms: frozenset[str]) -> bool:
+    """Tell whether `text` holds one of the folded terms as a whole phrase ("giao hàng", not "giao sai ... hàng")."""
+    folded = fold(text)
+    return any(_contains(folded, term) for term in folded_terms)
+
+
 @cache
 def _term_table(source: Language) -> tuple[tuple[re.Pattern[str], str], ...]:
     pairs: list[tuple[str, str]] = []

@@ -13,7 +13,10 @@ Each is a number in [0, 1] added to the fused score with a weight fitted on the 
   phone number: cues and patterns in `data/intents.json`) and the section states one;
 - `code`: share of the question's product codes ("AP-HD160", "E01") the section states;
 - `code_clash`: the section's heading names product codes, none of them the question's (the look-alike product's own
-  section): subtracted.
+  section): subtracted;
+- `asks_other`: the section is a FAQ entry (its heading is a question) that asks for none of the kinds of value the
+  customer's question asks for — "Ghế bị lún dần thì phải làm sao?" answers how to fix a sinking chair, not "bảo hành
+  ghế bao lâu?"; a FAQ entry answers its own question, so sharing the words is mentioning, not answering: subtracted.
 """
 
 from __future__ import annotations
@@ -59,6 +62,22 @@ def asked_types(text: str) -> frozenset[str]:
     """Return the kinds of value a question asks for ("chịu tải bao nhiêu kg" -> {"weight"})."""
     folded = fold(text)
     return frozenset(name for name, cue, _ in _answer_types() if cue.search(folded))
+
+
+def asked_kinds(text: str) -> frozenset[str]:
+    """Return every kind of value a question asks for, a price included ("how much" -> {"price"})."""
+    kinds = set(asked_types(text))
+    if asks_price(text):
+        kinds.add("price")
+    return frozenset(kinds)
+
+
+@lru_cache(maxsize=8192)
+def _faq_kinds(unit: Unit) -> frozenset[str] | None:
+    """The kinds of value a FAQ entry's own question asks for; None when the heading is not a question."""
+    if not unit.section.rstrip().endswith("?"):
+        return None
+    return asked_kinds(" ".join([unit.section, *unit.variants]))
 
 
 def states_type(kind: str, text: str) -> bool:
@@ -139,6 +158,7 @@ class QuestionSignals:
     marked: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()  # `types` and, for a price question, "price"
 
     @classmethod
     def of(cls, query: Query) -> QuestionSignals:
@@ -161,6 +181,7 @@ class QuestionSignals:
             else frozenset(),
             types=asked_types(text),
             codes=codes(query.normalized),
+            kinds=asked_kinds(text),
         )
 
     def score(self, unit: Unit) -> dict[str, float]:
@@ -176,7 +197,14 @@ class QuestionSignals:
             "x:clash": self._clash(f"{unit.section} {' '.join(unit.variants)}"),
             "x:type": 1.0 if any(states_type(kind, unit.text) for kind in self.types) else 0.0,
             **self._codes(unit),
+            "x:asks_other": self._asks_other(unit),
         }
+
+    def _asks_other(self, unit: Unit) -> float:
+        if not self.kinds:
+            return 0.0
+        own = _faq_kinds(unit)
+        return 1.0 if own is not None and not own & self.kinds else 0.0
 
     def _codes(self, unit: Unit) -> dict[str, float]:
         if not self.codes:
@@ -198,6 +226,7 @@ class QuestionSignals:
 
 __all__ = [
     "QuestionSignals",
+    "asked_kinds",
     "asked_types",
     "asks_price",
     "codes",

@@ -19,9 +19,9 @@ CHAIRS = ("products/ghe-cong-thai-hoc.md", "So sánh ghế AP-C200, AP-C210, AP-
 NOISE_FAQ = ("faq.csv", "Bàn nâng hạ có ồn không?")
 HD160 = ("products/ban-lam-viec.md", "Bàn nâng hạ điện AP-HD160")
 WARRANTY_TABLE = ("policies/bao-hanh.md", "Thời hạn bảo hành theo loại sản phẩm")
-# Still lost by ranking (issue 11, item 1): the dev-tuned signal weights (answer kinds, product codes, per-language
-# centring in session 5) do not lift these sections, which lose to ones sharing the question's words and kinds of
-# value; a flat same-language preference cost more dev questions than it won (see benchmarks/faq/README.md).
+# Still lost by ranking (issue 11, item 1): the refund section ("hoàn về thẻ") outranks the payment methods for a
+# yes/no question about paying by card; no signal fitted on the dev split lifts the heading that names the topic
+# (see benchmarks/faq/README.md, session 6).
 OPEN = pytest.mark.xfail(reason="issue 11 item 1: ranking not fixed yet", strict=False)
 
 
@@ -41,16 +41,14 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 @pytest.mark.parametrize(
     ("question", "answering"),
     [
-        pytest.param("đổi trả trong bao lâu nếu ghế bị lỗi", {RETURNS}, marks=OPEN),
-        pytest.param(
-            "giao hàng ra Đà Nẵng mất mấy ngày, có tính phí không?", {DELIVERY_TIME, DELIVERY_FEE}, marks=OPEN
-        ),
-        pytest.param("ship ra Hà Nội bao lâu", {DELIVERY_TIME}, marks=OPEN),
+        ("đổi trả trong bao lâu nếu ghế bị lỗi", {RETURNS}),
+        ("giao hàng ra Đà Nẵng mất mấy ngày, có tính phí không?", {DELIVERY_TIME, DELIVERY_FEE}),
+        ("ship ra Hà Nội bao lâu", {DELIVERY_TIME}),
         pytest.param("thanh toán bằng thẻ được không", {PAYMENT}, marks=OPEN),
         ("mua 50 bộ bàn ghế có chiết khấu không?", {DISCOUNT}),
-        pytest.param("how much is the AP-C300 chair?", {C300, CHAIRS}, marks=OPEN),
-        pytest.param("Is the AP-HD160 desk noisy?", {NOISE_FAQ, HD160}, marks=OPEN),
-        pytest.param("bảo hành ghế bao lâu?", {WARRANTY_TABLE}, marks=OPEN),
+        ("how much is the AP-C300 chair?", {C300, CHAIRS}),
+        ("Is the AP-HD160 desk noisy?", {NOISE_FAQ, HD160}),
+        ("bảo hành ghế bao lâu?", {WARRANTY_TABLE}),
     ],
 )
 def test_the_section_that_answers_comes_first(
@@ -61,7 +59,6 @@ def test_the_section_that_answers_comes_first(
     assert (top.doc, top.section) in answering
 
 
-@OPEN
 @pytest.mark.parametrize(
     "question", ["giao hàng ra Đà Nẵng mất mấy ngày, có tính phí không?", "ship ra Hà Nội bao lâu"]
 )
@@ -76,7 +73,6 @@ def test_a_quantity_brings_its_own_discount_row_first(demo_kb: KnowledgeBase) ->
     assert body.splitlines()[0] == "50-99 bộ: 5%"
 
 
-@OPEN
 def test_a_price_question_gets_the_price_line_first(demo_kb: KnowledgeBase) -> None:
     body = demo_kb.ask("how much is the AP-C300 chair?").body or ""
     assert "4.250.000 ₫" in body.splitlines()[0]

@@ -6,8 +6,10 @@ import pytest
 
 from crm_core.retrieval.normalize import (
     AccentRestorer,
+    counterpart_terms,
     detect_language,
     expand_abbreviations,
+    mentions_any,
     normalize_numbers,
     prepare_query,
     translate_terms,
@@ -67,6 +69,18 @@ def test_english_question_gets_vietnamese_glossary_terms() -> None:
 
 def test_headings_are_bridged_to_the_other_language() -> None:
     assert translate_terms("Ghế lưới AP-C210", "vi") == "mesh chair AP-C210"
+
+
+def test_vietnamese_customers_ship_means_delivery_but_english_ship_is_left_alone() -> None:
+    assert prepare_query("ship ra Hà Nội bao lâu", AccentRestorer()).normalized == "giao hàng ra Hà Nội bao lâu"
+    assert prepare_query("Do you ship to Hanoi?", AccentRestorer()).normalized == "Do you ship to Hanoi?"
+
+
+def test_a_heading_counterpart_in_the_other_language_is_named_as_a_whole_phrase() -> None:
+    terms = counterpart_terms("Shipping to Hanoi, Da Nang and other provinces", "en")
+    assert {"giao hang", "ha noi", "da nang"} <= terms
+    assert mentions_any("Giao hàng và lắp đặt › Thời gian giao hàng", terms)
+    assert not mentions_any("Chính sách đổi trả hàng › Giao sai, giao thiếu và kiểm tra khi nhận hàng", terms)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from crm_core.retrieval.cache import DenseVectors
 from crm_core.retrieval.kb import _Corpus, _language_means, _language_offsets
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.normalize import AccentRestorer, prepare_query
-from crm_core.retrieval.signals import QuestionSignals, asked_types, codes, states_type
+from crm_core.retrieval.signals import QuestionSignals, asked_kinds, asked_types, codes, states_type
 
 
 def _signals(question: str) -> QuestionSignals:
@@ -83,6 +83,28 @@ def test_the_asked_models_section_states_its_code_and_a_look_alikes_section_clas
 def test_a_question_without_codes_has_no_code_signal() -> None:
     scored = _signals("bàn nâng hạ có ồn không").score(_unit("Bàn nâng hạ điện AP-HD140", "Độ ồn dưới 50 dB."))
     assert (scored["x:code"], scored["x:code_clash"]) == (0.0, 0.0)
+
+
+def test_a_faq_entry_asking_another_kind_of_value_only_mentions_the_question() -> None:
+    signals = _signals("bảo hành ghế bao lâu?")
+    sinking = Unit(doc="faq.csv", section="Ghế bị lún dần thì phải làm sao?", title="FAQ",
+                   text="Piston bảo hành 24 tháng.")
+    how_long = Unit(doc="faq.csv", section="Ghế bảo hành mấy năm?", title="FAQ", text="Khung 36 tháng.")
+    table = _unit("Thời hạn bảo hành theo loại sản phẩm", "Ghế: khung 36 tháng")
+    assert signals.score(sinking)["x:asks_other"] == 1.0
+    assert signals.score(how_long)["x:asks_other"] == 0.0
+    assert signals.score(table)["x:asks_other"] == 0.0  # a section is not a question: it may answer any kind
+
+
+def test_a_price_question_is_a_kind_of_value_too() -> None:
+    assert "price" in asked_kinds("how much is the AP-C300 chair?")
+    recline = Unit(doc="faq.csv", section="Ghế AP-C300 có ngả nằm được không?", title="FAQ", text="Có, 135 độ.")
+    assert _signals("how much is the AP-C300 chair?").score(recline)["x:asks_other"] == 1.0
+
+
+def test_a_question_asking_no_value_never_sets_a_faq_entry_aside() -> None:
+    recline = Unit(doc="faq.csv", section="Ghế AP-C300 có ngả nằm được không?", title="FAQ", text="Có, 135 độ.")
+    assert _signals("ghế AP-C300 có tựa đầu không").score(recline)["x:asks_other"] == 0.0
 
 
 def _corpus_in(languages: dict[tuple[str, int], str], rows: list[list[float]]) -> _Corpus:
