@@ -60,8 +60,6 @@ MAX_SOURCES = 5
 # Bump when loading/chunking/views change, so every file is re-indexed once with the new layout.
 INDEX_VERSION = "4"
 _ADD_BATCH = 256
-# The views that state what a unit is about: a section's heading, a FAQ row's question and its variants.
-_HEADING_VIEWS = frozenset({"section", "variant"})
 # Short texts embedded to estimate a corpus's mean query vector: enough for a stable mean, cheap at load.
 _MEAN_SAMPLE = 256
 
@@ -541,13 +539,11 @@ class KnowledgeBase:
                     cand.features[f"{name}:2nd"] = sim
                 if meta.get("kind") == "body":
                     cand.features[f"{name}:body"] = sim
-                elif meta.get("kind") in _HEADING_VIEWS and sim > cand.features.get(f"{name}:head", -1.0):
-                    cand.features[f"{name}:head"] = sim
                 if name == "main" and meta.get("kind") == "window" and sim > cand.window_sim:
                     cand.window_sim = sim
                     cand.window = (int(meta["s0"]), int(meta["s1"]))
             floor = min((sim for _, sim in hits), default=0.0)
-            floors.update({name: floor, f"{name}:body": floor, f"{name}:2nd": floor, f"{name}:head": floor})
+            floors.update({name: floor, f"{name}:body": floor, f"{name}:2nd": floor})
         tokens = query.lexical_tokens()
         if corpus.bm25 is not None and tokens:
             scores = _bm25_scores(corpus.bm25, tokens)
