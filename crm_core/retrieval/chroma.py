@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import struct
 import threading
 from collections.abc import Callable
 from contextlib import closing
@@ -31,6 +33,19 @@ _BUSY_TIMEOUT_S = 30.0
 # Ids per read by id: Chroma's SQLite caps the variables of one query.
 _GET_BATCH = 500
 
+# The header.bin of a persisted HNSW index (chroma-core/hnswlib's HEADER_FIELDS, written field after field with no
+# padding): persistence version, offsetLevel0, max_elements, cur_element_count, size_data_per_element,
+# label_offset, offsetData, maxlevel, enterpoint_node, maxM, maxM0, M, mult, ef_construction.
+_HNSW_HEADER = struct.Struct("<iQQQQQQiIQQQdQ")
+_HNSW_VERSION = 1
+_HNSW_LABEL_SIZE = 8  # labeltype (size_t), the last field of each element's block in data_level0.bin
+_HNSW_LENGTH_SIZE = 4  # one float per element in length.bin
+
+# One lock per embedded store folder, shared by every connector of this process on that folder: rewriting an
+# index's files (erase_raw) must not interleave with Chroma persisting that index after a write.
+_WRITE_LOCKS: dict[Path, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
 
 class ChromaConnector:
     """Open the Chroma client lazily and hand out LangChain `Chroma` stores that embed with our model."""
@@ -43,6 +58,12 @@ class ChromaConnector:
         self._stores: dict[str, Any] = {}
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
+        with _WRITE_LOCKS_GUARD:
+            self._writes = _WRITE_LOCKS.setdefault((home / "chroma").resolve(), threading.RLock())
+
+    def writing(self) -> threading.RLock:
+        """The lock to hold while writing to a collection whose raw files `erase_raw` rewrites."""
+        return self._writes
 
     def _make_client(self) -> Any:
         import chromadb
@@ -203,7 +224,10 @@ class ChromaConnector:
         until a purge the segment's flush allows, the full-text index keeps deleted terms until a merge, and
         SQLite leaves deleted rows' bytes in free pages. So: drop the log rows of these ids (only ids that are
         gone from the collection: replaying the log without their add and delete gives the same collection),
-        merge the full-text index, and VACUUM (what `chroma vacuum` does). Nothing to do on a Chroma server.
+        merge the full-text index, and VACUUM (what `chroma vacuum` does). Then zero the unused capacity of
+        the collection's vector index files (see `_zero_hnsw_slack`). Nothing to do on a Chroma server.
+
+        Hold `writing()` around the delete and this call, as around every write to the collection.
         """
         if not ids or not self.embedded:
             return
@@ -211,15 +235,20 @@ class ChromaConnector:
         present = set(collection.get(ids=ids, include=[])["ids"])
         gone = [i for i in ids if i not in present]
         database = self._home / "chroma" / "chroma.sqlite3"
-        with self._lock, closing(sqlite3.connect(database, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
-            db.execute("PRAGMA secure_delete = ON")
-            topic = f"%/{collection.id}"
-            for start in range(0, len(gone), 500):
-                chunk = gone[start : start + 500]
-                db.execute(f"DELETE FROM embeddings_queue WHERE topic LIKE ? AND id IN ({','.join('?' * len(chunk))})",
-                           [topic, *chunk])
-            db.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('optimize')")
-            db.execute("VACUUM")
+        with self._writes:
+            with self._lock, closing(sqlite3.connect(database, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
+                db.execute("PRAGMA secure_delete = ON")
+                topic = f"%/{collection.id}"
+                for start in range(0, len(gone), 500):
+                    chunk = gone[start : start + 500]
+                    db.execute("DELETE FROM embeddings_queue WHERE topic LIKE ? "
+                               f"AND id IN ({','.join('?' * len(chunk))})", [topic, *chunk])
+                db.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('optimize')")
+                db.execute("VACUUM")
+                segments = [row[0] for row in db.execute(
+                    "SELECT id FROM segments WHERE collection = ? AND scope = 'VECTOR'", [str(collection.id)])]
+            for segment in segments:
+                _zero_hnsw_slack(self._home / "chroma" / segment)
 
 
 def _hnsw(prefix: str) -> dict[str, Any]:
@@ -237,3 +266,37 @@ def _persist_every_write(collection: Any, prefix: str) -> None:
             collection.modify(configuration={"hnsw": {"sync_threshold": wanted, "batch_size": wanted}})
     except Exception:  # an older collection keeps its setting; erase_raw still drops erased rows from the log
         log.warning("could not set the history collection to persist every write", exc_info=True)
+
+
+def _zero_hnsw_slack(folder: Path) -> None:
+    """Zero the bytes of an HNSW index's data_level0.bin and length.bin past its last element.
+
+    Those bytes are no part of the index, yet they hold whatever the process had in memory: hnswlib (Chroma's
+    fork) mallocs a new index's arrays for its whole capacity (100 elements) and writes them whole when it
+    creates the files, and malloc hands back freed memory as it was; only an element's own block is cleared
+    when it is added. Chroma creates the index in the thread that has just read the collection's log (the
+    documents) and written its SQLite pages, so those bytes have held customers' messages, phone numbers and
+    chat ids, this customer's or any other the process had handled, until elements fill the capacity. Later
+    writes touch only elements' blocks (and the header), so zeroing the rest at each erasure leaves them
+    clean; the index never reads them. Lengths are real for every element of our collections (cosine: the
+    norm is kept per element); the link lists are written element by element from cleared memory.
+    """
+    try:
+        header = (folder / "header.bin").read_bytes()
+    except FileNotFoundError:  # no index written yet (an empty collection): no files to scrub
+        return
+    fields = _HNSW_HEADER.unpack(header) if len(header) == _HNSW_HEADER.size else (0,) * 14
+    version, offset_level0, _, count, per_element, label_offset, *_ = fields
+    if version != _HNSW_VERSION or offset_level0 != 0 or per_element != label_offset + _HNSW_LABEL_SIZE:
+        # Another hnswlib layout (a Chroma upgrade): guessing could corrupt the index. test_history fails then.
+        log.error("cannot clear the unused part of %s: unknown HNSW header layout", folder)
+        return
+    for name, used in (("data_level0.bin", count * per_element), ("length.bin", count * _HNSW_LENGTH_SIZE)):
+        with (folder / name).open("r+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size <= used:
+                continue
+            fh.seek(used)
+            fh.write(bytes(size - used))
+            fh.flush()
+            os.fsync(fh.fileno())

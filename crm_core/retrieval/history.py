@@ -74,8 +74,9 @@ class HistoryIndex:
             known = dict(zip(indexed["ids"], indexed["documents"], strict=True))
             todo = [(i, item) for i, item in zip(ids, items, strict=True) if known.get(i) != item.text]
             if todo:
-                store.add_texts([item.text for _, item in todo], metadatas=[_meta(item) for _, item in todo],
-                                ids=[i for i, _ in todo])
+                with self._chroma.writing():  # not while an erasure rewrites the index files
+                    store.add_texts([item.text for _, item in todo], metadatas=[_meta(item) for _, item in todo],
+                                    ids=[i for i, _ in todo])
         except Exception as exc:
             raise RetrievalUnavailable("could not index the interactions") from exc
         return len(todo)
@@ -100,8 +101,9 @@ class HistoryIndex:
             return waiting
         ids = [f"interaction:{i}" for i in sorted(waiting)]
         try:
-            self._chroma.store(HISTORY_PREFIX).delete(ids=ids)
-            self._chroma.erase_raw(HISTORY_PREFIX, ids)
+            with self._chroma.writing():
+                self._chroma.store(HISTORY_PREFIX).delete(ids=ids)
+                self._chroma.erase_raw(HISTORY_PREFIX, ids)
         except Exception:
             log.warning("could not yet remove %d erased interactions from the history index", len(waiting),
                         exc_info=True)
