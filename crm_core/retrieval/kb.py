@@ -614,11 +614,12 @@ class KnowledgeBase:
         if top.features.get("x:lang_vi", 0.0) or top.features.get("x:lang_en", 0.0):
             return ranked
         top_unit = corpus.units[top.key]
+        top_language = unit_language(top_unit)
         # The best section is in the other language: a Vietnamese question's best is English, and the reverse.
-        delta = delta_vi if unit_language(top_unit) == "en" else delta_en
+        delta = delta_vi if top_language == "en" else delta_en
         if delta <= 0:
             return ranked
-        bridge = counterpart_terms(top_unit.section, unit_language(top_unit))
+        bridge = counterpart_terms(top_unit.section, top_language)
         if not bridge:
             return ranked
         for i, cand in enumerate(ranked[1:6], start=1):

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -224,27 +224,24 @@ def _contains(haystack: str, phrase: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", haystack) is not None
 
 
-def glossary_terms(text: str, language: Language) -> list[str]:
-    """Return the other language's words for the glossary terms found in `text`."""
+def _named_targets(text: str, language: Language) -> Iterator[Sequence[str]]:
+    """The other-language terms of each glossary entry `text` names."""
     folded = fold(text)
-    found: list[str] = []
     for entry in glossary():
         source, target = (entry.vi, entry.en) if language == "vi" else (entry.en, entry.vi)
         if any(_contains(folded, fold(term)) for term in source):
-            found.append(target[0])
-    return found
+            yield target
+
+
+def glossary_terms(text: str, language: Language) -> list[str]:
+    """Return the other language's words for the glossary terms found in `text`."""
+    return [target[0] for target in _named_targets(text, language)]
 
 
 def counterpart_terms(text: str, language: Language) -> frozenset[str]:
     """Return every other-language term (folded) of the glossary entries `text` names: "Shipping to Hanoi" ->
     {"giao hang", "van chuyen", "ship hang", "ha noi"}."""
-    folded = fold(text)
-    found: set[str] = set()
-    for entry in glossary():
-        source, target = (entry.vi, entry.en) if language == "vi" else (entry.en, entry.vi)
-        if any(_contains(folded, fold(term)) for term in source):
-            found.update(fold(term) for term in target)
-    return frozenset(found)
+    return frozenset(fold(term) for target in _named_targets(text, language) for term in target)
 
 
 def mentions_any(text: str, folded_terms: frozenset[str]) -> bool:

@@ -158,7 +158,11 @@ class QuestionSignals:
     marked: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
-    kinds: frozenset[str] = frozenset()  # `types` and, for a price question, "price"
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every kind of value the question asks for: `types` and, for a price question, "price"."""
+        return self.types | {"price"} if self.price else self.types
 
     @classmethod
     def of(cls, query: Query) -> QuestionSignals:
@@ -181,7 +185,6 @@ class QuestionSignals:
             else frozenset(),
             types=asked_types(text),
             codes=codes(query.normalized),
-            kinds=asked_kinds(text),
         )
 
     def score(self, unit: Unit) -> dict[str, float]:
