@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 Language = Literal["vi", "en"]
 
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_NEXT_WORD_RE = re.compile(r"\s+(\w+)", re.UNICODE)
 # Letters that only Vietnamese (among vi/en) writes.
 _VI_CHARS = set("ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ")
 
@@ -37,6 +38,13 @@ def abbreviations() -> dict[str, str]:
     """Return the chat-abbreviation table (folded token -> expansion)."""
     table = load_json("abbreviations.json")
     return {fold(k): nfc(v) for k, v in table.items() if not k.startswith("_")}
+
+
+@cache
+def _with_loanwords() -> dict[str, str]:
+    """The abbreviation table plus the English words typed for Vietnamese ones ("ship" -> "giao hàng")."""
+    table = load_json("loanwords.json")
+    return abbreviations() | {fold(k): nfc(v) for k, v in table.items() if not k.startswith("_")}
 
 
 @cache
@@ -116,13 +124,19 @@ def lexical_tokens(text: str) -> list[str]:
     return fold_tokens(_DIGIT_GROUP_RE.sub("", text))
 
 
-def expand_abbreviations(text: str) -> str:
-    """Replace chat abbreviations ("ko", "dc", "sđt") by their words."""
-    table = abbreviations()
+def expand_abbreviations(text: str, *, loanwords: bool = True) -> str:
+    """Replace chat abbreviations ("ko", "dc", "sđt") by their words, and with `loanwords` the English words
+    typed for Vietnamese ones ("ship")."""
+    table = _with_loanwords() if loanwords else abbreviations()
 
     def repl(match: re.Match[str]) -> str:
         word = match.group(0)
-        return table.get(fold(word), word)
+        words = table.get(fold(word), word).split(" ")
+        # "ship hàng" is "giao hàng", not "giao hàng hàng": the spelled-out phrase may end in the next word.
+        following = _NEXT_WORD_RE.match(match.string, match.end())
+        if len(words) > 1 and following and fold(following.group(1)) == fold(words[-1]):
+            words = words[:-1]
+        return " ".join(words)
 
     return _WORD_RE.sub(repl, text)
 

@@ -76,6 +76,11 @@ def test_vietnamese_customers_ship_means_delivery_but_english_ship_is_left_alone
     assert prepare_query("Do you ship to Hanoi?", AccentRestorer()).normalized == "Do you ship to Hanoi?"
 
 
+def test_a_spelled_out_word_is_not_repeated_when_the_customer_typed_it_next() -> None:
+    assert expand_abbreviations("shop có ship hàng ra Hà Nội ko") == "shop có giao hàng ra Hà Nội không"
+    assert expand_abbreviations("shop có ship hàng ko", loanwords=False) == "shop có ship hàng không"
+
+
 def test_a_heading_counterpart_in_the_other_language_is_named_as_a_whole_phrase() -> None:
     terms = counterpart_terms("Shipping to Hanoi, Da Nang and other provinces", "en")
     assert {"giao hang", "ha noi", "da nang"} <= terms
