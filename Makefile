@@ -28,7 +28,7 @@ demo: install
 # Runs on SQLite always, and on PostgreSQL too when CHATCRM_TEST_POSTGRES_URL is set (.ci/run sets it).
 test: install
 	@if [ -z "$$CHATCRM_TEST_POSTGRES_URL" ]; then echo "CHATCRM_TEST_POSTGRES_URL is not set: the PostgreSQL runs are skipped (SQLite only)."; fi
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 lint: install
 	$(BIN)/ruff check .
