@@ -119,6 +119,7 @@ class RetrievalParams(BaseModel):
     w_code: float = 0.0
     w_code_clash: float = 0.0
     w_asks_other: float = 0.0
+    w_faq_extra: float = 0.0
     # Per-language centring of dense similarity: how much of the question's similarity to each language's mean
     # passage is removed from the sections in that language (a cross-lingual question is pulled less to its own).
     w_lang_centre: float = 0.0

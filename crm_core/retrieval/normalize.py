@@ -234,8 +234,10 @@ def glossary() -> tuple[GlossaryEntry, ...]:
     return tuple(GlossaryEntry(vi=tuple(nfc(v) for v in r["vi"]), en=tuple(r["en"])) for r in rows)
 
 
-def _contains(haystack: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", haystack) is not None
+def _contains(haystack: str, phrase: str, *, plural: bool = False) -> bool:
+    """Whole-phrase match; with `plural` an English term's plural counts too ("instalments", "Sundays")."""
+    ending = r"(?:e?s)?" if plural else ""
+    return re.search(rf"(?<!\w){re.escape(phrase)}{ending}(?!\w)", haystack) is not None
 
 
 def _named_targets(text: str, language: Language) -> Iterator[Sequence[str]]:
@@ -243,7 +245,7 @@ def _named_targets(text: str, language: Language) -> Iterator[Sequence[str]]:
     folded = fold(text)
     for entry in glossary():
         source, target = (entry.vi, entry.en) if language == "vi" else (entry.en, entry.vi)
-        if any(_contains(folded, fold(term)) for term in source):
+        if any(_contains(folded, fold(term), plural=language == "en") for term in source):
             yield target
 
 

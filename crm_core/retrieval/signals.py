@@ -16,7 +16,12 @@ Each is a number in [0, 1] added to the fused score with a weight fitted on the 
   section): subtracted;
 - `asks_other`: the section is a FAQ entry (its heading is a question) that asks for none of the kinds of value the
   customer's question asks for — "Ghế bị lún dần thì phải làm sao?" answers how to fix a sinking chair, not "bảo hành
-  ghế bao lâu?"; a FAQ entry answers its own question, so sharing the words is mentioning, not answering: subtracted.
+  ghế bao lâu?"; a FAQ entry answers its own question, so sharing the words is mentioning, not answering: subtracted;
+- `faq_extra`: the share of a FAQ entry's topic words (its question, or the closest of its phrasings) the customer's
+  question does not have — "Bao lâu thì nhận được báo giá?" is about a quotation, which "bao lâu thì nhận đc hàng"
+  never mentions; a FAQ entry matches on the shape of a question ("bao lâu thì", "can I pay in") as much as on its
+  subject, so what it adds is what it is about. Accents count when the customer typed them ("báo" is not "bao"):
+  subtracted.
 """
 
 from __future__ import annotations
@@ -141,6 +146,11 @@ def number_fit(wanted: set[int], text: str) -> float:
     return fit / len(wanted)
 
 
+def _stem(word: str) -> str:
+    """An English plural's singular, roughly ("sundays" -> "sunday"); other words as they are."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and word.isascii() and not word.endswith("ss") else word
+
+
 def unit_language(unit: Unit) -> Language:
     """Tell which language a section is written in (only Vietnamese writes its marks)."""
     return "vi" if has_vietnamese_marks(f"{unit.title} {unit.text}") else "en"
@@ -156,6 +166,8 @@ class QuestionSignals:
     numbers: frozenset[int]
     # The question's own accented words (lower-case) when it is typed with Vietnamese marks: "tỉnh" is not "tính".
     marked: frozenset[str] = frozenset()
+    # Every word of the question as typed and spelled out (lower-case, accents kept) when it has Vietnamese marks.
+    spelled: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
 
@@ -185,6 +197,9 @@ class QuestionSignals:
             else frozenset(),
             types=asked_types(text),
             codes=codes(query.normalized),
+            spelled=frozenset(_stem(w) for w in re.findall(r"\w+", text.lower()))
+            if has_vietnamese_marks(query.raw)
+            else frozenset(),
         )
 
     def score(self, unit: Unit) -> dict[str, float]:
@@ -201,7 +216,26 @@ class QuestionSignals:
             "x:type": 1.0 if any(states_type(kind, unit.text) for kind in self.types) else 0.0,
             **self._codes(unit),
             "x:asks_other": self._asks_other(unit),
+            "x:faq_extra": self._faq_extra(unit),
         }
+
+    def _faq_extra(self, unit: Unit) -> float:
+        if not unit.section.rstrip().endswith("?"):
+            return 0.0
+        return min(self._unmentioned(phrasing) for phrasing in (unit.section, *unit.variants))
+
+    def _unmentioned(self, phrasing: str) -> float:
+        """Share of a FAQ phrasing's topic words the question lacks (accents counted when the question has them)."""
+        stop = stopwords()
+        words = [w for w in re.findall(r"\w+", phrasing.lower()) if fold(w) not in stop and len(w) > 1]
+        if not words:
+            return 0.0
+        topic = {_stem(w) for w in self.topic}
+        missing = [w for w in words if _stem(fold(w)) not in topic or self._accent_differs(w)]
+        return round(len(missing) / len(words), 4)
+
+    def _accent_differs(self, word: str) -> bool:
+        return bool(self.spelled) and has_vietnamese_marks(word) and _stem(word) not in self.spelled
 
     def _asks_other(self, unit: Unit) -> float:
         if not self.kinds:

@@ -103,3 +103,9 @@ def test_a_heading_counterpart_in_the_other_language_is_named_as_a_whole_phrase(
 )
 def test_safety_rules(text: str, reason: str | None) -> None:
     assert classify(text) == reason
+
+
+def test_an_english_glossary_term_is_found_in_its_plural() -> None:
+    from crm_core.retrieval.normalize import glossary_terms
+
+    assert "trả góp" in glossary_terms("Can I pay in instalments?", "en")

@@ -126,3 +126,24 @@ def test_a_corpus_in_one_language_has_no_language_offsets() -> None:
     corpus = _corpus_in({("a.md", 0): "en", ("b.md", 0): "en"}, [[1.0, 0.0], [0.0, 1.0]])
     assert corpus.language_means == {}
     assert _language_offsets(list(np.ones(2)), corpus) == {}
+
+
+def test_a_faq_entry_is_judged_by_what_it_adds_to_the_question_accents_counted() -> None:
+    quotation = Unit(doc="faq.csv", section="Bao lâu thì nhận được báo giá?", title="FAQ", text="Trong ngày.")
+    delivery = Unit(doc="faq.csv", section="Bao lâu thì nhận được hàng?", title="FAQ", text="2-3 ngày.")
+    section = _unit("Thời gian giao hàng", "Nội thành 1-2 ngày.")
+    signals = _signals("bao lâu thì nhận đc hàng")
+
+    assert signals.score(quotation)["x:faq_extra"] > 0.0  # "giá": the quotation is what it is about
+    assert signals.score(delivery)["x:faq_extra"] == 0.0
+    assert signals.score(section)["x:faq_extra"] == 0.0  # a heading that is not a question adds nothing
+    # "tính" (charge) is not "tỉnh" (province) when the customer typed accents; unaccented, they cannot be told apart.
+    fee = Unit(doc="faq.csv", section="Có tính phí lắp đặt không?", title="FAQ", text="Miễn phí.")
+    assert _signals("giao tỉnh có lắp đặt không").score(fee)["x:faq_extra"] > _signals(
+        "giao tinh co lap dat khong").score(fee)["x:faq_extra"]
+
+
+def test_an_english_faq_entrys_plural_is_the_questions_singular() -> None:
+    sundays = Unit(doc="faq.csv", section="Do you deliver on Sundays?", title="FAQ", text="On request.")
+
+    assert _signals("do you deliver on sunday?").score(sundays)["x:faq_extra"] == 0.0
