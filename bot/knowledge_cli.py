@@ -59,11 +59,14 @@ def kb_ask_one(kb: Any, question: str, *, language: str | None = None) -> dict[s
     from crm_core.understanding.customer_intent import decided_language, small_talk_kind
 
     kind = small_talk_kind(question)
+    decided = decided_language(question)
     if kind is not None:
-        said = decided_language(question) or language or Settings().language
+        said = decided or language or Settings().language
         return {"answer": Texts(said)(f"support.small_talk.{kind}"), "sources": [], "confidence": 1.0,
                 "handoff": False, "reason": None, "small_talk": kind}
-    answer = kb.ask(question)
+    # As the bot does: a question whose letters decide no language ("ship?", "AP-C300?") is answered in the
+    # business's language.
+    answer = kb.ask(question) if decided else kb.ask(question, language=language or Settings().language)
     return dict(answer.to_contract(phrase_answer(answer, Texts(answer.language))))
 
 

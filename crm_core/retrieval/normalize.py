@@ -41,6 +41,12 @@ def abbreviations() -> dict[str, str]:
 
 
 @cache
+def loanwords() -> frozenset[str]:
+    """The English words Vietnamese customers type for Vietnamese ones (folded): they tell no language apart."""
+    return frozenset(fold(k) for k in load_json("loanwords.json") if not k.startswith("_"))
+
+
+@cache
 def _with_loanwords() -> dict[str, str]:
     """The abbreviation table plus the English words typed for Vietnamese ones ("ship" -> "giao hàng")."""
     table = load_json("loanwords.json")

@@ -72,11 +72,16 @@ def content_words(text: str) -> list[str]:
 def decided_language(text: str) -> Literal["vi", "en"] | None:
     """Return the language `text` is written in when its letters decide it, else None ("5", "ok", "hi",
     "ok thanks": digits and small talk both languages type; the customer's known language answers those)."""
-    from crm_core.retrieval.normalize import has_vietnamese_marks, looks_unaccented_vietnamese  # heavy package
+    from crm_core.retrieval.normalize import (  # heavy package
+        has_vietnamese_marks,
+        loanwords,
+        looks_unaccented_vietnamese,
+    )
 
     if has_vietnamese_marks(text):
         return "vi"
-    rest = [w for w in content_words(text) if not w.isdigit()]
+    # "ship?" is typed in both languages: a loanword alone decides nothing either.
+    rest = [w for w in content_words(text) if not w.isdigit() and w not in loanwords()]
     if not rest:
         return None
     return "vi" if looks_unaccented_vietnamese(" ".join(rest)) else "en"
