@@ -109,3 +109,7 @@ def test_an_english_glossary_term_is_found_in_its_plural() -> None:
     from crm_core.retrieval.normalize import glossary_terms
 
     assert "trả góp" in glossary_terms("Can I pay in instalments?", "en")
+
+
+def test_cod_is_paying_on_delivery_not_a_word_to_put_accents_on() -> None:
+    assert prepare_query("cod duoc khong", AccentRestorer()).normalized == "thanh toán khi nhận hàng được không"
