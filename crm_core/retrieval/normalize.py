@@ -325,6 +325,17 @@ class Query:
         return list(dict.fromkeys(tokens))
 
 
+def _keep_marked(spelled: str, restored: str) -> str:
+    """The restored text with the words already written with marks (spelled-out abbreviations: "đc" -> "được")
+    kept as spelled: the restorer guesses from folded text and can guess them wrong ("toán" -> "toàn")."""
+    known = _WORD_RE.findall(spelled.lower())
+    guessed = _WORD_RE.findall(restored)
+    if len(known) != len(guessed):
+        return restored
+    words = iter(k if has_vietnamese_marks(k) else g for k, g in zip(known, guessed, strict=True))
+    return _WORD_RE.sub(lambda _: next(words), restored)
+
+
 def prepare_query(question: str, restorer: AccentRestorer, *, language: Language | None = None) -> Query:
     """Normalise a customer question for retrieval."""
     raw = nfc(question).strip()
@@ -335,6 +346,6 @@ def prepare_query(question: str, restorer: AccentRestorer, *, language: Language
     if detected == "vi":
         normalized = expand_abbreviations(normalized)
         if unaccented_vi:
-            normalized = restorer.restore(fold(normalized))
+            normalized = _keep_marked(normalized, restorer.restore(fold(normalized)))
     translations = tuple(glossary_terms(normalized, detected))
     return Query(raw=raw, language=lang, normalized=normalized, restored=unaccented_vi, translations=translations)
