@@ -239,8 +239,8 @@ class Engine:
     async def _context(self, inbound: Inbound, services: Services, uow: UnitOfWork,
                        io: ChannelIO | None = None) -> Ctx:
         user = await self._identify(inbound, services)
-        lang = await self._language(inbound, services, user)
         flows = Flows.build(services, ports=self.ports, tx=uow, settings=self.settings)
+        lang = await self._language(inbound, services, user, flows)
         return Ctx(inbound=inbound, flows=flows, services=services, settings=self.settings, user=user, lang=lang,
                    t=Texts(lang), now=services.now, io=io)
 
@@ -262,12 +262,17 @@ class Engine:
             services.audit.act_as("customer")  # never their chat id: it would outlive an erasure here
         return user
 
-    async def _language(self, inbound: Inbound, services: Services, user: UserOut | None) -> str:
+    async def _language(self, inbound: Inbound, services: Services, user: UserOut | None, flows: Flows) -> str:
+        """Staff: their setting. A customer: the language they picked (/lang), else the one they last wrote in (an
+        English phone may be set to Vietnamese), else their app's, else the business's."""
         if user is not None:
             return user.language
         chosen = await services.state.language(inbound.channel, inbound.user_id)
         if chosen:
             return chosen
+        written = await flows.support.written_language(inbound.channel, inbound.user_id)
+        if written in LANGUAGES:
+            return written
         code = (inbound.language_code or "")[:2].lower()
         return code if code in LANGUAGES else self.settings.language
 

@@ -1,7 +1,7 @@
 """Phrase the knowledge base's structured answer for the customer who reads it.
 
-Retrieval returns knowledge only (`crm_core.retrieval.Answer`); every sentence around it — the source line,
-why a person takes over — is ours, in `vi.yaml`/`en.yaml` under `support.`. The customer bot and
+Retrieval returns knowledge only (`crm_core.retrieval.Answer`); every sentence around it — the opening, the source
+line, why a person takes over — is ours, in `vi.yaml`/`en.yaml` under `support.`. The customer bot and
 `chatcrm kb ask` both go through `phrase_answer`, so the command shows what a customer would read.
 """
 
@@ -18,18 +18,23 @@ if TYPE_CHECKING:  # the retrieval package is heavy to import; phrasing needs on
 # The bot declines an unsafe request in its own words (no ticket, a "talk to a person" button).
 _UNSAFE = "support.unsafe"
 _HANDOFF_LINE = "support.handoff_line.{reason}"
+_OPENING = "support.answer_opening"
 _BREADCRUMB = " › "  # as the loaders join a section's headings
 
 
 def phrase_answer(answer: Answer, texts: Texts) -> str:
-    """Return the reply to `answer` in `texts`' language: the knowledge and its source, or why a person takes over.
+    """Return the reply to `answer` in `texts`' language: an opening, the knowledge and its source, or why a person
+    takes over.
 
     The body keeps its lines (lists, table rows); a body cut short (at a sentence end) points to its source for more.
+    An extract is quoted from the documents, so the reply opens as the shop speaks ("Dạ, …" to anh/chị); an LLM's
+    answer is already worded for the customer by its prompt.
     """
     if answer.handoff or answer.body is None:
         return _handoff_line(answer, texts)
+    body = f"{texts(_OPENING)}\n{answer.body}" if answer.prompt is None else answer.body
     source = _source_line(answer, texts)
-    return f"{answer.body}\n\n{source}" if source else answer.body
+    return f"{body}\n\n{source}" if source else body
 
 
 def _handoff_line(answer: Answer, texts: Texts) -> str:

@@ -308,6 +308,12 @@ class SupportFlow:
         customer = await self.identify(person)
         return await self._answered(customer, text, answer, language=language, wording=wording)
 
+    async def written_language(self, channel: str, user_id: str) -> str | None:
+        """The language a chat user last wrote a question in (letters that decide it), None before any: what the
+        bot's own words to them (a greeting, a ticket's acknowledgement) are said in, over their app's language."""
+        known = await self.services.support.find_customer(channel, user_id)
+        return await self._known_language(known) if known else None
+
     async def _known_language(self, customer: CustomerOut) -> str | None:
         """The language of the customer's latest question whose letters decide it, if any."""
         for question in await self.services.support.recent_questions(customer, limit=LANGUAGE_LOOKBACK):

@@ -1,5 +1,6 @@
-"""Make a section readable as an answer: lines and lists kept, tables as "label: value" lines, the answering line
-first, long text cut at a sentence.
+"""Make a section readable as an answer: lines and lists kept, tables as "label: value" lines, the line answering
+what was asked first and the others in the document's order, numbered steps in their order, long text cut at a
+sentence.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from crm_core.retrieval.chunking import sentences
-from crm_core.retrieval.signals import QuestionSignals, number_fit, states_amount, states_type
+from crm_core.retrieval.signals import QuestionSignals, codes, number_fit, states_amount, states_type
 from crm_core.textnorm import fold_tokens
 
 _BULLET_RE = re.compile(r"^\s*[-*+•]\s+")
@@ -78,16 +79,71 @@ def _words(text: str, marked: bool) -> set[str]:
     return set(re.findall(r"\w+", text.lower())) if marked else set(fold_tokens(text))
 
 
-def _line_score(line: str, signals: QuestionSignals, words: frozenset[str], window: set[str]) -> float:
+def _states_asked(line: str, kinds: frozenset[str]) -> bool:
+    """Tell whether a line states a kind of value asked: an amount for a price, "150 kg" for "chịu tải bao nhiêu"."""
+    return any(states_amount(line) if kind == "price" else states_type(kind, line) for kind in kinds)
+
+
+def _points_at(line: str, signals: QuestionSignals) -> bool:
+    """Tell whether a line is about the question's own number or model ("50-99 bộ" for "mua 50 bộ", the AP-C300 row)."""
+    return bool(number_fit(set(signals.numbers), line) or signals.codes & codes(line))
+
+
+def _named(line: str, signals: QuestionSignals, words: frozenset[str], phrases: frozenset[str]) -> int:
+    """Count the question's words and glossary terms (those its heading does not already carry) a line holds."""
+    folded = f" {' '.join(fold_tokens(line))} "
+    return len(words & _words(line, bool(signals.marked))) + sum(1 for p in phrases if f" {p} " in folded)
+
+
+def _relevance(line: str, signals: QuestionSignals, named: int, window: set[str]) -> float:
+    """How closely a line matches the question: its numbers, its words and terms, the sentences the search matched."""
     score = 3.0 * number_fit(set(signals.numbers), line) if signals.numbers else 0.0
-    if signals.price and states_amount(line):
-        score += 2.0
-    if any(states_type(kind, line) for kind in signals.types):  # "150 kg" for "chịu tải bao nhiêu kg"
-        score += 2.0
-    score += len(words & _words(line, bool(signals.marked)))
+    score += named
     if window and any(s in line for s in window):
         score += 1.0
     return score
+
+
+def _lead(lines: list[str], signals: QuestionSignals, named: list[int], relevance: list[float]) -> list[int]:
+    """Return the lines that answer what was asked, in the document's order: those stating the asked kind of value,
+    else those about the question's number or model, else those naming what it asks about ("Màu: …" for "màu gì");
+    the closest matches among them, at most MAX_LEAD. None when no line does: a sentence the dense search matched
+    does not reorder a section by itself."""
+    kinds = signals.line_kinds
+    pool = [i for i, line in enumerate(lines) if _states_asked(line, kinds)] if kinds else []
+    if not pool:
+        pool = [i for i, line in enumerate(lines) if _points_at(line, signals)]
+    if not pool:
+        pool = [i for i in range(len(lines)) if named[i]]
+    if not pool:
+        return []
+    best = max(relevance[i] for i in pool)
+    return [i for i in pool if relevance[i] == best][:MAX_LEAD]
+
+
+def _blocks(lines: list[str]) -> list[list[int]]:
+    """Group lines that move together: a numbered list with the line that introduces it (ends with ":") is one block,
+    its steps never reordered; any other line is a block of its own."""
+    blocks: list[list[int]] = []
+    for i, line in enumerate(lines):
+        # A step joins the block before it: the previous step's, or the line introducing the list.
+        joins = i > 0 and bool(_NUMBERED_RE.match(line)) and (
+            bool(_NUMBERED_RE.match(lines[i - 1])) or lines[i - 1].rstrip().endswith(":"))
+        if joins:
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    return blocks
+
+
+def _ordered(lines: list[str], lead: list[int]) -> list[str]:
+    """Put the blocks holding the lead lines first, then a blank line, then the rest, each in the document's order."""
+    blocks = _blocks(lines)
+    first = [b for b in blocks if set(b) & set(lead)]
+    if not first or first == blocks[: len(first)]:
+        return lines
+    rest = [b for b in blocks if b not in first]
+    return [lines[i] for b in first for i in b] + ([""] if rest else []) + [lines[i] for b in rest for i in b]
 
 
 def _cut(lines: list[str], limit: int) -> tuple[list[str], bool]:
@@ -125,9 +181,11 @@ def excerpt(
 ) -> Excerpt:
     """Return the readable part of a section that answers: the answering lines first, the rest after, cut at `limit`.
 
-    A line answers better when it states the question's numbers (or a range holding them), an amount for a price
-    question, the kind of value asked (a weight, a duration…), the question's words the heading does not already
-    carry, or the sentences the dense search matched.
+    The lines that answer what was asked lead: those stating the kind of value asked (an amount for a price or a
+    bare "how much", a weight, a duration…), else those holding the question's number (or a range with it) or model
+    code, else those holding the question's words or glossary terms the heading does not already carry; when several
+    do, the closest ones to the question (its numbers, its words, the sentences the dense search matched). Every other
+    line keeps the document's order, and a numbered list moves, if at all, whole and in order.
     """
     lines = readable_lines(text)
     if not lines:
@@ -135,21 +193,17 @@ def excerpt(
     marked = bool(signals.marked)
     topic = signals.marked if marked else signals.topic
     # Model codes always tell rows apart (the AP-C300 row of a comparison titled with every code).
-    codes = {w for w in topic if any(ch.isdigit() for ch in w) and any(ch.isalpha() for ch in w)}
-    words = frozenset(w for w in topic if not w.isdigit()) - _words(heading, marked) | codes
+    model_words = {w for w in topic if any(ch.isdigit() for ch in w) and any(ch.isalpha() for ch in w)}
+    words = frozenset(w for w in topic if not w.isdigit()) - _words(heading, marked) | model_words
+    folded_heading = f" {' '.join(fold_tokens(heading))} "
+    phrases = frozenset(p for p in signals.phrases if f" {p} " not in folded_heading)
     matched: set[str] = set()
     if window is not None:
         sents = sentences(text)
         matched = {s for s in sents[window[0] : window[1]] if len(s) > 12}
-    scores = [_line_score(line, signals, words, matched) for line in lines]
-    best = max(scores)
-    lead = [i for i, s in enumerate(scores) if s == best][:MAX_LEAD] if best > 0 else []
-    if lead and lead != list(range(len(lead))):
-        rest = [line for i, line in enumerate(lines) if i not in lead]
-        ordered = [lines[i] for i in lead] + ([""] if rest else []) + rest
-    else:
-        ordered = lines
-    kept, truncated = _cut(ordered, limit)
+    named = [_named(line, signals, words, phrases) for line in lines]
+    relevance = [_relevance(line, signals, n, matched) for line, n in zip(lines, named, strict=True)]
+    kept, truncated = _cut(_ordered(lines, _lead(lines, signals, named, relevance)), limit)
     while kept and not kept[-1].strip():
         kept.pop()
     return Excerpt(text="\n".join(kept), truncated=truncated)

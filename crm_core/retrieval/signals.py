@@ -111,6 +111,28 @@ def _unit_codes(unit: Unit) -> tuple[frozenset[str], frozenset[str]]:
     return codes(f"{heading}\n{unit.text}"), codes(heading)
 
 
+@cache
+def _how_much_cues() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(fold_tokens(c)) for c in load_json("intents.json")["how_much"]["cues"])
+
+
+@cache
+def how_much_asks() -> frozenset[str]:
+    """The kinds of value a bare "how much" asks for: money ("price") or a share of it."""
+    return frozenset(load_json("intents.json")["how_much"]["asks"])
+
+
+def ends_on_how_much(text: str) -> bool:
+    """Tell whether a question ends on a bare "how much", only fillers after it ("AP-C210 bao nhiêu vậy shop?")."""
+    tokens = fold_tokens(text)
+    stop = stopwords()
+    for cue in _how_much_cues():
+        ends = [i + len(cue) for i in range(len(tokens) - len(cue) + 1) if tuple(tokens[i : i + len(cue)]) == cue]
+        if ends and all(t in stop for t in tokens[ends[-1] :]):
+            return True
+    return False
+
+
 def asks_price(text: str) -> bool:
     """Tell whether a question asks for a price, fee or cost ("giá bao nhiêu", "có tính phí không", "how much")."""
     return _price_cues().search(fold(text)) is not None
@@ -170,11 +192,22 @@ class QuestionSignals:
     spelled: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
+    # Read for the line an answer shows first, never for ranking sections (the weights were fitted without them):
+    # a bare "how much" ending the question, and the question's glossary terms of several words, folded ("chu nhat"
+    # for "Sunday": its words alone are stop words).
+    how_much: bool = False
+    phrases: frozenset[str] = frozenset()
 
     @property
     def kinds(self) -> frozenset[str]:
         """Every kind of value the question asks for: `types` and, for a price question, "price"."""
         return self.types | {"price"} if self.price else self.types
+
+    @property
+    def line_kinds(self) -> frozenset[str]:
+        """The kinds of value a line answering the question states: `kinds`, or for a question that ends on a bare
+        "how much" and asks no kind ("AP-C210 bao nhiêu?", not "nặng bao nhiêu") an amount or a share of one."""
+        return self.kinds if self.kinds or not self.how_much else how_much_asks()
 
     @classmethod
     def of(cls, query: Query) -> QuestionSignals:
@@ -200,6 +233,8 @@ class QuestionSignals:
             spelled=frozenset(_stem(w) for w in re.findall(r"\w+", text.lower()))
             if has_vietnamese_marks(query.raw)
             else frozenset(),
+            how_much=ends_on_how_much(query.normalized),
+            phrases=frozenset(p for p in (" ".join(fold_tokens(t)) for t in query.translations) if " " in p),
         )
 
     def score(self, unit: Unit) -> dict[str, float]:
@@ -267,6 +302,8 @@ __all__ = [
     "asked_types",
     "asks_price",
     "codes",
+    "ends_on_how_much",
+    "how_much_asks",
     "number_fit",
     "numbers",
     "ranges",

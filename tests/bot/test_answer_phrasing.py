@@ -20,10 +20,31 @@ def _answer(**fields: Any) -> Answer:
     return Answer(**{**base, **fields})
 
 
-def test_an_extracted_answer_is_the_knowledge_then_its_source() -> None:
+def test_an_extracted_answer_is_an_opening_then_the_knowledge_then_its_source() -> None:
     t = Texts("vi")
-    assert phrase_answer(_answer(), t) == "Phí giao hàng là 30.000 đồng.\n\n" + t(
+    assert phrase_answer(_answer(), t) == t("support.answer_opening") + "\nPhí giao hàng là 30.000 đồng.\n\n" + t(
         "support.source", title="Giao hàng › Phí giao hàng")
+
+
+def test_a_vietnamese_answer_opens_as_a_shop_speaks_to_anh_chi() -> None:
+    opening = Texts("vi")("support.answer_opening")
+    assert opening.startswith("Dạ")
+    assert "anh/chị" in opening
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_opening_is_in_the_customers_language_whatever_the_documents(language: str) -> None:
+    t = Texts(language)
+    for body_language in ("vi", "en"):
+        phrased = phrase_answer(_answer(language=language, body_language=body_language), t)
+        assert phrased.splitlines()[0] == t("support.answer_opening")
+    assert Texts("en")("support.answer_opening") != Texts("vi")("support.answer_opening")
+
+
+def test_an_llm_answer_gets_no_opening_its_prompt_words_it_for_the_customer() -> None:
+    t = Texts("vi")
+    phrased = phrase_answer(_answer(body="Dạ, phí giao hàng là 30.000 đồng [1].", prompt="faq_answer@1"), t)
+    assert t("support.answer_opening") not in phrased
 
 
 def test_a_source_in_another_language_than_the_reply_says_so() -> None:
@@ -59,12 +80,14 @@ def test_a_documents_own_title_stays_in_the_source_line() -> None:
 def test_a_body_cut_short_points_to_its_source_for_more() -> None:
     t = Texts("vi")
     phrased = phrase_answer(_answer(body="Phí giao hàng là 30.000 đồng.", truncated=True), t)
-    assert phrased == "Phí giao hàng là 30.000 đồng.\n\n" + t("support.source_more", title="Giao hàng › Phí giao hàng")
+    assert phrased.endswith("Phí giao hàng là 30.000 đồng.\n\n" + t("support.source_more",
+                                                                        title="Giao hàng › Phí giao hàng"))
 
 
 def test_the_body_keeps_its_lines() -> None:
     body = "- Nội thành: 150.000 ₫\n- Ngoại thành: 300.000 ₫"
-    assert phrase_answer(_answer(body=body), Texts("vi")).startswith(body + "\n\n")
+    t = Texts("vi")
+    assert phrase_answer(_answer(body=body), t).startswith(t("support.answer_opening") + "\n" + body + "\n\n")
 
 
 @pytest.mark.parametrize("reason", ["low_confidence", "out_of_scope", "asked_for_human", "complaint"])
@@ -95,3 +118,11 @@ def test_kb_ask_prints_the_phrased_answer_under_the_contract_keys() -> None:
     assert set(doc) == {"answer", "sources", "confidence", "handoff", "reason"}
     assert doc["answer"] == phrase_answer(answer, Texts("en"))
     assert doc["sources"] == [DELIVERY.model_dump()]
+
+
+def test_kb_asks_answer_is_what_the_customer_reads_opening_and_source_line_included() -> None:
+    answer = _answer()
+    t = Texts("vi")
+    said = kb_ask_one(_FixedKnowledge(answer), "phí giao hàng bao nhiêu")["answer"]
+    assert said.startswith(t("support.answer_opening") + "\n")
+    assert said.endswith(t("support.source", title="Giao hàng › Phí giao hàng"))

@@ -147,6 +147,54 @@ async def test_an_english_customers_hi_and_ok_thanks_are_answered_in_english(
     assert customer.text == EN(f"support.small_talk.{kind}")
 
 
+async def test_a_customer_writing_english_on_a_vietnamese_phone_is_greeted_in_english(support_engine: Engine) -> None:
+    customer = ChatDriver(support_engine, "555015", language_code="vi")
+    await customer.say("how long is the warranty on office chairs?")
+
+    await customer.say("/start")
+
+    assert customer.text == EN("support.welcome")
+
+
+async def test_a_customer_who_has_written_nothing_is_greeted_in_their_apps_language(support_engine: Engine) -> None:
+    customer = ChatDriver(support_engine, "555016", language_code="en")
+
+    await customer.say("/start")
+
+    assert customer.text == EN("support.welcome")
+
+
+async def test_a_customer_writing_vietnamese_on_an_english_phone_is_greeted_in_vietnamese(
+        support_engine: Engine) -> None:
+    customer = ChatDriver(support_engine, "555017", language_code="en")
+    await customer.say("bàn AP-D120 giá bao nhiêu")
+
+    await customer.say("/start")
+
+    assert customer.text == VI("support.welcome")
+
+
+async def test_the_person_button_under_an_english_answer_acknowledges_the_ticket_in_english(
+        support_engine: Engine) -> None:
+    customer = ChatDriver(support_engine, "555018", language_code="vi")
+    await customer.say("how long is the warranty on office chairs?")
+
+    await customer.press(EN("support.btn_human"))
+
+    assert customer.text == EN("support.handoff_open", ticket=1,
+                               minutes=support_engine.settings.escalate_after_minutes)
+
+
+async def test_an_english_customers_message_on_their_open_ticket_is_acknowledged_in_english(
+        support_engine: Engine) -> None:
+    customer = ChatDriver(support_engine, "555019", language_code="vi")
+    await customer.say("I want to talk to a person")
+
+    await customer.say("it is about my order from last week")
+
+    assert customer.text == EN("support.relayed", ticket=1)
+
+
 # --- 5. staff notices on lines --------------------------------------------------------------------------------------
 
 
@@ -157,8 +205,8 @@ async def test_a_ticket_notice_keeps_the_answers_lines_each_message_on_its_own(c
 
     notice = customer.pushed_to("1001")[0].text.split("\n")
 
-    assert any(line.startswith("🤖 - Giá niêm yết: 1.850.000 ₫/cái.") and "Kích thước" not in line
-               for line in notice)
+    assert "🤖 " + VI("support.answer_opening") in notice
+    assert any(line.strip() == "- Giá niêm yết: 1.850.000 ₫/cái." for line in notice)
     assert any(line.strip() == "- Kích thước: dài 120 × sâu 60 × cao 75 cm." for line in notice)
     assert any(line.startswith("👤 gặp nhân viên") for line in notice)
     assert "Kích thước" in answer

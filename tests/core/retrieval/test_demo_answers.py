@@ -76,3 +76,17 @@ def test_a_quantity_brings_its_own_discount_row_first(demo_kb: KnowledgeBase) ->
 def test_a_price_question_gets_the_price_line_first(demo_kb: KnowledgeBase) -> None:
     body = demo_kb.ask("how much is the AP-C300 chair?").body or ""
     assert "4.250.000 ₫" in body.splitlines()[0]
+
+
+@pytest.mark.parametrize("question", ["ap-c210 bao nhiu", "AP-C210 bao nhiêu vậy shop"])
+def test_a_bare_how_much_of_a_model_gets_its_price_line_first(demo_kb: KnowledgeBase, question: str) -> None:
+    body = demo_kb.ask(question).body or ""
+    assert "2.150.000 ₫" in body.splitlines()[0]
+
+
+@pytest.mark.parametrize("question", ["quy trình bảo hành thế nào", "đặt 300 bộ thì quy trình ntn"])
+def test_numbered_steps_are_answered_in_their_order(demo_kb: KnowledgeBase, question: str) -> None:
+    body = demo_kb.ask(question).body or ""
+    steps = [int(line.split(".")[0]) for line in body.splitlines() if line[:1].isdigit()]
+    assert steps == list(range(1, len(steps) + 1))
+    assert len(steps) >= 4
