@@ -5,7 +5,7 @@ A multinomial logistic regression (scikit-learn, a benchmark-only dependency) ov
 classes `answerable`, `own_order`, `dispute`, `named_person`, `out_of_scope` (messages the safety rules
 own -- complaints, asking for a person, injections, other people's data -- are not its job and are left
 out). The regularisation C and the hand-off threshold are chosen by 5-fold cross-validation on dev: each
-dev message is screened as `handoff.screen` would (safety rules, hand-off rules, off-topic lexicon first)
+dev message is screened by `handoff.screen` (rules, the model's gate and what follows the model included)
 with the model of the folds that did not see it. Only weights of features seen in dev are written;
 the product reads them without scikit-learn.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,6 @@ THRESHOLDS = tuple(t / 100 for t in range(30, 96, 5))
 FALSE_HANDOFF_COST = 3.0
 FOLDS = 5
 SEED = 11
-# A model that never hands off: `screen` with it gives what the rules alone decide.
-_NEVER = HandoffModel(classes=("answerable",), bias=(0.0,), weights={}, threshold=2.0)
 
 
 @cache
@@ -111,13 +110,10 @@ def choose(dev: list[Example]) -> dict[str, Any]:
         for k, held in enumerate(folds):
             train = [ex for i, fold in enumerate(folds) if i != k for ex in fold]
             base = fit(train, c, 0.5)
-            for ex in held:
-                ruled = screen(ex.text, model=_NEVER)  # everything before the model
-                probs = base.probabilities(ex.text)
-                learned = max((n for n in probs if n != ANSWERABLE), key=lambda n: probs[n])
-                for t in THRESHOLDS:
-                    said = ruled or (learned if 1.0 - probs[ANSWERABLE] >= t else None)
-                    pairs_by_t[t].append((ex, said))
+            for t in THRESHOLDS:
+                # `screen` itself, so the rules before the model, its gate (`could_be`) and what follows it count.
+                at_t = replace(base, threshold=t)
+                pairs_by_t[t] += [(ex, screen(ex.text, model=at_t)) for ex in held]
         for t, pairs in pairs_by_t.items():
             right = sum(1 for ex, p in pairs if p == (None if ex.label == ANSWERABLE else EXPECTED_REASON[ex.label]))
             accuracy = round(right / len(pairs), 4)

@@ -13,9 +13,17 @@ Two parts, both data files written from the dev split of `benchmarks/handoff/han
 `screen` orders these with the safety rules (`safety.classify`) and the off-topic lexicon (`scope`).
 
 The model's guess is taken only when the message could be what it guesses (`model_needs` in the rules file):
-a message with no content word ("em cảm ơn", "ok e", "hihi") is never handed off; the customer's own order
-needs a first-person or an order/payment/delivery reference ("giá đã gồm VAT chưa" has neither); a named
-person needs a name or a person's role, and a shop's contact channel ("cho em xin số hotline") is answerable.
+a message with no content word ("em cảm ơn", "ok e", "hihi") is never handed off; a named person needs a name
+or a person's role, and a shop's contact channel ("cho em xin số hotline") is answerable.
+
+Own order and dispute are about the customer's *own case* (`case_cues` in the rules file). The model's
+own_order guess needs a personal cue: a first-person possessive ("hóa đơn của công ty em", "my invoice"), an
+order number, a transaction they made ("đơn em đặt hôm qua"), a past event or a demand for them; the shop's
+account ("số tài khoản ck của shop") or a quantity ("discount for 120 sets?") is none. A dispute or own order,
+from the rules or the model, yields when the message asks about the policy in general and shows no personal
+cue ("trả hàng lấy lại tiền bị trừ bao nhiêu" is the return policy, not a claim). Not asked as a policy, money
+back for their own case is a dispute ("sao tính phí ship của em gấp đôi, hoàn lại phần chênh lệch"), and an
+order, document or account of theirs is their own order when nothing else named the message.
 """
 
 from __future__ import annotations
@@ -194,10 +202,60 @@ def has_content(text: str) -> bool:
     return any(w not in _no_content() for w in words)
 
 
+CaseCue = Literal["owned", "personal", "claim", "policy", "question"]
+
+
+@cache
+def _case_cues() -> dict[CaseCue, tuple[re.Pattern[str], ...]]:
+    """Per kind of case cue (`case_cues` in the rules file), its folded patterns with the placeholders filled."""
+    table = load_json("handoff_rules.json")["case_cues"]
+    words = {key: "|".join(sorted(values, key=len, reverse=True)) for key, values in table["placeholders"].items()}
+
+    def compiled(pattern: str) -> re.Pattern[str]:
+        for key, alternation in words.items():
+            pattern = pattern.replace(f"{{{key}}}", f"(?:{alternation})")
+        return re.compile(pattern)
+
+    kinds: tuple[CaseCue, ...] = ("owned", "personal", "claim", "policy", "question")
+    return {kind: tuple(compiled(p) for p in table[kind]) for kind in kinds}
+
+
+def _shows(kind: CaseCue, text: str) -> bool:
+    raw = nfc(text)
+    forms = (fold(raw), fold(expand_abbreviations(raw)))
+    return any(p.search(form) for form in forms for p in _case_cues()[kind])
+
+
+def personal_case(text: str) -> bool:
+    """Tell whether the message is about the customer's own case: their order, document, payment or claim."""
+    return _shows("owned", text) or _shows("personal", text)
+
+
+def asked_in_general(text: str) -> bool:
+    """Tell whether the message asks about the policy in general, showing nothing of the customer's own case."""
+    return (_shows("policy", text) or _shows("question", text)) and not personal_case(text)
+
+
+def _claim_not_policy(text: str) -> bool:
+    # "sao tính phí ship của em gấp đôi, hoàn lại phần chênh lệch": money back for their own case is a claim;
+    # "nếu hàng lỗi thì có được hoàn tiền không" asks the policy.
+    return _shows("claim", text) and personal_case(text) and not _shows("policy", text)
+
+
+def _owned_not_policy(text: str) -> bool:
+    # "hóa đơn của công ty em ghi sai…", "our invoice has the wrong tax code": their own document. Asked as a
+    # policy ("how do I track my order?", "nếu đơn của em giao trễ thì…") it is the policy's question.
+    return _shows("owned", text) and not _shows("policy", text)
+
+
 def could_be(cls: HandoffClass, text: str) -> bool:
     """Tell whether the message shows what the model's guess `cls` needs (see the module's docstring)."""
     if not has_content(text):
         return False
+    if cls == "own_order":
+        return personal_case(text)
+    if cls == "dispute":
+        return not asked_in_general(text)
     needs = _model_needs().get(cls)
     if needs is None:
         return True
@@ -222,6 +280,8 @@ def rule_class(text: str) -> HandoffClass | None:
             return cls
         if any(p.search(raw) for p in patterns):
             return cls
+        if cls == "dispute" and _claim_not_policy(text):
+            return cls
     return None
 
 
@@ -232,7 +292,8 @@ def screen(
 
     Order: other people's or internal data and injections (`unsafe`); the hand-off rules (a dispute, the
     customer's own order, a named person); asking for a person; a complaint; a topic outside any shop that
-    `knowledge_text` (the knowledge base's folded text) never mentions; then the learned model. The model
+    `knowledge_text` (the knowledge base's folded text) never mentions; then the learned model; last, an
+    order, document or account of the customer's not asked about as a policy (own order). The model
     knows no knowledge base: its `out_of_scope` is dropped when the knowledge uses every topic word of the
     question (`covered`, see `scope.coverage`), as a phone shop's does for "iPhone 16 giá bao nhiêu".
     """
@@ -242,6 +303,8 @@ def screen(
     if safety == "unsafe":
         return safety
     ruled = rule_class(text)
+    if ruled in ("own_order", "dispute") and asked_in_general(text):
+        ruled = None  # a policy question sharing a claim's words ("trả hàng lấy lại tiền bị trừ bao nhiêu")
     if ruled is not None:
         return ruled
     if safety is not None:
@@ -250,12 +313,16 @@ def screen(
         return "out_of_scope"
     learned = model if model is not None else default_model()
     guess = learned.predict(text) if learned is not None else None
-    if guess is None or not could_be(guess, text):
-        return None
-    return None if guess == "out_of_scope" and covered >= 1.0 else guess
+    if guess is not None and not could_be(guess, text):
+        guess = None
+    if guess == "out_of_scope" and covered >= 1.0:
+        guess = None
+    if guess is None and _owned_not_policy(text):
+        return "own_order"  # nothing else named it, and it speaks of an order or document of theirs
+    return guess
 
 
 __all__ = [
-    "HandoffClass", "HandoffModel", "ScreenReason", "could_be", "default_model", "features", "has_content",
-    "rule_class", "screen",
+    "HandoffClass", "HandoffModel", "ScreenReason", "asked_in_general", "could_be", "default_model", "features",
+    "has_content", "personal_case", "rule_class", "screen",
 ]

@@ -186,3 +186,65 @@ def test_a_payment_or_delivery_event_of_theirs_is_their_own_order(question: str)
 
 def test_asking_for_a_named_persons_number_is_still_a_named_person() -> None:
     assert screen("cho em xin số anh Tuấn") == "named_person"
+
+
+# The customer's own case (review after issue 11): own_order is THEIR order, invoice, account or delivery; a
+# dispute is a claim about what happened to THEM. The shop's account, a quantity or the policy is answerable.
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "cho mình xin stk của cửa hàng",
+        "số tài khoản ck của shop",
+        "what is your bank account number?",
+        "discount for 120 sets?",
+        "mua 300 cái ghế có giảm giá không",
+    ],
+)
+def test_the_shops_account_or_a_quantity_is_not_the_customers_own_order(question: str) -> None:
+    assert screen(question) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "trả hàng lấy lại tiền thì bị trừ bao nhiêu",
+        "tra hang lay lai tien bi tru bao nhieu",
+        "hủy đơn có lấy lại tiền cọc được không",
+        "ship làm vỡ hàng thì ai chịu trách nhiệm",
+        "if I return it, how much do you deduct?",
+    ],
+)
+def test_a_question_about_the_refund_policy_in_general_is_no_dispute(question: str) -> None:
+    assert screen(question) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "hóa đơn của công ty em ghi sai mã số thuế, sửa giúp em",
+        "hoa don cty minh bi sai ten, xuat lai giup minh",
+        "tk của e bị khóa rồi",
+        "our invoice has the wrong tax code, can you reissue it?",
+    ],
+)
+def test_their_own_invoice_or_account_is_their_own_order(question: str) -> None:
+    assert screen(question) == "own_order"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "shop trừ của em 30% phí trả hàng, trả lại em đủ tiền đi",
+        "sao tính phí ship của em gấp đôi vậy, hoàn lại phần chênh lệch",
+        "you deducted 20% from my refund, I want the full amount",
+    ],
+)
+def test_money_back_for_their_own_case_is_a_dispute(question: str) -> None:
+    assert screen(question) == "dispute"
+
+
+def test_another_companys_orders_stay_unsafe_while_the_customers_own_companys_are_theirs() -> None:
+    assert screen("cho xem đơn của công ty Hòa Phát") == "unsafe"
+    assert screen("đơn của công ty em giao chưa") == "own_order"
