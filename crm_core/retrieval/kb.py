@@ -39,6 +39,7 @@ from crm_core.retrieval.models import (
 )
 from crm_core.retrieval.normalize import (
     AccentRestorer,
+    CodeBook,
     Language,
     Query,
     counterpart_terms,
@@ -92,6 +93,8 @@ class _Corpus:
     query_mean: list[float] | None = None
     words: frozenset[str] = frozenset()
     folded_text: str = ""
+    # The model codes the documents write: a question's "ap c2oo" is read as their "AP-C200".
+    codes: CodeBook = field(default_factory=CodeBook)
     # Each section's language, and the mean passage vector of each language the corpus is written in (with two).
     languages: dict[tuple[str, int], Language] = field(default_factory=dict)
     language_means: dict[Language, Any] = field(default_factory=dict)
@@ -349,7 +352,7 @@ class KnowledgeBase:
     def prepare(self, question: str, *, language: Language | None = None) -> Query:
         """Normalise a question (abbreviations, accents, glossary) against the current corpus."""
         corpus = self._current()
-        query = prepare_query(question, corpus.restorer, language=language)
+        query = prepare_query(question, corpus.restorer, language=language, codes=corpus.codes)
         return _correct_codes(query, corpus.vocab) if corpus.vocab else query
 
     def _current(self) -> _Corpus:
@@ -431,6 +434,7 @@ class KnowledgeBase:
             query_mean=tables.query_mean,
             words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
             folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
+            codes=CodeBook.of(_full_text(u) for u in units.values()),
             languages=languages,
             language_means=_language_means(tables.vectors, languages),
             vectors=tables.vectors,
@@ -721,6 +725,11 @@ def _folder_files(root: Path) -> list[Path]:
         found += [base / name for name in files]
         found += [base / name for name in dirs if (base / name).is_symlink()]
     return sorted(found)
+
+
+def _full_text(unit: Unit) -> str:
+    """A section's every word: breadcrumb, heading, question variants and body."""
+    return f"{unit.title}\n{unit.section}\n{' '.join(unit.variants)}\n{unit.text}"
 
 
 def _lexical_text(unit: Unit) -> list[str]:

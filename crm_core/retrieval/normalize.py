@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -123,6 +124,99 @@ def normalize_numbers(text: str) -> str:
     )
     text = _THOUSANDS_RE.sub(lambda m: _vnd(int(m.group(1)) * 1_000), text)
     return _METRES_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}0 cm", text)
+
+
+# A model code as documents write it: a letter prefix, then dash-joined parts, one with a digit ("AP-C200").
+_DOC_CODE_RE = re.compile(r"(?<![\w-])[A-Za-z]{1,5}(?:-[A-Za-z0-9]+)+(?![\w-])")
+# One piece of a code as a customer types it ("ap", "c2oo", "APC200"), whole between non-word characters.
+_CODE_PIECE_RE = re.compile(r"(?<!\w)[A-Za-z0-9]+(?!\w)")
+# A code's last part after its letter prefix and a dash, its letter O read as zero: "AP-C2OO", "RO-5OO".
+_DASHED_TAIL_RE = re.compile(r"^[A-Za-z]{0,3}\d[\dOo]*$")
+
+
+def _code_key(code: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", code).upper()
+
+
+def _zeroed(piece: str) -> str:
+    """Read the letter O after a code's first digit as zero ("C2OO" -> "C200", "c2oo" -> "c200")."""
+    first = next((i for i, ch in enumerate(piece) if ch.isdigit()), None)
+    if first is None:
+        return piece
+    return piece[:first] + piece[first:].replace("O", "0").replace("o", "0")
+
+
+@dataclass(frozen=True)
+class CodeBook:
+    """The model codes a knowledge base writes, to read a customer's spelling of one as the documents do."""
+
+    # "APC200" -> "AP-C200": a code without separators, upper-cased, to its spelling in the documents.
+    spellings: dict[str, str] = field(default_factory=dict)
+    # The parts after the prefix ("C200", "HD140"), upper-cased.
+    parts: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> CodeBook:
+        """Collect the codes written in `texts`; a code two spellings share ("AP-C200", "APC-200") is left out."""
+        seen: dict[str, set[str]] = {}
+        for text in texts:
+            for match in _DOC_CODE_RE.finditer(text):
+                code = match.group(0).upper()
+                if any(ch.isdigit() for ch in code):
+                    seen.setdefault(_code_key(code), set()).add(code)
+        spellings = {key: next(iter(codes)) for key, codes in seen.items() if len(codes) == 1}
+        parts = frozenset(p for code in spellings.values() for p in code.split("-")[1:] if any(c.isdigit() for c in p))
+        return cls(spellings=spellings, parts=parts)
+
+    def spelling(self, written: str, *, dashed: bool) -> str | None:
+        """Return how the documents write the code `written` spells ("ap c2oo" -> "AP-C200"), None if it is none.
+
+        A code the documents do not write is read only by a clear pattern: O after the first digit of the part
+        after a letter prefix and a dash ("AP-X5OO" -> "AP-X500"), or between two digits ("X1O5" -> "X105").
+        """
+        key = _code_key(written)
+        for candidate in dict.fromkeys((key, _zeroed(key))):
+            if candidate in self.spellings and any(ch.isdigit() for ch in candidate):
+                return self.spellings[candidate]
+        pieces = re.split(r"[-\s]", written)
+        if len(pieces) == 1 and _zeroed(key) != key and _zeroed(key) in self.parts:
+            return _zeroed(written)
+        if dashed and len(pieces) == 2 and pieces[0].isalpha() and _DASHED_TAIL_RE.match(pieces[1]):
+            return f"{pieces[0]}-{_zeroed(pieces[1])}"
+        if len(pieces) == 1 and re.search(r"[A-Za-z]", written) and re.search(r"\d[Oo]+\d", written):
+            return re.sub(r"(?<=\d)[Oo]+(?=\d)", lambda m: "0" * len(m.group(0)), written)
+        return None
+
+
+def normalize_codes(text: str, book: CodeBook | None = None) -> str:
+    """Write the model codes of a question as the documents do: "ap c200", "APC200", "AP-C2OO" -> "AP-C200".
+
+    Up to three pieces joined by one space or dash are read together; a text is changed only where it spells a
+    code the documents write or, for others, by the patterns of `CodeBook.spelling`: ordinary words never are.
+    """
+    book = book or CodeBook()
+    pieces = list(_CODE_PIECE_RE.finditer(text))
+    out: list[str] = []
+    last = i = 0
+    while i < len(pieces):
+        for k in (3, 2, 1):
+            group = pieces[i : i + k]
+            gaps = [text[a.end() : b.start()] for a, b in itertools.pairwise(group)]
+            if len(group) < k or any(gap not in ("-", " ") for gap in gaps):
+                continue
+            written = text[group[0].start() : group[-1].end()]
+            spelt = book.spelling(written, dashed=k == 2 and gaps == ["-"])
+            if spelt is not None and spelt != written:
+                out += [text[last : group[0].start()], spelt]
+                last = group[-1].end()
+                i += k
+                break
+            if spelt is not None:
+                i += k
+                break
+        else:
+            i += 1
+    return "".join([*out, text[last:]])
 
 
 def lexical_tokens(text: str) -> list[str]:
@@ -336,13 +430,15 @@ def _keep_marked(spelled: str, restored: str) -> str:
     return _WORD_RE.sub(lambda _: next(words), restored)
 
 
-def prepare_query(question: str, restorer: AccentRestorer, *, language: Language | None = None) -> Query:
-    """Normalise a customer question for retrieval."""
+def prepare_query(
+    question: str, restorer: AccentRestorer, *, language: Language | None = None, codes: CodeBook | None = None
+) -> Query:
+    """Normalise a customer question for retrieval; `codes` are the model codes the knowledge base writes."""
     raw = nfc(question).strip()
     unaccented_vi = looks_unaccented_vietnamese(raw)
     detected: Language = "vi" if unaccented_vi or has_vietnamese_marks(raw) else "en"
     lang = language or detected
-    normalized = normalize_numbers(raw)
+    normalized = normalize_numbers(normalize_codes(raw, codes))
     if detected == "vi":
         normalized = expand_abbreviations(normalized)
         if unaccented_vi:

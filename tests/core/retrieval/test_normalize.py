@@ -1,4 +1,4 @@
-"""Query normalisation: language, abbreviations, numbers, accents, glossary, safety rules."""
+"""Query normalisation: language, abbreviations, numbers, model codes, accents, glossary, safety rules."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import pytest
 
 from crm_core.retrieval.normalize import (
     AccentRestorer,
+    CodeBook,
     counterpart_terms,
     detect_language,
     expand_abbreviations,
     mentions_any,
+    normalize_codes,
     normalize_numbers,
     prepare_query,
     translate_terms,
@@ -113,3 +115,54 @@ def test_an_english_glossary_term_is_found_in_its_plural() -> None:
 
 def test_cod_is_paying_on_delivery_not_a_word_to_put_accents_on() -> None:
     assert prepare_query("cod duoc khong", AccentRestorer()).normalized == "thanh toán khi nhận hàng được không"
+
+
+CODES = CodeBook.of(["Ghế lưới AP-C200, AP-C210; ghế AP-C300.", "Bàn nâng hạ AP-HD140, tủ sắt AP-ST2K, lỗi E01."])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AP-C2OO giá bao nhiêu", "AP-C200 giá bao nhiêu"),  # letter O for zero
+        ("ap-c2oo giá bao nhiêu", "AP-C200 giá bao nhiêu"),
+        ("ap c200 giá bao nhiêu", "AP-C200 giá bao nhiêu"),
+        ("APC200 giá bao nhiêu", "AP-C200 giá bao nhiêu"),
+        ("AP C2OO với AP-C210", "AP-C200 với AP-C210"),
+        ("C2OO giá bao nhiêu", "C200 giá bao nhiêu"),
+        ("ap st2k còn hàng không", "AP-ST2K còn hàng không"),
+    ],
+)
+def test_a_model_code_is_written_as_the_documents_write_it(text: str, expected: str) -> None:
+    assert normalize_codes(text, CODES) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AP-X5OO giá bao nhiêu", "AP-X500 giá bao nhiêu"),  # after a letter prefix and a dash
+        ("mã X1O5 còn không", "mã X105 còn không"),  # between two digits
+    ],
+)
+def test_a_code_the_documents_do_not_write_is_read_only_by_a_clear_pattern(text: str, expected: str) -> None:
+    assert normalize_codes(text, CODES) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ok shop, cho em hỏi giá ghế AP-C200 ạ",
+        "go to the zoo, bro",
+        "COVID-19 có giao hàng không",
+        "ap c999 giá bao nhiêu",  # no such code, and a space is no clear pattern
+        "mua 2OO bộ",
+        "lỗi E01",
+    ],
+)
+def test_ordinary_words_and_unknown_codes_are_left_alone(text: str) -> None:
+    assert normalize_codes(text, CODES) == text
+
+
+def test_a_question_is_prepared_with_the_documents_codes() -> None:
+    query = prepare_query("AP-C2OO giá bao nhiêu", AccentRestorer(), codes=CODES)
+    assert query.normalized == "AP-C200 giá bao nhiêu"
+    assert query.raw == "AP-C2OO giá bao nhiêu"
