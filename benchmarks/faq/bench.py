@@ -1,6 +1,7 @@
 """FAQ retrieval benchmarks: StackFAQ, BANKING77, the vi/en demo set over the demo knowledge, and `ask` latency.
 
-Run: `.venv/bin/python benchmarks/faq/bench.py [--write-params]` (prints one JSON document).
+Run: `.venv/bin/python benchmarks/faq/bench.py [--write-params]` (prints one JSON document);
+`--demo-dev` scores only the demo dev split with the shipped parameters (a quick check; no test item is read).
 Everything tuned is tuned on a dev/tune split only and reported on the held-out part:
 StackFAQ on FAQs 0-24 (reported 25-124 and all), the demo set on `split == "dev"` (reported on `test`).
 BANKING77 uses the product's default parameters (no tuning on it).
@@ -278,6 +279,30 @@ def _handoff(kb: KnowledgeBase, case: Case, params: RetrievalParams) -> bool:
     return case.safety is not None or _confidence(kb, case, params) < params.handoff_below
 
 
+def _reason(kb: KnowledgeBase, case: Case, params: RetrievalParams) -> str | None:
+    """The hand-off reason `kb ask` gives (see `KnowledgeBase._ask`), or None when it answers."""
+    if case.safety is not None:
+        return case.safety
+    confidence = _confidence(kb, case, params)
+    if confidence >= params.handoff_below:
+        return None
+    return "out_of_scope" if confidence < params.out_of_scope_below else "low_confidence"
+
+
+def out_of_scope_metrics(kb: KnowledgeBase, cases: list[Case], params: RetrievalParams) -> dict[str, Any]:
+    """Return how exactly `out_of_scope` is given: precision (of the questions declined as out of scope, the share
+    labelled out of scope) and recall on those labelled so, and how many answerable questions it declined."""
+    declined = [c for c in cases if _reason(kb, c, params) == "out_of_scope"]
+    labelled = [c for c in cases if not c.answerable and c.kind == "out_of_scope"]
+    right = sum(1 for c in declined if not c.answerable and c.kind == "out_of_scope")
+    return {
+        "out_of_scope_declined": len(declined),
+        "out_of_scope_precision": round(right / len(declined), 4) if declined else 0.0,
+        "out_of_scope_recall": round(right / len(labelled), 4) if labelled else 0.0,
+        "answerable_declined_out_of_scope": sum(1 for c in declined if c.answerable),
+    }
+
+
 def handoff_metrics(kb: KnowledgeBase, cases: list[Case], params: RetrievalParams) -> dict[str, Any]:
     """Return hand-off precision/recall on non-answerable cases (and per kind), and answerable ones handed off."""
     handed = [(c, _handoff(kb, c, params)) for c in cases]
@@ -299,6 +324,7 @@ def handoff_metrics(kb: KnowledgeBase, cases: list[Case], params: RetrievalParam
             for k in kinds
         },
         "answerable_handed_off": round(fp / len(ans), 4) if ans else 0.0,
+        **out_of_scope_metrics(kb, cases, params),
     }
 
 
@@ -439,13 +465,13 @@ def load_demo_cases() -> list[Case]:
     return cases
 
 
-def setup_demo(work: Path) -> tuple[KnowledgeBase, list[Case]]:
-    """Ingest the demo knowledge into a fresh home and retrieve every demo question."""
+def setup_demo(work: Path, splits: frozenset[str] = frozenset({"dev", "test"})) -> tuple[KnowledgeBase, list[Case]]:
+    """Ingest the demo knowledge into a fresh home and retrieve every demo question of `splits`."""
     kb = _kb(work / "home-demo")
     report = kb.ingest([KNOWLEDGE])
     if report.errors:
         log.warning("knowledge ingest errors: %s", report.errors)
-    cases = load_demo_cases()
+    cases = [c for c in load_demo_cases() if c.split in splits]
     collect(kb, cases)
     collect_yardsticks(kb, cases)
     return kb, cases
@@ -620,6 +646,31 @@ def run(*, write_params: bool = False) -> dict[str, object]:
     return results
 
 
+def _mistake(kb: KnowledgeBase, case: Case, params: RetrievalParams) -> dict[str, Any] | None:
+    """What went wrong with one case: a wrong hand-off, an unanswerable one answered, or a wrong best section."""
+    reason = _reason(kb, case, params)
+    top = ranked_pairs(kb, case, params, k=1)
+    right = case.answerable and reason is None and top[:1] != [] and top[0] in case.gold
+    if right or (not case.answerable and reason is not None):
+        return None
+    return {"question": case.question, "answerable": case.answerable, "kind": case.kind or None, "reason": reason,
+            "top": list(top[0]) if top else None}
+
+
+def run_demo_dev() -> dict[str, object]:
+    """The demo dev split alone with the shipped parameters: a quick check while tuning (no test item is read)."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="chatcrm-faq-dev-") as tmp:
+        kb, dev = setup_demo(Path(tmp), frozenset({"dev"}))
+        params = kb.params
+        results: dict[str, object] = {
+            "dev": {**ranking_metrics(kb, dev, params), **handoff_metrics(kb, dev, params)},
+            "dev_mistakes": [_mistake(kb, c, params) for c in dev if _mistake(kb, c, params) is not None],
+        }
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
 def main(argv: list[str]) -> None:
     """Entry point: print the figures as JSON."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, force=True)
@@ -627,7 +678,8 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--latency-worker"]:
         sys.stdout.write(json.dumps(latency_worker(Path(argv[1]), Path(argv[2]))) + "\n")
         return
-    sys.stdout.write(json.dumps(run(write_params="--write-params" in argv), ensure_ascii=False, indent=2) + "\n")
+    results = run_demo_dev() if "--demo-dev" in argv else run(write_params="--write-params" in argv)
+    sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
 
 
 if __name__ == "__main__":

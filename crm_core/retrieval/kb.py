@@ -48,6 +48,7 @@ from crm_core.retrieval.normalize import (
     mentions_any,
     prepare_query,
 )
+from crm_core.retrieval.offers import SectionWords, offer_scope
 from crm_core.retrieval.scope import coverage, off_topic
 from crm_core.retrieval.signals import QuestionSignals, unit_language
 from crm_core.textnorm import fold
@@ -93,6 +94,8 @@ class _Corpus:
     query_mean: list[float] | None = None
     words: frozenset[str] = frozenset()
     folded_text: str = ""
+    # Each section's words: whether one section names a thing a question asks the business to sell or do.
+    sections: SectionWords = field(default_factory=SectionWords)
     # The model codes the documents write: a question's "ap c2oo" is read as their "AP-C200".
     codes: CodeBook = field(default_factory=CodeBook)
     # Each section's language, and the mean passage vector of each language the corpus is written in (with two).
@@ -435,6 +438,7 @@ class KnowledgeBase:
             words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
             folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
             codes=CodeBook.of(_full_text(u) for u in units.values()),
+            sections=SectionWords.of(_full_text(u) for u in units.values()),
             languages=languages,
             language_means=_language_means(tables.vectors, languages),
             vectors=tables.vectors,
@@ -640,12 +644,16 @@ class KnowledgeBase:
     def screen(self, question: str, *, covered: float | None = None) -> HandoffReason | None:
         """Return why a person, not this knowledge, should answer the question (see `handoff.screen`), or None.
 
-        `covered` is the question's word coverage (`coverage`); computed here when not given.
+        Then a question asking whether the business sells or does things this knowledge never mentions is not
+        answered from a section that only shares its frame ("shop có bán máy lạnh không" is not "Có bán lẻ 1 cái
+        ghế không?"): see `offers.offer_scope`. `covered` is the question's word coverage (`coverage`); computed
+        here when not given.
         """
         corpus = self._current()
         if covered is None:
             covered = self.coverage(self.prepare(question))
-        return screen(question, corpus.folded_text, covered=covered)
+        reason = screen(question, corpus.folded_text, covered=covered)
+        return reason if reason is not None else offer_scope(question, corpus.sections)
 
     def off_topic(self, question: str) -> bool:
         """Tell whether the question is about a topic outside any customer FAQ that this knowledge never mentions."""

@@ -69,3 +69,17 @@ def loaded_kb(kb: KnowledgeBase, knowledge: Path) -> KnowledgeBase:
     report = kb.ingest([knowledge], now=NOW)
     assert report.ok, report.errors
     return kb
+
+
+@pytest.fixture(scope="session")
+def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """The demo business's knowledge base (crm_core/demo/knowledge), ingested once for the session."""
+    from bot.demo import embedding_cache_dir
+    from crm_core.assets import DEMO_KNOWLEDGE_DIR
+    from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
+
+    embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())  # the install-time vectors of the demo
+    kb = KnowledgeBase(home=Path(tmp_path_factory.mktemp("demo-home")), embedder=embedder)
+    report = kb.ingest([DEMO_KNOWLEDGE_DIR])
+    assert report.ok, report.errors
+    return kb

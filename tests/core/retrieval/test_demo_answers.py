@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from crm_core.assets import DEMO_KNOWLEDGE_DIR
 from crm_core.retrieval import KnowledgeBase
 
 RETURNS = ("policies/doi-tra.md", "Đổi hàng do lỗi sản xuất")
@@ -23,19 +20,6 @@ WARRANTY_TABLE = ("policies/bao-hanh.md", "Thời hạn bảo hành theo loại 
 # yes/no question about paying by card; no signal fitted on the dev split lifts the heading that names the topic
 # (see benchmarks/faq/README.md, session 6).
 OPEN = pytest.mark.xfail(reason="issue 11 item 1: ranking not fixed yet", strict=False)
-
-
-@pytest.fixture(scope="module")
-def demo_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    """The demo knowledge base, ingested once for this module."""
-    from bot.demo import embedding_cache_dir
-    from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
-
-    embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())  # the install-time vectors of the demo
-    kb = KnowledgeBase(home=Path(tmp_path_factory.mktemp("demo-home")), embedder=embedder)
-    report = kb.ingest([DEMO_KNOWLEDGE_DIR])
-    assert report.ok, report.errors
-    return kb
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,12 @@
-"""Hand-offs for other people's data, internal data and off-topic questions; ordinary questions are not caught."""
+"""Hand-offs for other people's data, internal data, off-topic questions and offers the knowledge never mentions;
+ordinary questions are not caught."""
 
 from __future__ import annotations
 
 import pytest
 
 from crm_core.retrieval import KnowledgeBase
+from crm_core.retrieval.offers import SectionWords, asked_offers, offer_scope
 from crm_core.retrieval.safety import classify
 from crm_core.retrieval.scope import off_topic
 
@@ -90,3 +92,105 @@ def test_off_topic_question_hands_off_as_out_of_scope(loaded_kb: KnowledgeBase, 
 def test_other_customers_data_hands_off_as_unsafe(loaded_kb: KnowledgeBase, question: str) -> None:
     answer = loaded_kb.ask(question)
     assert (answer.handoff, answer.reason) == (True, "unsafe")
+
+
+# ---------------------------------------------------------------- asking whether the business sells or does X
+
+FURNITURE_SECTIONS = SectionWords.of(
+    [
+        "Có bán lẻ 1 cái ghế không hay chỉ bán cho công ty? Có. An Phát bán lẻ từ 1 sản phẩm cho khách cá nhân.",
+        "Bàn họp AP-MT240: mặt MFC dày 25 mm, khung thép chân chữ U. Tủ sắt 4 ngăn kéo chịu lực.",
+        "Bàn nâng hạ điện AP-HD140: bộ điều khiển có khóa trẻ em; phù hợp 2-3 màn hình và máy tính để bàn.",
+        "Sửa chữa ngoài bảo hành: kỹ thuật viên sửa ghế, thay ty hơi, tính phí theo linh kiện.",
+        "Văn phòng trọn gói: thiết kế văn phòng và thi công nội thất.",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "things"),
+    [
+        ("shop có bán máy lạnh không", [("may", "lanh")]),
+        ("shop co ban may lanh ko", [("may", "lanh")]),
+        ("máy lạnh có bán không", [("may", "lanh")]),
+        ("bên mình bán máy lạnh không", [("may", "lanh")]),
+        ("có nhận sửa máy tính không", [("sua", "may", "tinh")]),
+        ("shop có bán tủ lạnh với máy lạnh ko", [("tu", "lanh"), ("may", "lanh")]),
+        ("có bán ghế cho trẻ em không", [("ghe",)]),
+        ("bán lẻ 1 cái ghế không", [("ghe",)]),
+        ("do you sell air conditioners?", [("air", "conditioners")]),
+        ("Do you repair computers?", [("repair", "computers")]),
+        ("Do you offer office relocation services?", [("office", "relocation")]),
+    ],
+)
+def test_the_things_a_question_asks_the_business_to_sell_or_do_are_read(
+    question: str, things: list[tuple[str, ...]]
+) -> None:
+    assert asked_offers(question) == things
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "có ghế cho trẻ em không",  # no selling word: a question about the chairs themselves
+        "giá bán có gồm VAT không",
+        "có làm việc chủ nhật không",
+        "ghế có làm bằng gỗ không",
+        "có bàn họp 10 người không",
+        "can you deliver to Hanoi?",
+        "bàn mới nhận bị nứt mặt, đổi được không",  # receiving, not taking on work
+        "ban moi nhan bi nut mat doi dc ko",  # "ban" typed alone may be "bàn": no offer without "có"
+    ],
+)
+def test_other_questions_ask_no_offer(question: str) -> None:
+    assert asked_offers(question) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "shop có bán máy lạnh không",
+        "shop co ban may lanh ko",
+        "có nhận sửa máy tính không",  # repairs and computers are both mentioned, never in one section
+        "shop có bán tủ lạnh với máy lạnh ko",
+        "do you sell sofas?",
+    ],
+)
+def test_an_offer_the_knowledge_never_mentions_is_out_of_scope(question: str) -> None:
+    assert offer_scope(question, FURNITURE_SECTIONS) == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "có bán bàn chân sắt không",
+        "có ghế cho trẻ em không",
+        "có bán ghế cho trẻ em không",
+        "bán lẻ 1 cái ghế không",
+        "có nhận sửa ghế văn phòng không",  # "văn phòng" is a word the documents use elsewhere
+        "có nhận thiết kế văn phòng không",
+        "do you sell chairs?",  # the glossary's "ghế"
+        "có bán AP-C999 không",  # a code alone is no thing: the code's own checks answer it
+    ],
+)
+def test_an_offer_the_knowledge_mentions_is_not_declined(question: str) -> None:
+    assert offer_scope(question, FURNITURE_SECTIONS) is None
+
+
+def test_asking_for_a_mentioned_and_an_unmentioned_thing_goes_to_a_person() -> None:
+    assert offer_scope("có bán bàn và máy lạnh không", FURNITURE_SECTIONS) == "low_confidence"
+
+
+def test_a_word_of_several_syllables_the_documents_write_is_read_whole() -> None:
+    # "máy tính" and "sửa" share no section, though "sửa" and "tính" (tính phí) do.
+    assert not FURNITURE_SECTIONS.mentions(("sua", "may", "tinh"))
+    assert FURNITURE_SECTIONS.mentions(("sua", "ghe"))
+
+
+def test_asked_for_a_product_the_shop_does_not_carry_the_bot_declines(loaded_kb: KnowledgeBase) -> None:
+    answer = loaded_kb.ask("shop có bán máy lạnh không")
+    assert (answer.handoff, answer.reason) == (True, "out_of_scope")
+
+
+def test_asked_for_a_product_the_knowledge_names_the_bot_does_not_decline(loaded_kb: KnowledgeBase) -> None:
+    assert loaded_kb.ask("có bán máy lọc nước không").reason != "out_of_scope"

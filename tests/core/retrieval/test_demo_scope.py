@@ -1,0 +1,36 @@
+"""The demo shop (office furniture) asked for what it does not sell, and for its models typed the customers' way."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm_core.retrieval import KnowledgeBase
+
+AP_C200 = ("products/ghe-cong-thai-hoc.md", "Ghế lưới AP-C200")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["shop có bán máy lạnh không", "có nhận sửa máy tính không", "shop có bán tủ lạnh với máy lạnh ko"],
+)
+def test_a_product_or_service_the_shop_never_mentions_is_declined_as_out_of_scope(
+    demo_kb: KnowledgeBase, question: str
+) -> None:
+    answer = demo_kb.ask(question)
+    assert (answer.handoff, answer.reason, answer.body) == (True, "out_of_scope", None)
+
+
+@pytest.mark.parametrize(
+    "question", ["có bán bàn chân sắt không", "có ghế cho trẻ em không", "bán lẻ 1 cái ghế không"]
+)
+def test_questions_about_what_the_shop_sells_are_still_answered(demo_kb: KnowledgeBase, question: str) -> None:
+    answer = demo_kb.ask(question)
+    assert not answer.handoff
+    assert answer.body
+
+
+@pytest.mark.parametrize("question", ["AP-C2OO giá bao nhiêu", "ap c200 giá bao nhiêu", "APC200 giá bao nhiêu"])
+def test_a_model_code_typed_the_customers_way_gets_that_models_price(demo_kb: KnowledgeBase, question: str) -> None:
+    answer = demo_kb.ask(question)
+    assert (answer.sources[0].doc, answer.sources[0].section) == AP_C200
+    assert "1.650.000 ₫" in (answer.body or "")
