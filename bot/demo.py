@@ -121,7 +121,7 @@ def _next_steps(settings: Settings, rep: str, sections: int) -> str:
         f"                   then TELEGRAM_BOT_TOKEN=<token> CHATCRM_HOME={home} .venv/bin/chatcrm bot\n"
         "                   (send /start to the bot first: it tells you your Telegram id)\n"
         + (f"Knowledge:         {sections} sections; try CHATCRM_HOME={home} .venv/bin/chatcrm kb ask "
-           "\"bảo hành bao lâu?\"\n"
+           "\"bảo hành ghế bao lâu?\"\n"
            if sections else "")
     )
 
