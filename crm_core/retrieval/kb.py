@@ -753,7 +753,9 @@ def _correct_codes(query: Query, codes: frozenset[str]) -> Query:
     for token in set(lexical_tokens(query.normalized)):
         if token in codes or len(token) < 4 or not any(ch.isalpha() for ch in token):
             continue
-        near = [c for c in codes if len(c) == len(token) and Levenshtein.distance(c, token, score_cutoff=1) <= 1]
+        # A code has letters: "20m2" (a room's area) is one edit from the year "2012", which is no code.
+        near = [c for c in codes if len(c) == len(token) and any(ch.isalpha() for ch in c)
+                and Levenshtein.distance(c, token, score_cutoff=1) <= 1]
         if len(near) == 1:
             fixed = re.sub(rf"(?i)(?<![0-9a-z]){re.escape(token)}(?![0-9a-z])", near[0].upper(), fixed)
             changed = True

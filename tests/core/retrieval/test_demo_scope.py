@@ -34,3 +34,8 @@ def test_a_model_code_typed_the_customers_way_gets_that_models_price(demo_kb: Kn
     answer = demo_kb.ask(question)
     assert (answer.sources[0].doc, answer.sources[0].section) == AP_C200
     assert "1.650.000 ₫" in (answer.body or "")
+
+
+def test_a_rooms_area_is_not_corrected_into_a_year_the_documents_write(demo_kb: KnowledgeBase) -> None:
+    assert "20m2" in demo_kb.prepare("phòng họp 20m2 nên chọn bàn nào").normalized
+    assert "AP-HD140" in demo_kb.prepare("bàn AP-HD14O giá bao nhiêu").normalized.upper()
