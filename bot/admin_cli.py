@@ -8,15 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.app import make_clock, prepare_store
 from crm_core.config import Settings
 from crm_core.errors import CrmError
-from crm_core.services import Services
-from crm_core.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the engine and services load on use: `chatcrm kb ask` and `--help` must start fast
+    from crm_core.services import Services
 
 pipelines_app = typer.Typer(help="Sales pipelines and their industry templates.", no_args_is_help=True)
 CLI_CHANNEL = "cli"
@@ -36,6 +36,10 @@ def _settings() -> Settings:
 
 @asynccontextmanager
 async def _unit_of_work(config: Settings) -> AsyncIterator[Services]:
+    from bot.app import make_clock, prepare_store
+    from crm_core.services import Services
+    from crm_core.uow import UnitOfWork
+
     clock = make_clock(config, None)
     db, sessionmaker = await prepare_store(config, clock)
     try:
