@@ -147,3 +147,15 @@ def test_an_english_faq_entrys_plural_is_the_questions_singular() -> None:
     sundays = Unit(doc="faq.csv", section="Do you deliver on Sundays?", title="FAQ", text="On request.")
 
     assert _signals("do you deliver on sunday?").score(sundays)["x:faq_extra"] == 0.0
+
+
+def test_what_a_faq_entry_adds_counts_only_where_faq_entries_compete_with_document_sections() -> None:
+    from crm_core.retrieval.kb import _faq_and_sections
+
+    faq = [Unit(doc="faq.csv", section="Bao lâu thì nhận được hàng?", title="FAQ", text="2-3 ngày."),
+           Unit(doc="faq.csv", section="Có xuất hóa đơn không?", title="FAQ", text="Có.")]
+    policy = Unit(doc="policies/giao-hang.md", section="Thời gian giao hàng", title="Giao hàng", text="1-2 ngày.")
+
+    assert _faq_and_sections([*faq, policy])
+    assert not _faq_and_sections(faq)
+    assert not _faq_and_sections([policy])
