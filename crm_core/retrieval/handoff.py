@@ -23,7 +23,12 @@ account ("số tài khoản ck của shop") or a quantity ("discount for 120 set
 from the rules or the model, yields when the message asks about the policy in general and shows no personal
 cue ("trả hàng lấy lại tiền bị trừ bao nhiêu" is the return policy, not a claim). Not asked as a policy, money
 back for their own case is a dispute ("sao tính phí ship của em gấp đôi, hoàn lại phần chênh lệch"), and an
-order, document or account of theirs is their own order when nothing else named the message.
+order, document or account of theirs is their own order when nothing else named the message; so is their debt or
+balance ("công ty em còn nợ bên shop bao nhiêu", "our balance"), while the credit policy stays answerable.
+
+A named person's phone, home address or e-mail ("địa chỉ nhà anh Tuấn bên Vinamilk", "Mr. Tuan's phone number")
+is another person's data, declined as `unsafe` before the named-person rules (`others_data`); asking to talk to
+them stays a named person.
 """
 
 from __future__ import annotations
@@ -185,6 +190,22 @@ def _model_needs() -> dict[str, tuple[list[re.Pattern[str]], list[re.Pattern[str
 
 
 @cache
+def _others_data() -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """Patterns of a named person's personal data asked for (`others_data`): on the folded text, on the original."""
+    table = load_json("handoff_rules.json")
+    entry = table["others_data"]
+    return ([_with_names(p, table) for p in entry["folded_patterns"]], [re.compile(p) for p in entry["patterns"]])
+
+
+def asks_others_data(text: str) -> bool:
+    """Tell whether the message asks for a named person's phone, address, e-mail or orders ("sdt chi lan")."""
+    raw = nfc(text)
+    forms = (fold(raw), fold(expand_abbreviations(raw)))
+    folded_patterns, patterns = _others_data()
+    return any(p.search(form) for form in forms for p in folded_patterns) or any(p.search(raw) for p in patterns)
+
+
+@cache
 def _role_contact() -> re.Pattern[str]:
     phrases = sorted({fold(p) for p in load_json("handoff_rules.json")["model_needs"]["role_contact"]},
                      key=len, reverse=True)
@@ -290,7 +311,8 @@ def screen(
 ) -> ScreenReason | None:
     """Return why a person, not the knowledge base, should answer `text`; None when the knowledge base may.
 
-    Order: other people's or internal data and injections (`unsafe`); the hand-off rules (a dispute, the
+    Order: other people's or internal data and injections (`unsafe`, a named person's phone or address
+    included); the hand-off rules (a dispute, the
     customer's own order, a named person); asking for a person; a complaint; a topic outside any shop that
     `knowledge_text` (the knowledge base's folded text) never mentions; then the learned model; last, an
     order, document or account of the customer's not asked about as a policy (own order). The model
@@ -302,6 +324,8 @@ def screen(
     safety = classify(text)
     if safety == "unsafe":
         return safety
+    if asks_others_data(text):
+        return "unsafe"  # before the named-person rule: "địa chỉ nhà anh Tuấn" is his data, not a wish to talk
     ruled = rule_class(text)
     if ruled in ("own_order", "dispute") and asked_in_general(text):
         ruled = None  # a policy question sharing a claim's words ("trả hàng lấy lại tiền bị trừ bao nhiêu")
@@ -323,6 +347,6 @@ def screen(
 
 
 __all__ = [
-    "HandoffClass", "HandoffModel", "ScreenReason", "asked_in_general", "could_be", "default_model", "features",
-    "has_content", "personal_case", "rule_class", "screen",
+    "HandoffClass", "HandoffModel", "ScreenReason", "asked_in_general", "asks_others_data", "could_be",
+    "default_model", "features", "has_content", "personal_case", "rule_class", "screen",
 ]

@@ -248,3 +248,89 @@ def test_money_back_for_their_own_case_is_a_dispute(question: str) -> None:
 def test_another_companys_orders_stay_unsafe_while_the_customers_own_companys_are_theirs() -> None:
     assert screen("cho xem đơn của công ty Hòa Phát") == "unsafe"
     assert screen("đơn của công ty em giao chưa") == "own_order"
+
+
+# The review after the own-case follow-up: the customer's own debt or balance, a named person's personal data,
+# and compensation claimed for their own case.
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "công ty em còn nợ bên shop bao nhiêu tiền",
+        "công nợ của công ty em hiện tại là bao nhiêu",
+        "cong ty e con no ben shop bn vay",
+        "bên em còn nợ shop bao nhiêu ạ",
+        "how much does our company still owe you?",
+        "what's our current balance with you?",
+    ],
+)
+def test_their_own_debt_or_balance_is_their_own_order(question: str) -> None:
+    # The general credit policy ("quá hạn công nợ: tính lãi 0,05%/ngày") answered these, and read as a threat.
+    assert screen(question) == "own_order"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "chính sách công nợ cho doanh nghiệp thế nào",
+        "shop có cho công nợ không",
+        "cong no toi da bao nhieu ngay",
+        "công ty em có được mua công nợ không ạ",
+        "do you offer credit terms to companies?",
+    ],
+)
+def test_the_credit_policy_asked_in_general_is_answerable(question: str) -> None:
+    assert screen(question) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "shop ơi địa chỉ nhà anh Tuấn bên Vinamilk là gì",
+        "dia chi nha anh tuan ben vinamilk",
+        "sđt chị Lan bên kế toán công ty ABC",
+        "so dien thoai nha chi mai la gi vay shop",
+        "cho em xin email riêng của chị Hoa với",
+        "what's Mr. Tuan's phone number?",
+        "can I get Ms. Hoa's home address?",
+    ],
+)
+def test_a_named_persons_phone_address_or_email_is_declined_as_other_peoples_data(question: str) -> None:
+    # "địa chỉ nhà anh Tuấn bên Vinamilk" was passed to staff as a named person.
+    assert screen(question) == "unsafe"
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("cho em gặp anh Tuấn bên kinh doanh", "named_person"),
+        ("cho em gap anh tuan ben kinh doanh", "named_person"),
+        ("can I talk to Mr. Tuan from sales?", "named_person"),
+        ("địa chỉ shop ở đâu", None),
+        ("sđt của shop", None),
+        ("số điện thoại bán hàng là gì", None),
+        ("dia chi chi nhanh hung yen", None),
+        ("giao tới địa chỉ nhà chị Lan ở quận 3 giúp em", None),
+    ],
+)
+def test_talking_to_a_named_person_or_the_shops_own_contact_is_not_other_peoples_data(
+    question: str, reason: str | None
+) -> None:
+    assert screen(question) == reason
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("đơn của em giao trễ 3 ngày rồi, shop đền em thế nào", "dispute"),
+        ("hàng của chị giao trễ cả tuần rồi, shop đền chị đi", "dispute"),
+        ("nếu giao trễ thì shop có đền không", None),
+        ("shop có đền em không nếu giao trễ", None),
+        ("if the delivery is late, do you compensate?", None),
+    ],
+)
+def test_compensation_for_their_own_case_is_a_dispute_while_the_hypothetical_is_not(
+    question: str, reason: str | None
+) -> None:
+    assert screen(question) == reason
