@@ -58,6 +58,7 @@ from crm_core.services import Services
 from crm_core.services.privacy import purge_freed_pages
 from crm_core.understanding.conversation import (
     addresses_the_person,
+    chases_the_person,
     names_after_honorifics,
     speaks_to_the_person,
     typed_rating,
@@ -290,7 +291,8 @@ class SupportFlow:
                 return after_close
         chatter = small_talk_kind(text)
         if known is not None and ticket is not None:
-            if chatter is not None or addresses_the_person(text) or speaks_to_the_person(text):
+            if chatter is not None or addresses_the_person(text) or chases_the_person(text) \
+                    or speaks_to_the_person(text):
                 return await self._relay(known, ticket, text)
             await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
             answer = await self._ask_knowledge(text, language=None if decided else language)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_core.textnorm import fold
+from crm_core.understanding.customer_intent import content_words
 
 _DATA = Path(__file__).resolve().parent / "data" / "conversation.json"
 _STARS = frozenset("⭐★🌟")
@@ -57,6 +58,19 @@ def reads_as_question(text: str) -> bool:
 def addresses_the_person(text: str) -> bool:
     """Tell whether `text` speaks to the person on the customer's ticket (or about their call back)."""
     return _phrases("to_the_person").search(_folded(text)) is not None
+
+
+def chases_the_person(text: str) -> bool:
+    """Tell whether `text` chases the person on the ticket or asks whether anyone is there ('sao lâu vậy', 'nhanh
+    giúp em', 'còn đó không', 'any update?'): impatience is for a person, whatever question words it has."""
+    folded = _phrases("not_chasing").sub(" ", _folded(text))
+    if _phrases("chasing").search(folded) is not None:
+        return True
+    # A presence check must be the whole message: 'còn đó không' folds like 'bàn còn đỏ không'.
+    words = " ".join(content_words(text))
+    if _phrases("presence_checks").search(words) is None:
+        return False
+    return not _phrases("presence_fillers").sub(" ", _phrases("presence_checks").sub(" ", words)).split()
 
 
 def speaks_to_the_person(text: str) -> bool:

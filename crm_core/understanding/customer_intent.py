@@ -44,8 +44,15 @@ def _small_talk(kind: str) -> re.Pattern[str]:
 
 
 def asks_about_buying(text: str) -> bool:
-    """Tell whether `text` asks for a price, to order or to pay (Vietnamese with or without accents, English)."""
-    return _phrases("buying").search(_phrases("not_buying").sub(" ", fold(text))) is not None
+    """Tell whether `text` asks for a price, to order or to pay (Vietnamese with or without accents, English).
+
+    A message about something bought already (a return, the warranty, a delivery) is after-sales, not buying,
+    though it says "mua" ('mua ghế rồi không ưng có được đổi trả không'), unless it asks a price outright.
+    """
+    folded = _phrases("not_buying").sub(" ", fold(text))
+    if _phrases("buying").search(folded) is None:
+        return False
+    return _phrases("after_sales").search(folded) is None or _phrases("price_asked").search(folded) is not None
 
 
 def small_talk_kind(text: str) -> SmallTalkKind | None:

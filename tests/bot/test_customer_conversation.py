@@ -105,6 +105,31 @@ async def test_while_a_ticket_is_open_words_for_the_person_still_go_to_them(
     assert [q.question for q in await _rows(sessionmaker, CustomerQuestion)] == ["gặp nhân viên"]
 
 
+@pytest.mark.parametrize("text", [
+    "sao lâu vậy", "lâu quá", "alo shop", "có ai không", "nhanh giúp em", "còn đó không", "any update?", "hello?",
+    "ok anh", "vâng em gửi ảnh đây", "đơn số AV123 nhé",
+])
+async def test_while_a_ticket_is_open_chasing_and_replies_to_staff_go_to_the_person_not_the_knowledge(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], text: str) -> None:
+    await customer.say("gặp nhân viên")
+
+    await customer.say(text)
+
+    assert customer.text == VI("support.relayed", ticket=1)
+    assert [q.question for q in await _rows(sessionmaker, CustomerQuestion)] == ["gặp nhân viên"]
+    assert [(m.author, m.text) for m in await _rows(sessionmaker, TicketMessage)][-1] == ("customer", text)
+
+
+async def test_while_a_ticket_is_open_a_colour_asked_like_a_presence_check_is_still_looked_up(
+        customer: ChatDriver) -> None:
+    await customer.say("gặp nhân viên")
+
+    await customer.say("bàn AP-D140 còn đỏ không")  # 'còn đỏ không' folds like 'còn đó không' (are you there?)
+
+    assert VI("support.relayed", ticket=1) not in customer.text
+    assert VI("support.answered_on_ticket", ticket=1) in customer.text
+
+
 async def test_an_off_topic_question_is_declined_without_a_ticket_and_a_person_is_one_tap_away(
         customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await customer.say(OFF_TOPIC)

@@ -132,6 +132,21 @@ async def test_a_price_question_offers_a_share_contact_button_with_consent(custo
     assert "đồng ý" in offer.text
 
 
+@pytest.mark.parametrize("question", [
+    "mua ghế rồi không ưng có được đổi trả không?",
+    "bảo hành ghế bao lâu?",
+])
+async def test_an_after_sales_question_is_answered_without_a_call_back_offer(customer: ChatDriver,
+                                                                             question: str) -> None:
+    replies = await customer.say(question)
+
+    vi = Texts("vi")
+    assert replies[0].keyboard is not None
+    assert vi("support.btn_up") in [b.label for b in replies[0].keyboard.buttons()]  # answered from the knowledge
+    assert vi("support.offer_phone") not in [r.text for r in replies]
+    assert not any(r.keyboard is not None and r.keyboard.is_share_contact for r in replies)
+
+
 async def test_thumbs_up_and_down_are_recorded_and_down_offers_a_person(customer: ChatDriver) -> None:
     await customer.say("bảo hành ghế bao lâu")
     await customer.press("👍")
