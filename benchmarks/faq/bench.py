@@ -480,9 +480,13 @@ def setup_demo(work: Path, splits: frozenset[str] = frozenset({"dev", "test"})) 
 def fit_shipped(
     sets: list[tuple[KnowledgeBase, list[Case]]],
     demo: tuple[KnowledgeBase, list[Case]] | None,
+    *,
+    keep_fusion: bool = False,
 ) -> RetrievalParams:
-    """Fusion on every tuning split together; calibration and hand-off threshold on the demo dev split."""
-    params = tune_signals(sets, tune_fusion(sets, default_params()))
+    """Fusion (unless `keep_fusion`: the shipped fusion weights stay) and signal weights on every tuning split
+    together; calibration and hand-off threshold on the demo dev split."""
+    fusion = default_params() if keep_fusion else tune_fusion(sets, default_params())
+    params = tune_signals(sets, fusion)
     if demo is not None:
         kb, cases = demo
         dev = [c for c in cases if c.split == "dev"]
@@ -611,7 +615,7 @@ def latency_worker(home: Path, qfile: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- main
 
 
-def run(*, write_params: bool = False) -> dict[str, object]:
+def run(*, write_params: bool = False, keep_fusion: bool = False) -> dict[str, object]:
     """Run every FAQ benchmark and return its figures."""
     started = time.perf_counter()
     results: dict[str, object] = {}
@@ -623,7 +627,7 @@ def run(*, write_params: bool = False) -> dict[str, object]:
         sets = [(sf_kb, [c for c in sf_cases if c.group < 25]), (bk_kb, bk_dev)]
         if demo is not None:
             sets.append((demo[0], [c for c in demo[1] if c.split == "dev" and c.answerable]))
-        shipped = fit_shipped(sets, demo)
+        shipped = fit_shipped(sets, demo, keep_fusion=keep_fusion)
         results["shipped_params"] = shipped.model_dump()
         results["stackfaq"] = report_stackfaq(sf_kb, sf_cases, shipped)
         results["banking77"] = report_banking77(bk_kb, bk_dev, bk_test, shipped)
@@ -678,7 +682,8 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--latency-worker"]:
         sys.stdout.write(json.dumps(latency_worker(Path(argv[1]), Path(argv[2]))) + "\n")
         return
-    results = run_demo_dev() if "--demo-dev" in argv else run(write_params="--write-params" in argv)
+    results = (run_demo_dev() if "--demo-dev" in argv
+               else run(write_params="--write-params" in argv, keep_fusion="--keep-fusion" in argv))
     sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
 
 

@@ -573,9 +573,11 @@ class KnowledgeBase:
                 cand.features.setdefault(name, floor)
             cand.features.update(signals.score(corpus.units[cand.key]))
             if not corpus.faq_and_sections:
-                # What a FAQ entry adds to the question tells it from a section that answers; among FAQ entries
-                # only, every one adds words (StackFAQ, BANKING77: held-out hit@1 fell with it).
+                # What a FAQ entry adds to the question, or the other kind of value it asks for, tells it from a
+                # section that answers; among FAQ entries only, each is the answer to its own question (StackFAQ,
+                # BANKING77: held-out hit@1 fell with both).
                 cand.features["x:faq_extra"] = 0.0
+                cand.features["x:asks_other"] = 0.0
             cand.features["x:lang_offset"] = offsets.get(corpus.languages[cand.key], 0.0)
         return list(found.values())
 
