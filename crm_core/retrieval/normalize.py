@@ -63,13 +63,19 @@ def _english_words() -> frozenset[str]:
 
 
 @cache
-def _vi_syllables() -> frozenset[str]:
-    """Return folded Vietnamese syllables (from pyvi's word list, which ships in its wheel)."""
+def vi_dictionary_words() -> tuple[str, ...]:
+    """Return the Vietnamese words (one or more syllables) of pyvi's word list, which ships in its wheel."""
     try:
         text = resources.files("pyvi").joinpath("models", "words.txt").read_text(encoding="utf-8")
     except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - pyvi is a dependency
-        return frozenset()
-    return frozenset(tok for line in text.splitlines() for tok in fold_tokens(line))
+        return ()
+    return tuple(text.splitlines())
+
+
+@cache
+def _vi_syllables() -> frozenset[str]:
+    """Return folded Vietnamese syllables."""
+    return frozenset(tok for line in vi_dictionary_words() for tok in fold_tokens(line))
 
 
 # Loanwords Vietnamese customers type as often as English ones do: no evidence either way.

@@ -13,10 +13,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Literal
 
-from crm_core.retrieval.normalize import expand_abbreviations, glossary, has_vietnamese_marks, load_json
+from crm_core.retrieval.normalize import (
+    expand_abbreviations,
+    glossary,
+    has_vietnamese_marks,
+    load_json,
+    vi_dictionary_words,
+)
 from crm_core.textnorm import fold, fold_tokens, nfc
 
 Phrase = tuple[str, ...]
@@ -232,11 +237,7 @@ class SectionWords:
 @cache
 def _vi_compounds() -> frozenset[str]:
     """Folded Vietnamese words of two or three syllables ("may tinh", "van phong"), from pyvi's word list."""
-    try:
-        text = resources.files("pyvi").joinpath("models", "words.txt").read_text(encoding="utf-8")
-    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover - pyvi is a dependency
-        return frozenset()
-    folded = (" ".join(fold_tokens(line)) for line in text.splitlines())
+    folded = (" ".join(fold_tokens(line)) for line in vi_dictionary_words())
     return frozenset(word for word in folded if 2 <= word.count(" ") + 1 <= 3)
 
 

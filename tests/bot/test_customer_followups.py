@@ -147,13 +147,18 @@ async def test_an_english_customers_hi_and_ok_thanks_are_answered_in_english(
     assert customer.text == EN(f"support.small_talk.{kind}")
 
 
-async def test_a_customer_writing_english_on_a_vietnamese_phone_is_greeted_in_english(support_engine: Engine) -> None:
-    customer = ChatDriver(support_engine, "555015", language_code="vi")
-    await customer.say("how long is the warranty on office chairs?")
+@pytest.mark.parametrize(("chat_id", "phone", "written", "greeting"), [
+    ("555015", "vi", "how long is the warranty on office chairs?", EN("support.welcome")),
+    ("555017", "en", "bàn AP-D120 giá bao nhiêu", VI("support.welcome")),
+])
+async def test_a_customer_is_greeted_in_the_language_they_last_wrote_in_not_their_phones(
+        support_engine: Engine, chat_id: str, phone: str, written: str, greeting: str) -> None:
+    customer = ChatDriver(support_engine, chat_id, language_code=phone)
+    await customer.say(written)
 
     await customer.say("/start")
 
-    assert customer.text == EN("support.welcome")
+    assert customer.text == greeting
 
 
 async def test_a_customer_who_has_written_nothing_is_greeted_in_their_apps_language(support_engine: Engine) -> None:
@@ -162,16 +167,6 @@ async def test_a_customer_who_has_written_nothing_is_greeted_in_their_apps_langu
     await customer.say("/start")
 
     assert customer.text == EN("support.welcome")
-
-
-async def test_a_customer_writing_vietnamese_on_an_english_phone_is_greeted_in_vietnamese(
-        support_engine: Engine) -> None:
-    customer = ChatDriver(support_engine, "555017", language_code="en")
-    await customer.say("bàn AP-D120 giá bao nhiêu")
-
-    await customer.say("/start")
-
-    assert customer.text == VI("support.welcome")
 
 
 async def test_the_person_button_under_an_english_answer_acknowledges_the_ticket_in_english(
