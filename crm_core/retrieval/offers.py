@@ -162,6 +162,9 @@ def _clause_offers(tokens: list[str], lex: _OfferLexicon) -> list[Phrase] | None
     return None
 
 
+_CLAUSE_WORDS = 40
+
+
 def asked_offers(question: str) -> list[Phrase]:
     """Return the things a question asks whether the business sells or does, as folded words; [] when none.
 
@@ -171,7 +174,9 @@ def asked_offers(question: str) -> list[Phrase]:
     """
     text = expand_abbreviations(nfc(question))
     for clause in re.split(r"[?!.;:\n]+", text):
-        tokens = _offer_tokens(clause)
+        # Reading a clause costs the square of its length: "có bán X không" is asked in a few words, and a
+        # 4,000-character message must not hold the knowledge search for everyone (43 s before this cap).
+        tokens = _offer_tokens(clause)[:_CLAUSE_WORDS]
         for lex in _offer_lexicons():
             things = _clause_offers(tokens, lex)
             if things is not None:

@@ -36,8 +36,9 @@ from crm_core.retrieval.scope import stopwords
 from crm_core.textnorm import fold, fold_tokens
 
 # A number on its own: not the digits of a model code ("AP-C300", "Q1"), thousands groups kept together.
-_NUMBER_RE = re.compile(r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3})+|\d+)(?![.,]?\d)")
-_RANGE_RE = re.compile(r"(?<![\w.,])(\d+)\s*[-–]\s*(\d+)(?![\d])")
+# At most 18 digits: a longer run is no quantity or amount (and int() refuses 4,300 digits and more).
+_NUMBER_RE = re.compile(r"(?<![\w.,-])(\d{1,3}(?:[.,]\d{3}){1,5}|\d{1,18})(?![.,]?\d)")
+_RANGE_RE = re.compile(r"(?<![\w.,])(\d{1,18})\s*[-–]\s*(\d{1,18})(?![\d])")
 # A product or error code: letters and digits in one word ("AP-C300", "c300", "E01", "RO-500"), not a plain number
 # nor a quantity with its unit ("50kg", "2m", "10h").
 _CODE_RE = re.compile(r"(?<![\w-])((?:[a-z]+-)*[a-z]*\d+[a-z0-9]*|(?:[a-z]+-)*[a-z]+\d[a-z0-9]*)(?![\w-])")

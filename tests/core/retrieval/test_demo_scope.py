@@ -39,3 +39,10 @@ def test_a_model_code_typed_the_customers_way_gets_that_models_price(demo_kb: Kn
 def test_a_rooms_area_is_not_corrected_into_a_year_the_documents_write(demo_kb: KnowledgeBase) -> None:
     assert "20m2" in demo_kb.prepare("phòng họp 20m2 nên chọn bàn nào").normalized
     assert "AP-HD140" in demo_kb.prepare("bàn AP-HD14O giá bao nhiêu").normalized.upper()
+
+
+def test_a_long_message_is_read_for_offers_in_its_first_words_only() -> None:
+    from crm_core.retrieval.offers import asked_offers
+
+    assert asked_offers(("shop ơi " * 500)[:4000] + " có bán máy lạnh không") == []
+    assert asked_offers("dạ cho em hỏi bên mình có bán tủ lạnh với máy lạnh ko ạ") == [("tu", "lanh"), ("may", "lanh")]

@@ -159,3 +159,11 @@ def test_what_a_faq_entry_adds_counts_only_where_faq_entries_compete_with_docume
     assert _faq_and_sections([*faq, policy])
     assert not _faq_and_sections(faq)
     assert not _faq_and_sections([policy])
+
+
+def test_a_run_of_thousands_of_digits_is_no_number_and_breaks_nothing() -> None:
+    from crm_core.retrieval.signals import numbers, ranges
+
+    assert numbers("9" * 5000) == set()
+    assert ranges("9" * 5000 + "-1") == []
+    assert numbers("mua 50 bộ, giá 1.850.000 ₫") == {50, 1850000}
