@@ -21,7 +21,9 @@ own_order guess needs a personal cue: a first-person possessive ("hóa đơn c�
 order number, a transaction they made ("đơn em đặt hôm qua"), a past event or a demand for them; the shop's
 account ("số tài khoản ck của shop") or a quantity ("discount for 120 sets?") is none. A dispute or own order,
 from the rules or the model, yields when the message asks about the policy in general and shows no personal
-cue ("trả hàng lấy lại tiền bị trừ bao nhiêu" is the return policy, not a claim). Not asked as a policy, money
+cue ("trả hàng lấy lại tiền bị trừ bao nhiêu" is the return policy, not a claim) and makes no demand ("shop phải
+đền", "you owe me", a threat, an amount or account to pay back, "charged twice": "Charged twice! policy?" is a
+dispute). Not asked as a policy, money
 back for their own case is a dispute ("sao tính phí ship của em gấp đôi, hoàn lại phần chênh lệch"), and an
 order, document or account of theirs is their own order when nothing else named the message; so is their debt or
 balance ("công ty em còn nợ bên shop bao nhiêu", "our balance"), while the credit policy stays answerable.
@@ -223,7 +225,7 @@ def has_content(text: str) -> bool:
     return any(w not in _no_content() for w in words)
 
 
-CaseCue = Literal["owned", "personal", "claim", "policy", "question"]
+CaseCue = Literal["owned", "personal", "claim", "policy", "question", "demand"]
 
 
 @cache
@@ -237,7 +239,7 @@ def _case_cues() -> dict[CaseCue, tuple[re.Pattern[str], ...]]:
             pattern = pattern.replace(f"{{{key}}}", f"(?:{alternation})")
         return re.compile(pattern)
 
-    kinds: tuple[CaseCue, ...] = ("owned", "personal", "claim", "policy", "question")
+    kinds: tuple[CaseCue, ...] = ("owned", "personal", "claim", "policy", "question", "demand")
     return {kind: tuple(compiled(p) for p in table[kind]) for kind in kinds}
 
 
@@ -252,15 +254,25 @@ def personal_case(text: str) -> bool:
     return _shows("owned", text) or _shows("personal", text)
 
 
+def demands(text: str) -> bool:
+    """Tell whether the message demands or claims something of the shop ("shop phải đền", "you owe me", a threat)."""
+    return _shows("demand", text)
+
+
 def asked_in_general(text: str) -> bool:
     """Tell whether the message asks about the policy in general, showing nothing of the customer's own case."""
-    return (_shows("policy", text) or _shows("question", text)) and not personal_case(text)
+    # A policy word does not make a demand a question: "Charged twice! policy?", "shop phải đền, nếu không…".
+    asks = _shows("policy", text) or _shows("question", text)
+    return asks and not personal_case(text) and not demands(text)
 
 
 def _claim_not_policy(text: str) -> bool:
     # "sao tính phí ship của em gấp đôi, hoàn lại phần chênh lệch": money back for their own case is a claim;
     # "nếu hàng lỗi thì có được hoàn tiền không" asks the policy.
-    return _shows("claim", text) and personal_case(text) and not _shows("policy", text)
+    # "…shop hoàn lại 4tr5 vào stk 0123456789 giúp nhé": an amount or account to pay back is a claim, policy or not.
+    if not _shows("claim", text):
+        return False
+    return demands(text) or (personal_case(text) and not _shows("policy", text))
 
 
 def _owned_not_policy(text: str) -> bool:
@@ -348,5 +360,5 @@ def screen(
 
 __all__ = [
     "HandoffClass", "HandoffModel", "ScreenReason", "asked_in_general", "asks_others_data", "could_be",
-    "default_model", "features", "has_content", "personal_case", "rule_class", "screen",
+    "default_model", "demands", "features", "has_content", "personal_case", "rule_class", "screen",
 ]

@@ -334,3 +334,37 @@ def test_compensation_for_their_own_case_is_a_dispute_while_the_hypothetical_is_
     question: str, reason: str | None
 ) -> None:
     assert screen(question) == reason
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Ghế gãy chân thì shop phải bồi thường",
+        "shop phải đền, nếu không em báo công an",
+        "I want a refund if possible",
+        "You owe me 2 million, if you don't pay I will sue",
+        "Ghế gãy thì lấy lại tiền ngay nhé",
+        "trừ tiền 2 lần thì sao",
+        "Chargeback in case you don't answer",
+        "Charged twice! policy?",
+        "theo quy dinh thi shop phai boi thuong 2tr cho khach vi giao tre 10 ngay dung khong",
+        "Chính sách hoàn tiền thế nào khi ghế AP-C300 giao tới bị gãy chân, shop hoàn lại 4tr5 vào stk "
+        "0123456789 giúp nhé",
+    ],
+)
+def test_a_demand_stays_a_dispute_though_it_uses_a_policy_or_question_word(message: str) -> None:
+    assert screen(message) == "dispute"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "tra hang lay lai tien bi tru bao nhieu",
+        "chính sách hoàn tiền thế nào",
+        "nếu đổi ý thì trả hàng được không",
+        "how long does a refund take?",
+        "đổi trả trong bao lâu nếu ghế bị lỗi",
+    ],
+)
+def test_the_refund_policy_asked_without_a_demand_stays_answerable(question: str) -> None:
+    assert screen(question) is None
