@@ -31,6 +31,7 @@ from crm_core.services.identities import reminded_on
 from crm_core.services.inbox import MAX_ATTEMPTS as INBOX_MAX_ATTEMPTS
 from crm_core.services.inbox import InboxService, KeptUpdate
 from crm_core.services.outbox import CLAIM_BATCH, FailureKind, Origin
+from crm_core.understanding.customer_intent import decided_language
 from crm_core.uow import UnitOfWork, is_busy_error
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -263,14 +264,17 @@ class Engine:
         return user
 
     async def _language(self, inbound: Inbound, services: Services, user: UserOut | None, flows: Flows) -> str:
-        """Staff: their setting. A customer: the language they picked (/lang), else the one they last wrote in (an
-        English phone may be set to Vietnamese), else their app's, else the business's."""
+        """Staff: their setting. A customer: the language they picked (/lang), else the one this message or, when its
+        letters decide none, the last one they wrote in (an English phone may be set to Vietnamese), else their
+        app's, else the business's."""
         if user is not None:
             return user.language
         chosen = await services.state.language(inbound.channel, inbound.user_id)
         if chosen:
             return chosen
-        written = await flows.support.written_language(inbound.channel, inbound.user_id)
+        text = (inbound.text or "").strip()
+        now_written = decided_language(text) if text and not text.startswith("/") else None
+        written = now_written or await flows.support.written_language(inbound.channel, inbound.user_id)
         if written in LANGUAGES:
             return written
         code = (inbound.language_code or "")[:2].lower()

@@ -87,8 +87,10 @@ def decided_language(text: str) -> Literal["vi", "en"] | None:
 
     if has_vietnamese_marks(text):
         return "vi"
-    # "ship?" is typed in both languages: a loanword alone decides nothing either.
-    rest = [w for w in content_words(text) if not w.isdigit() and w not in loanwords()]
+    # "ship?" and "AP-C300?" are typed in both languages: loanwords, codes ("c300") and one- or two-letter pieces
+    # ("ap") alone decide nothing either.
+    rest = [w for w in content_words(text)
+            if len(w) > 2 and not any(ch.isdigit() for ch in w) and w not in loanwords()]
     if not rest:
         return None
     return "vi" if looks_unaccented_vietnamese(" ".join(rest)) else "en"

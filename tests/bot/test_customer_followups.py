@@ -190,6 +190,16 @@ async def test_an_english_customers_message_on_their_open_ticket_is_acknowledged
     assert customer.text == EN("support.relayed", ticket=1)
 
 
+async def test_a_customer_who_switches_to_english_on_their_open_ticket_is_acknowledged_in_english(
+        support_engine: Engine) -> None:
+    customer = ChatDriver(support_engine, "555020", language_code="vi")
+    await customer.say("cho em gặp nhân viên")
+
+    await customer.say("it is about my order from last week, please answer in English")
+
+    assert customer.text == EN("support.relayed", ticket=1)
+
+
 # --- 5. staff notices on lines --------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,6 @@ def test_a_message_with_deciding_words_has_their_language(text: str, language: s
     assert decided_language(text) == language
 
 
-@pytest.mark.parametrize("text", ["ship?", "ok", "5", "shipper"])
+@pytest.mark.parametrize("text", ["ship?", "ok", "5", "shipper", "AP-C300?", "ap c300 ??"])
 def test_loanwords_digits_and_small_talk_alone_decide_no_language(text: str) -> None:
     assert decided_language(text) is None
