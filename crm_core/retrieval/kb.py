@@ -50,7 +50,7 @@ from crm_core.retrieval.normalize import (
 )
 from crm_core.retrieval.offers import SectionWords, offer_scope
 from crm_core.retrieval.scope import coverage, off_topic
-from crm_core.retrieval.signals import QuestionSignals, unit_language
+from crm_core.retrieval.signals import QuestionSignals, is_faq_entry, unit_language
 from crm_core.textnorm import fold
 
 if TYPE_CHECKING:
@@ -740,7 +740,7 @@ def _faq_and_sections(units: Iterable[Unit]) -> bool:
     docs: set[str] = set()
     for unit in units:
         docs.add(unit.doc)
-        if unit.section.rstrip().endswith("?"):
+        if is_faq_entry(unit):
             with_questions.add(unit.doc)
     return bool(with_questions) and bool(docs - with_questions)
 

@@ -78,10 +78,15 @@ def asked_kinds(text: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
+def is_faq_entry(unit: Unit) -> bool:
+    """Tell whether a section is a FAQ entry: its heading is a question."""
+    return unit.section.rstrip().endswith("?")
+
+
 @lru_cache(maxsize=8192)
 def _faq_kinds(unit: Unit) -> frozenset[str] | None:
     """The kinds of value a FAQ entry's own question asks for; None when the heading is not a question."""
-    if not unit.section.rstrip().endswith("?"):
+    if not is_faq_entry(unit):
         return None
     return asked_kinds(" ".join([unit.section, *unit.variants]))
 
@@ -191,6 +196,8 @@ class QuestionSignals:
     marked: frozenset[str] = frozenset()
     # Every word of the question as typed and spelled out (lower-case, accents kept) when it has Vietnamese marks.
     spelled: frozenset[str] = frozenset()
+    # The topic words with English plurals made singular: read once per question, not per candidate section.
+    stems: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
     # Read for the line an answer shows first, never for ranking sections (the weights were fitted without them):
@@ -222,6 +229,7 @@ class QuestionSignals:
         return cls(
             language=detect_language(query.raw),
             topic=topic,
+            stems=frozenset(_stem(w) for w in topic),
             price=asks_price(text),
             numbers=frozenset(numbers(query.normalized)),
             marked=frozenset(
@@ -256,7 +264,7 @@ class QuestionSignals:
         }
 
     def _faq_extra(self, unit: Unit) -> float:
-        if not unit.section.rstrip().endswith("?"):
+        if not is_faq_entry(unit):
             return 0.0
         return min(self._unmentioned(phrasing) for phrasing in (unit.section, *unit.variants))
 
@@ -266,8 +274,7 @@ class QuestionSignals:
         words = [w for w in re.findall(r"\w+", phrasing.lower()) if fold(w) not in stop and len(w) > 1]
         if not words:
             return 0.0
-        topic = {_stem(w) for w in self.topic}
-        missing = [w for w in words if _stem(fold(w)) not in topic or self._accent_differs(w)]
+        missing = [w for w in words if _stem(fold(w)) not in self.stems or self._accent_differs(w)]
         return round(len(missing) / len(words), 4)
 
     def _accent_differs(self, word: str) -> bool:
@@ -305,6 +312,7 @@ __all__ = [
     "codes",
     "ends_on_how_much",
     "how_much_asks",
+    "is_faq_entry",
     "number_fit",
     "numbers",
     "ranges",
