@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test test-sqlite lint bench clean
+.PHONY: install demo telegram-local test test-sqlite lint bench clean
 
 install: $(STAMP) $(VENV)/.knowledge-embedded
 
@@ -24,6 +24,11 @@ $(VENV)/.knowledge-embedded: $(STAMP) $(shell find crm_core/demo/knowledge crm_c
 demo: install
 	rm -rf demo-home
 	$(BIN)/chatcrm demo --home demo-home
+
+# A local Telegram Bot API server to try the bots by hand, offline (README: "Try the bot over a local Bot API server").
+TELEGRAM_LOCAL_PORT ?= 8081
+telegram-local: $(STAMP)
+	$(BIN)/python -m tests.support.local_bot_api serve --port $(TELEGRAM_LOCAL_PORT)
 
 # Runs on SQLite always, and on PostgreSQL too when CHATCRM_TEST_POSTGRES_URL is set (.ci/run sets it).
 test: install

@@ -22,6 +22,9 @@ Sim helpers (in the spirit of tgfake's `/sim`): `send_text`, `send_photo`, `send
 `fail_next`, `hold`, `block`. Observation: `requests`, `problems`, `calls`, `sent`, `last`, `texts`,
 `actions`, `callback_answer`, `reply_keyboard`, `commands_for`, `file_bytes`, `wait_for`, `say`, `press`,
 `wait_confirmed`.
+
+To try the bots by hand, `tests.support.local_bot_api` runs this server standalone on a fixed port with an
+HTTP `/sim` API and a small client (`say`, `tap`, `show`).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import ClientSession, ClientTimeout, web
 
@@ -258,10 +261,11 @@ class FakeBotApi:
         bot_username: str = "chatcrm_test_bot",
         bot_first_name: str = "ChatCRM Test",
         host: str = "127.0.0.1",
+        port: int = 0,
         first_update_id: int = 1,
     ) -> None:
         self.host = host
-        self.port = 0
+        self.port = port  # 0: an ephemeral port, known once started
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.requests: list[ApiRequest] = []
@@ -322,7 +326,7 @@ class FakeBotApi:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeBotApi:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -331,15 +335,27 @@ class FakeBotApi:
     ) -> None:
         await self.close()
 
-    async def start(self) -> None:
-        """Start serving on an ephemeral port of `host`."""
+    def make_app(self) -> web.Application:
+        """Return the aiohttp application: Bot API methods and file downloads (subclasses add routes)."""
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._on_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._on_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        return app
+
+    async def start(self) -> None:
+        """Start serving on `port` of `host` (an ephemeral port when `port` is 0)."""
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((self.host, 0))
+        if self.port:  # a fixed port is free again at once after a restart
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            await self._runner.cleanup()
+            self._runner = None
+            raise
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
 
