@@ -101,6 +101,7 @@ class _Corpus:
     # Each section's language, and the mean passage vector of each language the corpus is written in (with two).
     languages: dict[tuple[str, int], Language] = field(default_factory=dict)
     language_means: dict[Language, Any] = field(default_factory=dict)
+    written_in: frozenset[Language] = frozenset()
     # FAQ entries compete with document sections: a document holds no question-headed entry while another does.
     faq_and_sections: bool = False
     # Everything a question reads is in the snapshot, so one question never mixes two versions of the knowledge.
@@ -357,7 +358,8 @@ class KnowledgeBase:
     def prepare(self, question: str, *, language: Language | None = None) -> Query:
         """Normalise a question (abbreviations, accents, glossary) against the current corpus."""
         corpus = self._current()
-        query = prepare_query(question, corpus.restorer, language=language, codes=corpus.codes)
+        query = prepare_query(question, corpus.restorer, language=language, codes=corpus.codes,
+                              written_in=corpus.written_in)
         return _correct_codes(query, corpus.vocab) if corpus.vocab else query
 
     def _current(self) -> _Corpus:
@@ -442,6 +444,7 @@ class KnowledgeBase:
             codes=CodeBook.of(_full_text(u) for u in units.values()),
             sections=SectionWords.of(_full_text(u) for u in units.values()),
             languages=languages,
+            written_in=frozenset(languages.values()),
             language_means=_language_means(tables.vectors, languages),
             faq_and_sections=_faq_and_sections(units.values()),
             vectors=tables.vectors,

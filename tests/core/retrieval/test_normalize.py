@@ -69,6 +69,13 @@ def test_english_question_gets_vietnamese_glossary_terms() -> None:
     assert "bảo hành" in prepare_query("How long is the warranty?", AccentRestorer()).translations
 
 
+def test_glossary_terms_are_added_only_for_a_language_the_knowledge_is_written_in() -> None:
+    # "thẻ" folds to "the": in an English-only knowledge base it would match every entry.
+    question = "My card was declined"
+    assert prepare_query(question, AccentRestorer(), written_in=frozenset({"en"})).translations == ()
+    assert "thẻ" in prepare_query(question, AccentRestorer(), written_in=frozenset({"en", "vi"})).translations
+
+
 def test_headings_are_bridged_to_the_other_language() -> None:
     assert translate_terms("Ghế lưới AP-C210", "vi") == "mesh chair AP-C210"
 
