@@ -120,11 +120,12 @@ def _retrieval(settings: Settings, chat_model: ChatModelPort | None, prompts: Pr
     try:
         from crm_core.retrieval import HistoryIndex, KnowledgeBase
         from crm_core.retrieval.embedder import default_embedder
+        from crm_core.retrieval.screening import declared_by
 
         embedder = default_embedder()
         knowledge = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
                                   llm=chat_model.model if chat_model else None, llm_timeout_s=settings.llm.timeout_s,
-                                  prompts=prompts)
+                                  prompts=prompts, own_contacts=declared_by(settings))
         return knowledge, HistoryIndex(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
     except Exception:  # without retrieval customers are handed to a person and /ask says it is unavailable
         log.warning("the knowledge base could not be opened; customers will be handed to staff", exc_info=True)

@@ -471,11 +471,16 @@ def _kb(config: Settings) -> Any:
 
 
 @kb_app.command("ingest")
-def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+def kb_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
+    allow_personal_data: Annotated[bool, typer.Option(
+        "--allow-personal-data",
+        help="Index files holding other people's personal data (a customer list); refused otherwise.")] = False,
+) -> None:
     """Index knowledge files (markdown, FAQ tables, txt, pdf, docx)."""
     from bot.knowledge_cli import kb_ingest_paths
 
-    kb_ingest_paths(_kb(settings()), paths)
+    kb_ingest_paths(_kb(settings()), paths, allow_personal_data=allow_personal_data)
 
 
 @kb_app.command("list")

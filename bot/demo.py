@@ -93,12 +93,18 @@ def _ingest_knowledge(settings: Settings, out: TextIO) -> int:
     try:
         from crm_core.retrieval import KnowledgeBase
         from crm_core.retrieval.embedder import CachingEmbedder, default_embedder
+        from crm_core.retrieval.screening import declared_by, demo_contacts
     except ImportError:
         return 0
     try:
         embedder = CachingEmbedder(default_embedder(), embedding_cache_dir())
-        kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder)
-        kb.ingest([settings.demo_knowledge_dir])
+        # The demo business declares its bank accounts and contacts (crm_core/demo/data/business.yaml), so its
+        # knowledge, wherever CHATCRM_DEMO_KNOWLEDGE_DIR puts it, may give them to customers.
+        kb = KnowledgeBase(home=settings.home, chroma_url=settings.chroma_url, embedder=embedder,
+                           own_contacts=declared_by(settings) | demo_contacts())
+        report = kb.ingest([settings.demo_knowledge_dir])
+        for failure in report.errors:
+            out.write(f"Not indexed: {failure.message}\n")
         kb.prepare("")  # builds and keeps what answering needs (home/cache): the first `kb ask` is fast
         sections = int(kb.section_count())
     except Exception:  # the demo still shows the CRM when the index cannot be built

@@ -20,13 +20,18 @@ from crm_core.errors import CrmError
 def open_knowledge_base(config: Settings) -> Any:
     """Open the home's knowledge base."""
     from crm_core.retrieval import KnowledgeBase
+    from crm_core.retrieval.screening import declared_by
 
     config.home.mkdir(parents=True, exist_ok=True)
-    return KnowledgeBase(home=config.home, chroma_url=config.chroma_url)
+    return KnowledgeBase(home=config.home, chroma_url=config.chroma_url, own_contacts=declared_by(config))
 
 
-def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
-    """Ingest files and folders, reporting per file on stderr."""
+def kb_ingest_paths(kb: Any, paths: list[Path], *, allow_personal_data: bool = False) -> None:
+    """Ingest files and folders, reporting per file on stderr.
+
+    A file refused for other people's personal data or an undeclared bank account is a failure like any other
+    (its line says which line and what to do); with `allow_personal_data` the first kind goes in and says so.
+    """
     import typer
 
     missing = [str(p) for p in paths if not p.exists()]
@@ -34,7 +39,7 @@ def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
         typer.echo(f"not found: {', '.join(missing)}", err=True)
         raise typer.Exit(1)
     try:
-        report = kb.ingest(paths)
+        report = kb.ingest(paths, allow_personal_data=allow_personal_data)
     except CrmError as error:  # the store itself failed (Chroma, the manifest): nothing more can go in
         typer.echo(f"ingest stopped: {error}", err=True)
         raise typer.Exit(2) from None
@@ -42,6 +47,9 @@ def kb_ingest_paths(kb: Any, paths: list[Path]) -> None:
                         ("removed", report.removed)):
         for doc in docs:
             typer.echo(f"{label:<10} {doc}", err=True)
+    for doc in report.personal_data:
+        typer.echo(f"{'personal':<10} {doc}: holds other people's personal data; indexed as asked "
+                   "(--allow-personal-data): customers may be told it", err=True)
     for failure in report.errors:  # one line each; the other files went in
         typer.echo(f"FAILED     {failure.doc}: {failure.message} [{failure.code}]", err=True)
     typer.echo(f"{report.sections} sections indexed; {len(report.errors)} file(s) failed", err=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROMPTS_DIR = PACKAGE_DIR / "prompting" / "prompts"
 DEMO_KNOWLEDGE_DIR = PACKAGE_DIR / "demo" / "knowledge"
+# The demo business's profile: its name, products, and the accounts and contacts its knowledge may quote.
+DEMO_BUSINESS_FILE = PACKAGE_DIR / "demo" / "data" / "business.yaml"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
-__all__ = ["DEMO_KNOWLEDGE_DIR", "MIGRATIONS_DIR", "PROMPTS_DIR"]
+__all__ = ["DEMO_BUSINESS_FILE", "DEMO_KNOWLEDGE_DIR", "MIGRATIONS_DIR", "PROMPTS_DIR"]

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     # Telegram user ids that become admins when they first write, if not registered yet (the very first admin):
     # CHATCRM_ADMIN_TELEGRAM_IDS=1001,1002
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # The business's own bank accounts, the only ones its knowledge may tell customers to pay into: a document
+    # giving any other is refused at ingest. CHATCRM_PAYMENT_ACCOUNTS="0441 000 886 688, 1903 6868 8899 01"
+    payment_accounts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Phone numbers, e-mail addresses and e-mail domains the business publishes (hotline, shop e-mail, staff lines):
+    # never taken for other people's personal data in its knowledge. CHATCRM_BUSINESS_CONTACTS="0909 123 468, shop.vn"
+    business_contacts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # How long an invite link made with /invite can be opened.
     invite_hours: int = Field(default=72, ge=1, le=30 * 24)
     # How long an admin's dialog (a prompt's new text, a gap's answer) waits for its text or its [Save]: after
@@ -108,6 +114,14 @@ class Settings(BaseSettings):
     def _id_list(cls, value: object) -> object:
         if isinstance(value, str):  # "1001,1002" or "[1001, 1002]"
             return [part for part in value.strip("[] ").replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("payment_accounts", "business_contacts", mode="before")
+    @classmethod
+    def _text_list(cls, value: object) -> object:
+        if isinstance(value, str):  # "0441 000 886 688, 1903 6868 8899 01": an account may hold spaces
+            parts = (part.strip(" '\"") for part in value.strip("[] ").replace(";", ",").split(","))
+            return [part for part in parts if part]
         return value
 
     @field_validator("webhook_secret")

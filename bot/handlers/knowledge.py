@@ -129,7 +129,8 @@ def _report(ctx: Ctx, taken: FileTaken) -> str:
                        skipped=0, errors=len(taken.errors)))
     for failure in taken.errors[:ERRORS_SHOWN]:
         key = f"kb.error_{failure.code}"
-        lines.append("• " + ctx.t(key if ctx.t.has(key) else "kb.error_other", code=failure.code))
+        lines.append("• " + ctx.t(key if ctx.t.has(key) else "kb.error_other", code=failure.code,
+                                  detail=failure.detail or ""))
     if taken.outcome == "failed" and taken.errors:
         lines.append(ctx.t("kb.previous_kept"))
     lines.append(ctx.t("kb.report_total", sections=taken.total_sections))

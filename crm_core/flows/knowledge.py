@@ -79,10 +79,11 @@ class KnowledgeRefused(InvalidInput):
 
 
 class FileFailure(BaseModel):
-    """Why a document could not be indexed (the loader's code and words)."""
+    """Why a document could not be indexed (the loader's or the screen's code and words)."""
 
     code: str
     message: str
+    detail: str | None = None  # the line that stopped it (personal data, an undeclared bank account)
 
 
 class FileTaken(BaseModel):
@@ -205,7 +206,8 @@ class KnowledgeFlow:
         doc = docs[0]
         sections = next((d.sections for d in await asyncio.to_thread(shelf.list_docs) if d.doc == doc), 0)
         return FileTaken(doc=doc, file_name=name, outcome=outcome, sections=sections, total_sections=report.sections,
-                         errors=[FileFailure(code=e.code, message=e.message) for e in report.errors])
+                         errors=[FileFailure(code=e.code, message=e.message, detail=e.detail)
+                                 for e in report.errors])
 
     async def _remember(self, actor: UserOut, taken: FileTaken, digest: str, size: int) -> None:
         session = self._services.session

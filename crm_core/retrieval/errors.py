@@ -10,7 +10,9 @@ CrmError
            ├── CorruptFile     code "corrupt_file"
            │    └── UnknownEncoding code "unknown_encoding"
            ├── UnsafePath      code "unsafe_path"
-           └── MissingColumns  code "missing_columns"
+           ├── MissingColumns  code "missing_columns"
+           ├── PersonalData    code "personal_data"       (other people's data; `--allow-personal-data` takes it)
+           └── UndeclaredAccount code "undeclared_account" (a bank account the business did not declare)
 """
 
 from __future__ import annotations
@@ -70,3 +72,15 @@ class MissingColumns(IngestError):
     """A FAQ table lacks its `question` / `answer` columns."""
 
     code = "missing_columns"
+
+
+class PersonalData(IngestError):
+    """The document holds other people's personal data (a customer list, national IDs): customers would read it."""
+
+    code = "personal_data"
+
+
+class UndeclaredAccount(IngestError):
+    """The document gives a bank account the business did not declare: customers would be told to pay into it."""
+
+    code = "undeclared_account"

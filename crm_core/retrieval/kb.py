@@ -24,9 +24,9 @@ from crm_core.retrieval.cache import CorpusCache, CorpusTables, DenseVectors, Pr
 from crm_core.retrieval.chroma import ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
 from crm_core.retrieval.embedder import Embedder, default_embedder
-from crm_core.retrieval.errors import IngestError, RetrievalUnavailable, UnsafePath
+from crm_core.retrieval.errors import IngestError, PersonalData, RetrievalUnavailable, UndeclaredAccount, UnsafePath
 from crm_core.retrieval.handoff import screen
-from crm_core.retrieval.loaders import Unit, load_file
+from crm_core.retrieval.loaders import Unit, decode_text, load_file
 from crm_core.retrieval.manifest import DocRecord, Manifest, UnitRecord
 from crm_core.retrieval.models import (
     Answer,
@@ -50,6 +50,13 @@ from crm_core.retrieval.normalize import (
 )
 from crm_core.retrieval.offers import SectionWords, offer_scope
 from crm_core.retrieval.scope import coverage, off_topic
+from crm_core.retrieval.screening import (
+    OwnContacts,
+    account_message,
+    declared_for,
+    personal_data_message,
+    screen_document,
+)
 from crm_core.retrieval.signals import QuestionSignals, is_faq_entry, unit_language
 from crm_core.textnorm import fold
 
@@ -114,7 +121,9 @@ class _Corpus:
 class KnowledgeBase:
     """Customer-facing knowledge: files in `home/chroma` (or a Chroma server), answers with sources.
 
-    `prompts` holds the LLM answer's template (`faq_answer`); the shipped one when not given.
+    `prompts` holds the LLM answer's template (`faq_answer`); the shipped one when not given. `own_contacts` are
+    the bank accounts, phones and e-mails the business declared (`Settings.payment_accounts`, `business_contacts`):
+    a document giving another account, or other people's personal data, is refused at ingest (`screening`).
     """
 
     def __init__(
@@ -128,8 +137,10 @@ class KnowledgeBase:
         clock: Callable[[], datetime] | None = None,
         llm_timeout_s: float = 8.0,
         prompts: PromptLibrary | None = None,
+        own_contacts: OwnContacts | None = None,
     ) -> None:
         self.home = Path(home)
+        self.own_contacts = own_contacts or OwnContacts()
         self.embedder = embedder or default_embedder()
         self.params = params or default_params()
         self._clock = clock
@@ -146,9 +157,17 @@ class KnowledgeBase:
 
     # ---------------------------------------------------------------- ingest
 
-    def ingest(self, paths: Sequence[Path], *, now: datetime | None = None) -> IngestReport:
-        """Index files and folders; unchanged files are skipped, changed ones replaced, vanished ones removed."""
+    def ingest(
+        self, paths: Sequence[Path], *, now: datetime | None = None, allow_personal_data: bool = False
+    ) -> IngestReport:
+        """Index files and folders; unchanged files are skipped, changed ones replaced, vanished ones removed.
+
+        A file holding other people's personal data is refused (its previous version stays) unless
+        `allow_personal_data`: then it is indexed and listed in the report's `personal_data`. A file giving a bank
+        account the business did not declare is always refused.
+        """
         at = self._now(now)
+        allow = allow_personal_data
         report = IngestReport()
         for path in paths:
             path = Path(path)
@@ -156,11 +175,11 @@ class KnowledgeBase:
                 report.errors.append(IngestFailure(doc=path.name, code=UnsafePath.code,
                                                    message=f"{path}: a symbolic link; ingest the file itself"))
             elif path.is_dir():
-                self._ingest_folder(path, at, report)
+                self._ingest_folder(path, at, report, allow)
             elif path.exists():
                 file = path.resolve()
                 root = self._root_of(file)
-                self._ingest_file(file, self._doc_key(root, file.relative_to(root)), str(root), at, report)
+                self._ingest_file(file, self._doc_key(root, file.relative_to(root)), str(root), at, report, allow)
             else:
                 report.errors.append(IngestFailure(doc=path.name, code="not_found", message=f"{path}: no such file"))
         report.sections = self.section_count()
@@ -196,7 +215,7 @@ class KnowledgeBase:
             return self._clock()
         return datetime.now(UTC)
 
-    def _ingest_folder(self, folder: Path, at: datetime, report: IngestReport) -> None:
+    def _ingest_folder(self, folder: Path, at: datetime, report: IngestReport, allow: bool) -> None:
         root = folder.resolve()
         seen: set[str] = set()
         for file in _folder_files(root):
@@ -212,7 +231,7 @@ class KnowledgeBase:
                                                    message=f"{doc}: a symbolic link; not followed"))
                 continue
             seen.add(doc)
-            self._ingest_file(file, doc, str(root), at, report)
+            self._ingest_file(file, doc, str(root), at, report, allow)
         self._ensure_manifest()
         for record in self._manifest.docs():
             if record.source_root == str(root) and record.doc not in seen:
@@ -226,7 +245,9 @@ class KnowledgeBase:
         except Exception as exc:
             raise RetrievalUnavailable(f"knowledge manifest unreadable under {self.home}") from exc
 
-    def _ingest_file(self, file: Path, doc: str, root: str | None, at: datetime, report: IngestReport) -> None:
+    def _ingest_file(
+        self, file: Path, doc: str, root: str | None, at: datetime, report: IngestReport, allow: bool
+    ) -> None:
         self._ensure_manifest()
         try:
             status = file.stat()
@@ -249,8 +270,34 @@ class KnowledgeBase:
         except IngestError as exc:
             report.errors.append(IngestFailure(doc=doc, code=exc.code, message=str(exc)))
             return
+        if self._refused(file, doc, root, data, units, report, allow):
+            return
         self._index(doc, units, digest, len(data), root, at, previous)
         (report.updated if previous else report.added).append(doc)
+
+    def _refused(
+        self, file: Path, doc: str, root: str | None, data: bytes, units: list[Unit], report: IngestReport, allow: bool
+    ) -> bool:
+        """Screen a read document (see `screening`): report and refuse it, or note the personal data it was let in
+        with."""
+        findings = screen_document(units, declared_for(root, self.own_contacts))
+        personal = [f for f in findings if f.kind == "personal_data"]
+        accounts = [f for f in findings if f.kind == "undeclared_account"]
+        text = _plain_text(file, doc, data) if findings else None  # to number the line
+        failures: list[IngestFailure] = []
+        if personal and not allow:
+            failures.append(IngestFailure(doc=doc, code=PersonalData.code, detail=personal[0].line,
+                                          message=personal_data_message(doc, personal, text)))
+        if accounts:
+            failures.append(IngestFailure(doc=doc, code=UndeclaredAccount.code, detail=accounts[0].line,
+                                          message=account_message(doc, accounts, text)))
+        if failures:
+            report.errors.extend(failures)
+            log.info("refused %s: %s", doc, ", ".join(f.code for f in failures))
+            return True
+        if personal:
+            report.personal_data.append(doc)
+        return False
 
     def _index(
         self,
@@ -746,6 +793,16 @@ def _faq_and_sections(units: Iterable[Unit]) -> bool:
         if is_faq_entry(unit):
             with_questions.add(unit.doc)
     return bool(with_questions) and bool(docs - with_questions)
+
+
+def _plain_text(file: Path, doc: str, data: bytes) -> str | None:
+    """A text file's text, to number its lines in a message; None for a document without lines (pdf, docx, xlsx)."""
+    if file.suffix.lower() not in (".md", ".markdown", ".txt", ".csv"):
+        return None
+    try:
+        return decode_text(data, doc)
+    except IngestError:
+        return None
 
 
 def _folder_files(root: Path) -> list[Path]:

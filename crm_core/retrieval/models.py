@@ -78,6 +78,8 @@ class IngestFailure(BaseModel):
     doc: str
     code: str
     message: str
+    # The line that stopped it (personal data, an undeclared bank account), as the document has it.
+    detail: str | None = None
 
 
 class IngestReport(BaseModel):
@@ -88,6 +90,8 @@ class IngestReport(BaseModel):
     unchanged: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     errors: list[IngestFailure] = Field(default_factory=list)
+    # Documents indexed although they hold other people's personal data, because the admin allowed it.
+    personal_data: list[str] = Field(default_factory=list)
     sections: int = 0
 
     @property

@@ -140,6 +140,24 @@ async def test_a_broken_new_version_is_refused_and_the_old_one_keeps_answering(
     assert "bao-hanh.md" in listing.text
 
 
+async def test_a_customer_list_or_a_foreign_bank_account_sent_by_an_admin_is_refused_with_the_line(
+        kb_engine: tuple[Engine, Any], tmp_path: Path) -> None:
+    engine, kb = kb_engine
+    thao = chat(engine, "3001", Screen())
+    customers = "# Khách hàng\n\n| Họ tên | SĐT |\n|---|---|\n| Nguyễn Văn Bình | 0912 345 678 |\n"
+    payment = "# Thanh toán\n\n## Chuyển khoản\n\nChuyển khoản vào STK 0123456789 ngân hàng X chủ TK Nguyễn Văn A.\n"
+
+    [listed] = await thao.say(None, attachment=document(write(tmp_path / "in", "khach-hang.md", customers)))
+    [paying] = await thao.say(None, attachment=document(write(tmp_path / "in", "thanh-toan.md", payment)))
+
+    assert listed.text.startswith(VI("kb.report_failed", file="khach-hang.md"))
+    assert VI("kb.error_personal_data", detail="| Nguyễn Văn Bình | 0912 345 678 |") in listed.text
+    assert paying.text.startswith(VI("kb.report_failed", file="thanh-toan.md"))
+    assert VI("kb.error_undeclared_account",
+              detail="Chuyển khoản vào STK 0123456789 ngân hàng X chủ TK Nguyễn Văn A.") in paying.text
+    assert kb.list_docs() == []
+
+
 async def test_a_corrupt_pdf_and_a_corrupt_docx_say_so_and_index_nothing(kb_engine: tuple[Engine, Any],
                                                                          tmp_path: Path) -> None:
     engine, kb = kb_engine
