@@ -64,6 +64,14 @@ class HistoryPort(Protocol):
         """Forget erased interactions."""
         ...
 
+    def record_removal(self, interaction_ids: list[int]) -> None:
+        """Note interactions to forget, quickly (never returned again from now); `forget_removed` removes them."""
+        ...
+
+    def forget_removed(self) -> None:
+        """Remove the interactions noted to forget from the index now (slow: run it outside any write)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChatModelPort:

@@ -634,10 +634,13 @@ class SupportFlow:
             self._purge_after_commit()
         history = self.ports.history
         if result.interactions and history is not None:
-            try:
-                await asyncio.to_thread(history.remove, result.interactions)
+            try:  # noted now, with the erasure; the index is rebuilt without them once it has committed
+                await asyncio.to_thread(history.record_removal, result.interactions)
             except Exception:  # the rows are erased already; /ask never shows erased rows
-                log.warning("could not remove erased interactions from the history index", exc_info=True)
+                log.warning("could not record the erased interactions to remove from the history index",
+                            exc_info=True)
+            else:
+                event.listen(self.services.session.sync_session, "after_commit", _forget_when_committed(history))
         to = chat_recipient(request.channel, request.chat_id, request.language)
         notice = CustomerNotice(kind="erasure_approved" if approve else "erasure_rejected", to=to, ref_id=request.id)
         return ErasureDecided(request=request, approved=approve, interactions=len(result.interactions),
@@ -663,6 +666,28 @@ def _purge_when_committed(engine: AsyncEngine) -> Callable[[Session], None]:
         except Exception:  # the erasure stands; the old pages go at the next purge or VACUUM
             log.warning("could not purge the freed pages after an erasure", exc_info=True)
     return purge
+
+
+def _forget_when_committed(history: HistoryPort) -> Callable[[Session], None]:
+    """An `after_commit` hook that removes the erased interactions from the history index (`forget_removed`).
+
+    The index is rebuilt without them, which takes seconds on a large one: after the commit, so the database's
+    write lock is not held meanwhile; awaited there, so the admin hears "erased" once it is done. Should the
+    process die first, the journal `record_removal` wrote has them removed at the index's next use. A savepoint
+    released meanwhile fires `after_commit` too, with the write still open: that one is passed by.
+    """
+    done = False
+
+    def forget(session: Session) -> None:
+        nonlocal done
+        if done or session.get_nested_transaction() is not None:
+            return
+        done = True
+        try:
+            await_only(asyncio.to_thread(history.forget_removed))
+        except Exception:  # the journal keeps them; the index's next use removes them
+            log.warning("could not remove the erased interactions from the history index yet", exc_info=True)
+    return forget
 
 
 def _search_history(history: HistoryPort, interactions: list[InteractionOut], question: str,

@@ -156,6 +156,11 @@ class CorpusCache:
             return None
         return tables if isinstance(tables, CorpusTables) else None
 
+    def clear(self) -> None:
+        """Delete every saved entry (after a removal: they hold the removed document's text and vectors)."""
+        for entry in self._folder.glob("corpus-*.pickle"):
+            entry.unlink(missing_ok=True)
+
     def save(self, key: str, tables: CorpusTables) -> None:
         """Save the tables for `key` (atomically), dropping older entries; a failure only costs speed."""
         try:

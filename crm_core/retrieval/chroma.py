@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
+import shutil
 import sqlite3
 import struct
 import threading
-from collections.abc import Callable
-from contextlib import closing
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -45,6 +49,16 @@ _HNSW_LENGTH_SIZE = 4  # one float per element in length.bin
 # index's files (erase_raw) must not interleave with Chroma persisting that index after a write.
 _WRITE_LOCKS: dict[Path, threading.RLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
+# How deep each folder's holder (the thread holding its write lock) is in `_rebuilding`: the file lock that keeps
+# other processes out is taken at the outermost level only (a second flock by this process would wait for itself).
+_REBUILD_DEPTH: dict[Path, int] = {}
+
+# A collection is rebuilt under this name (the suffix is allowed by Chroma's naming rule) and then takes the real one.
+_REBUILD_SUFFIX = ".rebuild"
+# Beside the store: which collections are being rebuilt and how far (`building`: the copy may be partial, the
+# original is whole; `swapping`: the copy is whole, the original may be gone), and the lock across processes.
+REBUILDS = "chroma-rebuilds.json"
+_REBUILDS_LOCK = "chroma-rebuilds.lock"
 
 
 class ChromaConnector:
@@ -87,8 +101,10 @@ class ChromaConnector:
         """Return the LangChain Chroma store of one collection (named after the embedding model)."""
         name = collection_name(prefix, self._embedder)
         existing = self._stores.get(name)
-        if existing is not None:
+        if existing is not None and self._still_current(name, existing._collection):
             return existing
+        self._settle(prefix)
+
         def open_store(client: Any) -> Any:
             from langchain_chroma import Chroma
 
@@ -130,14 +146,36 @@ class ChromaConnector:
         """
         name = collection_name(prefix, self._embedder)
         existing = self._collections.get(name) or (self._stores[name]._collection if name in self._stores else None)
-        if existing is not None:
+        if existing is not None and self._still_current(name, existing):
             return existing
+        self._settle(prefix)
         with self._lock:
             found = self._with_client(lambda client: client.get_or_create_collection(
                 name=name, embedding_function=None, configuration={"hnsw": _hnsw(prefix)}))
             _persist_every_write(found, prefix)
             self._collections[name] = found
             return found
+
+    def _still_current(self, name: str, handle: Any) -> bool:
+        """Tell whether a collection handed out earlier is still the one under its name; else forget the handles.
+
+        An erasure rebuilds a collection under a new id (`erase_raw`), here or in another process; a handle on
+        the old one would fail from then on. A Chroma server's collections are never rebuilt.
+        """
+        if not self.embedded:
+            return True
+        try:
+            current = bool(self._client.get_collection(name).id == handle.id)
+        except Exception:  # gone (a rebuild between its two steps, or deleted): opened again, settled first
+            current = False
+        if not current:
+            with self._lock:
+                if self._collections.get(name) is handle:
+                    del self._collections[name]
+                store = self._stores.get(name)
+                if store is not None and store._collection is handle:
+                    del self._stores[name]
+        return current
 
     def query(
         self,
@@ -218,37 +256,182 @@ class ChromaConnector:
             log.warning("could not delete %d stale vectors", len(ids), exc_info=True)
 
     def erase_raw(self, prefix: str, ids: list[str]) -> None:
-        """Leave no copy of deleted documents in the embedded store's files (an erased customer's words).
+        """Leave no copy of deleted documents, nor of their vectors, in the embedded store's files.
 
-        Chroma's delete removes a record from its segments, but its write-ahead log keeps what was added
-        until a purge the segment's flush allows, the full-text index keeps deleted terms until a merge, and
-        SQLite leaves deleted rows' bytes in free pages. So: drop the log rows of these ids (only ids that are
-        gone from the collection: replaying the log without their add and delete gives the same collection),
-        merge the full-text index, and VACUUM (what `chroma vacuum` does). Then zero the unused capacity of
-        the collection's vector index files (see `_zero_hnsw_slack`). Nothing to do on a Chroma server.
+        Chroma's delete removes a record from its segments, but hnswlib only marks its element deleted: the
+        vector stays in the index files (data_level0.bin) for as long as the collection lives, and embedding
+        vectors can be partly turned back into text. So the collection is rebuilt from its live records, and the
+        old one, with its segment folder, dropped (see `_rebuild`); `ids`, if any are still there, are left out.
+        Then what Chroma's SQLite file kept: the full-text index keeps deleted terms until a merge, and SQLite
+        leaves deleted rows' bytes in free pages; so merge the full-text index and VACUUM (what `chroma vacuum`
+        does), and zero the unused capacity of the new index files (see `_zero_hnsw_slack`). Nothing to do on a
+        Chroma server.
 
+        Crash-safe: until it is over, `chroma-rebuilds.json` beside the store says how far it got, and the next
+        opening of the collection (in any process) finishes the job or starts it again; nothing is lost.
         Hold `writing()` around the delete and this call, as around every write to the collection.
         """
         if not ids or not self.embedded:
             return
-        collection = self.collection(prefix)
-        present = set(collection.get(ids=ids, include=[])["ids"])
-        gone = [i for i in ids if i not in present]
-        database = self._home / "chroma" / "chroma.sqlite3"
+        name = collection_name(prefix, self._embedder)
+        with self._rebuilding():
+            self._with_client(lambda client: self._rebuild(client, prefix, name, set(ids)))
+
+    def _settle(self, prefix: str) -> None:
+        """Before opening a collection: finish (or make again) a rebuild of it that a crash or an error stopped.
+
+        Until a rebuild's copy is complete the original is whole: if the copy cannot be made now, the original
+        is used as it is (its deleted records are gone; their vectors wait for the next rebuild). Once the copy
+        is complete, the original may be gone: the collection is not opened (nor made anew, empty) until the
+        copy has taken its name.
+        """
+        if not self.embedded:
+            return
+        name = collection_name(prefix, self._embedder)
+        if name not in self._rebuilds_pending():
+            return
+        with self._rebuilding():  # a rebuild under way (this process or another) ends first
+            if name not in self._rebuilds_pending():
+                return
+            log.warning("finishing the interrupted rebuild of the %s collection", name)
+            try:
+                self._with_client(lambda client: self._rebuild(client, prefix, name, set()))
+            except RetrievalUnavailable:
+                if self._rebuilds_pending().get(name) == "swapping":
+                    raise
+                log.warning("could not rebuild the %s collection yet; using it as it is", name, exc_info=True)
+
+    def _rebuild(self, client: Any, prefix: str, name: str, drop: set[str]) -> None:
+        """Copy the live records of `name`, less `drop`, into a new collection that then takes its name.
+
+        The copy is made under a temporary name while the original stays whole (`building`); once the copy is
+        complete (`swapping`) the original is dropped and the copy renamed; then the store is cleaned. A step
+        interrupted is taken up again from the recorded state: a partial copy is dropped and made again, a
+        complete one takes the name (whatever collection holds the name then, the original or an empty one made
+        in between, is dropped). Only Chroma's own files are touched, never the CRM database.
+        """
+        temporary = name + _REBUILD_SUFFIX
+        if self._rebuilds_pending().get(name) != "swapping":
+            _drop_collection(client, temporary)
+            original = _get_collection(client, name)
+            if original is not None:
+                self._note_rebuild(name, "building")
+                copy = client.create_collection(name=temporary, configuration={"hnsw": _hnsw(prefix)},
+                                                metadata=original.metadata or None, embedding_function=None)
+                kept = [i for i in original.get(include=[])["ids"] if i not in drop]
+                batch = min(_GET_BATCH, client.get_max_batch_size())
+                for start in range(0, len(kept), batch):
+                    found = original.get(ids=kept[start : start + batch],
+                                         include=["embeddings", "documents", "metadatas"])
+                    if found["ids"]:
+                        copy.add(ids=found["ids"], embeddings=found["embeddings"], documents=found["documents"],
+                                 metadatas=found["metadatas"])
+                if copy.count() != len(kept):
+                    raise RuntimeError(f"the rebuilt {name} holds {copy.count()} records, not {len(kept)}")
+                self._note_rebuild(name, "swapping")
+        if _get_collection(client, temporary) is not None:
+            _drop_collection(client, name)
+            client.get_collection(temporary).modify(name=name)
+        with self._lock:  # every handle on the old collection is stale
+            self._stores.pop(name, None)
+            self._collections.pop(name, None)
+        self._clean_files(client, name)
+        self._note_rebuild(name, None)
+
+    def _clean_files(self, client: Any, name: str) -> None:
+        """Purge what dropped collections left in the store's files, then scrub the collection's index files.
+
+        Chroma deletes a dropped collection's rows but not its segment folder (its HNSW files): a folder that no
+        segment names any more is removed here. Folders are only ever created for segments already recorded,
+        so no other writer's folder can be taken for an orphan.
+        """
+        folder = self._home / "chroma"
+        current = _get_collection(client, name)
+        database = folder / "chroma.sqlite3"
+        with self._lock, closing(sqlite3.connect(database, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
+            db.execute("PRAGMA secure_delete = ON")
+            # The log of a dropped collection is never replayed (Chroma deletes it as it drops; older ones did not).
+            db.execute("DELETE FROM embeddings_queue WHERE substr(topic, -36) NOT IN (SELECT id FROM collections)")
+            db.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('optimize')")
+            db.execute("VACUUM")
+            segments = {row[0] for row in db.execute("SELECT id FROM segments")}
+            vectors = [row[0] for row in db.execute(
+                "SELECT id FROM segments WHERE collection = ? AND scope = 'VECTOR'",
+                [str(current.id) if current is not None else ""])]
+        for path in folder.iterdir():
+            if path.is_dir() and _is_uuid(path.name) and path.name not in segments:
+                shutil.rmtree(path)
+        for segment in vectors:
+            _zero_hnsw_slack(folder / segment)
+
+    @contextmanager
+    def _rebuilding(self) -> Iterator[None]:
+        """Hold this folder's write lock and, across processes, the rebuild file lock (re-entrant in a thread)."""
+        folder = (self._home / "chroma").resolve()
         with self._writes:
-            with self._lock, closing(sqlite3.connect(database, timeout=_BUSY_TIMEOUT_S, isolation_level=None)) as db:
-                db.execute("PRAGMA secure_delete = ON")
-                topic = f"%/{collection.id}"
-                for start in range(0, len(gone), 500):
-                    chunk = gone[start : start + 500]
-                    db.execute("DELETE FROM embeddings_queue WHERE topic LIKE ? "
-                               f"AND id IN ({','.join('?' * len(chunk))})", [topic, *chunk])
-                db.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES ('optimize')")
-                db.execute("VACUUM")
-                segments = [row[0] for row in db.execute(
-                    "SELECT id FROM segments WHERE collection = ? AND scope = 'VECTOR'", [str(collection.id)])]
-            for segment in segments:
-                _zero_hnsw_slack(self._home / "chroma" / segment)
+            depth = _REBUILD_DEPTH.get(folder, 0)
+            _REBUILD_DEPTH[folder] = depth + 1
+            try:
+                if depth:
+                    yield
+                    return
+                self._home.mkdir(parents=True, exist_ok=True)
+                with (self._home / _REBUILDS_LOCK).open("a") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    yield
+            finally:
+                _REBUILD_DEPTH[folder] = depth
+
+    def _rebuilds_pending(self) -> dict[str, str]:
+        """The collections whose rebuild is under way or was interrupted, with how far each got."""
+        try:
+            found = json.loads((self._home / REBUILDS).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:  # unreadable: a person must look; never use the store past it
+            raise RetrievalUnavailable(f"the rebuild record {self._home / REBUILDS} is unreadable") from exc
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+    def _note_rebuild(self, name: str, phase: str | None) -> None:
+        """Record how far the rebuild of `name` got (None: over), atomically (write, fsync, rename)."""
+        pending = self._rebuilds_pending()
+        if phase is None:
+            pending.pop(name, None)
+        else:
+            pending[name] = phase
+        path = self._home / REBUILDS
+        if not pending:
+            path.unlink(missing_ok=True)
+            return
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("w", encoding="utf-8") as fh:
+            json.dump(pending, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        temporary.replace(path)
+
+
+def _get_collection(client: Any, name: str) -> Any:
+    """The collection named `name`, or None."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        return client.get_collection(name)
+    except NotFoundError:
+        return None
+
+
+def _drop_collection(client: Any, name: str) -> None:
+    """Drop the collection named `name` if there is one."""
+    if _get_collection(client, name) is not None:
+        client.delete_collection(name)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _hnsw(prefix: str) -> dict[str, Any]:

@@ -9,7 +9,10 @@ by the question's words (BM25 over accent-folded words, function words left out)
 Forgetting an erased customer's interactions must not depend on Chroma answering at that moment: the
 ids are first written to a journal beside the store (`history-erasures.json`), then removed; what could
 not be removed stays in the journal and is removed before every later sync, rank or search, and is never
-returned or re-indexed meanwhile. A removal also purges the raw files (see `ChromaConnector.erase_raw`).
+returned or re-indexed meanwhile. A removal also purges the raw files: the collection is rebuilt without the
+erased records, so that not even their vectors stay behind (see `ChromaConnector.erase_raw`). An erasure
+records its ids while its database write is open (`record_removal`) and removes them once it has committed
+(`forget_removed`): the rebuild takes seconds on a large index and must not hold the database's write lock.
 """
 
 from __future__ import annotations
@@ -74,9 +77,10 @@ class HistoryIndex:
             known = dict(zip(indexed["ids"], indexed["documents"], strict=True))
             todo = [(i, item) for i, item in zip(ids, items, strict=True) if known.get(i) != item.text]
             if todo:
-                with self._chroma.writing():  # not while an erasure rewrites the index files
-                    store.add_texts([item.text for _, item in todo], metadatas=[_meta(item) for _, item in todo],
-                                    ids=[i for i, _ in todo])
+                with self._chroma.writing():  # not while an erasure rebuilds the collection: opened again here
+                    current = self._chroma.store(HISTORY_PREFIX)
+                    current.add_texts([item.text for _, item in todo], metadatas=[_meta(item) for _, item in todo],
+                                      ids=[i for i, _ in todo])
         except Exception as exc:
             raise RetrievalUnavailable("could not index the interactions") from exc
         return len(todo)
@@ -86,12 +90,28 @@ class HistoryIndex:
 
         Raises RetrievalUnavailable only when even the journal cannot be written.
         """
+        self.record_removal(interaction_ids)
+        self.forget_removed()
+
+    def record_removal(self, interaction_ids: list[int]) -> None:
+        """Write interactions to forget in the journal, without touching Chroma (quick: a file).
+
+        From then on they are never returned nor indexed again; they leave the store at `forget_removed` or at
+        the next sync, rank or search, whichever comes first. Raises RetrievalUnavailable when the journal
+        cannot be written.
+        """
         if not interaction_ids:
             return
         try:
             self._write_journal(self._read_journal() | set(interaction_ids))
         except OSError as exc:
             raise RetrievalUnavailable("could not record the interactions to remove from the history index") from exc
+
+    def forget_removed(self) -> None:
+        """Remove the journal's interactions from the store now (the collection is rebuilt without them).
+
+        Slow on a large index; what Chroma refuses waits in the journal for the next use.
+        """
         self._forget_erased()
 
     def _forget_erased(self) -> set[int]:

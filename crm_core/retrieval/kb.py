@@ -21,7 +21,7 @@ import numpy as np
 from crm_core.prompting import PromptLibrary
 from crm_core.retrieval.answer import Answerer
 from crm_core.retrieval.cache import CorpusCache, CorpusTables, DenseVectors, PrecomputedBM25, corpus_key
-from crm_core.retrieval.chroma import ChromaConnector
+from crm_core.retrieval.chroma import KB_PREFIX, ChromaConnector
 from crm_core.retrieval.chunking import sentences, views
 from crm_core.retrieval.embedder import Embedder, default_embedder
 from crm_core.retrieval.errors import IngestError, PersonalData, RetrievalUnavailable, UndeclaredAccount, UnsafePath
@@ -317,13 +317,15 @@ class KnowledgeBase:
                 metadatas.append({"doc": doc, "ord": ord_, "kind": view.kind, "s0": view.start, "s1": view.end})
         prefix = hashlib.sha1(f"{doc}\x1f{digest}".encode()).hexdigest()[:20]
         ids = [f"{prefix}:{i}" for i in range(len(texts))]
-        store = self._chroma.kb_store()
         try:
             for start in range(0, len(texts), _ADD_BATCH):
                 end = start + _ADD_BATCH
-                store.add_texts(texts[start:end], metadatas=metadatas[start:end], ids=ids[start:end])
+                with self._chroma.writing():  # not while a removal rebuilds the collection: opened again here
+                    self._chroma.kb_store().add_texts(texts[start:end], metadatas=metadatas[start:end],
+                                                      ids=ids[start:end])
         except Exception as exc:
-            self._chroma.safe_delete(store, ids)
+            with self._chroma.writing():
+                self._chroma.safe_delete(self._chroma.kb_store(), ids)
             raise RetrievalUnavailable(f"could not index {doc}") from exc
         record = DocRecord(
             doc=doc,
@@ -337,24 +339,34 @@ class KnowledgeBase:
         self._manifest.replace(record, units)
         if previous is not None:
             stale = [i for i in previous.vector_ids if i not in set(ids)]
-            self._chroma.safe_delete(store, stale)
+            with self._chroma.writing():
+                self._chroma.safe_delete(self._chroma.kb_store(), stale)
         log.info("indexed %s: %d sections, %d vectors", doc, len(units), len(ids))
 
     def _drop(self, record: DocRecord) -> None:
-        store = self._chroma.kb_store()
         try:
-            store.delete(ids=list(record.vector_ids))
+            with self._chroma.writing():
+                self._chroma.kb_store().delete(ids=list(record.vector_ids))
         except Exception as exc:
             raise RetrievalUnavailable(f"could not remove {record.doc}") from exc
         self._manifest.delete(record.doc)
 
     def remove(self, doc: str) -> bool:
-        """Remove `doc` from the index; return whether it was there."""
+        """Remove `doc` from the index; return whether it was there.
+
+        A removed document may hold personal data: none of its vectors stays in a file of the store (the
+        collection is rebuilt without them, see `ChromaConnector.erase_raw`) nor in the saved corpus tables.
+        """
         self._ensure_manifest()
         record = self._manifest.get(doc)
         if record is None:
             return False
         self._drop(record)
+        self._cache.clear()
+        try:
+            self._chroma.erase_raw(KB_PREFIX, list(record.vector_ids))
+        except Exception:  # removed all the same; its vectors leave the files when the store is next opened
+            log.warning("could not yet rebuild the knowledge collection without %s", doc, exc_info=True)
         self._refresh()
         return True
 

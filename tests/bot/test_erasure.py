@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -250,3 +251,33 @@ async def test_an_approval_through_the_bot_leaves_no_copy_in_the_database_file_o
     assert "đã được xóa" in thao.pushed_to(SHORT_CHAT)[0].text
     if backend == "sqlite":  # PostgreSQL keeps no such files for us to read; the purge does nothing there
         assert _raw_files_holding([database, *database.parent.glob(f"{database.name}-*")], needles) == []
+
+
+async def test_the_history_index_is_rebuilt_once_the_erasure_has_committed_never_under_its_write_lock(
+        support_engine: Engine, quang: ChatDriver, thao: ChatDriver, tmp_path: Path,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    vy = ChatDriver(support_engine, SHORT_CHAT)
+    await _as_vy_with_a_ticket(vy, quang)
+    history: Any = support_engine.ports.history
+    loop = asyncio.get_running_loop()
+    names_seen: list[str | None] = []
+    async with sessionmaker() as session:
+        contact_id = await session.scalar(select(Contact.id).where(Contact.phone == SHORT_PHONE))
+
+    async def her_name_as_others_read_it() -> str | None:  # another connection: only what is committed
+        async with sessionmaker() as session:
+            return await session.scalar(select(Contact.name).where(Contact.id == contact_id))
+
+    erase_raw = history._chroma.erase_raw
+
+    def erase_raw_seeing_the_database(prefix: str, ids: list[str]) -> None:  # runs in the flow's worker thread
+        names_seen.append(asyncio.run_coroutine_threadsafe(her_name_as_others_read_it(), loop).result(60))
+        erase_raw(prefix, ids)
+
+    history._chroma.erase_raw = erase_raw_seeing_the_database
+    thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    assert names_seen == [f"(khách đã xóa dữ liệu, liên hệ #{contact_id})"]  # committed: no write of it still open
+    chroma = tmp_path / "history-home" / "chroma"
+    assert _raw_files_holding([chroma], [SHORT_PHONE, *(t[:30] for t in TYPED)]) == []

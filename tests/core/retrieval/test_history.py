@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import struct
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from crm_core.retrieval import HistoryIndex, KnowledgeBase
 
@@ -158,3 +162,150 @@ def test_a_removal_leaves_no_copy_in_the_unused_capacity_of_the_vector_index_fil
     assert _raw_files_holding(chroma, ["Hòa Phát", "0903123456", "Anh Minh"]) == []
     assert [h.interaction_id for h in index.search("Vinamilk ghế công thái học")] == [2]
     assert _nearest_in_a_new_process(chroma, 2) == ["interaction:2"]
+
+
+OTHERS = (
+    "Chị Lan bên Vinamilk hỏi về ghế công thái học",
+    "Anh Tuấn bên FPT cần 40 tủ hồ sơ cho văn phòng mới ở Cầu Giấy",
+    "Chị Hoa bên Viettel hẹn xem mẫu bàn họp tuần sau",
+    "Anh Phong bên Masan hỏi chính sách bảo hành ghế xoay",
+    "Chị Thảo bên Vingroup đặt 12 bàn làm việc, giao trước 15/12",
+)
+QUESTIONS = ("ghế công thái học", "tủ hồ sơ văn phòng", "bàn họp", "bảo hành ghế", "bàn làm việc giao trước 15/12")
+
+
+def _stored_vectors(chroma: Path) -> dict[str, bytes]:
+    """Each element's vector as the HNSW index files hold it (hnswlib's layout: one block per element in
+    data_level0.bin, the vector at offsetData, the label at label_offset; index_metadata.pickle maps ids to labels).
+    For cosine space hnswlib keeps the vector normalized, so these are not the bytes Chroma's `get` returns."""
+    import pickle
+
+    from crm_core.retrieval.chroma import _HNSW_HEADER
+
+    found: dict[str, bytes] = {}
+    for header in chroma.glob("*/header.bin"):
+        if not (header.parent / "index_metadata.pickle").exists():  # not persisted whole yet
+            continue
+        fields = _HNSW_HEADER.unpack(header.read_bytes())
+        count, per_element, label_offset, offset_data = fields[3], fields[4], fields[5], fields[6]
+        data = (header.parent / "data_level0.bin").read_bytes()
+        labels = pickle.loads((header.parent / "index_metadata.pickle").read_bytes())["label_to_id"]
+        for n in range(count):
+            block = data[n * per_element : (n + 1) * per_element]
+            label = struct.unpack_from("<Q", block, label_offset)[0]
+            if label in labels:
+                found[labels[label]] = block[offset_data:label_offset]
+    return found
+
+
+def _index_elements(chroma: Path) -> list[bytes]:
+    """Every element's vector in the HNSW files, deleted ones too, whether or not the id map was written yet."""
+    from crm_core.retrieval.chroma import _HNSW_HEADER
+
+    found = []
+    for header in chroma.glob("*/header.bin"):
+        fields = _HNSW_HEADER.unpack(header.read_bytes())
+        count, per_element, label_offset, offset_data = fields[3], fields[4], fields[5], fields[6]
+        data = (header.parent / "data_level0.bin").read_bytes()
+        found += [data[n * per_element + offset_data : n * per_element + label_offset] for n in range(count)]
+    return found
+
+
+def _vector_forms(index: HistoryIndex, interaction_id: int, stored: dict[str, bytes]) -> list[bytes]:
+    """The erased interaction's vector in every form a file could hold it: as the index files store it, as Chroma
+    returns and logs it (float32, little-endian), and normalized here."""
+    (vector,) = index._chroma.collection("history").get(ids=[f"interaction:{interaction_id}"],
+                                                        include=["embeddings"])["embeddings"]
+    values = [float(x) for x in vector]
+    norm = math.sqrt(sum(x * x for x in values))
+    return [stored[f"interaction:{interaction_id}"], struct.pack(f"<{len(values)}f", *values),
+            struct.pack(f"<{len(values)}f", *(x / norm for x in values))]
+
+
+def _files_holding_vectors(folder: Path, forms: list[bytes]) -> list[str]:
+    """Every file under `folder` holding any 8 consecutive floats (32 bytes) of one of `forms`."""
+    pieces = {form[start : start + 32] for form in forms for start in range(0, len(form) - 31, 32)}
+    return sorted({str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()
+                   for raw in [path.read_bytes()] if any(piece in raw for piece in pieces)})
+
+
+def _answers(index: HistoryIndex) -> list[list[tuple[int, float]]]:
+    return [[(hit.interaction_id, hit.score) for hit in index.search(question, k=3)] for question in QUESTIONS]
+
+
+def _without(answers: list[list[tuple[int, float]]], interaction_id: int) -> list[list[int]]:
+    return [[i for i, _ in hits if i != interaction_id][:2] for hits in answers]
+
+
+def test_a_removal_leaves_no_copy_of_the_erased_vectors_in_any_file_of_the_store(tmp_path: Path) -> None:
+    index = _history(tmp_path / "home")
+    for n, text in enumerate(OTHERS[1:], start=3):
+        index.add(interaction_id=n, company_id=9, contact_id=None, text=text, occurred_at=AT)
+    chroma = tmp_path / "home" / "chroma"
+    forms = _vector_forms(index, 1, _stored_vectors(chroma))
+    assert _files_holding_vectors(chroma, forms)  # hnswlib's files hold it, normalized
+    before = _answers(index)
+
+    index.remove([1])
+
+    assert _files_holding_vectors(chroma, forms) == []
+    after = _answers(index)
+    assert _without(after, 1) == _without(before, 1)  # the others answer as they did
+    assert [[round(s, 3) for i, s in hits if i != 1][:2] for hits in before] == \
+        [[round(s, 3) for _, s in hits][:2] for hits in after]
+    assert _nearest_in_a_new_process(chroma, 2) == ["interaction:2"]
+
+
+_DIE_WHILE_REBUILDING = """if True:
+    import os, sys
+    from pathlib import Path
+    from chromadb.api.models.Collection import Collection
+    import crm_core.retrieval.chroma as chroma
+    from crm_core.retrieval import HistoryIndex
+
+    chroma._GET_BATCH = 2  # the copy is made in several steps: the process dies after the first
+    add, modify, copied = Collection.add, Collection.modify, []
+
+    def add_then_die(self, **kwargs):
+        if self.name.endswith(".rebuild") and sys.argv[2] == "building" and copied:
+            os._exit(3)
+        copied.append(kwargs["ids"])
+        return add(self, **kwargs)
+
+    def rename_dies(self, name=None, **kwargs):
+        if name is not None and sys.argv[2] == "swapping":  # the original is dropped, the copy not renamed yet
+            os._exit(3)
+        return modify(self, name=name, **kwargs)
+
+    Collection.add, Collection.modify = add_then_die, rename_dies
+    HistoryIndex(home=Path(sys.argv[1])).remove([1])
+"""
+
+
+@pytest.mark.parametrize("dies_while", ["building", "swapping"])
+def test_a_process_that_dies_while_rebuilding_leaves_the_next_use_to_finish_the_erasure_losing_nothing(
+        tmp_path: Path, dies_while: str) -> None:
+    home = tmp_path / "home"
+    index = _history(home)
+    for n, text in enumerate(OTHERS[1:], start=3):
+        index.add(interaction_id=n, company_id=9, contact_id=None, text=text, occurred_at=AT)
+    chroma = home / "chroma"
+    forms = _vector_forms(index, 1, _stored_vectors(chroma))
+    before = _answers(index)
+
+    died = subprocess.run([sys.executable, "-c", _DIE_WHILE_REBUILDING, str(home), dies_while],
+                          capture_output=True, text=True, timeout=300)
+    assert died.returncode == 3, died.stderr
+    assert json.loads((home / "chroma-rebuilds.json").read_text(encoding="utf-8"))
+    assert (home / "history-erasures.json").exists()
+
+    reopened = HistoryIndex(home=home, embedder=index.embedder)  # the restart
+    after = _answers(reopened)
+
+    assert _without(after, 1) == _without(before, 1)
+    assert all(i != 1 for hits in after for i, _ in hits)
+    assert not (home / "chroma-rebuilds.json").exists()
+    assert not (home / "history-erasures.json").exists()
+    assert _files_holding_vectors(chroma, forms) == []
+    assert len(_stored_vectors(chroma)) == len(OTHERS)  # one index, every other interaction in it
+    assert _nearest_in_a_new_process(chroma, 2) == ["interaction:2"]  # one collection, under its own name

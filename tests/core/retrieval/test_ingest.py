@@ -142,3 +142,74 @@ def test_ingested_at_comes_from_the_clock(tmp_path: Path, knowledge: Path) -> No
     kb.ingest([knowledge / "faq.csv"])
     assert kb.list_docs()[0].ingested_at == NOW
     assert os.path.isdir(tmp_path / "h" / "chroma")
+
+
+def test_a_removed_document_leaves_no_copy_of_its_vectors_in_the_store_or_the_saved_corpus(
+        loaded_kb: KnowledgeBase) -> None:
+    import numpy as np
+
+    from tests.core.retrieval.test_history import _files_holding_vectors, _index_elements
+
+    record, kept = loaded_kb._manifest.get("faq.csv"), loaded_kb._manifest.get("delivery.md")
+    assert record is not None
+    assert kept is not None
+    collection = loaded_kb._chroma.kb_collection()
+    vectors = np.asarray(collection.get(ids=list(record.vector_ids), include=["embeddings"])["embeddings"], "<f4")
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    forms = [*(v.tobytes() for v in vectors),  # as added (the log) and as Chroma returns them
+             *(u.astype("<f4").tobytes() for u in unit),  # the saved corpus, normalized
+             *(e for e in _index_elements(loaded_kb.home / "chroma")  # the index files (hnswlib normalizes too)
+               if float(np.max(unit @ np.frombuffer(e, "<f4"))) > 0.99999)]
+    others = collection.get(ids=list(kept.vector_ids), include=["embeddings"])
+    loaded_kb.ask("phí giao hàng bao nhiêu")  # the corpus is saved, its vectors too
+    folders = [loaded_kb.home / "chroma", loaded_kb.home / "cache"]
+    assert [f for folder in folders for f in _files_holding_vectors(folder, forms)]
+
+    assert loaded_kb.remove("faq.csv") is True
+
+    assert [f for folder in folders for f in _files_holding_vectors(folder, forms)] == []
+    nearest = loaded_kb._chroma.query_kb_many([list(v) for v in others["embeddings"]], 1)
+    assert [hits[0][0]["doc"] for hits in nearest] == ["delivery.md"] * len(kept.vector_ids)
+    assert min(hits[0][1] for hits in nearest) > 0.9999  # each still finds itself
+    assert "faq.csv" not in {s.doc for s in loaded_kb.ask("Có hỗ trợ trả góp không?").sources}
+    fresh = KnowledgeBase(home=loaded_kb.home, embedder=loaded_kb.embedder)
+    assert _pairs(fresh, "phí giao hàng bao nhiêu") == _pairs(loaded_kb, "phí giao hàng bao nhiêu")
+
+
+_REMOVE_THEN_DIE_RENAMING = """if True:
+    import os, sys
+    from pathlib import Path
+    from chromadb.api.models.Collection import Collection
+    from crm_core.retrieval import KnowledgeBase
+
+    modify = Collection.modify
+
+    def rename_dies(self, name=None, **kwargs):  # the original is dropped, the complete copy not renamed yet
+        if name is not None:
+            os._exit(3)
+        return modify(self, name=name, **kwargs)
+
+    Collection.modify = rename_dies
+    KnowledgeBase(home=Path(sys.argv[1])).remove("faq.csv")
+"""
+
+
+def test_a_process_that_dies_while_a_removal_rebuilds_the_index_leaves_the_next_opening_to_finish_it(
+        loaded_kb: KnowledgeBase) -> None:
+    import json
+    import subprocess
+    import sys
+
+    before = _pairs(loaded_kb, "phí giao hàng bao nhiêu")
+    died = subprocess.run([sys.executable, "-c", _REMOVE_THEN_DIE_RENAMING, str(loaded_kb.home)],
+                          capture_output=True, text=True, timeout=300)
+    assert died.returncode == 3, died.stderr
+    assert json.loads((loaded_kb.home / "chroma-rebuilds.json").read_text(encoding="utf-8"))
+
+    reopened = KnowledgeBase(home=loaded_kb.home, embedder=loaded_kb.embedder)  # the restart
+    found = reopened._chroma.kb_collection().get(include=["metadatas"])
+
+    assert {m["doc"] for m in found["metadatas"]} == {"delivery.md", "policies/warranty.md"}  # nothing lost
+    assert not (loaded_kb.home / "chroma-rebuilds.json").exists()
+    assert "faq.csv" not in {s.doc for s in reopened.ask("Có hỗ trợ trả góp không?").sources}
+    assert {p for p in before if p[0] != "faq.csv"} <= _pairs(reopened, "phí giao hàng bao nhiêu")
