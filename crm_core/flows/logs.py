@@ -349,8 +349,11 @@ class LogFlow:
         fields = draft.fields
         option = next((o for o in fields.company_options if o.id == company_id), None)
         picked = [*dict.fromkeys([*fields.picked, "company"])]
-        return await self._store(owner, draft_id, fields.model_copy(update={"company_choice": option,
-                                                                            "picked": picked}))
+        fields = fields.model_copy(update={"company_choice": option, "picked": picked})
+        if fields.contact and "contact" not in picked:  # the person is someone at the company chosen
+            fields = fields.model_copy(update={"contact_choice": None, "contact_options": []})
+            await self._resolve_contact(fields, option.id if option else None, owner)
+        return await self._store(owner, draft_id, fields)
 
     async def choose_contact(self, owner: UserOut, draft_id: int, contact_id: int) -> LogPreview | LogClosed:
         """Pick one of the namesakes offered (0: a new person); their company comes along."""
@@ -581,7 +584,15 @@ class LogFlow:
         return fields
 
     async def _resolve_contact(self, fields: DraftFields, company_id: int | None, owner: UserOut | None) -> None:
+        """Match the person: at the card's company when the log names one, else anyone (their company comes along).
+
+        A person named at a company is someone at that company, never a namesake elsewhere ("anh Tùng bên
+        Vinamilk" is not Lê Văn Tùng of Kho vận Sóng Thần): when the company is new, or still asked about
+        with none chosen, nobody known works there and the person is new (chosen later, it is matched again).
+        """
         assert fields.contact is not None
+        if company_id is None and fields.company:
+            return
         # the writer's own customers first, then given-name matches ("c Xuan": Lan's Nguyễn Thị Xuân)
         found = await self.services.directory.match_contacts(fields.contact, company_id=company_id,
                                                              prefer_owner=owner.id if owner else None)

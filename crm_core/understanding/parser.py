@@ -577,7 +577,9 @@ def _choose_contact(
     target = fold(chosen.text)
     exact = known.contacts_by_fold.get(target, [])
     partial = known.contacts_by_called_name.get(target, [])
-    matches = exact or partial
+    # A one-word name is what everyone called so is called by: a contact recorded as just "Tùng" is no
+    # likelier than Lê Văn Tùng (their company is no guess then); a longer name typed whole is that person.
+    matches = list(dict.fromkeys([*exact, *partial])) if len(target.split()) == 1 else exact or partial
     if exact and len(exact) == 1:
         out.contact = exact[0].name
     out.contact_candidates = list(dict.fromkeys(c.name for c in _rank_by_company(matches, folded)))

@@ -1,10 +1,17 @@
 """Matching you can see (review of issue 10, new user 6): the only company holding the name typed is shown as
 known without a question; choosing an offered company or person ticks it and the question goes; one person
-offered is asked about as that person, not as "several people named X"."""
+offered is asked about as that person, not as "several people named X"; a person named at a company is
+someone at that company, never a namesake elsewhere."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
 from bot.texts import Texts
+from crm_core.models import Company, Contact, Interaction, LogDraft
+from crm_core.schemas import DraftFields
+from crm_core.textnorm import fold
 from tests.bot.conftest import ChatDriver
 from tests.conftest import OpenServices
 
@@ -82,3 +89,123 @@ async def test_the_writers_own_customer_is_offered_first_among_namesakes(lan: Ch
     people = [b.label for b in lan.buttons if "👤" in b.label]
     assert people[0].startswith("👤 Nguyễn Thị Xuân")
     assert not any("Trần Xuân Mai" in label for label in people)  # a middle name is not the name typed
+
+
+# --- the person named at a company is someone at that company (reviewer: "anh Tùng bên Vinamilk") ---------------
+
+
+async def _preview(open_services: OpenServices) -> DraftFields:
+    """The structured preview of Lan's latest log."""
+    async with open_services() as services:
+        draft = await services.session.scalar(select(LogDraft).order_by(LogDraft.id.desc()).limit(1))
+        assert draft is not None
+        return DraftFields.model_validate(draft.fields)
+
+
+async def _ids(open_services: OpenServices, model: type[Company] | type[Contact], name: str) -> list[int]:
+    async with open_services() as services:
+        return list(await services.session.scalars(select(model.id).where(model.name == name).order_by(model.id)))
+
+
+@pytest.mark.parametrize("text", ["Gọi anh Tùng bên Vinamilk, muốn báo giá 20 ghế",
+                                  "goi a Tung ben Vinamilk, muon bao gia 20 ghe",
+                                  "Called Tung from Vinamilk, wants a quote for 20 chairs"])
+async def test_a_namesake_at_another_company_is_not_the_person_named_at_a_new_company(
+        lan: ChatDriver, open_services: OpenServices, text: str) -> None:
+    await _directory(open_services, ["Kho vận Sóng Thần"], [("Lê Văn Tùng", "Kho vận Sóng Thần")])
+
+    await lan.say(text)
+
+    fields = await _preview(open_services)
+    assert fields.company == "Vinamilk"
+    assert fields.company_choice is None  # a new company
+    assert fold(fields.contact or "") == "tung"
+    assert fields.contact_choice is None  # a new person there, not Lê Văn Tùng of Kho vận Sóng Thần
+    assert fields.contact_options == []
+
+
+async def test_the_same_log_again_finds_the_person_the_first_one_created(lan: ChatDriver,
+                                                                         open_services: OpenServices) -> None:
+    await _directory(open_services, ["Kho vận Sóng Thần"], [("Lê Văn Tùng", "Kho vận Sóng Thần")])
+    text = "Gọi anh Tùng bên Vinamilk, muốn báo giá 20 ghế"
+    await lan.say(text)
+    await lan.press(VI("btn.save"))
+    [vinamilk] = await _ids(open_services, Company, "Vinamilk")
+    [tung] = await _ids(open_services, Contact, "Tùng")
+    async with open_services() as services:
+        saved = await services.session.scalar(select(Interaction).order_by(Interaction.id.desc()).limit(1))
+        created = await services.session.get(Contact, tung)
+    assert saved is not None
+    assert created is not None
+    assert (saved.contact_id, saved.company_id, created.company_id) == (tung, vinamilk, vinamilk)
+
+    await lan.say(text)
+
+    fields = await _preview(open_services)
+    assert fields.company_choice is not None
+    assert fields.company_choice.id == vinamilk
+    assert fields.contact_choice is not None
+    assert (fields.contact_choice.id, fields.contact_choice.company_id) == (tung, vinamilk)
+
+
+async def test_a_person_named_at_a_known_company_is_matched_within_it(lan: ChatDriver,
+                                                                      open_services: OpenServices) -> None:
+    await _directory(open_services, ["Kho vận Sóng Thần", "Vinamilk"],
+                     [("Lê Văn Tùng", "Kho vận Sóng Thần"), ("Nguyễn Thanh Tùng", "Vinamilk")])
+    [theirs] = await _ids(open_services, Contact, "Nguyễn Thanh Tùng")
+
+    await lan.say("Gọi anh Tùng bên Vinamilk, muốn báo giá 20 ghế")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == theirs
+    assert fields.contact_options == []
+
+
+async def test_a_bare_given_name_still_finds_the_only_person_so_named_and_their_company(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    await _directory(open_services, ["Kho vận Sóng Thần"], [("Lê Văn Tùng", "Kho vận Sóng Thần")])
+    [tung] = await _ids(open_services, Contact, "Lê Văn Tùng")
+    [song_than] = await _ids(open_services, Company, "Kho vận Sóng Thần")
+
+    await lan.say("Gọi anh Tùng, muốn báo giá 20 ghế")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == tung
+    assert fields.company_choice is not None
+    assert fields.company_choice.id == song_than
+
+
+@pytest.mark.parametrize("other", ["Nguyễn Thanh Tùng", "Tùng"])  # "Tùng": made by a log that named only that
+async def test_a_bare_given_name_of_namesakes_at_two_companies_offers_both(lan: ChatDriver,
+                                                                           open_services: OpenServices,
+                                                                           other: str) -> None:
+    await _directory(open_services, ["Kho vận Sóng Thần", "Vinamilk"],
+                     [("Lê Văn Tùng", "Kho vận Sóng Thần"), (other, "Vinamilk")])
+
+    await lan.say("Gọi anh Tùng, muốn báo giá 20 ghế")
+
+    fields = await _preview(open_services)
+    assert sorted(o.name for o in fields.contact_options) == sorted(["Lê Văn Tùng", other])
+
+
+async def test_a_person_at_one_of_the_companies_asked_about_is_matched_once_that_company_is_chosen(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    await _directory(open_services, ["Hòa Phát Nội thất", "Hòa Phát Steel"], [("Trần Quang Minh", "Hòa Phát Steel")])
+    [minh] = await _ids(open_services, Contact, "Trần Quang Minh")
+    await lan.say("Gọi anh Minh bên Hòa Phát, cần 30 ghế, mai gửi báo giá")
+    fields = await _preview(open_services)
+    assert fields.company_options
+    assert fields.company_choice is None  # saved now, it would be a new company "Hòa Phát" ...
+    assert fields.contact_choice is None  # ... where Minh would be new too
+
+    await lan.press("🏢 Hòa Phát Steel")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == minh
+
+    await lan.press(VI("btn.new_company", name="Hòa Phát"))
+
+    assert (await _preview(open_services)).contact_choice is None

@@ -92,3 +92,10 @@ def test_vietnamese_phone_is_normalised(now: datetime, text: str, phone: str) ->
 
 def test_email_is_found(now: datetime) -> None:
     assert parse_log("email hung.nguyen@abcgroup.vn", now=now).email == "hung.nguyen@abcgroup.vn"
+
+
+def test_a_contact_recorded_by_the_given_name_alone_is_one_of_the_people_so_called(now: datetime) -> None:
+    known = KnownNames(contacts=(KnownContact("Lê Văn Tùng", "Kho vận Sóng Thần"), KnownContact("Tùng", "Vinamilk")))
+    parsed = parse_log("gọi a Tùng, mai gửi báo giá", now=now, known=known)
+    assert parsed.contact == "Tùng"
+    assert set(parsed.contact_candidates) == {"Lê Văn Tùng", "Tùng"}
