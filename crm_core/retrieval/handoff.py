@@ -225,7 +225,7 @@ def has_content(text: str) -> bool:
     return any(w not in _no_content() for w in words)
 
 
-CaseCue = Literal["owned", "personal", "claim", "policy", "question", "demand"]
+CaseCue = Literal["owned", "personal", "claim", "policy", "question", "demand", "threat"]
 
 
 @cache
@@ -239,7 +239,7 @@ def _case_cues() -> dict[CaseCue, tuple[re.Pattern[str], ...]]:
             pattern = pattern.replace(f"{{{key}}}", f"(?:{alternation})")
         return re.compile(pattern)
 
-    kinds: tuple[CaseCue, ...] = ("owned", "personal", "claim", "policy", "question", "demand")
+    kinds: tuple[CaseCue, ...] = ("owned", "personal", "claim", "policy", "question", "demand", "threat")
     return {kind: tuple(compiled(p) for p in table[kind]) for kind in kinds}
 
 
@@ -256,7 +256,7 @@ def personal_case(text: str) -> bool:
 
 def demands(text: str) -> bool:
     """Tell whether the message demands or claims something of the shop ("shop phải đền", "you owe me", a threat)."""
-    return _shows("demand", text)
+    return _shows("demand", text) or _shows("threat", text)
 
 
 def asked_in_general(text: str) -> bool:
@@ -313,7 +313,8 @@ def rule_class(text: str) -> HandoffClass | None:
             return cls
         if any(p.search(raw) for p in patterns):
             return cls
-        if cls == "dispute" and _claim_not_policy(text):
+        # A threat (police, a lawsuit, going public) is a dispute whatever it is about; a claim unless asked as policy.
+        if cls == "dispute" and (_shows("threat", text) or _claim_not_policy(text)):
             return cls
     return None
 

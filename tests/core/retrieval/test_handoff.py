@@ -368,3 +368,25 @@ def test_a_demand_stays_a_dispute_though_it_uses_a_policy_or_question_word(messa
 )
 def test_the_refund_policy_asked_without_a_demand_stays_answerable(question: str) -> None:
     assert screen(question) is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "hàng giao bị trầy mà nhân viên ko chịu nhận lại, tôi sẽ báo công an",
+        "your driver broke my glass door and refused to take responsibility, I'll see a lawyer",
+    ],
+)
+def test_a_threat_goes_to_a_person_as_a_dispute_even_without_a_claim(message: str) -> None:
+    assert screen(message) == "dispute"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can you issue 0% VAT invoice for EPZ company",
+        "what's the warranty if a lawyer's office buys 20 chairs?",
+    ],
+)
+def test_a_kind_of_company_or_a_lawyer_as_a_buyer_is_no_one_elses_data_and_no_threat(question: str) -> None:
+    assert screen(question) is None
