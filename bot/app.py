@@ -140,6 +140,7 @@ async def build_app(settings: Settings, *, now: datetime | None = None, clock: C
     await load_prompts_in_force(sessionmaker, ports, now=clock.now())
     engine = Engine(sessionmaker=sessionmaker, clock=clock, settings=settings, router=ROUTER,
                     render_reminder=reminder_reply, ports=ports)
+    await engine.finish_erasures()  # those a stopped or killed process approved but had not finished
     scheduler = Scheduler(engine, interval_s=settings.reminder_interval_s)
     return App(settings=settings, clock=clock, db=db, sessionmaker=sessionmaker, engine=engine, scheduler=scheduler)
 

@@ -393,6 +393,9 @@ class Engine:
         The scheduler calls this with the channels it can deliver on; every claim is taken by one
         scheduler only, however many processes run one.
         """
+        housekeeping = self._housekeeping_due()
+        if housekeeping:  # before the claims: a rebuild takes seconds, and no lease or write lock waits on it
+            await self.finish_erasures()
         async with UnitOfWork(self._sessionmaker) as uow:
             services = self._outbox_services(uow.session)
             # Reminders first: on SQLite their claim is the write that takes the lock (crm_core.repositories.claims).
@@ -403,7 +406,8 @@ class Engine:
             for job in self._router.periodic_jobs:
                 for channel in channels:
                     replies += await job(flows, self.settings, channel)
-            await self._housekeeping(services)
+            if housekeeping:
+                await self._housekeeping(services)
             # A claimed reminder and its message commit together: if the send fails, the outbox retries it.
             addressed_pushes = [r for r in replies if r.channel is not None and r.chat_id is not None]
             if len(addressed_pushes) < len(replies):
@@ -430,12 +434,32 @@ class Engine:
             log.info("%d push(es) left in the outbox for the next claim", len(pushes) - len(claimed))
         return claimed
 
-    async def _housekeeping(self, services: Services) -> None:
-        """Forget handled update ids and delivered messages older than a week, once an hour at most."""
+    def _housekeeping_due(self) -> bool:
+        """Tell whether this tick does the housekeeping (the first tick does, then one an hour at most)."""
         now = asyncio.get_running_loop().time()
         if self._last_housekeeping is not None and now - self._last_housekeeping < HOUSEKEEPING_EVERY_S:
-            return
+            return False
         self._last_housekeeping = now
+        return True
+
+    async def finish_erasures(self) -> None:
+        """Remove from the history index what approved erasures left in its journal (`forget_removed`).
+
+        An erasure's after-commit hook removes its interactions; a process killed before that leaves them in the
+        journal, and their texts and vectors in the index's files. Called when the app starts and at each
+        housekeeping, outside any unit of work (the rebuild takes seconds and must not hold the store's write
+        lock), in a worker thread; a failure leaves them in the journal for the next time.
+        """
+        history = self.ports.history
+        if history is None:
+            return
+        try:
+            await asyncio.to_thread(history.forget_removed)
+        except Exception:  # the journal keeps them, never returned meanwhile; the next housekeeping tries again
+            log.warning("could not finish the erasures waiting in the history index's journal", exc_info=True)
+
+    async def _housekeeping(self, services: Services) -> None:
+        """Forget handled update ids and delivered messages older than a week."""
         await services.dedupe.prune()
         await services.outbox.prune()
         await InboxService(services.session, services.now).prune()

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
@@ -55,7 +54,7 @@ from crm_core.schemas import (
     UserOut,
 )
 from crm_core.services import Services
-from crm_core.services.privacy import purge_freed_pages
+from crm_core.services.purging import purge_after_commit
 from crm_core.understanding.conversation import (
     addresses_the_person,
     chases_the_person,
@@ -593,16 +592,6 @@ class SupportFlow:
 
     # --- privacy ---------------------------------------------------------------------------------------
 
-    def _purge_after_commit(self) -> None:
-        """Once this unit of work has committed an erasure, leave no old copy of it in the database files.
-
-        SQLite keeps the pages as they were in its write-ahead log and free space until a checkpoint and a
-        VACUUM, which must run outside any transaction: so after the commit (nothing to do on PostgreSQL).
-        """
-        engine = self.services.session.bind
-        if isinstance(engine, AsyncEngine):
-            event.listen(self.services.session.sync_session, "after_commit", _purge_when_committed(engine))
-
     async def customer_data(self, person: ChatPerson) -> CustomerData:
         """What we hold about the customer writing."""
         return await self.services.privacy.data_of(await self.identify(person))
@@ -630,8 +619,8 @@ class SupportFlow:
         """
         result = await self.services.privacy.decide(request_id, admin, approve=approve, erased_name=erased_name)
         request = result.request
-        if approve:
-            self._purge_after_commit()
+        if approve:  # once committed, no old copy of what it erased stays in the database files
+            purge_after_commit(self.services.session)
         history = self.ports.history
         if result.interactions and history is not None:
             try:  # noted now, with the erasure; the index is rebuilt without them once it has committed
@@ -647,33 +636,13 @@ class SupportFlow:
                               messages=result.messages, questions=result.questions, notices=[notice])
 
 
-def _purge_when_committed(engine: AsyncEngine) -> Callable[[Session], None]:
-    """An `after_commit` hook that rewrites the SQLite files from the live rows (`purge_freed_pages`).
-
-    It runs inside the session's commit, after the database committed and with no transaction open, so it
-    awaits the purge there (`await_only`): the admin hears "erased" only once no old copy is left on disk.
-    A savepoint released meanwhile fires `after_commit` too, with the write still open: that one is passed by.
-    """
-    done = False
-
-    def purge(session: Session) -> None:
-        nonlocal done
-        if done or session.get_nested_transaction() is not None:
-            return
-        done = True
-        try:
-            await_only(purge_freed_pages(engine))
-        except Exception:  # the erasure stands; the old pages go at the next purge or VACUUM
-            log.warning("could not purge the freed pages after an erasure", exc_info=True)
-    return purge
-
-
 def _forget_when_committed(history: HistoryPort) -> Callable[[Session], None]:
     """An `after_commit` hook that removes the erased interactions from the history index (`forget_removed`).
 
     The index is rebuilt without them, which takes seconds on a large one: after the commit, so the database's
     write lock is not held meanwhile; awaited there, so the admin hears "erased" once it is done. Should the
-    process die first, the journal `record_removal` wrote has them removed at the index's next use. A savepoint
+    process die first, the journal `record_removal` wrote has them removed when the app next starts, at its
+    hourly housekeeping or at the index's next use, whichever comes first (`forget_removed`). A savepoint
     released meanwhile fires `after_commit` too, with the write still open: that one is passed by.
     """
     done = False

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.models import OutboxMessage
 from crm_core.repositories.claims import claimed, skips_locked_rows
+from crm_core.services.purging import purge_after_commit, secure_deletes
 
 # How long the process that wrote a message may take to send it before another may (Settings.outbox_lease_seconds).
 SEND_LEASE = timedelta(minutes=2)
@@ -96,10 +97,18 @@ class OutboxService:
         return row.id
 
     async def sent(self, outbox_id: int, *, message_id: str | None, forget: bool = False) -> None:
-        """Record that a message was delivered; `forget` deletes it instead (it must not outlive its delivery)."""
+        """Record that a message was delivered; `forget` deletes it instead (it must not outlive its delivery).
+
+        A forgotten message (the notice that tells a customer their data is erased names their chat) leaves no
+        copy in the SQLite files either: its row is zeroed as it is deleted, and once this unit of work commits
+        the files are rewritten from the live rows, as after the erasure itself (`crm_core.services.purging`).
+        """
         if forget:
-            await self._session.execute(delete(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                                        .execution_options(synchronize_session=False))
+            await secure_deletes(self._session)
+            deleted = await self._session.execute(delete(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                                                  .execution_options(synchronize_session=False))
+            if getattr(deleted, "rowcount", 0):
+                purge_after_commit(self._session)
             return
         await self._session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
             status="sent", sent_at=self._now, message_id=message_id, claimed_until=None, claimed_by=None)
