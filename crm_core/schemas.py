@@ -289,6 +289,7 @@ class DraftFields(BaseModel):
     company_options: list[CompanyChoice] = Field(default_factory=list)
     contact_choice: ContactChoice | None = None
     contact_options: list[ContactChoice] = Field(default_factory=list)
+    contact_reached: bool = False  # the person chosen or offered holds the log's phone or e-mail (not a namesake)
     picked: list[str] = Field(default_factory=list)  # "company", "contact": chosen on the card among the options
     product: str | None = None  # what the quantity counts, as written after it: "bộ", "ghế AP-C300"
     quantity_more: bool = False  # the quantity is more of it ("cần thêm 10 bộ"), not the deal's new quantity

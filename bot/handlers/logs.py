@@ -240,8 +240,11 @@ def _question_rows(ctx: Ctx, draft_id: int, fields: DraftFields, lines: list[str
         chosen = fields.contact_choice.id if fields.contact_choice else 0
         if not ct_picked:
             one = fields.contact_options[0] if len(fields.contact_options) == 1 else None
-            lines.append(t("log.ask_contact", name=fields.contact or "") if one is None
-                         else t("log.ask_contact_one", name=one.name, company=one.company or "—"))
+            if one is not None:
+                lines.append(t("log.ask_contact_one", name=one.name, company=one.company or "—"))
+            else:  # people holding the log's phone or e-mail are not namesakes
+                lines.append(t("log.ask_contact_reached") if fields.contact_reached
+                             else t("log.ask_contact", name=fields.contact or ""))
         buttons = [Button(fmt.clip(_tick(ct_picked and o.id == chosen) + f"👤 {o.name} ({o.company or '—'})",
                                    BUTTON_CHARS), pack("log", "ct", draft_id, o.id)) for o in fields.contact_options]
         new_label = _tick(ct_picked and chosen == 0) + t("btn.new_contact", name=fields.contact or "")

@@ -12,7 +12,7 @@ from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, OutFile, Reply
 from bot.core.router import HandlerResult, Router
-from bot.handlers.views import about, due_text
+from bot.handlers.views import about, due_text, words_of
 from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.flows import Flows
@@ -334,7 +334,7 @@ async def on_drill_in(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
             t, lang, kind, *_bounds(ctx, kind, day), prefix="summary.chart_title"), page=page.page, pages=page.pages)]
         lines += [fmt.clip(t("summary.rep_item", when=fmt.moment(i.occurred_at, lang, tz), kind=t(f"kind.{i.kind}"),
                              about=f"{i.company or i.contact} — " if (i.company or i.contact) else "",
-                             text=" ".join(i.summary.split())), LINE_CHARS) for i in page.items]
+                             text=" ".join(words_of(i.summary, t).split())), LINE_CHARS) for i in page.items]
         nav = _nav(t, page.page, page.pages, "rep", user_id, cb.args[1], cb.args[2])
     elif cb.action == "od":
         owner_id = cb.arg_int(0)
@@ -356,7 +356,7 @@ async def on_drill_in(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         questions = await reports.handoffs(ctx.staff, kind, day, cb.arg_int(2))
         lines = [t("summary.handoffs_title", total=questions.total, page=questions.page, pages=questions.pages)]
         lines += [fmt.clip(t("summary.handoff_item", when=fmt.moment(q.asked_at, lang, tz),
-                             reason=handoff_reason(q.reason, t), question=" ".join(q.question.split())),
+                             reason=handoff_reason(q.reason, t), question=" ".join(words_of(q.question, t).split())),
                            LINE_CHARS) for q in questions.items]
         nav = _nav(t, questions.page, questions.pages, "ho", cb.args[0], cb.args[1])
     else:

@@ -11,10 +11,11 @@ from bot.core.inputs import parse_id
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers import deal_actions
-from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_label, totals
+from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_label, totals, words_of
 from bot.texts import Texts
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
 from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut
+from crm_core.services.directory import ERASED
 from crm_core.understanding.products import title_product
 
 __all__ = ["reminder_reply", "router"]
@@ -140,7 +141,7 @@ async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | N
     for item in history:
         when = fmt.day(item.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang)
         lines.append(ctx.t("customer.interaction_line", when=when, kind=ctx.t(f"kind.{item.kind}"),
-                           owner=written_by(item, ctx.t), summary=fmt.clip(item.summary, 160)))
+                           owner=written_by(item, ctx.t), summary=fmt.clip(words_of(item.summary, ctx.t), 160)))
     rows: list[list[Button]] = []
     if deal.status == "open" and can_change_deal(ctx.staff, deal.owner_id):
         rows.append([Button(ctx.t("btn.move_stage"), pack("deal", "stages", deal.id)),
@@ -214,7 +215,9 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
 def written_by(item: InteractionOut, t: Texts) -> str:
     """Who a line of the history is from: the customer's own messages and the customer bot's replies are labelled
     as theirs, not as the contact owner's."""
-    if item.source == "customer":
+    if item.source == "customer":  # an erased customer's name already says "customer": said once, not twice
+        if item.summary == ERASED:
+            return t("customer.by_erased_customer", contact=item.contact_id or "—")
         return t("customer.by_customer", name=item.contact or "—")
     if item.source == "bot":
         return t("customer.by_bot")
@@ -244,7 +247,7 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
                      amount=deal_amount(d, ctx.lang)) for d in view.deals[:8]] or [t("customer.none")]
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
-                kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(i.summary, 140))
+                kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(words_of(i.summary, t), 140))
               for i in view.interactions] or [t("customer.none")]
     lines.append(t("customer.tasks"))
     lines += [t("customer.task_line", title=task.title + _whose(ctx, task),
@@ -279,7 +282,8 @@ async def person_card(ctx: Ctx, contact_id: int, *, edit: bool = False) -> Reply
                        title=f" — {contact.title}" if contact.title else ""))
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
-                kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(" ".join(i.summary.split()), 140))
+                kind=t(f"kind.{i.kind}"), owner=written_by(i, t),
+                summary=fmt.clip(" ".join(words_of(i.summary, t).split()), 140))
               for i in await ctx.services.directory.contact_history(contact_id, viewer=ctx.staff)
               ] or [t("customer.none")]
     keyboard = None

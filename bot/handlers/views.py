@@ -11,6 +11,7 @@ from bot.core.messages import Button, Keyboard, Reply
 from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.schemas import DealOut, TaskOut, UserOut
+from crm_core.services.directory import ERASED
 from crm_core.textnorm import fold
 
 
@@ -19,6 +20,11 @@ def due_text(due_at: datetime | None, t: Texts, now: datetime, settings: Setting
     if due_at is None:
         return t("task.no_due")
     return fmt.moment(due_at, t.language, now.tzinfo or settings.tz, today=now.date())
+
+
+def words_of(text: str, t: Texts) -> str:
+    """A record's words as shown: an erased customer's (a marker in no language) worded in the reader's."""
+    return t("privacy.erased_text") if text == ERASED else text
 
 
 def about(task: TaskOut) -> str:

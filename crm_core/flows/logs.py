@@ -36,7 +36,7 @@ from crm_core.schemas import (
 )
 from crm_core.services import Services
 from crm_core.services.logs import UNCLEAR, due_datetime
-from crm_core.textnorm import fold
+from crm_core.textnorm import fold, fold_tokens
 from crm_core.understanding import (
     KnownNames,
     kind_from_text,
@@ -44,6 +44,7 @@ from crm_core.understanding import (
     parse_due_text,
     parse_log,
     parse_time_text,
+    vocabulary,
     without_when,
 )
 from crm_core.understanding.chatter import reads_as_new_log
@@ -351,7 +352,8 @@ class LogFlow:
         picked = [*dict.fromkeys([*fields.picked, "company"])]
         fields = fields.model_copy(update={"company_choice": option, "picked": picked})
         if fields.contact and "contact" not in picked:  # the person is someone at the company chosen
-            fields = fields.model_copy(update={"contact_choice": None, "contact_options": []})
+            fields = fields.model_copy(update={"contact_choice": None, "contact_options": [],
+                                               "contact_reached": False})
             await self._resolve_contact(fields, option.id if option else None, owner)
         return await self._store(owner, draft_id, fields)
 
@@ -566,7 +568,7 @@ class LogFlow:
     async def _resolve_names(self, fields: DraftFields, owner: UserOut | None = None) -> DraftFields:
         """Match the company and the person against the CRM: exact matches chosen, look-alikes offered."""
         fields = fields.model_copy(update={"company_choice": None, "company_options": [], "contact_choice": None,
-                                           "contact_options": [], "picked": []})
+                                           "contact_options": [], "contact_reached": False, "picked": []})
         company_id: int | None = None
         if fields.company:
             # Known when certain (no question); asked only when really ambiguous (crm_core.understanding.matching).
@@ -579,18 +581,20 @@ class LogFlow:
                 if verdict.preselect is not None:
                     fields.company_choice = CompanyChoice(id=verdict.preselect, name=names[verdict.preselect])
             company_id = fields.company_choice.id if fields.company_choice else None
-        if fields.contact:
+        if fields.contact or fields.phone or fields.email:
             await self._resolve_contact(fields, company_id, owner)
         return fields
 
     async def _resolve_contact(self, fields: DraftFields, company_id: int | None, owner: UserOut | None) -> None:
         """Match the person: at the card's company when the log names one, else anyone (their company comes along).
 
+        A phone number or e-mail address a known person has is that person, whatever the name (`_reached`).
         A person named at a company is someone at that company, never a namesake elsewhere ("anh Tùng bên
         Vinamilk" is not Lê Văn Tùng of Kho vận Sóng Thần): when the company is new, or still asked about
         with none chosen, nobody known works there and the person is new (chosen later, it is matched again).
         """
-        assert fields.contact is not None
+        if await self._reached(fields, company_id) or not fields.contact:
+            return
         if company_id is None and fields.company:
             return
         # the writer's own customers first, then given-name matches ("c Xuan": Lan's Nguyễn Thị Xuân)
@@ -620,6 +624,41 @@ class LogFlow:
         if company_id is None and first.company_id and not fields.company:
             fields.company = first.company
             fields.company_choice = CompanyChoice(id=first.company_id, name=first.company or "")
+
+    async def _reached(self, fields: DraftFields, company_id: int | None) -> bool:
+        """Match the person by the phone or e-mail the log gives, a stronger key than a name; True when matched.
+
+        The card shows the person as stored ("Gọi chị Nguyễn Thị Bích Ngọc 0912.345.678": Bích Ngọc, known),
+        without a question when the name typed is theirs (or none was typed) and the log names no other
+        company. Otherwise (another name, another company, or several people with that number) the card asks,
+        the number's person offered first and chosen unless the salesperson picks another or a new one. With
+        no name typed and several people holding the number, nobody is guessed.
+        """
+        if not (fields.phone or fields.email):
+            return False
+        reached = await self.services.directory.reached_at(phone=fields.phone, email=fields.email)
+        typed = fields.contact
+        if not reached or (typed is None and len(reached) > 1):
+            return False
+
+        def likeness(person: ContactChoice) -> tuple[bool, bool]:
+            named = typed is None or _names_agree(typed, person.name)
+            there = not fields.company or (company_id is not None and person.company_id == company_id)
+            return named, there
+
+        sure = [person for person in reached if all(likeness(person))]
+        if len(sure) == 1:
+            fields.contact_choice = sure[0]
+        else:  # the likeliest first: the name typed, then the company named
+            ranked = sorted(reached, key=lambda person: [not fit for fit in likeness(person)])
+            fields.contact_options = ranked[:CONTACT_OPTIONS]
+            fields.contact_choice = fields.contact_options[0]
+        fields.contact_reached = True
+        first = fields.contact_choice
+        if company_id is None and first.company_id and not fields.company:
+            fields.company = first.company
+            fields.company_choice = CompanyChoice(id=first.company_id, name=first.company or "")
+        return True
 
     async def _changed_field(self, fields: DraftFields, field: EditableField, text: str, *, language: str,
                              now: datetime) -> DraftFields | None:
@@ -675,6 +714,18 @@ def _chat_of(source_key: str | None, channel: str) -> str | None:
     if not source_key or not source_key.startswith(prefix) or ":" not in source_key[len(prefix):]:
         return None
     return source_key[len(prefix):].rsplit(":", 1)[0] or None
+
+
+def _names_agree(typed: str, stored: str) -> bool:
+    """Tell whether a name typed may be the stored one: one ends with the other ("Bích Ngọc", "Nguyễn Thị Bích
+    Ngọc"; "Hoa", "Chị Hoa") or the stored name holds every word typed ("Daniel", "Daniel Yamamoto")."""
+    honorifics = vocabulary.words("honorifics_before_name")
+    a = [w for w in fold_tokens(typed) if w not in honorifics] or fold_tokens(typed)
+    b = [w for w in fold_tokens(stored) if w not in honorifics] or fold_tokens(stored)
+    if not a or not b:
+        return False
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    return longer[len(longer) - len(shorter):] == shorter or set(a) <= set(b)
 
 
 def _without_too_long(fields: DraftFields) -> DraftFields:

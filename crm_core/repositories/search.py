@@ -58,6 +58,18 @@ class SearchRepository:
                  .where(Contact.erased_at.is_(None), _digits(Contact.phone).like(f"%{digits}")))
         return [(r[0], r[1], r[2], r[3], r[4]) for r in await self._session.execute(query)]
 
+    async def contacts_by_email(self, email: str) -> Sequence[ContactRow]:
+        """Return contacts (not erased) whose e-mail address is `email`, any case."""
+        query = (select(Contact.id, Contact.name, Contact.company_id, Company.name, Contact.phone)
+                 .outerjoin(Company, Contact.company_id == Company.id)
+                 .where(Contact.erased_at.is_(None), func.lower(Contact.email) == email.lower()))
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in await self._session.execute(query)]
+
+    async def companies_by_email(self, email: str) -> Sequence[CompanyRow]:
+        """Return (id, name, phone) of companies whose e-mail address is `email`, any case."""
+        query = select(Company.id, Company.name, Company.phone).where(func.lower(Company.email) == email.lower())
+        return [(r[0], r[1], r[2]) for r in await self._session.execute(query)]
+
     async def deals(self, patterns: Sequence[tuple[str, ...]] | None, *, owner_id: int | None) -> Sequence[DealRow]:
         """Return (id, title, company name, status) of deals (of one owner, when given) whose title or company fits.
 

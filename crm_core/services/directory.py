@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import Conflict, NotFound
 from crm_core.models import Company, Contact, User
@@ -13,8 +14,8 @@ from crm_core.policy import DealVisibility, Person, sees_deal_record
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.references import is_referenced
 from crm_core.repositories.sales import ActivityRepository, DealRepository
-from crm_core.repositories.search import SearchRepository
-from crm_core.schemas import CompanyOut, ContactOut, Customer360, InteractionOut, NameMatch, TaskOut
+from crm_core.repositories.search import ContactRow, SearchRepository
+from crm_core.schemas import CompanyOut, ContactChoice, ContactOut, Customer360, InteractionOut, NameMatch, TaskOut
 from crm_core.services.convert import (
     company_out,
     contact_out,
@@ -25,10 +26,12 @@ from crm_core.services.convert import (
 from crm_core.services.deals import seen_as
 from crm_core.services.names import NameIndex, name_index
 from crm_core.services.search import (
+    MIN_PHONE_DIGITS,
     WORD_STARTS,
     Ranked,
     SearchQuery,
     like_patterns,
+    national_digits,
     parse_query,
     phone_matches,
     rank_fuzzy,
@@ -37,6 +40,8 @@ from crm_core.services.search import (
 from crm_core.textnorm import clean_name, fold, fold_tokens
 from crm_core.understanding import KnownNames
 
+# What an erased customer's words (interactions, ticket messages, questions) become: a marker in no language,
+# never shown as is; the chat words it in the reader's language (bot/texts: privacy.erased_text).
 ERASED = "[erased]"
 
 LOOKALIKE_SCORE = 85.0
@@ -45,6 +50,25 @@ FUZZY_PREFILTER_SCORE = 60.0
 FUZZY_CANDIDATES = 200
 # get-or-create: a twin found by the insert is read back; a twin deleted meanwhile (an undo) is inserted again.
 _CREATE_ATTEMPTS = 3
+
+
+async def contacts_reached_at(session: AsyncSession, *, phone: str | None, email: str | None) -> list[ContactRow]:
+    """Return the contacts (not erased) whose phone is `phone` or whose e-mail is `email`, by id: the same person.
+
+    Numbers are compared however they are written ("+84 912 345 678", "0912.345.678"), addresses without case.
+    A number or address that is also a company's (its switchboard, info@) reaches the company, not a person:
+    colleagues given it are not one person, so it reaches no contact.
+    """
+    repo = SearchRepository(session)
+    found: dict[int, ContactRow] = {}
+    key = national_digits(phone or "")
+    if len(key) >= MIN_PHONE_DIGITS and not any(national_digits(row[2] or "") == key
+                                                for row in await repo.companies_by_phone(key)):
+        found.update((row[0], row) for row in await repo.contacts_by_phone(key) if national_digits(row[4] or "") == key)
+    address = (email or "").strip()
+    if "@" in address and not await repo.companies_by_email(address):
+        found.update((row[0], row) for row in await repo.contacts_by_email(address))
+    return [found[contact_id] for contact_id in sorted(found)]
 
 
 def _rank(query: str, choices: dict[int, str], *, cutoff: float, limit: int) -> list[tuple[int, float]]:
@@ -108,6 +132,12 @@ class DirectoryService:
             select(Contact.id).outerjoin(Company, Company.id == Contact.company_id)
             .where(Contact.id.in_(contact_ids), (Contact.owner_id == owner_id) | (Company.owner_id == owner_id)))
         return set(rows.scalars())
+
+    async def reached_at(self, *, phone: str | None, email: str | None) -> list[ContactChoice]:
+        """Return the people whose phone or e-mail this is (a company's line reaches none), oldest first."""
+        return [ContactChoice(id=cid, name=name, company=company, company_id=company_id)
+                for cid, name, company_id, company, _phone in
+                await contacts_reached_at(self._repo.session, phone=phone, email=email)]
 
     async def company_names(self) -> dict[int, str]:
         """Return every company's name by id (from the in-memory name index)."""

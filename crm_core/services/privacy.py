@@ -42,7 +42,7 @@ from crm_core.repositories.channels import IdentityRepository
 from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRequestOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
-from crm_core.services.directory import ERASED
+from crm_core.services.directory import ERASED, contacts_reached_at
 from crm_core.textnorm import fold
 
 # What replaces a phone, an e-mail or a chat id found in free text (the name becomes the caller's placeholder).
@@ -127,14 +127,33 @@ class PrivacyService:
         request.status = "approved" if approve else "rejected"
         request.decided_at, request.decided_by_id = self._now, admin.id
         result = ErasureResult(request=_request_out(request, name), interactions=[], messages=0, questions=0)
-        if approve and contact is not None:
+        also: list[int] = []
+        if approve and contact is not None and contact.erased_at is None:
             self._audit.without_values()  # the trail keeps that records changed, never the data erased
-            result = await self._erase(contact, result, erased_name(contact.id))
+            same = await self._same_person(contact)
+            also = [other.id for other in same]
+            # A fuller name first: erased after a shorter one, what that one's traces left ("Nguyễn Thị ...") stays.
+            for person in sorted([contact, *same], key=lambda c: (-len(c.name.split()), c.id)):
+                result = await self._erase(person, result, erased_name(person.id))
+        details: dict[str, Any] = {"request": request.id, "interactions": len(result.interactions),
+                                   "messages": result.messages, "questions": result.questions}
+        if also:
+            details["contacts"] = also
         await self._audit.record(actor=admin.name, actor_id=admin.id, action=f"privacy.{request.status}",
-                                 entity="contact", entity_id=request.contact_id,
-                                 details={"request": request.id, "interactions": len(result.interactions),
-                                          "messages": result.messages, "questions": result.questions})
+                                 entity="contact", entity_id=request.contact_id, details=details)
         return result
+
+    async def _same_person(self, contact: Contact) -> list[Contact]:
+        """The other contacts holding the customer's phone number or e-mail address: the same person, recorded again.
+
+        A salesperson's log ("Gọi chị Bích Ngọc 0912.345.678") or an import may have made another record of
+        them; it is erased with theirs. Only the number and the address tell (however the number is written):
+        a company's line or mailbox reaches no one (`contacts_reached_at`), and a shared company or name is
+        no reason.
+        """
+        rows = await contacts_reached_at(self._session, phone=contact.phone, email=contact.email)
+        others = [await self._session.get(Contact, row[0]) for row in rows if row[0] != contact.id]
+        return [other for other in others if other is not None and other.erased_at is None]
 
     async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str) -> ErasureResult:
         """Erase the contact and every trace that identifies them, in every table (see `Traces`)."""
@@ -184,9 +203,10 @@ class PrivacyService:
         contact.phone = contact.email = contact.title = None
         contact.erased_at = self._now
         await IdentityRepository(self._session).forget_contact(contact.id)  # they are a stranger if they write again
-        return result.model_copy(update={"interactions": interaction_ids,
-                                         "messages": getattr(messages, "rowcount", 0) or 0,
-                                         "questions": getattr(questions, "rowcount", 0) or 0})
+        return result.model_copy(update={
+            "interactions": [*result.interactions, *interaction_ids],
+            "messages": result.messages + (getattr(messages, "rowcount", 0) or 0),
+            "questions": result.questions + (getattr(questions, "rowcount", 0) or 0)})
 
     async def _typed_by(self, contact_id: int, ticket_ids: list[int]) -> list[str]:
         """What the customer wrote: their questions, their ticket messages, their interactions' summaries."""
@@ -218,6 +238,9 @@ class PrivacyService:
     async def _scrub_elsewhere(self, traces: Traces) -> None:
         """Forget messages to staff about the customer; scrub their name, phone, e-mail and chat ids elsewhere.
 
+        Elsewhere: messages to staff, log drafts, and the audit trail (what an action noted, and the fields a
+        change kept before and after: a colleague's log that recorded them under another contact, say).
+
         A message about them (their ticket, lead or request, their words quoted, their name or number) is
         deleted once settled (sent, unreachable, parked: its text is kept only for looking back); one still to
         be delivered loses their traces and every line quoting what they typed.
@@ -238,10 +261,15 @@ class PrivacyService:
             raw, fields = traces.scrub(draft.raw_text), traces.scrub_json(draft.fields)
             if raw != draft.raw_text or fields != draft.fields:
                 draft.raw_text, draft.fields = raw, fields
-        for entry in list(await self._session.scalars(select(AuditEntry))):
-            details = traces.scrub_json(entry.details)
+        for entry in list(await self._session.scalars(select(AuditEntry))):  # a record's fields before and after too
+            details, before, after = (traces.scrub_json(entry.details), traces.scrub_json(entry.before),
+                                      traces.scrub_json(entry.after))
             if details != entry.details:
                 entry.details = details
+            if before != entry.before:
+                entry.before = before
+            if after != entry.after:
+                entry.after = after
 
 
 @dataclass(frozen=True)

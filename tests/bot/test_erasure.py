@@ -14,17 +14,22 @@ from chromadb.config import Settings
 from sqlalchemy import JSON, String, Text, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.callbacks import pack
 from bot.core.engine import Engine
-from crm_core.models import Contact, Deal, Task, Ticket
+from bot.texts import Texts
+from crm_core.models import AuditEntry, Company, Contact, Deal, Task, Ticket
 from crm_core.models.base import Base
+from crm_core.services.directory import ERASED
 from crm_core.textnorm import fold
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
+from tests.conftest import OpenServices
 
 NAME = "Nguyễn Thị Bích Ngọc"
 PHONE = "0912345678"
 EMAIL = "ngoc.nguyen@example.vn"
 CHAT_ID = "555001"
+VI, EN = Texts("vi"), Texts("en")
 
 
 @pytest_asyncio.fixture
@@ -51,12 +56,12 @@ async def thao(support_engine: Engine) -> ChatDriver:
     return ChatDriver(support_engine, "3001")
 
 
-def _traces() -> list[re.Pattern[str]]:
-    words = [NAME, fold(NAME), PHONE, PHONE[1:], EMAIL]
+def _traces(*more: str) -> list[re.Pattern[str]]:
+    words = [NAME, fold(NAME), PHONE, PHONE[1:], EMAIL, *more, *(fold(w) for w in more)]
     return [re.compile(re.escape(w), re.IGNORECASE) for w in words] + [re.compile(rf"(?<!\d){CHAT_ID}(?!\d)")]
 
 
-async def _traces_in_tables(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+async def _traces_in_tables(sessionmaker: async_sessionmaker[AsyncSession], *more: str) -> list[str]:
     """Every string and JSON value of every table that still names, reaches or numbers the customer."""
     found = []
     async with sessionmaker() as session:
@@ -67,12 +72,12 @@ async def _traces_in_tables(sessionmaker: async_sessionmaker[AsyncSession]) -> l
             for row in (await session.execute(select(*columns))).all():
                 for column, value in zip(columns, row, strict=True):
                     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-                    if any(p.search(text) for p in _traces()):
+                    if any(p.search(text) for p in _traces(*more)):
                         found.append(f"{table.name}.{column.name}: {text}")
     return found
 
 
-def _traces_in_vectors(home: Path) -> list[str]:
+def _traces_in_vectors(home: Path, *more: str) -> list[str]:
     """Every document and metadata value of every Chroma collection that names or reaches the customer."""
     client = chromadb.PersistentClient(path=str(home / "chroma"),
                                        settings=Settings(anonymized_telemetry=False, allow_reset=False))
@@ -81,7 +86,7 @@ def _traces_in_vectors(home: Path) -> list[str]:
         stored: Any = client.get_collection(collection.name).get(include=["documents", "metadatas"])
         for doc, meta in zip(stored["documents"], stored["metadatas"], strict=True):
             text = f"{doc} {json.dumps(meta, ensure_ascii=False)}"
-            if any(p.search(text) for p in _traces()):
+            if any(p.search(text) for p in _traces(*more)):
                 found.append(f"{collection.name}: {text[:120]}")
     return found
 
@@ -281,3 +286,115 @@ async def test_the_history_index_is_rebuilt_once_the_erasure_has_committed_never
     assert names_seen == [f"(khách đã xóa dữ liệu, liên hệ #{contact_id})"]  # committed: no write of it still open
     chroma = tmp_path / "history-home" / "chroma"
     assert _raw_files_holding([chroma], [SHORT_PHONE, *(t[:30] for t in TYPED)]) == []
+
+
+# --- the same person recorded twice; the audit trail's before and after; how an erased record reads -------------
+
+GIVEN_AS = "Bích Ngọc"  # the name she gives the bot
+WRITTEN_AS = "0912.345.678"  # her number as Lan writes it
+
+
+async def _asks_and_shares_her_number(customer: ChatDriver) -> None:
+    await customer.say("ghế AP-C300 giá bao nhiêu", display_name=GIVEN_AS)
+    await customer.say(None, shared_phone=PHONE, display_name=GIVEN_AS)
+
+
+async def _approve_her_request(customer: ChatDriver, thao: ChatDriver) -> None:
+    await customer.say("/privacy", display_name=GIVEN_AS)
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+    for reply in thao.last:  # the channel delivers the notices
+        await thao.received(reply)
+
+
+async def _contacts(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Contact]:
+    async with sessionmaker() as session:
+        return list(await session.scalars(select(Contact).order_by(Contact.id)))
+
+
+async def test_another_record_of_her_number_is_erased_with_her_and_a_colleague_at_that_company_stays(
+        customer: ChatDriver, lan: ChatDriver, quang: ChatDriver, thao: ChatDriver,
+        sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await _asks_and_shares_her_number(customer)
+    # Lan met her at a new company, and kept her as a new person there rather than the bot's customer
+    await lan.say(f"Gặp chị {NAME} bên Nhà Xinh, sđt {WRITTEN_AS}, muốn 10 bàn AP-D120, gửi báo giá thứ 6")
+    await lan.press("Người mới")
+    await lan.press(VI("btn.save"))
+    await lan.say("Gọi anh Trần Văn Hùng bên Nhà Xinh, sđt 0987 000 111, hẹn gửi catalogue thứ 6")
+    await lan.press(VI("btn.save"))
+    await quang.say(f"/ask chị {GIVEN_AS} cần gì?")  # both records' conversations are indexed for staff search
+    holding = [c.name for c in await _contacts(sessionmaker) if c.phone and c.phone.endswith(PHONE[1:])]
+    assert sorted(holding) == sorted([GIVEN_AS, NAME])
+    assert _traces_in_vectors(tmp_path / "history-home", GIVEN_AS, WRITTEN_AS) != []
+
+    await _approve_her_request(customer, thao)
+
+    assert await _traces_in_tables(sessionmaker, GIVEN_AS, WRITTEN_AS) == []
+    assert _traces_in_vectors(tmp_path / "history-home", GIVEN_AS, WRITTEN_AS) == []
+    contacts = await _contacts(sessionmaker)
+    assert [c.id for c in contacts if c.erased_at is not None] == [c.id for c in contacts if "đã xóa" in c.name]
+    assert len([c for c in contacts if c.erased_at is not None]) == 2
+    hung = next(c for c in contacts if c.name == "Trần Văn Hùng")  # same company, another number: someone else
+    assert (hung.erased_at, hung.phone) == (None, "+84987000111")
+    async with sessionmaker() as session:
+        assert await session.scalar(select(Company.name).where(Company.id == hung.company_id)) == "Nhà Xinh"
+
+
+async def test_her_number_once_typed_on_someone_else_leaves_the_audit_trails_before_and_after(
+        customer: ChatDriver, thao: ChatDriver, open_services: OpenServices,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _asks_and_shares_her_number(customer)
+    async with UnitOfWork(sessionmaker) as uow:  # staff wrote down her e-mail
+        await uow.session.execute(update(Contact).values(email=EMAIL))
+    async with open_services() as services:  # her number and e-mail typed on Hùng by mistake, then corrected
+        hung = await services.directory.create_contact("Trần Văn Hùng", company_id=None, owner_id=None, phone=PHONE,
+                                                       email=EMAIL)
+        await services.session.flush()
+        hung_id = hung.id
+    for field, value in (("phone", "0987000111"), ("email", "hung@example.vn")):
+        async with open_services() as services:  # each change audited with the fields before and after
+            fixed = await services.session.get(Contact, hung_id)
+            assert fixed is not None
+            setattr(fixed, field, value)
+    trail = await _audit_of(sessionmaker, hung_id)
+    assert any(PHONE in text for text in trail)
+    assert any(EMAIL in text for text in trail)
+
+    await _approve_her_request(customer, thao)
+
+    trail = await _audit_of(sessionmaker, hung_id)
+    assert [text for text in trail if PHONE[1:] in text or EMAIL in text] == []
+    assert any("Trần Văn Hùng" in text for text in trail)  # his own details stay in the trail
+    hung_now = next(c for c in await _contacts(sessionmaker) if c.id == hung_id)
+    assert (hung_now.name, hung_now.phone, hung_now.erased_at) == ("Trần Văn Hùng", "0987000111", None)
+
+
+async def _audit_of(sessionmaker: async_sessionmaker[AsyncSession], contact_id: int) -> list[str]:
+    """The audit trail of one contact: each entry's fields before and after, as JSON."""
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(AuditEntry.before, AuditEntry.after).where(
+            AuditEntry.entity == "contact", AuditEntry.entity_id == str(contact_id)))).all()
+    return [json.dumps([before, after], ensure_ascii=False) for before, after in rows]
+
+
+async def test_an_erased_customers_record_reads_in_the_readers_language_and_says_customer_once(
+        support_engine: Engine, lan: ChatDriver, quang: ChatDriver, thao: ChatDriver,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    vy = ChatDriver(support_engine, SHORT_CHAT)
+    await _as_vy_with_a_ticket(vy, quang)
+    async with sessionmaker() as session:
+        contact_id = await session.scalar(select(Contact.id).where(Contact.phone == SHORT_PHONE))
+    thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    await lan.tap(pack("cust", "person", contact_id))
+
+    assert VI("customer.by_erased_customer", contact=contact_id) in lan.text  # her own messages, labelled once
+    assert VI("privacy.erased_text") in lan.text
+    assert VI("customer.by_customer", name=VI("privacy.erased_name", contact=contact_id)) not in lan.text
+    assert ERASED not in lan.text
+    await lan.say("/lang en")
+    await lan.tap(pack("cust", "person", contact_id))
+    assert EN("privacy.erased_text") in lan.text
+    assert ERASED not in lan.text

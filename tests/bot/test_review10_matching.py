@@ -6,7 +6,7 @@ someone at that company, never a namesake elsewhere."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.texts import Texts
 from crm_core.models import Company, Contact, Interaction, LogDraft
@@ -209,3 +209,116 @@ async def test_a_person_at_one_of_the_companies_asked_about_is_matched_once_that
     await lan.press(VI("btn.new_company", name="Hòa Phát"))
 
     assert (await _preview(open_services)).contact_choice is None
+
+
+# --- a phone or e-mail the log gives is the person who has it (issue 11 attacker review: a second record of her) ----
+
+
+async def _person(open_services: OpenServices, name: str, *, company: str | None = None, phone: str | None = None,
+                  email: str | None = None) -> int:
+    async with open_services() as services:
+        lan = await services.users.by_name("Lan")
+        assert lan is not None
+        company_id = (await services.directory.create_company(company, owner_id=lan.id)).id if company else None
+        contact = await services.directory.create_contact(name, company_id=company_id, owner_id=lan.id, phone=phone,
+                                                          email=email)
+        await services.session.flush()
+        return contact.id
+
+
+async def _latest_interaction(open_services: OpenServices) -> Interaction:
+    async with open_services() as services:
+        saved = await services.session.scalar(select(Interaction).order_by(Interaction.id.desc()).limit(1))
+        assert saved is not None
+        return saved
+
+
+@pytest.mark.parametrize("written", ["0912.345.678", "0912 345 678", "+84 912 345 678", "84912345678"])
+async def test_a_phone_a_known_person_has_is_that_person_shown_by_the_name_stored(
+        lan: ChatDriver, open_services: OpenServices, written: str) -> None:
+    ngoc = await _person(open_services, "Bích Ngọc", phone="+84912345678")  # she gave the bot her number
+
+    await lan.say(f"Gọi chị Nguyễn Thị Bích Ngọc {written}, muốn 40 ghế, gửi báo giá thứ 6")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == ngoc
+    assert fields.contact_options == []
+    assert VI("log.contact_existing", name="Bích Ngọc") in lan.text
+    assert VI("log.contact_new", name="Nguyễn Thị Bích Ngọc") not in lan.text
+    await lan.press(VI("btn.save"))
+    assert (await _latest_interaction(open_services)).contact_id == ngoc
+    async with open_services() as services:
+        assert list(await services.session.scalars(select(Contact.id))) == [ngoc]  # no second record of her
+
+
+async def test_a_phone_alone_finds_the_one_person_who_has_it(lan: ChatDriver, open_services: OpenServices) -> None:
+    ngoc = await _person(open_services, "Bích Ngọc", phone="0912345678")
+
+    await lan.say("Gọi 0912.345.678, muốn 40 ghế AP-C300, gửi báo giá thứ 6")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == ngoc
+    assert VI("log.contact_existing", name="Bích Ngọc") in lan.text
+
+
+async def test_an_email_a_known_person_has_is_that_person_with_their_company(lan: ChatDriver,
+                                                                            open_services: OpenServices) -> None:
+    minh = await _person(open_services, "Trần Quang Minh", company="Hòa Phát Steel", email="minh.tran@hoaphat.vn")
+
+    await lan.say("Gửi email anh Quang Minh MINH.TRAN@hoaphat.vn báo giá 30 ghế, mai gọi lại")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == minh
+    assert fields.company_choice is not None
+    assert fields.company_choice.name == "Hòa Phát Steel"
+
+
+async def test_a_phone_of_someone_under_another_name_is_asked_about_with_them_chosen(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    hung = await _person(open_services, "Trần Văn Hùng", phone="0987000111")
+
+    await lan.say("Gọi chị Mai 0987.000.111, muốn 10 bàn, gửi báo giá thứ 6")
+
+    fields = await _preview(open_services)
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == hung
+    assert [o.id for o in fields.contact_options] == [hung]
+    assert VI("log.ask_contact_one", name="Trần Văn Hùng", company="—") in lan.text  # the card says whom it means
+    assert VI("log.ask_contact", name="Mai") not in lan.text  # they are not namesakes
+
+    await lan.press(VI("btn.new_contact", name="Mai"))
+
+    assert (await _preview(open_services)).contact_choice is None
+
+
+async def test_people_sharing_a_phone_are_offered_the_one_named_first_and_asked_about_as_holders_of_it(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    await _person(open_services, "Chị Hoa", phone="0912345678")
+    ngoc = await _person(open_services, "Bích Ngọc", phone="+84912345678")
+    other = await _person(open_services, "Nguyễn Thị Bích Ngọc", company="Nhà Xinh", phone="0912 345 678")
+
+    await lan.say("Gọi chị Bích Ngọc 0912345678, muốn 40 ghế, gửi báo giá thứ 6")
+
+    fields = await _preview(open_services)
+    assert [o.id for o in fields.contact_options][:2] == [ngoc, other]  # whose names agree first, in order made
+    assert fields.contact_choice is not None
+    assert fields.contact_choice.id == ngoc
+    assert VI("log.ask_contact_reached") in lan.text
+
+
+async def test_a_companys_switchboard_does_not_make_its_people_one_person(lan: ChatDriver,
+                                                                         open_services: OpenServices) -> None:
+    await _directory(open_services, ["Cà phê Sài Gòn Xưa"],
+                     [("Lê Văn Minh", "Cà phê Sài Gòn Xưa"), ("Phạm Thị Hà", "Cà phê Sài Gòn Xưa")])
+    async with open_services() as services:  # the café's one number, given for each of its people too
+        await services.session.execute(update(Company).values(phone="028 3822 1234"))
+        await services.session.execute(update(Contact).values(phone="02838221234"))
+
+    await lan.say("Gọi anh Quốc Bảo bên Cà phê Sài Gòn Xưa, sđt 028 3822 1234, muốn 20 ghế")
+
+    fields = await _preview(open_services)
+    assert fields.company_choice is not None
+    assert (fields.contact_choice, fields.contact_options) == (None, [])  # someone new there
