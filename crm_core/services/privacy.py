@@ -44,6 +44,7 @@ from crm_core.services.audit import AuditService
 from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
 from crm_core.services.directory import ERASED, contacts_reached_at
 from crm_core.textnorm import fold
+from crm_core.understanding import vocabulary
 
 # What replaces a phone, an e-mail or a chat id found in free text (the name becomes the caller's placeholder).
 HIDDEN = "***"
@@ -153,7 +154,8 @@ class PrivacyService:
         """
         rows = await contacts_reached_at(self._session, phone=contact.phone, email=contact.email)
         others = [await self._session.get(Contact, row[0]) for row in rows if row[0] != contact.id]
-        return [other for other in others if other is not None and other.erased_at is None]
+        return [other for other in others
+                if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
 
     async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str) -> ErasureResult:
         """Erase the contact and every trace that identifies them, in every table (see `Traces`)."""
@@ -383,6 +385,15 @@ def _quote(text: str, *, limit: int | None = QUOTE_CHARS) -> str:
     """What a quote of `text` is recognised by: NFC, spaces collapsed, its first `limit` characters."""
     flat = " ".join(unicodedata.normalize("NFC", text).split())
     return flat[:limit].rstrip() if limit is not None else flat
+
+
+def _names_fit(one: str, other: str) -> bool:
+    """Tell whether two records' names can be one person's: one's words, honorifics aside, are all in the other's
+    ("Bích Ngọc" and "Nguyễn Thị Bích Ngọc"). A family sharing a phone ("Chị Hoa" and "Bích Ngọc") does not fit:
+    erasing someone else's records cannot be undone, a duplicate left behind can still be erased on request."""
+    honorifics = vocabulary.words("honorifics_before_name")
+    words = [frozenset(fold(name).split()) - honorifics for name in (one, other)]
+    return bool(words[0] and words[1]) and (words[0] <= words[1] or words[1] <= words[0])
 
 
 def _longest_first(names: set[tuple[str, ...]]) -> tuple[tuple[re.Pattern[str], bool], ...]:

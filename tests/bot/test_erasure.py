@@ -341,6 +341,24 @@ async def test_another_record_of_her_number_is_erased_with_her_and_a_colleague_a
         assert await session.scalar(select(Company.name).where(Company.id == hung.company_id)) == "Nhà Xinh"
 
 
+async def test_someone_else_at_her_number_under_another_name_is_not_erased_with_her(
+        customer: ChatDriver, lan: ChatDriver, thao: ChatDriver,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _asks_and_shares_her_number(customer)
+    # her mother, reached on the same family phone: another person, whose records are not hers to erase
+    await lan.say(f"Gọi cô Trần Thị Mai bên Nhà Xinh, sđt {WRITTEN_AS}, muốn 4 ghế AP-C200")
+    await lan.press("Người mới")
+    await lan.press(VI("btn.save"))
+    assert "Trần Thị Mai" in [c.name for c in await _contacts(sessionmaker)]
+
+    await _approve_her_request(customer, thao)
+
+    contacts = await _contacts(sessionmaker)
+    mai = next(c for c in contacts if c.name == "Trần Thị Mai")
+    assert mai.erased_at is None
+    assert len([c for c in contacts if c.erased_at is not None]) == 1
+
+
 async def test_her_number_once_typed_on_someone_else_leaves_the_audit_trails_before_and_after(
         customer: ChatDriver, thao: ChatDriver, open_services: OpenServices,
         sessionmaker: async_sessionmaker[AsyncSession]) -> None:
