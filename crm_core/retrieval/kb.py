@@ -67,7 +67,8 @@ log = logging.getLogger(__name__)
 
 MAX_SOURCES = 5
 # Bump when loading/chunking/views change, so every file is re-indexed once with the new layout.
-INDEX_VERSION = "4"
+# 5: invisible characters are dropped at load, and every file is screened again (`screening`).
+INDEX_VERSION = "5"
 _ADD_BATCH = 256
 # Short texts embedded to estimate a corpus's mean query vector: enough for a stable mean, cheap at load.
 _MEAN_SAMPLE = 256

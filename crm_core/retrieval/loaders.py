@@ -8,7 +8,7 @@ import re
 import stat
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from crm_core.retrieval.errors import (
     UnsafePath,
     UnsupportedType,
 )
-from crm_core.textnorm import fold, nfc
+from crm_core.textnorm import clean_text, fold, nfc
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 # A .docx or .xlsx whose parts unzip to more than this is refused (a zip bomb, not a business document).
@@ -86,10 +86,29 @@ def load_file(path: Path, doc: str) -> list[Unit]:
         raise
     except Exception as exc:  # a damaged file may fail anywhere in a parser; it is that file's failure only
         raise CorruptFile(f"{doc}: damaged or unreadable ({type(exc).__name__})", doc=doc) from exc
-    units = [u for u in read if u.text.strip() or u.variants]
+    units = [u for u in map(_cleaned, read) if u.text.strip() or u.variants]
     if not units:
         raise EmptyFile(f"{doc}: no text to index", doc=doc)
     return units
+
+
+# Vertical tab and form feed (a PDF's page break, a Word manual line break) end a line; other controls are dropped.
+_LINE_BREAKS = str.maketrans({"\v": "\n", "\f": "\n"})
+
+
+def _cleaned(unit: Unit) -> Unit:
+    """A unit as it is indexed and served: every field by the one rule for text we are given (`clean_text`).
+
+    Invisible characters (zero-width spaces and joiners, soft hyphens, bidi controls, BOMs) would reach customers in
+    answers, where they hide or reorder what is shown (a spoofing vector), and would cut words and numbers in two for
+    search and for the ingest screen.
+    """
+    def clean(text: str) -> str:
+        return clean_text(text.translate(_LINE_BREAKS))
+
+    variants = tuple(v for v in map(clean, unit.variants) if v.strip())
+    return replace(unit, section=clean(unit.section), title=clean(unit.title), text=clean(unit.text),
+                   variants=variants)
 
 
 def doc_title_from_name(doc: str) -> str:

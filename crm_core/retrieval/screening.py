@@ -2,15 +2,34 @@
 
 Whatever is indexed is quoted to any customer who asks, so two things are stopped at ingest:
 
-    other people's personal data    a customer list (names with phone numbers, e-mails, debts), national
-                                    IDs: refused unless the admin allows it (`kb ingest --allow-personal-data`)
+    other people's personal data    a customer list (names with phone numbers, e-mails, debts), national IDs,
+                                    a personal e-mail address, a mobile number beside a name: refused unless
+                                    the admin allows it (`kb ingest --allow-personal-data`)
     payment details                 a bank account the business did not declare (`Settings.payment_accounts`):
                                     a document slipped into the knowledge folder would have customers pay
                                     someone else; always refused, the flag does not allow it
 
+A document is screened as a reader sees it (`screen_form`): invisible characters dropped (a zero-width space between
+digit groups hides an account from a pattern, not from a customer), compatibility forms such as fullwidth digits read
+as what they show, other scripts' digits as ASCII. An account is digits (6 to 19; 8 or more where only a transfer verb
+or a bank's name points at them), written with digits or spelled out ("một chín không ba…"):
+
+    after an account cue        "STK", "số tài khoản", "account number"; up to three words between
+    after a transfer verb       "chuyển khoản", "CK", "gửi tiền", "thanh toán", "transfer", "pay"; up to four words
+                                between, whatever the preposition
+    on a line naming a bank     or a wallet (Techcombank, MoMo)
+    across a line break         a cue or a bank ending a line, the digits on one of the next two lines (a form, a list,
+                                a heading)
+    in a table column           headed by an account cue
+    by its holder               "chủ TK Nguyễn Văn A" beside a bank or a transfer verb with no declared account near
+                                it: the number may be written in a way no pattern reads, the instruction is clear
+
+Digits that are money or a measure (1.200.000, 500000 đ, 30 m²), a date, a landline or a 1800/1900 number after
+other words, a reference (an order, an invoice or a tax code) or a phone number after a phone word are not accounts.
+
 The business's own contacts (its declared phones, e-mails and domains, role mailboxes such as sales@, landlines
 and 1800/1900 numbers) are not personal data. The words and patterns are in `data/ingest_screening.json`; the
-honorifics and family names are the parser's (`crm_core/understanding/data/people.json`).
+honorifics, family names and words that are no one's name are the parser's (`crm_core/understanding/data/`).
 
 Phone numbers are found with regular expressions: `phonenumbers` is not a dependency (nor installed here), and
 the numbers that matter are Vietnamese mobiles, whose shape is simple (0 or +84, then 3/5/7/8/9 and 8 digits).
@@ -18,8 +37,10 @@ the numbers that matter are Vietnamese mobiles, whose shape is simple (0 or +84,
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -33,7 +54,7 @@ if TYPE_CHECKING:
     from crm_core.config import Settings
 
 FindingKind = Literal["personal_data", "undeclared_account"]
-# What a personal-data finding is: a phone, an e-mail or a debt beside a person's name, a national ID, or a list.
+# What a personal-data finding is: a phone or a debt beside a person's name, a personal e-mail, a national ID, a list.
 What = Literal["phone", "email", "national_id", "debt", "contact_list", "account"]
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
@@ -46,12 +67,77 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Digits an account may be written as: 6 to 19, single spaces, dots or dashes between them; not the tail of a code.
 _DIGITS = r"(?<![0-9a-z./-])(\d(?:[ .-]?\d){5,18})(?![0-9])"
 _DIGITS_RE = re.compile(_DIGITS)
+# What follows a cue: up to `words` words (lazily: the digits nearest the cue are the account), the punctuation a
+# form, a list or a table puts between a label and its value, then the digits.
+_CUE_TAIL = (r"(?P<gap>(?:[\s,:;*|•>-]+[a-z]+){{0,{words}}}?)(?P<sep>[\s:#*().|>•=-]*)"
+             r"(?<![0-9])(?P<digits>\d(?:[ .-]?\d){{5,18}})(?![0-9])")
+_ANY_DIGITS_RE = re.compile(r"\d(?:[ .-]?\d)*")
+# An IBAN: a country, two check digits, up to 30 letters and digits (in groups of four); kept when its check holds.
+_IBAN_RE = re.compile(r"(?<![0-9a-z])([a-z]{2}\d{2}(?: ?[0-9a-z]){11,30})(?![0-9a-z])")
 _MONEY_RE = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
+_DATE_RE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-](?:\d{2}|\d{4})")
 # Landlines (02x), 1800/1900 numbers: a business's lines, never an account or a person's number.
 _BUSINESS_LINE_RE = re.compile(r"(?:0|84)?2\d{9}|1[89]00\d{4,6}")
 _DIGIT_OR_AT_RE = re.compile(r"[\d@]")
 _LIST_MARK_RE = re.compile(r"^[\s>*\-•+|#\d.)(]*")
+# What an "address" ending so names: a file ("logo@2x.png"), not a mailbox.
+_FILE_TYPES = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "pdf", "js", "css", "html", "md", "txt"})
+# What may stand between a phone number and a name written beside it: "Ngọc, 0912…", "0912… (Ngọc)".
+_BESIDE_RE = re.compile(r"[\s,:;()\[\]/–—-]*")
+_TABLE_RULE_RE = re.compile(r":?-{2,}:?")
+# A name is this near a phone number, in words (an e-mail address between them counts its words).
+_NAME_NEAR_WORDS = 8
 _LINE_CHARS = 100
+# Default-ignorable code points outside category Cf (which `screen_form` drops by category): the combining grapheme
+# joiner, Hangul fillers, Khmer and Mongolian invisible vowels and selectors, variation selectors. They show nothing.
+# Characters that are what they show: printable ASCII, Latin letters (Vietnamese included, composed by NFKC), the
+# general punctuation and currency signs (not U+2028-202F nor U+2060-206F: separators, bidi controls, joiners).
+_PLAIN_RE = re.compile("[\t\x20-\x7e\u00a0-\u00ac\u00ae-\u024f\u1e00-\u1eff\u2010-\u2027\u2030-\u205f"
+                       "\u20a0-\u20cf]*")
+_IGNORABLE_RE = re.compile("[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufff8"
+                           "\U000e0100-\U000e01ef]")
+
+
+def screen_form(text: str) -> str:
+    """Return `text` as it is screened: what a reader sees, in its plainest form.
+
+    HTML character references are decoded, invisible characters dropped (category Cf: zero-width spaces and joiners,
+    word joiner, BOM, soft hyphen, bidi controls; the other default-ignorables; controls), then NFKC reads
+    compatibility forms as what they show (fullwidth "１９０３" is 1903), a combining mark on no letter is dropped, and
+    other scripts' digits become ASCII.
+    """
+    if "&" in text:  # "1903&#8203;6512": a character reference renders as the character wherever HTML is read
+        text = html.unescape(text)
+    if text.isascii() and text.isprintable():
+        return text
+    text = unicodedata.normalize("NFKC", _IGNORABLE_RE.sub("", text))
+    if _PLAIN_RE.fullmatch(text):  # letters, digits and punctuation a reader sees as they are: most lines
+        return text
+    out: list[str] = []
+    after_letter = False
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cf", "Cs", "Cc", "Co") and ch != "\t":
+            continue
+        if category == "Mn" and not after_letter:
+            continue
+        if category == "Nd" and not "0" <= ch <= "9":
+            ch = str(unicodedata.decimal(ch))
+        out.append(ch)
+        after_letter = category[0] == "L" or (category == "Mn" and after_letter)
+    return "".join(out)
+
+
+def _fold_case(text: str) -> str:
+    """`text` without diacritics, its case kept, one character for each ("Chủ TK Nguyễn" -> "Chu TK Nguyen")."""
+    out: list[str] = []
+    for ch in text:
+        if ch in "đĐ":
+            out.append("d" if ch == "đ" else "D")
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+        out.append(base if len(base) == 1 else ch)
+    return "".join(out)
 
 
 def _phrases_re(phrases: Iterable[str]) -> str:
@@ -59,15 +145,32 @@ def _phrases_re(phrases: Iterable[str]) -> str:
     return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered)
 
 
+def _phrases(values: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(sorted({tuple(fold(v).split()) for v in values}, key=len, reverse=True))
+
+
 @dataclass(frozen=True)
 class _Vocabulary:
     id_re: re.Pattern[str]
     debt_re: re.Pattern[str]
     account_re: re.Pattern[str]
-    transfer_re: re.Pattern[str]
+    verb_re: re.Pattern[str]
+    bank_cue_re: re.Pattern[str]
+    verb_word_re: re.Pattern[str]
     bank_re: re.Pattern[str]
     unit_re: re.Pattern[str]
+    holder_re: re.Pattern[str]
+    holder_word_re: re.Pattern[str]
+    spelled_re: re.Pattern[str]
+    spelled: dict[str, str]
+    destinations: frozenset[str]
+    references: tuple[tuple[str, ...], ...]
+    phone_words: tuple[tuple[str, ...], ...]
+    fillers: frozenset[str]
+    account_columns: frozenset[str]
     roles: frozenset[str]
+    placeholder_mailboxes: frozenset[str]
+    placeholder_domains: frozenset[str]
     name_columns: frozenset[str]
     id_columns: frozenset[str]
     debt_columns: frozenset[str]
@@ -76,6 +179,8 @@ class _Vocabulary:
     street_after: frozenset[str]
     honorifics: frozenset[str]
     surnames: frozenset[str]
+    not_a_person: frozenset[str]  # folded
+    not_a_person_accented: frozenset[str]  # lower-cased, with their accents
     list_threshold: int
 
 
@@ -89,29 +194,70 @@ def _vocabulary() -> _Vocabulary:
         return frozenset(fold(w) for w in data[key])
 
     bounded = r"(?<![0-9a-z])(?:{})(?![0-9a-z])"
+    cue = r"(?<![0-9a-z])(?:{})(?![a-z])"  # digits may follow a cue at once: "STK0123…", "STK-0123…"
     honorifics = {w.lower() for w in vocabulary.words("honorifics_accented") | vocabulary.words("en_honorifics")}
+    spelled = {fold(w): digit for digit, spellings in data["spelled_digits"].items() for w in spellings}
+    spelled_word = r"(?:{}|\d+)".format("|".join(sorted(spelled, key=len, reverse=True)))
     return _Vocabulary(
         id_re=re.compile(bounded.format(_phrases_re(data["id_cues"])) + r"[\s:#*().-]*(?:so\s+|no\s+)?"
                          r"(\d(?:[ .]?\d){8,11})(?![0-9])"),
         debt_re=re.compile(bounded.format(_phrases_re(data["debt_cues"]))),
-        # Up to three words between the cue and the digits: "số tài khoản của shop là 0123…"; lazily, so the digits
-        # right after the cue are the account when there are some.
-        account_re=re.compile(bounded.format(_phrases_re(data["account_cues"])) + r"((?:\s+[a-z]+){0,3}?)"
-                              r"[\s:#*().-]*" + _DIGITS),
-        transfer_re=re.compile(bounded.format(_phrases_re(data["transfer_cues"])) + r"\s+(?:so\s+|stk\s+)?" + _DIGITS),
+        # Up to three words between the cue and the digits: "số tài khoản của shop là 0123…".
+        account_re=re.compile(cue.format(_phrases_re(data["account_cues"])) + _CUE_TAIL.format(words=3)),
+        # A transfer verb, whatever the preposition: "CK đến 0123…", "gửi tiền về 0123…", "pay via 0123…".
+        verb_re=re.compile(cue.format(_phrases_re(data["transfer_verbs"])) + _CUE_TAIL.format(words=4)),
+        # A bank named just before the digits; looked for across line breaks ("Techcombank" / "1903 6512 3456 78").
+        bank_cue_re=re.compile(cue.format(_phrases_re(data["bank_names"])) + _CUE_TAIL.format(words=3)),
+        verb_word_re=re.compile(bounded.format(_phrases_re(data["transfer_verbs"]))),
         bank_re=re.compile(bounded.format(_phrases_re(data["bank_names"]))),
         unit_re=re.compile(r"\s*(?:" + _phrases_re(data["not_account_after"]) + r")(?![0-9a-z])"),
+        # Matched on the line without accents but with its case (`_fold_case`): the holder's name is capitalised.
+        holder_re=re.compile(r"(?<![0-9A-Za-z])(?i:" + _phrases_re(data["holder_cues"]) + r")(?![0-9A-Za-z])"
+                             r"[\s:=*–—-]*(?:(?i:la|is)\s+)?(?P<name>[A-Z][A-Za-z]*(?:[ ]+[A-Z][A-Za-z]*){0,5})"),
+        holder_word_re=re.compile(bounded.format(_phrases_re(data["holder_cues"]))),
+        spelled_re=re.compile(r"(?<![0-9a-z])" + spelled_word + r"(?:[\s,.-]+" + spelled_word + r")+(?![0-9a-z])"),
+        spelled=spelled,
+        destinations=words("destination_words"),
+        references=_phrases(data["reference_words"]),
+        phone_words=_phrases(data["phone_words"]),
+        fillers=words("filler_words"),
+        account_columns=words("account_cues"),
         roles=words("role_mailboxes"),
+        placeholder_mailboxes=frozenset(w.lower() for w in data["placeholder_mailboxes"]),
+        placeholder_domains=frozenset(w.lower() for w in data["placeholder_domains"]),
         name_columns=words("name_columns"),
         id_columns=words("id_columns"),
         debt_columns=words("debt_columns"),
         address_words=words("address_words"),
-        places=tuple(tuple(p.split()) for p in sorted(words("place_names"))),
+        # Places and days: capitalised words that are no one's name ("Thủ Đức", "Thứ Hai").
+        places=tuple(tuple(p.split()) for p in sorted(words("place_names") | words("date_phrases"))),
         street_after=words("street_after"),
         honorifics=frozenset(honorifics | {w.lower() for w in data["honorifics_extra"]}),
         surnames=frozenset(w.lower() for w in vocabulary.words("strong_surnames_accented")),
+        not_a_person=frozenset(vocabulary.words("capitalised_not_a_name") | vocabulary.words("vi_style_not_a_name")
+                               | words("role_mailboxes")),
+        not_a_person_accented=frozenset(w.lower() for w in data["not_a_person_accented"]),
         list_threshold=int(data["list_threshold"]),
     )
+
+
+def _account_form(line: str) -> str:
+    """A screened line as accounts are looked for in it: folded, and digits spelled out as digits."""
+    return _spelled_out(fold(line))
+
+
+def _spelled_out(folded: str) -> str:
+    """A folded line with digits spelled out as words ("mot chin khong ba…") written as digits."""
+    vocab = _vocabulary()
+
+    def digits(match: re.Match[str]) -> str:
+        tokens = re.findall(r"[a-z]+|\d+", match.group())
+        spelled = sum(t.isalpha() for t in tokens)
+        number = "".join(vocab.spelled.get(t, t) for t in tokens)
+        # Four words or more and six digits: "một chín không ba…"; not "ba năm" (three years) or "hai ba người".
+        return number if spelled >= 4 and len(number) >= 6 else match.group()
+
+    return vocab.spelled_re.sub(digits, folded)
 
 
 # ---------------------------------------------------------------- the business's own contacts
@@ -148,7 +294,7 @@ class OwnContacts:
                 domains.add(value.lstrip("@"))
             elif re.search(r"\d", value):
                 phones.add(_phone_key(value))
-        numbers = {re.sub(r"\D", "", str(a)) for a in accounts}
+        numbers = {_account_key(str(a)) for a in accounts}
         return cls(accounts=frozenset(n for n in numbers if n), phones=frozenset(phones), emails=frozenset(emails),
                    domains=frozenset(domains))
 
@@ -205,7 +351,7 @@ class Finding:
     what: What
     section: str
     line: str  # the line as the document's section has it, cut to a readable length
-    needle: str  # what to look for in the file's lines to number it: digits, or an e-mail address
+    needle: str  # what to look for in the file's lines to number it: digits, an e-mail address, an account holder
     count: int = 1  # for a contact list: how many distinct numbers and e-mails
 
 
@@ -214,6 +360,20 @@ class _Table:
     names: set[int] = field(default_factory=set)
     ids: set[int] = field(default_factory=set)
     debts: set[int] = field(default_factory=set)
+    accounts: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _Contact:
+    """A phone number or an e-mail address on a line that may be a person's."""
+
+    key: str  # the number in its national form, or the address lower-cased
+    start: int
+    end: int
+
+    @property
+    def email(self) -> bool:
+        return "@" in self.key
 
 
 def screen_document(units: Sequence[Unit], own: OwnContacts) -> list[Finding]:
@@ -222,9 +382,13 @@ def screen_document(units: Sequence[Unit], own: OwnContacts) -> list[Finding]:
     findings: list[Finding] = []
     listed: dict[str, tuple[str, str]] = {}  # personal phone/e-mail -> (section, line) where first seen
     for unit in units:
-        lines = [unit.section, *unit.variants, *unit.text.splitlines()]
+        before = len(findings)
+        lines = [screen_form(line) for line in (unit.section, *unit.variants, *unit.text.splitlines())]
         table: _Table | None = None
         previous = ""
+        filled: list[str] = []  # the lines with text, for what runs across a line break
+        forms: list[str] = []  # their `_account_form`s
+        folds: list[str] = []  # and their `fold`s
         for line in lines:
             if not line.strip():
                 table = None
@@ -232,25 +396,46 @@ def screen_document(units: Sequence[Unit], own: OwnContacts) -> list[Finding]:
             cells = _cells(line)
             if cells is None:
                 table = None
-            elif all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+            elif all(_TABLE_RULE_RE.fullmatch(c) for c in cells if c):
                 continue  # a markdown table's rule line
             elif table is None:
                 table = _header(cells, vocab)  # its header (a header holds no one's data: read as a row too)
-            if _DIGIT_OR_AT_RE.search(line):  # no number and no e-mail: nothing here to screen
-                folded = fold(line)
-                findings += _accounts(unit.section, line, folded, own, vocab)
+            folded = fold(line)
+            form = _spelled_out(folded)
+            filled.append(line)
+            folds.append(folded)
+            forms.append(form)
+            if _DIGIT_OR_AT_RE.search(form):  # no number and no e-mail: nothing here to screen on its own
+                findings += _accounts(unit.section, line, form, cells, table, own, vocab)
                 contacts = _personal_contacts(line, own, vocab)
                 for contact in contacts:
-                    listed.setdefault(contact, (unit.section, line))
+                    listed.setdefault(contact.key, (unit.section, line))
                 finding = _personal(unit.section, line, folded, cells, table, previous, contacts, vocab)
                 if finding is not None:
                     findings.append(finding)
             previous = line
+        findings += _accounts_across_lines(unit.section, filled, forms, own, vocab)
+        if not any(f.kind == "undeclared_account" for f in findings[before:]):  # else that account says it all
+            findings += _holders(unit.section, filled, folds, forms, own, vocab)
+    findings = _first_of_each_account(findings)
     if len(listed) >= vocab.list_threshold and not any(f.kind == "personal_data" for f in findings):
         first, (section, line) = next(iter(listed.items()))
         findings.append(Finding(kind="personal_data", what="contact_list", section=section, line=_cut(line),
                                 needle=first, count=len(listed)))
     return findings
+
+
+def _first_of_each_account(findings: list[Finding]) -> list[Finding]:
+    """The findings with each account once: found on its line and again across the line break, it is one."""
+    seen: set[str] = set()
+    kept: list[Finding] = []
+    for finding in findings:
+        if finding.kind == "undeclared_account":
+            if finding.needle in seen:
+                continue
+            seen.add(finding.needle)
+        kept.append(finding)
+    return kept
 
 
 def _cut(line: str) -> str:
@@ -276,29 +461,48 @@ def _header(cells: list[str], vocab: _Vocabulary) -> _Table:
             table.ids.add(i)
         if name in vocab.debt_columns:
             table.debts.add(i)
+        if name in vocab.account_columns:
+            table.accounts.add(i)
     return table
 
 
-def _personal_contacts(line: str, own: OwnContacts, vocab: _Vocabulary) -> list[str]:
+# ---------------------------------------------------------------- other people's personal data
+
+
+def _personal_contacts(line: str, own: OwnContacts, vocab: _Vocabulary) -> list[_Contact]:
     """The line's phone numbers and e-mails that may be a person's: mobiles and foreign numbers, e-mails that are
-    not a role mailbox; none the business declared."""
-    found: list[str] = []
+    not a role mailbox nor a placeholder (ten@example.com); none the business declared."""
+    found: list[_Contact] = []
     for match in (*_MOBILE_RE.finditer(line), *_FOREIGN_RE.finditer(line)):
         digits = re.sub(r"\D", "", match.group())
+        if _reference(fold(line[:match.start()]), "", vocab):
+            continue  # "MST 0312345678": a tax code shaped like a mobile
         if 8 <= len(digits) <= 15 and not own.owns_phone(match.group()):
-            found.append(_phone_key(match.group()))
+            found.append(_Contact(_phone_key(match.group()), match.start(), match.end()))
     for match in _EMAIL_RE.finditer(line):
         address = match.group().rstrip(".").lower()
-        local = address.split("@", 1)[0]
-        if not own.owns_email(address) and local not in vocab.roles and local.split(".")[0] not in vocab.roles:
-            found.append(address)
+        if not own.owns_email(address) and not _role_or_placeholder(address, vocab):
+            found.append(_Contact(address, match.start(), match.end()))
     return found
 
 
+def _role_or_placeholder(address: str, vocab: _Vocabulary) -> bool:
+    """A mailbox no person reads as their own (sales@, cskh@), an address written as an example, or no address."""
+    local, _, domain = address.partition("@")
+    top = domain.rsplit(".", 1)[-1]
+    if not top.isalpha() or top in _FILE_TYPES:
+        return True  # "icon@2x.png", "lib@1.2.3": a file or a version, no mailbox
+    if local in vocab.roles or re.split(r"[._-]", local)[0] in vocab.roles:
+        return True
+    return (local in vocab.placeholder_mailboxes or domain in vocab.placeholder_domains
+            or top in ("example", "test", "invalid", "localhost"))
+
+
 def _personal(section: str, line: str, folded: str, cells: list[str] | None, table: _Table | None, previous: str,
-              contacts: list[str], vocab: _Vocabulary) -> Finding | None:
-    """A national ID on the line, or a personal contact or a debt beside a person's name (on the line, in the table
-    row's name column, or alone on the line before)."""
+              contacts: list[_Contact], vocab: _Vocabulary) -> Finding | None:
+    """A national ID on the line; a personal e-mail address; a phone number beside a person's name (on the line, in
+    the table row's name column, alone on the line before, or a name-like word beside the number); a debt beside a
+    name."""
     def finding(what: What, needle: str) -> Finding:
         return Finding(kind="personal_data", what=what, section=section, line=_cut(line), needle=needle)
 
@@ -313,8 +517,15 @@ def _personal(section: str, line: str, folded: str, cells: list[str] | None, tab
                 if re.fullmatch(r"\d{9}|\d{12}", c)]
     if ids:
         return finding("national_id", re.sub(r"\D", "", ids[0]))
-    if contacts:
-        return finding("email" if "@" in contacts[0] else "phone", contacts[0]) if named() else None
+    phones = [c for c in contacts if not c.email]
+    emails = [c for c in contacts if c.email]
+    if phones and named():
+        return finding("phone", phones[0].key)
+    if emails:  # someone's own address: nobody but them reads it, a customer asking should not be told it
+        return finding("email", emails[0].key)
+    beside = next((c for c in phones if _name_beside(line, c, vocab)), None)
+    if beside is not None:
+        return finding("phone", beside.key)
     numbers = re.findall(r"\d[\d.,]*", line)
     in_debt_column = cells is not None and table is not None and any(
         i < len(cells) and re.search(r"\d", cells[i]) for i in table.debts)
@@ -323,29 +534,202 @@ def _personal(section: str, line: str, folded: str, cells: list[str] | None, tab
     return None
 
 
-def _accounts(section: str, line: str, folded: str, own: OwnContacts, vocab: _Vocabulary) -> list[Finding]:
+def _name_beside(line: str, contact: _Contact, vocab: _Vocabulary) -> bool:
+    """Tell whether a name-like word stands beside a phone number: capitalised words right before or after it
+    ("Ngọc, 0912…", "0912… (Ngọc)"), or two capitalised words near it ("John Smith (john@…, +84 903…)"); not a
+    label ("Hotline", "Zalo", "Phòng Kinh doanh"), a place or a street."""
+    words = list(_WORD_RE.finditer(line))
+    folded = [fold(w.group()) for w in words]
+    in_place = _place_words(folded, vocab)
+    before = [i for i, w in enumerate(words) if w.end() <= contact.start]
+    after = [i for i, w in enumerate(words) if w.start() >= contact.end]
+    runs: list[tuple[list[int], int]] = []  # a run and how many name words it needs
+    if before and _BESIDE_RE.fullmatch(line, words[before[-1]].end(), contact.start):
+        runs.append((_capital_run(line, words, before[-1], -1), 1))
+    if after and _BESIDE_RE.fullmatch(line, contact.end, words[after[0]].start()):
+        runs.append((_capital_run(line, words, after[0], 1), 1))
+    near = {*before[-_NAME_NEAR_WORDS:], *after[:_NAME_NEAR_WORDS]}
+    for i in sorted(near):
+        if i - 1 in near and _capital(words[i - 1].group()) and line[words[i - 1].end():words[i].start()] == " ":
+            continue  # inside a run already read
+        runs.append((_capital_run(line, words, i, 1), 2))
+    return any(_person_like(line, words, run, least, in_place, vocab) for run, least in runs)
+
+
+def _capital_run(line: str, words: list[re.Match[str]], i: int, step: int) -> list[int]:
+    """The indices of the capitalised words from `i` on, one space apart, going forward (1) or back (-1)."""
+    run: list[int] = []
+    while 0 <= i < len(words) and _capital(words[i].group()) and len(run) < 4:
+        if run:
+            left, right = (words[i], words[run[-1]]) if step < 0 else (words[run[-1]], words[i])
+            if line[left.end():right.start()] != " ":
+                break
+        run.append(i)
+        i += step
+    return sorted(run)
+
+
+def _person_like(line: str, words: list[re.Match[str]], run: list[int], least: int, in_place: set[int],
+                 vocab: _Vocabulary) -> bool:
+    """Tell whether capitalised words read as a person's name of at least `least` words: written as a name (Ngọc,
+    Smith), no label among them, not an acronym, a known place or a street."""
+    def label(i: int) -> bool:
+        text = words[i].group()
+        return fold(text) in vocab.not_a_person or text.lower() in vocab.not_a_person_accented
+
+    while run and label(run[0]):  # "Gọi Lan Anh", "Zalo Ngọc": a label or a verb before the name
+        run = run[1:]
+    while run and label(run[-1]):
+        run = run[:-1]
+    if len(run) < least or any(label(i) for i in run):  # "Phòng Kinh Doanh Miền Nam": a label inside, a department
+        return False
+    texts = [words[i].group() for i in run]
+    if not any(len(t) >= 2 and t[1:].islower() for t in texts):  # ATM, VAT, COD, HCMC: acronyms
+        return False
+    if in_place.intersection(run):
+        return False
+    return not _street(line, words[run[0]].start(), words[run[-1]].end(), vocab)
+
+
+# ---------------------------------------------------------------- payment details
+
+
+def _accounts(section: str, line: str, folded: str, cells: list[str] | None, table: _Table | None,
+              own: OwnContacts, vocab: _Vocabulary) -> list[Finding]:
     """The bank accounts the line gives that the business did not declare."""
-    numbers: list[str] = []
-    for match in vocab.account_re.finditer(folded):
-        digits = re.sub(r"\D", "", match.group(2))
-        if match.group(1).strip() and _business_line(digits, own):
-            continue  # "tài khoản … gọi 1900 636 768": words between the cue and a phone line
-        if not _amount(folded, match.group(2), match.end(2), vocab):
-            numbers.append(digits)
-    for match in vocab.transfer_re.finditer(folded):
-        numbers.append(re.sub(r"\D", "", match.group(1)))
+    numbers = [n for kind, match in _cue_matches(folded, vocab) if (n := _cue_account(kind, match, folded, own, vocab))]
     if vocab.bank_re.search(folded):
         for match in _DIGITS_RE.finditer(folded):
             digits = re.sub(r"\D", "", match.group(1))
-            if len(digits) >= 8 and not _business_line(digits, own) and not _amount(folded, match.group(1),
-                                                                                     match.end(1), vocab):
+            if len(digits) >= 8 and not _business_line(digits, own) \
+                    and not _not_account(folded, match.start(1), match.end(1), vocab) \
+                    and not _reference(folded[:match.start(1)], "", vocab):
+                # a phone number on a wallet's line is its account (MoMo 0912…); only a reference is not
                 numbers.append(digits)
+    numbers += [iban for match in _IBAN_RE.finditer(folded) if _iban_valid(iban := _account_key(match.group(1)))]
+    if cells is not None and table is not None:
+        for i in sorted(table.accounts):
+            cell = _account_form(cells[i]) if i < len(cells) else ""
+            for match in _DIGITS_RE.finditer(cell):
+                if not _not_account(cell, match.start(1), match.end(1), vocab):
+                    numbers.append(re.sub(r"\D", "", match.group(1)))
+    return [_account_finding(section, line, digits) for digits in dict.fromkeys(numbers) if digits not in own.accounts]
+
+
+def _account_key(text: str) -> str:
+    """An account as it is compared: an IBAN's letters and digits upper-cased ("GB29NWBK6016…"), else its digits."""
+    compact = re.sub(r"[\s.-]", "", text).upper()
+    return compact if _IBAN_RE.fullmatch(compact.lower()) and _iban_valid(compact) else re.sub(r"\D", "", text)
+
+
+def _iban_valid(iban: str) -> bool:
+    """Tell whether an IBAN's check digits hold (ISO 13616: mod 97 of the rearranged number is 1)."""
+    rearranged = iban[4:] + iban[:4]
+    if not rearranged.isalnum() or not rearranged.isascii():
+        return False
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def _account_finding(section: str, line: str, needle: str) -> Finding:
+    return Finding(kind="undeclared_account", what="account", section=section, line=_cut(line), needle=needle)
+
+
+def _cue_matches(folded: str, vocab: _Vocabulary, *, banks: bool = False) -> Iterator[tuple[str, re.Match[str]]]:
+    """Digits after an account cue or a transfer verb (and, with `banks`, after a bank's name)."""
+    patterns = [("account", vocab.account_re), ("verb", vocab.verb_re)]
+    if banks:
+        patterns.append(("bank", vocab.bank_cue_re))
+    for kind, pattern in patterns:
+        for match in pattern.finditer(folded):
+            yield kind, match
+
+
+def _cue_account(kind: str, match: re.Match[str], folded: str, own: OwnContacts, vocab: _Vocabulary) -> str | None:
+    """The account a cue's digits are, or None when they are something else."""
+    digits = re.sub(r"\D", "", match["digits"])
+    gap = re.findall(r"[a-z]+", match["gap"])
+    if gap and match["sep"] in ("", "-", "."):
+        return None  # glued to a word: the tail of a code (AP-2026-01234), not an account
+    if _not_account(folded, match.start("digits"), match.end("digits"), vocab):
+        return None
+    if gap and _business_line(digits, own):
+        return None  # "tài khoản … gọi 1900 636 768": words between the cue and a phone line
+    if _reference(match["gap"], digits, vocab):
+        return None
+    if kind != "account" and len(digits) < 8 and not (gap and gap[-1] in vocab.destinations):
+        return None  # "thanh toán 500000": a transfer verb or a bank alone points at long numbers only
+    return digits
+
+
+def _reference(before: str, digits: str, vocab: _Vocabulary) -> bool:
+    """Tell whether the words before digits make them a reference (an order, an invoice, a tax code) or, for a
+    phone-shaped number, a phone to call ("gọi 0909…", "hotline 0909…"; not "qua SĐT 0909…": banks and wallets take
+    a phone number as an account); fillers ("số", "là", "no") between are skipped."""
+    words = re.findall(r"[0-9a-z]+", before[-80:])
+    while words and words[-1] in vocab.fillers:
+        words.pop()
+    tail = tuple(words)
+
+    def ending(phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
+        return next((p for p in phrases if len(p) <= len(tail) and tail[len(tail) - len(p):] == p), None)
+
+    if ending(vocab.references) is not None:
+        return True
+    phone = ending(vocab.phone_words) if digits and _phone_shaped(digits) else None
+    return phone is not None and (len(tail) == len(phone) or tail[-len(phone) - 1] not in vocab.destinations)
+
+
+def _phone_shaped(digits: str) -> bool:
+    return bool(_BUSINESS_LINE_RE.fullmatch(digits)) or (digits.startswith("0") and len(digits) in (10, 11)) \
+        or (digits.startswith("84") and len(digits) in (11, 12))
+
+
+def _accounts_across_lines(section: str, lines: list[str], forms: list[str], own: OwnContacts,
+                           vocab: _Vocabulary) -> list[Finding]:
+    """Accounts whose cue ends a line and whose digits are on one of the next two lines with text: a form's label
+    and its value, a list, a heading and its first line, a table's cell on the next row."""
     out: list[Finding] = []
-    for digits in dict.fromkeys(numbers):
-        if digits not in own.accounts:
-            out.append(Finding(kind="undeclared_account", what="account", section=section, line=_cut(line),
-                               needle=digits))
+    for i in range(len(lines) - 1):
+        joined = " ".join(forms[i:i + 3])
+        boundary = len(forms[i])
+        for kind, match in _cue_matches(joined, vocab, banks=True):
+            if match.start() >= boundary or match.start("digits") <= boundary:
+                continue  # within one line: screened there
+            digits = _cue_account(kind, match, joined, own, vocab)
+            if digits is None or digits in own.accounts:
+                continue
+            following = 1 if match.start("digits") <= boundary + 1 + len(forms[i + 1]) else 2
+            out.append(_account_finding(section, " ".join(lines[i:i + following + 1]), digits))
     return out
+
+
+def _holders(section: str, lines: list[str], folds: list[str], forms: list[str], own: OwnContacts,
+             vocab: _Vocabulary) -> list[Finding]:
+    """Accounts given by their holder ("chủ TK Nguyễn Văn A") beside a bank or a transfer verb, with no declared
+    account on the lines around: however the number is written, customers are told to pay someone."""
+    out: list[Finding] = []
+    for i, line in enumerate(lines):
+        if not vocab.holder_word_re.search(folds[i]):
+            continue
+        match = vocab.holder_re.search(_fold_case(line))
+        if match is None or not _holder_named(match, vocab):
+            continue  # "chủ tài khoản là người mua", "a beneficiary I chose": no one named
+        around = " ".join(forms[max(0, i - 2):i + 3])
+        if not (vocab.bank_re.search(around) or vocab.verb_word_re.search(around)):
+            continue
+        if any(re.sub(r"\D", "", m.group()) in own.accounts for m in _ANY_DIGITS_RE.finditer(around)):
+            continue
+        out.append(_account_finding(section, line, line[match.start("name"):match.end("name")]))
+    return out
+
+
+def _holder_named(match: re.Match[str], vocab: _Vocabulary) -> bool:
+    """Tell whether a holder cue names someone: two capitalised words ("chủ TK Nguyễn Văn A"), or one after a colon
+    or a dash ("Beneficiary: Smith"); not a word that is no one's name."""
+    names = match["name"].split()
+    if fold(names[0]) in vocab.not_a_person:
+        return False
+    return len(names) >= 2 or bool(re.search(r"[:=–—-]", match.group()[: match.start("name") - match.start()]))
 
 
 def _business_line(digits: str, own: OwnContacts) -> bool:
@@ -353,13 +737,17 @@ def _business_line(digits: str, own: OwnContacts) -> bool:
     return bool(_BUSINESS_LINE_RE.fullmatch(digits)) or _phone_key(digits) in own.phones
 
 
-def _amount(folded: str, written: str, end: int, vocab: _Vocabulary) -> bool:
-    """Digits that are money or a measure: written 1.200.000, or followed by a currency or a unit (not a bank's
-    name: "ngân hàng", "Đông Á Bank")."""
-    if _MONEY_RE.fullmatch(written):
+def _not_account(folded: str, start: int, end: int, vocab: _Vocabulary) -> bool:
+    """Digits that are money, a date or a measure: written 1.200.000 or 15.10.2026, or followed by a currency or a
+    unit (not a bank's name: "ngân hàng", "Đông Á Bank")."""
+    written = folded[start:end]
+    if _MONEY_RE.fullmatch(written) or _DATE_RE.fullmatch(written):
         return True
     unit = vocab.unit_re.match(folded, end)
     return unit is not None and not vocab.bank_re.match(folded, end + len(unit.group()) - len(unit.group().lstrip()))
+
+
+# ---------------------------------------------------------------- names
 
 
 def _names(line: str, vocab: _Vocabulary) -> list[str]:
@@ -427,6 +815,10 @@ def _only_a_name(line: str, vocab: _Vocabulary) -> bool:
     return named >= 0.6 * len(text)
 
 
+
+# ---------------------------------------------------------------- messages
+
+
 def line_number(text: str, finding: Finding) -> int | None:
     """The first line of a text file (1-based) holding what the finding points at, or None."""
     needle = finding.needle
@@ -434,8 +826,12 @@ def line_number(text: str, finding: Finding) -> int | None:
         needle = needle[1:]  # written 0909…, +84 909… or 84909…
     if not needle:
         return None
+    digits = needle.isdigit()
+    if not digits:
+        needle = fold(needle).replace(" ", "")
     for number, raw in enumerate(text.splitlines(), start=1):
-        haystack = re.sub(r"\D", "", raw) if needle.isdigit() else raw.lower()
+        seen = screen_form(raw)
+        haystack = re.sub(r"\D", "", _account_form(seen)) if digits else fold(seen).replace(" ", "")
         if needle in haystack:
             return number
     return None
@@ -443,7 +839,7 @@ def line_number(text: str, finding: Finding) -> int | None:
 
 _WHAT = {
     "phone": "a phone number beside a person's name",
-    "email": "an e-mail address beside a person's name",
+    "email": "a personal e-mail address",
     "national_id": "a national ID number",
     "debt": "a debt beside a person's name",
 }
@@ -473,12 +869,17 @@ def personal_data_message(doc: str, findings: Sequence[Finding], text: str | Non
 def account_message(doc: str, findings: Sequence[Finding], text: str | None) -> str:
     """Why a document giving an undeclared bank account is refused, and how to declare the business's account."""
     first = findings[0]
-    accounts = ", ".join(dict.fromkeys(f.needle for f in findings))
-    return (f"{doc}: bank account {accounts} at {_where(first, text)}{_more(findings)} is not an account the "
+    needles = list(dict.fromkeys(f.needle for f in findings))
+    numbers = [n for n in needles if n.isdigit() or _IBAN_RE.fullmatch(n.lower())]
+    holders = [n for n in needles if n not in numbers]
+    given = [f"bank account {', '.join(numbers)}"] if numbers else []
+    if holders:  # the number written in words, or not at all: the holder names it
+        given.append("a bank account of " + ", ".join(f"«{h}»" for h in holders) + " with no declared account number")
+    return (f"{doc}: {' and '.join(given)} at {_where(first, text)}{_more(findings)} is not an account the "
             "business declared; customers would be told to pay into it. If it is the business's, add it to "
             "CHATCRM_PAYMENT_ACCOUNTS (comma-separated, e.g. CHATCRM_PAYMENT_ACCOUNTS=\"0441 000 886 688\") and "
             "ingest again; otherwise remove that line")
 
 
 __all__ = ["Finding", "OwnContacts", "account_message", "declared_by", "declared_for", "demo_contacts", "line_number",
-           "personal_data_message", "screen_document"]
+           "personal_data_message", "screen_document", "screen_form"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
+
+import pytest
 
 from crm_core.retrieval import KnowledgeBase
 from tests.core.retrieval.conftest import NOW
@@ -125,6 +128,30 @@ def test_hidden_files_and_readme_in_a_folder_are_ignored(kb: KnowledgeBase, know
     report = kb.ingest([knowledge], now=NOW)
     assert report.ok
     assert "README.md" not in {d.doc for d in kb.list_docs()}
+
+
+# Zero-width space, non-joiner and joiner, word joiner, BOM, soft hyphen, a right-to-left override and its pop.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u202e\u202c"
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("bao-hanh.md", "# Bảo hành\n\n## Thời hạn bảo\u200bhành\n\nGhế AP-C3\u00ad00 được bảo hành 2\u20604 tháng "
+                    "\u202etại nhà\u202c.\n"),
+    ("faq.csv", "question,answer,variants\nGhế AP-C300 bảo hành bao\u200d lâu?,\"Ghế AP-C3\u200b00 được bảo hành "
+                "2\ufeff4 tháng\u200c tại nhà.\",Bảo\u00adhành ghế\n"),
+])
+def test_invisible_characters_never_reach_the_index_or_an_answer(kb: KnowledgeBase, tmp_path: Path, name: str,
+                                                                 text: str) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+
+    report = kb.ingest([tmp_path / name], now=NOW)
+    answer = kb.ask("ghế AP-C300 bảo hành bao lâu")
+
+    assert report.added == [name]
+    assert "AP-C300" in (answer.body or "")
+    assert "24 tháng" in (answer.body or "")
+    served = [answer.body or "", *(f"{s.doc} {s.section} {s.title}" for s in answer.sources)]
+    assert [ch for part in served for ch in part if ch in INVISIBLE or unicodedata.category(ch) == "Cf"] == []
 
 
 def test_ingest_stores_one_vector_set_per_doc(loaded_kb: KnowledgeBase, knowledge: Path) -> None:

@@ -237,6 +237,131 @@ def test_a_declared_staff_line_beside_a_name_is_the_business_own() -> None:
     assert _whats(text, SHOP | OwnContacts.declared(contacts=["0909 111 222"])) == []
 
 
+# --- the attacker review's bypasses: each was reported "added" and served by kb ask ---------------------------
+
+BYPASSES = {
+    # 1. zero-width spaces between the digit groups: screened as a reader sees the line
+    "zero_width": "# Thanh toán\n\nQuý khách gửi tiền về 1903\u200b6512\u200b3456\u200b78 tại Techcombank.\n",
+    # 2. a transfer verb with a preposition no list had
+    "ck_den": "# Thanh toán\n\nCK đến 19036512345678 rồi nhắn shop.\n",
+    # 3. the cue on one line, the digits on the next
+    "next_line": "# Thanh toán\n\n- Số tài khoản:\n- 1903 6512 3456 78\n",
+    # 4. the number in words, the bank and the holder named
+    "in_words": "# Thanh toán\n\nQuý khách chuyển khoản vào số một chín không ba, sáu năm một hai, ba bốn năm sáu "
+                "bảy tám tại Techcombank, chủ TK Nguyễn Văn A.\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BYPASSES))
+def test_a_bypassing_account_is_refused_and_never_given_to_a_customer(tmp_path: Path, name: str) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+
+    report = kb.ingest([_folder(tmp_path / "kb", payment_md=BYPASSES[name], returns_md=RETURNS_MD)], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("payment.md", "undeclared_account")]
+    assert "bank account 19036512345678 at line" in report.errors[0].message
+    assert report.added == ["returns.md"]
+    assert "payment.md" not in {s.doc for s in kb.ask("cho em xin số tài khoản để chuyển khoản").sources}
+
+
+PERSONAL = {
+    # 5. an English name with a personal e-mail and a mobile
+    "english_name": "# Reviews\n\nJohn Smith (john.smith@gmail.com, +84 903 123 457) loved our AP-C300 chair.\n",
+    # 5. a one-word name beside a mobile and an opinion
+    "one_word_name": "# Đánh giá\n\nNgọc, 0912 345 680, ở Thủ Đức: ghế rất êm.\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PERSONAL))
+def test_a_review_naming_its_writer_with_a_mobile_or_e_mail_is_refused(tmp_path: Path, name: str) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+
+    report = kb.ingest([_folder(tmp_path / "kb", reviews_md=PERSONAL[name], returns_md=RETURNS_MD)], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("reviews.md", "personal_data")]
+    assert "line 3" in report.errors[0].message
+    assert report.added == ["returns.md"]
+
+
+@pytest.mark.parametrize("text", [
+    # invisible or look-alike characters inside the digits: word joiner, soft hyphen, bidi marks, BOM, fullwidth
+    "# Thanh toán\n\nSTK 1903\u20606512\u00ad3456\u200e78 Techcombank.\n",
+    "# Thanh toán\n\nChuyển khoản vào 1903\ufeff6512\u200c3456\u200d78.\n",
+    "# Thanh toán\n\nSố tài khoản: １９０３６５１２３４５６７８.\n",
+    "# Thanh toán\n\nSố tài khoản: \u202e87654321563091\u202c.\n",
+])
+def test_an_account_is_screened_as_a_reader_sees_it(text: str) -> None:
+    assert _whats(text)[:1] == [("undeclared_account", "account")]
+
+
+@pytest.mark.parametrize("text", [
+    "# Thanh toán\n\nCK tới số 19036512345678.\n",
+    "# Thanh toán\n\nChuyển khoản về 1903 6512 3456 78 nhé.\n",
+    "# Thanh toán\n\nThanh toán qua số 19036512345678 (Techcombank).\n",
+    "# Thanh toán\n\nNộp tiền tại 19036512345678.\n",
+    "# Thanh toán\n\nChuyển khoản ngay 1903 6512 3456 78 để giữ hàng.\n",
+    "# Payment\n\nPlease pay via 123456789012 before delivery.\n",
+    "# Payment\n\nDeposit the balance at 19036512345678.\n",
+])
+def test_a_transfer_verb_then_a_long_number_is_an_account_whatever_the_preposition(text: str) -> None:
+    assert _whats(text)[:1] == [("undeclared_account", "account")]
+
+
+@pytest.mark.parametrize("text", [
+    "# Thanh toán\n\n## Số tài khoản\n\n1903 6512 3456 78\n",
+    "# Thanh toán\n\nNgân hàng: Techcombank\n\n19036512345678\n",
+    "# Thanh toán\n\nChuyển khoản cho shop qua:\n\n- Techcombank\n- 1903 6512 3456 78\n",
+    "# Thanh toán\n\n| Số tài khoản | 1903 6512 3456 78 |\n|---|---|\n",
+    "# Thanh toán\n\n| Số tài khoản | Chủ tài khoản |\n|---|---|\n| 19036512345678 | Nguyễn Văn A |\n",
+])
+def test_an_account_whose_digits_are_on_the_next_line_or_cell_is_refused(text: str) -> None:
+    assert ("undeclared_account", "account") in _whats(text)
+
+
+@pytest.mark.parametrize("text", [
+    "# Thanh toán\n\nChuyển khoản qua Techcombank, chủ tài khoản: NGUYEN VAN A (số tài khoản nhắn shop để lấy).\n",
+    "# Payment\n\nPay by bank transfer to HSBC, account name: John Smith.\n",
+])
+def test_a_named_holder_beside_a_bank_with_no_declared_account_is_refused(text: str) -> None:
+    assert _whats(text) == [("undeclared_account", "account")]
+
+
+@pytest.mark.parametrize("text", [
+    "# Reviews\n\nGreat chairs, thanks! Contact me at lan.pham.92@yahoo.com\n",
+    "# Khách\n\nHoa — 0987 654 321 — đặt 20 ghế AP-C300.\n",
+    "# Khách\n\nĐơn của 0903 111 222 (Tuấn) đã giao.\n",
+])
+def test_a_personal_e_mail_or_a_mobile_beside_a_name_like_word_is_personal_data(text: str) -> None:
+    assert [kind for kind, _ in _whats(text)][:1] == ["personal_data"]
+
+
+@pytest.mark.parametrize("text", [
+    "# Thanh toán\n\n- Chủ tài khoản: CONG TY TNHH NOI THAT AN PHAT\n- Vietcombank — STK 0441 000 886 688\n",
+    "# Hoàn tiền\n\nHoàn tiền qua ngân hàng vào tài khoản đứng tên chủ tài khoản là người mua.\n",
+    "# Thanh toán\n\nThanh toán hóa đơn số 0012345678 trước ngày 15.10.2026 qua chuyển khoản.\n",
+    "# Thanh toán\n\nThanh toán khi nhận hàng, gọi 0909 123 468 để hẹn giờ.\n",
+    "# Thanh toán\n\nChuyển khoản 20000000 đ trước khi giao.\n",
+    "# Công ty\n\nVietcombank Tân Bình, MST 0312345678.\n",
+    "# Liên hệ\n\nHotline: 0909 123 468 (Zalo), Phòng Kinh doanh: 028 3811 2468, cskh@gmail.com.\n",
+    "# Liên hệ\n\nĐăng nhập bằng e-mail dạng ten@example.com hoặc your.name@company.com.\n",
+    "# Bảo hành\n\nBảo hành ba năm, đổi mới trong bảy ngày đầu.\n",
+])
+def test_the_business_own_details_and_ordinary_text_still_pass(text: str) -> None:
+    assert _whats(text) == []
+
+
+def test_the_demo_knowledge_has_nothing_to_screen() -> None:
+    from crm_core.retrieval.loaders import load_file
+
+    own = declared_for(DEMO_KNOWLEDGE_DIR, OwnContacts())
+    files = [f for f in sorted(DEMO_KNOWLEDGE_DIR.rglob("*")) if f.suffix in (".md", ".csv") and f.name != "README.md"]
+
+    findings = {f.name: screen_document(load_file(f, f.name), own) for f in files}
+
+    assert len(files) >= 15
+    assert {name: found for name, found in findings.items() if found} == {}
+
+
 # --- the command line ---------------------------------------------------------------------------------------
 
 
