@@ -163,9 +163,10 @@ class KnowledgeBase:
     ) -> IngestReport:
         """Index files and folders; unchanged files are skipped, changed ones replaced, vanished ones removed.
 
-        A file holding other people's personal data is refused (its previous version stays) unless
-        `allow_personal_data`: then it is indexed and listed in the report's `personal_data`. A file giving a bank
-        account the business did not declare is always refused.
+        A file holding other people's personal data is refused unless `allow_personal_data`: then it is indexed and
+        listed in the report's `personal_data`. A file giving a bank account the business did not declare is always
+        refused. A refused file's previous version keeps answering, unless it fails the screen too (then it is
+        removed and listed in `removed`).
         """
         at = self._now(now)
         allow = allow_personal_data
@@ -272,6 +273,11 @@ class KnowledgeBase:
             report.errors.append(IngestFailure(doc=doc, code=exc.code, message=str(exc)))
             return
         if self._refused(file, doc, root, data, units, report, allow):
+            if previous is not None and self._fails_screen(doc, root, allow):
+                # The version still served holds what was refused (indexed before the screen existed, or before a
+                # rule caught it): it stops answering customers now, not at the admin's next edit.
+                self.remove(doc)
+                report.removed.append(doc)
             return
         self._index(doc, units, digest, len(data), root, at, previous)
         (report.updated if previous else report.added).append(doc)
@@ -299,6 +305,12 @@ class KnowledgeBase:
         if personal:
             report.personal_data.append(doc)
         return False
+
+    def _fails_screen(self, doc: str, root: str | None, allow: bool) -> bool:
+        """Tell whether the indexed version of `doc` would itself be refused by today's screen."""
+        units = [unit for key, unit in self._current().units.items() if key[0] == doc]
+        findings = screen_document(units, declared_for(root, self.own_contacts))
+        return any(f.kind == "undeclared_account" or (f.kind == "personal_data" and not allow) for f in findings)
 
     def _index(
         self,

@@ -161,6 +161,22 @@ def test_a_refused_new_version_leaves_the_previous_one_answering(tmp_path: Path)
     assert "0123456789" not in body
 
 
+def test_a_version_indexed_before_the_screen_caught_it_stops_answering_when_the_file_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _folder(tmp_path / "kb", payment_md=FOREIGN_ACCOUNT_MD, returns_md=RETURNS_MD)
+    lenient = OwnContacts.declared(accounts=["0123456789"], contacts=[])  # as if no rule had caught it then
+    KnowledgeBase(home=tmp_path / "home", own_contacts=lenient).ingest([folder], now=NOW)
+    monkeypatch.setattr("crm_core.retrieval.kb.INDEX_VERSION", "screened-again")  # an upgrade reads every file
+
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+    report = kb.ingest([folder], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("payment.md", "undeclared_account")]
+    assert report.removed == ["payment.md"]
+    assert [d.doc for d in kb.list_docs()] == ["returns.md"]
+    assert "0123456789" not in (kb.ask("cho em xin số tài khoản để chuyển khoản").body or "")
+
+
 # --- the demo business and the settings ---------------------------------------------------------------------
 
 
