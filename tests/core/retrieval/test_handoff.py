@@ -386,6 +386,8 @@ def test_a_threat_goes_to_a_person_as_a_dispute_even_without_a_claim(message: st
     [
         "can you issue 0% VAT invoice for EPZ company",
         "what's the warranty if a lawyer's office buys 20 chairs?",
+        "quy trình bảo hành thế nào",  # "trình bảo" folds like "trình báo" (reporting to the police)
+        "ship đang mang hàng tới chưa hay còn ở kho",
     ],
 )
 def test_a_kind_of_company_or_a_lawyer_as_a_buyer_is_no_one_elses_data_and_no_threat(question: str) -> None:
