@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_only
 
 from crm_core.config import Settings
 from crm_core.flows.notices import (
@@ -54,7 +53,7 @@ from crm_core.schemas import (
     UserOut,
 )
 from crm_core.services import Services
-from crm_core.services.purging import purge_after_commit
+from crm_core.services.purging import purge_after_commit, when_committed
 from crm_core.understanding.conversation import (
     addresses_the_person,
     chases_the_person,
@@ -641,22 +640,11 @@ def _forget_when_committed(history: HistoryPort) -> Callable[[Session], None]:
 
     The index is rebuilt without them, which takes seconds on a large one: after the commit, so the database's
     write lock is not held meanwhile; awaited there, so the admin hears "erased" once it is done. Should the
-    process die first, the journal `record_removal` wrote has them removed when the app next starts, at its
-    hourly housekeeping or at the index's next use, whichever comes first (`forget_removed`). A savepoint
-    released meanwhile fires `after_commit` too, with the write still open: that one is passed by.
+    process die first, or the removal fail, the journal `record_removal` wrote has them removed when the app next
+    starts, at its hourly housekeeping or at the index's next use, whichever comes first (`forget_removed`).
     """
-    done = False
-
-    def forget(session: Session) -> None:
-        nonlocal done
-        if done or session.get_nested_transaction() is not None:
-            return
-        done = True
-        try:
-            await_only(asyncio.to_thread(history.forget_removed))
-        except Exception:  # the journal keeps them; the index's next use removes them
-            log.warning("could not remove the erased interactions from the history index yet", exc_info=True)
-    return forget
+    return when_committed(lambda: asyncio.to_thread(history.forget_removed),
+                          failed="could not remove the erased interactions from the history index yet")
 
 
 def _search_history(history: HistoryPort, interactions: list[InteractionOut], question: str,

@@ -11,7 +11,7 @@ notice, `OutboxService.sent(forget=True)`). Nothing to do on PostgreSQL, whose f
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -43,19 +43,28 @@ def purge_after_commit(session: AsyncSession) -> None:
 def _purge_when_committed(engine: AsyncEngine) -> Callable[[Session], None]:
     """An `after_commit` hook that rewrites the SQLite files from the live rows (`purge_freed_pages`).
 
-    It runs inside the session's commit, after the database committed and with no transaction open, so it
-    awaits the purge there (`await_only`): whoever commits hears it done only once no old copy is left on disk.
-    A savepoint released meanwhile fires `after_commit` too, with the write still open: that one is passed by.
+    Awaited inside the session's commit (`when_committed`): whoever commits hears it done only once no old copy is
+    left on disk.
+    """
+    return when_committed(lambda: purge_freed_pages(engine), failed="could not purge the freed pages after an erasure")
+
+
+def when_committed(work: Callable[[], Awaitable[object]], *, failed: str) -> Callable[[Session], None]:
+    """An `after_commit` hook that awaits `work()` once, after the outer transaction committed.
+
+    It runs inside the session's commit, with no transaction open, so it awaits the work there (`await_only`). A
+    savepoint released meanwhile fires `after_commit` too, with the write still open: that one is passed by. A
+    failure is logged as `failed`, never raised: what was committed stands.
     """
     done = False
 
-    def purge(session: Session) -> None:
+    def run(session: Session) -> None:
         nonlocal done
         if done or session.get_nested_transaction() is not None:
             return
         done = True
         try:
-            await_only(purge_freed_pages(engine))
-        except Exception:  # what was erased stands; the old pages go at the next purge or VACUUM
-            log.warning("could not purge the freed pages after an erasure", exc_info=True)
-    return purge
+            await_only(work())
+        except Exception:
+            log.warning(failed, exc_info=True)
+    return run
