@@ -36,6 +36,9 @@ class PushSettings(BaseModel):
     digest_time: str = "08:00"
     # Off: no summary or digest is pushed at all (they are still there on demand).
     enabled: bool = True
+    # A morning digest missed by more than this many hours (the bot was down) is skipped for the day: the day's plan
+    # arriving at 19:00 is noise. The evening summary is still sent late the same day (it reports the day).
+    digest_catch_up_hours: float = Field(default=4.0, ge=0)
 
     @field_validator("summary_time", "digest_time")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -291,13 +291,23 @@ class ReportFlow:
         due: list[DuePush] = []
         for kind in ("summary", "digest"):
             waiting = [uid for uid, p in prefs.items() if kind in self.push_kinds(people[uid])
-                       and not p.muted(kind) and now.time() >= p.time_of(kind)]
+                       and not p.muted(kind) and self._in_push_window(kind, p.time_of(kind))]
             taken = await store.claimed(kind, period, waiting)
             for user_id in waiting:
                 if user_id in taken or not await store.claim(user_id, kind, period):
                     continue
                 due += await self._push(people[user_id], channel, kind)
         return due
+
+    def _in_push_window(self, kind: Literal["summary", "digest"], at: time) -> bool:
+        """Tell whether a push set for `at` goes out now: from its time on, and a digest only while it is news."""
+        now = self._now
+        if now.time() < at:
+            return False
+        if kind == "summary":
+            return True
+        late = now - datetime.combine(now.date(), at, tzinfo=now.tzinfo)
+        return late <= timedelta(hours=self.settings.pushes.digest_catch_up_hours)
 
     async def _push(self, user: UserOut, channel: str, kind: Literal["summary", "digest"]) -> list[DuePush]:
         chat_id = user.addresses[channel]

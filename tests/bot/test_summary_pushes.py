@@ -177,6 +177,21 @@ async def test_a_salesperson_gets_a_morning_digest_of_their_own_work(
     assert await pushes.tick() == []
 
 
+async def test_a_bot_back_in_the_evening_skips_the_mornings_digest_but_sends_the_summary(
+        pushing: Engine, open_services: OpenServices, clock: FrozenClock) -> None:
+    await _overdue_task(open_services, clock, "Lan")
+    pushes, t = RecordedPushes(pushing), Texts("vi")
+    clock.set(clock.now().replace(hour=18, minute=58))  # down since before 08:00: the day's plan is no news now
+
+    sent = await pushes.tick()
+
+    assert [p.chat_id for p in sent if t("summary.digest_title", name="Lan", day="T2 23/11") in p.text] == []
+    assert "2001" in [p.chat_id for p in sent]
+    clock.set(clock.now().replace(hour=11, minute=30) + timedelta(days=1))  # Tuesday, 3.5 hours late: still news
+    tuesday = t("summary.digest_title", name="Lan", day="T3 24/11")
+    assert [p.chat_id for p in await pushes.tick() if tuesday in p.text] == ["1001"]
+
+
 async def test_a_muted_summary_is_not_pushed(pushing: Engine, clock: FrozenClock) -> None:
     quang = ChatDriver(pushing, "2001")
     await quang.say("/settings")
