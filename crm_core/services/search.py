@@ -3,8 +3,9 @@
 A query is folded (no accents, any case) and cut into words. A record matches when every word of
 the query is a whole word of its name or the start of one: "minh" finds "Nguyễn Văn Minh" and
 "Minh Long", never "Trinh", "Bình" or "Thịnh"; "nam" finds "Phương Nam", not "Vietnam". Matches
-are ordered: the whole name typed, then every word whole, then word beginnings; within a tier the
-name the query covers most comes first. Only when nothing matches by words are typos forgiven
+are ordered: the whole name typed, then every word whole, then word beginnings (listed only when no
+name has every word whole: "hoa" finds the Hoas, not every Hoàng); within a tier the name the query
+covers most comes first. Only when nothing matches by words are typos forgiven
 (rapidfuzz's edit distance, one edit in a word of 5 to 8 letters, two in a longer one; none in a
 shorter word, where one letter makes another name: Minh, Linh, Bình).
 
@@ -187,7 +188,12 @@ def rank_words(query: SearchQuery, names: Iterable[tuple[K, str]]) -> list[Ranke
         if tier is not None:
             found.append((Ranked(key, tier[0], tier[1], _given_name(query, name)), len(name)))
     found.sort(key=lambda pair: (*pair[0].order, pair[1]))
-    return [ranked for ranked, _length in found]
+    ranked = [ranked for ranked, _length in found]
+    if ranked and ranked[0].tier <= WHOLE_WORDS:
+        # A name typed whole is meant whole: "Hoa" lists the Hoas, not every Hoàng (word beginnings are for names
+        # typed in part, when no name has the words whole).
+        return [hit for hit in ranked if hit.tier <= WHOLE_WORDS]
+    return ranked
 
 
 def rank_fuzzy(query: SearchQuery, names: Iterable[tuple[K, str]]) -> list[Ranked[K]]:

@@ -52,6 +52,25 @@ async def test_nam_finds_phuong_nam_not_vietnam(open_services: OpenServices) -> 
     assert {"Bao bì Phương Nam", "Lê Hoàng Nam"} <= set(found)
 
 
+async def test_a_name_typed_whole_lists_that_name_not_every_name_it_begins(open_services: OpenServices) -> None:
+    await _directory(open_services)
+    async with open_services() as services:
+        await services.directory.create_contact("Chị Hoa", company_id=None, owner_id=None)
+        await services.directory.create_contact("Bùi Thị Kim Hoa", company_id=None, owner_id=None)
+
+    found = await _search(open_services, "Chị Hoa")
+
+    assert found == ["Chị Hoa", "Bùi Thị Kim Hoa"]  # not Hoàng Thanh Trinh, Lê Hoàng Nam
+
+
+async def test_a_name_typed_in_part_still_finds_the_names_it_begins(open_services: OpenServices) -> None:
+    await _directory(open_services)
+
+    found = await _search(open_services, "hoan")
+
+    assert {"Hoàng Thanh Trinh", "Lê Hoàng Nam"} <= set(found)
+
+
 async def test_the_whole_name_comes_before_names_that_contain_it(open_services: OpenServices) -> None:
     await _directory(open_services)
 
