@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot.adapters.telegram_convert import CHANNEL
-from bot.core.messages import Inbound, Reply, is_toast_only
+from bot.core.messages import Inbound, Reply, chat_in_logs, is_toast_only
 from crm_core.services.outbox import FailureKind
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class TelegramReplies(ABC):
                 sent = await self.render_one(reply, chat_id, inbound)
             except Exception as exc:  # every failure is reported; the outbox decides what happens next
                 reason, retry_after = self.failure(exc)
-                log.warning("could not send to chat %s (%s): %s", chat_id, reason, exc)
+                log.warning("could not send to chat %s (%s): %s", chat_in_logs(reply, chat_id), reason, exc)
                 if reason == "unreachable":
                     blocked.add(chat_id)
                 follow_ups += await self._failed(reply, chat_id, reason, str(exc), retry_after)
@@ -120,7 +120,7 @@ class TelegramReplies(ABC):
             await self._report.delivered(reply, channel=CHANNEL, chat_id=chat_id,
                                          message_ids=[str(m) for m in message_ids])
         except Exception:  # the message is out; its outbox row may be sent again once its claim expires
-            log.exception("could not record a delivered message in chat %s", chat_id)
+            log.exception("could not record a delivered message in chat %s", chat_in_logs(reply, chat_id))
 
     async def _failed(self, reply: Reply, chat_id: str, reason: FailureKind, error: str,
                       retry_after: float | None = None) -> list[Reply]:
@@ -129,7 +129,7 @@ class TelegramReplies(ABC):
         try:
             return await self._report.undelivered(reply, reason=reason, error=error[:300], retry_after_s=retry_after)
         except Exception:  # its outbox row stays claimed; the claim expires and the message is tried again
-            log.exception("could not record a failed delivery to chat %s", chat_id)
+            log.exception("could not record a failed delivery to chat %s", chat_in_logs(reply, chat_id))
             return []
 
     async def render_one(self, reply: Reply, chat_id: str, inbound: Inbound | None = None) -> list[int]:

@@ -41,7 +41,7 @@ from bot.core.channel import ChannelIO
 from bot.core.context import Ctx
 from bot.core.inputs import clean_inbound
 from bot.core.locks import ChatLock, ChatLocks
-from bot.core.messages import Inbound, Reply, is_toast_only, staff_chat_id
+from bot.core.messages import Inbound, Reply, chat_in_logs, is_toast_only, staff_chat_id
 from bot.core.outbox import addressed, from_item, to_payload
 from bot.core.router import HandlerResult, Router
 from bot.texts import LANGUAGES, Texts
@@ -524,11 +524,11 @@ class Engine:
         async with UnitOfWork(self._sessionmaker) as uow:
             services = self._outbox_services(uow.session)
             settled = await services.outbox.failed(reply.outbox_id, reason=reason, error=error,
-                                                   retry_after_s=retry_after_s)
+                                                   retry_after_s=retry_after_s, forget=reply.forget_when_sent)
             if settled is None:
                 return []
-            log.warning("message %s to %s chat %s is %s: %s", reply.outbox_id, reply.channel, reply.chat_id,
-                        settled.status, error)
+            log.warning("message %s to %s chat %s is %s: %s", reply.outbox_id, reply.channel,
+                        chat_in_logs(reply, reply.chat_id), settled.status, error)
             if settled.origin is None:
                 return []
             notice = self._not_delivered_notice(settled.origin, reason, reply)

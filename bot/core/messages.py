@@ -170,6 +170,12 @@ class Reply:
             raise ValueError(f"reply text is {len(self.text)} characters; the limit is {MAX_TEXT_CHARS}")
 
 
+def chat_in_logs(reply: Reply, chat_id: str | None) -> str:
+    """The chat a log line about `reply` names: not one whose reply must not outlive its delivery (an erased
+    customer's: their chat id is kept nowhere, log files included)."""
+    return "(not kept)" if reply.forget_when_sent else str(chat_id)
+
+
 def is_toast_only(reply: Reply, inbound: Inbound | None) -> bool:
     """Tell whether `reply` is only the toast answering the button press `inbound` (no message to send)."""
     return (reply.toast_only and reply.toast is not None and inbound is not None and inbound.is_callback

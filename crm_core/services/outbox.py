@@ -104,19 +104,20 @@ class OutboxService:
         the files are rewritten from the live rows, as after the erasure itself (`crm_core.services.purging`).
         """
         if forget:
-            await secure_deletes(self._session)
-            deleted = await self._session.execute(delete(OutboxMessage).where(OutboxMessage.id == outbox_id)
-                                                  .execution_options(synchronize_session=False))
-            if getattr(deleted, "rowcount", 0):
-                purge_after_commit(self._session)
+            await self._forget(outbox_id)
             return
         await self._session.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id).values(
             status="sent", sent_at=self._now, message_id=message_id, claimed_until=None, claimed_by=None)
             .execution_options(synchronize_session=False))
 
-    async def failed(self, outbox_id: int, *, reason: FailureKind, error: str,
-                     retry_after_s: float | None = None) -> Undelivered | None:
-        """Record a failed attempt: schedule the next one, or settle it as undeliverable (returned)."""
+    async def failed(self, outbox_id: int, *, reason: FailureKind, error: str, retry_after_s: float | None = None,
+                     forget: bool = False) -> Undelivered | None:
+        """Record a failed attempt: schedule the next one, or settle it as undeliverable (returned).
+
+        `forget`: a message that must not outlive its delivery (`sent`) must not outlive its failure either. Once
+        it will never arrive (the recipient blocked the bot, the channel refused it, the attempts ran out) it is
+        deleted as a delivered one is, with no copy left in the SQLite files; whom to tell is still returned.
+        """
         row = await self._session.get(OutboxMessage, outbox_id)
         if row is None or row.status == "sent":
             return None
@@ -131,7 +132,20 @@ class OutboxService:
         row.status = "unreachable" if reason == "unreachable" else "parked"
         origin = Origin(row.origin_channel, row.origin_chat_id, row.origin_language or "vi") \
             if row.origin_channel and row.origin_chat_id else None
-        return Undelivered(item=_item(row), status=row.status, reason=reason, origin=origin)
+        settled = Undelivered(item=_item(row), status=row.status, reason=reason, origin=origin)
+        if forget:
+            await self._forget(outbox_id)
+        return settled
+
+    async def _forget(self, outbox_id: int) -> None:
+        """Delete a settled message, zeroed in the SQLite file and purged from it once this unit of work commits.
+
+        Its row loaded in this session (a failure just recorded on it) goes from the session too.
+        """
+        await secure_deletes(self._session)
+        deleted = await self._session.execute(delete(OutboxMessage).where(OutboxMessage.id == outbox_id))
+        if getattr(deleted, "rowcount", 0):
+            purge_after_commit(self._session)
 
     async def claim_due(self, channels: Collection[str], *, limit: int = CLAIM_BATCH) -> list[OutboxItem]:
         """Claim messages due on `channels` (waiting ones, and claims a crashed process left), oldest first."""

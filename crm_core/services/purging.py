@@ -5,7 +5,8 @@
                                                          no free page, no write-ahead log keeps the old rows
 
 An erasure uses both, and so does the delivery of a message that must not outlive it (the customer's "erased"
-notice, `OutboxService.sent(forget=True)`). Nothing to do on PostgreSQL, whose files we do not keep.
+notice, `OutboxService.sent(forget=True)`, and `failed(forget=True)` once it will never arrive). Nothing to do on
+PostgreSQL, whose files we do not keep.
 """
 
 from __future__ import annotations

@@ -3,19 +3,23 @@
 A crash after the erasure committed but before its after-commit hook rebuilt the history index leaves the erased
 interactions in `history-erasures.json` and their texts and vectors in Chroma's files: the bot finishes them when it
 starts and at its hourly housekeeping, without waiting for a staff member's next `/ask`. The "erased" notice names
-the customer's chat only until it is sent: then its outbox row goes with no copy in the SQLite files.
+the customer's chat only until it is sent, or until it will never be (she blocked the bot, the attempts ran out):
+then its outbox row goes with no copy in the SQLite files.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_app
 from bot.core.engine import Engine
+from bot.core.messages import Inbound
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
 from crm_core.clock import FrozenClock
@@ -24,6 +28,7 @@ from crm_core.models import OutboxMessage
 from crm_core.ports import Ports
 from crm_core.retrieval import HistoryIndex
 from crm_core.retrieval.history import JOURNAL
+from crm_core.services.outbox import MAX_ATTEMPTS, FailureKind
 from tests.bot.conftest import ChatDriver
 from tests.core.retrieval.test_history import (
     AT,
@@ -100,6 +105,43 @@ async def test_the_erased_notice_once_sent_leaves_the_customers_chat_id_in_no_fi
         database = Path(sessionmaker.kw["bind"].url.database)
         files = [database, *database.parent.glob(f"{database.name}-*")]
         assert _raw_files_holding_any(files, [CHAT]) == []
+
+
+@pytest.mark.parametrize(("reason", "attempts"), [("unreachable", 1), ("rejected", 1), ("retry", MAX_ATTEMPTS)])
+async def test_the_erased_notice_that_never_arrives_leaves_the_customers_chat_id_in_no_file_either(
+        support_engine: Engine, backend: str, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock,
+        reason: FailureKind, attempts: int) -> None:
+    customer = ChatDriver(support_engine, CHAT)
+    await customer.say("gặp nhân viên", display_name="Vy")
+    await customer.say("/privacy", display_name="Vy")
+    await customer.press("Yêu cầu xóa")
+    approve = next(b for b in customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+                   if "Duyệt" in b.label)
+    replies = await support_engine.handle(Inbound(channel="telegram", chat_id="3001", user_id="3001",
+                                                  callback_data=approve.data, callback_id="9001", update_id="9001"))
+    [notice] = [r for r in replies if r.chat_id == CHAT]
+    assert notice.forget_when_sent
+
+    told = []
+    for attempt in range(attempts):  # she blocked the bot, Telegram refused the message, or every attempt failed
+        told = await support_engine.undelivered(notice, reason=reason, error="the channel said no")
+        if attempt + 1 < attempts:
+            assert await _outbox_rows_to(sessionmaker, CHAT) == 1  # kept while it may still arrive
+            clock.advance(timedelta(hours=1))
+            [notice] = [r for r in await support_engine.claim_outbox(["telegram"]) if r.chat_id == CHAT]
+
+    assert [r.chat_id for r in told] == ["3001"]  # Thảo hears it did not arrive
+    assert await _outbox_rows_to(sessionmaker, CHAT) == 0
+    if backend == "sqlite":  # PostgreSQL keeps no such files for us to read
+        database = Path(sessionmaker.kw["bind"].url.database)
+        files = [database, *database.parent.glob(f"{database.name}-*")]
+        assert _raw_files_holding_any(files, [CHAT]) == []
+
+
+async def _outbox_rows_to(sessionmaker: async_sessionmaker[AsyncSession], chat_id: str) -> int:
+    async with sessionmaker() as session:
+        return await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.chat_id == chat_id)) or 0
 
 
 def _raw_files_holding_any(files: list[Path], needles: list[str]) -> list[str]:
