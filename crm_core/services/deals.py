@@ -26,7 +26,7 @@ from crm_core.schemas import DealOut, DealSummary, InteractionOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import deal_out, interaction_out
 from crm_core.services.pipelines import PipelineService
-from crm_core.services.search import best_per_key, like_patterns, parse_query, rank_fuzzy, rank_words
+from crm_core.services.search import best_per_key, like_patterns, narrowed, parse_query, rank_fuzzy, rank_words
 from crm_core.textnorm import clean_name, fold
 
 DEAL_MATCH_SCORE = 75.0
@@ -111,8 +111,8 @@ class DealService:
         search = SearchRepository(self._repo.session)
         rows = await search.deals(like_patterns(wanted), owner_id=owner_id)
         # A deal is found by its title and company together; the company typed whole ranks it first.
-        ranked = best_per_key(rank_words(wanted, [(row[0], row[2]) for row in rows if row[2]])
-                              + rank_words(wanted, [(row[0], f"{row[1]} {row[2] or ''}") for row in rows]))
+        ranked = narrowed(best_per_key(rank_words(wanted, [(row[0], row[2]) for row in rows if row[2]])
+                                       + rank_words(wanted, [(row[0], f"{row[1]} {row[2] or ''}") for row in rows])))
         if not ranked:  # nothing by words: forgive a typo among the likely ones rapidfuzz picks from every deal
             rows = await search.deals(None, owner_id=owner_id)
             choices = {row[0]: f"{row[1]} {row[2] or ''}" for row in rows}

@@ -188,10 +188,16 @@ def rank_words(query: SearchQuery, names: Iterable[tuple[K, str]]) -> list[Ranke
         if tier is not None:
             found.append((Ranked(key, tier[0], tier[1], _given_name(query, name)), len(name)))
     found.sort(key=lambda pair: (*pair[0].order, pair[1]))
-    ranked = [ranked for ranked, _length in found]
+    return narrowed([ranked for ranked, _length in found])
+
+
+def narrowed(ranked: list[Ranked[K]]) -> list[Ranked[K]]:
+    """Drop word-beginning matches when a name has every word whole (`ranked` best first).
+
+    A name typed whole is meant whole: "Hoa" lists the Hoas, not every Hoàng; word beginnings are for names typed
+    in part.
+    """
     if ranked and ranked[0].tier <= WHOLE_WORDS:
-        # A name typed whole is meant whole: "Hoa" lists the Hoas, not every Hoàng (word beginnings are for names
-        # typed in part, when no name has the words whole).
         return [hit for hit in ranked if hit.tier <= WHOLE_WORDS]
     return ranked
 
