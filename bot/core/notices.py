@@ -76,7 +76,8 @@ def render_notice(notice: Notice, settings: Settings, *, now: datetime) -> Reply
     t = Texts(notice.to.language)
     reply = _phrased(notice, t)
     return Reply(fmt.clip_lines(reply.text, NOTICE_CHARS), keyboard=reply.keyboard, chat_id=chat_id,
-                 channel=notice.to.channel, ref=reply.ref, forget_when_sent=reply.forget_when_sent)
+                 channel=notice.to.channel, ref=reply.ref, forget_when_sent=reply.forget_when_sent,
+                 remove_keyboard=reply.remove_keyboard)
 
 
 def _phrased(notice: Notice, t: Texts) -> Reply:
@@ -148,7 +149,8 @@ def _to_customer(notice: CustomerNotice, t: Texts) -> Reply:
     if notice.kind == "rate_ticket":
         return Reply(t("support.closed", ticket=notice.ref_id), keyboard=rating_buttons(notice.ref_id))
     if notice.kind == "erasure_approved":  # their chat id is not kept once they have been told
-        return Reply(t("privacy.approved", request=notice.ref_id), forget_when_sent=True)
+        # Nor is a keyboard of ours left on their screen: the share-your-phone button would invite the data back.
+        return Reply(t("privacy.approved", request=notice.ref_id), forget_when_sent=True, remove_keyboard=True)
     return Reply(t("privacy.rejected", request=notice.ref_id))
 
 

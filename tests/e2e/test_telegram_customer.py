@@ -9,18 +9,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
+from bot.texts import Texts
 from crm_core.models import Lead
 from tests.support.bot_harness import RunBot, handled
 from tests.support.fake_bot_api import FakeBotApi
 
 LAN = 1001
+THAO = 3001  # admin
 CUSTOMER = 555
+VI = Texts("vi")
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi() as server:
         server.add_user(LAN, first_name="Lan", language_code="vi")
+        server.add_user(THAO, first_name="Thảo", language_code="vi")
         server.add_user(CUSTOMER, first_name="Hoa", last_name="Phạm", language_code="vi")
         yield server
 
@@ -50,4 +54,25 @@ async def test_a_customer_is_answered_leaves_a_phone_and_talks_to_lan_through_th
     assert api.sent(CUSTOMER)[-1].text == "💬 Nhân viên Lan: Dạ chị, em gọi lại ngay ạ"
     async with sessionmaker() as session:
         assert len(list(await session.scalars(select(Lead)))) == 1
+    assert api.problems == []
+
+
+async def test_the_erased_notice_takes_the_share_your_phone_keyboard_off_the_customers_screen(running: RunBot,
+        api: FakeBotApi, support_engine: Engine) -> None:
+    async with running(api, support_engine) as tg:
+        await api.say(CUSTOMER, "bàn AP-D120 giá bao nhiêu", expect=2)
+        assert api.reply_keyboard(CUSTOMER) is not None  # the share-contact button
+        await api.say(CUSTOMER, "/privacy")
+        await api.press(CUSTOMER, VI("privacy.btn_erase"))
+        await api.wait_for(lambda: any(m.buttons for m in api.sent(THAO)), chat_id=THAO)
+        await handled(tg)
+        assert api.reply_keyboard(CUSTOMER) is not None  # still there while the request waits
+
+        mark = len(api.sent(CUSTOMER))
+        await api.press(THAO, VI("privacy.btn_approve", request=1))
+        await api.wait_for(lambda: len(api.sent(CUSTOMER)) > mark, chat_id=CUSTOMER)
+        await handled(tg)
+
+    assert api.sent(CUSTOMER)[-1].text == VI("privacy.approved", request=1)
+    assert api.reply_keyboard(CUSTOMER) is None
     assert api.problems == []
