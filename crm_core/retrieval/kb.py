@@ -684,6 +684,7 @@ class KnowledgeBase:
                 + p.w_type * f.get("x:type", 0.0)
                 + p.w_code * f.get("x:code", 0.0)
                 - p.w_code_clash * f.get("x:code_clash", 0.0)
+                + p.w_code_head * f.get("x:code_head", 0.0)
                 - p.w_asks_other * f.get("x:asks_other", 0.0)
                 - p.w_faq_extra * f.get("x:faq_extra", 0.0)
                 - p.w_lang_centre * f.get("x:lang_offset", 0.0)

@@ -122,6 +122,7 @@ class RetrievalParams(BaseModel):
     w_type: float = 0.0
     w_code: float = 0.0
     w_code_clash: float = 0.0
+    w_code_head: float = 0.0
     w_asks_other: float = 0.0
     w_faq_extra: float = 0.0
     # Per-language centring of dense similarity: how much of the question's similarity to each language's mean

@@ -288,11 +288,13 @@ class QuestionSignals:
 
     def _codes(self, unit: Unit) -> dict[str, float]:
         if not self.codes:
-            return {"x:code": 0.0, "x:code_clash": 0.0}
+            return {"x:code": 0.0, "x:code_clash": 0.0, "x:code_head": 0.0}
         stated, named = _unit_codes(unit)
         return {
             "x:code": len(self.codes & stated) / len(self.codes),
             "x:code_clash": 1.0 if named and not named & self.codes else 0.0,
+            # The section about the product (its heading names it) over one that mentions it in passing.
+            "x:code_head": len(self.codes & named) / len(self.codes),
         }
 
     def _clash(self, heading: str) -> float:
