@@ -12,6 +12,8 @@ from crm_core.textnorm import clean_name, fold_tokens
 
 # The width of deals.lost_reason and deal_stage_changes.reason.
 REASON_CHARS = 200
+# Why an erased customer's open deals were closed lost (a reason the system gives, never offered).
+CUSTOMER_ERASED = "customer_erased"
 
 
 class LostReason(BaseModel):
@@ -19,18 +21,23 @@ class LostReason(BaseModel):
 
     key: str
     cues: tuple[str, ...] = ()
+    offered: bool = True  # False: given by the system only (CUSTOMER_ERASED), never a button nor read from a log
 
 
 @cache
-def lost_reasons() -> tuple[LostReason, ...]:
-    """Return the reasons offered as buttons, in order."""
+def _all_reasons() -> tuple[LostReason, ...]:
     raw = resources.files("crm_core.pipelines").joinpath("data", "lost_reasons.json").read_text(encoding="utf-8")
     return tuple(LostReason.model_validate(item) for item in json.loads(raw)["reasons"])
 
 
+def lost_reasons() -> tuple[LostReason, ...]:
+    """Return the reasons offered as buttons, in order."""
+    return tuple(r for r in _all_reasons() if r.offered)
+
+
 def is_reason_key(value: str | None) -> bool:
     """Tell whether a stored reason is a key of the list (otherwise it is the salesperson's own words)."""
-    return value is not None and any(r.key == value for r in lost_reasons())
+    return value is not None and any(r.key == value for r in _all_reasons())
 
 
 def reason_from_text(text: str) -> str | None:

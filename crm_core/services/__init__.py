@@ -86,5 +86,5 @@ class Services:
                    state=StateService(session, now), dedupe=DedupeService(session, now),
                    support=SupportService(session, audit, now), assignment=assignment,
                    leads=LeadService(session, assignment, deals, tasks, pipelines, audit, now),
-                   privacy=PrivacyService(session, audit, now), delivery=DeliveryLog(session, now),
+                   privacy=PrivacyService(session, audit, now, closing), delivery=DeliveryLog(session, now),
                    outbox=OutboxService(session, now, send_lease=outbox_lease, claimer=outbox_claimer))

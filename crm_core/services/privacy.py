@@ -37,10 +37,12 @@ from crm_core.models import (
     Ticket,
     TicketMessage,
 )
+from crm_core.pipelines.reasons import CUSTOMER_ERASED
 from crm_core.policy import can_decide_erasure
 from crm_core.repositories.channels import IdentityRepository
 from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRequestOut, UserOut
 from crm_core.services.audit import AuditService
+from crm_core.services.closing import DealClosingService
 from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
 from crm_core.services.directory import ERASED, contacts_reached_at
 from crm_core.textnorm import fold
@@ -63,10 +65,12 @@ SETTLED = ("sent", "unreachable", "parked")
 class PrivacyService:
     """Data access and erasure requests of customers."""
 
-    def __init__(self, session: AsyncSession, audit: AuditService, now: datetime) -> None:
+    def __init__(self, session: AsyncSession, audit: AuditService, now: datetime,
+                 closing: DealClosingService) -> None:
         self._session = session
         self._audit = audit
         self._now = now
+        self._closing = closing
 
     async def data_of(self, customer: CustomerOut) -> CustomerData:
         """Return what we hold about the customer."""
@@ -135,7 +139,7 @@ class PrivacyService:
             also = [other.id for other in same]
             # A fuller name first: erased after a shorter one, what that one's traces left ("Nguyễn Thị ...") stays.
             for person in sorted([contact, *same], key=lambda c: (-len(c.name.split()), c.id)):
-                result = await self._erase(person, result, erased_name(person.id))
+                result = await self._erase(person, result, erased_name(person.id), admin=admin)
         details: dict[str, Any] = {"request": request.id, "interactions": len(result.interactions),
                                    "messages": result.messages, "questions": result.questions}
         if also:
@@ -157,8 +161,13 @@ class PrivacyService:
         return [other for other in others
                 if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
 
-    async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str) -> ErasureResult:
-        """Erase the contact and every trace that identifies them, in every table (see `Traces`)."""
+    async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str, *,
+                     admin: UserOut) -> ErasureResult:
+        """Erase the contact and every trace that identifies them, in every table (see `Traces`).
+
+        Their open deals are closed lost (`CUSTOMER_ERASED`) by the approving admin, as any close is: a stage
+        move and a `deal.lost` entry in the trail. Nobody can follow them up now.
+        """
         if self._session.get_bind().dialect.name == "sqlite":  # what is overwritten or deleted is zeroed, not freed
             await self._session.execute(text("PRAGMA secure_delete = ON"))
         identities = list(await self._session.scalars(
@@ -191,10 +200,13 @@ class PrivacyService:
             ticket.chat_id = ""
         for request in requests:
             request.chat_id = ""
-        for deal in await self._session.scalars(select(Deal).where(Deal.contact_id == contact.id)):
+        for deal in list(await self._session.scalars(select(Deal).where(Deal.contact_id == contact.id))):
             title = traces.scrub(deal.title, own=True)
             if title != deal.title:
                 deal.title, deal.title_folded = title, fold(title)
+            if deal.status == "open":
+                await self._closing.close(await self._closing.mark(deal.id, "lost", admin), "lost", admin,
+                                          reason=CUSTOMER_ERASED)
         for task in await self._session.scalars(select(Task).where(Task.contact_id == contact.id)):
             task.title = traces.scrub(task.title, own=True)
             if task.done_at is None:  # a call-back to someone erased is not to be made, reminded or listed

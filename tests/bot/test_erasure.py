@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.callbacks import pack
 from bot.core.engine import Engine
 from bot.texts import Texts
-from crm_core.models import AuditEntry, Company, Contact, Deal, Task, Ticket
+from crm_core.models import AuditEntry, Company, Contact, Deal, DealStageChange, Stage, Task, Ticket, User
 from crm_core.models.base import Base
+from crm_core.pipelines.reasons import CUSTOMER_ERASED
 from crm_core.services.directory import ERASED
 from crm_core.textnorm import fold
 from crm_core.uow import UnitOfWork
@@ -148,6 +149,41 @@ async def test_after_erasure_her_tickets_are_closed_her_call_back_is_no_longer_d
     assert [t.status for t in tickets] == ["closed"]
     await lan.say("/tasks")
     assert f"#{contact.id}" not in lan.text
+
+
+async def test_her_open_lead_deal_is_closed_lost_by_the_approving_admin_because_her_data_was_erased(
+        customer: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NAME)
+    await customer.say(None, shared_phone=PHONE, display_name=NAME)  # a lead: a deal opened for her
+    async with sessionmaker() as session:
+        lead_deal = (await session.scalars(select(Deal))).one()
+    assert lead_deal.status == "open"
+
+    await customer.say("/privacy", display_name=NAME)
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    async with sessionmaker() as session:
+        deal = await session.get(Deal, lead_deal.id)
+        assert deal is not None
+        stage = await session.get(Stage, deal.stage_id)
+        move = (await session.scalars(select(DealStageChange).where(DealStageChange.deal_id == deal.id)
+                                      .order_by(DealStageChange.id.desc()))).first()
+        closes = list(await session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "deal.lost", AuditEntry.entity_id == str(deal.id))))
+        thao_id = await session.scalar(select(User.id).where(User.name == "Thảo"))
+    assert (deal.status, deal.lost_reason, deal.closed_at is not None) == ("lost", CUSTOMER_ERASED, True)
+    assert stage is not None
+    assert stage.is_lost
+    assert move is not None
+    assert (move.reason, move.user_id) == (CUSTOMER_ERASED, thao_id)
+    assert [(e.actor_id, e.details.get("reason")) for e in closes] == [(thao_id, CUSTOMER_ERASED)]
+    await thao.tap(pack("deal", "open", deal.id))
+    assert VI("deal.lost_reason_line", reason=VI("lost_reason.customer_erased")) in thao.text
+    await thao.say("/lang en")
+    await thao.tap(pack("deal", "open", deal.id))
+    assert EN("deal.lost_reason_line", reason=EN("lost_reason.customer_erased")) in thao.text
 
 
 SHORT_NAME = "Vy"
