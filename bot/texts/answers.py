@@ -48,6 +48,8 @@ def _source_line(answer: Answer, texts: Texts) -> str | None:
     if not answer.sources or answer.body is None:
         return None
     title = display_title(answer.sources[0].doc, answer.sources[0].title)
+    if answer.also is not None:
+        title = f"{title}; {display_title(answer.also.doc, answer.also.title)}"
     if answer.prompt is not None and (title in answer.body or answer.sources[0].title in answer.body):
         return None  # an LLM answer may already cite the section by its title
     same_language = answer.body_language in (None, texts.language)

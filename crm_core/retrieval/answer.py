@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 700
+# The other part of a two-part question is the shorter: the first part answers what the question is mostly about.
+MAX_OTHER_PART_CHARS = 500
 NO_ANSWER = "NO_ANSWER"
 ANSWER_PROMPT = "faq_answer"
 
@@ -48,25 +50,41 @@ class Answerer:
         return Answer(sources=sources, confidence=confidence, handoff=True, reason=reason, language=language)
 
     def answer(
-        self, query: Query, units: list[Unit], window: tuple[int, int] | None, sources: list[Source], confidence: float
+        self,
+        query: Query,
+        units: list[Unit],
+        window: tuple[int, int] | None,
+        sources: list[Source],
+        confidence: float,
+        *,
+        also: Unit | None = None,
     ) -> Answer:
-        """Answer from the best sections (LLM when configured, else extractive)."""
+        """Answer from the best sections (LLM when configured, else extractive); `also` answers the question's other
+        part (see `KnowledgeBase.other_part`)."""
         if self._llm is not None:
-            text, prompt = self._llm_answer(query, units)
+            context = units if also is None or also in units else [*units, also]
+            text, prompt = self._llm_answer(query, context)
             if text == NO_ANSWER:
                 return self.decline("low_confidence", query.language, sources, confidence)
             if text and prompt is not None:
                 return self._generated(text, prompt, query, sources, confidence)
         top = units[0]
         found = extract(top, query, window)
+        body, truncated, other = found.text, found.truncated, None
+        if also is not None:
+            second = extract(also, query, None, MAX_OTHER_PART_CHARS)
+            body = f"{body}\n\n{also.section}:\n{second.text}"
+            truncated = truncated or second.truncated
+            other = Source(doc=also.doc, section=also.section, title=also.title, score=0.0)
         return Answer(
-            body=found.text,
-            truncated=found.truncated,
+            body=body,
+            truncated=truncated,
             body_language=unit_language(top),
             sources=sources,
             confidence=confidence,
             handoff=False,
             language=query.language,
+            also=other,
         )
 
     def _generated(self, text: str, prompt: Prompt, query: Query, sources: list[Source], confidence: float) -> Answer:

@@ -57,8 +57,8 @@ from crm_core.retrieval.screening import (
     personal_data_message,
     screen_document,
 )
-from crm_core.retrieval.signals import QuestionSignals, is_faq_entry, unit_language
-from crm_core.textnorm import fold
+from crm_core.retrieval.signals import QuestionSignals, is_faq_entry, states_kind, unit_language
+from crm_core.textnorm import fold, fold_tokens
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -66,6 +66,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_SOURCES = 5
+# How deep in the ranking the section answering a two-part question's other part is looked for.
+OTHER_PART_AMONG = 8
 # Bump when loading/chunking/views change, so every file is re-indexed once with the new layout.
 # 5: invisible characters are dropped at load, and every file is screened again (`screening`).
 INDEX_VERSION = "5"
@@ -425,7 +427,8 @@ class KnowledgeBase:
             why: HandoffReason = "out_of_scope" if confidence < self.params.out_of_scope_below else "low_confidence"
             return self._answerer.decline(why, query.language, sources, confidence)
         top = [corpus.units[c.key] for c in ranked[:3]]
-        return self._answerer.answer(query, top, ranked[0].window, sources, confidence)
+        also = other_part(query, [corpus.units[c.key] for c in ranked[:OTHER_PART_AMONG]])
+        return self._answerer.answer(query, top, ranked[0].window, sources, confidence, also=also)
 
     def prepare(self, question: str, *, language: Language | None = None) -> Query:
         """Normalise a question (abbreviations, accents, glossary) against the current corpus."""
@@ -782,6 +785,33 @@ class KnowledgeBase:
             if len(sources) == MAX_SOURCES:
                 break
         return sources
+
+
+def other_part(query: Query, ranked: list[Unit]) -> Unit | None:
+    """The section that answers what the best one does not, for a question asking two kinds of value.
+
+    "giao ra Đà Nẵng mấy ngày, có tính phí không" asks a duration and a price; the delivery times answer the first
+    and state no amount. The section that states the missing kind, in the same language, whose heading names the
+    most of the question's words (the fees table, not the rescheduling rules that mention a fee), best ranked first
+    among equals. None when the question asks one kind, or the best section states them all.
+    """
+    signals = QuestionSignals.of(query)
+    if len(signals.kinds) < 2 or not ranked:
+        return None
+    top = ranked[0]
+    missing = {kind for kind in signals.kinds if not states_kind(kind, top.text)}
+    if not missing or missing == signals.kinds:
+        return None
+    language = unit_language(top)
+    fitting = [
+        (len(signals.topic & set(fold_tokens(unit.section))), -rank, unit)
+        for rank, unit in enumerate(ranked[1:], start=1)
+        if unit_language(unit) == language
+        and unit.section != top.section
+        and any(states_kind(kind, unit.text) for kind in missing)
+    ]
+    named = [entry for entry in fitting if entry[0] > 0]
+    return max(named, key=lambda entry: entry[:2])[2] if named else None
 
 
 def _language_means(vectors: DenseVectors | None, languages: dict[tuple[str, int], Language]) -> dict[Language, Any]:

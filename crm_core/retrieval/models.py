@@ -42,6 +42,9 @@ class Answer(BaseModel):
     language: Language = "vi"
     # Which prompt template wrote `body` ("faq_answer@1"); None when it is extracted from the knowledge.
     prompt: str | None = None
+    # The section that answers the question's other part, extracted after the first in `body` ("mấy ngày, có tính
+    # phí không": the delivery times, then the fees); None when one section answers it all.
+    also: Source | None = None
 
     def to_contract(self, phrased: str) -> dict[str, Any]:
         """Return exactly the `kb ask --json` document, with `phrased` (the reply as the customer reads it)."""

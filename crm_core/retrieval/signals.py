@@ -96,6 +96,11 @@ def states_type(kind: str, text: str) -> bool:
     return any(name == kind and states.search(text) for name, _, states in _answer_types())
 
 
+def states_kind(kind: str, text: str) -> bool:
+    """Tell whether a text states a value of `kind`, "price" (an amount) included."""
+    return states_amount(text) if kind == "price" else states_type(kind, text)
+
+
 def codes(text: str) -> frozenset[str]:
     """Return the product or error codes a text names, folded, by their part holding digits ("AP-C300" -> "c300")."""
     out = set()
@@ -319,6 +324,7 @@ __all__ = [
     "numbers",
     "ranges",
     "states_amount",
+    "states_kind",
     "states_type",
     "unit_language",
 ]

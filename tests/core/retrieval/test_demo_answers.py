@@ -55,6 +55,26 @@ def test_a_vietnamese_question_is_answered_from_the_vietnamese_document(demo_kb:
     assert answer.body_language == "vi"
 
 
+@pytest.mark.parametrize(
+    "question", ["ship ra Đà Nẵng bn ngày, có tính phí ko", "giao hàng ra Đà Nẵng mất mấy ngày, có tính phí không?"]
+)
+def test_a_question_asking_how_long_and_how_much_gets_both_parts(demo_kb: KnowledgeBase, question: str) -> None:
+    answer = demo_kb.ask(question)
+
+    assert answer.also is not None
+    assert {(answer.sources[0].doc, answer.sources[0].section), (answer.also.doc, answer.also.section)} == {
+        DELIVERY_TIME,
+        DELIVERY_FEE,
+    }
+    times, fees = (answer.body or "").split(f"\n\n{answer.also.section}:\n")
+    assert "ngày" in times
+    assert "Tỉnh xa" in fees
+
+
+def test_a_question_asking_one_thing_gets_one_section(demo_kb: KnowledgeBase) -> None:
+    assert demo_kb.ask("ship ra Hà Nội bao lâu").also is None
+
+
 def test_a_quantity_brings_its_own_discount_row_first(demo_kb: KnowledgeBase) -> None:
     body = demo_kb.ask("mua 50 bộ bàn ghế có chiết khấu không?").body or ""
     assert body.splitlines()[0] == "50-99 bộ: 5%"
