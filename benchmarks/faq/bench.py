@@ -616,8 +616,8 @@ def latency_worker(home: Path, qfile: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------- main
 
 
-def run(*, write_params: bool = False, keep_fusion: bool = False) -> dict[str, object]:
-    """Run every FAQ benchmark and return its figures."""
+def run(*, write_params: bool = False, keep_fusion: bool = False, shipped_only: bool = False) -> dict[str, object]:
+    """Run every FAQ benchmark and return its figures (`shipped_only`: with the shipped parameters, no re-fit)."""
     started = time.perf_counter()
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="chatcrm-faq-bench-") as tmp:
@@ -628,7 +628,7 @@ def run(*, write_params: bool = False, keep_fusion: bool = False) -> dict[str, o
         sets = [(sf_kb, [c for c in sf_cases if c.group < 25]), (bk_kb, bk_dev)]
         if demo is not None:
             sets.append((demo[0], [c for c in demo[1] if c.split == "dev" and c.answerable]))
-        shipped = fit_shipped(sets, demo, keep_fusion=keep_fusion)
+        shipped = sf_kb.params if shipped_only else fit_shipped(sets, demo, keep_fusion=keep_fusion)
         results["shipped_params"] = shipped.model_dump()
         results["stackfaq"] = report_stackfaq(sf_kb, sf_cases, shipped)
         results["banking77"] = report_banking77(bk_kb, bk_dev, bk_test, shipped)
@@ -684,7 +684,8 @@ def main(argv: list[str]) -> None:
         sys.stdout.write(json.dumps(latency_worker(Path(argv[1]), Path(argv[2]))) + "\n")
         return
     results = (run_demo_dev() if "--demo-dev" in argv
-               else run(write_params="--write-params" in argv, keep_fusion="--keep-fusion" in argv))
+               else run(write_params="--write-params" in argv, keep_fusion="--keep-fusion" in argv,
+                        shipped_only="--shipped" in argv))
     sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
 
 
