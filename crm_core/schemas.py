@@ -518,6 +518,8 @@ class ErasureResult(BaseModel):
     interactions: list[int]
     messages: int
     questions: int
+    # Other people's records whose free text named the customer, rewritten without it: ids by table.
+    rewritten: dict[str, list[int]] = {}
 
 
 class AuditEntryOut(BaseModel):

@@ -13,9 +13,9 @@ from bot.core.router import HandlerResult, Router
 from bot.handlers import deal_actions
 from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_label, totals, words_of
 from bot.texts import Texts
+from crm_core.markers import ERASED
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
 from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut
-from crm_core.services.directory import ERASED
 from crm_core.understanding.products import title_product
 
 __all__ = ["reminder_reply", "router"]
@@ -59,7 +59,7 @@ async def _deals_page(ctx: Ctx, *, page: int, owner_id: int | None, edit: bool) 
     if not deals:
         lines.append(ctx.t("deal.none"))
     lines += _stage_blocks(ctx, shown, deals)
-    rows = [[Button(fmt.clip(f"#{d.id} {d.title}", 40), pack("deal", "open", d.id))] for d in shown]
+    rows = [[Button(fmt.clip(f"#{d.id} {ctx.t.words(d.title)}", 40), pack("deal", "open", d.id))] for d in shown]
     nav = []
     filter_arg = owner_id or 0
     if page > 1:
@@ -119,7 +119,7 @@ def _deal_label(ctx: Ctx, deal: DealOut | DealSummary) -> str:
     """A deal on a button: its title and stage, or a colleague's as its id, company and owner."""
     if isinstance(deal, DealSummary):
         return ctx.t("deal.summary_line", id=deal.id, company=deal.company or "—", owner=deal.owner or "—")
-    return f"#{deal.id} {deal.title} · {deal.stage.name(ctx.lang)}"
+    return f"#{deal.id} {ctx.t.words(deal.title)} · {deal.stage.name(ctx.lang)}"
 
 
 async def deal_card(ctx: Ctx, deal_id: int, *, edit: bool = False, note: str | None = None) -> Reply:
@@ -253,7 +253,7 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     lines += [t("customer.task_line", title=task.title + _whose(ctx, task),
                 due=due_text(task.due_at, t, ctx.now, ctx.settings)) for task in view.open_tasks[:8]
               ] or [t("customer.none")]
-    rows = [[Button(fmt.clip(f"💼 #{d.id} {d.title}", 40), pack("deal", "open", d.id))]
+    rows = [[Button(fmt.clip(f"💼 #{d.id} {t.words(d.title)}", 40), pack("deal", "open", d.id))]
             for d in view.deals if isinstance(d, DealOut) and d.status == "open"]
     return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
 

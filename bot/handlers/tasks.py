@@ -82,7 +82,8 @@ async def _tasks_page(ctx: Ctx, owner: UserOut, *, page: int, edit: bool) -> Rep
         lines.append(ctx.t("task.later", count=len(after)))
     if len(lines) == 1:
         lines.append(ctx.t("task.none"))
-    rows = [[Button(fmt.clip(f"#{task.id} {task.title}", BUTTON_CHARS), pack("task", "open", task.id, page, owner.id))]
+    rows = [[Button(fmt.clip(f"#{task.id} {ctx.t.words(task.title)}", BUTTON_CHARS),
+                    pack("task", "open", task.id, page, owner.id))]
             for _key, task in shown]
     nav = []
     if page > 1:

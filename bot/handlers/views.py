@@ -11,7 +11,6 @@ from bot.core.messages import Button, Keyboard, Reply
 from bot.texts import Texts
 from crm_core.config import Settings
 from crm_core.schemas import DealOut, TaskOut, UserOut
-from crm_core.services.directory import ERASED
 from crm_core.textnorm import fold
 
 
@@ -23,8 +22,8 @@ def due_text(due_at: datetime | None, t: Texts, now: datetime, settings: Setting
 
 
 def words_of(text: str, t: Texts) -> str:
-    """A record's words as shown: an erased customer's (a marker in no language) worded in the reader's."""
-    return t("privacy.erased_text") if text == ERASED else text
+    """A record's words as shown: what an erasure took out (a marker in no language) worded in the reader's."""
+    return t.words(text)
 
 
 def about(task: TaskOut) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 from babel import Locale
 
+from crm_core.markers import ERASED
+
 LANGUAGES = ("vi", "en")
 # The value whose number picks a plural form, the first of these present.
 PLURAL_BY = ("count", "days", "total")
@@ -46,7 +48,19 @@ class Texts:
             self._template("vi", key, values)
         if template is None:
             raise KeyError(f"no text {key!r}")
-        return template.format(**values) if values else template
+        if not values:
+            return template
+        return template.format(**{name: self.words(v) if isinstance(v, str) else v for name, v in values.items()})
+
+    def words(self, text: str) -> str:
+        """A stored text as read here: what an erasure took out of it (the `ERASED` marker, in no language) worded in
+        this language, privacy.erased_text for a whole text, privacy.erased_inline for a part of one. Every value a
+        text is filled with is read so, so a record's words never show the marker."""
+        if ERASED not in text:
+            return text
+        if text.strip() == ERASED:
+            return self("privacy.erased_text")
+        return text.replace(ERASED, self("privacy.erased_inline"))
 
     @staticmethod
     def _template(language: str, key: str, values: dict[str, object]) -> str | None:

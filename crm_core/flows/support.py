@@ -39,6 +39,7 @@ from crm_core.flows.notices import (
     staff_recipient,
 )
 from crm_core.hours import WorkingHours
+from crm_core.models import Interaction
 from crm_core.policy import can_answer_ticket, hears_erasure_requests, hears_escalations
 from crm_core.ports import HistoryPort, Ports
 from crm_core.schemas import (
@@ -621,9 +622,11 @@ class SupportFlow:
         if approve:  # once committed, no old copy of what it erased stays in the database files
             purge_after_commit(self.services.session)
         history = self.ports.history
-        if result.interactions and history is not None:
+        # Hers go; others' that named her go too, their old words with them, and are indexed again as they read now.
+        removed = [*result.interactions, *result.rewritten.get(Interaction.__tablename__, [])]
+        if removed and history is not None:
             try:  # noted now, with the erasure; the index is rebuilt without them once it has committed
-                await asyncio.to_thread(history.record_removal, result.interactions)
+                await asyncio.to_thread(history.record_removal, removed)
             except Exception:  # the rows are erased already; /ask never shows erased rows
                 log.warning("could not record the erased interactions to remove from the history index",
                             exc_info=True)

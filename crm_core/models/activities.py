@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_core.models.base import Base, UtcDateTime
+from crm_core.models.base import FREE_TEXT, Base, UtcDateTime
 from crm_core.models.people import SOURCE_LENGTH, Company, Contact, User
 from crm_core.models.sales import Deal
 
@@ -27,7 +27,7 @@ class Interaction(Base):
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    summary: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, info={FREE_TEXT: True})
     # chat, bot, customer, support, import (the demo) or "import:<file name>".
     source: Mapped[str] = mapped_column(String(SOURCE_LENGTH), default="chat")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -43,7 +43,7 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300), info={FREE_TEXT: True})
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"))
@@ -74,4 +74,4 @@ class LogDraft(Base):
     saved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # When the owner was reminded of this draft left unsaved (once; see LogService.claim_reminders).
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, info={FREE_TEXT: True})

@@ -18,6 +18,13 @@ NAMING_CONVENTION = {
 }
 
 
+# The `info` key of a column holding free text people wrote (a note, a title, a reason, a message): someone other
+# than the record's subject may be named there. An approved erasure takes the erased customer's full name, phone
+# and e-mail out of every such column of every table (crm_core.services.privacy); mark a new one `info={FREE_TEXT:
+# True}`.
+FREE_TEXT = "free_text"
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Store aware datetimes in UTC; SQLite forgets the zone, so put it back on read."""
 

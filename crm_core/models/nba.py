@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_core.models.base import Base, UtcDateTime
+from crm_core.models.base import FREE_TEXT, Base, UtcDateTime
 
 NBA_OUTCOMES = ("shown", "done", "snoozed")
 
@@ -33,7 +33,7 @@ class NbaOutcome(Base):
     state: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    note: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(300), info={FREE_TEXT: True})
 
 
 class CustomerTier(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_core.models.base import Base, UtcDateTime
+from crm_core.models.base import FREE_TEXT, Base, UtcDateTime
 from crm_core.models.people import SOURCE_LENGTH, Company, Contact, User
 
 
@@ -66,7 +66,7 @@ class Deal(Base):
     __tablename__ = "deals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), info={FREE_TEXT: True})  # and its title_folded
     title_folded: Mapped[str] = mapped_column(String(200), index=True)
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
@@ -82,7 +82,7 @@ class Deal(Base):
     stage_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Why a lost deal was lost: a key of crm_core/pipelines/data/lost_reasons.json, or the salesperson's words.
-    lost_reason: Mapped[str | None] = mapped_column(String(200))
+    lost_reason: Mapped[str | None] = mapped_column(String(200), info={FREE_TEXT: True})
     source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
 
     stage: Mapped[Stage] = relationship()
@@ -102,4 +102,4 @@ class DealStageChange(Base):
     to_stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    reason: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(String(200), info={FREE_TEXT: True})

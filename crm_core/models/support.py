@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_core.models.base import Base, UtcDateTime
+from crm_core.models.base import FREE_TEXT, Base, UtcDateTime
 from crm_core.models.people import Contact, User
 
 TICKET_STATUSES = ("open", "closed")
@@ -21,8 +21,8 @@ class CustomerQuestion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
-    question: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(Text, info={FREE_TEXT: True})
+    answer: Mapped[str] = mapped_column(Text, info={FREE_TEXT: True})
     source_doc: Mapped[str | None] = mapped_column(String(300))
     source_section: Mapped[str | None] = mapped_column(String(300))
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
@@ -71,7 +71,7 @@ class TicketMessage(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, info={FREE_TEXT: True})
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import Conflict, NotFound
+from crm_core.markers import ERASED
 from crm_core.models import Company, Contact, User
 from crm_core.policy import DealVisibility, Person, sees_deal_record
 from crm_core.repositories.people import DirectoryRepository
@@ -39,10 +40,6 @@ from crm_core.services.search import (
 )
 from crm_core.textnorm import clean_name, fold, fold_tokens
 from crm_core.understanding import KnownNames
-
-# What an erased customer's words (interactions, ticket messages, questions) become: a marker in no language,
-# never shown as is; the chat words it in the reader's language (bot/texts: privacy.erased_text).
-ERASED = "[erased]"
 
 LOOKALIKE_SCORE = 85.0
 # The typo-forgiving search: rapidfuzz's first pass over every name keeps the likely ones, the ranking checks them.

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import Table, delete, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_core.errors import Conflict, Forbidden, NotFound
+from crm_core.markers import ERASED
 from crm_core.models import (
     AuditEntry,
     ChatPreference,
@@ -37,6 +38,7 @@ from crm_core.models import (
     Ticket,
     TicketMessage,
 )
+from crm_core.models.base import FREE_TEXT, Base
 from crm_core.pipelines.reasons import CUSTOMER_ERASED
 from crm_core.policy import can_decide_erasure
 from crm_core.repositories.channels import IdentityRepository
@@ -44,7 +46,7 @@ from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRe
 from crm_core.services.audit import AuditService
 from crm_core.services.closing import DealClosingService
 from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
-from crm_core.services.directory import ERASED, contacts_reached_at
+from crm_core.services.directory import contacts_reached_at
 from crm_core.textnorm import fold
 from crm_core.understanding import vocabulary
 
@@ -60,6 +62,10 @@ DISTINCT_QUOTE_CHARS = 24
 MIN_QUOTE_CHARS = 6
 # Messages delivered or given up: nothing is waiting for them, so the erasure deletes them.
 SETTLED = ("sent", "unreachable", "parked")
+# In someone else's record, only a name of at least this many words (honorifics aside) is taken for the customer.
+# A bare given name ("Ngọc", "Minh", "chị Hoa") is never scrubbed there: it names too many other people, and a
+# colleague's note about another Ngọc would lose its meaning for good. Her phone and e-mail are scrubbed always.
+MIN_NAME_WORDS = 2
 
 
 class PrivacyService:
@@ -139,11 +145,14 @@ class PrivacyService:
             also = [other.id for other in same]
             # A fuller name first: erased after a shorter one, what that one's traces left ("Nguyễn Thị ...") stays.
             for person in sorted([contact, *same], key=lambda c: (-len(c.name.split()), c.id)):
-                result = await self._erase(person, result, erased_name(person.id), admin=admin)
+                result = await self._erase(person, result, erased_name(person.id), admin=admin,
+                                           erasing={contact.id, *also})
         details: dict[str, Any] = {"request": request.id, "interactions": len(result.interactions),
                                    "messages": result.messages, "questions": result.questions}
         if also:
             details["contacts"] = also
+        if result.rewritten:  # other people's records that named them: which ones, never what they said
+            details["rewritten"] = result.rewritten
         await self._audit.record(actor=admin.name, actor_id=admin.id, action=f"privacy.{request.status}",
                                  entity="contact", entity_id=request.contact_id, details=details)
         return result
@@ -162,7 +171,7 @@ class PrivacyService:
                 if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
 
     async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str, *,
-                     admin: UserOut) -> ErasureResult:
+                     admin: UserOut, erasing: set[int]) -> ErasureResult:
         """Erase the contact and every trace that identifies them, in every table (see `Traces`).
 
         Their open deals are closed lost (`CUSTOMER_ERASED`) by the approving admin, as any close is: a stage
@@ -213,14 +222,66 @@ class PrivacyService:
                 task.done_at = self._now
         await self._forget_chats(chats, traces)
         await self._scrub_elsewhere(traces)
+        rewritten = await self._scrub_free_text(contact, traces, erasing=erasing)
         contact.name, contact.name_folded = erased_name, fold(erased_name)
         contact.phone = contact.email = contact.title = None
         contact.erased_at = self._now
         await IdentityRepository(self._session).forget_contact(contact.id)  # they are a stranger if they write again
         return result.model_copy(update={
+            "rewritten": {table: sorted({*result.rewritten.get(table, []), *ids})
+                          for table, ids in {**result.rewritten, **rewritten}.items()},
             "interactions": [*result.interactions, *interaction_ids],
             "messages": result.messages + (getattr(messages, "rowcount", 0) or 0),
             "questions": result.questions + (getattr(questions, "rowcount", 0) or 0)})
+
+    async def _scrub_free_text(self, contact: Contact, traces: Traces, *, erasing: set[int]) -> dict[str, list[int]]:
+        """Take the customer's full name, phone and e-mail out of the free text of every table; return, per table,
+        the ids of the records changed.
+
+        Free text is every column marked `FREE_TEXT` (a note or call logged on a colleague's customer, a task or
+        deal title, a lost reason, another customer's question or ticket, a dialog in progress): each exact
+        occurrence becomes the `ERASED` marker, which the chat and the export word in the reader's language. A
+        record of someone who bears the same full name (a namesake, not being erased) keeps the name, which is
+        theirs there; her phone and e-mail go all the same. Changed with bulk statements: the audit trail of
+        those records is not blanked (they are not hers); the erasure's own entry lists them.
+        """
+        namesakes = await self._namesakes(contact, erasing=erasing)
+        rewritten: dict[str, list[int]] = {}
+        for mapper in Base.registry.mappers:
+            table = mapper.persist_selectable
+            if not isinstance(table, Table):
+                continue
+            texts = [c for c in table.columns if c.info.get(FREE_TEXT)]
+            if not texts:
+                continue
+            key, owner = mapper.primary_key[0], table.columns.get("contact_id")
+            query = select(key, owner if owner is not None else literal(None), *texts)
+            for row_id, contact_id, *values in (await self._session.execute(query)).all():
+                names = contact_id not in namesakes
+                changes: dict[str, Any] = {}
+                for column, value in zip(texts, values, strict=True):
+                    if value is None:
+                        continue
+                    redacted = traces.redact_json(value, names=names)
+                    if redacted != value:
+                        changes[mapper.get_property_by_column(column).key] = redacted
+                        folded = table.columns.get(f"{column.name}_folded")
+                        if folded is not None and isinstance(redacted, str):
+                            changes[mapper.get_property_by_column(folded).key] = fold(redacted)
+                if changes:
+                    await self._session.execute(update(mapper.class_).where(key == row_id).values(**changes))
+                    rewritten.setdefault(table.name, []).append(row_id)
+        return rewritten
+
+    async def _namesakes(self, contact: Contact, *, erasing: set[int]) -> set[int]:
+        """The other contacts, not erased nor being erased, whose full name is the customer's."""
+        words = _full_name(contact.name)
+        if len(words) < MIN_NAME_WORDS:
+            return set()
+        rows = await self._session.execute(select(Contact.id, Contact.name).where(
+            Contact.erased_at.is_(None), Contact.id.not_in([contact.id, *erasing]),
+            Contact.name_folded.contains(words[-1], autoescape=True)))
+        return {row_id for row_id, name in rows.all() if _full_name(name) == words}
 
     async def _typed_by(self, contact_id: int, ticket_ids: list[int]) -> list[str]:
         """What the customer wrote: their questions, their ticket messages, their interactions' summaries."""
@@ -296,6 +357,9 @@ class Traces:
     too. A short one-word name counts elsewhere only written as a proper noun. The name becomes the erased
     placeholder; the phone (any grouping of its digits), the e-mail and the chat ids become "***"; in their
     own records a line quoting what they typed becomes the placeholder.
+
+    In the free text of other people's records (`redact`), only the full name (`MIN_NAME_WORDS` words or more), the
+    phone and the e-mail count, and each becomes the `ERASED` marker.
     """
 
     names: tuple[tuple[re.Pattern[str], bool], ...]
@@ -304,6 +368,8 @@ class Traces:
     typed: tuple[str, ...]
     refs: frozenset[str]
     erased_name: str
+    full_name: tuple[tuple[re.Pattern[str], bool], ...] = ()
+    reach: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, *, name: str, phone: str | None, email: str | None, chat_ids: list[str], erased_name: str,
@@ -313,18 +379,18 @@ class Traces:
                 if j == len(words) or j - i >= 3}
         names = {words, *runs} if words else set()
         own = names | ({words[-1:]} if words else set())
-        others = [re.escape(email)] if email else []
+        reach = [re.escape(email)] if email else []
         digits = "".join(ch for ch in phone or "" if ch.isdigit())
-        if digits:
+        if digits:  # the same digits however written: 0912 345 678, 0912.345.678, +84912345678, +84 912 345 678
             national = digits[2:] if digits.startswith("84") else digits.lstrip("0")
-            others.append(r"(?:\+?84|0)?[\s.\-]?" + r"[\s.\-]?".join(national))
-        others += [re.escape(chat) for chat in chat_ids if chat]
+            reach.append(r"(?:\+?84|0)?[\s.\-]?" + r"[\s.\-]?".join(national))
+        others = reach + [re.escape(chat) for chat in chat_ids if chat]
         quotes = {_quote(text) for text in typed}
-        return cls(names=_longest_first(names), own_names=_longest_first(own),
-                   others=re.compile(r"(?<![\w@.])(?:" + "|".join(others) + r")(?![\w@])", re.IGNORECASE)
-                   if others else None,
+        full = _full_name(name)
+        return cls(names=_longest_first(names), own_names=_longest_first(own), others=_whole(others),
                    typed=tuple(sorted((q for q in quotes if len(q) >= MIN_QUOTE_CHARS), key=len, reverse=True)),
-                   refs=frozenset(refs), erased_name=erased_name)
+                   refs=frozenset(refs), erased_name=erased_name,
+                   full_name=_longest_first({full}) if len(full) >= MIN_NAME_WORDS else (), reach=_whole(reach))
 
     def found_in(self, text: str) -> bool:
         """Tell whether `text` mentions the customer."""
@@ -351,24 +417,24 @@ class Traces:
         return text
 
     def _scrub_names(self, text: str, *, own: bool) -> str:
-        names = self.own_names if own else self.names
-        if not names:
-            return text
-        composed = unicodedata.normalize("NFC", text)
-        folded, origin = _fold_chars(composed)
-        spans: list[tuple[int, int]] = []
-        for pattern, short in names:
-            for match in pattern.finditer(folded):
-                start, end = origin[match.start()], origin[match.end() - 1] + 1
-                if short and not own and not composed[start].isupper():
-                    continue
-                if not any(s < end and start < e for s, e in spans):
-                    spans.append((start, end))
-        if not spans:
-            return text
-        for start, end in sorted(spans, reverse=True):
-            composed = composed[:start] + self.erased_name + composed[end:]
-        return composed
+        return _replace_names(text, self.own_names if own else self.names, self.erased_name, proper_only=not own)
+
+    def redact(self, text: str, *, names: bool = True) -> str:
+        """Return the free text of someone else's record with the customer's full name (accents and case aside,
+        whole words; not with `names` False), phone and e-mail each replaced by the `ERASED` marker."""
+        if names:
+            text = _replace_names(text, self.full_name, ERASED, proper_only=False)
+        return self.reach.sub(ERASED, text) if self.reach is not None else text
+
+    def redact_json(self, value: Any, *, names: bool = True) -> Any:
+        """Return a text or JSON value with every string (keys too) redacted (`redact`)."""
+        if isinstance(value, str):
+            return self.redact(value, names=names)
+        if isinstance(value, list):
+            return [self.redact_json(v, names=names) for v in value]
+        if isinstance(value, dict):
+            return {self.redact(str(k), names=names): self.redact_json(v, names=names) for k, v in value.items()}
+        return value
 
     def scrub_json(self, value: Any, *, own: bool = False) -> Any:
         """Return a JSON value with every string (keys too) scrubbed."""
@@ -379,6 +445,45 @@ class Traces:
         if isinstance(value, dict):
             return {self.scrub(str(k), own=own): self.scrub_json(v, own=own) for k, v in value.items()}
         return value
+
+
+def _replace_names(text: str, names: tuple[tuple[re.Pattern[str], bool], ...], replacement: str, *,
+                   proper_only: bool) -> str:
+    """Replace each match of the folded-name patterns in `text` (longest first, never overlapping) by `replacement`;
+    with `proper_only`, a short one-word name only where written as a proper noun (capitalised)."""
+    if not names:
+        return text
+    composed = unicodedata.normalize("NFC", text)
+    folded, origin = _fold_chars(composed)
+    spans: list[tuple[int, int]] = []
+    for pattern, short in names:
+        for match in pattern.finditer(folded):
+            start, end = origin[match.start()], origin[match.end() - 1] + 1
+            if short and proper_only and not composed[start].isupper():
+                continue
+            if not any(s < end and start < e for s, e in spans):
+                spans.append((start, end))
+    if not spans:
+        return text
+    for start, end in sorted(spans, reverse=True):
+        composed = composed[:start] + replacement + composed[end:]
+    return composed
+
+
+def _whole(alternatives: list[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern of the alternatives, each matched only as a whole (no word or address around)."""
+    if not alternatives:
+        return None
+    return re.compile(r"(?<![\w@.])(?:" + "|".join(alternatives) + r")(?![\w@])", re.IGNORECASE)
+
+
+def _full_name(name: str) -> tuple[str, ...]:
+    """A name's folded words, honorifics before it aside ("Chị Nguyễn Thị Bích Ngọc" -> nguyen thi bich ngoc)."""
+    words = _fold_chars(unicodedata.normalize("NFC", name))[0].split()
+    honorifics = vocabulary.words("honorifics_before_name")
+    while words and words[0] in honorifics:
+        words = words[1:]
+    return tuple(words)
 
 
 def _fold_chars(text: str) -> tuple[str, list[int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core.callbacks import pack
 from bot.core.engine import Engine
 from bot.texts import Texts
-from crm_core.models import AuditEntry, Company, Contact, Deal, DealStageChange, Stage, Task, Ticket, User
-from crm_core.models.base import Base
+from crm_core.markers import ERASED
+from crm_core.models import (
+    AuditEntry,
+    Company,
+    Contact,
+    Deal,
+    DealStageChange,
+    Interaction,
+    Stage,
+    Task,
+    Ticket,
+    User,
+)
+from crm_core.models.base import FREE_TEXT, Base
 from crm_core.pipelines.reasons import CUSTOMER_ERASED
-from crm_core.services.directory import ERASED
 from crm_core.textnorm import fold
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
@@ -452,3 +464,122 @@ async def test_an_erased_customers_record_reads_in_the_readers_language_and_says
     await lan.tap(pack("cust", "person", contact_id))
     assert EN("privacy.erased_text") in lan.text
     assert ERASED not in lan.text
+
+
+# --- someone else's records that name her ---------------------------------------------------------------------------
+
+HUNG = "Trần Văn Hùng"  # another customer of Lan's, whom Ngọc introduced
+# Every text column that is not free text marked FREE_TEXT, and why the erasure need not read it as such.
+NOT_FREE_TEXT = {
+    "audit_log.details": "scrubbed on its own rules (Traces.scrub_json)",
+    "audit_log.before": "scrubbed on its own rules (Traces.scrub_json)",
+    "audit_log.after": "scrubbed on its own rules (Traces.scrub_json)",
+    "log_drafts.raw_text": "scrubbed on its own rules (Traces.scrub)",
+    "log_drafts.fields": "scrubbed on its own rules (Traces.scrub_json)",
+    "outbox.payload": "deleted when it is about her, scrubbed otherwise (Traces)",
+    "inbox.payload": "deleted when it names her",
+    "prompt_versions.template": "an admin's prompt, no customer's words",
+    "win_rate_snapshots.counts": "numbers",
+}
+
+
+async def _lans_records_of_hung_naming_her(open_services: OpenServices) -> int:
+    """What Lan logged on Hùng: a note, a call, a task and a deal, each naming Ngọc as staff write her."""
+    async with open_services() as services:
+        now = services.now
+        lan_id = await services.session.scalar(select(User.id).where(User.name == "Lan"))
+        hung = await services.directory.create_contact(HUNG, company_id=None, owner_id=lan_id, phone="0987000111")
+        stage = (await services.pipelines.default_stages())[0]
+        deal_title = f"10 ghế AP-C300 — {NAME} giới thiệu"
+        services.session.add_all([
+            Interaction(kind="note", contact_id=hung.id, owner_id=lan_id, occurred_at=now, created_at=now,
+                        summary=f"Anh Hùng do chị {fold(NAME)} giới thiệu, sđt chị ấy 0912 345 678, email "
+                                f"{EMAIL.upper()}. Chị Ngọc hẹn thứ 6 qua xem mẫu."),
+            Interaction(kind="call", contact_id=hung.id, owner_id=lan_id, occurred_at=now, created_at=now,
+                        summary=f"Gọi anh Hùng: muốn 10 ghế như đơn của {NAME.upper()} (+84912345678)"),
+            Task(title=f"Gửi báo giá cho {NAME} qua {EMAIL}", contact_id=hung.id, owner_id=lan_id,
+                 due_at=now + timedelta(days=1), created_at=now),
+            Deal(title=deal_title, title_folded=fold(deal_title), contact_id=hung.id, owner_id=lan_id,
+                 stage_id=stage.id, status="open", created_at=now, updated_at=now, stage_changed_at=now)])
+        return hung.id
+
+
+async def test_her_phone_email_and_full_name_leave_other_peoples_records_and_a_bare_given_name_stays(
+        customer: ChatDriver, lan: ChatDriver, quang: ChatDriver, thao: ChatDriver, open_services: OpenServices,
+        sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NAME)
+    await customer.say(None, shared_phone=PHONE, display_name=NAME)
+    async with UnitOfWork(sessionmaker) as uow:  # staff wrote down her e-mail
+        await uow.session.execute(update(Contact).where(Contact.phone.is_not(None)).values(email=EMAIL))
+    hung_id = await _lans_records_of_hung_naming_her(open_services)
+    await quang.say("/ask anh Hùng muốn gì?")  # Hùng's conversation is indexed for staff search
+    assert _traces_in_vectors(tmp_path / "history-home") != []
+
+    await customer.say("/privacy", display_name=NAME)
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    assert await _traces_in_tables(sessionmaker) == []
+    assert _traces_in_vectors(tmp_path / "history-home") == []
+    async with sessionmaker() as session:
+        hung = await session.get(Contact, hung_id)
+        notes = list(await session.scalars(select(Interaction.summary).where(Interaction.contact_id == hung_id)
+                                           .order_by(Interaction.id)))
+        task = (await session.scalars(select(Task).where(Task.contact_id == hung_id))).one()
+        deal = (await session.scalars(select(Deal).where(Deal.contact_id == hung_id))).one()
+        approved = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.approved"))).one()
+    assert hung is not None
+    assert (hung.name, hung.phone, hung.erased_at) == (HUNG, "0987000111", None)
+    assert notes == [f"Anh Hùng do chị {ERASED} giới thiệu, sđt chị ấy {ERASED}, email {ERASED}. "
+                     "Chị Ngọc hẹn thứ 6 qua xem mẫu.",  # a bare given name is someone else's as often as hers
+                     f"Gọi anh Hùng: muốn 10 ghế như đơn của {ERASED} ({ERASED})"]
+    assert task.title == f"Gửi báo giá cho {ERASED} qua {ERASED}"
+    assert (deal.title, deal.title_folded) == (f"10 ghế AP-C300 — {ERASED} giới thiệu",
+                                                fold(f"10 ghế AP-C300 — {ERASED} giới thiệu"))
+    assert deal.status == "open"  # Hùng's deal, not hers
+    assert {table: len(ids) for table, ids in approved.details["rewritten"].items()} == {
+        "interactions": 2, "tasks": 1, "deals": 1}
+
+    await lan.tap(pack("cust", "person", hung_id))  # read in the reader's language, never as the marker
+    assert f"chị {VI('privacy.erased_inline')} giới thiệu" in lan.text
+    assert ERASED not in lan.text
+    await lan.say("/tasks")
+    assert f"Gửi báo giá cho {VI('privacy.erased_inline')}" in lan.text
+    assert ERASED not in lan.text + "".join(b.label for b in lan.buttons)
+    await lan.say("/lang en")
+    await lan.say("/deals")
+    assert f"10 ghế AP-C300 — {EN('privacy.erased_inline')} giới thiệu" in lan.text
+    assert ERASED not in lan.text + "".join(b.label for b in lan.buttons)
+
+
+async def test_a_namesake_keeps_her_name_in_her_own_records_while_the_erased_customers_number_leaves_them(
+        customer: ChatDriver, thao: ChatDriver, open_services: OpenServices,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NAME)
+    await customer.say(None, shared_phone=PHONE, display_name=NAME)
+    async with open_services() as services:  # another Nguyễn Thị Bích Ngọc, on another number: someone else
+        other = await services.directory.create_contact(NAME, company_id=None, owner_id=None, phone="0909888777")
+        now = services.now
+        services.session.add(Interaction(kind="call", contact_id=other.id, occurred_at=now, created_at=now,
+                                         summary=f"Chị {NAME} muốn 4 ghế; người giới thiệu: {PHONE}"))
+        other_id = other.id
+
+    await customer.say("/privacy", display_name=NAME)
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    async with sessionmaker() as session:
+        other_now = await session.get(Contact, other_id)
+        notes = list(await session.scalars(select(Interaction.summary).where(Interaction.contact_id == other_id)))
+    assert other_now is not None
+    assert (other_now.name, other_now.erased_at) == (NAME, None)
+    assert notes == [f"Chị {NAME} muốn 4 ghế; người giới thiệu: {ERASED}"]
+
+
+def test_every_text_column_of_every_table_is_free_text_the_erasure_reads_or_says_why_not() -> None:
+    unmarked = {f"{table.name}.{column.name}" for table in Base.metadata.sorted_tables for column in table.columns
+                if isinstance(column.type, Text | JSON) and not column.info.get(FREE_TEXT)}
+
+    assert unmarked == set(NOT_FREE_TEXT)
