@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import make_clock, prepare_store
+from bot.texts import Texts
 from crm_core.clock import Clock
 from crm_core.config import Settings
 from crm_core.spreadsheets import ExportReport, ImportReport, export_workbook, import_spreadsheet, write_template
@@ -65,7 +66,7 @@ async def export_path(config: Settings, path: Path, *, lang: str) -> ExportRepor
     clock = make_clock(config, None)
     db, sessionmaker = await prepare_store(config, clock)
     try:
-        return await export_workbook(sessionmaker, path, lang=lang, tz=config.tz)
+        return await export_workbook(sessionmaker, path, lang=lang, tz=config.tz, words=Texts(lang).words)
     finally:
         await db.dispose()
 

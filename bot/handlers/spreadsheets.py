@@ -204,7 +204,7 @@ async def on_export(msg: Inbound, ctx: Ctx) -> HandlerResult:
     """Send the whole customer book as one workbook, headers in the caller's language."""
     shelf = FileShelf(ctx.settings.home)
     path = await asyncio.to_thread(shelf.export_path, f"chatcrm-{ctx.now.astimezone(ctx.settings.tz):%Y-%m-%d}.xlsx")
-    exported = await ctx.flows.spreadsheets.export(ctx.staff, path, lang=ctx.lang)
+    exported = await ctx.flows.spreadsheets.export(ctx.staff, path, lang=ctx.lang, words=ctx.t.words)
     counts = ", ".join(f"{ctx.t(f'spreadsheet.sheet.{sheet}')}: {_number(rows, ctx.lang)}"
                        for sheet, rows in exported.counts.items())
     return Reply(ctx.t("import_chat.exported", counts=counts), file=OutFile(str(path), kind="document"))

@@ -50,13 +50,13 @@ class SpreadsheetFlow:
         """Import `path` (re-running one already imported changes nothing)."""
         return await self._import(actor, actor_name, path, file_name=file_name, dry_run=False, progress=progress)
 
-    async def export(self, actor: Person, path: Path, *, lang: str) -> ExportReport:
-        """Write the whole book to `path`, headers in `lang`."""
+    async def export(self, actor: Person, path: Path, *, lang: str, words: Callable[[str], str]) -> ExportReport:
+        """Write the whole book to `path`, headers in `lang`, stored texts as `words` reads them (`export_workbook`)."""
         from crm_core.spreadsheets import export_in_worker
 
         _require_mover(actor)
         await self._tx.end_reads()
-        return await export_in_worker(self._tx.sessionmaker, path, lang=lang, tz=self._settings.tz)
+        return await export_in_worker(self._tx.sessionmaker, path, lang=lang, tz=self._settings.tz, words=words)
 
     async def template(self, actor: Person, path: Path, *, lang: str) -> None:
         """Write the empty workbook with headers, an example row per sheet and how to fill it."""

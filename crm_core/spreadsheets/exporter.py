@@ -1,12 +1,14 @@
 """Export the CRM as the workbook import reads (every sheet, headers in one language), and the empty template.
 
 Times are written as local times in the business time zone (Excel cells have no zone), to the second.
-Importing an export into an empty home gives the same data.
+Importing an export into an empty home gives the same data. Every text cell is written as the caller's `words` reads
+it: what a customer's erasure took out (crm_core.markers.ERASED, a marker in no language) in the workbook's
+language, from the chat's texts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -32,14 +34,18 @@ _TEXT_FORMAT = "@"
 Row = list[Any]
 
 
-async def export_workbook(sessionmaker: async_sessionmaker[AsyncSession], path: Path, *, lang: str,
-                          tz: tzinfo) -> ExportReport:
-    """Write every user, company, contact, deal, interaction and task to the workbook at `path`."""
+async def export_workbook(sessionmaker: async_sessionmaker[AsyncSession], path: Path, *, lang: str, tz: tzinfo,
+                          words: Callable[[str], str]) -> ExportReport:
+    """Write every user, company, contact, deal, interaction and task to the workbook at `path`.
+
+    `words(text)` is how a stored text reads in `lang` (the chat's `Texts.words`: an erased customer's words as
+    "(nội dung đã xóa theo yêu cầu của khách)", never the marker they are stored as).
+    """
     async with UnitOfWork(sessionmaker) as uow:
         rows = {spec.key: await _ROWS[spec.key](uow.session, lang) for spec in sheet_specs()}
     book = _new_book()
     for spec in sheet_specs():
-        _write_sheet(book, spec, lang, (_local(row, tz) for row in rows[spec.key]))
+        _write_sheet(book, spec, lang, (_local(_read(row, words), tz) for row in rows[spec.key]))
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return ExportReport(file=path.name, counts={key: len(sheet_rows) for key, sheet_rows in rows.items()})
@@ -131,6 +137,10 @@ def _cell(sheet: Any, value: Any, lang: str) -> Any:
         cell.data_type = "s"
         return cell
     return value
+
+
+def _read(row: Row, words: Callable[[str], str]) -> Row:
+    return [words(v) if isinstance(v, str) else v for v in row]
 
 
 def _local(row: Row, tz: tzinfo) -> Row:

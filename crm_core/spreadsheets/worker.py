@@ -1,7 +1,7 @@
 """Imports and exports for a caller that serves others meanwhile (the bot): the whole job in a worker thread.
 
     report = await import_in_worker(sessionmaker, path, now=…, tz=…, actor=…, progress=callback, …)
-    exported = await export_in_worker(sessionmaker, path, lang=…, tz=…)
+    exported = await export_in_worker(sessionmaker, path, lang=…, tz=…, words=…)
 
 Reading a workbook (openpyxl, csv) and deciding each row is CPU work between the awaits: on the bot's event
 loop it would stall every other chat for as long as the file takes. So the job runs in a thread with an event
@@ -59,9 +59,11 @@ async def import_in_worker(sessionmaker: Store, path: Path, *, now: datetime, tz
     return report
 
 
-async def export_in_worker(sessionmaker: Store, path: Path, *, lang: str, tz: tzinfo) -> ExportReport:
+async def export_in_worker(sessionmaker: Store, path: Path, *, lang: str, tz: tzinfo,
+                           words: Callable[[str], str]) -> ExportReport:
     """Do what `export_workbook` does, with the same arguments, in a worker thread."""
-    return await in_worker_thread(sessionmaker, lambda store: export_workbook(store, path, lang=lang, tz=tz))
+    return await in_worker_thread(sessionmaker,
+                                  lambda store: export_workbook(store, path, lang=lang, tz=tz, words=words))
 
 
 async def in_worker_thread(sessionmaker: Store, job: Callable[[Store], Awaitable[T]]) -> T:

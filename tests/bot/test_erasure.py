@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import openpyxl
 import pytest_asyncio
 from chromadb.config import Settings
 from sqlalchemy import JSON, String, Text, func, select, update
@@ -17,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.callbacks import pack
 from bot.core.engine import Engine
+from bot.spreadsheets_cli import export_path
 from bot.texts import Texts
+from crm_core.config import Settings as CrmSettings
 from crm_core.markers import ERASED
 from crm_core.models import (
     AuditEntry,
@@ -576,6 +579,39 @@ async def test_a_namesake_keeps_her_name_in_her_own_records_while_the_erased_cus
     assert other_now is not None
     assert (other_now.name, other_now.erased_at) == (NAME, None)
     assert notes == [f"Chị {NAME} muốn 4 ghế; người giới thiệu: {ERASED}"]
+
+
+def _cells_of(path: Path) -> list[str]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    return [str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row
+            if cell is not None]
+
+
+async def test_the_export_reads_what_an_erasure_took_out_in_the_workbooks_language_never_as_the_marker(
+        customer: ChatDriver, quang: ChatDriver, thao: ChatDriver, open_services: OpenServices,
+        sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path) -> None:
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NAME)  # her words: erased whole
+    await customer.say(None, shared_phone=PHONE, display_name=NAME)
+    async with UnitOfWork(sessionmaker) as uow:  # staff wrote down her e-mail
+        await uow.session.execute(update(Contact).where(Contact.phone.is_not(None)).values(email=EMAIL))
+    await _lans_records_of_hung_naming_her(open_services)  # Lan's about Hùng: erased in part
+    await customer.say("/privacy", display_name=NAME)
+    await customer.press("Yêu cầu xóa")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+
+    [exported] = await quang.say("/export")  # by chat, in Quang's language
+    assert exported.file is not None
+    config = CrmSettings(home=tmp_path / "cli-home",
+                         database_url=sessionmaker.kw["bind"].url.render_as_string(hide_password=False))
+    await export_path(config, tmp_path / "book-en.xlsx", lang="en")  # `chatcrm export --lang en`
+
+    vi_cells, en_cells = _cells_of(Path(exported.file.path)), _cells_of(tmp_path / "book-en.xlsx")
+    assert [c for c in vi_cells + en_cells if ERASED in c] == []
+    assert VI("privacy.erased_text") in vi_cells
+    assert f"Gửi báo giá cho {VI('privacy.erased_inline')} qua {VI('privacy.erased_inline')}" in vi_cells
+    assert EN("privacy.erased_text") in en_cells
+    assert f"10 ghế AP-C300 — {EN('privacy.erased_inline')} giới thiệu" in en_cells
 
 
 def test_every_text_column_of_every_table_is_free_text_the_erasure_reads_or_says_why_not() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import Company, Interaction, Task
 from crm_core.spreadsheets import export_workbook
@@ -30,7 +31,7 @@ async def test_reimporting_the_export_matches_times_logged_to_the_microsecond(
         session.add(Task(title="Gửi báo giá", due_at=logged + timedelta(days=1, microseconds=7), company_id=company.id,
                          created_at=logged))
     export = tmp_path / "export.xlsx"
-    await export_workbook(sessionmaker, export, lang="vi", tz=HCM)
+    await export_workbook(sessionmaker, export, lang="vi", tz=HCM, words=Texts("vi").words)
 
     report = await importer(export)
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import Company, StaffIdentity, User
 from crm_core.spreadsheets import SHEETS, ImportReport, SpreadsheetRefused, import_spreadsheet, write_template
@@ -226,7 +227,7 @@ async def test_an_older_export_never_undoes_newer_work_and_says_what_it_kept(
         ["Tên cơ hội", "Công ty", "Giai đoạn", "Phụ trách", "Ngày vào giai đoạn"],
         ["HP 200 bộ", "Hòa Phát", "Báo giá", "Quang", "15/11/2026 14:30"]]}))
     old_export = tmp_path / "old-export.xlsx"
-    await export_workbook(sessionmaker, old_export, lang="vi", tz=HCM)
+    await export_workbook(sessionmaker, old_export, lang="vi", tz=HCM, words=Texts("vi").words)
     later = datetime.now(UTC) + timedelta(hours=1)  # in chat, after the export was saved
     async with sessionmaker() as session, session.begin():
         negotiation = (await session.execute(select(Stage.id).where(Stage.key == "negotiation"))).scalar_one()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import prepare_store
+from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
 from crm_core.models import User
@@ -31,7 +32,8 @@ async def test_importing_an_export_into_an_empty_home_gives_the_same_data(
         importer: Importer, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, tmp_path: Path,
         lang: str) -> None:
     await importer(write_workbook(tmp_path / "book.xlsx", BOOK))
-    first = await export_workbook(sessionmaker, tmp_path / "first.xlsx", lang=lang, tz=clock.now().tzinfo)
+    first = await export_workbook(sessionmaker, tmp_path / "first.xlsx", lang=lang, tz=clock.now().tzinfo,
+                                  words=Texts(lang).words)
     # The deals' stage history too: a won deal named with the open stage it was closed from has two moves.
     assert first.counts == {"users": 2, "companies": 3, "contacts": 2, "deals": 2, "stage_history": 3,
                             "interactions": 2, "tasks": 2}
@@ -40,7 +42,8 @@ async def test_importing_an_export_into_an_empty_home_gives_the_same_data(
     try:
         report = await import_spreadsheet(empty_home, tmp_path / "first.xlsx", now=clock.now(),
                                           tz=clock.now().tzinfo, actor="test")
-        await export_workbook(empty_home, tmp_path / "second.xlsx", lang=lang, tz=clock.now().tzinfo)
+        await export_workbook(empty_home, tmp_path / "second.xlsx", lang=lang, tz=clock.now().tzinfo,
+                              words=Texts(lang).words)
     finally:
         await db.dispose()
 
@@ -61,7 +64,8 @@ async def test_a_colleague_who_left_stays_inactive_through_an_export_and_an_impo
     await importer(write_workbook(tmp_path / "book.xlsx", BOOK))
     async with UnitOfWork(sessionmaker) as uow:
         await Services.build(uow.session, now=clock.now()).users.deactivate("Quang")
-    await export_workbook(sessionmaker, tmp_path / "out.xlsx", lang=lang, tz=clock.now().tzinfo)
+    await export_workbook(sessionmaker, tmp_path / "out.xlsx", lang=lang, tz=clock.now().tzinfo,
+                          words=Texts(lang).words)
 
     users_sheet = _cells(tmp_path / "out.xlsx")["Nhân viên" if lang == "vi" else "users"]
     assert users_sheet[0][-1] == ("Đang làm" if lang == "vi" else "active")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.spreadsheets import export_in_worker, import_in_worker
 from tests.core.spreadsheets.conftest import counts, write_workbook
@@ -45,7 +46,8 @@ async def test_an_export_in_a_worker_writes_what_the_store_holds(
     await import_in_worker(sessionmaker, write_workbook(tmp_path / "book.xlsx", BOOK), now=clock.now(),
                            tz=clock.now().tzinfo, actor="test")
 
-    exported = await export_in_worker(sessionmaker, tmp_path / "out.xlsx", lang="vi", tz=clock.now().tzinfo)
+    exported = await export_in_worker(sessionmaker, tmp_path / "out.xlsx", lang="vi", tz=clock.now().tzinfo,
+                                      words=Texts("vi").words)
 
     assert exported.counts == {"users": 2, "companies": 3, "contacts": 2, "deals": 2, "stage_history": 3,
                               "interactions": 2, "tasks": 2}
