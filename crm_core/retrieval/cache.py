@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from crm_core.retrieval.loaders import Unit
+from crm_core.retrieval.normalize import RestorerTables
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class CorpusTables:
 
     keys: list[tuple[str, int]]
     bm25: Any
-    restorer: tuple[dict[tuple[str, ...], str], dict[str, str]]
+    restorer: RestorerTables
     query_mean: list[float] | None
     vectors: DenseVectors | None = None
 
@@ -65,8 +66,10 @@ class PrecomputedBM25:
     @classmethod
     def of(cls, model: Any) -> PrecomputedBM25:
         """Keep what a built `bm25s.BM25` needs to score."""
-        return cls(vocab_dict=dict(model.vocab_dict),
-                   scores={name: model.scores[name] for name in ("data", "indices", "indptr", "num_docs")})
+        return cls(
+            vocab_dict=dict(model.vocab_dict),
+            scores={name: model.scores[name] for name in ("data", "indices", "indptr", "num_docs")},
+        )
 
     def get_tokens_ids(self, tokens: list[str]) -> list[int]:
         """Return the ids of the tokens in the vocabulary (others are left out)."""

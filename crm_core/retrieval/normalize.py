@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,6 +53,35 @@ def _with_loanwords() -> dict[str, str]:
     """The abbreviation table plus the English words typed for Vietnamese ones ("ship" -> "giao hàng")."""
     table = load_json("loanwords.json")
     return abbreviations() | {fold(k): nfc(v) for k, v in table.items() if not k.startswith("_")}
+
+
+@cache
+def _chat_data() -> dict[str, Any]:
+    data: dict[str, Any] = load_json("chat_vi.json")
+    return data
+
+
+@cache
+def chat_abbreviations() -> dict[str, str]:
+    """The forms a Vietnamese customer types in a question, for retrieval (folded form -> words): the chat
+    abbreviations, the English words typed for Vietnamese ones, and `chat_vi.json`'s own ("a/c", "cn", "mik"; days
+    such as "t6" are read by `normalize_chat_forms`)."""
+    table = _chat_data()["abbreviations"]
+    return _with_loanwords() | {fold(k): nfc(v) for k, v in table.items() if not k.startswith("_")}
+
+
+@cache
+def chat_phrases() -> dict[tuple[str, ...], str]:
+    """Accented phrases customers ask with (folded words -> spelling), read as the documents' own phrases are; the
+    days are among them ("thứ hai", not "thứ hải")."""
+    data = _chat_data()
+    return {tuple(fold_tokens(p)): nfc(p).lower() for p in (*data["phrases"], *data["weekdays"].values())}
+
+
+@cache
+def chat_words() -> dict[str, str]:
+    """The word a question nearly always means by an unaccented one, when no phrase decides ("giam" -> "giảm")."""
+    return {fold(w): nfc(w).lower() for w in _chat_data()["words"]}
 
 
 @cache
@@ -132,12 +162,50 @@ def normalize_numbers(text: str) -> str:
     return _METRES_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}0 cm", text)
 
 
+# "t6", "th6", "thu 6", "thứ 6": a day; not the tail of a model code ("AP-T2"), while "t2-t7" is two days.
+_WEEKDAY_RE = re.compile(r"(?<![\w.,])(?<![A-Za-z]{2}-)(?:thứ|thu|th|t)\s?([2-7])(?!\w|[.,]\d)", re.IGNORECASE)
+# "q7", "q.7", "q. Tân Bình": a district ("quận").
+_DISTRICT_RE = re.compile(r"(?<![\w.,/-])q(?:\.?\s?(\d{1,2})(?!\w|[.,]\d)|\.\s?(?=[^\W\d_]))", re.IGNORECASE)
+# "17h30" is a time of day (the documents write 17:30); "48h", "2h" are hours ("48 giờ").
+_CLOCK_RE = re.compile(r"(?<![\w.,:])([01]?\d|2[0-3])h([0-5]\d)(?!\w)", re.IGNORECASE)
+_HOURS_RE = re.compile(r"(?<![\w.,:])(\d{1,3})\s?h(?!\w)", re.IGNORECASE)
+# "1.5tr", "1,5 triệu": a decimal amount of millions.
+_DECIMAL_MILLIONS_RE = re.compile(r"(?<![\w.,])(\d{1,3})[.,](\d{1,3})\s*(?:tr|triệu|trieu|củ)(?!\w)", re.IGNORECASE)
+# Any amount typed in chat form, read by `normalize_numbers` and `normalize_chat_forms`.
+_CHAT_AMOUNT_RE = re.compile(
+    r"(?<![\w.,])\d{1,3}(?:[.,]\d{1,3})?\s*(?:tr|triệu|trieu|củ)(?:\s*\d{1,3}(?!\w))?(?!\w)"
+    r"|(?<![\w.,])\d{1,3}\s*(?:k|nghìn|ngàn|nghin)(?!\w)",
+    re.IGNORECASE,
+)
+# A percent sign with no number before it asks for one: "giảm mấy %".
+_BARE_PERCENT_RE = re.compile(r"(?<![\d\s])\s*%|^\s*%")
+
+
+def normalize_chat_forms(text: str) -> str:
+    """Write a Vietnamese question's chat forms of days, districts, hours and amounts as the documents do:
+    "thứ 6" -> "thứ Sáu", "q7" -> "quận 7", "17h30" -> "17:30", "48h" -> "48 giờ", "1.5tr" -> "1.500.000",
+    "giảm mấy %" -> "giảm mấy phần trăm"; "t6", "t2-t7" too."""
+    days: dict[str, str] = _chat_data()["weekdays"]
+    text = _WEEKDAY_RE.sub(lambda m: nfc(days[m.group(1)]), text)
+    text = _DISTRICT_RE.sub(lambda m: f"quận {int(m.group(1))}" if m.group(1) else "quận ", text)
+    text = _CLOCK_RE.sub(lambda m: f"{int(m.group(1))}:{m.group(2)}", text)
+    text = _HOURS_RE.sub(lambda m: f"{int(m.group(1))} giờ", text)
+    text = _DECIMAL_MILLIONS_RE.sub(
+        lambda m: _vnd(int(m.group(1)) * 1_000_000 + int(m.group(2).ljust(3, "0")) * 1_000), text
+    )
+    return _BARE_PERCENT_RE.sub(" phần trăm", text)
+
+
 # A model code as documents write it: a letter prefix, then dash-joined parts, one with a digit ("AP-C200").
 _DOC_CODE_RE = re.compile(r"(?<![\w-])[A-Za-z]{1,5}(?:-[A-Za-z0-9]+)+(?![\w-])")
 # One piece of a code as a customer types it ("ap", "c2oo", "APC200"), whole between non-word characters.
 _CODE_PIECE_RE = re.compile(r"(?<!\w)[A-Za-z0-9]+(?!\w)")
 # A code's last part after its letter prefix and a dash, its letter O read as zero: "AP-C2OO", "RO-5OO".
 _DASHED_TAIL_RE = re.compile(r"^[A-Za-z]{0,3}\d[\dOo]*$")
+
+
+# An amount with its thousands grouped, as documents write money: "1.850.000", "150,000" (not "1.5" or "2026").
+_GROUPED_AMOUNT_RE = re.compile(r"(?<![\w.,])\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*(?![\w]|[.,]\d)")
 
 
 def _code_key(code: str) -> str:
@@ -160,19 +228,31 @@ class CodeBook:
     spellings: dict[str, str] = field(default_factory=dict)
     # The parts after the prefix ("C200", "HD140"), upper-cased.
     parts: frozenset[str] = frozenset()
+    # The amounts written with thousands grouped ("1.850.000 ₫", "150,000 VND"), to read a budget by.
+    amounts: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> CodeBook:
         """Collect the codes written in `texts`; a code two spellings share ("AP-C200", "APC-200") is left out."""
         seen: dict[str, set[str]] = {}
+        amounts: set[int] = set()
         for text in texts:
             for match in _DOC_CODE_RE.finditer(text):
                 code = match.group(0).upper()
                 if any(ch.isdigit() for ch in code):
                     seen.setdefault(_code_key(code), set()).add(code)
+            amounts.update(int(re.sub(r"\D", "", m.group(0))) for m in _GROUPED_AMOUNT_RE.finditer(text))
         spellings = {key: next(iter(codes)) for key, codes in seen.items() if len(codes) == 1}
         parts = frozenset(p for code in spellings.values() for p in code.split("-")[1:] if any(c.isdigit() for c in p))
-        return cls(spellings=spellings, parts=parts)
+        return cls(spellings=spellings, parts=parts, amounts=frozenset(amounts))
+
+    def amounts_near(self, value: int, tolerance: float) -> list[int]:
+        """The amounts the documents write that a budget of `value` may mean, nearest first: within half the unit
+        of its last typed digit ("1tr9": 1.850.000 to 1.950.000) and within `tolerance` (a share) of it."""
+        unit = 10 ** (len(str(value)) - len(str(value).rstrip("0")))
+        within = min(unit / 2, tolerance * value)
+        near = [a for a in self.amounts if a != value and abs(a - value) <= within]
+        return sorted(near, key=lambda a: (abs(a - value), a))
 
     def spelling(self, written: str, *, dashed: bool) -> str | None:
         """Return how the documents write the code `written` spells ("ap c2oo" -> "AP-C200"), None if it is none.
@@ -233,33 +313,88 @@ def lexical_tokens(text: str) -> list[str]:
 def expand_abbreviations(text: str, *, loanwords: bool = True) -> str:
     """Replace chat abbreviations ("ko", "dc", "sđt") by their words, and with `loanwords` the English words
     typed for Vietnamese ones ("ship")."""
-    table = _with_loanwords() if loanwords else abbreviations()
+    return _expand(text, _with_loanwords() if loanwords else abbreviations())[0]
+
+
+@cache
+def _phrase_re(keys: frozenset[str]) -> re.Pattern[str]:
+    """Keys with a non-word character ("a/c") whole, else any word."""
+    phrases = sorted((k for k in keys if _WORD_RE.fullmatch(k) is None), key=len, reverse=True)
+    alternation = "".join(rf"(?<!\w){re.escape(p)}(?!\w)|" for p in phrases)
+    return re.compile(rf"{alternation}\w+", re.UNICODE | re.IGNORECASE)
+
+
+@cache
+def _units() -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    data = _chat_data()
+    return frozenset(data["units"]), tuple(tuple(fold_tokens(w)) for w in data["quantity_words"])
+
+
+def _after_quantity(text: str, start: int) -> bool:
+    """Tell whether the words before `start` end with a number or a how-many word ("bao nhiêu", "mấy")."""
+    before = fold_tokens(text[max(0, start - 40) : start])
+    if before and before[-1].isdigit():
+        return True
+    return any(tuple(before[-len(q) :]) == q for q in _units()[1] if q)
+
+
+def _expand(text: str, table: dict[str, str], *, units: bool = False) -> tuple[str, list[bool]]:
+    """`text` with the words and phrases of `table` replaced, and per word of the result whether it was written by
+    the table (so the accent restorer leaves it as spelled: "e" -> "em", not "êm")."""
+    spelled: list[bool] = []
 
     def repl(match: re.Match[str]) -> str:
         word = match.group(0)
-        words = table.get(fold(word), word).split(" ")
+        key = fold(word)
+        if key not in table or (units and key in _units()[0] and _after_quantity(match.string, match.start())):
+            spelled.extend([False] * len(_WORD_RE.findall(word)))
+            return word
+        words = table[key].split(" ")
         # "ship hàng" is "giao hàng", not "giao hàng hàng": the spelled-out phrase may end in the next word.
         following = _NEXT_WORD_RE.match(match.string, match.end())
         if len(words) > 1 and following and fold(following.group(1)) == fold(words[-1]):
             words = words[:-1]
-        return " ".join(words)
+        out = " ".join(words)
+        spelled.extend([True] * len(_WORD_RE.findall(out)))
+        return out
 
-    return _WORD_RE.sub(repl, text)
+    return _phrase_re(frozenset(table)).sub(repl, text), spelled
+
+
+# Punctuation between two words that ends a phrase: "Óc chó. Giá niêm yết" holds no phrase "chó giá".
+_PHRASE_BREAK_RE = re.compile(r"[.,;:!?…|()\[\]{}<>\"“”\n\r\t]")
+
+
+def _phrase_runs(text: str) -> list[list[str]]:
+    """The words of `text` in runs no phrase-ending punctuation cuts (a phrase is read within one run)."""
+    runs: list[list[str]] = []
+    end = None
+    for match in _WORD_RE.finditer(text):
+        if end is None or _PHRASE_BREAK_RE.search(text, end, match.start()):
+            runs.append([])
+        runs[-1].append(match.group(0))
+        end = match.end()
+    return runs
+
+
+# What an accent restorer learnt: per folded phrase its usual spelling and how often the texts wrote it so; per
+# folded word the one spelling the texts nearly always use.
+RestorerTables = tuple[dict[tuple[str, ...], tuple[str, int]], dict[str, str]]
 
 
 class AccentRestorer:
-    """Put diacritics back on unaccented Vietnamese: the knowledge base's own phrases first, then pyvi."""
+    """Put diacritics back on unaccented Vietnamese: the knowledge base's own phrases and the phrases customers ask
+    with first, then the words a chat question nearly always means, the knowledge base's own words, then pyvi."""
 
     def __init__(self) -> None:
-        self._ngrams: dict[tuple[str, ...], str] = {}
+        self._ngrams: dict[tuple[str, ...], tuple[str, int]] = {}
         self._words: dict[str, str] = {}
 
     def learn(self, texts: Iterable[str], max_n: int = 3) -> None:
         """Learn the accented spelling of 2..max_n-word phrases from knowledge text."""
         counts: dict[tuple[str, ...], Counter[str]] = {}
         texts_seen = list(texts)
-        for text in texts_seen:
-            words = _WORD_RE.findall(nfc(text).lower())
+        for words in (run for text in texts_seen for run in _phrase_runs(nfc(text).lower())):
             folded = [fold(w) for w in words]
             for n in range(2, max_n + 1):
                 for i in range(len(words) - n + 1):
@@ -267,7 +402,7 @@ class AccentRestorer:
                     if not any(has_vietnamese_marks(w) for w in span):
                         continue
                     counts.setdefault(tuple(folded[i : i + n]), Counter())[" ".join(span)] += 1
-        self._ngrams = {key: c.most_common(1)[0][0] for key, c in counts.items()}
+        self._ngrams = {key: c.most_common(1)[0] for key, c in counts.items()}
         spellings: dict[str, Counter[str]] = {}
         for text in texts_seen:
             for word in _WORD_RE.findall(nfc(text).lower()):
@@ -279,11 +414,11 @@ class AccentRestorer:
             if c.most_common(1)[0][1] >= 2 and c.most_common(1)[0][1] >= 0.6 * sum(c.values())
         }
 
-    def tables(self) -> tuple[dict[tuple[str, ...], str], dict[str, str]]:
+    def tables(self) -> RestorerTables:
         """Return what `learn` learnt (phrases, words), to be kept and given back with `use`."""
         return dict(self._ngrams), dict(self._words)
 
-    def use(self, tables: tuple[dict[tuple[str, ...], str], dict[str, str]]) -> None:
+    def use(self, tables: RestorerTables) -> None:
         """Take tables an earlier `learn` on the same texts produced."""
         self._ngrams, self._words = dict(tables[0]), dict(tables[1])
 
@@ -297,8 +432,22 @@ class AccentRestorer:
             log.debug("pyvi accent restoration failed", exc_info=True)
             return text
 
+    def _spellings(self, key: tuple[str, ...]) -> Iterator[tuple[str, float]]:
+        """The spellings known for a folded phrase, each with its weight: more for a phrase written more often."""
+        if key in self._ngrams:
+            spelling, count = self._ngrams[key]
+            yield spelling, 1.0 + math.log(count)
+        if key in chat_phrases():
+            yield chat_phrases()[key], 1.0 + math.log(_chat_data()["phrase_count"])
+
     def restore(self, text: str) -> str:
-        """Return `text` with diacritics restored (lower-cased), punctuation and numbers kept."""
+        """Return `text` with diacritics restored (lower-cased), punctuation and numbers kept.
+
+        Every known phrase in `text` (the knowledge base's own, `chat_phrases`) votes for the spelling of each of its
+        words, by its length and how often it is written: "bảo hành động" and "động cơ" overlap in "bao hanh dong co"
+        and both are kept, where reading phrases left to right took "bảo hành động" and then "có". A word no phrase
+        covers takes `chat_words`, the knowledge base's usual spelling of it, or pyvi's guess, in that order.
+        """
         text = text.lower()
         words = _WORD_RE.findall(text)
         if not words:
@@ -307,18 +456,23 @@ class AccentRestorer:
         if len(guessed) != len(words):
             guessed = list(words)
         folded = [fold(w) for w in words]
-        out = list(guessed)
-        i = 0
-        while i < len(words):
-            for n in (3, 2):
-                phrase = self._ngrams.get(tuple(folded[i : i + n])) if i + n <= len(words) else None
-                if phrase is not None and len(phrase.split()) == n:
-                    out[i : i + n] = phrase.split()
-                    i += n
-                    break
-            else:
-                out[i] = self._words.get(folded[i], out[i])
-                i += 1
+        votes: list[dict[str, float]] = [{} for _ in words]
+        longest = max(3, *(len(k) for k in chat_phrases()))
+        run = [i for i, words_run in enumerate(_phrase_runs(text)) for _ in words_run]
+        for n in range(longest, 1, -1):
+            for i in range(len(words) - n + 1):
+                if run[i] != run[i + n - 1]:
+                    continue
+                for spelling, weight in self._spellings(tuple(folded[i : i + n])):
+                    parts = spelling.split()
+                    if len(parts) == n:
+                        for j, part in enumerate(parts):
+                            votes[i + j][part] = votes[i + j].get(part, 0.0) + n * weight
+        chat = chat_words()
+        out = [
+            max(vote, key=vote.__getitem__) if vote else chat.get(key) or self._words.get(key, guess)
+            for vote, key, guess in zip(votes, folded, guessed, strict=True)
+        ]
         # Digits and codes are never re-accented.
         out = [w if any(ch.isdigit() for ch in w) or w in _NEUTRAL else r for w, r in zip(words, out, strict=True)]
         replacements = iter(out)
@@ -407,6 +561,8 @@ class Query:
     normalized: str
     restored: bool
     translations: tuple[str, ...] = field(default=())
+    # Amounts the documents write near a budget typed in chat ("1tr9" -> "1.850.000"): words to match, not to embed.
+    amounts: tuple[str, ...] = field(default=())
 
     def embedding_texts(self) -> list[str]:
         """Return the forms of the question to embed (each scored, the best kept)."""
@@ -418,21 +574,34 @@ class Query:
         return list(dict.fromkeys(t for t in texts if t.strip()))
 
     def lexical_tokens(self) -> list[str]:
-        """Return accent-folded tokens for BM25 (raw, normalised and glossary words)."""
+        """Return accent-folded tokens for BM25 (raw, normalised, glossary words and amounts near a budget)."""
         tokens = lexical_tokens(self.raw) + lexical_tokens(self.normalized)
-        for term in self.translations:
+        for term in (*self.translations, *self.amounts):
             tokens += lexical_tokens(term)
         return list(dict.fromkeys(tokens))
 
 
-def _keep_marked(spelled: str, restored: str) -> str:
-    """The restored text with the words already written with marks (spelled-out abbreviations: "đc" -> "được")
-    kept as spelled: the restorer guesses from folded text and can guess them wrong ("toán" -> "toàn")."""
+def chat_amounts(text: str) -> list[int]:
+    """The amounts a Vietnamese question types in chat form ("1tr9", "900k", "2 triệu", "1.5tr"), in đồng: such an
+    amount is a budget, seldom the exact price."""
+    values = [
+        int(re.sub(r"\D", "", normalize_chat_forms(normalize_numbers(m.group(0)))))
+        for m in _CHAT_AMOUNT_RE.finditer(text)
+    ]
+    return [v for v in values if v > 0]
+
+
+def _keep_spelled(spelled: str, restored: str, written: Sequence[bool]) -> str:
+    """The restored text with the words the chat forms wrote ("đc" -> "được", "e" -> "em") and the words already
+    written with marks kept as spelled: the restorer guesses from folded text and can guess them wrong ("toán" ->
+    "toàn", "em" -> "êm")."""
     known = _WORD_RE.findall(spelled.lower())
     guessed = _WORD_RE.findall(restored)
     if len(known) != len(guessed):
         return restored
-    words = iter(k if has_vietnamese_marks(k) else g for k, g in zip(known, guessed, strict=True))
+    if len(written) != len(known):
+        written = [False] * len(known)
+    words = iter(k if w or has_vietnamese_marks(k) else g for k, g, w in zip(known, guessed, written, strict=True))
     return _WORD_RE.sub(lambda _: next(words), restored)
 
 
@@ -452,12 +621,24 @@ def prepare_query(
     lang = language or detected
     normalized = normalize_numbers(normalize_codes(raw, codes))
     if detected == "vi":
-        normalized = expand_abbreviations(normalized)
+        normalized, written = _expand(normalize_chat_forms(normalized), chat_abbreviations(), units=True)
         if unaccented_vi:
-            normalized = _keep_marked(normalized, restorer.restore(fold(normalized)))
+            normalized = _keep_spelled(normalized, restorer.restore(fold(normalized)), written)
     # A term's other-language words only help find sections written in that language; where there are none they
     # are noise: "card" -> "thẻ" folds to "the", which every English FAQ holds (BANKING77 dev hit@1 .7398 -> .7459).
     other: Language = "en" if detected == "vi" else "vi"
     wanted = written_in is None or other in written_in
     translations = tuple(glossary_terms(normalized, detected)) if wanted else ()
-    return Query(raw=raw, language=lang, normalized=normalized, restored=unaccented_vi, translations=translations)
+    amounts: tuple[str, ...] = ()
+    if detected == "vi" and codes is not None and codes.amounts:
+        tolerance = float(_chat_data()["amount_tolerance"])
+        near = (a for v in chat_amounts(raw) for a in codes.amounts_near(v, tolerance))
+        amounts = tuple(dict.fromkeys(_vnd(a) for a in near))
+    return Query(
+        raw=raw,
+        language=lang,
+        normalized=normalized,
+        restored=unaccented_vi,
+        translations=translations,
+        amounts=amounts,
+    )
