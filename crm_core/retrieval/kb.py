@@ -732,6 +732,7 @@ class KnowledgeBase:
     def screen(self, question: str, *, covered: float | None = None) -> HandoffReason | None:
         """Return why a person, not this knowledge, should answer the question (see `handoff.screen`), or None.
 
+        A question naming a model code shaped like the documents' ("AP-C999") that no document writes is for a person.
         Then a question asking whether the business sells or does things this knowledge never mentions is not
         answered from a section that only shares its frame ("shop có bán máy lạnh không" is not "Có bán lẻ 1 cái
         ghế không?"): see `offers.offer_scope`. `covered` is the question's word coverage (`coverage`); computed
@@ -740,7 +741,11 @@ class KnowledgeBase:
         corpus = self._current()
         if covered is None:
             covered = self.coverage(self.prepare(question))
-        reason = screen(question, corpus.folded_text, covered=covered)
+        reason: HandoffReason | None = screen(question, corpus.folded_text, covered=covered)
+        if reason is None and corpus.codes.unknown(question):
+            # "giá AP-C999 bao nhiêu": a model the documents never write is no product they can answer for; the
+            # nearest section is another product's. A person says whether it exists.
+            reason = "low_confidence"
         return reason if reason is not None else offer_scope(question, corpus.sections)
 
     def off_topic(self, question: str) -> bool:
@@ -791,9 +796,11 @@ def other_part(query: Query, ranked: list[Unit]) -> Unit | None:
     """The section that answers what the best one does not, for a question asking two kinds of value.
 
     "giao ra Đà Nẵng mấy ngày, có tính phí không" asks a duration and a price; the delivery times answer the first
-    and state no amount. The section that states the missing kind, in the same language, whose heading names the
+    and state no amount. The section of the same document that states the missing kind, whose heading names the
     most of the question's words (the fees table, not the rescheduling rules that mention a fee), best ranked first
-    among equals. None when the question asks one kind, or the best section states them all.
+    among equals. Another document's section is left out: "đổi trả mấy ngày, có mất phí ship không" is not answered
+    by the delivery rescheduling fees because "đổi lịch" shares a word. None when the question asks one kind, or the
+    best section states them all.
     """
     signals = QuestionSignals.of(query)
     if len(signals.kinds) < 2 or not ranked:
@@ -802,11 +809,10 @@ def other_part(query: Query, ranked: list[Unit]) -> Unit | None:
     missing = {kind for kind in signals.kinds if not states_kind(kind, top.text)}
     if not missing or missing == signals.kinds:
         return None
-    language = unit_language(top)
     fitting = [
         (len(signals.topic & set(fold_tokens(unit.section))), -rank, unit)
         for rank, unit in enumerate(ranked[1:], start=1)
-        if unit_language(unit) == language
+        if unit.doc == top.doc
         and unit.section != top.section
         and any(states_kind(kind, unit.text) for kind in missing)
     ]

@@ -254,6 +254,22 @@ class CodeBook:
         near = [a for a in self.amounts if a != value and abs(a - value) <= within]
         return sorted(near, key=lambda a: (abs(a - value), a))
 
+    def unknown(self, text: str) -> list[str]:
+        """The codes a text writes the way the documents write theirs (a prefix they use, a dash, a part with letters
+        and digits: "AP-C999") that no document writes: a product the knowledge does not have."""
+        prefixes = {code.split("-")[0] for code in self.spellings.values()}
+        out = []
+        for match in _DOC_CODE_RE.finditer(text):
+            written = match.group(0).upper()
+            pieces = written.split("-")
+            if len(pieces) != 2 or pieces[0] not in prefixes:
+                continue
+            if not (re.search(r"[A-Z]", pieces[1]) and re.search(r"\d", pieces[1])):
+                continue  # "AP-2026": an order's year, not a model
+            if _code_key(written) not in self.spellings and _zeroed(_code_key(written)) not in self.spellings:
+                out.append(written)
+        return out
+
     def spelling(self, written: str, *, dashed: bool) -> str | None:
         """Return how the documents write the code `written` spells ("ap c2oo" -> "AP-C200"), None if it is none.
 

@@ -71,6 +71,26 @@ def test_a_question_asking_how_long_and_how_much_gets_both_parts(demo_kb: Knowle
     assert "Tỉnh xa" in fees
 
 
+def test_the_other_part_comes_from_the_same_document_or_not_at_all(demo_kb: KnowledgeBase) -> None:
+    # "đổi lịch" (delivery rescheduling, another document) shares a word with "đổi trả" and states fees.
+    answer = demo_kb.ask("đổi trả mấy ngày, có mất phí ship không")
+
+    assert answer.also is None or answer.also.doc == answer.sources[0].doc
+
+
+@pytest.mark.parametrize("question", ["giá AP-C999 bao nhiêu", "how much is the AP-X500 desk?"])
+def test_a_model_code_no_document_writes_goes_to_a_person(demo_kb: KnowledgeBase, question: str) -> None:
+    answer = demo_kb.ask(question)
+
+    assert answer.handoff
+    assert answer.body is None
+
+
+@pytest.mark.parametrize("question", ["AP-C31O giá bao nhiêu", "apc310 bn tien", "AP-2026-01234 là gì"])
+def test_a_known_code_however_typed_is_still_answered(demo_kb: KnowledgeBase, question: str) -> None:
+    assert demo_kb.screen(question) is None
+
+
 def test_a_question_asking_one_thing_gets_one_section(demo_kb: KnowledgeBase) -> None:
     assert demo_kb.ask("ship ra Hà Nội bao lâu").also is None
 
