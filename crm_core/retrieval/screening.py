@@ -3,7 +3,8 @@
 Whatever is indexed is quoted to any customer who asks, so two things are stopped at ingest:
 
     other people's personal data    a customer list (names with phone numbers, e-mails, debts), national IDs,
-                                    a personal e-mail address, a mobile number beside a name: refused unless
+                                    a personal e-mail address, a mobile number beside a name (capitalised, or
+                                    any case after an honorific: "chị hằng quận 7: 0912…"): refused unless
                                     the admin allows it (`kb ingest --allow-personal-data`)
     payment details                 a bank account the business did not declare (`Settings.payment_accounts`):
                                     a document slipped into the knowledge folder would have customers pay
@@ -21,8 +22,12 @@ or a bank's name points at them), written with digits or spelled out ("một ch�
     across a line break         a cue or a bank ending a line, the digits on one of the next two lines (a form, a list,
                                 a heading)
     in a table column           headed by an account cue
+    in a web address            a VietQR image or a QR payment page's path, after a bank's code, an "acc=" parameter
     by its holder               "chủ TK Nguyễn Văn A" beside a bank or a transfer verb with no declared account near
                                 it: the number may be written in a way no pattern reads, the instruction is clear
+
+Letters that look like digits read as digits in a run after an account cue ("STK O441 OOO 886 699"), and digit
+groups with " / " between them or on lines of their own are one number ("Số: 1234" / "5678" / "9012").
 
 Digits that are money or a measure (1.200.000, 500000 đ, 30 m²), a date, a landline or a 1800/1900 number after
 other words, a reference (an order, an invoice or a tax code) or a phone number after a phone word are not accounts.
@@ -45,6 +50,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.normalize import load_json
@@ -87,6 +93,21 @@ _BESIDE_RE = re.compile(r"[\s,:;()\[\]/–—-]*")
 _TABLE_RULE_RE = re.compile(r":?-{2,}:?")
 # A name is this near a phone number, in words (an e-mail address between them counts its words).
 _NAME_NEAR_WORDS = 8
+# An honorific and a name in lower case ("chị hằng quận 7: 0912…") are a person's this near a phone number, in words
+# between the name and the number.
+_HONORIFIC_NEAR_WORDS = 2
+_SENTENCE_END_RE = re.compile(r"[.!?;\n]")
+# A web address: a host and a path or query ("https://img.vietqr.io/image/VCB-0441…-compact.png", "qr.sepay.vn/img?…").
+_URL_RE = re.compile(r"(?i)(?<![\w@.-])(?:https?://)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?[/?][^\s<>\"'()\[\]]*")
+# A run of digits in which letters that look like digits may stand ("O441 OOO 886 699"): groups of digits and those
+# letters, single spaces, dots or dashes between them.
+_LOOKALIKE_RUN_RE = re.compile(r"(?<![\w.-])[0-9OoIl]+(?:[ .-][0-9OoIl]+)*(?!\w)")
+# Digit groups written with " / " between them ("1234 / 5678 / 9012"): one number, not a part of a longer one.
+_SLASHED_GROUPS_RE = re.compile(r"(?<!\d[ .-])(?<!\d)\d{2,6}(?:[ ]+/[ ]+\d{2,6})+(?!\d|[ .-]\d)")
+_SLASH_RE = re.compile(r"[ ]+/[ ]+")
+# A line that is a short digit group and nothing else (a list mark before it): the rest of the line above's number.
+_GROUP_LINE_RE = re.compile(r"[\s>*•+|/-]*(\d{2,6})[\s.]*")
+_ENDS_IN_GROUP_RE = re.compile(r"(?<![\d.,])\d{2,6}[\s.]*$")
 _LINE_CHARS = 100
 # Default-ignorable code points outside category Cf (which `screen_form` drops by category): the combining grapheme
 # joiner, Hangul fillers, Khmer and Mongolian invisible vowels and selectors, variation selectors. They show nothing.
@@ -178,6 +199,14 @@ class _Vocabulary:
     places: tuple[tuple[str, ...], ...]
     street_after: frozenset[str]
     honorifics: frozenset[str]
+    lower_honorifics: frozenset[str]  # lower-cased, with their accents; "a." needs its dot
+    not_a_name_after_honorific: frozenset[str]  # lower-cased, with their accents
+    honorific_roles: tuple[tuple[str, ...], ...]
+    qr_hosts: frozenset[str]
+    url_account_params: frozenset[str]
+    bank_codes: frozenset[str]  # the one-word bank and wallet names
+    account_before_re: re.Pattern[str]
+    lookalikes: dict[str, str]
     surnames: frozenset[str]
     not_a_person: frozenset[str]  # folded
     not_a_person_accented: frozenset[str]  # lower-cased, with their accents
@@ -233,6 +262,18 @@ def _vocabulary() -> _Vocabulary:
         places=tuple(tuple(p.split()) for p in sorted(words("place_names") | words("date_phrases"))),
         street_after=words("street_after"),
         honorifics=frozenset(honorifics | {w.lower() for w in data["honorifics_extra"]}),
+        lower_honorifics=frozenset(
+            {w.lower() for w in vocabulary.words("honorifics_accented") | vocabulary.words("en_honorifics")}
+            | {w.lower() for w in data["lowercase_honorifics_accented"]}),
+        not_a_name_after_honorific=frozenset(w.lower() for w in data["not_a_name_after_honorific_accented"]),
+        honorific_roles=_phrases(data["honorific_roles"]),
+        qr_hosts=frozenset(h.lower() for h in data["qr_pay_hosts"]),
+        url_account_params=frozenset(k.lower() for k in data["url_account_params"]),
+        bank_codes=frozenset(b for b in words("bank_names") if " " not in b),
+        # An account cue or a bank's name, up to three words, and a label's punctuation, ending the text before digits.
+        account_before_re=re.compile(cue.format(_phrases_re([*data["account_cues"], *data["bank_names"]]))
+                                     + r"(?:[\s,:;*|•>-]+[a-z]+){0,3}[\s:#*().|>•=-]*$"),
+        lookalikes={ch: digit for digit, chars in data["lookalike_digits"].items() for ch in chars},
         surnames=frozenset(w.lower() for w in vocabulary.words("strong_surnames_accented")),
         not_a_person=frozenset(vocabulary.words("capitalised_not_a_name") | vocabulary.words("vi_style_not_a_name")
                                | words("role_mailboxes")),
@@ -242,8 +283,43 @@ def _vocabulary() -> _Vocabulary:
 
 
 def _account_form(line: str) -> str:
-    """A screened line as accounts are looked for in it: folded, and digits spelled out as digits."""
-    return _spelled_out(fold(line))
+    """A screened line as accounts are looked for in it: letters that look like digits read as digits after an
+    account cue or a bank ("STK O441 OOO 886 699"), folded, digits spelled out as digits, digit groups with " / "
+    between them as one number ("1234 / 5678 / 9012")."""
+    return _slashed(_spelled_out(fold(_lookalike_digits(line))))
+
+
+def _lookalike_digits(line: str) -> str:
+    """A screened line with O/o read as 0 and l/I as 1 in a run of digits after an account cue or a bank's name
+    ("STK O441 OOO 886 699" -> "STK 0441 000 886 699"); groups of those letters alone count only between groups
+    with digits ("0441 886 688 lo" keeps its "lo"), and an accented "ở" is no zero."""
+    if not re.search(r"\d", line):
+        return line
+    vocab = _vocabulary()
+    out: list[str] = []
+    last = 0
+    for match in _LOOKALIKE_RUN_RE.finditer(line):
+        tokens = list(re.finditer(r"[0-9A-Za-z]+", match.group()))
+        with_digits = [i for i, t in enumerate(tokens) if re.search(r"\d", t.group())]
+        if not with_digits:
+            continue
+        start = match.start() + tokens[with_digits[0]].start()
+        end = match.start() + tokens[with_digits[-1]].end()
+        run = line[start:end]
+        if not any(ch in vocab.lookalikes for ch in run) or not 6 <= len(re.findall(r"[0-9OoIl]", run)) <= 19:
+            continue
+        if not vocab.account_before_re.search(fold(line[:start]) + " "):
+            continue
+        out.append(line[last:start] + "".join(vocab.lookalikes.get(ch, ch) for ch in run))
+        last = end
+    return "".join(out) + line[last:] if out else line
+
+
+def _slashed(form: str) -> str:
+    """Digit groups with " / " between them written as one number ("1234 / 5678 / 9012" -> "1234 5678 9012")."""
+    if "/" not in form:
+        return form
+    return _SLASHED_GROUPS_RE.sub(lambda m: _SLASH_RE.sub(" ", m.group()), form)
 
 
 def _spelled_out(folded: str) -> str:
@@ -401,7 +477,7 @@ def screen_document(units: Sequence[Unit], own: OwnContacts) -> list[Finding]:
             elif table is None:
                 table = _header(cells, vocab)  # its header (a header holds no one's data: read as a row too)
             folded = fold(line)
-            form = _spelled_out(folded)
+            form = _account_form(line)
             filled.append(line)
             folds.append(folded)
             forms.append(form)
@@ -539,6 +615,8 @@ def _name_beside(line: str, contact: _Contact, vocab: _Vocabulary) -> bool:
     ("Ngọc, 0912…", "0912… (Ngọc)"), or two capitalised words near it ("John Smith (john@…, +84 903…)"); not a
     label ("Hotline", "Zalo", "Phòng Kinh doanh"), a place or a street."""
     words = list(_WORD_RE.finditer(line))
+    if _honorific_beside(line, words, contact, vocab):
+        return True
     folded = [fold(w.group()) for w in words]
     in_place = _place_words(folded, vocab)
     before = [i for i, w in enumerate(words) if w.end() <= contact.start]
@@ -554,6 +632,40 @@ def _name_beside(line: str, contact: _Contact, vocab: _Vocabulary) -> bool:
             continue  # inside a run already read
         runs.append((_capital_run(line, words, i, 1), 2))
     return any(_person_like(line, words, run, least, in_place, vocab) for run, least in runs)
+
+
+def _honorific_beside(line: str, words: list[re.Match[str]], contact: _Contact, vocab: _Vocabulary) -> bool:
+    """Tell whether an honorific and a name, whatever their case, stand within two words of a phone number, in the
+    same sentence ("chị hằng quận 7: 0912…", "anh tư bình thạnh 0987…", "0912… (c. hằng)"); not a role after the
+    honorific ("chị tư vấn", "anh giao hàng") nor a word that is no one's name ("anh chị vui lòng gọi…")."""
+    before = [i for i, w in enumerate(words) if w.end() <= contact.start]
+    after = [i for i, w in enumerate(words) if w.start() >= contact.end]
+    for h in before[-(_HONORIFIC_NEAR_WORDS + 2):]:
+        name = h + 1
+        if name in before and before[-1] - name <= _HONORIFIC_NEAR_WORDS \
+                and not _SENTENCE_END_RE.search(line, words[name].end(), contact.start) \
+                and _honorific_and_name(line, words, h, vocab):
+            return True
+    for h in after[:_HONORIFIC_NEAR_WORDS + 1]:
+        if h + 1 < len(words) and not _SENTENCE_END_RE.search(line, contact.end, words[h].start()) \
+                and _honorific_and_name(line, words, h, vocab):
+            return True
+    return False
+
+
+def _honorific_and_name(line: str, words: list[re.Match[str]], h: int, vocab: _Vocabulary) -> bool:
+    """Tell whether words[h] is an honorific and words[h + 1] a name ("chị hằng", "a. tư", "mr smith")."""
+    honorific = words[h].group().lower()
+    gap = line[words[h].end():words[h + 1].start()]
+    if not ((honorific in vocab.lower_honorifics and gap in (" ", ". "))
+            or (honorific + "." in vocab.lower_honorifics and gap in (". ", "."))):
+        return False
+    name = words[h + 1].group().lower()
+    if len(name) < 2 or name in vocab.not_a_name_after_honorific or name in vocab.lower_honorifics \
+            or fold(name) in vocab.address_words:
+        return False
+    following = tuple(fold(w.group()) for w in words[h + 1:h + 4])
+    return not any(following[:len(role)] == role for role in vocab.honorific_roles)
 
 
 def _capital_run(line: str, words: list[re.Match[str]], i: int, step: int) -> list[int]:
@@ -599,14 +711,17 @@ def _accounts(section: str, line: str, folded: str, cells: list[str] | None, tab
     """The bank accounts the line gives that the business did not declare."""
     numbers = [n for kind, match in _cue_matches(folded, vocab) if (n := _cue_account(kind, match, folded, own, vocab))]
     if vocab.bank_re.search(folded):
+        qr = _qr_spans(folded, vocab)  # read by `_url_accounts`: "?amount=150000000" is no account
         for match in _DIGITS_RE.finditer(folded):
             digits = re.sub(r"\D", "", match.group(1))
             if len(digits) >= 8 and not _business_line(digits, own) \
+                    and not any(start <= match.start(1) < end for start, end in qr) \
                     and not _not_account(folded, match.start(1), match.end(1), vocab) \
                     and not _reference(folded[:match.start(1)], "", vocab):
                 # a phone number on a wallet's line is its account (MoMo 0912…); only a reference is not
                 numbers.append(digits)
     numbers += [iban for match in _IBAN_RE.finditer(folded) if _iban_valid(iban := _account_key(match.group(1)))]
+    numbers += _url_accounts(line, vocab)
     if cells is not None and table is not None:
         for i in sorted(table.accounts):
             cell = _account_form(cells[i]) if i < len(cells) else ""
@@ -614,6 +729,46 @@ def _accounts(section: str, line: str, folded: str, cells: list[str] | None, tab
                 if not _not_account(cell, match.start(1), match.end(1), vocab):
                     numbers.append(re.sub(r"\D", "", match.group(1)))
     return [_account_finding(section, line, digits) for digits in dict.fromkeys(numbers) if digits not in own.accounts]
+
+
+def _url_accounts(line: str, vocab: _Vocabulary) -> list[str]:
+    """The accounts a web address carries: a QR payment image or page ("img.vietqr.io/image/VCB-0441…-compact.png")
+    gives one in its path (8 to 19 digits; a 6-digit bank BIN is not one), any address gives one after a bank's code
+    (".../vcb/0441…") or as an account parameter ("?acc=0441…")."""
+    if "/" not in line and "?" not in line:
+        return []
+    found: list[str] = []
+    for match in _URL_RE.finditer(line):
+        url = match.group()
+        host = _url_host(url)
+        if host is None:
+            continue
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        qr = any(host == h or host.endswith("." + h) for h in vocab.qr_hosts)
+        tokens = [t for t in re.split(r"[^0-9A-Za-z]+", unquote(parts.path)) if t]
+        for i, token in enumerate(tokens):
+            if token.isdigit() and 8 <= len(token) <= 19 and (qr or (i and tokens[i - 1].lower() in vocab.bank_codes)):
+                found.append(token)
+        for key, value in parse_qsl(parts.query):
+            digits = re.sub(r"[\s.-]", "", value)
+            if key.lower() in vocab.url_account_params and digits.isdigit() and 6 <= len(digits) <= 19:
+                found.append(digits)
+    return found
+
+
+def _url_host(url: str) -> str | None:
+    try:
+        return (urlsplit(url if "://" in url else "http://" + url).hostname or "").lower()
+    except ValueError:
+        return None
+
+
+def _qr_spans(text: str, vocab: _Vocabulary) -> list[tuple[int, int]]:
+    """Where the text has web addresses on a QR payment host."""
+    if "/" not in text and "?" not in text:
+        return []
+    return [match.span() for match in _URL_RE.finditer(text) if (host := _url_host(match.group())) is not None
+            and any(host == h or host.endswith("." + h) for h in vocab.qr_hosts)]
 
 
 def _account_key(text: str) -> str:
@@ -689,6 +844,8 @@ def _accounts_across_lines(section: str, lines: list[str], forms: list[str], own
     """Accounts whose cue ends a line and whose digits are on one of the next two lines with text: a form's label
     and its value, a list, a heading and its first line, a table's cell on the next row."""
     out: list[Finding] = []
+    lines, forms = _groups_joined(lines, forms)
+    forms = [f.rstrip(" .") for f in forms]  # "ngân hàng ACB." / "Số: 1234…": a full stop ends the cue's line
     for i in range(len(lines) - 1):
         joined = " ".join(forms[i:i + 3])
         boundary = len(forms[i])
@@ -701,6 +858,22 @@ def _accounts_across_lines(section: str, lines: list[str], forms: list[str], own
             following = 1 if match.start("digits") <= boundary + 1 + len(forms[i + 1]) else 2
             out.append(_account_finding(section, " ".join(lines[i:i + following + 1]), digits))
     return out
+
+
+def _groups_joined(lines: list[str], forms: list[str]) -> tuple[list[str], list[str]]:
+    """The lines with a number split over lines written on one: a line that is a short digit group alone goes on
+    the line above when that line ends with one ("Số: 1234" / "5678" / "9012" -> "Số: 1234 5678 9012")."""
+    joined_lines: list[str] = []
+    joined_forms: list[str] = []
+    for line, form in zip(lines, forms, strict=True):
+        group = _GROUP_LINE_RE.fullmatch(form)
+        if group is not None and joined_forms and _ENDS_IN_GROUP_RE.search(joined_forms[-1]):
+            joined_forms[-1] = joined_forms[-1].rstrip(" .") + " " + group.group(1)
+            joined_lines[-1] = joined_lines[-1] + " / " + line.strip()
+            continue
+        joined_lines.append(line)
+        joined_forms.append(form)
+    return joined_lines, joined_forms
 
 
 def _holders(section: str, lines: list[str], folds: list[str], forms: list[str], own: OwnContacts,

@@ -415,3 +415,97 @@ def test_the_cli_takes_the_declared_account_from_the_settings(tmp_path: Path,
     assert "[undeclared_account]" in refused.output
     assert declared.exit_code == 0
     assert "added      payment.md" in declared.output
+
+
+# --- the second attacker review's bypasses: each was reported "added" and served by kb ask -------------------
+
+LOWERCASE_CONTACTS_MD = "# Khách quen\n\n- chị hằng quận 7: 0912 345 671\n- anh tư bình thạnh 0987.654.321\n"
+
+
+def test_lower_case_names_after_an_honorific_beside_mobiles_are_refused_and_never_given(tmp_path: Path) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+
+    report = kb.ingest([_folder(tmp_path / "kb", khach_md=LOWERCASE_CONTACTS_MD, returns_md=RETURNS_MD)], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("khach.md", "personal_data")]
+    assert "line 3" in report.errors[0].message
+    assert report.added == ["returns.md"]
+    body = kb.ask("số điện thoại chị hằng quận 7").body or ""
+    assert "0912" not in body
+    assert "0987" not in body
+
+
+@pytest.mark.parametrize("text", [
+    "# Khách\n\n- chị hằng quận 7: 0912 345 671\n",
+    "# Khách\n\n- anh tư bình thạnh 0987.654.321\n",
+    "# Khách\n\nĐơn giao cho c. hằng 0912 345 671.\n",
+    "# Khách\n\n0987 654 321 (bác tư)\n",
+    "# Contacts\n\nmr smith +1 415 555 0100\n",
+])
+def test_an_honorific_and_a_name_in_any_case_beside_a_mobile_is_personal_data(text: str) -> None:
+    assert _whats(text)[:1] == [("personal_data", "phone")]
+
+
+@pytest.mark.parametrize("text", [
+    "# Liên hệ\n\nAnh chị vui lòng gọi 0909 111 222 để được tư vấn.\n",
+    "# Liên hệ\n\nCần tư vấn, gọi chị tư vấn 0909 111 222.\n",
+    "# Giao hàng\n\nAnh giao hàng sẽ gọi trước 30 phút từ số 0909 111 222.\n",
+    "# Liên hệ\n\nEm nhắn Zalo 0909 111 222 nhé.\n",
+])
+def test_an_honorific_before_a_role_or_no_name_beside_a_mobile_is_not_personal_data(text: str) -> None:
+    assert _whats(text) == []
+
+
+def test_a_declared_staff_mobile_after_a_lower_case_name_is_the_business_own() -> None:
+    text = "# Dự án\n\nDự án lớn: chị hằng 0909 111 222.\n"
+
+    assert _whats(text) == [("personal_data", "phone")]
+    assert _whats(text, SHOP | OwnContacts.declared(contacts=["0909 111 222"])) == []
+
+
+@pytest.mark.parametrize(("text", "account"), [
+    # a VietQR image address carries the bank and the account
+    ("# Thanh toán\n\nQuét mã hoặc mở liên kết https://img.vietqr.io/image/VCB-0441000886699-compact.png "
+     "để thanh toán.\n", "0441000886699"),
+    # the letter O written for zero
+    ("# Thanh toán\n\nSTK O441 OOO 886 699 Vietcombank\n", "0441000886699"),
+    # the groups of digits on lines of their own
+    ("# Thanh toán\n\nChuyển khoản ngân hàng ACB.\nSố: 1234\n5678\n9012\n", "123456789012"),
+], ids=["qr_url", "letter_o", "split_lines"])
+def test_an_account_in_a_link_with_look_alike_letters_or_split_over_lines_is_refused_and_never_given(
+        tmp_path: Path, text: str, account: str) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+
+    report = kb.ingest([_folder(tmp_path / "kb", payment_md=text, returns_md=RETURNS_MD)], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("payment.md", "undeclared_account")]
+    assert f"bank account {account} at" in report.errors[0].message
+    assert report.added == ["returns.md"]
+    assert "payment.md" not in {s.doc for s in kb.ask("cho em xin số tài khoản để chuyển khoản").sources}
+
+
+@pytest.mark.parametrize(("text", "account"), [
+    ("# Thanh toán\n\nMã QR: qr.sepay.vn/img?acc=19036512345678&bank=TCB&amount=500000\n", "19036512345678"),
+    ("# Thanh toán\n\nhttps://img.vietqr.io/image/970436-0441000886699-print.jpg?amount=150000000\n", "0441000886699"),
+    ("# Payment\n\nPay here: https://pay.example.net/vcb/0441000886699\n", "0441000886699"),
+    ("# Thanh toán\n\nSố tài khoản: l9O3 65l2 3456 78 (Techcombank).\n", "19036512345678"),
+    ("# Thanh toán\n\nNgân hàng Techcombank, số tài khoản 1903 / 6512 / 3456 / 78.\n", "19036512345678"),
+    ("# Thanh toán\n\nTechcombank\nSTK:\n1903\n6512\n3456\n78\n", "19036512345678"),
+])
+def test_an_account_in_a_link_in_look_alike_letters_or_in_slashed_groups_is_an_account(text: str,
+                                                                                        account: str) -> None:
+    needles = [f.needle for f in screen_document(markdown_units(text, "doc.md"), SHOP)]
+
+    assert account in needles
+
+
+@pytest.mark.parametrize("text", [
+    "# Thanh toán\n\nQuét mã https://img.vietqr.io/image/VCB-0441000886688-compact.png?amount=150000000 để trả.\n",
+    "# Thanh toán\n\nVietcombank — STK O441 OOO 886 688.\n",
+    "# Thanh toán\n\nVietcombank, STK 0441 000 886 688 lo việc hoàn tiền.\n",
+    "# Thanh toán\n\nNgân hàng Vietcombank.\nSố: 0441\n000\n886\n688\n",
+    "# Sản phẩm\n\nXem ảnh tại https://anphat.example/san-pham/ghe-ap-c300-20260115.jpg\n",
+    "# Liên hệ\n\nHotline 1900 636 768 / 028 3811 2468, Vietcombank hỗ trợ trả góp.\n",
+])
+def test_the_declared_account_written_these_ways_and_ordinary_links_still_pass(text: str) -> None:
+    assert _whats(text) == []
