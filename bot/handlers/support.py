@@ -105,6 +105,14 @@ async def escalate_unanswered(flows: Flows, settings: Settings, channel: str) ->
             if (reply := render_notice(notice, settings, now=now)) is not None]
 
 
+@router.periodic
+async def announce_held_messages(flows: Flows, settings: Settings, channel: str) -> list[Reply]:
+    """Tell staff of customer messages the once-a-minute cap held back, once their minute has passed."""
+    now = flows.support.services.now
+    return [reply for notice in await flows.support.held_messages(channel)
+            if (reply := render_notice(notice, settings, now=now)) is not None]
+
+
 # --- /ask over customer history ------------------------------------------------------------------------------
 
 

@@ -77,7 +77,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ASK_HITS = 3
-# A customer's further messages reach staff at most once a minute per ticket; the rest ride along with the next.
+# A customer's further messages reach staff at most once a minute per ticket; the rest ride along with the next,
+# or the scheduler announces them once the minute has passed (`SupportFlow.held_messages`).
 TICKET_NOTICE_EVERY = timedelta(minutes=1)
 TICKET_NOTICE_LOOKBACK = 40  # the ticket's latest messages replayed to find the last announced one
 # The customer's latest questions looked at for the language of a message whose letters do not decide it ("5").
@@ -235,26 +236,46 @@ def _has_answered(knowledge: object) -> bool:
         return False
 
 
-def held_back(earlier: list[TicketMessageOut], *, now: datetime) -> list[TicketMessageOut] | None:
+def held_back(earlier: list[TicketMessageOut], *, now: datetime,
+              announced_at: datetime | None = None) -> list[TicketMessageOut] | None:
     """Return the customer messages a notice sent `now` carries besides the new one, or None: no notice yet.
 
-    The rule, replayed over the ticket's latest messages so nothing else is recorded: a customer's
-    message is announced unless one was announced less than a minute before it; a staff or bot
-    message in between starts afresh (a customer answering a person is heard at once). Messages not
-    announced stay on the ticket and ride along with the next notice.
+    The rule, replayed over the ticket's latest messages: a customer's message is announced unless one was
+    announced less than a minute before it; a staff or bot message in between starts afresh (a customer
+    answering a person is heard at once). Messages not announced stay on the ticket and ride along with the
+    next notice, or the scheduler announces them once their minute has passed (`announced_at`: when it last
+    did, which counts as an announcement then).
     """
+    last, waiting = _replay(earlier, announced_at)
+    if last is not None and now - last < TICKET_NOTICE_EVERY:
+        return None
+    return waiting
+
+
+def notice_due(earlier: list[TicketMessageOut], *, announced_at: datetime | None = None) -> datetime | None:
+    """When a message held back now (`held_back` said None) is to be announced: a minute after the last notice."""
+    last, _waiting = _replay(earlier, announced_at)
+    return None if last is None else last + TICKET_NOTICE_EVERY
+
+
+def _replay(earlier: list[TicketMessageOut],
+            announced_at: datetime | None) -> tuple[datetime | None, list[TicketMessageOut]]:
+    """The time of the last announced customer message (None after a staff or bot one) and those waiting since."""
     last: datetime | None = None
     waiting: list[TicketMessageOut] = []
+    pending = announced_at
     for line in earlier:
+        if pending is not None and line.at > pending:  # the scheduler announced what was waiting then
+            last, waiting, pending = pending, [], None
         if line.author != "customer":
             last = None
         elif last is None or line.at - last >= TICKET_NOTICE_EVERY:
             last, waiting = line.at, []
         else:
             waiting.append(line)
-    if last is not None and now - last < TICKET_NOTICE_EVERY:
-        return None
-    return waiting
+    if pending is not None:
+        last, waiting = pending, []
+    return last, waiting
 
 
 @dataclass
@@ -327,9 +348,18 @@ class SupportFlow:
         """Put the customer's message on their open ticket; staff hear of it (at most once a minute)."""
         earlier = await self.services.support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
         await self.services.support.customer_wrote(ticket.id, customer, text)
-        held = held_back(earlier, now=self.services.now)
+        held = await self._held_back(ticket.id, earlier)
         notices = [] if held is None else await self._ticket_notices(ticket, "message", text=text, transcript=held)
         return Relayed(ticket_id=ticket.id, notices=notices)
+
+    async def _held_back(self, ticket_id: int, earlier: list[TicketMessageOut]) -> list[TicketMessageOut] | None:
+        """`held_back` for a message just put on the ticket; one held back is noted as due for the scheduler."""
+        support = self.services.support
+        announced_at = await support.held_announced_at(ticket_id)
+        held = held_back(earlier, now=self.services.now, announced_at=announced_at)
+        await support.hold_notice(ticket_id, due=notice_due(earlier, announced_at=announced_at)
+                                  if held is None else None)
+        return held
 
     async def _after_close(self, customer: CustomerOut, text: str, *, language: str) -> TicketRated | SmallTalk | None:
         """A typed rating or thanks for the ticket just closed (its rating pending); None for anything else."""
@@ -457,7 +487,7 @@ class SupportFlow:
         support = self.services.support
         earlier = await support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
         await support.put_on_ticket(ticket.id, customer, question.id)
-        held = held_back(earlier, now=self.services.now)
+        held = await self._held_back(ticket.id, earlier)
         return [] if held is None else await self._ticket_notices(ticket, "message", text=question.question,
                                                                   transcript=held)
 
@@ -543,6 +573,19 @@ class SupportFlow:
             transcript = await self.services.support.transcript(ticket.id)
             notices += [TicketNotice(kind="escalated", to=staff_recipient(m, channel), ticket=ticket,
                                      transcript=transcript, minutes=minutes) for m in managers]
+        return notices
+
+    async def held_messages(self, channel: str) -> list[Notice]:
+        """Claim the channel's tickets whose held-back customer messages are due and tell their audience, once."""
+        support = self.services.support
+        notices: list[Notice] = []
+        for ticket, announced_at in await support.claim_held_notices(channel=channel):
+            transcript = await support.transcript(ticket.id, limit=TICKET_NOTICE_LOOKBACK)
+            held = held_back(transcript, now=self.services.now, announced_at=announced_at)
+            if not held:  # a later message carried them, or none is waiting any more
+                continue
+            await support.held_announced(ticket.id)
+            notices += await self._ticket_notices(ticket, "message", text=held[-1].text, transcript=held[:-1])
         return notices
 
     async def ask_history(self, staff: UserOut, question: str) -> HistoryFound | None:

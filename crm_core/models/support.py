@@ -57,6 +57,10 @@ class Ticket(Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     csat: Mapped[int | None] = mapped_column(Integer)
     csat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A customer's message held back by the once-a-minute cap is announced by the scheduler from this moment
+    # (unless a later message carried it first); held_announced_at: when the scheduler last announced some.
+    notice_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    held_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     contact: Mapped[Contact | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

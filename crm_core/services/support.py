@@ -319,6 +319,41 @@ class SupportService:
                                            .execution_options(populate_existing=True))
         return [ticket_out(t) for t in rows]
 
+    async def hold_notice(self, ticket_id: int, *, due: datetime | None) -> None:
+        """Note when the ticket's held-back customer messages are due to be announced; None: none are waiting
+        (a notice just carried them)."""
+        await self._session.execute(update(Ticket).where(Ticket.id == ticket_id).values(notice_due_at=due)
+                                    .execution_options(synchronize_session=False))
+
+    async def claim_held_notices(self, *, channel: str) -> list[tuple[TicketOut, datetime | None]]:
+        """Claim a channel's open tickets whose held-back messages are due, each by one scheduler only (see
+        `repositories.claims`); return them with when the scheduler last announced such messages before."""
+        waiting = (Ticket.status == "open", Ticket.notice_due_at.is_not(None), Ticket.notice_due_at <= self._now)
+        query = select(Ticket.id, Ticket.notice_due_at, Ticket.held_announced_at).where(*waiting,
+                                                                                      Ticket.channel == channel)
+        if skips_locked_rows(self._session):
+            query = query.with_for_update(skip_locked=True)
+        due = list(await self._session.execute(query))
+        ours: dict[int, datetime | None] = {}
+        for ticket_id, due_at, announced_at in due:
+            if await claimed(self._session, update(Ticket).where(Ticket.id == ticket_id, Ticket.notice_due_at == due_at)
+                             .values(notice_due_at=None)):
+                ours[ticket_id] = announced_at
+        if not ours:
+            return []
+        rows = await self._session.scalars(_tickets().where(Ticket.id.in_(ours)).order_by(Ticket.id)
+                                           .execution_options(populate_existing=True))
+        return [(ticket_out(t), ours[t.id]) for t in rows]
+
+    async def held_announced(self, ticket_id: int) -> None:
+        """Note that the scheduler announced the ticket's held-back messages now."""
+        await self._session.execute(update(Ticket).where(Ticket.id == ticket_id).values(held_announced_at=self._now)
+                                    .execution_options(synchronize_session=False))
+
+    async def held_announced_at(self, ticket_id: int) -> datetime | None:
+        """When the scheduler last announced the ticket's held-back messages, if ever."""
+        return await self._session.scalar(select(Ticket.held_announced_at).where(Ticket.id == ticket_id))
+
     async def faq_counts(self, start: datetime, end: datetime) -> dict[str, float | int | None]:
         """Count questions, answers, hand-offs and the mean CSAT between `start` and `end`."""
         in_range = (CustomerQuestion.asked_at >= start, CustomerQuestion.asked_at < end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -13,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
 from bot.core.messages import Reply
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
+from crm_core.config import Settings
 from crm_core.models import (
     AuditEntry,
     Contact,
@@ -235,6 +239,38 @@ async def test_customer_messages_on_an_open_ticket_go_to_staff_not_to_the_bot(
 
     assert "Đã chuyển cho nhân viên" in customer.text
     assert "20 bộ bàn" in customer.pushed_to("1001")[0].text
+
+
+async def test_a_message_held_back_by_the_once_a_minute_cap_reaches_staff_once_its_minute_has_passed(
+        customer: ChatDriver, support_engine: Engine, pushes: RecordedPushes, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên")
+    await customer.say("tôi cần 20 bộ bàn cho văn phòng mới")  # announced at once
+    clock.advance(timedelta(seconds=20))
+    await customer.say("em đợi lâu quá rồi đó")
+    clock.advance(timedelta(seconds=10))
+    await customer.say("sao chưa ai trả lời vậy")
+    assert "Đã chuyển cho nhân viên" in customer.text
+    assert customer.pushed_to("1001") == []  # both held back by the cap
+    assert [r for r in await pushes.tick() if r.chat_id == "1001"] == []  # their minute has not passed
+
+    clock.advance(timedelta(seconds=31))
+    # A process started since (the state is in the database) and another one tick at once: one notice, both messages.
+    restarted = Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                       render_reminder=reminder_reply, ports=support_engine.ports)
+    other = RecordedPushes(restarted)
+    first, second = await asyncio.gather(pushes.tick(), other.tick())
+    to_lan = [r for r in first + second if r.chat_id == "1001"]
+    assert len(to_lan) == 1
+    assert "em đợi lâu quá rồi đó" in to_lan[0].text
+    assert "sao chưa ai trả lời vậy" in to_lan[0].text
+    assert "20 bộ bàn" not in to_lan[0].text  # announced already
+    clock.advance(timedelta(minutes=2))
+    assert [r for r in await pushes.tick() + await other.tick() if r.chat_id == "1001"] == []
+
+    await customer.say("alo")  # the next message is announced by itself, without the two again
+    assert [r.text.count("em đợi lâu") for r in customer.pushed_to("1001")] == [0]
+    assert "alo" in customer.pushed_to("1001")[0].text
 
 
 async def test_reply_command_close_and_a_five_star_rating(customer: ChatDriver, lan: ChatDriver,
@@ -483,7 +519,7 @@ async def test_with_an_llm_the_answer_is_built_only_from_the_knowledge(
 async def test_when_the_knowledge_base_is_down_the_customer_is_handed_off_politely(
         customer: ChatDriver, support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     class DownKnowledge:
-        def ask(self, question: str) -> Any:
+        def ask(self, question: str, *, language: str | None = None) -> Any:
             from crm_core.retrieval import RetrievalUnavailable
 
             raise RetrievalUnavailable("chroma directory unreadable")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_core.flows.support import held_back
+from crm_core.flows.support import held_back, notice_due
 from crm_core.schemas import TicketMessageOut
 from crm_core.textnorm import clean_name, clean_text, fold
 
@@ -75,3 +75,11 @@ def test_a_steady_stream_is_announced_once_a_minute() -> None:
 def test_a_staff_answer_lets_the_customer_be_heard_at_once() -> None:
     earlier = [_line("customer", 0), _line("customer", 5, "a"), _line("staff", 10)]
     assert [m.text for m in held_back(earlier, now=_T0 + timedelta(seconds=20)) or []] == ["a"]
+
+
+def test_messages_the_scheduler_announced_are_not_carried_again_and_start_the_next_minute() -> None:
+    earlier = [_line("customer", 0), _line("customer", 10, "a"), _line("customer", 20, "b")]
+    assert notice_due(earlier) == _T0 + timedelta(seconds=60)
+    announced = _T0 + timedelta(seconds=61)  # the scheduler told staff of "a" and "b" then
+    assert held_back(earlier, now=_T0 + timedelta(seconds=90), announced_at=announced) is None
+    assert held_back(earlier, now=_T0 + timedelta(seconds=121), announced_at=announced) == []
