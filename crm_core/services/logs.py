@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import AlreadyDone, Conflict, Forbidden, NotFound, UndoExpired
-from crm_core.models import Deal, Interaction, LogDraft, Task
+from crm_core.models import Contact, Deal, Interaction, LogDraft, Task
 from crm_core.pipelines.stage_words import log_opening, stage_for
 from crm_core.policy import can_change_deal
 from crm_core.repositories.claims import claimed, skips_locked_rows
@@ -304,10 +304,15 @@ class LogService:
         return contact.id, created
 
     async def _still_named(self, record_id: int, name: str, *, company: bool) -> None:
-        """Refuse to save onto a company or person that is gone or renamed since the preview showed it."""
+        """Refuse to save onto a company or person that is gone or renamed since the preview showed it.
+
+        A person's row is locked to share until this log is saved: an erasure of them (which locks it for
+        update) waits for the log and erases it too, or this waits for the erasure and finds them gone.
+        """
         try:
             current = (await self._directory.company(record_id)).name if company else \
-                (await self._directory.contact(record_id)).name
+                (await self._session.scalar(select(Contact.name).where(
+                    Contact.id == record_id, Contact.erased_at.is_(None)).with_for_update(read=True)))
         except NotFound:
             current = None
         if current is None or fold(current) != fold(name):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import unicodedata
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, delete, func, literal, or_, select, text, update
@@ -49,12 +51,10 @@ from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
 from crm_core.services.directory import contacts_reached_at
 from crm_core.textnorm import fold
 from crm_core.understanding import vocabulary
+from crm_core.understanding.entities import EMAIL_RE, PHONE_RE
 
 # What replaces a phone, an e-mail or a chat id found in free text (the name becomes the caller's placeholder).
 HIDDEN = "***"
-# A one-word name this short ("Vy", "An", "Mai") is also a common word: outside the customer's own records it
-# is matched only as a proper noun (capitalised), never "mai" (tomorrow) or "an toàn" in someone else's note.
-SHORT_NAME_CHARS = 4
 # What the customer typed is searched for in messages to staff by its first characters (a clipped quote
 # keeps them); shorter texts ("4", "ok", "gặp nhân viên") are too common to mark a message as theirs alone.
 QUOTE_CHARS = 40
@@ -62,10 +62,17 @@ DISTINCT_QUOTE_CHARS = 24
 MIN_QUOTE_CHARS = 6
 # Messages delivered or given up: nothing is waiting for them, so the erasure deletes them.
 SETTLED = ("sent", "unreachable", "parked")
-# In someone else's record, only a name of at least this many words (honorifics aside) is taken for the customer.
-# A bare given name ("Ngọc", "Minh", "chị Hoa") is never scrubbed there: it names too many other people, and a
-# colleague's note about another Ngọc would lose its meaning for good. Her phone and e-mail are scrubbed always.
-MIN_NAME_WORDS = 2
+# In someone else's record, only a full name of at least this many words (honorifics aside: family, middle and
+# given name, "Nguyễn Thị Ngọc") is taken for the customer, and only where no other name word goes on before or
+# after it ("Trần Bích Ngọc" is someone else). A given name, even of two words ("Ngọc", "Bích Ngọc"), names too many
+# other people, and a colleague's note about another Ngọc would lose its meaning for good. Her phone and e-mail
+# are scrubbed always.
+MIN_NAME_WORDS = 3
+# What may stand between the digits of a phone number as people write it (after NFKC: full-width forms too):
+# 0912 345 678, 0912  345 678, (091) 234-5678, 0912/345/678, 0912–345–678, 0912,345,678.
+PHONE_SEPARATORS = r"[\s.,/()\-\u2010-\u2015]{0,3}"
+# A phone number written with its country code or trunk prefix: +84, 84, 0084, 0.
+PHONE_PREFIX = r"(?:(?:(?:\+|00)?84|0)" + PHONE_SEPARATORS + r")?"
 
 
 class PrivacyService:
@@ -133,7 +140,9 @@ class PrivacyService:
         if request.status != "pending":
             raise Conflict(f"request #{request_id} was already {request.status}", reason="request_decided",
                            request=request_id)
-        contact = await self._session.get(Contact, request.contact_id) if request.contact_id else None
+        # Her record is locked before anything of hers is read: a log saved onto her meanwhile (which locks it to
+        # share, `LogService`) waits until she is erased and then finds her gone, or is saved first and erased too.
+        contact = await self._locked(request.contact_id) if request.contact_id else None
         name = contact.name if contact else ""
         request.status = "approved" if approve else "rejected"
         request.decided_at, request.decided_by_id = self._now, admin.id
@@ -166,9 +175,15 @@ class PrivacyService:
         no reason.
         """
         rows = await contacts_reached_at(self._session, phone=contact.phone, email=contact.email)
-        others = [await self._session.get(Contact, row[0]) for row in rows if row[0] != contact.id]
+        others = [await self._locked(row[0]) for row in rows if row[0] != contact.id]
         return [other for other in others
                 if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
+
+    async def _locked(self, contact_id: int) -> Contact | None:
+        """The contact as committed now, its row locked for update until the transaction ends (not on SQLite, where
+        the erasure's writes lock the whole database)."""
+        return await self._session.scalar(select(Contact).where(Contact.id == contact_id).with_for_update()
+                                          .execution_options(populate_existing=True))
 
     async def _erase(self, contact: Contact, result: ErasureResult, erased_name: str, *,
                      admin: UserOut, erasing: set[int]) -> ErasureResult:
@@ -188,11 +203,16 @@ class PrivacyService:
             | {(t.channel, t.chat_id) for t in tickets}
         ticket_ids = [t.id for t in tickets]
         lead_ids = list(await self._session.scalars(select(Lead.id).where(Lead.contact_id == contact.id)))
-        traces = Traces.of(name=contact.name, phone=contact.phone, email=contact.email,
-                           chat_ids=[chat for _, chat in chats], erased_name=erased_name,
-                           typed=await self._typed_by(contact.id, ticket_ids),
+        written = await self._written_by(contact.id, ticket_ids)
+        phones, emails = _reached_in(written)  # what she typed in chat reaches her as much as her record's fields
+        namesakes = await self._namesakes(contact, erasing=erasing)
+        traces = Traces.of(name=contact.name, phones=[contact.phone or "", *phones],
+                           emails=[contact.email or "", *emails], chat_ids=[chat for _, chat in chats],
+                           erased_name=erased_name, typed=[*written, *await self._summaries_of(contact.id)],
                            refs=[ticket_ref(i) for i in ticket_ids] + [lead_ref(i) for i in lead_ids]
-                           + [erasure_ref(r.id) for r in requests])
+                           + [erasure_ref(r.id) for r in requests], kept=namesakes.values())
+        own = {("contact", str(i)) for i in erasing} | {("ticket", str(i)) for i in ticket_ids} \
+            | {("lead", str(i)) for i in lead_ids}
 
         interaction_ids = list(await self._session.scalars(
             select(Interaction.id).where(Interaction.contact_id == contact.id)))
@@ -210,6 +230,7 @@ class PrivacyService:
         for request in requests:
             request.chat_id = ""
         for deal in list(await self._session.scalars(select(Deal).where(Deal.contact_id == contact.id))):
+            own.add(("deal", str(deal.id)))
             title = traces.scrub(deal.title, own=True)
             if title != deal.title:
                 deal.title, deal.title_folded = title, fold(title)
@@ -217,12 +238,13 @@ class PrivacyService:
                 await self._closing.close(await self._closing.mark(deal.id, "lost", admin), "lost", admin,
                                           reason=CUSTOMER_ERASED)
         for task in await self._session.scalars(select(Task).where(Task.contact_id == contact.id)):
+            own.add(("task", str(task.id)))
             task.title = traces.scrub(task.title, own=True)
             if task.done_at is None:  # a call-back to someone erased is not to be made, reminded or listed
                 task.done_at = self._now
-        await self._forget_chats(chats, traces)
-        await self._scrub_elsewhere(traces)
-        rewritten = await self._scrub_free_text(contact, traces, erasing=erasing)
+        await self._forget_chats(chats)
+        await self._scrub_elsewhere(traces, own=own)
+        rewritten = await self._scrub_free_text(traces, namesakes=set(namesakes))
         contact.name, contact.name_folded = erased_name, fold(erased_name)
         contact.phone = contact.email = contact.title = None
         contact.erased_at = self._now
@@ -234,18 +256,17 @@ class PrivacyService:
             "messages": result.messages + (getattr(messages, "rowcount", 0) or 0),
             "questions": result.questions + (getattr(questions, "rowcount", 0) or 0)})
 
-    async def _scrub_free_text(self, contact: Contact, traces: Traces, *, erasing: set[int]) -> dict[str, list[int]]:
+    async def _scrub_free_text(self, traces: Traces, *, namesakes: set[int]) -> dict[str, list[int]]:
         """Take the customer's full name, phone and e-mail out of the free text of every table; return, per table,
         the ids of the records changed.
 
         Free text is every column marked `FREE_TEXT` (a note or call logged on a colleague's customer, a task or
         deal title, a lost reason, another customer's question or ticket, a dialog in progress): each exact
         occurrence becomes the `ERASED` marker, which the chat and the export word in the reader's language. A
-        record of someone who bears the same full name (a namesake, not being erased) keeps the name, which is
+        record of someone whose full name holds hers (a namesake, not being erased) keeps the name, which is
         theirs there; her phone and e-mail go all the same. Changed with bulk statements: the audit trail of
         those records is not blanked (they are not hers); the erasure's own entry lists them.
         """
-        namesakes = await self._namesakes(contact, erasing=erasing)
         rewritten: dict[str, list[int]] = {}
         for mapper in Base.registry.mappers:
             table = mapper.persist_selectable
@@ -273,26 +294,31 @@ class PrivacyService:
                     rewritten.setdefault(table.name, []).append(row_id)
         return rewritten
 
-    async def _namesakes(self, contact: Contact, *, erasing: set[int]) -> set[int]:
-        """The other contacts, not erased nor being erased, whose full name is the customer's."""
+    async def _namesakes(self, contact: Contact, *, erasing: set[int]) -> dict[int, str]:
+        """The other contacts, not erased nor being erased, whose full name holds the customer's ("Trần Bích Ngọc"
+        holds "Bích Ngọc"), with their names."""
         words = _full_name(contact.name)
-        if len(words) < MIN_NAME_WORDS:
-            return set()
+        if not words:
+            return {}
         rows = await self._session.execute(select(Contact.id, Contact.name).where(
             Contact.erased_at.is_(None), Contact.id.not_in([contact.id, *erasing]),
             Contact.name_folded.contains(words[-1], autoescape=True)))
-        return {row_id for row_id, name in rows.all() if _full_name(name) == words}
+        return {row_id: name for row_id, name in rows.all() if _holds(_full_name(name), words)}
 
-    async def _typed_by(self, contact_id: int, ticket_ids: list[int]) -> list[str]:
-        """What the customer wrote: their questions, their ticket messages, their interactions' summaries."""
+    async def _written_by(self, contact_id: int, ticket_ids: list[int]) -> list[str]:
+        """What the customer typed: their questions and their ticket messages."""
         questions = await self._session.scalars(select(CustomerQuestion.question)
                                                 .where(CustomerQuestion.contact_id == contact_id))
         messages = await self._session.scalars(select(TicketMessage.text).where(
             TicketMessage.ticket_id.in_(ticket_ids), TicketMessage.author == "customer"))
-        summaries = await self._session.scalars(select(Interaction.summary).where(Interaction.contact_id == contact_id))
-        return [*questions, *messages, *summaries]
+        return [*questions, *messages]
 
-    async def _forget_chats(self, chats: set[tuple[str, str]], traces: Traces) -> None:
+    async def _summaries_of(self, contact_id: int) -> list[str]:
+        """Their interactions' summaries (what a quote of their words may also come from)."""
+        return list(await self._session.scalars(select(Interaction.summary)
+                                                .where(Interaction.contact_id == contact_id)))
+
+    async def _forget_chats(self, chats: set[tuple[str, str]]) -> None:
         """Delete what is kept per chat: settings, dialogs, messages to them, routing and dedupe keys, the inbox."""
         for channel, chat_id in chats:
             await self._session.execute(delete(ChatPreference).where(
@@ -306,15 +332,18 @@ class PrivacyService:
             await self._session.execute(delete(ProcessedUpdate).where(
                 ProcessedUpdate.key.startswith(f"{channel}:m:{chat_id}:", autoescape=True)))
         # Kept updates are raw channel JSON (their sender's id, name, text); the inbox holds only those in flight.
+        # Only hers go, told by her chat or user id: an update of someone else is never lost for naming her.
         for row in list(await self._session.scalars(select(InboxUpdate))):
-            if traces.found_in(row.payload):
+            if any((row.channel, chat) in chats for chat in {row.chat_key, *_senders_of(row.payload)}):
                 await self._session.delete(row)
 
-    async def _scrub_elsewhere(self, traces: Traces) -> None:
+    async def _scrub_elsewhere(self, traces: Traces, *, own: set[tuple[str, str]]) -> None:
         """Forget messages to staff about the customer; scrub their name, phone, e-mail and chat ids elsewhere.
 
         Elsewhere: messages to staff, log drafts, and the audit trail (what an action noted, and the fields a
-        change kept before and after: a colleague's log that recorded them under another contact, say).
+        change kept before and after: a colleague's log that recorded them under another contact, say). The
+        trail of her own records (`own`: entity and id) loses every trace, that of other people's records only
+        what `Traces.scrub` takes out of someone else's text.
 
         A message about them (their ticket, lead or request, their words quoted, their name or number) is
         deleted once settled (sent, unreachable, parked: its text is kept only for looking back); one still to
@@ -332,13 +361,16 @@ class PrivacyService:
                 message.payload = payload
             if message.origin_chat_id and traces.found_in(message.origin_chat_id):
                 message.origin_channel = message.origin_chat_id = None
-        for draft in list(await self._session.scalars(select(LogDraft))):
-            raw, fields = traces.scrub(draft.raw_text), traces.scrub_json(draft.fields)
+        for draft in list(await self._session.scalars(select(LogDraft))):  # one that offered her record is about her
+            hers = any(("contact", str(option.get("id"))) in own for option in draft.fields.get("contact_options") or []
+                       if isinstance(option, dict)) or ("contact", str(draft.fields.get("contact_id"))) in own
+            raw, fields = traces.scrub(draft.raw_text, own=hers), traces.scrub_json(draft.fields, own=hers)
             if raw != draft.raw_text or fields != draft.fields:
                 draft.raw_text, draft.fields = raw, fields
         for entry in list(await self._session.scalars(select(AuditEntry))):  # a record's fields before and after too
-            details, before, after = (traces.scrub_json(entry.details), traces.scrub_json(entry.before),
-                                      traces.scrub_json(entry.after))
+            hers = (entry.entity, entry.entity_id) in own
+            details, before, after = (traces.scrub_json(value, own=hers)
+                                      for value in (entry.details, entry.before, entry.after))
             if details != entry.details:
                 entry.details = details
             if before != entry.before:
@@ -352,45 +384,43 @@ class Traces:
     """What identifies an erased customer in free text, and what replaces it.
 
     Names are matched on accent- and case-folded text (so "Bich Ngoc", "BÍCH NGỌC" and "Bích Ngoc" are the
-    same), as whole words: the full name, and runs of its words that end with the given name or are three
-    words long ("Bích Ngọc", "Nguyễn Thị Bích"); in the customer's own records (`own`) the given name alone
-    too. A short one-word name counts elsewhere only written as a proper noun. The name becomes the erased
-    placeholder; the phone (any grouping of its digits), the e-mail and the chat ids become "***"; in their
-    own records a line quoting what they typed becomes the placeholder.
-
-    In the free text of other people's records (`redact`), only the full name (`MIN_NAME_WORDS` words or more), the
-    phone and the e-mail count, and each becomes the `ERASED` marker.
+    same), as whole words. In the customer's own records (`own`) her name goes in every form: the full name,
+    runs of its words that end with the given name or are three words long ("Bích Ngọc", "Nguyễn Thị Bích"),
+    the given name alone; and a line quoting what she typed becomes the placeholder. In anyone else's text only
+    her full name of `MIN_NAME_WORDS` words or more counts, and not where it is part of a longer name: a name
+    word before or after it ("Trần Nguyễn Thị Ngọc"), or the name of another contact (`kept`) that holds hers.
+    Her phones (any prefix, any separators between the digits), e-mails and chat ids count everywhere. The
+    name becomes the erased placeholder, the rest "***" (`scrub`); in the free text of other people's records
+    (`redact`) each becomes the `ERASED` marker.
     """
 
-    names: tuple[tuple[re.Pattern[str], bool], ...]
-    own_names: tuple[tuple[re.Pattern[str], bool], ...]
+    own_names: tuple[re.Pattern[str], ...]
+    full_name: tuple[re.Pattern[str], ...]
+    kept: tuple[re.Pattern[str], ...]
     others: re.Pattern[str] | None
+    reach: re.Pattern[str] | None
     typed: tuple[str, ...]
     refs: frozenset[str]
     erased_name: str
-    full_name: tuple[tuple[re.Pattern[str], bool], ...] = ()
-    reach: re.Pattern[str] | None = None
 
     @classmethod
-    def of(cls, *, name: str, phone: str | None, email: str | None, chat_ids: list[str], erased_name: str,
-           typed: Iterable[str] = (), refs: Iterable[str] = ()) -> Traces:
+    def of(cls, *, name: str, phones: Iterable[str], emails: Iterable[str], chat_ids: list[str], erased_name: str,
+           typed: Iterable[str] = (), refs: Iterable[str] = (), kept: Iterable[str] = ()) -> Traces:
         words = tuple(_fold_chars(unicodedata.normalize("NFC", name))[0].split())
         runs = {words[i:j] for i in range(len(words)) for j in range(i + 2, len(words) + 1)
                 if j == len(words) or j - i >= 3}
-        names = {words, *runs} if words else set()
-        own = names | ({words[-1:]} if words else set())
-        reach = [re.escape(email)] if email else []
-        digits = "".join(ch for ch in phone or "" if ch.isdigit())
-        if digits:  # the same digits however written: 0912 345 678, 0912.345.678, +84912345678, +84 912 345 678
-            national = digits[2:] if digits.startswith("84") else digits.lstrip("0")
-            reach.append(r"(?:\+?84|0)?[\s.\-]?" + r"[\s.\-]?".join(national))
-        others = reach + [re.escape(chat) for chat in chat_ids if chat]
+        own = {words, *runs, words[-1:]} if words else set()
+        reach = [_phone_pattern(phone) for phone in phones] + [_whole(re.escape(email)) for email in emails if email]
+        reach = sorted({r for r in reach if r}, key=len, reverse=True)
+        others = reach + [_whole(re.escape(chat)) for chat in chat_ids if chat]
         quotes = {_quote(text) for text in typed}
         full = _full_name(name)
-        return cls(names=_longest_first(names), own_names=_longest_first(own), others=_whole(others),
+        return cls(own_names=_longest_first(own),
+                   full_name=_longest_first({full}) if len(full) >= MIN_NAME_WORDS else (),
+                   kept=_longest_first({_full_name(other) for other in kept} - {full, ()}),
+                   others=_any_of(others), reach=_any_of(reach),
                    typed=tuple(sorted((q for q in quotes if len(q) >= MIN_QUOTE_CHARS), key=len, reverse=True)),
-                   refs=frozenset(refs), erased_name=erased_name,
-                   full_name=_longest_first({full}) if len(full) >= MIN_NAME_WORDS else (), reach=_whole(reach))
+                   refs=frozenset(refs), erased_name=erased_name)
 
     def found_in(self, text: str) -> bool:
         """Tell whether `text` mentions the customer."""
@@ -411,20 +441,19 @@ class Traces:
         if own and self.typed:
             text = "\n".join(self.erased_name if any(q in _quote(line, limit=None) for q in self.typed) else line
                               for line in text.split("\n"))
-        text = self._scrub_names(text, own=own)
-        if self.others is not None:
-            text = self.others.sub(HIDDEN, text)
-        return text
-
-    def _scrub_names(self, text: str, *, own: bool) -> str:
-        return _replace_names(text, self.own_names if own else self.names, self.erased_name, proper_only=not own)
+        if own:
+            text = _replace_names(text, self.own_names, self.erased_name)
+        else:
+            text = _replace_names(text, self.full_name, self.erased_name, alone=True, kept=self.kept)
+        return _sub_wide(self.others, HIDDEN, text)
 
     def redact(self, text: str, *, names: bool = True) -> str:
         """Return the free text of someone else's record with the customer's full name (accents and case aside,
-        whole words; not with `names` False), phone and e-mail each replaced by the `ERASED` marker."""
+        whole words, not part of a longer name; not with `names` False), phone and e-mail each replaced by the
+        `ERASED` marker."""
         if names:
-            text = _replace_names(text, self.full_name, ERASED, proper_only=False)
-        return self.reach.sub(ERASED, text) if self.reach is not None else text
+            text = _replace_names(text, self.full_name, ERASED, alone=True, kept=self.kept)
+        return _sub_wide(self.reach, ERASED, text)
 
     def redact_json(self, value: Any, *, names: bool = True) -> Any:
         """Return a text or JSON value with every string (keys too) redacted (`redact`)."""
@@ -447,34 +476,129 @@ class Traces:
         return value
 
 
-def _replace_names(text: str, names: tuple[tuple[re.Pattern[str], bool], ...], replacement: str, *,
-                   proper_only: bool) -> str:
+def _replace_names(text: str, names: tuple[re.Pattern[str], ...], replacement: str, *,
+                   alone: bool = False, kept: tuple[re.Pattern[str], ...] = ()) -> str:
     """Replace each match of the folded-name patterns in `text` (longest first, never overlapping) by `replacement`;
-    with `proper_only`, a short one-word name only where written as a proper noun (capitalised)."""
+    with `alone`, only a match that is no part of a longer name (`_part_of_a_name`, or inside one of `kept`)."""
     if not names:
         return text
     composed = unicodedata.normalize("NFC", text)
     folded, origin = _fold_chars(composed)
-    spans: list[tuple[int, int]] = []
-    for pattern, short in names:
+    spans = [(origin[m.start()], origin[m.end() - 1] + 1) for pattern in kept for m in pattern.finditer(folded)]
+    taken: list[tuple[int, int]] = []
+    for pattern in names:
         for match in pattern.finditer(folded):
             start, end = origin[match.start()], origin[match.end() - 1] + 1
-            if short and proper_only and not composed[start].isupper():
+            if alone and _part_of_a_name(composed, start, end):
                 continue
-            if not any(s < end and start < e for s, e in spans):
-                spans.append((start, end))
-    if not spans:
+            if not any(s < end and start < e for s, e in [*spans, *taken]):
+                taken.append((start, end))
+    if not taken:
         return text
-    for start, end in sorted(spans, reverse=True):
+    for start, end in sorted(taken, reverse=True):
         composed = composed[:start] + replacement + composed[end:]
     return composed
 
 
-def _whole(alternatives: list[str]) -> re.Pattern[str] | None:
-    """One case-insensitive pattern of the alternatives, each matched only as a whole (no word or address around)."""
-    if not alternatives:
-        return None
-    return re.compile(r"(?<![\w@.])(?:" + "|".join(alternatives) + r")(?![\w@])", re.IGNORECASE)
+def _part_of_a_name(text: str, start: int, end: int) -> bool:
+    """Tell whether a name word goes on right before or after `text[start:end]` (a space between, no punctuation):
+    a capitalised family or middle name before it, a capitalised word after it, that is no honorific or common
+    word ("Trần Bích Ngọc", "Nguyễn Thị Ngọc Anh"; not "Gọi Nguyễn Thị Ngọc", "chị Nguyễn Thị Ngọc bên Hòa Phát")."""
+    before = re.search(r"(\w+)[^\S\n]+$", text[:start])
+    after = re.match(r"[^\S\n]+(\w+)", text[end:])
+    return (before is not None and _name_word(before.group(1), after=False)) or \
+        (after is not None and _name_word(after.group(1), after=True))
+
+
+def _name_word(word: str, *, after: bool) -> bool:
+    if not word[:1].isupper() or word[:1].isdigit():
+        return False
+    folded = fold(word)
+    if folded in vocabulary.words("surnames") | vocabulary.words("middle_names") or \
+            (after and folded in vocabulary.words("second_given_names")):
+        return True
+    if not after:  # before a full name, only a family or middle name goes on with it
+        return False
+    return not (folded in _not_name_words() or word.lower() in vocabulary.words("not_a_name_accented")
+                or word.lower() in vocabulary.words("capitalised_breaks_accented"))
+
+
+@cache
+def _not_name_words() -> frozenset[str]:
+    """Capitalised words that go on no name: honorifics, verbs, particles, cues, CTY, Zalo."""
+    return frozenset().union(*(vocabulary.words(name) for name in (
+        "honorifics_before_name", "not_a_name", "name_stop", "contact_cues_vi", "vi_style_not_a_name",
+        "capitalised_not_a_name")))
+
+
+def _whole(alternative: str) -> str:
+    """An alternative matched only as a whole (no word or address around)."""
+    return r"(?<![\w@.])(?:" + alternative + r")(?![\w@])"
+
+
+def _any_of(alternatives: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+
+
+def _phone_pattern(phone: str) -> str:
+    """A pattern of a phone number's national digits however written: with +84, 84, 0084 or 0 before them or none,
+    any common separators between them, right after a word ("sđt0912345678", "ĐT.0912...") but never inside a
+    longer run of digits. Empty for what is too short to be a phone number."""
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
+    digits = digits[2:] if digits.startswith("00") else digits
+    national = digits[2:] if digits.startswith("84") and len(digits) > 10 else digits.lstrip("0")
+    if len(national) < 8:
+        return ""
+    return r"(?<!\d)" + PHONE_PREFIX + PHONE_SEPARATORS.join(national) + r"(?!\d)"
+
+
+def _sub_wide(pattern: re.Pattern[str] | None, replacement: str, text: str) -> str:
+    """Replace the matches of `pattern` in `text`, read with its full-width forms as ASCII (NFKC, one character
+    for one: "０９１２" reads 0912)."""
+    if pattern is None:
+        return text
+    narrow = text if text.isascii() else "".join(
+        n if len(n := unicodedata.normalize("NFKC", ch)) == 1 else ch for ch in text)
+    spans = [match.span() for match in pattern.finditer(narrow)]
+    for start, end in reversed(spans):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def _reached_in(texts: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The phone numbers and e-mail addresses written in `texts` (what she typed in chat), a shared mailbox
+    (info@, sales@) aside."""
+    phones: list[str] = []
+    emails: list[str] = []
+    mailboxes = vocabulary.words("generic_mailboxes")
+    for typed in texts:
+        narrow = unicodedata.normalize("NFKC", typed)
+        phones += [m.group() for m in PHONE_RE.finditer(narrow) if _phone_pattern(m.group())]
+        emails += [m.group().rstrip(".") for m in EMAIL_RE.finditer(narrow)
+                   if fold(m.group().split("@")[0]) not in mailboxes]
+    return phones, emails
+
+
+def _senders_of(payload: str) -> set[str]:
+    """The chat and user ids of a raw channel update's own message or action (not of one it replies to)."""
+    try:
+        update = json.loads(payload)
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    for part in update.values() if isinstance(update, dict) else ():
+        if not isinstance(part, dict):
+            continue
+        for node in (part.get("chat"), part.get("from"), part.get("user"),
+                     (part.get("message") or {}).get("chat") if isinstance(part.get("message"), dict) else None):
+            if isinstance(node, dict) and isinstance(node.get("id"), int | str):
+                found.add(str(node["id"]))
+    return found
+
+
+def _holds(name: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    """Tell whether a name's words hold `words` in a row ("tran bich ngoc" holds "bich ngoc")."""
+    return any(name[i:i + len(words)] == words for i in range(len(name) - len(words) + 1))
 
 
 def _full_name(name: str) -> tuple[str, ...]:
@@ -513,10 +637,9 @@ def _names_fit(one: str, other: str) -> bool:
     return bool(words[0] and words[1]) and (words[0] <= words[1] or words[1] <= words[0])
 
 
-def _longest_first(names: set[tuple[str, ...]]) -> tuple[tuple[re.Pattern[str], bool], ...]:
-    """Whole-word patterns of folded names, longest first, each with whether it is a short one-word name."""
-    return tuple((re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)"),
-                  len(words) == 1 and len(words[0]) < SHORT_NAME_CHARS)
+def _longest_first(names: set[tuple[str, ...]]) -> tuple[re.Pattern[str], ...]:
+    """Whole-word patterns of folded names, longest first."""
+    return tuple(re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)")
                  for words in sorted(names, key=lambda words: (-len(" ".join(words)), words)))
 
 

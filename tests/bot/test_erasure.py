@@ -480,7 +480,7 @@ NOT_FREE_TEXT = {
     "log_drafts.raw_text": "scrubbed on its own rules (Traces.scrub)",
     "log_drafts.fields": "scrubbed on its own rules (Traces.scrub_json)",
     "outbox.payload": "deleted when it is about her, scrubbed otherwise (Traces)",
-    "inbox.payload": "deleted when it names her",
+    "inbox.payload": "deleted when it is hers (her chat or user id), never for naming her",
     "prompt_versions.template": "an admin's prompt, no customer's words",
     "win_rate_snapshots.counts": "numbers",
 }
