@@ -142,6 +142,11 @@ class DealRepository:
             query = query.where(Deal.status == "open")
         return (await self._session.scalars(query.order_by(Deal.updated_at.desc(), Deal.id.desc()))).all()
 
+    async def open_of_contact_without_company(self, contact_id: int) -> Sequence[Deal]:
+        """Return the open deals of a person that no company holds (a customer's lead from the bot), newest first."""
+        query = self._open(None).where(Deal.contact_id == contact_id, Deal.company_id.is_(None))
+        return (await self._session.scalars(query.order_by(Deal.updated_at.desc(), Deal.id.desc()))).all()
+
     async def latest_open_of_company(self, company_id: int) -> Deal | None:
         """Return the most recently touched open deal of a company."""
         query = self._open(None).where(Deal.company_id == company_id).order_by(Deal.updated_at.desc(), Deal.id.desc())

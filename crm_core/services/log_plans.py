@@ -51,6 +51,11 @@ def company_of(fields: DraftFields) -> tuple[int | None, str | None]:
     return None, None
 
 
+def customer_of(fields: DraftFields) -> str | None:
+    """The person a draft is about, by the name the card shows (chosen from the directory, else as written)."""
+    return fields.contact_choice.name if fields.contact_choice is not None else fields.contact or None
+
+
 class LogPlanner:
     """Plan a draft's deal change and task, and tell whether a plan still holds."""
 
@@ -79,12 +84,15 @@ class LogPlanner:
         """The stage a log's stage word means in the deal's own pipeline (None: no move)."""
         return stage_for(stage, await self._pipelines.stages_of(deal.stage.pipeline_id)) if stage else None
 
-    async def _open_deal(self, fields: DraftFields, company_id: int, owner: UserOut) -> Deal | None:
+    async def _open_deal(self, fields: DraftFields, company_id: int | None, owner: UserOut) -> Deal | None:
         """The company's open deal a log is about: among ALL those the writer may change (else those of colleagues
         the writer may see, crm_core.policy.deal_view), the one whose product, quantity and contact best match the
-        log; the most recently touched one on a tie."""
-        deals = [d for d in await self._deals.list_of_company(company_id, open_only=True)
-                 if deal_view(owner, d.owner_id, visibility=self._visibility) is not DealView.HIDDEN]
+        log; the most recently touched one on a tie. The person's open deals no company holds (the lead a customer
+        left through the bot) count as the company's, and are the only ones of a log that names no company."""
+        found = list(await self._deals.list_of_company(company_id, open_only=True)) if company_id is not None else []
+        if fields.contact_choice is not None:
+            found += await self._deals.open_of_contact_without_company(fields.contact_choice.id)
+        deals = [d for d in found if deal_view(owner, d.owner_id, visibility=self._visibility) is not DealView.HIDDEN]
         mine = [d for d in deals if can_change_deal(owner, d.owner_id)]
         pool = mine or deals
         if not pool:
@@ -96,11 +104,12 @@ class LogPlanner:
         company_id, company = company_of(fields)
         wants = fields.amount is not None or fields.quantity is not None or bool(fields.stage)
         closes = await self._closes(fields.stage)
-        new = DealPlan(action="new", title=deal_title(company or "", fields.quantity, fields.product),
+        customer = company or customer_of(fields)  # a person no company holds has deals of her own
+        new = DealPlan(action="new", title=deal_title(customer or "", fields.quantity, fields.product),
                        owner_id=owner.id, owner=owner.name, closes=closes)
-        existing = await self._open_deal(fields, company_id, owner) if company_id is not None else None
+        existing = await self._open_deal(fields, company_id, owner)
         if existing is None:
-            return new if company and wants else DealPlan()
+            return new if customer and wants else DealPlan()
         other = {"other_id": existing.id, "other_owner": existing.owner.name if existing.owner else None}
         if not can_change_deal(owner, existing.owner_id):
             note = DealPlan(action="note", deal_id=existing.id, title=existing.title, owner_id=existing.owner_id,

@@ -326,14 +326,15 @@ class LogService:
         The interaction is linked to the returned deal; a note links it to a deal it does not change (None, None).
         """
         plan = fields.deal_plan
-        if company_id is None or plan is None or plan.action == "none":
+        if plan is None or plan.action == "none" or (company_id is None and contact_id is None):
             return None, False, None
         if plan.action == "note":
             noted = await self._deals.raw(plan.deal_id) if plan.deal_id else None
             return noted, False, None
         if plan.action == "new":
-            company = await self._directory.company(company_id)
-            title = deal_title(company.name, fields.quantity, fields.product)
+            customer = (await self._directory.company(company_id)).name if company_id is not None else \
+                (await self._directory.contact(contact_id)).name if contact_id is not None else ""
+            title = deal_title(customer, fields.quantity, fields.product)
             stages = await self._pipelines.default_stages()
             named = stage_for(fields.stage, stages)
             outcome = _outcome(named)
@@ -351,7 +352,10 @@ class LogService:
                                           stage=opening.key, stage_changed_at=self._now, contact_id=contact_id,
                                           close_move_id=close_move_id)
         existing = await self._deals.raw(plan.deal_id) if plan.deal_id else None
-        if existing is None or existing.company_id != company_id or not await self._planner.still_holds(plan):
+        # the company's deal, or the person's own that no company holds (her lead from the bot), as planned
+        held = existing is not None and (existing.company_id == company_id if existing.company_id is not None
+                                         else existing.contact_id == contact_id)
+        if existing is None or not held or not await self._planner.still_holds(plan):
             raise PlanStale("the deal changed since the preview; look at the card again", deal=plan.deal_id)
         if not can_change_deal(owner, existing.owner_id):
             raise Forbidden("not your deal")

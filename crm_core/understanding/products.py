@@ -30,22 +30,30 @@ def product_phrase(text: str, quantity: int | None) -> str | None:
     """Return the words after the quantity in `text` that say what it counts (at most four), or None."""
     if not quantity:
         return None
-    stops = words("product_stops")
+    stops, fillers = words("product_stops"), words("product_fillers_before_amount")
     tokens = _TOKEN_RE.findall(text)
     for i, token in enumerate(tokens):
         if _count(token) != quantity:
             continue
         found: list[str] = []
-        for raw in tokens[i + 1:i + 1 + PRODUCT_WORDS]:
+        for j, raw in enumerate(tokens[i + 1:i + 1 + PRODUCT_WORDS], start=i + 1):
             word = raw.rstrip(".")
             if not word or not word[0].isalpha() or fold(word) in stops:
                 break  # punctuation, a price ("4.5tr", "$40"), or a word that starts the next thought
+            if fold(word) in fillers and word == raw and _amount_follows(tokens, j):
+                break  # "tầm 140tr": the amount's "about", not the product's word
             found.append(word)
             if word != raw:
                 break  # the sentence ended
         if found:
             return " ".join(found)
     return None
+
+
+def _amount_follows(tokens: list[str], index: int) -> bool:
+    """Tell whether the token after `index` is a number or an amount ("140tr", "1,5tr", "$40")."""
+    following = tokens[index + 1] if index + 1 < len(tokens) else ""
+    return bool(following) and (following[0].isdigit() or following[0] in "$€£₫")
 
 
 def quantity_is_more(text: str, quantity: int | None) -> bool:
