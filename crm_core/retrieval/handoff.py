@@ -326,7 +326,7 @@ def screen(
 
     Order: other people's or internal data and injections (`unsafe`, a named person's phone or address
     included); the hand-off rules (a dispute, the
-    customer's own order, a named person); asking for a person; a complaint; a topic outside any shop that
+    customer's own order, a named person); a complaint; asking for a person; a topic outside any shop that
     `knowledge_text` (the knowledge base's folded text) never mentions; then the learned model; last, an
     order, document or account of the customer's not asked about as a policy (own order). The model
     knows no knowledge base: its `out_of_scope` is dropped when the knowledge uses every topic word of the

@@ -10,7 +10,8 @@ from crm_core.retrieval.normalize import expand_abbreviations, load_json
 from crm_core.textnorm import fold, nfc
 
 SafetyReason = Literal["unsafe", "asked_for_human", "complaint"]
-_ORDER: tuple[SafetyReason, ...] = ("unsafe", "asked_for_human", "complaint")
+# A complaint that also asks for a person ("cho gặp quản lý, nhân viên tư vấn sai") is a complaint: it is said first.
+_ORDER: tuple[SafetyReason, ...] = ("unsafe", "complaint", "asked_for_human")
 
 
 @cache

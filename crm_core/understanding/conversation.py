@@ -84,15 +84,17 @@ def speaks_to_the_person(text: str) -> bool:
 
 
 @cache
-def _after_honorific() -> re.Pattern[str]:
-    return re.compile(rf"(?<![0-9a-z])(?:{_alternatives(_data()['honorifics'])})\.?\s+([a-z]+(?:\s+[a-z]+){{0,2}})")
+def _after(words: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9a-z])(?:{_alternatives(_data()[words])})\.?\s+([a-z]+(?:\s+[a-z]+){{0,2}})")
 
 
 def names_after_honorifics(text: str) -> list[str]:
-    """Return the folded words (up to three) after each honorific in `text` ('cho gặp chị Lan bên kinh doanh' ->
-    ['lan ben kinh']): where a customer asks for someone by name, the name starts them."""
+    """Return the folded words (up to three) after each honorific or staff role in `text`, in their order ('cho
+    gặp chị Lan bên kinh doanh' -> ['lan ben kinh']; 'cho a gặp quản lý Quang' -> ['gap quan ly', 'quang']):
+    where a customer asks for someone by name, the name starts them."""
     folded = " ".join(re.findall(r"[0-9a-z]+", fold(text)))
-    return [m.group(1) for m in _after_honorific().finditer(folded)]
+    found = [(m.start(), m.group(1)) for words in ("honorifics", "role_titles") for m in _after(words).finditer(folded)]
+    return [words for _start, words in sorted(found)]
 
 
 def typed_rating(text: str) -> int | None:

@@ -255,6 +255,27 @@ async def test_a_colleague_named_without_accents_is_found(
 # --- 7. disputes are met with an apology ----------------------------------------------------------------------------
 
 
+async def test_a_complaint_about_staff_naming_the_manager_by_role_goes_to_him_as_a_complaint(
+        support_engine: Engine, customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await ChatDriver(support_engine, "555020").say("gặp nhân viên")  # Lan's turn; Tuấn's would be next
+
+    await customer.say("cho a gặp quản lý Quang, nv bên e tư vấn sai")
+
+    assert [(t.reason, t.assignee_id) for t in await _rows(sessionmaker, Ticket)][-1] == ("complaint", 3)
+    assert VI("support.handoff_complaint") in customer.text
+    assert customer.pushed_to("2001")
+    assert customer.pushed_to("1002") == []
+
+
+@pytest.mark.parametrize("text", ["em muốn gặp sếp Quang", "can I talk to your manager Quang"])
+async def test_a_colleague_named_after_their_role_is_found(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], text: str) -> None:
+    await customer.say(text)  # the first ticket would be Lan's in turn
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [3]
+    assert customer.pushed_to("2001")
+
+
 async def test_an_angry_refund_demand_is_handed_off_with_an_apology(
         customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await customer.say("hàng giao bị trầy xước, hoàn tiền cho tôi, làm ăn kiểu gì vậy")
