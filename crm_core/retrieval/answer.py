@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import re
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from crm_core.assets import PROMPTS_DIR
 from crm_core.prompting import Prompt, PromptLibrary
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.models import Answer, HandoffReason, Source
-from crm_core.retrieval.normalize import Language, Query
+from crm_core.retrieval.normalize import Language, Query, load_json
 from crm_core.retrieval.reading import Excerpt, excerpt
 from crm_core.retrieval.signals import QuestionSignals, unit_language
+from crm_core.textnorm import nfc
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -34,7 +37,22 @@ def extract(unit: Unit, query: Query, window: tuple[int, int] | None, limit: int
     "label: value" lines, the answering line first (the price line for a price question, the row holding the
     question's number), cut at a sentence when longer than `limit`."""
     text = unit.text.strip() or unit.section
-    return excerpt(text, unit.title, QuestionSignals.of(query), limit, window)
+    found = excerpt(text, unit.title, QuestionSignals.of(query), limit, window)
+    if found.text and _negates(unit.section):
+        # "- Hàng thanh lý, hàng trưng bày…" under "Sản phẩm không áp dụng đổi trả" means the opposite read alone.
+        return Excerpt(text=f"{unit.section}:\n{found.text}", truncated=found.truncated)
+    return found
+
+
+@cache
+def _negating_words() -> re.Pattern[str]:
+    words = sorted({nfc(w).lower() for w in load_json("intents.json")["negating_headings"]}, key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(w) for w in words)})(?!\w)")
+
+
+def _negates(heading: str) -> bool:
+    """Tell whether a section's heading says its items are excluded (see intents.json, negating_headings)."""
+    return not heading.rstrip().endswith("?") and _negating_words().search(nfc(heading).lower()) is not None
 
 
 class Answerer:

@@ -136,10 +136,29 @@ def _blocks(lines: list[str]) -> list[list[int]]:
     return blocks
 
 
+def _listed(line: str) -> bool:
+    """Tell whether a line is an item of a list or table (a bullet, a step, a "label: value" row)."""
+    return bool(_BULLET_RE.match(line) or _NUMBERED_RE.match(line)) or (": " in line and not line.endswith(":"))
+
+
+def _introduces_only(lines: list[str], intro: int, lead: set[int]) -> bool:
+    """Tell whether the line `intro` ("Giá combo đã rẻ hơn mua lẻ:") introduces items that all lead: it then leads
+    with them, instead of dangling over whatever follows."""
+    if not lines[intro].rstrip().endswith(":"):
+        return False
+    items = []
+    for i in range(intro + 1, len(lines)):
+        if not _listed(lines[i]):
+            break
+        items.append(i)
+    return bool(items) and all(i in lead for i in items)
+
+
 def _ordered(lines: list[str], lead: list[int]) -> list[str]:
-    """Put the blocks holding the lead lines first, then a blank line, then the rest, each in the document's order."""
+    """Put the blocks holding the lead lines first (with the line introducing them when they are all it introduces),
+    then a blank line, then the rest, each in the document's order."""
     blocks = _blocks(lines)
-    first = [b for b in blocks if set(b) & set(lead)]
+    first = [b for b in blocks if set(b) & set(lead) or (len(b) == 1 and _introduces_only(lines, b[0], set(lead)))]
     if not first or first == blocks[: len(first)]:
         return lines
     rest = [b for b in blocks if b not in first]

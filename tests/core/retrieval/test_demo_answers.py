@@ -117,3 +117,12 @@ def test_numbered_steps_are_answered_in_their_order(demo_kb: KnowledgeBase, ques
     steps = [int(line.split(".")[0]) for line in body.splitlines() if line[:1].isdigit()]
     assert steps == list(range(1, len(steps) + 1))
     assert len(steps) >= 4
+
+
+@pytest.mark.parametrize("question", ["hàng trưng bày có đổi trả dc ko", "what does the warranty not cover?"])
+def test_items_of_a_section_saying_what_is_excluded_come_under_its_heading(
+    demo_kb: KnowledgeBase, question: str
+) -> None:
+    answer = demo_kb.ask(question)
+
+    assert (answer.body or "").splitlines()[0] == f"{answer.sources[0].section}:"

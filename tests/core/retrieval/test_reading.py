@@ -164,3 +164,26 @@ def test_numbered_steps_cut_short_are_a_prefix_of_the_list() -> None:
     steps = [line.split(".")[0] for line in lines if line[:1].isdigit()]
     assert steps == [str(n) for n in range(1, len(steps) + 1)]
     assert steps
+
+
+COMBOS = """"Bộ" là 1 bàn + 1 ghế. Giá combo đã rẻ hơn mua lẻ:
+| Mã bộ | Giá combo |
+| --- | --- |
+| AP-SET01 | 3.290.000 ₫/bộ |
+| AP-SET02 | 3.990.000 ₫/bộ |
+Giá combo chưa gồm VAT."""
+
+
+def test_the_line_introducing_items_that_all_lead_leads_with_them() -> None:
+    text = excerpt(COMBOS, "Các bộ combo", _signals("combo giá bao nhiêu"), 700).text
+
+    lines = text.splitlines()
+    assert lines[0].endswith("rẻ hơn mua lẻ:")
+    assert [line.split(":")[0] for line in lines[1:3]] == ["AP-SET01", "AP-SET02"]
+
+
+def test_a_line_introducing_rows_of_which_one_leads_stays_with_the_rest() -> None:
+    text = excerpt(DISCOUNT, "Chiết khấu theo số lượng", _signals("mua 50 bộ có chiết khấu không"), 700).text
+
+    assert text.splitlines()[0] == "50-99 bộ: 5%"
+    assert text.splitlines()[2] == "Chiết khấu theo tổng số bộ trong một đơn:"
