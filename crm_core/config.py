@@ -38,7 +38,7 @@ class PushSettings(BaseModel):
     enabled: bool = True
     # A morning digest missed by more than this many hours (the bot was down) is skipped for the day: the day's plan
     # arriving at 19:00 is noise. The evening summary is still sent late the same day (it reports the day).
-    digest_catch_up_hours: float = Field(default=4.0, ge=0)
+    digest_catch_up_hours: float = Field(default=4.0, gt=0)
 
     @field_validator("summary_time", "digest_time")
     @classmethod
