@@ -227,9 +227,11 @@ def test_docx_loads_in_under_a_second_per_100_kb_with_headings_and_tables_in_ord
     size_kb = path.stat().st_size / 1024
     assert size_kb > 50
 
-    started = time.perf_counter()
+    # CPU time of this process: the budget is about the loader's own work (a 54 KB file once took 172 s), and
+    # on a busy machine wall time also counts the other processes (CI: 1.5 s wall for 50 KB beside a benchmark).
+    started = time.process_time()
     units = load_file(path, "bao-hanh.docx")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert elapsed < size_kb / 100, f"{elapsed:.2f}s for {size_kb:.0f} KB"
     assert units[0].title == "Chính sách bảo hành › Mục 1: bảo hành ghế và bàn"
