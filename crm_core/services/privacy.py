@@ -457,23 +457,22 @@ class Traces:
 
     def redact_json(self, value: Any, *, names: bool = True) -> Any:
         """Return a text or JSON value with every string (keys too) redacted (`redact`)."""
-        if isinstance(value, str):
-            return self.redact(value, names=names)
-        if isinstance(value, list):
-            return [self.redact_json(v, names=names) for v in value]
-        if isinstance(value, dict):
-            return {self.redact(str(k), names=names): self.redact_json(v, names=names) for k, v in value.items()}
-        return value
+        return _map_strings(value, lambda text: self.redact(text, names=names))
 
     def scrub_json(self, value: Any, *, own: bool = False) -> Any:
         """Return a JSON value with every string (keys too) scrubbed."""
-        if isinstance(value, str):
-            return self.scrub(value, own=own)
-        if isinstance(value, list):
-            return [self.scrub_json(v, own=own) for v in value]
-        if isinstance(value, dict):
-            return {self.scrub(str(k), own=own): self.scrub_json(v, own=own) for k, v in value.items()}
-        return value
+        return _map_strings(value, lambda text: self.scrub(text, own=own))
+
+
+def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """Return a text or JSON value with `change` applied to every string in it, keys too."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_map_strings(v, change) for v in value]
+    if isinstance(value, dict):
+        return {change(str(k)): _map_strings(v, change) for k, v in value.items()}
+    return value
 
 
 def _replace_names(text: str, names: tuple[re.Pattern[str], ...], replacement: str, *,
