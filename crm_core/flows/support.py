@@ -1,9 +1,10 @@
 """Customer support as use cases: answer from the knowledge base or hand off, relay, rate, leads, privacy.
 
-The hand-off policy lives here: who is assigned a ticket (the contact's owner, a keyword rule,
-round-robin), who hears about it (a support group, the assignee, else managers), and what the
-customer is told (the ticket number and when someone will answer). A customer never reaches CRM
-data: answers come from the knowledge base, and staff words reach them only through their ticket.
+The hand-off policy lives here: who is assigned a ticket (the person who already looks after
+the customer, a keyword rule, round-robin), who hears about it (a support group, the assignee,
+else managers), and what the customer is told (the ticket number and when someone will answer).
+A customer never reaches CRM data: answers come from the knowledge base, and staff words reach
+them only through their ticket.
 
 Slow work (the knowledge search) runs after the reads and before any write, outside the write
 transaction; the question, the ticket and the notices are written afterwards in one short go.
@@ -493,18 +494,18 @@ class SupportFlow:
 
     async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut],
                         language: str) -> UserOut | None:
-        """The active colleague the customer asks for by name ("cho gặp chị Lan"), else the contact's owner when
-        active, else a keyword rule, else the next salesperson in turn (one who speaks the customer's language when
-        there is one)."""
+        """The active colleague the customer asks for by name ("cho gặp chị Lan"), else the person who already looks
+        after her (`AssignmentService.keeper`: the contact's owner or her latest ticket's assignee, active and
+        speaking her language), else a keyword rule, else the next salesperson in turn (one who speaks the
+        customer's language when there is one)."""
         for line in reversed(transcript):  # the latest words naming someone count
             if line.author == "customer":
                 named = await self.services.assignment.named(names_after_honorifics(line.text))
                 if named is not None:
                     return named
-        if customer.owner_id is not None:
-            owner = await self.services.users.get(customer.owner_id)
-            if owner.active:
-                return owner
+        keeper = await self.services.assignment.keeper(customer.contact_id, language=language)
+        if keeper is not None:
+            return keeper
         text = " ".join(line.text for line in transcript if line.author == "customer")
         user, _rule = await self.services.assignment.pick(text=text, rules=self.settings.lead_rules, kind="ticket",
                                                           language=language)

@@ -1,4 +1,5 @@
-"""Leads from the customer bot and who gets them: a keyword rule first, else round-robin among salespeople."""
+"""Leads from the customer bot and who gets them: the customer's owner when she has one, else a keyword rule,
+else round-robin among salespeople."""
 
 from __future__ import annotations
 
@@ -51,6 +52,28 @@ class AssignmentService:
         last = await self._last_assignee(kind)
         later = [u for u in speakers if last is not None and u.id > last]
         return user_out((later or speakers)[0]), "round_robin"
+
+    async def keeper(self, contact_id: int, *, language: str | None = None) -> UserOut | None:
+        """Return the person who already looks after this customer, or None: the contact's owner, else the assignee of
+        her open or latest ticket, if still active and, when some salesperson speaks `language`, speaking it.
+
+        One customer keeps one person across tickets and leads; the rule (keyword, round-robin) is for new customers
+        and for those whose person left, was deactivated or cannot speak with them.
+        """
+        owner_id = await self._session.scalar(select(Contact.owner_id).where(Contact.id == contact_id))
+        # The open ticket, if any, is her latest: a new one is opened only when none is open.
+        assignee_id = await self._session.scalar(
+            select(Ticket.assignee_id).where(Ticket.contact_id == contact_id, Ticket.assignee_id.is_not(None))
+            .order_by(Ticket.id.desc()).limit(1))
+        candidates = [i for i in dict.fromkeys((owner_id, assignee_id)) if i is not None]
+        if not candidates:
+            return None
+        spoken = language is not None and any(u.language == language for u in await self._salespeople())
+        for user_id in candidates:
+            user = await self._session.get(User, user_id)
+            if user is not None and user.active and (not spoken or user.language == language):
+                return user_out(user)
+        return None
 
     async def named(self, candidates: list[str]) -> UserOut | None:
         """Return the one active staff member a customer names ("chị Lan", "anh Tuấn kỹ thuật"), or None.
@@ -110,11 +133,9 @@ class LeadService:
         if existing is not None:
             assignee = await self._session.get(User, existing.assignee_id) if existing.assignee_id else None
             return _lead_out(existing, contact, assignee, created=False)
-        owner: UserOut | None
-        owner_row = await self._session.get(User, contact.owner_id) if contact.owner_id else None
-        if owner_row is not None and owner_row.active:
-            owner, rule = user_out(owner_row), "owner"
-        else:
+        owner = await self._assignment.keeper(contact.id, language=language)
+        rule = "owner"
+        if owner is None:
             owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead", language=language)
         if owner is not None and contact.owner_id is None:
             contact.owner_id = owner.id

@@ -425,6 +425,69 @@ async def test_leads_go_round_robin_and_a_second_share_only_updates_the_phone(
     assert [c.phone for c in await _rows(sessionmaker, Contact)] == ["0933333333", "0922222222"]
 
 
+async def _staff(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, *, deactivate: str | None = None,
+                 english: str | None = None) -> None:
+    """Deactivate a colleague, or make one speak English."""
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        if deactivate is not None:
+            await services.users.deactivate(deactivate)
+        if english is not None:
+            user = await services.users.by_name(english)
+            assert user is not None
+            await services.users.set_language(user.id, "en")
+
+
+async def test_a_customer_keeps_one_salesperson_across_her_tickets_and_her_lead(
+        customer: ChatDriver, lan: ChatDriver, support_engine: Engine,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên")  # a new customer: Lan, in turn
+    await lan.say("/close 1")
+    await customer.say("cho tôi gặp nhân viên lần nữa")  # round-robin alone would give Tuấn
+    await ChatDriver(support_engine, "555002").say(None, shared_phone="0922222222")  # another customer's lead: Lan
+    await customer.say(None, shared_phone="0912345678")  # round-robin alone would give Tuấn
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 1]
+    leads = await _rows(sessionmaker, Lead)
+    assert [(lead.contact_id, lead.assignee_id, lead.rule) for lead in leads] == [(2, 1, "round_robin"),
+                                                                                  (1, 1, "owner")]
+    assert "Lan" in customer.text
+
+
+async def test_a_new_customer_still_goes_round_robin(support_engine: Engine,
+                                                     sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await ChatDriver(support_engine, "601").say("gặp nhân viên")
+    await ChatDriver(support_engine, "602").say("gặp nhân viên")
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 2]  # Lan, then Tuấn
+
+
+async def test_a_customer_whose_salesperson_left_goes_to_the_next_in_turn(
+        customer: ChatDriver, quang: ChatDriver, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say(None, shared_phone="0912345678")  # her lead and her contact: Lan's
+    await customer.say("gặp nhân viên")
+    await quang.say("/close 1")
+    await _staff(sessionmaker, clock, deactivate="Lan")
+
+    replies = await customer.say("cho tôi gặp nhân viên lần nữa")
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 2]  # Tuấn now
+    assert customer.pushed_to("1002")
+    assert not customer.pushed_to("1001")
+    assert replies
+
+
+async def test_a_customer_writing_english_leaves_her_vietnamese_only_salesperson_for_one_who_speaks_it(
+        customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say(None, shared_phone="0912345678")  # her contact: Lan's (Vietnamese)
+    await _staff(sessionmaker, clock, english="Tuấn")
+
+    await customer.say("I would like to talk to a person please")
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [2]
+
+
 async def test_a_keyword_rule_sends_the_lead_to_the_named_salesperson(
         customer: ChatDriver, support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     support_engine.settings.lead_rules = {"ghế": "Tuấn"}
