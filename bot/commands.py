@@ -170,7 +170,7 @@ async def run_telegram(config: Settings, say: Callable[[str], None] = lambda _li
         from bot.core.redis_store import shared_parts
 
         parts = shared_parts(config.redis_url, prefix=config.redis_prefix, lock_lease_s=config.inbox_lease_seconds)
-        app.engine.locks = parts.locks
+        parts.use_in(app.engine)
         limiter = parts.limiter
         app_close = app.close
 

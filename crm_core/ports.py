@@ -73,6 +73,14 @@ class HistoryPort(Protocol):
         ...
 
 
+class ChatStatePort(Protocol):
+    """What the channels keep about chats outside the CRM store (Redis, when several processes share a bot)."""
+
+    async def forget_chats(self, chats: Sequence[tuple[str, str]]) -> None:
+        """Remove everything kept about these (channel, chat id) chats; a failure is logged, never raised."""
+        ...
+
+
 @dataclass(frozen=True)
 class ChatModelPort:
     """An LLM through LangChain and the prompt it fills logs with."""
@@ -99,3 +107,5 @@ class Ports:
     prompts: PromptLibrary | None = None
     # The knowledge base as admins keep it (the same object as `knowledge` in the bot); None: not kept from chat.
     knowledge_shelf: KnowledgeShelfPort | None = None
+    # Chat state shared outside the store (Redis: chat locks, send counts); an erasure forgets her chats there.
+    chat_state: ChatStatePort | None = None

@@ -535,6 +535,9 @@ class AuditEntryOut(BaseModel):
     entity_id: str | None
     details: dict[str, Any]
     before: dict[str, Any] | None
+    # Her chats (channel, chat id), for forgetting what is kept about them outside the store once this commits.
+    # Held in memory only: never stored, logged or shown.
+    chats: list[tuple[str, str]] = []
     after: dict[str, Any] | None
 
 

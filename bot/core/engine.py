@@ -442,6 +442,11 @@ class Engine:
         self._last_housekeeping = now
         return True
 
+    async def _forget_chat_state(self, channel: str, chat_id: str) -> None:
+        """Forget what the shared chat state (Redis) keeps about a chat whose message must not outlive its delivery."""
+        if self.ports.chat_state is not None:
+            await self.ports.chat_state.forget_chats([(channel, chat_id)])
+
     async def finish_erasures(self) -> None:
         """Remove from the history index what approved erasures left in its journal (`forget_removed`).
 
@@ -503,6 +508,8 @@ class Engine:
 
     async def delivered(self, reply: Reply, *, channel: str, chat_id: str, message_ids: Sequence[str]) -> None:
         """Record a reply as delivered, and the message ids of one that stands for something (`reply.ref`)."""
+        if reply.forget_when_sent:  # its send counted against her chat in the shared state (Redis): nothing is kept
+            await self._forget_chat_state(channel, chat_id)
         if reply.outbox_id is None and reply.ref is None:
             return
         async with UnitOfWork(self._sessionmaker) as uow:
@@ -518,6 +525,8 @@ class Engine:
     async def undelivered(self, reply: Reply, *, reason: FailureKind, error: str,
                           retry_after_s: float | None = None) -> list[Reply]:
         """Record a failed delivery; return the notices to send now to whoever caused an undeliverable one."""
+        if reply.forget_when_sent and reply.channel and reply.chat_id:  # each attempt counted against her chat
+            await self._forget_chat_state(reply.channel, reply.chat_id)
         if reply.outbox_id is None:
             log.warning("a reply outside the outbox was not delivered (%s): %s", reason, error)
             return []

@@ -3,6 +3,7 @@
 Used when `CHATCRM_REDIS_URL` is set (`shared_parts`); without it each process keeps them in memory
 (`bot.core.locks.ChatLocks`, `bot.core.recent.LocalRecentUpdates`, `bot.core.limits.LocalRateLimiter`).
 Every key starts with the prefix given (default `chatcrm:`), so tests and several bots can share a server.
+An approved erasure forgets the customer's chats here too (`RedisChatState`, the flows' `chat_state` port).
 
 Redis is never the only keeper of anything: the inbox and the engine's dedupe (in the database) are the
 truth. So when Redis is unreachable the bot goes on, less shared: a chat's lock is taken in this process
@@ -16,8 +17,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
@@ -26,6 +28,9 @@ from redis.exceptions import LockError, RedisError
 from bot.core.limits import Limits, LocalRateLimiter, RateLimiter, is_group_chat
 from bot.core.locks import ChatLock, ChatLocks
 from bot.core.recent import RecentUpdates
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +187,49 @@ class RedisRateLimiter:
             await asyncio.sleep(int(value) / 1000)
 
 
+class RedisChatState:
+    """Forget what Redis keeps about chats (an erased customer's): her chat's lock and send counts, by name and by scan.
+
+    Every key naming a chat has the chat id as a whole `:`-separated part (`lock:telegram:555001`,
+    `rate:chat:555001`); no value holds one (lock tokens, grant tokens, flags). Besides the keys named here, a scan
+    of the prefix takes any other key with the chat id as a part, so a key kind added later is not left behind.
+    A lock held meanwhile by a worker on her chat is let go early: the inbox still hands her updates out one at a
+    time. With Redis unreachable nothing is deleted (logged): these keys all expire within a lease (a minute).
+    """
+
+    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def forget_chats(self, chats: Sequence[tuple[str, str]]) -> None:
+        """Delete every key of these (channel, chat id) chats; a failure is logged (never naming them), not raised."""
+        try:
+            for channel, chat_id in chats:
+                if chat_id:
+                    await self._forget(channel, chat_id)
+        except Exception:  # Redis unreachable, most likely; what called this (a delivery, a commit) stands
+            log.warning("could not forget %d erased chat(s) in Redis; their keys expire within a lease", len(chats),
+                        exc_info=True)
+
+    async def _forget(self, channel: str, chat_id: str) -> None:
+        named = {f"{self._prefix}lock:{_key_text((channel, chat_id))}"}
+        named |= {f"{self._prefix}rate:{key}" for key, _ in Limits().windows(chat_id, group=True) if key != "all"}
+        part = _glob_escape(chat_id)
+        found: list[bytes] = []
+        for pattern in (f"{self._glob_prefix}*:{part}", f"{self._glob_prefix}*:{part}:*"):
+            found += [key async for key in self._redis.scan_iter(match=pattern, count=1000)]
+        await self._redis.delete(*named, *found)
+
+    @property
+    def _glob_prefix(self) -> str:
+        return _glob_escape(self._prefix)
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by a Redis glob pattern (MATCH)."""
+    return "".join(f"\\{ch}" if ch in "*?[]\\" else ch for ch in text)
+
+
 class RedisWakeups:
     """Tell workers in other processes that the inbox has a new update (pub/sub), so they need not wait a poll.
 
@@ -227,6 +275,13 @@ class SharedParts:
     limiter: RateLimiter
     redis: Redis | None = None
     wakeups: RedisWakeups | None = None  # across processes; None: one process wakes its own workers
+    chat_state: RedisChatState | None = None  # what an erasure forgets in Redis; None: nothing kept outside
+
+    def use_in(self, engine: Engine) -> None:
+        """Have the engine hold chats with these locks and forget erased chats here."""
+        engine.locks = self.locks
+        if self.chat_state is not None:
+            engine.ports = replace(engine.ports, chat_state=self.chat_state)
 
     async def close(self) -> None:
         """Close the Redis connection, if any."""
@@ -251,4 +306,4 @@ def shared_parts(redis_url: str | None, *, prefix: str = DEFAULT_PREFIX, limits:
     return SharedParts(locks=RedisChatLocks(redis, prefix=prefix, timeout_s=lock_lease_s),
                        recent=RedisRecentUpdates(redis, prefix=prefix),
                        limiter=RedisRateLimiter(redis, limits, prefix=prefix), redis=redis,
-                       wakeups=RedisWakeups(redis, prefix=prefix))
+                       wakeups=RedisWakeups(redis, prefix=prefix), chat_state=RedisChatState(redis, prefix=prefix))

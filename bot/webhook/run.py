@@ -44,7 +44,7 @@ async def run_webhook(config: Settings, *, url: str, listen: tuple[str, int] | N
     app = await build_app(config)
     parts = shared_parts(config.redis_url, prefix=config.redis_prefix, lock_lease_s=config.inbox_lease_seconds)
     try:
-        app.engine.locks = parts.locks
+        parts.use_in(app.engine)
         queue = WebhookQueue(app.sessionmaker)
         if processing is not None:
             say(f"chatcrm bot: loading the knowledge base and the CRM of {config.home} …")

@@ -702,3 +702,9 @@ def _search_history(history: HistoryPort, interactions: list[InteractionOut], qu
     items = [HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions
              if company_id is None or i.company_id == company_id]
     return [hit.interaction_id for hit in history.rank(question, items, k=ASK_HITS)]
+        chat_state = self.ports.chat_state
+        if result.chats and chat_state is not None:  # her chats' locks and send counts in Redis, once erased for good
+            chats = list(result.chats)
+            event.listen(self.services.session.sync_session, "after_commit",
+                         when_committed(lambda: chat_state.forget_chats(chats),
+                                        failed="could not forget an erased customer's chats in the shared chat state"))

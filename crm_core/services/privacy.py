@@ -253,6 +253,7 @@ class PrivacyService:
             "rewritten": {table: sorted({*result.rewritten.get(table, []), *ids})
                           for table, ids in {**result.rewritten, **rewritten}.items()},
             "interactions": [*result.interactions, *interaction_ids],
+            "chats": sorted({*result.chats, *((channel, chat) for channel, chat in chats if chat)}),
             "messages": result.messages + (getattr(messages, "rowcount", 0) or 0),
             "questions": result.questions + (getattr(questions, "rowcount", 0) or 0)})
 

@@ -51,7 +51,7 @@ DEAD_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/chatcrm"  # likewise 
 @contextlib.asynccontextmanager
 async def webhook_with(parts: SharedParts, api: FakeBotApi, engine: Engine, *, slots: int) -> AsyncIterator[str]:
     """Serve an ingress (and `slots` workers) on the given shared parts, as `chatcrm bot --webhook` does."""
-    engine.locks = parts.locks
+    parts.use_in(engine)
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
     stop = asyncio.Event()
