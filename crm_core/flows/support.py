@@ -676,6 +676,12 @@ class SupportFlow:
                             exc_info=True)
             else:
                 event.listen(self.services.session.sync_session, "after_commit", _forget_when_committed(history))
+        chat_state = self.ports.chat_state
+        if result.chats and chat_state is not None:  # her chats' locks and send counts in Redis, once erased for good
+            chats = list(result.chats)
+            event.listen(self.services.session.sync_session, "after_commit",
+                         when_committed(lambda: chat_state.forget_chats(chats),
+                                        failed="could not forget an erased customer's chats in the shared chat state"))
         to = chat_recipient(request.channel, request.chat_id, request.language)
         notice = CustomerNotice(kind="erasure_approved" if approve else "erasure_rejected", to=to, ref_id=request.id)
         return ErasureDecided(request=request, approved=approve, interactions=len(result.interactions),
@@ -702,9 +708,3 @@ def _search_history(history: HistoryPort, interactions: list[InteractionOut], qu
     items = [HistoryItem(i.id, i.company_id, i.contact_id, i.summary, i.occurred_at) for i in interactions
              if company_id is None or i.company_id == company_id]
     return [hit.interaction_id for hit in history.rank(question, items, k=ASK_HITS)]
-        chat_state = self.ports.chat_state
-        if result.chats and chat_state is not None:  # her chats' locks and send counts in Redis, once erased for good
-            chats = list(result.chats)
-            event.listen(self.services.session.sync_session, "after_commit",
-                         when_committed(lambda: chat_state.forget_chats(chats),
-                                        failed="could not forget an erased customer's chats in the shared chat state"))
