@@ -6,22 +6,43 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-from crm_core.retrieval.normalize import Query, _data_text, load_json
-from crm_core.textnorm import fold, fold_tokens
+from crm_core.retrieval.normalize import Query, _data_text, has_vietnamese_marks, load_json
+from crm_core.textnorm import fold, fold_tokens, nfc
+
+_TYPED_WORD_RE = re.compile(r"[^\W_]+")
+
+
+@cache
+def _stop_words_as_written() -> frozenset[str]:
+    lines = (line for line in _data_text("stopwords.txt").splitlines() if not line.startswith("#"))
+    return frozenset(nfc(word).lower() for line in lines for word in line.split())
 
 
 @cache
 def stopwords() -> frozenset[str]:
     """Return folded function words, pronouns, question words and chat fillers (vi and en)."""
-    lines = (line for line in _data_text("stopwords.txt").splitlines() if not line.startswith("#"))
-    return frozenset(fold(word) for line in lines for word in line.split())
+    return frozenset(fold(word) for word in _stop_words_as_written())
+
+
+def is_stop_word(word: str, *, marked_text: bool) -> bool:
+    """Tell whether a word as typed is a function word. In a text typed with Vietnamese marks a word is one only as
+    the list writes it ("thế", not "thẻ" card, "bàn" desk or "da" leather); in a text typed without marks, when any
+    listed word folds to it ("ban" may be "bạn")."""
+    lowered = nfc(word).lower()
+    return lowered in _stop_words_as_written() if marked_text else fold(lowered) in stopwords()
+
+
+def topic_words(text: str) -> list[str]:
+    """Return the folded words of `text` that are not function words, judged as typed (see `is_stop_word`)."""
+    marked = has_vietnamese_marks(text)
+    words = _TYPED_WORD_RE.findall(nfc(text))
+    return [token for word in words if not is_stop_word(word, marked_text=marked) for token in fold_tokens(word)]
 
 
 def content_tokens(query: Query) -> list[str]:
     """Return the distinct folded topic words of a question (raw and normalised forms), numbers and codes left out."""
-    stop = stopwords()
-    tokens = dict.fromkeys(fold_tokens(query.raw) + fold_tokens(query.normalized))
-    return [t for t in tokens if t not in stop and not any(ch.isdigit() for ch in t) and len(t) > 1]
+    tokens = dict.fromkeys(topic_words(query.raw) + topic_words(query.normalized))
+    return [t for t in tokens if not any(ch.isdigit() for ch in t) and len(t) > 1]
 
 
 def coverage(query: Query, vocabulary: Iterable[str] | frozenset[str]) -> float:

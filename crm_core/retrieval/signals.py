@@ -32,7 +32,7 @@ from functools import cache, lru_cache
 
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.normalize import Language, Query, detect_language, has_vietnamese_marks, load_json
-from crm_core.retrieval.scope import stopwords
+from crm_core.retrieval.scope import is_stop_word, stopwords, topic_words
 from crm_core.textnorm import fold, fold_tokens
 
 # A number on its own: not the digits of a model code ("AP-C300", "Q1"), thousands groups kept together.
@@ -225,11 +225,10 @@ class QuestionSignals:
     @classmethod
     def of(cls, query: Query) -> QuestionSignals:
         """Read a prepared question."""
-        stop = stopwords()
-        words = fold_tokens(query.raw) + fold_tokens(query.normalized)
+        words = topic_words(query.raw) + topic_words(query.normalized)
         for term in query.translations:
-            words += fold_tokens(term)
-        topic = frozenset(w for w in words if w not in stop and len(w) > 1)
+            words += topic_words(term)
+        topic = frozenset(w for w in words if len(w) > 1)
         text = f"{query.raw} {query.normalized}"
         return cls(
             language=detect_language(query.raw),
@@ -275,8 +274,9 @@ class QuestionSignals:
 
     def _unmentioned(self, phrasing: str) -> float:
         """Share of a FAQ phrasing's topic words the question lacks (accents counted when the question has them)."""
-        stop = stopwords()
-        words = [w for w in re.findall(r"\w+", phrasing.lower()) if fold(w) not in stop and len(w) > 1]
+        marked = has_vietnamese_marks(phrasing)
+        typed = re.findall(r"\w+", phrasing.lower())
+        words = [w for w in typed if not is_stop_word(w, marked_text=marked) and len(w) > 1]
         if not words:
             return 0.0
         missing = [w for w in words if _stem(fold(w)) not in self.stems or self._accent_differs(w)]

@@ -8,7 +8,7 @@ import pytest
 from crm_core.retrieval import KnowledgeBase
 from crm_core.retrieval.offers import SectionWords, asked_offers, offer_scope
 from crm_core.retrieval.safety import classify
-from crm_core.retrieval.scope import off_topic
+from crm_core.retrieval.scope import off_topic, topic_words
 
 
 @pytest.mark.parametrize(
@@ -194,3 +194,21 @@ def test_asked_for_a_product_the_shop_does_not_carry_the_bot_declines(loaded_kb:
 
 def test_asked_for_a_product_the_knowledge_names_the_bot_does_not_decline(loaded_kb: KnowledgeBase) -> None:
     assert loaded_kb.ask("có bán máy lọc nước không").reason != "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        # Typed with marks: only the listed spelling is a function word ("thế", "bạn", "mấy", "đã" are; the card,
+        # the desk, the machine and leather are not).
+        ("thanh toán bằng thẻ được không", {"thanh", "toan", "bang", "the"}),
+        ("bàn này bạn có màu đen không", {"ban", "mau", "den"}),
+        ("máy lọc nước mấy tháng thay lõi", {"may", "loc", "nuoc", "thang", "thay", "loi"}),
+        ("ghế bọc da bị hỏng ko shop", {"ghe", "boc", "da", "hong"}),
+        # Typed without marks: a word any listed word folds to is one ("ban" may be "bạn").
+        ("ban nay co mau den khong", {"mau"}),
+        ("What is the price of the chair", {"price", "chair"}),
+    ],
+)
+def test_function_words_are_judged_as_typed(text: str, topic: set[str]) -> None:
+    assert set(topic_words(text)) == topic
