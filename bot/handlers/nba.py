@@ -74,7 +74,7 @@ def reason_key(item: NextItem) -> str:
 
 def reason_text(item: NextItem, t: Texts) -> str:
     """One line: why — the LLM's faithful rewording when there is one, else the rules' text."""
-    return item.reason or rule_reason(item, t)
+    return t.words(item.reason) if item.reason else rule_reason(item, t)
 
 
 def rule_reason(item: NextItem, t: Texts) -> str:
@@ -89,11 +89,20 @@ def rule_reason(item: NextItem, t: Texts) -> str:
 
 
 def item_json(item: NextItem, t: Texts) -> dict[str, object]:
-    """The contract's keys (interfaces.md `next --json`) and more: the facts, the subject, the score's parts."""
+    """The contract's keys (interfaces.md `next --json`) and more: the facts, the subject, the score's parts.
+
+    Stored texts are given as read in `t`'s language: what an erasure took out of a deal or task title, a name
+    or a company (the `ERASED` marker, in no language) is worded (privacy.erased_text / erased_inline).
+    """
+    def words(value: str | None) -> str | None:
+        return t.words(value) if value is not None else None
+
     return {"action": action_text(item, t), "reason": reason_text(item, t), "rule": item.rule, "score": item.score,
-            "deal": item.deal, "contact": item.contact, "company": item.company,
+            "deal": words(item.deal), "contact": words(item.contact), "company": words(item.company),
             "due": item.due.isoformat() if item.due else None, "subject": item.subject, "deal_id": item.deal_id,
-            "task_id": item.task_id, "facts": item.facts, "value": item.value, "urgency": item.urgency,
+            "task_id": item.task_id,
+            "facts": {key: t.words(value) if isinstance(value, str) else value for key, value in item.facts.items()},
+            "value": item.value, "urgency": item.urgency,
             "likelihood": item.likelihood, "likelihood_basis": item.likelihood_basis,
             "reason_prompt": item.reason_prompt}
 
@@ -189,7 +198,8 @@ def next_button(t: Texts) -> Button:
 
 async def _list_reply(ctx: Ctx, user_id: int | None, offset: int, *, edit: bool) -> Reply:
     found = await ctx.flows.nba.next_for(ctx.staff, user_id, limit=PAGE, offset=offset, record_shown=True,
-                                         wording=lambda item: rule_reason(item, ctx.t), language=ctx.lang)
+                                         wording=lambda item: rule_reason(item, ctx.t), language=ctx.lang,
+                                         words=ctx.t.words)
     return Reply(list_text(found, ctx.t), keyboard=list_keyboard(found, ctx.t, ctx.staff), edit=edit)
 
 

@@ -68,11 +68,12 @@ class NbaFlow:
 
     async def next_for(self, viewer: UserOut, user_id: int | None = None, *, limit: int = 5, offset: int = 0,
                        record_shown: bool = False, wording: Callable[[NextItem], str] | None = None,
-                       language: str = "vi") -> NextList:
+                       language: str = "vi", words: Callable[[str], str] | None = None) -> NextList:
         """A page of one salesperson's actions as `viewer` may see them (their own, or anyone's for managers).
 
         With `wording` (the rules' reason of an item, in `language`) and an LLM configured, each reason is
-        reworded from its facts and kept only when faithful (crm_core.nba.phrasing).
+        reworded from its facts and kept only when faithful (crm_core.nba.phrasing). `words` gives a stored text
+        as read in `language` (what an erasure took out, worded): the facts reach the model that way.
         """
         owner = viewer if user_id is None or user_id == viewer.id else await self.services.users.get(user_id)
         if not sees_next_of(viewer, owner.id):
@@ -80,13 +81,13 @@ class NbaFlow:
         items = await self.ranked(owner.id)
         page = items[offset: offset + limit]
         if wording is not None and self.ports.chat_model is not None and page:
-            page = await self._reworded(page, wording, language)
+            page = await self._reworded(page, wording, language, words or (lambda text: text))
         if record_shown and answers_next_of(viewer, owner.id):
             await self.record_shown(owner.id, page)
         return NextList(user_id=owner.id, name=owner.name, items=page, total=len(items), offset=offset)
 
-    async def _reworded(self, page: list[NextItem], wording: Callable[[NextItem], str], language: str
-                        ) -> list[NextItem]:
+    async def _reworded(self, page: list[NextItem], wording: Callable[[NextItem], str], language: str,
+                        words: Callable[[str], str]) -> list[NextItem]:
         from crm_core.prompting import PromptError, PromptLibrary
 
         chat = self.ports.chat_model
@@ -99,7 +100,7 @@ class NbaFlow:
         if self.tx is not None:
             await self.tx.end_reads()  # the model is slow: no read transaction (or SQLite snapshot) held meanwhile
         phrased = await rephrase_all(page, rule_texts, model=chat.model, prompt=prompt, language=language,
-                                     timeout_s=chat.timeout_s)
+                                     timeout_s=chat.timeout_s, words=words)
         return [item.model_copy(update={"reason": p.text, "reason_prompt": p.prompt})
                 if (p := phrased.get(item.subject)) is not None and p.prompt is not None else item for item in page]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,14 +42,23 @@ class Phrased:
     prompt: str | None = None
 
 
-def facts_text(item: NextItem) -> str:
-    """Write what the reason rests on as plain lines: the only numbers, dates and names a rewording may use."""
+def _as_written(text: str) -> str:
+    return text
+
+
+def facts_text(item: NextItem, words: Callable[[str], str] = _as_written) -> str:
+    """Write what the reason rests on as plain lines: the only numbers, dates and names a rewording may use.
+
+    `words` gives a stored text as the reader reads it: what an erasure took out of a deal or task title (the
+    `ERASED` marker, in no language) reaches the model in the reader's words, as it reaches the reader.
+    """
     lines = [f"rule: {item.rule}"]
     for label, value in (("deal", item.deal), ("contact", item.contact), ("company", item.company),
                          ("due", item.due.isoformat() if item.due else None)):
         if value:
-            lines.append(f"{label}: {value}")
-    lines += [f"{key}: {value}" for key, value in sorted(item.facts.items()) if value is not None and value != ""]
+            lines.append(f"{label}: {words(value)}")
+    lines += [f"{key}: {words(value) if isinstance(value, str) else value}"
+              for key, value in sorted(item.facts.items()) if value is not None and value != ""]
     return "\n".join(lines)
 
 
@@ -75,9 +84,10 @@ def faithful(wording: str, reference: str) -> bool:
 
 
 async def rephrase(item: NextItem, rule_text: str, *, model: BaseChatModel, prompt: Prompt, language: str,
-                   timeout_s: float) -> Phrased:
-    """Ask the model to reword `rule_text`; keep its wording only when faithful to the reason and the facts."""
-    facts = facts_text(item)
+                   timeout_s: float, words: Callable[[str], str] = _as_written) -> Phrased:
+    """Ask the model to reword `rule_text`; keep its wording only when faithful to the reason and the facts
+    (`words`: a stored text as read in `language`, `facts_text`)."""
+    facts = facts_text(item, words)
     try:
         message = prompt.render(reason=rule_text, facts=facts, language=_LANGUAGE_NAMES.get(language, "Vietnamese"))
         reply = await asyncio.wait_for(model.ainvoke(message), timeout=timeout_s)
@@ -93,9 +103,10 @@ async def rephrase(item: NextItem, rule_text: str, *, model: BaseChatModel, prom
 
 
 async def rephrase_all(items: list[NextItem], rule_texts: Mapping[str, str], *, model: BaseChatModel,
-                       prompt: Prompt, language: str, timeout_s: float) -> dict[str, Phrased]:
+                       prompt: Prompt, language: str, timeout_s: float,
+                       words: Callable[[str], str] = _as_written) -> dict[str, Phrased]:
     """Reword a page of reasons at once (by subject), the whole page within one timeout."""
     jobs = [rephrase(item, rule_texts[item.subject], model=model, prompt=prompt, language=language,
-                     timeout_s=timeout_s) for item in items if item.subject in rule_texts]
+                     timeout_s=timeout_s, words=words) for item in items if item.subject in rule_texts]
     return {item.subject: phrased for item, phrased in zip(
         [i for i in items if i.subject in rule_texts], await asyncio.gather(*jobs), strict=True)}
