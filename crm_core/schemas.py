@@ -151,6 +151,20 @@ class Customer360(BaseModel):
     deals: list[DealOut | DealSummary]  # as the viewer sees them (crm_core.policy.deal_view)
     interactions: list[InteractionOut]
     open_tasks: list[TaskOut]
+    # Its people's support tickets (open first, then the latest) and their latest rated one (CSAT).
+    tickets: list[TicketOut] = Field(default_factory=list)
+    rated: TicketOut | None = None
+
+
+class Person360(BaseModel):
+    """Everything about one person in one place: a customer who came through the bot has no company."""
+
+    contact: ContactOut
+    deals: list[DealOut | DealSummary]  # her open deals, as the viewer sees them (crm_core.policy.deal_view)
+    interactions: list[InteractionOut]
+    open_tasks: list[TaskOut]
+    tickets: list[TicketOut] = Field(default_factory=list)  # open first, then the latest
+    rated: TicketOut | None = None  # her latest rated ticket (CSAT)
 
 
 class TaskBuckets(BaseModel):
@@ -469,6 +483,7 @@ class TicketOut(BaseModel):
     escalated_at: datetime | None
     closed_at: datetime | None
     csat: int | None
+    csat_at: datetime | None = None
 
 
 class LeadOut(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from bot.core import format as fmt
 from bot.core.callbacks import Callback, StaleCallback, pack
@@ -15,7 +16,7 @@ from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_labe
 from bot.texts import Texts
 from crm_core.markers import ERASED
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut
+from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut, TicketOut
 from crm_core.understanding.products import title_product
 
 __all__ = ["reminder_reply", "router"]
@@ -233,8 +234,8 @@ def _match_button(match: NameMatch) -> Button:
 
 
 async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Reply:
-    """The company, its people, deals, latest interactions and open tasks."""
-    view = await ctx.services.directory.customer_360(company_id, viewer=ctx.staff)
+    """The company, its people, deals, latest interactions and open tasks; its people's tickets and rating."""
+    view = await ctx.flows.customers.company(company_id, viewer=ctx.staff)
     company, t = view.company, ctx.t
     lines = [t("customer.header", name=company.name),
              t("customer.info", industry=company.industry or "—", phone=company.phone or "—",
@@ -242,20 +243,57 @@ async def customer_card(ctx: Ctx, company_id: int, *, edit: bool = False) -> Rep
     lines += [t("customer.contact_line", name=c.name, title=f" — {c.title}" if c.title else "",
                 phone=f" · {c.phone}" if c.phone else "") for c in view.contacts] or [t("customer.none")]
     lines.append(t("customer.deals"))
-    lines += [t("customer.deal_summary_line", id=d.id, owner=d.owner or "—") if isinstance(d, DealSummary)
-              else t("customer.deal_line", id=d.id, title=d.title, stage=d.stage.name(ctx.lang),
-                     amount=deal_amount(d, ctx.lang)) for d in view.deals[:8]] or [t("customer.none")]
+    lines += _deal_lines(ctx, view.deals) or [t("customer.none")]
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
                 kind=t(f"kind.{i.kind}"), owner=written_by(i, t), summary=fmt.clip(words_of(i.summary, t), 140))
               for i in view.interactions] or [t("customer.none")]
     lines.append(t("customer.tasks"))
-    lines += [t("customer.task_line", title=task.title + _whose(ctx, task),
-                due=due_text(task.due_at, t, ctx.now, ctx.settings)) for task in view.open_tasks[:8]
-              ] or [t("customer.none")]
-    rows = [[Button(fmt.clip(f"💼 #{d.id} {t.words(d.title)}", 40), pack("deal", "open", d.id))]
-            for d in view.deals if isinstance(d, DealOut) and d.status == "open"]
-    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows[:6]) if rows else None, edit=edit)
+    lines += _task_lines(ctx, view.open_tasks) or [t("customer.none")]
+    if view.tickets:  # most companies never write to the bot: no empty section for them
+        lines.append(t("customer.tickets"))
+        lines += _ticket_lines(ctx, view.tickets, named=True)
+    lines += _rating_lines(ctx, view.rated)
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*_deal_buttons(ctx, view.deals)), edit=edit)
+
+
+def _deal_lines(ctx: Ctx, deals: Sequence[DealOut | DealSummary]) -> list[str]:
+    """ "#12 Khách từ bot — Mới · 5.000.000 ₫" per deal, a colleague's as its number and owner."""
+    return [ctx.t("customer.deal_summary_line", id=d.id, owner=d.owner or "—") if isinstance(d, DealSummary)
+            else ctx.t("customer.deal_line", id=d.id, title=d.title, stage=d.stage.name(ctx.lang),
+                       amount=deal_amount(d, ctx.lang)) for d in deals[:8]]
+
+
+def _task_lines(ctx: Ctx, tasks: Sequence[TaskOut]) -> list[str]:
+    """ "Gọi lại khách — mai 09:00" per open task, a colleague's followed by whose it is."""
+    return [ctx.t("customer.task_line", title=task.title + _whose(ctx, task),
+                  due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings)) for task in tasks[:8]]
+
+
+def _ticket_lines(ctx: Ctx, tickets: Sequence[TicketOut], *, named: bool) -> list[str]:
+    """ "Phiếu #2 — đang mở · mở 03/12 · Tuấn" per ticket; on a company's card, whose ticket it is too."""
+    tz = ctx.now.tzinfo or ctx.settings.tz
+    return [ctx.t("customer.ticket_line", id=ticket.id, status=ctx.t(f"customer.ticket_{ticket.status}"),
+                  opened=fmt.moment(ticket.opened_at, ctx.lang, tz, today=ctx.now.date()),
+                  customer=ctx.t("customer.ticket_customer", name=ticket.customer) if named else "",
+                  assignee=ctx.t("customer.ticket_assignee", name=ticket.assignee) if ticket.assignee else "")
+            for ticket in tickets]
+
+
+def _rating_lines(ctx: Ctx, rated: TicketOut | None) -> list[str]:
+    """ "⭐ Đánh giá gần nhất: 4/5 (phiếu #1, 02/12)", when the customer ever rated a ticket."""
+    if rated is None or rated.csat is None:
+        return []
+    when = rated.csat_at or rated.closed_at or rated.opened_at
+    return [ctx.t("customer.rating", score=rated.csat, ticket=rated.id,
+                  when=fmt.day(when.astimezone(ctx.now.tzinfo).date(), ctx.lang))]
+
+
+def _deal_buttons(ctx: Ctx, deals: Sequence[DealOut | DealSummary]) -> list[list[Button]]:
+    """A button per open deal seen in full (at most six), a row each."""
+    rows = [[Button(fmt.clip(f"💼 #{d.id} {ctx.t.words(d.title)}", 40), pack("deal", "open", d.id))]
+            for d in deals if isinstance(d, DealOut) and d.status == "open"]
+    return rows[:6]
 
 
 def _whose(ctx: Ctx, task: TaskOut) -> str:
@@ -273,24 +311,31 @@ async def _contact_card(ctx: Ctx, contact_id: int) -> Reply:
 
 
 async def person_card(ctx: Ctx, contact_id: int, *, edit: bool = False) -> Reply:
-    """A person: details, their company (a button to it) and latest conversations."""
-    contact = await ctx.services.directory.contact(contact_id)
-    t = ctx.t
+    """A person: details, their company (a button to it), her open deals and tasks, her support tickets and
+    latest rating, then her latest conversations (last: the longest part, the one clipped)."""
+    view = await ctx.flows.customers.person(contact_id, viewer=ctx.staff)
+    contact, t = view.contact, ctx.t
     lines = [t("customer.person_header", name=contact.name, phone=contact.phone or "—", email=contact.email or "—")]
     if contact.company:
         lines.append(t("customer.person_company", company=contact.company,
                        title=f" — {contact.title}" if contact.title else ""))
+    lines.append(t("customer.open_deals"))
+    lines += _deal_lines(ctx, view.deals) or [t("customer.none")]
+    lines.append(t("customer.tasks"))
+    lines += _task_lines(ctx, view.open_tasks) or [t("customer.none")]
+    lines.append(t("customer.tickets"))
+    lines += _ticket_lines(ctx, view.tickets, named=False) or [t("customer.none")]
+    lines += _rating_lines(ctx, view.rated)
     lines.append(t("customer.interactions"))
     lines += [t("customer.interaction_line", when=fmt.day(i.occurred_at.astimezone(ctx.now.tzinfo).date(), ctx.lang),
                 kind=t(f"kind.{i.kind}"), owner=written_by(i, t),
                 summary=fmt.clip(" ".join(words_of(i.summary, t).split()), 140))
-              for i in await ctx.services.directory.contact_history(contact_id, viewer=ctx.staff)
-              ] or [t("customer.none")]
-    keyboard = None
+              for i in view.interactions] or [t("customer.none")]
+    rows = _deal_buttons(ctx, view.deals)
     if contact.company_id and contact.company:
-        keyboard = Keyboard.of([Button(fmt.clip(t("btn.open_customer", name=contact.company), 40),
-                                       pack("cust", "open", contact.company_id))])
-    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=keyboard, edit=edit)
+        rows.append([Button(fmt.clip(t("btn.open_customer", name=contact.company), 40),
+                            pack("cust", "open", contact.company_id))])
+    return Reply(fmt.clip_lines("\n".join(lines)), keyboard=Keyboard.of(*rows), edit=edit)
 
 
 @router.callback("cust", audience=Audience.STAFF)

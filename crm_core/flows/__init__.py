@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_core.config import Settings
+from crm_core.flows.customers import CustomerFlow
 from crm_core.flows.deals import DealFlow
 from crm_core.flows.knowledge import KnowledgeFlow
 from crm_core.flows.logs import LogFlow
@@ -23,8 +24,8 @@ from crm_core.reports.flow import ReportFlow
 from crm_core.services import Services
 from crm_core.uow import StorePhase
 
-__all__ = ["DealFlow", "Flows", "KnowledgeFlow", "LogFlow", "NbaFlow", "PromptFlow", "ReportFlow", "SpreadsheetFlow",
-           "SupportFlow"]
+__all__ = ["CustomerFlow", "DealFlow", "Flows", "KnowledgeFlow", "LogFlow", "NbaFlow", "PromptFlow", "ReportFlow",
+           "SpreadsheetFlow", "SupportFlow"]
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Flows:
     pipelines: PipelineFlow
     prompts: PromptFlow
     knowledge: KnowledgeFlow
+    customers: CustomerFlow
 
     @classmethod
     def build(cls, services: Services, *, ports: Ports, tx: StorePhase, settings: Settings) -> Flows:
@@ -54,4 +56,5 @@ class Flows:
                    team=TeamFlow(services=services, settings=settings),
                    pipelines=PipelineFlow(services=services),
                    prompts=PromptFlow(services=services, ports=ports, settings=settings),
-                   knowledge=KnowledgeFlow(services=services, ports=ports, tx=tx, settings=settings))
+                   knowledge=KnowledgeFlow(services=services, ports=ports, tx=tx, settings=settings),
+                   customers=CustomerFlow(services=services))

@@ -147,6 +147,12 @@ class DealRepository:
         query = self._open(None).where(Deal.contact_id == contact_id, Deal.company_id.is_(None))
         return (await self._session.scalars(query.order_by(Deal.updated_at.desc(), Deal.id.desc()))).all()
 
+    async def open_of_contact(self, contact_id: int) -> Sequence[Deal]:
+        """Return a person's open deals, whichever company holds them (none: a customer's lead from the bot),
+        newest first."""
+        query = self._open(None).where(Deal.contact_id == contact_id)
+        return (await self._session.scalars(query.order_by(Deal.updated_at.desc(), Deal.id.desc()))).all()
+
     async def latest_open_of_company(self, company_id: int) -> Deal | None:
         """Return the most recently touched open deal of a company."""
         query = self._open(None).where(Deal.company_id == company_id).order_by(Deal.updated_at.desc(), Deal.id.desc())
@@ -282,6 +288,14 @@ class ActivityRepository:
         """Return a company's open tasks."""
         query = select(Task).options(*_TASK_LOADS).where(Task.company_id == company_id, Task.done_at.is_(None))
         return (await self._session.scalars(query.order_by(Task.due_at))).all()
+
+    async def open_tasks_of_contact(self, contact_id: int, *, deal_ids: Collection[int] = ()) -> Sequence[Task]:
+        """Return a person's open tasks (hers, or of the deals `deal_ids`), soonest first; undated ones last."""
+        about = Task.contact_id == contact_id
+        if deal_ids:
+            about = about | Task.deal_id.in_(list(deal_ids))
+        query = select(Task).options(*_TASK_LOADS).where(about, Task.done_at.is_(None))
+        return (await self._session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.id))).all()
 
     async def open_tasks_of_deal(self, deal_id: int) -> Sequence[Task]:
         """Return a deal's open tasks, soonest first."""

@@ -16,7 +16,16 @@ from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.references import is_referenced
 from crm_core.repositories.sales import ActivityRepository, DealRepository
 from crm_core.repositories.search import ContactRow, SearchRepository
-from crm_core.schemas import CompanyOut, ContactChoice, ContactOut, Customer360, InteractionOut, NameMatch, TaskOut
+from crm_core.schemas import (
+    CompanyOut,
+    ContactChoice,
+    ContactOut,
+    Customer360,
+    InteractionOut,
+    NameMatch,
+    Person360,
+    TaskOut,
+)
 from crm_core.services.convert import (
     company_out,
     contact_out,
@@ -314,6 +323,22 @@ class DirectoryService:
         tasks = await self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
         return Customer360(company=company_out(company), contacts=contacts, deals=deals, interactions=recent,
                            open_tasks=tasks)
+
+    async def person_360(self, contact_id: int, *, viewer: Person, interactions: int = 8) -> Person360:
+        """Return a person with her open deals, latest interactions and open tasks, as `viewer` sees them.
+
+        Her deals are those she is the contact of, whichever company holds them: a customer who came through
+        the bot has a lead deal no company holds. Her tasks are hers and those of her open deals.
+        """
+        contact = await self.contact(contact_id)
+        rows = await self._deals.open_of_contact(contact_id)
+        deals = [seen for d in rows
+                 if (seen := seen_as(deal_out(d, now=self._now), viewer, self._visibility)) is not None]
+        open_tasks = await self._activities.open_tasks_of_contact(contact_id, deal_ids=[d.id for d in rows])
+        owners = await self._user_names({t.owner_id for t in open_tasks if t.owner_id is not None})
+        tasks = await self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
+        return Person360(contact=contact, deals=deals, open_tasks=tasks,
+                         interactions=await self.contact_history(contact_id, viewer=viewer, limit=interactions))
 
     async def _visible_interactions(self, items: list[InteractionOut], viewer: Person) -> list[InteractionOut]:
         """Leave out the notes and calls of deals the viewer does not see in full (others' on those deals)."""

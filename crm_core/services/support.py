@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -36,7 +36,8 @@ def ticket_out(ticket: Ticket) -> TicketOut:
                      language=ticket.language, status=ticket.status, reason=ticket.reason,
                      assignee_id=ticket.assignee_id, assignee=ticket.assignee.name if ticket.assignee else None,
                      opened_at=ticket.opened_at, first_response_at=ticket.first_response_at,
-                     escalated_at=ticket.escalated_at, closed_at=ticket.closed_at, csat=ticket.csat)
+                     escalated_at=ticket.escalated_at, closed_at=ticket.closed_at, csat=ticket.csat,
+                     csat_at=ticket.csat_at)
 
 
 class SupportService:
@@ -295,6 +296,23 @@ class SupportService:
                  .where(TicketMessage.ticket_id == ticket_id).order_by(TicketMessage.id.desc()).limit(limit))
         rows = (await self._session.execute(query)).all()
         return [TicketMessageOut(author=m.author, name=name, text=m.text, at=m.at) for m, name in reversed(rows)]
+
+    async def tickets_of(self, contact_ids: Collection[int], *, limit: int = 5) -> list[TicketOut]:
+        """Return these people's tickets for their card: the open ones first, then the latest closed ones."""
+        if not contact_ids:
+            return []
+        query = (_tickets().where(Ticket.contact_id.in_(list(contact_ids)))
+                 .order_by(case((Ticket.status == "open", 0), else_=1), Ticket.opened_at.desc(), Ticket.id.desc()))
+        return [ticket_out(t) for t in await self._session.scalars(query.limit(limit))]
+
+    async def latest_rated(self, contact_ids: Collection[int]) -> TicketOut | None:
+        """Return the ticket these people rated last (their latest satisfaction score), if any."""
+        if not contact_ids:
+            return None
+        query = (_tickets().where(Ticket.contact_id.in_(list(contact_ids)), Ticket.csat.is_not(None))
+                 .order_by(Ticket.csat_at.desc(), Ticket.id.desc()))
+        row = await self._session.scalar(query.limit(1))
+        return ticket_out(row) if row else None
 
     async def open_tickets(self) -> list[TicketOut]:
         """Return open tickets, oldest first."""
