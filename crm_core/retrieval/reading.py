@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from crm_core.retrieval.chunking import sentences
-from crm_core.retrieval.signals import QuestionSignals, codes, number_fit, states_amount, states_type
+from crm_core.retrieval.signals import QuestionSignals, codes, measure_fit, states_amount, states_type
 from crm_core.textnorm import fold_tokens
 
 _BULLET_RE = re.compile(r"^\s*[-*+•]\s+")
@@ -86,7 +86,7 @@ def _states_asked(line: str, kinds: frozenset[str]) -> bool:
 
 def _points_at(line: str, signals: QuestionSignals) -> bool:
     """Tell whether a line is about the question's own number or model ("50-99 bộ" for "mua 50 bộ", the AP-C300 row)."""
-    return bool(number_fit(set(signals.numbers), line) or signals.codes & codes(line))
+    return bool(measure_fit(signals.measures, line) or signals.codes & codes(line))
 
 
 def _named(line: str, signals: QuestionSignals, words: frozenset[str], phrases: frozenset[str]) -> int:
@@ -97,7 +97,7 @@ def _named(line: str, signals: QuestionSignals, words: frozenset[str], phrases: 
 
 def _relevance(line: str, signals: QuestionSignals, named: int, window: set[str]) -> float:
     """How closely a line matches the question: its numbers, its words and terms, the sentences the search matched."""
-    score = 3.0 * number_fit(set(signals.numbers), line) if signals.numbers else 0.0
+    score = 3.0 * measure_fit(signals.measures, line) if signals.measures else 0.0
     score += named
     if window and any(s in line for s in window):
         score += 1.0

@@ -33,7 +33,7 @@ from functools import cache, lru_cache
 from crm_core.retrieval.loaders import Unit
 from crm_core.retrieval.normalize import Language, Query, detect_language, has_vietnamese_marks, load_json
 from crm_core.retrieval.scope import is_stop_word, stopwords, topic_words
-from crm_core.textnorm import fold, fold_tokens
+from crm_core.textnorm import fold, fold_tokens, nfc
 
 # A number on its own: not the digits of a model code ("AP-C300", "Q1"), thousands groups kept together.
 # At most 18 digits: a longer run is no quantity or amount (and int() refuses 4,300 digits and more).
@@ -179,6 +179,63 @@ def number_fit(wanted: set[int], text: str) -> float:
     return fit / len(wanted)
 
 
+@cache
+def _measure_units() -> tuple[tuple[str, str], ...]:
+    """(unit as written in lower case, what it measures), the longest unit first ("m²" before "m")."""
+    table = load_json("intents.json")["measures"]
+    pairs = [(nfc(unit).lower(), measure) for measure, units in table.items() for unit in units]
+    return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
+
+
+def _measure_after(text: str, end: int, marked: bool) -> str:
+    """What the number ending at `end` counts, from the unit right after it ("" when no unit follows). Folded
+    units are read only in text typed without marks: there "cho" may be "chỗ"; with marks it is "for"."""
+    rest = nfc(text[end : end + 24]).lstrip().lower()
+    for unit, measure in _measure_units():
+        for form, written in ((unit, rest), *(() if marked else ((fold(unit), fold(rest)),))):
+            if written.startswith(form) and (len(written) == len(form) or not written[len(form)].isalnum()):
+                return measure
+    return ""
+
+
+def measured(text: str) -> list[tuple[int, int, str]]:
+    """Return the numbers and ranges of a text with what each counts: "Phòng 8-10 m²" -> [(8, 10, "area")]."""
+    marked = has_vietnamese_marks(text)
+    out: list[tuple[int, int, str]] = []
+    spans: list[tuple[int, int]] = []
+    for m in _RANGE_RE.finditer(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        if lo < hi:
+            out.append((lo, hi, _measure_after(text, m.end(), marked)))
+            spans.append((m.start(), m.end()))
+    for m in _NUMBER_RE.finditer(text):
+        if not any(start <= m.start() < stop for start, stop in spans):
+            value = int(re.sub(r"[.,]", "", m.group(1)))
+            out.append((value, value, _measure_after(text, m.end(), marked)))
+    return out
+
+
+def measure_fit(wanted: frozenset[tuple[int, str]], text: str) -> float:
+    """Share of the question's numbers (with what each counts) a text states, exactly or inside a range, counting
+    the same thing: "10 người" fits "8-10 chỗ", not "8-10 m²". A number with no unit on either side fits any."""
+    if not wanted:
+        return 0.0
+    have = measured(text)
+    fit = sum(
+        1 for value, measure in wanted
+        if any(lo <= value <= hi and (not measure or not stated or measure == stated) for lo, hi, stated in have)
+    )
+    return fit / len(wanted)
+
+
+def question_measures(text: str) -> frozenset[tuple[int, str]]:
+    """The question's numbers (those `numbers` reads) with what each counts ("" when no unit follows it)."""
+    counted: dict[int, str] = {}
+    for lo, _, measure in measured(text):
+        counted[lo] = counted.get(lo) or measure
+    return frozenset((value, counted.get(value, "")) for value in numbers(text))
+
+
 def _stem(word: str) -> str:
     """An English plural's singular, roughly ("sundays" -> "sunday"); other words as they are."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and word.isascii() and not word.endswith("ss") else word
@@ -210,6 +267,8 @@ class QuestionSignals:
     # for "Sunday": its words alone are stop words).
     how_much: bool = False
     phrases: frozenset[str] = frozenset()
+    # The question's numbers with what each counts ("10 người": (10, "people")): read for the answer's lines only.
+    measures: frozenset[tuple[int, str]] = frozenset()
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -248,6 +307,7 @@ class QuestionSignals:
             else frozenset(),
             how_much=ends_on_how_much(query.normalized),
             phrases=frozenset(p for p in (" ".join(fold_tokens(t)) for t in query.translations) if " " in p),
+            measures=question_measures(query.normalized),
         )
 
     def score(self, unit: Unit) -> dict[str, float]:
@@ -320,6 +380,7 @@ __all__ = [
     "ends_on_how_much",
     "how_much_asks",
     "is_faq_entry",
+    "measure_fit",
     "number_fit",
     "numbers",
     "ranges",

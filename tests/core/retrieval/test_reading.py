@@ -49,6 +49,11 @@ STEPS = """Áp dụng cho khách lẻ:
 4. Kỹ thuật viên sửa tại chỗ trong 48 giờ, thay linh kiện bảo hành.
 Không cần mang sản phẩm đến cửa hàng."""
 
+ROOMS = """- Phòng 8-10 m²: AP-MR100 (4 chỗ).
+- Phòng 12-15 m²: AP-MT180 (6 chỗ).
+- Phòng 18-22 m²: AP-MT240 (8-10 chỗ).
+Mỗi người cần khoảng 60-70 cm chiều dài bàn."""
+
 COMPARE = """| Mẫu | Tải | Giá |
 | --- | --- | --- |
 | AP-C200 | 100 kg | 1.650.000 ₫ |
@@ -85,6 +90,20 @@ def test_a_price_question_gets_the_price_line_first() -> None:
 
 def test_the_row_holding_the_questions_number_comes_first() -> None:
     text = excerpt(DISCOUNT, "Chiết khấu theo số lượng", _signals("mua 50 bộ có chiết khấu không"), 700).text
+    assert text.splitlines()[0] == "50-99 bộ: 5%"
+
+
+@pytest.mark.parametrize(
+    "question", ["phòng họp 10 người nên dùng bàn nào", "phong hop 10 nguoi", "meeting table for 10 people"]
+)
+def test_the_row_counting_what_the_question_counts_comes_first(question: str) -> None:
+    # 10 people is the 8-10 seat row, not the 8-10 m² room.
+    text = excerpt(ROOMS, "Chọn bàn họp theo diện tích phòng", _signals(question), 700).text
+    assert "AP-MT240" in text.splitlines()[0]
+
+
+def test_a_number_with_no_unit_fits_a_row_with_one() -> None:
+    text = excerpt(DISCOUNT, "Chiết khấu theo số lượng", _signals("mua 50 thì chiết khấu sao"), 700).text
     assert text.splitlines()[0] == "50-99 bộ: 5%"
 
 
