@@ -18,6 +18,7 @@ from bot.core.context import Ctx
 from bot.core.format import clip, clip_lines, day, moment, money
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
+from bot.handlers.deal_actions import reason_text
 from crm_core.errors import Forbidden
 from crm_core.policy import Audience, sees_audit
 from crm_core.schemas import AuditEntryOut
@@ -122,7 +123,7 @@ def describe(ctx: Ctx, entry: AuditEntryOut, names: Names) -> str:
         "after": _role(ctx, after.get("role") or details.get("to")),
         "file": clip(str(details.get("file") or entry.entity_id or ""), 60),
         "version": details.get("version", ""), "previous": details.get("previous", ""),
-        "reason": details.get("reason") or "—", "maker": details.get("maker") or "",
+        "reason": _reason(ctx, entry.action, details.get("reason")), "maker": details.get("maker") or "",
         "to": _user(names, details.get("to")), "from": _user(names, details.get("from")),
         "deals": len(after.get("deals") or []), "tasks": len(after.get("tasks") or []),
         "created": details.get("created", 0), "updated": details.get("updated", 0),
@@ -148,6 +149,13 @@ def _actor(ctx: Ctx, actor: str) -> str:
     if kind in ("customer", "cli", "system"):
         return ctx.t(f"audit.actor.{kind}")
     return actor
+
+
+def _reason(ctx: Ctx, action: str, reason: object) -> str:
+    """Why: a lost deal's listed reason by its name ("Giá cao", not "price"), other reasons as given."""
+    if not reason:
+        return "—"
+    return reason_text(ctx.t, str(reason)) if action == "deal.lost" else str(reason)
 
 
 def _role(ctx: Ctx, role: object) -> str:
@@ -189,6 +197,8 @@ def _value(ctx: Ctx, key: str, value: Any, names: Names, currency: str | None) -
         return _role(ctx, value)
     if key == "status" and ctx.t.has(f"audit.status.{value}"):
         return ctx.t(f"audit.status.{value}")
+    if key == "lost_reason":
+        return clip(reason_text(ctx.t, str(value)), 40)
     if key in _ID_FIELDS:
         return clip(names.get((_ID_FIELDS[key], str(value)), f"#{value}"), 40)
     if key in _MONEY_FIELDS:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import aliased
 from crm_core.models import Company, Contact, Deal, DealStageChange, Interaction, StaffIdentity, Stage, Task, User
 from crm_core.spreadsheets.report import ExportReport
 from crm_core.spreadsheets.spec import SheetSpec, sheet_specs
-from crm_core.spreadsheets.values import shown, shown_boolean, text
+from crm_core.spreadsheets.values import shown, shown_boolean, shown_lost_reason, text
 from crm_core.textnorm import fold
 from crm_core.uow import UnitOfWork
 
@@ -191,6 +191,7 @@ async def _deals(session: AsyncSession, lang: str) -> list[Row]:
     for row in rows:
         values = list(row)
         values[9] = shown("statuses", values[9], lang)
+        values[10] = shown_lost_reason(values[10], lang)  # "Giá cao", not its key "price"
         out.append(values)
     return out
 

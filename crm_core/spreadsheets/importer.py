@@ -169,6 +169,11 @@ class _Row:
         return value or None
 
 
+def _lost_reason(written: str | None) -> str | None:
+    """A listed reason, by key or by its name as export writes it, is stored as its key; other words as written."""
+    return cell.lost_reason(written) if written else None
+
+
 def _limit(model: type[Any], column: str) -> int:
     length = model.__table__.c[column].type.length
     return int(length) if length else 10_000
@@ -552,7 +557,7 @@ class _Run:
                   "amount": money.value if money else None, "currency": currency,
                   "quantity": row.read("quantity", cell.quantity),
                   "expected_close": row.read("expected_close", cell.day),
-                  "lost_reason": row.name("lost_reason", _limit(Deal, "lost_reason")),
+                  "lost_reason": _lost_reason(row.name("lost_reason", _limit(Deal, "lost_reason"))),
                   "created_at": created_at}
         rec = self.index.deals.get((company_ref, fold(title)))
         if rec is None:

@@ -313,6 +313,21 @@ def kind(value: Any) -> str:
         return kind_from_text(text(value))
 
 
+def lost_reason(value: Any) -> str:
+    """Read why a deal was lost: a listed reason's key, or its name in either language (as export writes it), gives
+    the key; any other words are the closer's own, kept as written."""
+    written = text(value)
+    wanted = fold(written)
+    return next((key for key, names in _names("lost_reasons").items() if wanted in names), written)
+
+
+def shown_lost_reason(reason: str | None, lang: str) -> str | None:
+    """Return how export writes why a deal was lost: a listed reason by its name in `lang`, other words as they are."""
+    if reason is None or reason not in _values()["lost_reasons"]:
+        return reason
+    return shown("lost_reasons", reason, lang)
+
+
 def telegram_id(value: Any) -> int:
     """Read a Telegram user id (a whole positive number)."""
     try:
