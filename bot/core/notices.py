@@ -29,6 +29,10 @@ NOTICE_CHARS = 4000
 # Each message of a conversation shown to staff is cut at a line end past this many characters (8 fit a notice).
 MESSAGE_CHARS = 420
 CONTINUATION = "   "  # a message's further lines, indented under its 👤/🤖 mark
+# A notice of the bot's answers on a ticket is compact: the latest few, each answer's opening (all are on the ticket).
+ANSWERS_SHOWN = 4
+QUESTION_CHARS = 200
+ANSWER_CHARS = 240
 
 
 @cache
@@ -113,9 +117,24 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
     if notice.kind == "message":
         return Reply(t("staff.ticket_message", ticket=ticket.id, customer=ticket.customer,
                        text=message_text(notice.text or "", 3000)), ref=ref)
+    if notice.kind == "answered":
+        return _answered(notice, t)
     return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, phone=_phone_line(ticket, t),
                    minutes=notice.minutes, assignee=ticket.assignee or t("staff.nobody_assigned"),
                    transcript=transcript_text(notice.transcript, t)), ref=ref)
+
+
+def _answered(notice: TicketNotice, t: Texts) -> Reply:
+    """The bot's answers on a ticket, compact: each question and the answer's opening, the latest few."""
+    shown = notice.answers[-ANSWERS_SHOWN:]
+    lines = [t("staff.answers_earlier", count=len(notice.answers) - len(shown))] if len(shown) < len(notice.answers) \
+        else []
+    for answer in shown:
+        lines += [t("staff.line_customer", text=message_text(answer.question, QUESTION_CHARS)),
+                  t("staff.line_bot", text=message_text(answer.answer, ANSWER_CHARS))]
+    key = "staff.ticket_answered_one" if len(notice.answers) == 1 else "staff.ticket_answered"
+    return Reply(t(key, ticket=notice.ticket.id, customer=notice.ticket.customer, count=len(notice.answers),
+                   transcript="\n".join(lines)), ref=ticket_ref(notice.ticket.id))
 
 
 def _phone_line(ticket: TicketOut, t: Texts) -> str:

@@ -113,6 +113,14 @@ async def announce_held_messages(flows: Flows, settings: Settings, channel: str)
             if (reply := render_notice(notice, settings, now=now)) is not None]
 
 
+@router.periodic
+async def announce_held_answers(flows: Flows, settings: Settings, channel: str) -> list[Reply]:
+    """Tell assignees of the bot's answers on their tickets held back by the few-minute cap, once it has passed."""
+    now = flows.support.services.now
+    return [reply for notice in await flows.support.held_answers(channel)
+            if (reply := render_notice(notice, settings, now=now)) is not None]
+
+
 # --- /ask over customer history ------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from crm_core.schemas import LeadOut, PrivacyRequestOut, TicketMessageOut, TicketOut, UserOut
+from crm_core.schemas import LeadOut, PrivacyRequestOut, QuestionOut, TicketMessageOut, TicketOut, UserOut
 
 
 class Recipient(BaseModel):
@@ -23,14 +23,16 @@ class Recipient(BaseModel):
 
 
 class TicketNotice(BaseModel):
-    """Staff hear of a new ticket, a customer's further message, or a ticket nobody answered."""
+    """Staff hear of a new ticket, a customer's further message, a ticket nobody answered, or questions the bot
+    answered on the ticket (`answered`: those in `answers`, what the customer asked and read)."""
 
-    kind: Literal["new", "message", "escalated"]
+    kind: Literal["new", "message", "escalated", "answered"]
     to: Recipient
     ticket: TicketOut
     transcript: list[TicketMessageOut] = Field(default_factory=list)
     text: str | None = None
     minutes: int | None = None
+    answers: list[QuestionOut] = Field(default_factory=list)
 
 
 class LeadNotice(BaseModel):

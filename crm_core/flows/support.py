@@ -19,7 +19,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -82,6 +82,9 @@ ASK_HITS = 3
 # or the scheduler announces them once the minute has passed (`SupportFlow.held_messages`).
 TICKET_NOTICE_EVERY = timedelta(minutes=1)
 TICKET_NOTICE_LOOKBACK = 40  # the ticket's latest messages replayed to find the last announced one
+# Questions the bot answers on an open ticket reach its assignee at most once this often per ticket; the answers
+# given meanwhile ride along with the next, or the scheduler announces them once the time has passed.
+ANSWERS_NOTICE_EVERY = timedelta(minutes=5)
 # The customer's latest questions looked at for the language of a message whose letters do not decide it ("5").
 LANGUAGE_LOOKBACK = 5
 # A closed ticket waits this long for the customer's rating; a typed "4" later is read as a message again.
@@ -147,6 +150,7 @@ class Answered:
     answer: Answer
     offer_phone: bool
     ticket_id: int | None = None  # answered while this ticket is open (the answer is copied to it)
+    notices: list[Notice] = field(default_factory=list)  # its assignee hears of it (`SupportFlow._answers_notices`)
 
 
 class Declined(BaseModel):
@@ -429,7 +433,42 @@ class SupportFlow:
             result = Answered(question_id=question.id, answer=answer, offer_phone=offer,
                               ticket_id=ticket.id if ticket else None)
         await support.said(customer, question.id, wording(result), ticket_id=ticket.id if ticket else None)
+        if ticket is not None and isinstance(result, Answered):
+            result = replace(result, notices=await self._answers_notices(ticket))
         return result
+
+    async def _answers_notices(self, ticket: TicketOut) -> list[Notice]:
+        """Tell the ticket's assignee what the bot answered on it, at most once every few minutes; an answer held
+        back rides along with the next notice, or the scheduler announces it once the time has passed."""
+        support = self.services.support
+        last = await support.answers_noticed_at(ticket.id)
+        if last is not None and self.services.now - last < ANSWERS_NOTICE_EVERY:
+            await support.answers_wait(ticket.id, due=last + ANSWERS_NOTICE_EVERY)
+            return []
+        return await self._announce_answers(ticket)
+
+    async def _announce_answers(self, ticket: TicketOut) -> list[Notice]:
+        """One notice per reader with every answer on the ticket they have not heard of; none without a reader (the
+        answers wait for whoever takes the ticket)."""
+        audience = await self._answers_audience(ticket)
+        if not audience:
+            return []
+        support = self.services.support
+        answers, after = await support.answers_to_announce(ticket.id)
+        if not answers or not await support.answers_announced(ticket.id, after=after, through=answers[-1].id):
+            return []
+        return [TicketNotice(kind="answered", to=to, ticket=ticket, answers=answers) for to in audience]
+
+    async def _answers_audience(self, ticket: TicketOut) -> list[Recipient]:
+        """Who hears of the bot's answers on a ticket: the support group when there is one, else its active
+        assignee; never the managers an unassigned ticket falls back to (the bot answered: nothing waits on them)."""
+        group = self.settings.support_chat_id
+        if group and ticket.channel == self.settings.support_chat_channel:
+            return [chat_recipient(ticket.channel, group, self.settings.language)]
+        if ticket.assignee_id is None:
+            return []
+        assignee = await self.services.users.get(ticket.assignee_id)
+        return [staff_recipient(assignee, ticket.channel)] if assignee.active else []
 
     async def _said_on_hand_off(self, customer: CustomerOut, question_id: int, result: HandedOff, text: str) -> None:
         """Keep what the customer was told; their ticket (which has the question already) gets it as the bot's line."""
@@ -587,6 +626,13 @@ class SupportFlow:
                 continue
             await support.held_announced(ticket.id)
             notices += await self._ticket_notices(ticket, "message", text=held[-1].text, transcript=held[:-1])
+        return notices
+
+    async def held_answers(self, channel: str) -> list[Notice]:
+        """Claim the channel's tickets whose held-back bot answers are due and tell their assignees, once."""
+        notices: list[Notice] = []
+        for ticket in await self.services.support.claim_answer_notices(channel=channel):
+            notices += await self._announce_answers(ticket)
         return notices
 
     async def ask_history(self, staff: UserOut, question: str) -> HistoryFound | None:

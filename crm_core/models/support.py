@@ -61,6 +61,12 @@ class Ticket(Base):
     # (unless a later message carried it first); held_announced_at: when the scheduler last announced some.
     notice_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     held_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Questions the bot answers while the ticket is open reach its assignee at most once every few minutes:
+    # answers_noticed_at, when they last did; answers_noticed_through, the last question carried (the customer's
+    # latest before the ticket when it opened); answers_due_at, when those held back are due from the scheduler.
+    answers_noticed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answers_noticed_through: Mapped[int | None] = mapped_column(Integer)
+    answers_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
     contact: Mapped[Contact | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

@@ -198,9 +198,13 @@ class SupportService:
         existing = await self._open_row(customer.contact_id)
         if existing is not None:
             return ticket_out(existing), False
+        # The bot's answers staff hear of later are those given on the ticket: every question before it is older.
+        asked_before = await self._session.scalar(select(func.max(CustomerQuestion.id))
+                                                  .where(CustomerQuestion.contact_id == customer.contact_id))
         ticket = Ticket(contact_id=customer.contact_id, channel=customer.channel, chat_id=customer.chat_id,
                         language=language, status="open", reason=reason,
-                        assignee_id=assignee.id if assignee else None, opened_at=self._now)
+                        assignee_id=assignee.id if assignee else None, opened_at=self._now,
+                        answers_noticed_through=asked_before)
         self._session.add(ticket)
         await self._session.flush()
         for line in transcript:
@@ -371,6 +375,51 @@ class SupportService:
     async def held_announced_at(self, ticket_id: int) -> datetime | None:
         """When the scheduler last announced the ticket's held-back messages, if ever."""
         return await self._session.scalar(select(Ticket.held_announced_at).where(Ticket.id == ticket_id))
+
+    async def answers_noticed_at(self, ticket_id: int) -> datetime | None:
+        """When staff last heard of the bot's answers on the ticket, if ever."""
+        return await self._session.scalar(select(Ticket.answers_noticed_at).where(Ticket.id == ticket_id))
+
+    async def answers_to_announce(self, ticket_id: int) -> tuple[list[QuestionOut], int | None]:
+        """Return the questions the bot answered on the ticket that staff have not heard of, oldest first, and the
+        last question staff heard of (what `answers_announced` checks nobody announced meanwhile)."""
+        through = await self._session.scalar(select(Ticket.answers_noticed_through).where(Ticket.id == ticket_id))
+        query = select(CustomerQuestion).where(CustomerQuestion.ticket_id == ticket_id,
+                                               CustomerQuestion.handoff.is_(False), CustomerQuestion.answer != "")
+        if through is not None:
+            query = query.where(CustomerQuestion.id > through)
+        return [_question_out(row) for row in await self._session.scalars(query.order_by(CustomerQuestion.id))], \
+            through
+
+    async def answers_announced(self, ticket_id: int, *, after: int | None, through: int) -> bool:
+        """Note that staff hear now of the bot's answers after question `after` up to `through`; False when another
+        process announced some meanwhile (then this one does not)."""
+        unchanged = Ticket.answers_noticed_through.is_(None) if after is None \
+            else Ticket.answers_noticed_through == after
+        return await claimed(self._session, update(Ticket).where(Ticket.id == ticket_id, unchanged).values(
+            answers_noticed_at=self._now, answers_noticed_through=through, answers_due_at=None))
+
+    async def answers_wait(self, ticket_id: int, *, due: datetime) -> None:
+        """Note when the bot's answers held back on the ticket are due to be announced (by the scheduler)."""
+        await self._session.execute(update(Ticket).where(Ticket.id == ticket_id).values(answers_due_at=due)
+                                    .execution_options(synchronize_session=False))
+
+    async def claim_answer_notices(self, *, channel: str) -> list[TicketOut]:
+        """Claim a channel's open tickets whose held-back bot answers are due, each by one scheduler only (see
+        `repositories.claims`)."""
+        waiting = (Ticket.status == "open", Ticket.answers_due_at.is_not(None), Ticket.answers_due_at <= self._now)
+        query = select(Ticket.id, Ticket.answers_due_at).where(*waiting, Ticket.channel == channel)
+        if skips_locked_rows(self._session):
+            query = query.with_for_update(skip_locked=True)
+        ours = [ticket_id for ticket_id, due_at in list(await self._session.execute(query))
+                if await claimed(self._session, update(Ticket).where(Ticket.id == ticket_id,
+                                                                     Ticket.answers_due_at == due_at)
+                                 .values(answers_due_at=None))]
+        if not ours:
+            return []
+        rows = await self._session.scalars(_tickets().where(Ticket.id.in_(ours)).order_by(Ticket.id)
+                                           .execution_options(populate_existing=True))
+        return [ticket_out(t) for t in rows]
 
     async def faq_counts(self, start: datetime, end: datetime) -> dict[str, float | int | None]:
         """Count questions, answers, hand-offs and the mean CSAT between `start` and `end`."""

@@ -273,6 +273,78 @@ async def test_a_message_held_back_by_the_once_a_minute_cap_reaches_staff_once_i
     assert "alo" in customer.pushed_to("1001")[0].text
 
 
+def _answers_notice(pushed: list[Reply], count: int) -> list[Reply]:
+    """The notices among `pushed` of `count` bot answers on ticket #1 (customer Chị Hoa)."""
+    key = "staff.ticket_answered_one" if count == 1 else "staff.ticket_answered"
+    header = Texts("vi")(key, ticket=1, customer="Chị Hoa", count=count, transcript="").split("\n")[0]
+    return [r for r in pushed if r.text.split("\n")[0] == header]
+
+
+async def test_questions_the_bot_answers_on_an_open_ticket_reach_its_assignee_at_most_once_in_five_minutes(
+        customer: ChatDriver, lan: ChatDriver, clock: FrozenClock) -> None:
+    await customer.say("gặp nhân viên", display_name="Chị Hoa")
+    await customer.say(ANSWERABLE)
+    first = customer.pushed_to("1001")
+    assert len(_answers_notice(first, 1)) == 1
+    assert ANSWERABLE in first[0].text
+    assert "1.850.000" in first[0].text  # what the customer was told
+    assert Texts("vi")("support.answered_on_ticket", ticket=1) not in first[0].text
+
+    clock.advance(timedelta(minutes=1))
+    await customer.say("giờ mở cửa")
+    clock.advance(timedelta(minutes=2))
+    await customer.say("ship ra ha noi bao lau")
+    assert Texts("vi")("support.answered_on_ticket", ticket=1) in customer.text
+    assert customer.pushed_to("1001") == []  # within five minutes of the first notice
+
+    clock.advance(timedelta(minutes=2))
+    await customer.say("ghe c300 gia bn")  # past them: one notice with the two held back and this one
+    again = _answers_notice(customer.pushed_to("1001"), 3)
+    assert len(again) == 1
+    assert [line.split(" ", 1)[1] for line in again[0].text.split("\n") if line.startswith("👤")] == [
+        "giờ mở cửa", "ship ra ha noi bao lau", "ghe c300 gia bn"]
+    assert ANSWERABLE not in again[0].text  # announced already
+
+    await lan.say("Dạ em gửi chị bảng giá ghế ạ", reply_to=again[0])  # the notice leads to its ticket
+    assert lan.pushed_to("555001")[0].text.endswith("Dạ em gửi chị bảng giá ghế ạ")
+
+
+async def test_the_bots_answers_held_back_reach_the_assignee_from_the_scheduler_once_five_minutes_have_passed(
+        customer: ChatDriver, pushes: RecordedPushes, clock: FrozenClock) -> None:
+    await customer.say("gặp nhân viên", display_name="Chị Hoa")
+    await customer.say(ANSWERABLE)  # announced at once
+    clock.advance(timedelta(minutes=1))
+    await customer.say("giờ mở cửa")
+    await customer.say("ship ra ha noi bao lau")
+    assert customer.pushed_to("1001") == []
+    clock.advance(timedelta(minutes=3))
+    assert [r for r in await pushes.tick() if r.chat_id == "1001"] == []  # five minutes have not passed
+
+    clock.advance(timedelta(minutes=1, seconds=1))
+    held = [r for r in await pushes.tick() if r.chat_id == "1001"]
+    assert len(_answers_notice(held, 2)) == 1
+    assert ANSWERABLE not in held[0].text
+    clock.advance(timedelta(minutes=10))
+    assert [r for r in await pushes.tick() if r.chat_id == "1001"] == []  # once
+
+    await customer.say("ghe c300 gia bn")  # the next answer is announced by itself
+    assert len(_answers_notice(customer.pushed_to("1001"), 1)) == 1
+    assert "giờ mở cửa" not in customer.pushed_to("1001")[0].text
+
+
+async def test_the_bots_answers_on_a_ticket_whose_assignee_left_reach_nobody(
+        customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên", display_name="Chị Hoa")
+    async with UnitOfWork(sessionmaker) as uow:  # Lan and Tuấn left: the managers have the ticket
+        services = Services.build(uow.session, now=clock.now())
+        await services.users.deactivate("Lan")
+        await services.users.deactivate("Tuấn")
+
+    await customer.say(ANSWERABLE)
+
+    assert [r for r in customer.last if r.chat_id is not None] == []
+
+
 async def test_reply_command_close_and_a_five_star_rating(customer: ChatDriver, lan: ChatDriver,
                                                           sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await customer.say("gặp nhân viên")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.engine import Engine
 from bot.texts import Texts
+from crm_core.clock import FrozenClock
 from crm_core.models import Lead
 from tests.support.bot_harness import RunBot, handled
 from tests.support.fake_bot_api import FakeBotApi
@@ -54,6 +56,38 @@ async def test_a_customer_is_answered_leaves_a_phone_and_talks_to_lan_through_th
     assert api.sent(CUSTOMER)[-1].text == "💬 Nhân viên Lan: Dạ chị, em gọi lại ngay ạ"
     async with sessionmaker() as session:
         assert len(list(await session.scalars(select(Lead)))) == 1
+    assert api.problems == []
+
+
+async def test_lan_hears_of_the_bots_answers_on_her_ticket_once_in_five_minutes_and_answers_by_replying(
+        running: RunBot, api: FakeBotApi, support_engine: Engine, clock: FrozenClock) -> None:
+    one = VI("staff.ticket_answered_one", ticket=1, customer="Hoa Phạm", count=1, transcript="").split("\n")[0]
+    two = VI("staff.ticket_answered", ticket=1, customer="Hoa Phạm", count=2, transcript="").split("\n")[0]
+    async with running(api, support_engine) as tg:
+        await api.say(CUSTOMER, "gặp nhân viên")
+        await api.wait_for(lambda: any("Phiếu #1" in (m.text or "") for m in api.sent(LAN)), chat_id=LAN)
+        await api.say(CUSTOMER, "bàn AP-D120 giá bao nhiêu", expect=2)  # the answer and the share-phone offer
+        await api.wait_for(lambda: any((m.text or "").startswith(one) for m in api.sent(LAN)), chat_id=LAN)
+        clock.advance(timedelta(minutes=1))
+        await api.say(CUSTOMER, "giờ mở cửa")
+        await api.say(CUSTOMER, "ship ra ha noi bao lau")
+        await handled(tg)
+        assert not any((m.text or "").startswith(two) for m in api.sent(LAN))  # within five minutes
+
+        clock.advance(timedelta(minutes=5))
+        await api.say(CUSTOMER, "ghe c300 gia bn")  # past them: one notice, the held-back answer with it
+        three = VI("staff.ticket_answered", ticket=1, customer="Hoa Phạm", count=3, transcript="").split("\n")[0]
+        await api.wait_for(lambda: any((m.text or "").startswith(three) for m in api.sent(LAN)), chat_id=LAN)
+        notice = next(m for m in api.sent(LAN) if (m.text or "").startswith(three))
+        await handled(tg)
+
+        mark = len(api.sent(CUSTOMER))
+        api.send_text(LAN, "Dạ ghế C300 bên em còn hàng ạ", reply_to=notice.message_id)
+        await api.wait_for(lambda: len(api.sent(CUSTOMER)) > mark, chat_id=CUSTOMER)
+
+    assert api.sent(CUSTOMER)[-1].text == "💬 Nhân viên Lan: Dạ ghế C300 bên em còn hàng ạ"
+    assert [m.text.split("\n")[0] for m in api.sent(LAN) if (m.text or "").startswith((one, two, three))] == [
+        one, three]
     assert api.problems == []
 
 
