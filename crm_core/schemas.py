@@ -535,6 +535,25 @@ class ErasureResult(BaseModel):
     questions: int
     # Other people's records whose free text named the customer, rewritten without it: ids by table.
     rewritten: dict[str, list[int]] = {}
+    # Her chats (channel, chat id), for forgetting what is kept about them outside the store once this commits.
+    # Held in memory only: never stored, logged or shown.
+    chats: list[tuple[str, str]] = []
+
+
+class ErasurePreview(BaseModel):
+    """What approving an erasure request will erase, shown before the admin confirms it (`confirmation`)."""
+
+    request: PrivacyRequestOut
+    customer: str  # her name as the CRM knows it now
+    contacts: int  # her record and every other record of hers erased with it (same phone or e-mail)
+    interactions: int
+    tasks: int
+    deals: int
+    tickets: int
+    messages: int  # her tickets' messages
+    questions: int
+    # The audit entry of this preview: the confirmation names it, so only a preview of this request confirms it.
+    confirmation: int
 
 
 class AuditEntryOut(BaseModel):
@@ -550,9 +569,6 @@ class AuditEntryOut(BaseModel):
     entity_id: str | None
     details: dict[str, Any]
     before: dict[str, Any] | None
-    # Her chats (channel, chat id), for forgetting what is kept about them outside the store once this commits.
-    # Held in memory only: never stored, logged or shown.
-    chats: list[tuple[str, str]] = []
     after: dict[str, Any] | None
 
 

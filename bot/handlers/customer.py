@@ -7,7 +7,7 @@ flow decides what is answered, who is assigned and who hears about it.
 from __future__ import annotations
 
 from bot.core import format as fmt
-from bot.core.callbacks import Callback, pack
+from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.notices import erasure_buttons, rating_buttons
@@ -28,6 +28,8 @@ from crm_core.flows.support import (
 )
 from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
+from crm_core.schemas import ErasurePreview
+from crm_core.services.delivery import erasure_ref
 
 router = Router()
 PENDING_SHOWN = 20
@@ -226,15 +228,39 @@ async def _pending_requests(ctx: Ctx) -> Reply:
 
 @router.callback("priv", audience=Audience.ADMINS)
 async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
-    """An admin approves (erase now) or rejects a request; the customer is told either way."""
-    if cb.action not in ("ok", "no"):
-        raise ValueError(cb.action)
+    """An admin approves a request in two taps (Approve shows what will be erased, Erase permanently erases; Cancel
+    leaves it waiting) or rejects it in one; the customer is told either way."""
+    if cb.action == "ok":
+        return _erasure_preview(ctx, await ctx.flows.support.preview_erasure(ctx.staff, cb.arg_int(0)))
+    if cb.action == "keep":
+        return Reply(ctx.t("privacy.confirm_cancelled", request=cb.arg_int(0)), edit=True)
+    if cb.action not in ("yes", "no"):
+        raise StaleCallback(cb.action)
+    approve = cb.action == "yes"
     business = Texts(ctx.settings.language)
-    decided = await ctx.flows.support.decide_erasure(
-        ctx.staff, cb.arg_int(0), approve=cb.action == "ok",
+    decided = await ctx.flows.support.decide_erasure(  # a confirmation names its preview; the flow checks it
+        ctx.staff, cb.arg_int(0), approve=approve, confirmation=cb.arg_int(1) if approve else None,
         erased_name=lambda contact: business("privacy.erased_name", contact=contact))
     ctx.notify(decided.notices)
     if decided.approved:
         return Reply(ctx.t("privacy.admin_done", request=decided.request.id, interactions=decided.interactions,
                            messages=decided.messages, questions=decided.questions), edit=True)
     return Reply(ctx.t("privacy.admin_rejected", request=decided.request.id), edit=True)
+
+
+def _erasure_preview(ctx: Ctx, preview: ErasurePreview) -> Reply:
+    """Who and what an approval erases for good, with [Erase permanently] [Cancel]."""
+    request = preview.request.id
+    lines = [ctx.t("privacy.confirm_erase", request=request,
+                   customer=preview.customer or ctx.t("privacy.unknown_customer")),
+             ctx.t("privacy.confirm_counts", interactions=preview.interactions, tasks=preview.tasks,
+                   deals=preview.deals, tickets=preview.tickets, messages=preview.messages,
+                   questions=preview.questions)]
+    if preview.contacts > 1:
+        lines.append(ctx.t("privacy.confirm_records", count=preview.contacts))
+    lines.append(ctx.t("privacy.confirm_final"))
+    buttons = [Button(ctx.t("privacy.btn_erase_for_good", request=request),
+                      pack("priv", "yes", request, preview.confirmation)),
+               Button(ctx.t("privacy.btn_keep"), pack("priv", "keep", request))]
+    # It names her: as her request's notice does, it is about her (`ref`), so her erasure deletes its stored copy.
+    return Reply("\n".join(lines), keyboard=Keyboard.of(buttons), edit=True, ref=erasure_ref(request))

@@ -46,6 +46,7 @@ from crm_core.ports import HistoryPort, Ports
 from crm_core.schemas import (
     CustomerData,
     CustomerOut,
+    ErasurePreview,
     InteractionOut,
     LeadOut,
     PrivacyRequestOut,
@@ -701,13 +702,21 @@ class SupportFlow:
         """Erasure requests waiting for an admin."""
         return await self.services.privacy.pending()
 
+    async def preview_erasure(self, admin: UserOut, request_id: int) -> ErasurePreview:
+        """What approving a pending request will erase (her name and counts); its `confirmation` approves it."""
+        return await self.services.privacy.preview(request_id, admin)
+
     async def decide_erasure(self, admin: UserOut, request_id: int, *, approve: bool,
-                             erased_name: Callable[[int], str]) -> ErasureDecided:
+                             erased_name: Callable[[int], str], confirmation: int | None = None) -> ErasureDecided:
         """Approve (erase now, the history index too) or reject; the customer is told either way.
 
-        `erased_name(contact_id)` words the name the erased contact keeps, in the business's language.
+        An approval is confirmed by its preview (`preview_erasure`'s `confirmation`, by the same admin, within
+        `Settings.admin_dialog_minutes`); `erased_name(contact_id)` words the name the erased contact keeps, in the
+        business's language.
         """
-        result = await self.services.privacy.decide(request_id, admin, approve=approve, erased_name=erased_name)
+        result = await self.services.privacy.decide(
+            request_id, admin, approve=approve, erased_name=erased_name, confirmation=confirmation,
+            confirm_within=timedelta(minutes=self.settings.admin_dialog_minutes))
         request = result.request
         if approve:  # once committed, no old copy of what it erased stays in the database files
             purge_after_commit(self.services.session)

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -44,7 +44,7 @@ from crm_core.models.base import FREE_TEXT, Base
 from crm_core.pipelines.reasons import CUSTOMER_ERASED
 from crm_core.policy import can_decide_erasure
 from crm_core.repositories.channels import IdentityRepository
-from crm_core.schemas import CustomerData, CustomerOut, ErasureResult, PrivacyRequestOut, UserOut
+from crm_core.schemas import CustomerData, CustomerOut, ErasurePreview, ErasureResult, PrivacyRequestOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.closing import DealClosingService
 from crm_core.services.delivery import erasure_ref, lead_ref, ticket_ref
@@ -60,6 +60,8 @@ HIDDEN = "***"
 QUOTE_CHARS = 40
 DISTINCT_QUOTE_CHARS = 24
 MIN_QUOTE_CHARS = 6
+# The audit action of an erasure's preview; its entry's id is what confirms that erasure (`PrivacyService.decide`).
+PREVIEWED = "privacy.previewed"
 # Messages delivered or given up: nothing is waiting for them, so the erasure deletes them.
 SETTLED = ("sent", "unreachable", "parked")
 # In someone else's record, only a full name of at least this many words (honorifics aside: family, middle and
@@ -126,20 +128,69 @@ class PrivacyService:
             .where(PrivacyRequest.status == "pending").order_by(PrivacyRequest.id))).all()
         return [_request_out(r, name or "") for r, name in rows]
 
-    async def decide(self, request_id: int, admin: UserOut, *, approve: bool,
-                     erased_name: Callable[[int], str]) -> ErasureResult:
-        """Approve (erase now) or reject a pending request; admins only, audited.
-
-        `erased_name(contact_id)` words the name an erased contact keeps (in the business's language).
-        """
+    async def preview(self, request_id: int, admin: UserOut) -> ErasurePreview:
+        """Say what approving a pending request will erase, and record that this admin was shown it (audited): the
+        confirmation of the approval is that entry (`decide`). Admins only."""
         if not can_decide_erasure(admin):
             raise Forbidden("only an admin decides erasure requests")
-        request = await self._session.get(PrivacyRequest, request_id)
+        request = await self._pending_request(request_id)
+        contact = await self._session.get(Contact, request.contact_id) if request.contact_id else None
+        people = [contact, *await self._same_person(contact, lock=False)] \
+            if contact is not None and contact.erased_at is None else []
+        ids = [person.id for person in people]
+        ticket_ids = list(await self._session.scalars(select(Ticket.id).where(Ticket.contact_id.in_(ids))))
+        counts = {"interactions": await self._count(Interaction.contact_id.in_(ids)),
+                  "tasks": await self._count(Task.contact_id.in_(ids)),
+                  "deals": await self._count(Deal.contact_id.in_(ids)), "tickets": len(ticket_ids),
+                  "messages": await self._count(TicketMessage.ticket_id.in_(ticket_ids)),
+                  "questions": await self._count(CustomerQuestion.contact_id.in_(ids))}
+        await self._audit.record(actor=admin.name, actor_id=admin.id, action=PREVIEWED, entity="contact",
+                                 entity_id=request.contact_id, details={"request": request.id, **counts})
+        await self._audit.flush()
+        confirmation = await self._session.scalar(select(func.max(AuditEntry.id)).where(
+            AuditEntry.action == PREVIEWED, AuditEntry.actor_id == admin.id))
+        name = contact.name if contact is not None else ""
+        return ErasurePreview(request=_request_out(request, name), customer=name, contacts=len(people),
+                              confirmation=int(confirmation or 0), **counts)
+
+    async def _pending_request(self, request_id: int) -> PrivacyRequest:
+        """The request as committed now, its row locked until the transaction ends: two approvals at once decide
+        it once (the second finds it decided). Conflict when it is decided already."""
+        request = await self._session.scalar(select(PrivacyRequest).where(PrivacyRequest.id == request_id)
+                                             .with_for_update().execution_options(populate_existing=True))
         if request is None:
             raise NotFound("no such request")
         if request.status != "pending":
             raise Conflict(f"request #{request_id} was already {request.status}", reason="request_decided",
                            request=request_id)
+        return request
+
+    async def _check_confirmation(self, request: PrivacyRequest, admin: UserOut, confirmation: int | None,
+                                  within: timedelta) -> None:
+        """Refuse an approval that no preview of this request by this admin, in the last `within`, confirms."""
+        entry = await self._session.get(AuditEntry, confirmation) if confirmation else None
+        if entry is None or entry.action != PREVIEWED or entry.actor_id != admin.id \
+                or (entry.details or {}).get("request") != request.id or not (
+                    timedelta(0) <= self._now - entry.at <= within):
+            raise Conflict(f"approving request #{request.id} was not confirmed", reason="erasure_unconfirmed",
+                           request=request.id)
+
+    async def decide(self, request_id: int, admin: UserOut, *, approve: bool,
+                     erased_name: Callable[[int], str], confirmation: int | None = None,
+                     confirm_within: timedelta = timedelta(minutes=15)) -> ErasureResult:
+        """Approve (erase now) or reject a pending request; admins only, audited.
+
+        An approval erases for good: it must be confirmed, `confirmation` being the audit entry of the preview this
+        admin was shown of this request (`preview`) in the last `confirm_within`; anything else (another request's,
+        another admin's, an old one, none) is refused (Conflict "erasure_unconfirmed"), as is a request decided
+        already ("request_decided": a second tap erases nothing). `erased_name(contact_id)` words the name an
+        erased contact keeps (in the business's language).
+        """
+        if not can_decide_erasure(admin):
+            raise Forbidden("only an admin decides erasure requests")
+        request = await self._pending_request(request_id)
+        if approve:
+            await self._check_confirmation(request, admin, confirmation, confirm_within)
         # Her record is locked before anything of hers is read: a log saved onto her meanwhile (which locks it to
         # share, `LogService`) waits until she is erased and then finds her gone, or is saved first and erased too.
         contact = await self._locked(request.contact_id) if request.contact_id else None
@@ -166,7 +217,7 @@ class PrivacyService:
                                  entity="contact", entity_id=request.contact_id, details=details)
         return result
 
-    async def _same_person(self, contact: Contact) -> list[Contact]:
+    async def _same_person(self, contact: Contact, *, lock: bool = True) -> list[Contact]:
         """The other contacts holding the customer's phone number or e-mail address: the same person, recorded again.
 
         A salesperson's log ("Gọi chị Bích Ngọc 0912.345.678") or an import may have made another record of
@@ -175,7 +226,8 @@ class PrivacyService:
         no reason.
         """
         rows = await contacts_reached_at(self._session, phone=contact.phone, email=contact.email)
-        others = [await self._locked(row[0]) for row in rows if row[0] != contact.id]
+        others = [await self._locked(row[0]) if lock else await self._session.get(Contact, row[0])
+                  for row in rows if row[0] != contact.id]
         return [other for other in others
                 if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
 

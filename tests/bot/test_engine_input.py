@@ -150,10 +150,11 @@ async def test_approving_an_erasure_twice_says_in_vietnamese_that_it_was_decided
     await customer.say("/privacy")
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
-    approve = next(b.data for b in thao.buttons if "Duyệt" in b.label)
-    await thao.tap(approve)
+    await thao.press("Duyệt")
+    confirm = next(b.data for b in thao.buttons if "Xóa vĩnh viễn" in b.label)
+    await thao.tap(confirm)
 
-    await thao.tap(approve)
+    await thao.tap(confirm)
 
     assert thao.text.startswith("Yêu cầu #1 đã được xử lý trước đó.")
     assert "already" not in thao.text

@@ -129,6 +129,7 @@ async def test_an_approved_erasure_leaves_no_trace_of_the_customer_in_any_table_
 
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
     for reply in thao.last:  # the channel delivers the notices
         await thao.received(reply)
 
@@ -154,6 +155,7 @@ async def test_after_erasure_her_tickets_are_closed_her_call_back_is_no_longer_d
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     async with sessionmaker() as session:
         contact = (await session.scalars(select(Contact))).one()
@@ -178,6 +180,7 @@ async def test_her_open_lead_deal_is_closed_lost_by_the_approving_admin_because_
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     async with sessionmaker() as session:
         deal = await session.get(Deal, lead_deal.id)
@@ -248,6 +251,7 @@ async def test_a_short_name_and_what_she_typed_leave_deal_titles_and_every_messa
 
     thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     async with sessionmaker() as session:
         titles = list(await session.scalars(select(Deal.title)))
@@ -276,6 +280,7 @@ async def test_erasure_leaves_no_copy_in_the_raw_files_even_when_the_vector_stor
 
     thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
     del store.delete  # Chroma is back
     await quang.say("/ask khách ở Hoa Lư Ninh Bình")
 
@@ -303,6 +308,7 @@ async def test_an_approval_through_the_bot_leaves_no_copy_in_the_database_file_o
 
     thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     assert "đã được xóa" in thao.pushed_to(SHORT_CHAT)[0].text
     if backend == "sqlite":  # PostgreSQL keeps no such files for us to read; the purge does nothing there
@@ -333,6 +339,7 @@ async def test_the_history_index_is_rebuilt_once_the_erasure_has_committed_never
     history._chroma.erase_raw = erase_raw_seeing_the_database
     thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     assert names_seen == [f"(khách đã xóa dữ liệu, liên hệ #{contact_id})"]  # committed: no write of it still open
     chroma = tmp_path / "history-home" / "chroma"
@@ -355,6 +362,7 @@ async def _approve_her_request(customer: ChatDriver, thao: ChatDriver) -> None:
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
     for reply in thao.last:  # the channel delivers the notices
         await thao.received(reply)
 
@@ -456,6 +464,7 @@ async def test_an_erased_customers_record_reads_in_the_readers_language_and_says
         contact_id = await session.scalar(select(Contact.id).where(Contact.phone == SHORT_PHONE))
     thao.buttons = vy.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     await lan.tap(pack("cust", "person", contact_id))
 
@@ -522,6 +531,7 @@ async def test_her_phone_email_and_full_name_leave_other_peoples_records_and_a_b
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     assert await _traces_in_tables(sessionmaker) == []
     assert _traces_in_vectors(tmp_path / "history-home") == []
@@ -572,6 +582,7 @@ async def test_a_namesake_keeps_her_name_in_her_own_records_while_the_erased_cus
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     async with sessionmaker() as session:
         other_now = await session.get(Contact, other_id)
@@ -599,6 +610,7 @@ async def test_the_export_reads_what_an_erasure_took_out_in_the_workbooks_langua
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
     [exported] = await quang.say("/export")  # by chat, in Quang's language
     assert exported.file is not None

@@ -95,7 +95,8 @@ async def test_the_erased_notice_once_sent_leaves_the_customers_chat_id_in_no_fi
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
 
-    await thao.press("Duyệt")  # the driver reports each reply delivered, as a channel does once it is sent
+    await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")  # the driver reports each reply delivered, as a channel does once it is sent
 
     assert [r.forget_when_sent for r in thao.pushed_to(CHAT)] == [True]
     async with sessionmaker() as session:
@@ -115,10 +116,12 @@ async def test_the_erased_notice_that_never_arrives_leaves_the_customers_chat_id
     await customer.say("gặp nhân viên", display_name="Vy")
     await customer.say("/privacy", display_name="Vy")
     await customer.press("Yêu cầu xóa")
-    approve = next(b for b in customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
-                   if "Duyệt" in b.label)
+    thao = ChatDriver(support_engine, "3001")
+    thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")
+    confirm = next(b for b in thao.buttons if "Xóa vĩnh viễn" in b.label)
     replies = await support_engine.handle(Inbound(channel="telegram", chat_id="3001", user_id="3001",
-                                                  callback_data=approve.data, callback_id="9001", update_id="9001"))
+                                                  callback_data=confirm.data, callback_id="9001", update_id="9001"))
     [notice] = [r for r in replies if r.chat_id == CHAT]
     assert notice.forget_when_sent
 

@@ -43,6 +43,7 @@ async def _approve(customer: ChatDriver, thao: ChatDriver, name: str) -> None:
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press("Duyệt")
+    await thao.press("Xóa vĩnh viễn")
 
 
 async def _note_on_hung(open_services: OpenServices, *summaries: str) -> int:
@@ -178,6 +179,7 @@ async def test_a_log_saved_onto_her_while_the_approval_runs_is_erased_with_her_n
     await customer.say("/privacy", display_name="Bích Ngọc")
     await customer.press("Yêu cầu xóa")
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
+    await thao.press("Duyệt")  # what will be erased; the confirmation below erases
     async with sessionmaker() as session:
         her_id = await session.scalar(select(Contact.id).where(Contact.name == "Bích Ngọc"))
         draft_id = await session.scalar(select(func.max(LogDraft.id)))
@@ -189,7 +191,7 @@ async def test_a_log_saved_onto_her_while_the_approval_runs_is_erased_with_her_n
         assert lan_user is not None
         saved = await services.logs.save(draft_id, lan_user, default_task_title="Gọi lại")
         assert saved.contact_id == her_id
-        approval = asyncio.create_task(thao.press("Duyệt"))
+        approval = asyncio.create_task(thao.press("Xóa vĩnh viễn"))
         await asyncio.sleep(1)
     await approval
 

@@ -80,6 +80,7 @@ async def test_the_llm_rewording_a_reason_reads_what_an_erasure_took_out_in_word
     await customer.press(VI("privacy.btn_erase"))
     thao.buttons = customer.pushed_to("3001")[0].keyboard.buttons()  # type: ignore[union-attr]
     await thao.press(VI("privacy.btn_approve", request=1))
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
     chat = model(faithful_rewording)
     _with_model(support_engine, chat)
 

@@ -103,7 +103,8 @@ async def test_the_erased_notice_takes_the_share_your_phone_keyboard_off_the_cus
         assert api.reply_keyboard(CUSTOMER) is not None  # still there while the request waits
 
         mark = len(api.sent(CUSTOMER))
-        await api.press(THAO, VI("privacy.btn_approve", request=1))
+        await api.press(THAO, VI("privacy.btn_approve", request=1))  # what will be erased, then the confirmation
+        await api.press(THAO, VI("privacy.btn_erase_for_good", request=1))
         await api.wait_for(lambda: len(api.sent(CUSTOMER)) > mark, chat_id=CUSTOMER)
         await handled(tg)
 

@@ -95,6 +95,7 @@ async def test_an_approved_erasure_leaves_nothing_of_her_chat_in_redis(
         await redis.lock(f"{prefix}lock:telegram:{HER}", timeout=60).acquire()
 
         await api.press(THAO, pack("priv", "ok", 1))
+        await api.press(THAO, VI("privacy.btn_erase_for_good", request=1))
         await api.wait_for(1 + len(api.sent(HER)), chat_id=HER)  # "your data was erased"
 
         assert await _no_traces_within(redis, prefix, seconds=10) == []

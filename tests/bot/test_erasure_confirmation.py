@@ -1,0 +1,181 @@
+"""Approving an erasure takes two taps (issue 11 item 5): it cannot be undone.
+
+The first tap (Approve) shows whose data goes and how much of it, with [Erase permanently] [Cancel], and erases
+nothing; only the second erases. The confirmation is an admin's button like any other (the role policy), bound
+to the request it was shown for: a forged one, one for another request, an old one, or one for a request already
+decided erases nothing and says so in a line; tapped twice, it erases once. On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.callbacks import pack
+from bot.core.engine import Engine
+from bot.texts import Texts
+from crm_core.clock import FrozenClock
+from crm_core.models import AuditEntry, Contact, PrivacyRequest
+from tests.bot.conftest import ChatDriver
+
+VI = Texts("vi")
+NGOC, HUNG = "Nguyễn Thị Bích Ngọc", "Trần Văn Hùng"
+
+
+@pytest_asyncio.fixture
+async def thao(support_engine: Engine) -> ChatDriver:
+    """Thảo, admin."""
+    return ChatDriver(support_engine, "3001")
+
+
+async def _requests_erasure(engine: Engine, chat_id: str, name: str) -> ChatDriver:
+    """A customer who asked for a person (one ticket, her question and the bot's answer on it, a conversation
+    logged) and then to be erased; the admins have her request."""
+    customer = ChatDriver(engine, chat_id)
+    await customer.say("gặp nhân viên", display_name=name)
+    await customer.say("/privacy", display_name=name)
+    await customer.press(VI("privacy.btn_erase"))
+    return customer
+
+
+async def _request_status(sessionmaker: async_sessionmaker[AsyncSession], request_id: int) -> str:
+    async with sessionmaker() as session:
+        request = await session.get(PrivacyRequest, request_id)
+        assert request is not None
+        return request.status
+
+
+async def _names(sessionmaker: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with sessionmaker() as session:
+        return set(await session.scalars(select(Contact.name)))
+
+
+async def _count(sessionmaker: async_sessionmaker[AsyncSession], action: str) -> int:
+    async with sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).where(AuditEntry.action == action)) or 0)
+
+
+async def test_approve_shows_whose_data_and_how_much_goes_and_erases_nothing_yet(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+
+    await thao.tap(pack("priv", "ok", 1))
+
+    assert thao.text.startswith(VI("privacy.confirm_erase", customer=NGOC, request=1))
+    assert VI("privacy.confirm_counts", interactions=1, tasks=0, deals=0, tickets=1, messages=2, questions=1) \
+        in thao.text
+    assert [b.label for b in thao.buttons] == [VI("privacy.btn_erase_for_good", request=1), VI("privacy.btn_keep")]
+    assert thao.last[0].edit  # in place of the request's Approve/Reject
+    assert [r for r in thao.last if r.chat_id is not None] == []  # the customer is told nothing yet
+    assert await _request_status(sessionmaker, 1) == "pending"
+    assert NGOC in await _names(sessionmaker)
+
+
+async def test_only_erase_permanently_erases_and_tells_the_customer(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await thao.tap(pack("priv", "ok", 1))
+
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
+
+    assert thao.text.startswith(VI("privacy.admin_done", request=1, interactions=1, messages=2, questions=1))
+    assert [r.text for r in thao.pushed_to("555001")] == [VI("privacy.approved", request=1)]
+    assert await _request_status(sessionmaker, 1) == "approved"
+    assert NGOC not in await _names(sessionmaker)
+
+
+async def test_cancel_erases_nothing_and_the_request_still_waits(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await thao.tap(pack("priv", "ok", 1))
+
+    await thao.press(VI("privacy.btn_keep"))
+
+    assert thao.text == VI("privacy.confirm_cancelled", request=1)
+    assert thao.last[0].edit
+    assert await _request_status(sessionmaker, 1) == "pending"
+    assert NGOC in await _names(sessionmaker)
+    await thao.say("/privacy")
+    assert VI("privacy.admin_title") in thao.text
+
+
+async def test_a_confirmation_forged_for_another_request_erases_nothing(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await _requests_erasure(support_engine, "555002", HUNG)
+    await thao.tap(pack("priv", "ok", 1))  # Ngọc's request shown
+    [confirm] = [b.data for b in thao.buttons if b.label == VI("privacy.btn_erase_for_good", request=1)]
+    shown = confirm.rsplit(":", 1)[1]
+
+    for forged in (pack("priv", "yes", 2, shown),  # her preview's confirmation put on Hùng's request
+                   pack("priv", "yes", 2, int(shown) + 1), pack("priv", "yes", 2, 1),  # guessed ones
+                   pack("priv", "yes", 2)):  # none at all
+        await thao.tap(forged)
+        assert thao.text in (VI("errors.conflict_erasure_unconfirmed", request=2), VI("common.stale_button")), forged
+
+    assert await _request_status(sessionmaker, 2) == "pending"
+    assert {NGOC, HUNG} <= await _names(sessionmaker)
+    assert await _count(sessionmaker, "privacy.approved") == 0
+
+
+async def test_a_confirmation_older_than_the_admin_dialog_window_erases_nothing(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FrozenClock) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await thao.tap(pack("priv", "ok", 1))
+    clock.advance(timedelta(minutes=support_engine.settings.admin_dialog_minutes + 1))
+
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
+
+    assert thao.text == VI("errors.conflict_erasure_unconfirmed", request=1)
+    assert await _request_status(sessionmaker, 1) == "pending"
+    assert NGOC in await _names(sessionmaker)
+
+
+async def test_a_confirmation_for_a_request_rejected_meanwhile_erases_nothing(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await thao.tap(pack("priv", "ok", 1))
+    confirm = thao.buttons
+    await thao.tap(pack("priv", "no", 1))  # another admin's tap, or her own on the request's notice
+
+    thao.buttons = confirm
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
+
+    assert thao.text == VI("errors.conflict_request_decided", request=1)
+    assert await _request_status(sessionmaker, 1) == "rejected"
+    assert NGOC in await _names(sessionmaker)
+
+
+async def test_erase_permanently_tapped_twice_erases_once(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await thao.tap(pack("priv", "ok", 1))
+    [confirm] = [b.data for b in thao.buttons if b.label == VI("privacy.btn_erase_for_good", request=1)]
+
+    first = await thao.tap(confirm)
+    second = await thao.tap(confirm)
+
+    assert [r.text for r in first if r.chat_id == "555001"] == [VI("privacy.approved", request=1)]
+    assert [r.text for r in second] == [VI("errors.conflict_request_decided", request=1)]
+    assert await _count(sessionmaker, "privacy.approved") == 1
+
+
+async def test_the_confirmation_is_an_admins_button_only(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _requests_erasure(support_engine, "555001", NGOC)
+    await thao.tap(pack("priv", "ok", 1))
+    [confirm] = [b.data for b in thao.buttons if b.label == VI("privacy.btn_erase_for_good", request=1)]
+    quang, customer = ChatDriver(support_engine, "2001"), ChatDriver(support_engine, "555001")  # manager; herself
+
+    await quang.tap(confirm)
+    await quang.tap(pack("priv", "ok", 1))
+    await customer.tap(confirm)
+
+    assert VI("common.not_allowed_staff") in quang.text or VI("common.not_allowed") in quang.text
+    assert await _request_status(sessionmaker, 1) == "pending"
+    assert NGOC in await _names(sessionmaker)
+    assert await _count(sessionmaker, "privacy.previewed") == 1  # only Thảo's
