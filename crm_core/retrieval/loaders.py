@@ -34,6 +34,11 @@ MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
 TEXT_ENCODINGS = ("utf_8", "utf_16", "utf_32", "cp1258", "cp1252")
 # The most "mess" (charset-normalizer's chaos, 0-1) a legacy-encoded text may show and still be read.
 MAX_CHAOS = 0.2
+# A Latin or Vietnamese letter written in UTF-8 (two bytes from U+00C0, or U+1EA0-U+1EFF "ạ…ỹ"): as bytes of cp1258 or
+# cp1252 text these pairs and triples read "Ã©", "áº£", which a real document in those code pages hardly ever holds.
+_UTF8_LETTER_RE = re.compile(rb"[\xc3-\xc6][\x80-\xbf]|\xe1[\xba\xbb][\x80-\xbf]")
+# This many of them in a file that is not UTF-8 as a whole mean it is mixed (one could be chance).
+_MIXED_UTF8_LETTERS = 2
 BREADCRUMB = " › "
 _CHUNK_CHARS = 900
 # A first line this short, ending without punctuation and followed by text, is a plain text's or PDF page's heading.
@@ -140,6 +145,10 @@ def decode_text(raw: bytes, doc: str) -> str:
         return _checked(raw.decode("utf-8"), doc)
     except UnicodeDecodeError:
         pass
+    if len(_UTF8_LETTER_RE.findall(raw)) >= _MIXED_UTF8_LETTERS:
+        # Part UTF-8, part a code page (lines pasted from two editors): any one reading garbles the other part
+        # ("Báº£o hÃ nh"), and customers would read it.
+        raise UnknownEncoding(f"{doc}: part of the file is UTF-8 and part is not; save it all as UTF-8", doc=doc)
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw, cp_isolation=list(TEXT_ENCODINGS)).best()

@@ -132,6 +132,20 @@ def test_a_text_file_in_an_unrecognised_encoding_is_refused_not_indexed_as_garba
         decode_text(b"\x00\x01\x02binary\x00", "x.md")
 
 
+def test_a_text_file_part_utf8_part_code_page_is_refused_and_the_others_go_in(
+        kb: KnowledgeBase, tmp_path: Path) -> None:
+    # Lines pasted from two editors: any one reading garbles the other part ("Báº£o hÃ nh"), which customers would read.
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "bao-hanh.md").write_bytes("## Bảo hành đặc biệt\n".encode() + _cp1258(VIETNAMESE))
+    (folder / "doi-tra.md").write_text("# Đổi trả\n\nĐổi trong 7 ngày.\n", encoding="utf-8")
+
+    report = kb.ingest([folder], now=NOW)
+
+    assert [(e.doc, e.code) for e in report.errors] == [("bao-hanh.md", "unknown_encoding")]
+    assert [d.doc for d in kb.list_docs()] == ["doi-tra.md"]
+
+
 # --- links and paths ----------------------------------------------------------------------------------------
 
 
