@@ -48,6 +48,7 @@ from crm_core.spreadsheets.store import (
     stage_change_key,
     task_key,
     tax_key,
+    to_the_second,
 )
 from crm_core.textnorm import clean_name
 from crm_core.textnorm import fold as _fold
@@ -654,8 +655,9 @@ class _Run:
             return True
         if entered is not None and not _same(rec.values.get("stage_changed_at"), entered):
             changes = {"stage_changed_at": entered}
-            if rec.values.get("status") != "open":
+            if rec.values.get("status") != "open" and not _same(rec.values.get("closed_at"), entered):
                 changes["closed_at"] = entered
+            self.report.count_changes("deals", list(changes))  # a re-dated deal is a change like any other
             self.writer.update(Deal, rec.ref, changes)
             rec.values.update(changes)
             return True
@@ -798,9 +800,13 @@ def _folded_cells(cells: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def _same(old: Any, new: Any) -> bool:
-    """Tell whether a stored value and a file value are the same (Refs by identity, numbers by value)."""
+    """Tell whether a stored value and a file value are the same (Refs by identity, numbers by value, times to
+    the second)."""
     if isinstance(old, Ref) or isinstance(new, Ref):
         return old is new
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        # A file keeps times to the second (an export writes them so); the chat stores microseconds too.
+        return to_the_second(old) == to_the_second(new)
     if isinstance(old, str) and isinstance(new, str):
         # "Xây dựng" and "xây dựng" (two rows of one company, or a file re-typed) are no change worth a run's report
         return fold(old) == fold(new)

@@ -79,21 +79,21 @@ def interaction_key(occurred_at: datetime, contact: Ref | None, company: Ref | N
                     summary: str) -> tuple[Any, ...]:
     """Return what makes an interaction the same one: (time, contact — else company, kind, text)."""
     subject = contact if contact is not None else company
-    return (_to_the_second(occurred_at), subject, kind, " ".join(fold(summary).split()))
+    return (to_the_second(occurred_at), subject, kind, " ".join(fold(summary).split()))
 
 
 def task_key(title: str, due_at: datetime | None, owner: Ref | None) -> tuple[Any, ...]:
     """Return what makes a task the same one: (title, due, owner)."""
-    return (" ".join(fold(title).split()), None if due_at is None else _to_the_second(due_at), owner)
+    return (" ".join(fold(title).split()), None if due_at is None else to_the_second(due_at), owner)
 
 
 def stage_change_key(deal: Ref, to_stage_id: int, changed_at: datetime) -> tuple[Any, ...]:
     """Return what makes a stage change the same one: (deal, stage moved to, time to the second)."""
-    return (deal, to_stage_id, _to_the_second(changed_at))
+    return (deal, to_stage_id, to_the_second(changed_at))
 
 
-def _to_the_second(moment: datetime) -> int:
-    """A time as a spreadsheet keeps it: an export writes seconds, a chat-logged time has microseconds too."""
+def to_the_second(moment: datetime) -> int:
+    """Return a time as a spreadsheet keeps it: an export writes seconds, a chat-logged time has microseconds too."""
     return math.floor(moment.timestamp())
 
 
