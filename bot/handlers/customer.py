@@ -240,7 +240,8 @@ async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRe
     business = Texts(ctx.settings.language)
     decided = await ctx.flows.support.decide_erasure(  # a confirmation names its preview; the flow checks it
         ctx.staff, cb.arg_int(0), approve=approve, confirmation=cb.arg_int(1) if approve else None,
-        erased_name=lambda contact: business("privacy.erased_name", contact=contact))
+        erased_name=lambda contact: business("privacy.erased_name", contact=contact),
+        erased_company=lambda company: business("privacy.erased_company", company=company))
     ctx.notify(decided.notices)
     if decided.approved:
         return Reply(ctx.t("privacy.admin_done", request=decided.request.id, interactions=decided.interactions,

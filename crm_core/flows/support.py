@@ -707,15 +707,18 @@ class SupportFlow:
         return await self.services.privacy.preview(request_id, admin)
 
     async def decide_erasure(self, admin: UserOut, request_id: int, *, approve: bool,
-                             erased_name: Callable[[int], str], confirmation: int | None = None) -> ErasureDecided:
+                             erased_name: Callable[[int], str], erased_company: Callable[[int], str],
+                             confirmation: int | None = None) -> ErasureDecided:
         """Approve (erase now, the history index too) or reject; the customer is told either way.
 
         An approval is confirmed by its preview (`preview_erasure`'s `confirmation`, by the same admin, within
-        `Settings.admin_dialog_minutes`); `erased_name(contact_id)` words the name the erased contact keeps, in the
-        business's language.
+        `Settings.admin_dialog_minutes`); `erased_name(contact_id)` words the name the erased contact keeps,
+        `erased_company(company_id)` that of a company named after her that others link to, in the business's
+        language.
         """
         result = await self.services.privacy.decide(
-            request_id, admin, approve=approve, erased_name=erased_name, confirmation=confirmation,
+            request_id, admin, approve=approve, erased_name=erased_name, erased_company=erased_company,
+            confirmation=confirmation,
             confirm_within=timedelta(minutes=self.settings.admin_dialog_minutes))
         request = result.request
         if approve:  # once committed, no old copy of what it erased stays in the database files

@@ -176,7 +176,8 @@ class PrivacyService:
                            request=request.id)
 
     async def decide(self, request_id: int, admin: UserOut, *, approve: bool,
-                     erased_name: Callable[[int], str], confirmation: int | None = None,
+                     erased_name: Callable[[int], str], erased_company: Callable[[int], str],
+                     confirmation: int | None = None,
                      confirm_within: timedelta = timedelta(minutes=15)) -> ErasureResult:
         """Approve (erase now) or reject a pending request; admins only, audited.
 
@@ -184,7 +185,8 @@ class PrivacyService:
         admin was shown of this request (`preview`) in the last `confirm_within`; anything else (another request's,
         another admin's, an old one, none) is refused (Conflict "erasure_unconfirmed"), as is a request decided
         already ("request_decided": a second tap erases nothing). `erased_name(contact_id)` words the name an
-        erased contact keeps (in the business's language).
+        erased contact keeps, `erased_company(company_id)` that of a company named after them that others still
+        link to (`_erase_companies_named_after`), in the business's language.
         """
         if not can_decide_erasure(admin):
             raise Forbidden("only an admin decides erasure requests")
@@ -203,6 +205,12 @@ class PrivacyService:
             self._audit.without_values()  # the trail keeps that records changed, never the data erased
             same = await self._same_person(contact)
             also = [other.id for other in same]
+            # Before her records lose her name: a company named after her goes or takes the placeholder, its trail
+            # worded with the company's placeholder rather than hers.
+            companies = await self._erase_companies_named_after([contact, *same], erased_company,
+                                                                erasing={contact.id, *also})
+            if companies:
+                result = result.model_copy(update={"rewritten": {Company.__tablename__: companies}})
             # A fuller name first: erased after a shorter one, what that one's traces left ("Nguyễn Thị ...") stays.
             for person in sorted([contact, *same], key=lambda c: (-len(c.name.split()), c.id)):
                 result = await self._erase(person, result, erased_name(person.id), admin=admin,
@@ -230,6 +238,59 @@ class PrivacyService:
                   for row in rows if row[0] != contact.id]
         return [other for other in others
                 if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
+
+    async def _erase_companies_named_after(self, people: list[Contact], erased_company: Callable[[int], str], *,
+                                           erasing: set[int]) -> list[int]:
+        """Erase every company whose name is one of the customer's full names (`MIN_NAME_WORDS` words or more,
+        honorifics aside: "Phạm Ngọc Ánh", "Chị Phạm Ngọc Ánh"); return their ids.
+
+        A log that read her name as a company made one ("Gọi chị Ngọc Ánh (Phạm Ngọc Ánh)"): it is her record,
+        not a business. One that nothing but her records links to is deleted (her records let go of it); one that
+        others' records link to (a colleague, his calls, tasks, deals) keeps them and takes the placeholder
+        `erased_company(id)`, its phone, e-mail, address and tax code dropped. Either way its audit trail loses
+        every form of her name. A company whose name only holds hers ("Phạm Ngọc Ánh Furniture", "Trần Phạm Ngọc
+        Ánh") or a part of it ("Ngọc Ánh") is someone else's and stays.
+        """
+        names = {full for person in people if len(full := _full_name(person.name)) >= MIN_NAME_WORDS}
+        found: list[Company] = []
+        for full in sorted(names):
+            candidates = await self._session.scalars(select(Company).where(
+                Company.name_folded.contains(full[-1], autoescape=True)).order_by(Company.id))
+            found += [c for c in candidates if _full_name(c.name) == full and c not in found]
+        for company in found:
+            placeholder = erased_company(company.id)
+            traces = Traces.of(name=company.name, phones=[], emails=[], chat_ids=[], erased_name=placeholder)
+            for entry in list(await self._session.scalars(select(AuditEntry).where(
+                    AuditEntry.entity == "company", AuditEntry.entity_id == str(company.id)))):
+                entry.details, entry.before, entry.after = (traces.scrub_json(value, own=True)
+                                                            for value in (entry.details, entry.before, entry.after))
+            if await self._linked_by_others(company.id, erasing):
+                company.name, company.name_folded = placeholder, fold(placeholder)
+                company.phone = company.email = company.address = company.tax_code = None
+                continue
+            for mapper in Base.registry.mappers:  # her records let go of it
+                column = _company_link(mapper.persist_selectable)
+                if column is not None:
+                    await self._session.execute(update(mapper.class_).where(column == company.id).values(
+                        {mapper.get_property_by_column(column).key: None}))
+            await self._session.delete(company)
+        await self._session.flush()
+        return [company.id for company in found]
+
+    async def _linked_by_others(self, company_id: int, erasing: set[int]) -> bool:
+        """Tell whether a record of someone other than the contacts being erased links to the company."""
+        for mapper in Base.registry.mappers:
+            table = mapper.persist_selectable
+            column = _company_link(table)
+            if not isinstance(table, Table) or column is None:
+                continue
+            owner = table.columns.get("id") if table.name == Contact.__tablename__ else table.columns.get("contact_id")
+            query = select(func.count()).select_from(table).where(column == company_id)
+            if owner is not None:
+                query = query.where(or_(owner.is_(None), owner.not_in(erasing)))
+            if await self._session.scalar(query):
+                return True
+        return False
 
     async def _locked(self, contact_id: int) -> Contact | None:
         """The contact as committed now, its row locked for update until the transaction ends (not on SQLite, where
@@ -581,6 +642,14 @@ def _not_name_words() -> frozenset[str]:
     return frozenset().union(*(vocabulary.words(name) for name in (
         "honorifics_before_name", "not_a_name", "name_stop", "contact_cues_vi", "vi_style_not_a_name",
         "capitalised_not_a_name")))
+
+
+def _company_link(table: Any) -> Any:
+    """The column of `table` that links a row to a company (a foreign key to companies.id), or None."""
+    if not isinstance(table, Table):
+        return None
+    return next((c for c in table.columns for fk in c.foreign_keys
+                 if fk.column.table.name == Company.__tablename__), None)
 
 
 def _whole(alternative: str) -> str:
