@@ -549,6 +549,25 @@ def capitalised_runs(words: list[Word]) -> list[Span]:
     return out
 
 
+def full_name_in_parentheses(words: list[Word], contact: Span) -> Span | None:
+    """Read "chị Ngọc Ánh (Phạm Ngọc Ánh)": a person's full name in parentheses right after their name (three to
+    five capitalised words, a family name first, theirs last) is their name, not their company. Two words ("anh
+    Long (Hoàng Long)") may well be a company."""
+    k = next((n for n, w in enumerate(words) if w.start >= contact.end), None)
+    if k is None or words[k].text != "(" or words[k].start > contact.end + 1:
+        return None
+    j = k + 1
+    while j < len(words) and words[j].is_alpha and words[j].is_cap:
+        j += 1
+    parts = words[k + 1:j]
+    if j >= len(words) or words[j].text != ")" or not 3 <= len(parts) <= 5 or parts[0].folded not in _SURNAMES:
+        return None
+    own = fold(contact.text).split()
+    if len(own) >= len(parts) or [w.folded for w in parts[-len(own):]] != own:
+        return None
+    return Span(_join(parts), parts[0].start, parts[-1].end, contact.cue)
+
+
 def company_after(words: list[Word], contact: Span, all_lower: bool, casual: bool = False) -> Span | None:
     """Read "a Minh Hòa Phát", "c Lan (ABC)", "c hang vietjet": a company written right after the person."""
     idx = next((k for k, w in enumerate(words) if w.start >= contact.end), None)

@@ -25,6 +25,7 @@ from crm_core.understanding.entities import (
     find_email,
     find_phone,
     find_urls,
+    full_name_in_parentheses,
     words_of,
 )
 from crm_core.understanding.model import KnownContact, KnownNames, ParsedLog
@@ -483,6 +484,9 @@ def _fill_people(
     known_companies = known.company_matcher.find(folded) if known.companies else []
     firm_spans = [(s.start, s.end) for s in companies]
     contacts = [s for s in contacts if s.cue == "honorific" or not _overlaps(s, firm_spans)]
+    full = full_name_in_parentheses(words, contacts[0]) if contacts and contacts[0].cue == "honorific" else None
+    if full is not None:  # "chị Ngọc Ánh (Phạm Ngọc Ánh)": her full name, never a new company
+        contacts[0] = full
     contact_spans = [(s.start, s.end) for s in contacts]
     companies = [s for s in companies if not _overlaps(s, contact_spans)]
     paren = _paren_company(original, folded)

@@ -99,3 +99,33 @@ def test_a_contact_recorded_by_the_given_name_alone_is_one_of_the_people_so_call
     parsed = parse_log("gọi a Tùng, mai gửi báo giá", now=now, known=known)
     assert parsed.contact == "Tùng"
     assert set(parsed.contact_candidates) == {"Lê Văn Tùng", "Tùng"}
+
+
+@pytest.mark.parametrize(
+    ("text", "contact", "company"),
+    [
+        ("Gọi chị Ngọc Ánh (Phạm Ngọc Ánh) sđt 0938765432", "Phạm Ngọc Ánh", None),
+        ("gọi c Ánh (Phạm Ngọc Ánh) hỏi ghế", "Phạm Ngọc Ánh", None),
+        ("Gọi chị Ngọc Ánh (Phạm Ngọc Ánh) bên Hòa Phát, hỏi 6 ghế", "Phạm Ngọc Ánh", "Hòa Phát"),
+    ],
+)
+def test_a_full_name_in_parentheses_after_the_contact_is_her_name_not_a_company(
+        now: datetime, text: str, contact: str, company: str | None) -> None:
+    parsed = parse_log(text, now=now)
+
+    assert (parsed.contact, parsed.company) == (contact, company)
+
+
+@pytest.mark.parametrize(
+    ("text", "contact", "company"),
+    [
+        ("Gặp anh Minh (Hòa Phát) hỏi 10 bàn", "Minh", "Hòa Phát"),
+        ("Gặp anh Long (Hoàng Long) hỏi 10 bàn", "Long", "Hoàng Long"),  # two words: may well be a company
+        ("Gặp anh Minh (Trần Văn Hùng) hỏi 10 bàn", "Minh", "Trần Văn Hùng"),  # not his name
+    ],
+)
+def test_a_company_in_parentheses_after_the_contact_stays_the_company(
+        now: datetime, text: str, contact: str, company: str) -> None:
+    parsed = parse_log(text, now=now)
+
+    assert (parsed.contact, parsed.company) == (contact, company)
