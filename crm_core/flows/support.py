@@ -499,7 +499,8 @@ class SupportFlow:
         support = self.services.support
         transcript = await support.recent_conversation(customer)
         ticket, new = await support.open_ticket(customer, reason=reason, language=language, transcript=transcript,
-                                                assignee=await self._assignee(customer, transcript, language),
+                                                assignee=await self._assignee(customer, question, transcript,
+                                                                              language),
                                                 question_id=question.id if question else None)
         hours = self.working_hours()
         now = self.services.now
@@ -532,17 +533,24 @@ class SupportFlow:
         return [] if held is None else await self._ticket_notices(ticket, "message", text=question.question,
                                                                   transcript=held)
 
-    async def _assignee(self, customer: CustomerOut, transcript: list[TicketMessageOut],
-                        language: str) -> UserOut | None:
-        """The active colleague the customer asks for by name ("cho gặp chị Lan"), else the person who already looks
-        after her (`AssignmentService.keeper`: the contact's owner or her latest ticket's assignee, active and
-        speaking her language), else a keyword rule, else the next salesperson in turn (one who speaks the
-        customer's language when there is one)."""
-        for line in reversed(transcript):  # the latest words naming someone count
-            if line.author == "customer":
-                named = await self.services.assignment.named(names_after_honorifics(line.text))
-                if named is not None:
-                    return named
+    async def _assignee(self, customer: CustomerOut, question: QuestionOut | None,
+                        transcript: list[TicketMessageOut], language: str) -> UserOut | None:
+        """The active colleague the customer asks for by name ("cho gặp chị Lan") in her current conversation, else
+        the person who already looks after her (`AssignmentService.keeper`: the contact's owner or her latest
+        ticket's assignee, active and speaking her language), else a keyword rule, else the next salesperson in turn
+        (one who speaks the customer's language when there is one).
+
+        A name counts in the message that hands her off or in those since her latest ticket was closed: one she
+        said in a conversation a person has closed does not outrank the person who looks after her now, nor the
+        language rule once that person is gone.
+        """
+        current = await self.services.support.questions_since_close(customer)
+        if question is not None:
+            current = [question.question, *current]
+        for text in current:  # the latest words naming someone count
+            named = await self.services.assignment.named(names_after_honorifics(text))
+            if named is not None:
+                return named
         keeper = await self.services.assignment.keeper(customer.contact_id, language=language)
         if keeper is not None:
             return keeper

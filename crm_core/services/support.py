@@ -174,6 +174,21 @@ class SupportService:
                 lines.append(TicketMessageOut(author="bot", name=None, text=row.answer, at=row.asked_at))
         return lines
 
+    async def questions_since_close(self, customer: CustomerOut, *, limit: int = 20) -> list[str]:
+        """Return the texts of the customer's questions since her latest ticket was closed (every one when none
+        was), newest first: her current conversation, not the ones a person has already closed."""
+        query = (select(CustomerQuestion.question).where(CustomerQuestion.contact_id == customer.contact_id)
+                 .order_by(CustomerQuestion.id.desc()).limit(limit))
+        closed = await self._session.scalar(
+            select(Ticket).where(Ticket.contact_id == customer.contact_id, Ticket.closed_at.is_not(None))
+            .order_by(Ticket.closed_at.desc(), Ticket.id.desc()).limit(1))
+        if closed is not None and closed.closed_at is not None:
+            # Asked after it closed; the question ids on it settle a clock that has not moved since (one instant).
+            on_it = await self._session.scalar(select(func.max(CustomerQuestion.id))
+                                               .where(CustomerQuestion.ticket_id == closed.id))
+            query = query.where(CustomerQuestion.asked_at >= closed.closed_at, CustomerQuestion.id > (on_it or 0))
+        return list(await self._session.scalars(query))
+
     # --- tickets ----------------------------------------------------------------------------------------
 
     async def open_ticket_of(self, customer: CustomerOut) -> TicketOut | None:

@@ -560,6 +560,53 @@ async def test_a_customer_writing_english_leaves_her_vietnamese_only_salesperson
     assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [2]
 
 
+async def _set_owner(sessionmaker: async_sessionmaker[AsyncSession], contact_id: int, owner_id: int) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        contact = await uow.session.get(Contact, contact_id)
+        assert contact is not None
+        contact.owner_id = owner_id
+
+
+async def test_a_colleague_named_in_a_closed_conversation_does_not_outrank_her_owner(
+        customer: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("cho gặp chị Thảo")  # ticket #1: Thảo (admin), as asked
+    await thao.say("/close 1")
+    await _set_owner(sessionmaker, contact_id=1, owner_id=2)  # Tuấn looks after her now
+    await customer.say("bảo hành ghế bao lâu")
+
+    await customer.say("gặp nhân viên")
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [4, 2]
+    assert customer.pushed_to("1002")
+    assert not customer.pushed_to("3001")
+
+
+async def test_once_her_person_is_gone_a_name_from_a_closed_conversation_does_not_beat_the_language_rule(
+        customer: ChatDriver, thao: ChatDriver, lan: ChatDriver, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("cho gặp chị Thảo")  # ticket #1: Thảo (admin, Vietnamese)
+    await thao.say("/close 1")
+    await customer.say("cho gặp chị Lan")  # ticket #2: Lan, her latest
+    await lan.say("/close 2")
+    await _staff(sessionmaker, clock, deactivate="Lan", english="Tuấn")
+
+    await customer.say("I would like to talk to a person please")
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [4, 1, 2]  # Tuấn speaks English
+    assert customer.pushed_to("1002")
+    assert not customer.pushed_to("3001")
+
+
+async def test_a_colleague_named_since_her_last_ticket_closed_still_gets_the_next_one(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên")  # ticket #1: Lan, in turn
+    await lan.say("/close 1")
+
+    await customer.say("cho gặp anh Tuấn")
+
+    assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 2]
+
+
 async def test_a_keyword_rule_sends_the_lead_to_the_named_salesperson(
         customer: ChatDriver, support_engine: Engine, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     support_engine.settings.lead_rules = {"ghế": "Tuấn"}
