@@ -43,13 +43,14 @@ from crm_core.retrieval.normalize import (
     Language,
     Query,
     counterpart_terms,
+    has_vietnamese_marks,
     lexical_tokens,
     load_json,
     mentions_any,
     prepare_query,
 )
 from crm_core.retrieval.offers import SectionWords, offer_scope
-from crm_core.retrieval.scope import coverage, off_topic
+from crm_core.retrieval.scope import coverage, marked_words, off_topic
 from crm_core.retrieval.screening import (
     OwnContacts,
     account_message,
@@ -103,6 +104,8 @@ class _Corpus:
     vocab: frozenset[str] = frozenset()
     query_mean: list[float] | None = None
     words: frozenset[str] = frozenset()
+    # The words written with Vietnamese marks (lower case): a question's "mưa" is not the knowledge's "mua".
+    marked: frozenset[str] = frozenset()
     folded_text: str = ""
     # Each section's words: whether one section names a thing a question asks the business to sell or do.
     sections: SectionWords = field(default_factory=SectionWords)
@@ -515,6 +518,7 @@ class KnowledgeBase:
             vocab=vocab or frozenset(),
             query_mean=tables.query_mean,
             words=frozenset(bm25.vocab_dict) if bm25 is not None else frozenset(),
+            marked=marked_words(f"{u.title}\n{u.text}\n{' '.join(u.variants)}" for u in units.values()),
             folded_text="\n".join(fold(f"{u.title}\n{u.text}\n{' '.join(u.variants)}") for u in units.values()),
             codes=CodeBook.of(_full_text(u) for u in units.values()),
             sections=SectionWords.of(_full_text(u) for u in units.values()),
@@ -742,6 +746,10 @@ class KnowledgeBase:
         if covered is None:
             covered = self.coverage(self.prepare(question))
         reason: HandoffReason | None = screen(question, corpus.folded_text, covered=covered)
+        if reason is None and covered == 0.0 and has_vietnamese_marks(question):
+            # Typed with marks and not one topic word written so anywhere in the knowledge ("trời có mưa không": its
+            # "mưa" is not the documents' "mua"): whatever section comes nearest only shares its frame.
+            reason = "out_of_scope"
         if reason is None and corpus.codes.unknown(question):
             # "giá AP-C999 bao nhiêu": a model the documents never write is no product they can answer for; the
             # nearest section is another product's. A person says whether it exists.
@@ -756,7 +764,7 @@ class KnowledgeBase:
     def coverage(self, query: Query) -> float:
         """Return the share of the question's topic words the knowledge base uses (see `scope.coverage`)."""
         corpus = self._snapshot()
-        return coverage(query, corpus.words) if corpus is not None and corpus.words else 1.0
+        return coverage(query, corpus.words, corpus.marked) if corpus is not None and corpus.words else 1.0
 
     def confidence(
         self, ranked: list[Candidate], params: RetrievalParams | None = None, *, covered: float = 1.0

@@ -45,8 +45,11 @@ def content_tokens(query: Query) -> list[str]:
     return [t for t in tokens if not any(ch.isdigit() for ch in t) and len(t) > 1]
 
 
-def coverage(query: Query, vocabulary: Iterable[str] | frozenset[str]) -> float:
+def coverage(query: Query, vocabulary: Iterable[str] | frozenset[str], marked: frozenset[str] = frozenset()) -> float:
     """Return the share of the question's topic words the knowledge base uses (1.0 when it has none).
+
+    `marked` is the knowledge base's own words written with Vietnamese marks (lower case): a word the customer typed
+    with marks is the knowledge's only as written ("mưa" rain is not "mua" buy, "bão" storm not "bảo").
 
     Glossary translations of the question count as the knowledge base's words: an English question about
     Vietnamese-only content is covered through them.
@@ -56,8 +59,28 @@ def coverage(query: Query, vocabulary: Iterable[str] | frozenset[str]) -> float:
     if not tokens:
         return 1.0
     bridged = {t for term in query.translations for t in fold_tokens(term)} & words
-    covered = sum(1 for t in tokens if t in words)
+    misread = accent_misses(query.raw, marked) if marked else set()
+    covered = sum(1 for t in tokens if t in words and t not in misread)
     return min((covered + (len(bridged) if covered < len(tokens) else 0)) / len(tokens), 1.0)
+
+
+def accent_misses(question: str, marked: frozenset[str]) -> set[str]:
+    """The folded topic words of a question typed with marks whose written form the knowledge never uses."""
+    if not has_vietnamese_marks(question):
+        return set()
+    typed = _TYPED_WORD_RE.findall(nfc(question))
+    return {
+        fold(word)
+        for word in typed
+        if has_vietnamese_marks(word) and not is_stop_word(word, marked_text=True) and word.lower() not in marked
+    }
+
+
+def marked_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words of `texts` written with Vietnamese marks, lower case."""
+    return frozenset(
+        word.lower() for text in texts for word in _TYPED_WORD_RE.findall(nfc(text)) if has_vietnamese_marks(word)
+    )
 
 
 @cache

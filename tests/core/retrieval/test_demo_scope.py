@@ -29,6 +29,22 @@ def test_questions_about_what_the_shop_sells_are_still_answered(demo_kb: Knowled
     assert answer.body
 
 
+def test_a_question_none_of_whose_words_the_knowledge_writes_so_is_declined(demo_kb: KnowledgeBase) -> None:
+    # New-user review: "mưa" (rain) folds to the documents' "mua" (buy), and "trời" is nowhere: the returns policy came.
+    answer = demo_kb.ask("hôm nay trời có mưa không shop")
+    assert (answer.handoff, answer.reason, answer.body) == (True, "out_of_scope", None)
+
+
+@pytest.mark.parametrize(
+    "question", ["ghế bọc da có bền không", "bàn có màu đen không", "máy lạnh văn phòng có ồn không"]
+)
+def test_words_typed_with_marks_still_match_the_knowledge_written_the_same_way(
+    demo_kb: KnowledgeBase, question: str
+) -> None:
+    query = demo_kb.prepare(question)
+    assert demo_kb.coverage(query) > 0.0
+
+
 @pytest.mark.parametrize("question", ["AP-C2OO giá bao nhiêu", "ap c200 giá bao nhiêu", "APC200 giá bao nhiêu"])
 def test_a_model_code_typed_the_customers_way_gets_that_models_price(demo_kb: KnowledgeBase, question: str) -> None:
     answer = demo_kb.ask(question)
