@@ -110,6 +110,9 @@ def test_a_question_about_the_policy_itself_is_still_answered(
         ("ma don AP-2026-00871 cua anh dang o dau", "own_order"),
         ("iphone 12 của mình để ở tiệm thay pin từ sáng, xong chưa ạ", "own_order"),
         ("can you check the status of order AP-2026-00871", "own_order"),
+        # New-user review: a word about the order between it and its number ("đơn cũ", "last order").
+        ("e muốn hỏi về đơn cũ AP-2026-00555 của e, sđt 0938765432", "own_order"),
+        ("my last order 55213 hasn't arrived", "own_order"),
         ("kem dưỡng làm mặt em nổi mụn, shop hoàn tiền cho em", "dispute"),
         ("tra lai tien cho toi, may loc dung 1 tuan da hu", "dispute"),
         ("you charged me twice for the same order, refund the extra", "dispute"),
