@@ -549,6 +549,7 @@ class ErasurePreview(BaseModel):
     interactions: int
     tasks: int
     deals: int
+    open_deals: int = 0  # of `deals`, those still open: closed as lost
     tickets: int
     messages: int  # her tickets' messages
     questions: int

@@ -249,14 +249,28 @@ async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRe
     return Reply(ctx.t("privacy.admin_rejected", request=decided.request.id), edit=True)
 
 
+def _erasure_counts(ctx: Ctx, preview: ErasurePreview) -> str:
+    """What an approval erases besides her name and numbers: only what she has (no "0 tasks"), and that open deals
+    close as lost only when she has one."""
+    parts = [ctx.t(f"privacy.count_{key}", count=count) for key, count in (
+        ("interactions", preview.interactions), ("tasks", preview.tasks)) if count]
+    if preview.deals:
+        parts.append(ctx.t("privacy.count_deals_open", count=preview.deals, open=preview.open_deals)
+                     if preview.open_deals else ctx.t("privacy.count_deals", count=preview.deals))
+    if preview.tickets:
+        parts.append(ctx.t("privacy.count_tickets_messages", count=preview.tickets, messages=preview.messages)
+                     if preview.messages else ctx.t("privacy.count_tickets", count=preview.tickets))
+    if preview.questions:
+        parts.append(ctx.t("privacy.count_questions", count=preview.questions))
+    return ctx.t("privacy.confirm_counts", counts=", ".join(parts)) if parts else ctx.t("privacy.confirm_no_counts")
+
+
 def _erasure_preview(ctx: Ctx, preview: ErasurePreview) -> Reply:
     """Who and what an approval erases for good, with [Erase permanently] [Cancel]."""
     request = preview.request.id
     lines = [ctx.t("privacy.confirm_erase", request=request,
                    customer=preview.customer or ctx.t("privacy.unknown_customer")),
-             ctx.t("privacy.confirm_counts", interactions=preview.interactions, tasks=preview.tasks,
-                   deals=preview.deals, tickets=preview.tickets, messages=preview.messages,
-                   questions=preview.questions)]
+             _erasure_counts(ctx, preview)]
     if preview.contacts > 1:
         lines.append(ctx.t("privacy.confirm_records", count=preview.contacts))
     lines.append(ctx.t("privacy.confirm_final"))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, delete, func, literal, or_, select, text, update
+from sqlalchemy import Table, and_, delete, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_core.errors import Conflict, Forbidden, NotFound
@@ -141,7 +141,9 @@ class PrivacyService:
         ticket_ids = list(await self._session.scalars(select(Ticket.id).where(Ticket.contact_id.in_(ids))))
         counts = {"interactions": await self._count(Interaction.contact_id.in_(ids)),
                   "tasks": await self._count(Task.contact_id.in_(ids)),
-                  "deals": await self._count(Deal.contact_id.in_(ids)), "tickets": len(ticket_ids),
+                  "deals": await self._count(Deal.contact_id.in_(ids)),
+                  "open_deals": await self._count(and_(Deal.contact_id.in_(ids), Deal.status == "open")),
+                  "tickets": len(ticket_ids),
                   "messages": await self._count(TicketMessage.ticket_id.in_(ticket_ids)),
                   "questions": await self._count(CustomerQuestion.contact_id.in_(ids))}
         await self._audit.record(actor=admin.name, actor_id=admin.id, action=PREVIEWED, entity="contact",

@@ -65,13 +65,42 @@ async def test_approve_shows_whose_data_and_how_much_goes_and_erases_nothing_yet
     await thao.tap(pack("priv", "ok", 1))
 
     assert thao.text.startswith(VI("privacy.confirm_erase", customer=NGOC, request=1))
-    assert VI("privacy.confirm_counts", interactions=1, tasks=0, deals=0, tickets=1, messages=2, questions=1) \
-        in thao.text
+    counts = ", ".join([VI("privacy.count_interactions", count=1), VI("privacy.count_tickets_messages", count=1,
+                                                                      messages=2),
+                        VI("privacy.count_questions", count=1)])
+    assert VI("privacy.confirm_counts", counts=counts) in thao.text  # nothing she does not have ("0 tasks")
+    assert VI("privacy.count_deals", count=0) not in thao.text
     assert [b.label for b in thao.buttons] == [VI("privacy.btn_erase_for_good", request=1), VI("privacy.btn_keep")]
     assert thao.last[0].edit  # in place of the request's Approve/Reject
     assert [r for r in thao.last if r.chat_id is not None] == []  # the customer is told nothing yet
     assert await _request_status(sessionmaker, 1) == "pending"
     assert NGOC in await _names(sessionmaker)
+
+
+async def test_the_preview_says_open_deals_close_as_lost_only_when_she_has_one(
+        support_engine: Engine, thao: ChatDriver) -> None:
+    customer = ChatDriver(support_engine, "555001")
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NGOC)
+    await customer.say(None, shared_phone="0912345678", display_name=NGOC)  # a lead: her open deal, a call-back
+    await customer.say("/privacy", display_name=NGOC)
+    await customer.press(VI("privacy.btn_erase"))
+
+    await thao.tap(pack("priv", "ok", 1))
+
+    assert VI("privacy.count_deals_open", count=1, open=1) in thao.text
+    assert VI("privacy.count_tasks", count=1) in thao.text
+
+
+async def test_a_customer_with_no_records_is_told_only_her_name_and_numbers_go(
+        support_engine: Engine, thao: ChatDriver) -> None:
+    customer = ChatDriver(support_engine, "555001")
+    await customer.say("/privacy", display_name=NGOC)
+    await customer.press(VI("privacy.btn_erase"))
+
+    await thao.tap(pack("priv", "ok", 1))
+
+    assert VI("privacy.confirm_no_counts") in thao.text
+    assert "0" not in thao.text.replace(VI("privacy.confirm_erase", customer=NGOC, request=1), "")
 
 
 async def test_only_erase_permanently_erases_and_tells_the_customer(
