@@ -134,6 +134,11 @@ def describe(ctx: Ctx, entry: AuditEntryOut, names: Names) -> str:
     if entry.action == "admin.hand_over":
         values["from"], values["to"] = details.get("from", ""), details.get("to", "")
     key = "audit.did." + entry.action.replace(".", "_")
+    if entry.action == "record.update" and not values["changes"]:  # an erasure kept no values: no dangling colon
+        withheld = [k for k in details.get("fields") or [] if k not in _NOISE_FIELDS and not k.endswith("_folded")]
+        values["fields"] = ", ".join(_field(ctx, k) for k in withheld[:CHANGES_SHOWN]) \
+            + (", …" if len(withheld) > CHANGES_SHOWN else "")
+        key = "audit.did.record_update_withheld" if withheld else "audit.did.record_update_unsaid"
     if not ctx.t.has(key):
         key = "audit.did.other"
         values["what"] = entry.action

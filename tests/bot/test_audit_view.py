@@ -141,6 +141,32 @@ async def test_values_read_as_people_say_them_and_bookkeeping_is_left_out(
         assert word not in text
 
 
+async def test_a_change_whose_values_an_erasure_took_out_ends_without_a_dangling_colon(
+        lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FrozenClock) -> None:
+    await lan.say("Gọi chị Hoa bên Hòa Phát, báo giá 200 bộ bàn 500tr, hẹn thứ 6 gửi hợp đồng")
+    await lan.press("Lưu")
+    clock.advance(timedelta(minutes=1))
+    async with sessionmaker() as session:
+        contact = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "record.create",
+                                                                  AuditEntry.entity == "contact"))).one()
+    name = (contact.after or {})["name"]
+    # Lan's earlier change, its values blanked by the erasure; the erasure's own change, recorded without values
+    await _record(sessionmaker, clock, actor="Lan", actor_id=contact.actor_id, action="record.update",
+                  entity="contact", entity_id=contact.entity_id)
+    await _record(sessionmaker, clock, actor="Lan", actor_id=contact.actor_id, action="record.update",
+                  entity="contact", entity_id=contact.entity_id,
+                  details={"fields": ["name", "name_folded", "phone", "erased_at"], "values_withheld": True})
+
+    await thao.say("/audit")
+
+    said, entity = [_what(line) for line in _lines(thao)], VI("audit.entity.contact")
+    assert VI("audit.did.record_update_unsaid", actor="Lan", entity=entity, target=name) in said
+    assert VI("audit.did.record_update_withheld", actor="Lan", entity=entity, target=name,
+              fields=f"{VI('audit.field.name')}, {VI('audit.field.phone')}") in said
+    assert [line for line in _lines(thao) if line.rstrip().endswith(":")] == []
+
+
 async def test_a_boolean_and_a_time_are_said_in_words(thao: ChatDriver, lan: ChatDriver,
                                                       sessionmaker: async_sessionmaker[AsyncSession],
                                                       clock: FrozenClock) -> None:
