@@ -18,6 +18,15 @@ def test_vietnamese_texts_say_co_hoi_not_deal() -> None:
     assert [key for key, text in _catalog("vi").items() if _DEAL_WORD.search(text)] == []
 
 
+def test_vietnamese_texts_spell_xoa_one_way() -> None:
+    """"xóa", as most texts had it; never "xoá" (the other tone-mark placement) beside it."""
+    spellings = re.compile(r"\bxo\u00e1|xo\u0301a|xoa\u0301", re.IGNORECASE)
+    texts = _catalog("vi")
+
+    assert [key for key, text in texts.items() if spellings.search(text)] == []
+    assert any("xóa" in text.lower() for text in texts.values())
+
+
 @pytest.mark.parametrize(("count", "said"), [(1, "once"), (3, "3 times")])
 def test_english_gaps_count_in_words_that_agree(count: int, said: str) -> None:
     en = Texts("en")
