@@ -456,12 +456,13 @@ class QuestionOut(BaseModel):
 
 
 class TicketMessageOut(BaseModel):
-    """One line of a ticket's conversation."""
+    """One line of a ticket's conversation (`id`: its message on the ticket, None for one not on a ticket yet)."""
 
     author: str
     name: str | None
     text: str
     at: datetime
+    id: int | None = None
 
 
 class TicketOut(BaseModel):

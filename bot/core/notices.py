@@ -29,6 +29,10 @@ NOTICE_CHARS = 4000
 # Each message of a conversation shown to staff is cut at a line end past this many characters (8 fit a notice).
 MESSAGE_CHARS = 420
 CONTINUATION = "   "  # a message's further lines, indented under its 👤/🤖 mark
+# A bot answer in a ticket's conversation is shown by its opening (the customer read it whole; it is on the ticket).
+BOT_CHARS = 160
+# (customer/staff, bot) characters per message, tried in turn until a conversation fits its notice.
+CLIP_STEPS = ((MESSAGE_CHARS, BOT_CHARS), (200, 100), (100, 60))
 # A notice of the bot's answers on a ticket is compact: the latest few, each answer's opening (all are on the ticket).
 ANSWERS_SHOWN = 4
 QUESTION_CHARS = 200
@@ -51,18 +55,66 @@ def message_text(text: str, limit: int = MESSAGE_CHARS) -> str:
     return fmt.clip_lines("\n".join(kept), limit).replace("\n", "\n" + CONTINUATION)
 
 
-def transcript_text(lines: list[TicketMessageOut], t: Texts) -> str:
-    """Render a ticket's conversation for staff: each message on its own lines, clipped on its own."""
-    rendered = []
-    for line in lines[-TRANSCRIPT_LINES:]:
-        text = message_text(line.text)
-        if line.author == "customer":
-            rendered.append(t("staff.line_customer", text=text))
-        elif line.author == "bot":
-            rendered.append(t("staff.line_bot", text=text))
+def transcript_text(lines: list[TicketMessageOut], t: Texts, *, opening: list[TicketMessageOut] | None = None,
+                    budget: int = NOTICE_CHARS) -> str:
+    """Render a ticket's conversation for staff: the messages that opened it first (why it exists), then the
+    latest ones; each message on its own lines, bot answers by their opening, a repeated message shown once;
+    within `budget` characters (the latest dropped oldest first, then every message clipped shorter)."""
+    opening = opening or []
+    opened = {line.id for line in opening if line.id is not None}
+    latest = [line for line in lines if line.id is None or line.id not in opened]
+    # Messages between the opening and the latest ones are left out (they are on the ticket); a mark says so.
+    joined = bool(opening) and bool(latest) and any(line.id in opened for line in lines)
+    latest = latest[-TRANSCRIPT_LINES:]
+    gap = bool(opening) and bool(latest) and (len(latest) < len(lines) - len(opened) or not joined)
+    text = ""
+    for limits in CLIP_STEPS:
+        shown = list(latest)
+        while True:
+            text = _conversation(opening, shown, t, gap=gap or len(shown) < len(latest), limits=limits)
+            if len(text) <= budget or len(shown) <= 1:
+                break
+            shown = shown[1:]
+        if len(text) <= budget:
+            return text
+    return fmt.clip_lines(text, budget)
+
+
+def _conversation(opening: list[TicketMessageOut], latest: list[TicketMessageOut], t: Texts, *, gap: bool,
+                  limits: tuple[int, int]) -> str:
+    """The opening, a mark for what is left out, the latest: identical messages in a row shown once with their
+    count, a bot answer given before shown again as a short reference."""
+    rendered: list[list[str | int]] = []  # [line, times said in a row]
+    said: set[tuple[str, str]] = set()
+    previous: tuple[str, str] | None = None
+    for line in [*opening, None, *latest] if gap else [*opening, *latest]:
+        if line is None:
+            rendered.append([t("staff.lines_between"), 1])
+            previous = None
+            continue
+        # As staff read it: the customer-only note about the ticket does not make an answer a different one.
+        key = (line.author if line.author != "staff" else f"staff:{line.name}",
+               " ".join(message_text(line.text, len(line.text)).split()))
+        if key == previous:
+            rendered[-1][1] = int(rendered[-1][1]) + 1
+            continue
+        previous = key
+        if line.author == "bot" and key in said:
+            rendered.append([t("staff.line_bot", text=t("staff.same_answer")), 1])
         else:
-            rendered.append(t("staff.line_staff", name=line.name or "—", text=text))
-    return "\n".join(rendered)
+            rendered.append([_line(line, t, limits), 1])
+        said.add(key)
+    return "\n".join(str(text) if times == 1 else t("staff.line_repeated", line=text, count=times)
+                     for text, times in rendered)
+
+
+def _line(line: TicketMessageOut, t: Texts, limits: tuple[int, int]) -> str:
+    customer_chars, bot_chars = limits
+    if line.author == "customer":
+        return t("staff.line_customer", text=message_text(line.text, customer_chars))
+    if line.author == "bot":
+        return t("staff.line_bot", text=message_text(line.text, bot_chars))
+    return t("staff.line_staff", name=line.name or "—", text=message_text(line.text, customer_chars))
 
 
 def address(to: Recipient) -> str | None:
@@ -106,9 +158,9 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
     ticket = notice.ticket
     ref = ticket_ref(ticket.id)
     if notice.kind == "new":
-        return Reply(t("staff.ticket_new", ticket=ticket.id, customer=ticket.customer, phone=_phone_line(ticket, t),
-                       reason=t(f"staff.reason_{ticket.reason}"), transcript=transcript_text(notice.transcript, t)),
-                     ref=ref)
+        what = {"ticket": ticket.id, "customer": ticket.customer, "phone": _phone_line(ticket, t),
+                "reason": t(f"staff.reason_{ticket.reason}")}
+        return Reply(_with_conversation(t, "staff.ticket_new", what, notice), ref=ref)
     if notice.kind == "message" and notice.transcript:  # messages held back by the cap, then this one
         latest = t("staff.line_customer", text=message_text(notice.text or "", 1000))
         lines = transcript_text(notice.transcript, t) + "\n" + latest
@@ -119,9 +171,15 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
                        text=message_text(notice.text or "", 3000)), ref=ref)
     if notice.kind == "answered":
         return _answered(notice, t)
-    return Reply(t("staff.ticket_escalated", ticket=ticket.id, customer=ticket.customer, phone=_phone_line(ticket, t),
-                   minutes=notice.minutes, assignee=ticket.assignee or t("staff.nobody_assigned"),
-                   transcript=transcript_text(notice.transcript, t)), ref=ref)
+    what = {"ticket": ticket.id, "customer": ticket.customer, "phone": _phone_line(ticket, t),
+            "minutes": notice.minutes, "assignee": ticket.assignee or t("staff.nobody_assigned")}
+    return Reply(_with_conversation(t, "staff.ticket_escalated", what, notice), ref=ref)
+
+
+def _with_conversation(t: Texts, key: str, what: dict[str, object], notice: TicketNotice) -> str:
+    """A ticket notice whose conversation (opening first, then the latest) fits the notice whole."""
+    budget = NOTICE_CHARS - len(t(key, **what, transcript=""))
+    return t(key, **what, transcript=transcript_text(notice.transcript, t, opening=notice.opening, budget=budget))
 
 
 def _answered(notice: TicketNotice, t: Texts) -> Reply:
@@ -133,8 +191,13 @@ def _answered(notice: TicketNotice, t: Texts) -> Reply:
         lines += [t("staff.line_customer", text=message_text(answer.question, QUESTION_CHARS)),
                   t("staff.line_bot", text=message_text(answer.answer, ANSWER_CHARS))]
     key = "staff.ticket_answered_one" if len(notice.answers) == 1 else "staff.ticket_answered"
-    return Reply(t(key, ticket=notice.ticket.id, customer=notice.ticket.customer, count=len(notice.answers),
-                   transcript="\n".join(lines)), ref=ticket_ref(notice.ticket.id))
+    what = {"ticket": notice.ticket.id, "customer": notice.ticket.customer, "count": len(notice.answers)}
+    answers = "\n".join(lines)
+    if notice.opening:  # why the ticket is open, before what the bot answered on it since
+        budget = NOTICE_CHARS - len(t(key, **what, transcript="")) - len(answers) - 1
+        opening = transcript_text([], t, opening=notice.opening, budget=max(budget, 0))
+        answers = opening + "\n" + t("staff.lines_between") + "\n" + answers if opening else answers
+    return Reply(t(key, **what, transcript=answers), ref=ticket_ref(notice.ticket.id))
 
 
 def _phone_line(ticket: TicketOut, t: Texts) -> str:

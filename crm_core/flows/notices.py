@@ -24,7 +24,11 @@ class Recipient(BaseModel):
 
 class TicketNotice(BaseModel):
     """Staff hear of a new ticket, a customer's further message, a ticket nobody answered, or questions the bot
-    answered on the ticket (`answered`: those in `answers`, what the customer asked and read)."""
+    answered on the ticket (`answered`: those in `answers`, what the customer asked and read).
+
+    `opening`: the messages that opened the ticket (why it exists), shown before the latest ones in `transcript`
+    however long the ticket has grown.
+    """
 
     kind: Literal["new", "message", "escalated", "answered"]
     to: Recipient
@@ -33,6 +37,7 @@ class TicketNotice(BaseModel):
     text: str | None = None
     minutes: int | None = None
     answers: list[QuestionOut] = Field(default_factory=list)
+    opening: list[TicketMessageOut] = Field(default_factory=list)
 
 
 class LeadNotice(BaseModel):

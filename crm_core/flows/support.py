@@ -458,7 +458,9 @@ class SupportFlow:
         answers, after = await support.answers_to_announce(ticket.id)
         if not answers or not await support.answers_announced(ticket.id, after=after, through=answers[-1].id):
             return []
-        return [TicketNotice(kind="answered", to=to, ticket=ticket, answers=answers) for to in audience]
+        opening = await support.ticket_opening(ticket.id)
+        return [TicketNotice(kind="answered", to=to, ticket=ticket, answers=answers, opening=opening)
+                for to in audience]
 
     async def _answers_audience(self, ticket: TicketOut) -> list[Recipient]:
         """Who hears of the bot's answers on a ticket: the support group when there is one, else its active
@@ -509,7 +511,9 @@ class SupportFlow:
         notices: list[Notice]
         if new:
             transcript = await support.transcript(ticket.id)
-            notices = [TicketNotice(kind="new", to=to, ticket=ticket, transcript=transcript) for to in audience]
+            opening = await support.ticket_opening(ticket.id)
+            notices = [TicketNotice(kind="new", to=to, ticket=ticket, transcript=transcript, opening=opening)
+                       for to in audience]
         else:
             notices = await self._onto_open_ticket(customer, ticket, question) if question else []
         return HandedOff(ticket=ticket, new=new, reason=reason, language=language, open_now=open_now,
@@ -620,8 +624,9 @@ class SupportFlow:
         notices: list[Notice] = []
         for ticket in tickets:
             transcript = await self.services.support.transcript(ticket.id)
+            opening = await self.services.support.ticket_opening(ticket.id)
             notices += [TicketNotice(kind="escalated", to=staff_recipient(m, channel), ticket=ticket,
-                                     transcript=transcript, minutes=minutes) for m in managers]
+                                     transcript=transcript, opening=opening, minutes=minutes) for m in managers]
         return notices
 
     async def held_messages(self, channel: str) -> list[Notice]:

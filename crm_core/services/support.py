@@ -19,6 +19,7 @@ from crm_core.services.audit import AuditService
 from crm_core.textnorm import clean_name, fold
 
 MAX_MESSAGE_CHARS = 4000
+OPENING_LINES = 12  # a ticket's first messages looked at for those that opened it (3 questions, answers, hand-off)
 FEEDBACK_VALUES = ("up", "down")
 
 
@@ -314,7 +315,31 @@ class SupportService:
         query = (select(TicketMessage, User.name).outerjoin(User, User.id == TicketMessage.user_id)
                  .where(TicketMessage.ticket_id == ticket_id).order_by(TicketMessage.id.desc()).limit(limit))
         rows = (await self._session.execute(query)).all()
-        return [TicketMessageOut(author=m.author, name=name, text=m.text, at=m.at) for m, name in reversed(rows)]
+        return [_message_out(m, name) for m, name in reversed(rows)]
+
+    async def ticket_opening(self, ticket_id: int, *, limit: int = OPENING_LINES) -> list[TicketMessageOut]:
+        """Return the messages that opened the ticket, oldest first: the conversation copied onto it, through the
+        customer's message that handed her off and the bot's reply to it, then her further words to the person
+        before anything else was said (a "cho e gặp chị Lan" right after a complaint). Why the ticket exists,
+        whatever was said on it since."""
+        query = (select(TicketMessage, User.name).outerjoin(User, User.id == TicketMessage.user_id)
+                 .where(TicketMessage.ticket_id == ticket_id).order_by(TicketMessage.id).limit(limit))
+        head = [_message_out(m, name) for m, name in (await self._session.execute(query)).all()]
+        opened_by = await self._session.scalar(select(CustomerQuestion.question)
+                                               .where(CustomerQuestion.ticket_id == ticket_id)
+                                               .order_by(CustomerQuestion.id).limit(1))
+        customer = [i for i, line in enumerate(head) if line.author == "customer"]
+        if not customer:
+            return []
+        end = next((i for i in customer if opened_by is not None and head[i].text == opened_by[:MAX_MESSAGE_CHARS]),
+                   customer[0])
+        if end + 1 < len(head) and head[end + 1].author == "bot":  # what she was told on the hand-off
+            end += 1
+        # Her words to the person right after: customer lines the bot did not answer (an answered one is a question).
+        while end + 1 < len(head) and head[end + 1].author == "customer" \
+                and not (end + 2 < len(head) and head[end + 2].author == "bot"):
+            end += 1
+        return head[: end + 1]
 
     async def tickets_of(self, contact_ids: Collection[int], *, limit: int = 5) -> list[TicketOut]:
         """Return these people's tickets for their card: the open ones first, then the latest closed ones."""
@@ -451,6 +476,10 @@ class SupportService:
 def _tickets() -> Select[Ticket]:
     """Select tickets with the customer and assignee loaded (what `ticket_out` reads)."""
     return select(Ticket).options(selectinload(Ticket.contact), selectinload(Ticket.assignee))
+
+
+def _message_out(message: TicketMessage, name: str | None) -> TicketMessageOut:
+    return TicketMessageOut(author=message.author, name=name, text=message.text, at=message.at, id=message.id)
 
 
 def _question_out(row: CustomerQuestion) -> QuestionOut:
