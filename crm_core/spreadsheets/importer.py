@@ -34,7 +34,7 @@ from crm_core.services.audit import AuditService
 from crm_core.spreadsheets import values as cell
 from crm_core.spreadsheets.exporter import example_form, template_examples
 from crm_core.spreadsheets.lock import import_lock
-from crm_core.spreadsheets.reading import SheetData, Workbook, open_spreadsheet
+from crm_core.spreadsheets.reading import Formula, SheetData, Workbook, open_spreadsheet
 from crm_core.spreadsheets.report import ImportReport, RowError, UnknownColumn
 from crm_core.spreadsheets.store import (
     TELEGRAM,
@@ -210,6 +210,7 @@ class _Run:
             for number, cells in sheet.rows():
                 row = _Row(sheet=sheet, number=number, cells=cells)
                 _drop_huge_cells(row)
+                _drop_formulas(row)
                 if _folded_cells(cells) in examples:
                     row.problem(None, "template_example")
                     outcome = None
@@ -561,6 +562,11 @@ class _Run:
                   "lost_reason": _lost_reason(row.name("lost_reason", _limit(Deal, "lost_reason"))),
                   "created_at": created_at}
         rec = self.index.deals.get((company_ref, fold(title)))
+        status = stage.status if stage is not None else rec.values.get("status") if rec is not None else "open"
+        if wanted["lost_reason"] is not None and status != "lost":
+            # As in chat, a lost reason belongs to a lost deal only: an open or won one keeps none.
+            row.problem("lost_reason", "lost_reason_not_lost", value=cell.text(row.cells["lost_reason"]))
+            wanted["lost_reason"] = None
         if rec is None:
             self._new_deal(title, company_ref, wanted, stage or self._first_stage(), stage_changed_at, named)
             return "created"
@@ -780,7 +786,7 @@ def _deals_with_history(book: Workbook) -> set[tuple[str, str]]:
         if sheet.spec.key != "stage_history":
             continue
         for _, cells in sheet.rows():
-            if cells.get("deal") is not None:
+            if cells.get("deal") is not None and not isinstance(cells["deal"], Formula):
                 company = cells.get("company")
                 named.add((fold(clean_name(cell.text(company))) if company is not None else "",
                            fold(clean_name(cell.text(cells["deal"])))))
@@ -792,6 +798,15 @@ def _drop_huge_cells(row: _Row) -> None:
     for key, value in list(row.cells.items()):
         if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
             row.problem(key, "cell_too_big", limit=MAX_CELL_CHARS)
+            del row.cells[key]
+
+
+def _drop_formulas(row: _Row) -> None:
+    """Leave out, noted, a formula cell: the CRM keeps values, and a formula would run in whoever opens a file
+    the CRM writes; what it shows is for the person to type."""
+    for key, value in list(row.cells.items()):
+        if isinstance(value, Formula):
+            row.problem(key, "formula")
             del row.cells[key]
 
 

@@ -1,7 +1,9 @@
 """Open a workbook, a CSV file or a folder of CSV files as sheets of rows, streamed; refuse what cannot be read.
 
 A workbook is read with openpyxl in read-only mode (rows are parsed as they are iterated, so a 100,000-row
-file never sits in memory) and `data_only` (a formula gives the value Excel saved with it).
+file never sits in memory). A formula cell is read as a `Formula`, never as its text nor as the value the file
+saved with it (whoever wrote the file chose that value): the importer reports it and leaves it out. A CSV cell
+that starts with "=" is one too (Excel runs it as a formula when it opens the file).
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 Row = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A cell holding a formula, not a value: reported by the importer, never stored."""
+
+    text: str
+
+
 @dataclass
 class SheetData:
     """One sheet of the file: which sheet of the format it is, its headers as written, its rows."""
@@ -55,7 +64,8 @@ class SheetData:
                 if key is None or i >= len(values) or _blank(values[i]):
                     continue
                 if key in cells:  # a header merged over several columns: its cells read as one, in order
-                    cells[key] = f"{cells[key]}, {values[i]}"
+                    formulas = [v for v in (cells[key], values[i]) if isinstance(v, Formula)]
+                    cells[key] = formulas[0] if formulas else f"{cells[key]}, {values[i]}"
                 else:
                     cells[key] = values[i]
             if cells:
@@ -152,7 +162,7 @@ def _open_workbook(path: Path) -> Workbook:
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)  # formulas as formulas
     except Exception as error:  # openpyxl raises KeyError, BadZipFile, InvalidFileException, XML errors...
         raise _corrupt(path) from error
     sheets, unknown = [], []
@@ -209,9 +219,16 @@ def _workbook_sheet(worksheet: Any) -> SheetData | None:
     total = worksheet.max_row or 0
 
     def rows() -> Iterator[tuple[int, Row]]:
-        yield from enumerate(worksheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1)
+        for number, cells in enumerate(worksheet.iter_rows(min_row=header_row + 1), start=header_row + 1):
+            yield number, tuple(_value(c) for c in cells)
 
     return _sheet(spec, worksheet.title, header_row, headers, max(total - header_row, 0), rows)
+
+
+def _value(cell: Any) -> Any:
+    if getattr(cell, "data_type", None) == "f":
+        return Formula(str(getattr(cell.value, "text", cell.value)))  # an array formula keeps its text inside
+    return cell.value
 
 
 def _header(title: str, top: list[Row]) -> tuple[SheetSpec, int, list[str]] | None:
@@ -280,7 +297,7 @@ def _open_csv(path: Path) -> Workbook:
         records = csv.reader(io.StringIO(content), dialect)
         for number, values in enumerate(records, start=1):
             if number > header_row:
-                yield number, tuple(values)
+                yield number, tuple(Formula(v) if v.startswith("=") and len(v) > 1 else v for v in values)
 
     return Workbook(sheets=[_sheet(spec, path.name, header_row, headers, content.count("\n") - header_row, rows)],
                     unknown_sheets=[])
