@@ -154,6 +154,14 @@ def can_read_task(user: Person, owner_id: int | None) -> bool:
     return sees_team(user) or owner_id == user.id
 
 
+def task_view(viewer: Person, owner_id: int | None, *, visibility: DealVisibility) -> DealView:
+    """Tell how `viewer` sees a task on a customer's card: in full when /task lets them read it (`can_read_task`),
+    else as whose it is ("việc của Tuấn", no title) as a colleague's deal is summarised, or not at all under `own`."""
+    if can_read_task(viewer, owner_id):
+        return DealView.FULL
+    return DealView.HIDDEN if visibility is DealVisibility.OWN else DealView.SUMMARY
+
+
 def can_view_colleague(user: Person) -> bool:
     """Tell whether a user may filter lists by another salesperson."""
     return sees_team(user)

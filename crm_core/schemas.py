@@ -109,6 +109,14 @@ class TaskOut(BaseModel):
     done: bool
 
 
+class TaskSummary(BaseModel):
+    """A colleague's task on a customer's card as a salesperson sees it: whose it is, not what (no title, no due)."""
+
+    id: int
+    owner_id: int | None
+    owner: str | None
+
+
 class ContactOut(BaseModel):
     """A person."""
 
@@ -150,7 +158,7 @@ class Customer360(BaseModel):
     contacts: list[ContactOut]
     deals: list[DealOut | DealSummary]  # as the viewer sees them (crm_core.policy.deal_view)
     interactions: list[InteractionOut]
-    open_tasks: list[TaskOut]
+    open_tasks: list[TaskOut | TaskSummary]  # as the viewer sees them (crm_core.policy.task_view)
     # Its people's support tickets (open first, then the latest) and their latest rated one (CSAT).
     tickets: list[TicketOut] = Field(default_factory=list)
     rated: TicketOut | None = None
@@ -162,7 +170,7 @@ class Person360(BaseModel):
     contact: ContactOut
     deals: list[DealOut | DealSummary]  # her open deals, as the viewer sees them (crm_core.policy.deal_view)
     interactions: list[InteractionOut]
-    open_tasks: list[TaskOut]
+    open_tasks: list[TaskOut | TaskSummary]  # as the viewer sees them (crm_core.policy.task_view)
     tickets: list[TicketOut] = Field(default_factory=list)  # open first, then the latest
     rated: TicketOut | None = None  # her latest rated ticket (CSAT)
 

@@ -16,7 +16,7 @@ from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_labe
 from bot.texts import Texts
 from crm_core.markers import ERASED
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut, TicketOut
+from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut, TaskSummary, TicketOut
 from crm_core.understanding.products import title_product
 
 __all__ = ["reminder_reply", "router"]
@@ -264,10 +264,13 @@ def _deal_lines(ctx: Ctx, deals: Sequence[DealOut | DealSummary]) -> list[str]:
                        amount=deal_amount(d, ctx.lang)) for d in deals[:8]]
 
 
-def _task_lines(ctx: Ctx, tasks: Sequence[TaskOut]) -> list[str]:
-    """ "Gọi lại khách — mai 09:00" per open task, a colleague's followed by whose it is."""
-    return [ctx.t("customer.task_line", title=task.title + _whose(ctx, task),
-                  due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings)) for task in tasks[:8]]
+def _task_lines(ctx: Ctx, tasks: Sequence[TaskOut | TaskSummary]) -> list[str]:
+    """ "Gọi lại khách — mai 09:00" per open task, a colleague's followed by whose it is; one the viewer may not
+    read as whose it is only ("việc của Tuấn")."""
+    return [ctx.t("customer.task_summary_line", owner=task.owner or ctx.t("customer.task_nobody"))
+            if isinstance(task, TaskSummary)
+            else ctx.t("customer.task_line", title=task.title + _whose(ctx, task),
+                       due=due_text(task.due_at, ctx.t, ctx.now, ctx.settings)) for task in tasks[:8]]
 
 
 def _ticket_lines(ctx: Ctx, tickets: Sequence[TicketOut], *, named: bool) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.errors import Conflict, NotFound
 from crm_core.markers import ERASED
 from crm_core.models import Company, Contact, User
-from crm_core.policy import DealVisibility, Person, sees_deal_record
+from crm_core.policy import DealView, DealVisibility, Person, sees_deal_record, task_view
 from crm_core.repositories.people import DirectoryRepository
 from crm_core.repositories.references import is_referenced
 from crm_core.repositories.sales import ActivityRepository, DealRepository
@@ -25,6 +25,7 @@ from crm_core.schemas import (
     NameMatch,
     Person360,
     TaskOut,
+    TaskSummary,
 )
 from crm_core.services.convert import (
     company_out,
@@ -306,8 +307,8 @@ class DirectoryService:
     async def customer_360(self, company_id: int, *, viewer: Person, interactions: int = 5) -> Customer360:
         """Return the company with its contacts, deals, latest interactions and open tasks, as `viewer` sees them.
 
-        Everyone on the staff sees the company and its people; deals, and the notes, calls and tasks of a
-        deal, follow the deal rule (crm_core.policy.deal_view).
+        Everyone on the staff sees the company and its people; deals, and the notes and calls of a deal, follow
+        the deal rule (crm_core.policy.deal_view); tasks the task rule, as /task does (crm_core.policy.can_read_task).
         """
         company = await self._repo.get_company(company_id)
         if company is None:
@@ -320,7 +321,7 @@ class DirectoryService:
         recent = (await self._visible_interactions([interaction_out(i) for i in rows], viewer))[:interactions]
         open_tasks = await self._activities.open_tasks_of_company(company_id)
         owners = await self._user_names({t.owner_id for t in open_tasks if t.owner_id is not None})
-        tasks = await self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
+        tasks = self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
         return Customer360(company=company_out(company), contacts=contacts, deals=deals, interactions=recent,
                            open_tasks=tasks)
 
@@ -328,7 +329,8 @@ class DirectoryService:
         """Return a person with her open deals, latest interactions and open tasks, as `viewer` sees them.
 
         Her deals are those she is the contact of, whichever company holds them: a customer who came through
-        the bot has a lead deal no company holds. Her tasks are hers and those of her open deals.
+        the bot has a lead deal no company holds. Her tasks are hers and those of her open deals, those the
+        viewer may open with /task (crm_core.policy.can_read_task).
         """
         contact = await self.contact(contact_id)
         rows = await self._deals.open_of_contact(contact_id)
@@ -336,7 +338,7 @@ class DirectoryService:
                  if (seen := seen_as(deal_out(d, now=self._now), viewer, self._visibility)) is not None]
         open_tasks = await self._activities.open_tasks_of_contact(contact_id, deal_ids=[d.id for d in rows])
         owners = await self._user_names({t.owner_id for t in open_tasks if t.owner_id is not None})
-        tasks = await self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
+        tasks = self._visible_tasks([task_out(t, owners.get(t.owner_id or 0)) for t in open_tasks], viewer)
         return Person360(contact=contact, deals=deals, open_tasks=tasks,
                          interactions=await self.contact_history(contact_id, viewer=viewer, limit=interactions))
 
@@ -354,12 +356,17 @@ class DirectoryService:
         rows = await self._deals.session.execute(select(User.id, User.name).where(User.id.in_(ids)))
         return {row.id: row.name for row in rows}
 
-    async def _visible_tasks(self, items: list[TaskOut], viewer: Person) -> list[TaskOut]:
-        """Leave out the tasks of deals the viewer does not see in full (others' on those deals)."""
-        owners = await self._deals.owners([t.deal_id for t in items if t.deal_id is not None])
-        return [t for t in items
-                if sees_deal_record(viewer, record_owner_id=t.owner_id, deal_id=t.deal_id,
-                                    deal_owner_id=owners.get(t.deal_id or 0), visibility=self._visibility)]
+    def _visible_tasks(self, items: list[TaskOut], viewer: Person) -> list[TaskOut | TaskSummary]:
+        """The tasks as the viewer sees them (crm_core.policy.task_view): in full those /task lets them read (a
+        salesperson's own, managers and admins everyone's), a colleague's as whose it is, deal or no deal."""
+        seen: list[TaskOut | TaskSummary] = []
+        for t in items:
+            view = task_view(viewer, t.owner_id, visibility=self._visibility)
+            if view is DealView.FULL:
+                seen.append(t)
+            elif view is DealView.SUMMARY:
+                seen.append(TaskSummary(id=t.id, owner_id=t.owner_id, owner=t.owner))
+        return seen
 
     async def companies_named_in(self, text: str, *, cutoff: float = 90.0) -> list[NameMatch]:
         """Return companies whose name appears in `text` (accents and case ignored, small typos allowed), best first."""

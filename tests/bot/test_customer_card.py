@@ -14,6 +14,8 @@ from bot.core.engine import Engine
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import Deal, Task, Ticket
+from crm_core.services import Services
+from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
 
 VI = Texts("vi")
@@ -86,3 +88,25 @@ async def test_her_latest_rating_shows_in_customer_once_she_rated_the_closed_tic
     lines = lan.text.splitlines()
     assert VI("customer.ticket_closed") in lines[lines.index(VI("customer.tickets")) + 1]
     assert VI("customer.rating", score=4, ticket=ticket.id, when=fmt.day(clock.now().date(), "vi")) in lines
+
+
+async def test_a_colleagues_task_on_her_with_no_deal_is_not_on_a_salespersons_customer_card(
+        support_engine: Engine, customer: ChatDriver, lan: ChatDriver,
+        sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    secret = "BÍ MẬT: giảm 30% riêng cho chị Hoa"
+    await customer.say(PRICE_QUESTION, display_name="Chị Hoa")
+    await customer.say(None, shared_phone=PHONE)  # her lead, its deal and call-back: Lan's
+    contact_id = (await _only(sessionmaker, Deal)).contact_id
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        tuan = await services.users.by_name("Tuấn")
+        assert tuan is not None
+        await services.tasks.create(owner_id=tuan.id, title=secret, due_at=None, contact_id=contact_id)
+
+    await lan.say(f"/customer {PHONE}")
+    await (tuan_chat := ChatDriver(support_engine, "1002")).say(f"/customer {PHONE}")
+
+    assert VI("customer.person_header", name="Chị Hoa", phone=PHONE, email="—") in lan.text
+    assert "BÍ MẬT" not in lan.text
+    assert VI("customer.task_summary_line", owner="Tuấn") in lan.text.splitlines()  # whose it is, as /task allows
+    assert secret in tuan_chat.text

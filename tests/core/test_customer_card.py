@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from crm_core.clock import FrozenClock
+from crm_core.errors import Forbidden
 from crm_core.flows.customers import CustomerFlow
-from crm_core.schemas import CustomerOut, DealOut, DealSummary, UserOut
+from crm_core.schemas import CustomerOut, DealOut, DealSummary, TaskOut, TaskSummary, UserOut
 from crm_core.services import Services
 from crm_core.services.support import customer_out
 from tests.conftest import OpenServices
@@ -80,7 +83,7 @@ async def test_a_customer_who_never_rated_has_no_rating_on_her_card(open_service
     assert card.rated is None
 
 
-async def test_a_colleague_sees_a_bot_customers_deal_by_number_and_owner_only_and_not_the_owners_task(
+async def test_a_colleague_sees_a_bot_customers_deal_and_the_owners_task_by_owner_only(
         open_services: OpenServices, team: Team) -> None:
     async with open_services() as services:
         customer = await _bot_customer(services)
@@ -94,7 +97,46 @@ async def test_a_colleague_sees_a_bot_customers_deal_by_number_and_owner_only_an
         card = await CustomerFlow(services=services).person(customer.contact_id, viewer=colleague)
 
     assert [(type(d), d.id, d.owner_id) for d in card.deals] == [(DealSummary, deal.id, deal.owner_id)]
-    assert card.open_tasks == []
+    assert [(type(t), t.owner_id) for t in card.open_tasks] == [(TaskSummary, deal.owner_id)]
+
+
+SECRET = "BÍ MẬT: giảm 30% riêng cho chị Hoa"
+
+
+async def test_a_colleagues_task_on_her_with_no_deal_stays_off_a_salespersons_card_as_task_refuses_it(
+        open_services: OpenServices, team: Team) -> None:
+    async with open_services() as services:
+        customer = await _bot_customer(services)
+        task = await services.tasks.create(owner_id=team.minh.id, title=SECRET, due_at=None,
+                                           contact_id=customer.contact_id)
+
+    async with open_services() as services:
+        with pytest.raises(Forbidden):
+            await services.tasks.get(task.id, team.lan)
+        card = await CustomerFlow(services=services).person(customer.contact_id, viewer=team.lan)
+        boss_card = await CustomerFlow(services=services).person(customer.contact_id, viewer=team.boss)
+        minh_card = await CustomerFlow(services=services).person(customer.contact_id, viewer=team.minh)
+
+    assert SECRET not in [t.title for t in card.open_tasks if isinstance(t, TaskOut)]
+    assert TaskSummary(id=task.id, owner_id=team.minh.id, owner="Minh") in card.open_tasks  # whose, not what
+    assert SECRET in [t.title for t in boss_card.open_tasks if isinstance(t, TaskOut)]
+    assert SECRET in [t.title for t in minh_card.open_tasks if isinstance(t, TaskOut)]
+
+
+async def test_a_colleagues_task_on_a_company_with_no_deal_stays_off_a_salespersons_company_card(
+        open_services: OpenServices, team: Team) -> None:
+    async with open_services() as services:
+        company = await services.directory.create_company("Hòa Phát", owner_id=team.lan.id)
+        await services.tasks.create(owner_id=team.minh.id, title=SECRET, due_at=None, company_id=company.id)
+        await services.tasks.create(owner_id=team.lan.id, title="Gửi báo giá", due_at=None, company_id=company.id)
+
+    async with open_services() as services:
+        card = await CustomerFlow(services=services).company(company.id, viewer=team.lan)
+        boss_card = await CustomerFlow(services=services).company(company.id, viewer=team.boss)
+
+    assert [(type(t), t.owner) for t in card.open_tasks] == [(TaskSummary, "Minh"), (TaskOut, "Lan")]
+    assert [t.title for t in card.open_tasks if isinstance(t, TaskOut)] == ["Gửi báo giá"]
+    assert sorted(t.title for t in boss_card.open_tasks if isinstance(t, TaskOut)) == sorted([SECRET, "Gửi báo giá"])
 
 
 async def test_a_closed_deal_and_a_done_task_leave_her_card(open_services: OpenServices, team: Team) -> None:

@@ -128,6 +128,14 @@ def test_a_salesperson_reads_only_own_tasks() -> None:
     assert _answers(lambda u: policy.can_read_task(u, None)) == (False, True, True)
 
 
+@pytest.mark.parametrize("visibility", list(DealVisibility))
+def test_a_task_on_a_card_is_read_in_full_only_as_task_allows_else_as_whose_it_is(visibility: DealVisibility) -> None:
+    whose = DealView.HIDDEN if visibility is DealVisibility.OWN else DealView.SUMMARY
+    assert [policy.task_view(SALES, owner, visibility=visibility) for owner in (ME, COLLEAGUE, None)] == [
+        DealView.FULL, whose, whose]
+    assert all(policy.task_view(boss, COLLEAGUE, visibility=visibility) is DealView.FULL for boss in (MANAGER, ADMIN))
+
+
 def test_a_salesperson_lists_only_own_records_whoever_they_ask_for() -> None:
     assert _answers(lambda u: policy.owner_filter(u, COLLEAGUE)) == (ME, COLLEAGUE, COLLEAGUE)
     assert _answers(lambda u: policy.owner_filter(u, None)) == (ME, None, None)
