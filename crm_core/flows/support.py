@@ -86,6 +86,8 @@ TICKET_NOTICE_LOOKBACK = 40  # the ticket's latest messages replayed to find the
 # Questions the bot answers on an open ticket reach its assignee at most once this often per ticket; the answers
 # given meanwhile ride along with the next, or the scheduler announces them once the time has passed.
 ANSWERS_NOTICE_EVERY = timedelta(minutes=5)
+# A customer is offered a call-back (share your phone) once a conversation: not again within this long.
+CALL_BACK_OFFER_EVERY = timedelta(hours=24)
 # The customer's latest questions looked at for the language of a message whose letters do not decide it ("5").
 LANGUAGE_LOOKBACK = 5
 # A closed ticket waits this long for the customer's rating; a typed "4" later is read as a message again.
@@ -430,13 +432,21 @@ class SupportFlow:
             await self._said_on_hand_off(customer, question.id, result, wording(result))
             return result
         else:
-            offer = asks_about_buying(text) and customer.phone is None
+            offer = ticket is None and customer.phone is None and asks_about_buying(text) \
+                and not await self._offered_call_back(customer, question.id)
             result = Answered(question_id=question.id, answer=answer, offer_phone=offer,
                               ticket_id=ticket.id if ticket else None)
         await support.said(customer, question.id, wording(result), ticket_id=ticket.id if ticket else None)
         if ticket is not None and isinstance(result, Answered):
             result = replace(result, notices=await self._answers_notices(ticket))
         return result
+
+    async def _offered_call_back(self, customer: CustomerOut, question_id: int) -> bool:
+        """Tell whether the customer was offered a call-back in this conversation (an answer to a buying question,
+        no ticket open, within `CALL_BACK_OFFER_EVERY`): she is offered one once, not under every price."""
+        earlier = await self.services.support.answered_off_ticket(
+            customer, since=self.services.now - CALL_BACK_OFFER_EVERY, before=question_id)
+        return any(asks_about_buying(question) for question in earlier)
 
     async def _answers_notices(self, ticket: TicketOut) -> list[Notice]:
         """Tell the ticket's assignee what the bot answered on it, at most once every few minutes; an answer held

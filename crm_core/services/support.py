@@ -175,6 +175,17 @@ class SupportService:
                 lines.append(TicketMessageOut(author="bot", name=None, text=row.answer, at=row.asked_at))
         return lines
 
+    async def answered_off_ticket(self, customer: CustomerOut, *, since: datetime, before: int,
+                                  limit: int = 20) -> list[str]:
+        """Return the texts of the customer's questions the bot answered since `since`, before question `before`,
+        with no ticket open (newest first): those a call-back may have been offered under."""
+        query = (select(CustomerQuestion.question)
+                 .where(CustomerQuestion.contact_id == customer.contact_id, CustomerQuestion.id < before,
+                        CustomerQuestion.asked_at >= since, CustomerQuestion.handoff.is_(False),
+                        CustomerQuestion.ticket_id.is_(None))
+                 .order_by(CustomerQuestion.id.desc()).limit(limit))
+        return list(await self._session.scalars(query))
+
     async def questions_since_close(self, customer: CustomerOut, *, limit: int = 20) -> list[str]:
         """Return the texts of the customer's questions since her latest ticket was closed (every one when none
         was), newest first: her current conversation, not the ones a person has already closed."""

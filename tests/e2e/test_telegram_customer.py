@@ -66,7 +66,7 @@ async def test_lan_hears_of_the_bots_answers_on_her_ticket_once_in_five_minutes_
     async with running(api, support_engine) as tg:
         await api.say(CUSTOMER, "gặp nhân viên")
         await api.wait_for(lambda: any("Phiếu #1" in (m.text or "") for m in api.sent(LAN)), chat_id=LAN)
-        await api.say(CUSTOMER, "bàn AP-D120 giá bao nhiêu", expect=2)  # the answer and the share-phone offer
+        await api.say(CUSTOMER, "bàn AP-D120 giá bao nhiêu")  # the answer; no call-back offer on an open ticket
         await api.wait_for(lambda: any((m.text or "").startswith(one) for m in api.sent(LAN)), chat_id=LAN)
         clock.advance(timedelta(minutes=1))
         await api.say(CUSTOMER, "giờ mở cửa")
