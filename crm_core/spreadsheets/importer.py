@@ -802,8 +802,8 @@ def _drop_huge_cells(row: _Row) -> None:
 
 
 def _drop_formulas(row: _Row) -> None:
-    """Leave out, noted, a formula cell: the CRM keeps values, and a formula would run in whoever opens a file
-    the CRM writes; what it shows is for the person to type."""
+    """Leave out, noted, a formula cell that shows no value (an Excel error, none saved, a CSV's "=..."): the CRM
+    keeps values, and a formula would run in whoever opens a file the CRM writes; the value is for her to type."""
     for key, value in list(row.cells.items()):
         if isinstance(value, Formula):
             row.problem(key, "formula")

@@ -1,9 +1,12 @@
 """Open a workbook, a CSV file or a folder of CSV files as sheets of rows, streamed; refuse what cannot be read.
 
 A workbook is read with openpyxl in read-only mode (rows are parsed as they are iterated, so a 100,000-row
-file never sits in memory). A formula cell is read as a `Formula`, never as its text nor as the value the file
-saved with it (whoever wrote the file chose that value): the importer reports it and leaves it out. A CSV cell
-that starts with "=" is one too (Excel runs it as a formula when it opens the file).
+file never sits in memory). It is opened twice, streamed in step: with its formulas (`data_only=False`) to know
+which cells hold one, and with the values Excel saved with them (`data_only=True`), which is what its user sees:
+a formula cell ("Thành tiền = SL × Đơn giá") reads as its saved value. One whose saved value is an Excel error
+("#REF!", "#NAME?"...) or that has none (a program wrote the file without computing it) shows the user no value:
+it is read as a `Formula`, which the importer reports and leaves out. So is a CSV cell that starts with "=" (a
+CSV saves no values, and Excel runs it as a formula when it opens the file).
 """
 
 from __future__ import annotations
@@ -35,11 +38,17 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 
 Row = tuple[Any, ...]
+# Excel's error values: a formula that saved one of these shows an error, not a value (openpyxl reads them as
+# text, typed "e" when the file marks them as errors, as Excel does).
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!",
+                          "#PYTHON!", "#EXTERNAL!"})
 
 
 @dataclass(frozen=True)
 class Formula:
-    """A cell holding a formula, not a value: reported by the importer, never stored."""
+    """A cell holding a formula and no value to show (an error or none saved): reported by the importer, never
+    stored."""
 
     text: str
 
@@ -161,22 +170,24 @@ def _open_workbook(path: Path) -> Workbook:
     _refuse_a_bomb(path)
     import openpyxl
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=False)  # formulas as formulas
-    except Exception as error:  # openpyxl raises KeyError, BadZipFile, InvalidFileException, XML errors...
-        raise _corrupt(path) from error
+    closers: list[Any] = []
     sheets, unknown = [], []
-    try:
-        for worksheet in book.worksheets:
-            found = _workbook_sheet(worksheet)
+    try:  # openpyxl raises KeyError, BadZipFile, InvalidFileException, XML errors...
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)  # which cells are formulas
+        closers.append(formulas.close)
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)  # the values saved with them
+        closers.append(values.close)
+        for worksheet, shown in zip(formulas.worksheets, values.worksheets, strict=True):
+            found = _workbook_sheet(worksheet, shown)
             if found is not None:
                 sheets.append(found)
-            elif worksheet.max_row not in (None, 0, 1) or _first_rows(worksheet):
-                unknown.append(worksheet.title)
+            elif shown.max_row not in (None, 0, 1) or _first_rows(shown):
+                unknown.append(shown.title)
     except Exception as error:
-        book.close()
+        for close in closers:
+            close()
         raise _corrupt(path) from error
-    return Workbook(sheets=sheets, unknown_sheets=unknown, closers=[book.close], saved_at=_saved_at(book))
+    return Workbook(sheets=sheets, unknown_sheets=unknown, closers=closers, saved_at=_saved_at(values))
 
 
 def _saved_at(book: Any) -> datetime | None:
@@ -209,9 +220,10 @@ def _first_rows(worksheet: Any) -> list[Row]:
             if any(not _blank(v) for v in r)]
 
 
-def _workbook_sheet(worksheet: Any) -> SheetData | None:
-    top = list(worksheet.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True))
-    found = _header(worksheet.title, top)
+def _workbook_sheet(worksheet: Any, shown: Any) -> SheetData | None:
+    """Read one sheet from the workbook opened with formulas (`worksheet`) and with saved values (`shown`)."""
+    top = list(shown.iter_rows(min_row=1, max_row=HEADER_SEARCH_ROWS, values_only=True))
+    found = _header(shown.title, top)
     if found is None:
         return None
     spec, index, headers = found
@@ -219,16 +231,23 @@ def _workbook_sheet(worksheet: Any) -> SheetData | None:
     total = worksheet.max_row or 0
 
     def rows() -> Iterator[tuple[int, Row]]:
-        for number, cells in enumerate(worksheet.iter_rows(min_row=header_row + 1), start=header_row + 1):
-            yield number, tuple(_value(c) for c in cells)
+        # The same sheet XML read twice: its rows and cells pair up one to one.
+        pairs = zip(worksheet.iter_rows(min_row=header_row + 1), shown.iter_rows(min_row=header_row + 1),
+                    strict=True)
+        for number, (cells, saved) in enumerate(pairs, start=header_row + 1):
+            yield number, tuple(_value(c, s) for c, s in zip(cells, saved, strict=True))
 
-    return _sheet(spec, worksheet.title, header_row, headers, max(total - header_row, 0), rows)
+    return _sheet(spec, shown.title, header_row, headers, max(total - header_row, 0), rows)
 
 
-def _value(cell: Any) -> Any:
-    if getattr(cell, "data_type", None) == "f":
+def _value(cell: Any, saved: Any) -> Any:
+    """Return what the user sees in a cell: its value, a formula's saved value, or a `Formula` when that is an
+    error or was never saved."""
+    if getattr(cell, "data_type", None) != "f":
+        return saved.value
+    if saved.value is None or getattr(saved, "data_type", None) == "e" or saved.value in EXCEL_ERRORS:
         return Formula(str(getattr(cell.value, "text", cell.value)))  # an array formula keeps its text inside
-    return cell.value
+    return saved.value
 
 
 def _header(title: str, top: list[Row]) -> tuple[SheetSpec, int, list[str]] | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import openpyxl
 import pytest
@@ -38,12 +41,36 @@ def write_workbook(path: Path, sheets: Sheets) -> Path:
     return path
 
 
+def save_formula_values(path: Path, sheet: int, saved: dict[str, Any]) -> Path:
+    """Write into the workbook the values Excel would have saved with its formulas, by cell ("E2": 1200000000,
+    "D2": "#REF!" for an Excel error, "A2": "text"): openpyxl cannot compute formulas, so it saves none.
+    `sheet` is the tab's position, from 1."""
+    member = f"xl/worksheets/sheet{sheet}.xml"
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    xml = parts[member].decode("utf-8")
+    for ref, value in saved.items():
+        kind = ' t="e"' if isinstance(value, str) and value.startswith("#") else (
+            ' t="str"' if isinstance(value, str) else "")
+        found = re.search(rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?', xml)
+        assert found is not None, f"no formula in {ref}"
+        cell = f'<c r="{ref}"{found[1]}{kind}><f>{found[2]}</f><v>{escape(str(value))}</v>'
+        xml = xml[:found.start()] + cell + xml[found.end():]
+    parts[member] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
 @pytest.fixture
 def importer(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> Importer:
     """Return `import_(path, dry_run=False, now=None)`: the import flow over the test database."""
+    zone = clock.now().tzinfo
+    assert zone is not None
 
     async def import_(path: Path, *, dry_run: bool = False, now: datetime | None = None) -> ImportReport:
-        return await import_spreadsheet(sessionmaker, path, now=now or clock.now(), tz=clock.now().tzinfo,
+        return await import_spreadsheet(sessionmaker, path, now=now or clock.now(), tz=zone,
                                         actor="test", dry_run=dry_run)
 
     return import_
