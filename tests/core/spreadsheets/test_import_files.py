@@ -127,3 +127,14 @@ async def test_a_sheet_named_like_none_is_known_by_its_headers(importer: Importe
         ["Họ tên", "Công ty", "SĐT"], ["Minh", "Hòa Phát", "0912345678"]]}))
 
     assert report.created == {"companies": 1, "contacts": 1}
+
+
+async def test_a_deals_total_headed_thanh_tien_is_its_amount(
+        importer: Importer, tmp_path: Path, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    # Vietnamese order sheets name a line's total "Thành tiền" (often a formula: quantity × unit price).
+    report = await importer(write_workbook(tmp_path / "co-hoi.xlsx", {"Cơ hội": [
+        ["Tên cơ hội", "Công ty", "Thành tiền"], ["200 bộ AP-SET02", "Hòa Phát", 718200000]]}))
+
+    assert report.errors == []
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(Deal.amount))).all() == [Decimal("718200000")]
