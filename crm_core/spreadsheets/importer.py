@@ -163,7 +163,7 @@ class _Row:
         raw = self.cells.get(key)
         if raw is None:
             return None
-        value = clean_name(cell.text(raw))
+        value = cell.with_erased_marker(clean_name(cell.text(raw)))
         if len(value) > limit:
             self.problem(key, "too_long", limit=limit)
             return None
@@ -213,6 +213,11 @@ class _Run:
                 _drop_formulas(row)
                 if _folded_cells(cells) in examples:
                     row.problem(None, "template_example")
+                    outcome = None
+                elif any(cell.about_erased(value) for value in cells.values()):
+                    # A row about a customer whose data was erased (an export taken after it): bringing it back
+                    # would undo the erasure with a placeholder contact.
+                    row.problem(None, "erased_customer")
                     outcome = None
                 else:
                     outcome = handle(row)
@@ -712,7 +717,7 @@ class _Run:
         if company is None and contact is not None and contact.values["company_id"] is not None:
             company = self._company_of(contact.values["company_id"])
         kind = row.read("kind", cell.kind) or "note"
-        summary = row.read("summary", cell.long_text) or ""
+        summary = cell.with_erased_marker(row.read("summary", cell.long_text) or "")
         deal = self.deal_named(row, company)
         owner = self.owner(row)
         contact_ref, company_ref = (contact.ref if contact else None), (company.ref if company else None)

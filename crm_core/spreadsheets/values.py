@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from crm_core.markers import ERASED
 from crm_core.services.search import national_digits
 from crm_core.textnorm import clean_name, clean_text, fold
 from crm_core.understanding import parse_amount_text
@@ -319,6 +320,37 @@ def lost_reason(value: Any) -> str:
     written = text(value)
     wanted = fold(written)
     return next((key for key, names in _names("lost_reasons").items() if wanted in names), written)
+
+
+@cache
+def _erased_forms() -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """The erased customer's and company's names as export writes them (one pattern, either language), and the words
+    standing for erased text (whole texts first, then the inline ones)."""
+    table = _values()["erased"]
+    names = [
+        re.escape(words[part]).replace(re.escape(f"{{{field}}}"), r"\d+")
+        for words in table.values()
+        for part, field in (("name", "contact"), ("company", "company"))
+    ]
+    marks = tuple(words["text"] for words in table.values()) + tuple(words["inline"] for words in table.values())
+    return re.compile(rf"(?:{'|'.join(names)})"), marks
+
+
+def about_erased(value: Any) -> bool:
+    """Tell whether a cell is what export writes for an erased customer, her company or her words."""
+    if not isinstance(value, str):
+        return False
+    written = value.strip()
+    names, marks = _erased_forms()
+    return names.fullmatch(written) is not None or written in marks[: len(marks) // 2]
+
+
+def with_erased_marker(written: str) -> str:
+    """Return a text with the words export writes for erased text read back as the stored marker ("(đã xóa)" ->
+    "[erased]"), so a re-imported record matches the one it came from."""
+    for mark in _erased_forms()[1]:
+        written = written.replace(mark, ERASED)
+    return written
 
 
 def shown_lost_reason(reason: str | None, lang: str) -> str | None:
