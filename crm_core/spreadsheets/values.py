@@ -323,17 +323,18 @@ def lost_reason(value: Any) -> str:
 
 
 @cache
-def _erased_forms() -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """The erased customer's and company's names as export writes them (one pattern, either language), and the words
-    standing for erased text (whole texts first, then the inline ones)."""
+def _erased_forms() -> tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]:
+    """The erased customer's and company's names as export writes them (one pattern, either language), the words
+    standing for a whole erased text, and those standing for erased words inside a text."""
     table = _values()["erased"]
     names = [
         re.escape(words[part]).replace(re.escape(f"{{{field}}}"), r"\d+")
         for words in table.values()
         for part, field in (("name", "contact"), ("company", "company"))
     ]
-    marks = tuple(words["text"] for words in table.values()) + tuple(words["inline"] for words in table.values())
-    return re.compile(rf"(?:{'|'.join(names)})"), marks
+    whole = tuple(words["text"] for words in table.values())
+    inline = tuple(words["inline"] for words in table.values())
+    return re.compile(rf"(?:{'|'.join(names)})"), whole, inline
 
 
 def about_erased(value: Any) -> bool:
@@ -341,14 +342,15 @@ def about_erased(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     written = value.strip()
-    names, marks = _erased_forms()
-    return names.fullmatch(written) is not None or written in marks[: len(marks) // 2]
+    names, whole, _ = _erased_forms()
+    return names.fullmatch(written) is not None or written in whole
 
 
 def with_erased_marker(written: str) -> str:
     """Return a text with the words export writes for erased text read back as the stored marker ("(đã xóa)" ->
     "[erased]"), so a re-imported record matches the one it came from."""
-    for mark in _erased_forms()[1]:
+    _, whole, inline = _erased_forms()
+    for mark in (*whole, *inline):
         written = written.replace(mark, ERASED)
     return written
 
