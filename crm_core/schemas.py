@@ -520,6 +520,8 @@ class CustomerData(BaseModel):
     tickets: int
     interactions: int
     since: datetime
+    # Her erasure request waiting for an admin, if any: she is told it is pending rather than offered a second one.
+    pending_request: int | None = None
 
 
 class PrivacyRequestOut(BaseModel):

@@ -20,6 +20,7 @@ from crm_core.flows.support import (
     ChatPerson,
     CustomerTextResult,
     Declined,
+    ErasureDecided,
     HandedOff,
     Relayed,
     SmallTalk,
@@ -197,6 +198,8 @@ async def on_privacy(msg: Inbound, ctx: Ctx) -> HandlerResult:
     text = ctx.t("privacy.data", name=data.name, phone=data.phone or "—", email=data.email or "—",
                  company=data.company or "—", questions=data.questions, tickets=data.tickets,
                  interactions=data.interactions, since=fmt.day(data.since.astimezone(tz).date(), ctx.lang))
+    if data.pending_request is not None:
+        return Reply(f"{text}\n\n{ctx.t('privacy.already', request=data.pending_request)}")
     return Reply(text, keyboard=Keyboard.of([Button(ctx.t("privacy.btn_erase"), pack("privreq", "erase"))]))
 
 
@@ -244,9 +247,18 @@ async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRe
         erased_company=lambda company: business("privacy.erased_company", company=company))
     ctx.notify(decided.notices)
     if decided.approved:
-        return Reply(ctx.t("privacy.admin_done", request=decided.request.id, interactions=decided.interactions,
-                           messages=decided.messages, questions=decided.questions), edit=True)
+        return Reply(_erased_counts(ctx, decided), edit=True)
     return Reply(ctx.t("privacy.admin_rejected", request=decided.request.id), edit=True)
+
+
+def _erased_counts(ctx: Ctx, decided: ErasureDecided) -> str:
+    """What an approval erased, only what she had (no "0 questions")."""
+    parts = [ctx.t(f"privacy.count_{key}", count=count) for key, count in (
+        ("interactions", decided.interactions), ("messages", decided.messages), ("questions", decided.questions))
+        if count]
+    if not parts:
+        return ctx.t("privacy.admin_done_no_counts", request=decided.request.id)
+    return ctx.t("privacy.admin_done", request=decided.request.id, counts=", ".join(parts))
 
 
 def _erasure_counts(ctx: Ctx, preview: ErasurePreview) -> str:

@@ -91,11 +91,14 @@ class PrivacyService:
         """Return what we hold about the customer."""
         contact = await self._contact(customer.contact_id)
         company = await self._session.get(Company, contact.company_id) if contact.company_id else None
+        pending = await self._session.scalar(select(PrivacyRequest.id).where(
+            PrivacyRequest.contact_id == contact.id, PrivacyRequest.status == "pending"))
         return CustomerData(
             name=contact.name, phone=contact.phone, email=contact.email, company=company.name if company else None,
             questions=await self._count(CustomerQuestion.contact_id == contact.id),
             tickets=await self._count(Ticket.contact_id == contact.id),
-            interactions=await self._count(Interaction.contact_id == contact.id), since=contact.created_at)
+            interactions=await self._count(Interaction.contact_id == contact.id), since=contact.created_at,
+            pending_request=pending)
 
     async def _count(self, criterion: object) -> int:
         return await self._session.scalar(select(func.count()).where(criterion)) or 0  # type: ignore[arg-type]

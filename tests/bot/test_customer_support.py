@@ -789,6 +789,23 @@ async def test_admins_list_pending_requests_and_other_staff_cannot(customer: Cha
     assert "không có quyền" in lan.text
 
 
+async def test_a_customer_whose_request_is_pending_is_told_so_instead_of_offered_another(
+        customer: ChatDriver, thao: ChatDriver) -> None:
+    vi = Texts("vi")
+    await customer.say("/privacy")
+    await customer.press(vi("privacy.btn_erase"))
+
+    await customer.say("/privacy")
+
+    assert vi("privacy.already", request=1) in customer.text
+    assert all(reply.keyboard is None for reply in customer.last)
+
+    await thao.say("/privacy")
+    await thao.press(vi("privacy.btn_reject", request=1))
+    await customer.say("/privacy")
+    assert [b.label for b in customer.buttons] == [vi("privacy.btn_erase")]
+
+
 # --- staff see the conversations -----------------------------------------------------------------------------
 
 
