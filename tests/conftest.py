@@ -9,7 +9,10 @@ Alembic env) runs unchanged and tests never see each other's rows.
 
 `db_url` is an empty database (for migration tests). `migrated_url` is a copy of a template that
 the project's Alembic migrations built once per session (SQLite: a backup of the file;
-PostgreSQL: `CREATE DATABASE ... TEMPLATE`), which keeps a test's setup in milliseconds.
+PostgreSQL: `CREATE DATABASE ... TEMPLATE`), which keeps a test's setup in milliseconds. A PostgreSQL copy
+costs about a second to create and drop, most of the suite's time, so after a test its database is emptied
+back to the template's rows and reused by the next test (`_PostgresPool`); one whose schema the test changed,
+or that cannot be emptied, is dropped instead.
 
 Usage in a test:
 
@@ -150,6 +153,122 @@ def postgres_template() -> Iterator[str]:
         asyncio.run(_drop_database(server_url, name))
 
 
+_SCHEMA_FINGERPRINT = text(
+    "SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM ("
+    " SELECT table_name || '.' || column_name || ':' || data_type || ':' || coalesce(column_default, '') AS item"
+    " FROM information_schema.columns WHERE table_schema = 'public'"
+    " UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    " UNION ALL SELECT conname || ':' || pg_get_constraintdef(oid) FROM pg_constraint"
+    " WHERE connamespace = 'public'::regnamespace) AS parts"
+)
+
+
+class _PostgresPool:
+    """Migrated PostgreSQL databases reused from test to test.
+
+    `CREATE DATABASE ... TEMPLATE` and `DROP DATABASE` take about a second per test on this machine, most of
+    the suite's time. A database a test is done with has every other connection ended, every table emptied
+    and the template's rows put back, and every sequence restarted, in one transaction; the next test gets it
+    as if new. A database whose schema no longer matches the template's (a test that ran a migration) is
+    dropped instead, as is one that fails to reset.
+    """
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url = server_url
+        self.template = template
+        self.free: list[str] = []
+        self.made: set[str] = set()
+        self._fingerprint: str | None = None
+        self._rows: dict[str, list[dict[str, object]]] = {}
+        self._tables: list[str] = []
+        self._sequences: list[str] = []
+
+    async def _read_template(self) -> None:
+        engine = create_async_engine(_database_url(self.server_url, self.template))
+        try:
+            async with engine.connect() as connection:
+                self._fingerprint = str(await connection.scalar(_SCHEMA_FINGERPRINT))
+                self._tables = list(await connection.scalars(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")))
+                self._sequences = list(await connection.scalars(text(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")))
+                if any(v is not None for v in await connection.scalars(text(
+                        "SELECT last_value FROM pg_sequences WHERE schemaname = 'public'"))):
+                    raise RuntimeError("the migrated template has used sequences: restore them in _reset")
+                for table in self._tables:
+                    rows = (await connection.execute(text(f'SELECT * FROM "{table}"'))).mappings().all()
+                    if rows:
+                        self._rows[table] = [dict(row) for row in rows]
+        finally:
+            await engine.dispose()
+
+    async def take(self) -> str:
+        """Return the name of a database at the template's state."""
+        if self._fingerprint is None:
+            await self._read_template()
+        if self.free:
+            return self.free.pop()
+        name = f"chatcrm_t_{uuid.uuid4().hex[:16]}"
+        await _create_database(self.server_url, name, template=self.template)
+        self.made.add(name)
+        return name
+
+    async def give_back(self, name: str) -> None:
+        """Reset the database for the next test, or drop it when it cannot be."""
+        try:
+            reset = await self._reset(name)
+        except Exception:  # any failure to reset means a fresh copy next time
+            reset = False
+        if reset:
+            self.free.append(name)
+            return
+        self.made.discard(name)
+        await _drop_database(self.server_url, name)
+
+    async def _reset(self, name: str) -> bool:
+        admin = create_async_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as connection:
+                await connection.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+        finally:
+            await admin.dispose()
+        engine = create_async_engine(_database_url(self.server_url, name))
+        try:
+            async with engine.begin() as connection:
+                if str(await connection.scalar(_SCHEMA_FINGERPRINT)) != self._fingerprint:
+                    return False
+                # Foreign keys are not checked while emptying (any order) or refilling: superuser only.
+                await connection.execute(text("SET LOCAL session_replication_role = replica"))
+                for table in self._tables:
+                    await connection.execute(text(f'DELETE FROM "{table}"'))
+                for table, rows in self._rows.items():
+                    columns = list(rows[0])
+                    names = ", ".join(f'"{c}"' for c in columns)
+                    values = ", ".join(f":{c}" for c in columns)
+                    await connection.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'), rows)
+                for sequence in self._sequences:
+                    await connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+            return True
+        finally:
+            await engine.dispose()
+
+    async def drop_all(self) -> None:
+        for name in sorted(self.made):
+            await _drop_database(self.server_url, name)
+
+
+@pytest.fixture(scope="session")
+def postgres_pool(postgres_template: str) -> Iterator[_PostgresPool]:
+    """Yield the session's pool of migrated PostgreSQL databases; drop them at the end."""
+    pool = _PostgresPool(_postgres_server_url(), postgres_template)
+    try:
+        yield pool
+    finally:
+        asyncio.run(pool.drop_all())
+
+
 @pytest.fixture
 def migrated_template(backend: str, request: pytest.FixtureRequest) -> str:
     """Return the session's migrated template of this backend (a file path or a database name)."""
@@ -167,7 +286,9 @@ async def db_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 @pytest_asyncio.fixture
-async def migrated_url(backend: str, migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
+async def migrated_url(
+    backend: str, migrated_template: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
     """Yield the URL of a fresh database at the latest schema: a copy of the session's migrated template."""
     if backend == "sqlite":
         path = tmp_path / "crm.sqlite3"
@@ -175,8 +296,12 @@ async def migrated_url(backend: str, migrated_template: str, tmp_path: Path) -> 
             source.backup(target)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    async with _postgres_database(_postgres_server_url(), template=migrated_template) as url:
-        yield url
+    pool: _PostgresPool = request.getfixturevalue("postgres_pool")
+    name = await pool.take()
+    try:
+        yield _database_url(pool.server_url, name)
+    finally:
+        await pool.give_back(name)
 
 
 @pytest_asyncio.fixture
