@@ -1,4 +1,6 @@
-"""/audit [NAME|today] (admins): what people did, newest first, ten a page, in words.
+"""/audit [NAME|today|DAY|week|month] (admins): what people did, newest first, ten a page, in words.
+
+A day ("hôm qua", "20/11"), "tuần"/"tuần trước" or "tháng"/"tháng trước" is read as `/summary` reads it.
 
 Each entry is one sentence in the admin's language (`audit.did.*`: "Peter Tran đổi vai trò của Bình Nguyễn:
 Quản trị viên → Nhân viên kinh doanh"), its values as people read them (Có/Không, a local short time, money,
@@ -19,8 +21,10 @@ from bot.core.format import clip, clip_lines, day, moment, money
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers.deal_actions import reason_text
+from bot.handlers.reports import period_title
 from crm_core.errors import Forbidden
 from crm_core.policy import Audience, sees_audit
+from crm_core.reports.periods import PeriodKind, period_of, read_period
 from crm_core.schemas import AuditEntryOut
 
 router = Router()
@@ -35,6 +39,9 @@ _ID_FIELDS = {"owner_id": "user", "user_id": "user", "stage_id": "stage", "compa
 _MONEY_FIELDS = frozenset({"amount"})
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A period's view in page buttons: "pd2026-11-20" (that day), "pw…" (its week), "pm…" (its month).
+_PERIOD_VIEW = re.compile(r"^p([dwm])(\d{4}-\d{2}-\d{2})$")
+_KIND_CODES: dict[PeriodKind, str] = {"day": "d", "week": "w", "month": "m"}
 Names = dict[tuple[str, str], str]
 
 
@@ -45,6 +52,11 @@ async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
     if asked.casefold() in _TODAY_WORDS:
         return await _page(ctx, "today", 0, edit=False)
     if asked:
+        period = read_period(asked, ctx.now.astimezone(ctx.settings.tz).date(), ctx.lang)
+        if period is not None:
+            return await _page(ctx, f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}", 0, edit=False)
+        if any(ch.isdigit() for ch in asked):  # a date it cannot read is not somebody's name
+            return Reply(ctx.t("audit.usage"))
         user = await ctx.services.users.resolve(asked)
         return await _page(ctx, f"u{user.id}", 0, edit=False)
     return await _page(ctx, "all", 0, edit=False)
@@ -53,7 +65,9 @@ async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
 @router.callback("audit", audience=Audience.ADMINS)
 async def on_audit_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Another page of the same view."""
-    if cb.action != "page" or len(cb.args) != 2 or not (cb.args[1] in ("all", "today") or cb.args[1][1:].isdigit()):
+    if cb.action != "page" or len(cb.args) != 2 or not (
+            cb.args[1] in ("all", "today") or (cb.args[1][:1] == "u" and cb.args[1][1:].isdigit())
+            or _PERIOD_VIEW.match(cb.args[1])):
         raise StaleCallback(cb.args)
     return await _page(ctx, cb.args[1], cb.arg_int(0, allow_zero=True), edit=True)
 
@@ -61,9 +75,14 @@ async def on_audit_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
 async def _page(ctx: Ctx, view: str, page: int, *, edit: bool) -> Reply:
     if not sees_audit(ctx.user):
         raise Forbidden("only admins read the audit trail")
-    since = actor_id = None
+    since = until = actor_id = None
     title = ctx.t("audit.title_all")
-    if view == "today":
+    if match := _PERIOD_VIEW.match(view):
+        kind = next(k for k, code in _KIND_CODES.items() if code == match[1])
+        period = period_of(kind, date.fromisoformat(match[2]), ctx.settings.tz)
+        since, until = period.start, period.end
+        title = period_title(ctx.t, ctx.lang, kind, period.first, period.last, prefix="audit.title")
+    elif view == "today":
         local = ctx.now.astimezone(ctx.settings.tz)
         since = datetime.combine(local.date(), time.min, tzinfo=ctx.settings.tz)
         title = ctx.t("audit.title_today")
@@ -71,9 +90,9 @@ async def _page(ctx: Ctx, view: str, page: int, *, edit: bool) -> Reply:
         actor_id = int(view[1:])
         title = ctx.t("audit.title_user", name=(await ctx.services.users.get(actor_id)).name)
     audit = ctx.services.audit
-    total = await audit.count(since=since, actor_id=actor_id, readable=True)
-    entries = await audit.entries(since=since, actor_id=actor_id, limit=PER_PAGE, offset=page * PER_PAGE,
-                                  readable=True)
+    total = await audit.count(since=since, until=until, actor_id=actor_id, readable=True)
+    entries = await audit.entries(since=since, until=until, actor_id=actor_id, limit=PER_PAGE,
+                                  offset=page * PER_PAGE, readable=True)
     if not entries:
         return Reply(ctx.t("audit.empty", title=title), edit=edit)
     names = await audit.names(_refs(entries), ctx.lang)

@@ -61,7 +61,9 @@ def _change(value: int) -> str:
     return f"▲{value}" if value > 0 else (f"▼{-value}" if value < 0 else "=")
 
 
-def _title(t: Texts, lang: str, kind: PeriodKind, first: date, last: date, *, prefix: str = "summary.title") -> str:
+def period_title(t: Texts, lang: str, kind: PeriodKind, first: date, last: date, *,
+                 prefix: str = "summary.title") -> str:
+    """A period as a title: `{prefix}_day`, `_week` or `_month` of the catalogue (the summary's, the audit's)."""
     if kind == "day":
         return t(f"{prefix}_day", day=fmt.weekday_day(first, lang))
     if kind == "week":
@@ -104,7 +106,7 @@ def _kinds(by_kind: dict[str, int], t: Texts) -> str:
 
 def render_summary(summary: Summary, t: Texts, lang: str, viewer: UserOut) -> str:
     """One message under Telegram's limit: highlights, then each block; long lists are cut (buttons page them)."""
-    title = _title(t, lang, summary.kind, summary.first, summary.last)
+    title = period_title(t, lang, summary.kind, summary.first, summary.last)
     if summary.scope == "own":
         title += t("summary.own", name=viewer.name)
     lines = [title, t("summary.highlights", text=highlight_text(summary, t, lang)), ""]
@@ -228,7 +230,8 @@ def chart_texts(summary: Summary, t: Texts, lang: str) -> ChartTexts:
             others[c] = others.get(c, Decimal(0)) + a
     left_out = t("summary.chart_left_out", count=count, amount=money(others, lang, t), currency=currency) \
         if others else None
-    return ChartTexts(title=_title(t, lang, summary.kind, summary.first, summary.last, prefix="summary.chart_title"),
+    title = period_title(t, lang, summary.kind, summary.first, summary.last, prefix="summary.chart_title")
+    return ChartTexts(title=title,
                       pipeline=t("summary.chart_pipeline"), activity=t("summary.chart_activity"),
                       no_activity=t("summary.chart_no_activity"),
                       kinds={k: t(f"kind.{k}") for k in ("call", "meeting", "email", "message", "note")},
@@ -330,7 +333,7 @@ async def on_drill_in(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
         user_id = cb.arg_int(0)
         kind, day = _period_arg(cb, 1, ctx.now.astimezone(tz).date())
         rep, page = await reports.activity_of(ctx.staff, user_id, kind, day, cb.arg_int(3))
-        lines = [t("summary.rep_title", name=rep.name, total=rep.total, period=_title(
+        lines = [t("summary.rep_title", name=rep.name, total=rep.total, period=period_title(
             t, lang, kind, *_bounds(ctx, kind, day), prefix="summary.chart_title"), page=page.page, pages=page.pages)]
         lines += [fmt.clip(t("summary.rep_item", when=fmt.moment(i.occurred_at, lang, tz), kind=t(f"kind.{i.kind}"),
                              about=f"{i.company or i.contact} — " if (i.company or i.contact) else "",

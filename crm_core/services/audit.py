@@ -164,10 +164,11 @@ class AuditService:
         await self._session.flush()
 
     async def entries(self, *, since: datetime | None = None, actor_id: int | None = None, limit: int = 50,
-                      offset: int = 0, readable: bool = False) -> builtins.list[AuditEntryOut]:
-        """Return entries, newest first, optionally since a time and by one person; `readable`: only what
+                      offset: int = 0, readable: bool = False,
+                      until: datetime | None = None) -> builtins.list[AuditEntryOut]:
+        """Return entries, newest first, optionally in [since, until) and by one person; `readable`: only what
         people did, once each (`_people_view`)."""
-        query = _filtered(select(AuditEntry), since, actor_id, readable)
+        query = _filtered(select(AuditEntry), since, actor_id, readable, until)
         rows = await self._session.scalars(query.order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
         return [_entry_out(row) for row in rows]
 
@@ -178,9 +179,9 @@ class AuditService:
         return int(await self._session.scalar(query) or 0)
 
     async def count(self, *, since: datetime | None = None, actor_id: int | None = None,
-                    readable: bool = False) -> int:
+                    readable: bool = False, until: datetime | None = None) -> int:
         """Count the entries `entries` pages through."""
-        query = _filtered(select(func.count(AuditEntry.id)), since, actor_id, readable)
+        query = _filtered(select(func.count(AuditEntry.id)), since, actor_id, readable, until)
         return int(await self._session.scalar(query) or 0)
 
     async def names(self, refs: Iterable[tuple[str, str]], language: str) -> dict[tuple[str, str], str]:
@@ -209,9 +210,12 @@ JOIN_ACTIONS = ("user.join", "user.rejoin")
 BULK_ACTIONS = ("admin.hand_over", "deal.reassign_tasks", "spreadsheet.import", "privacy.approved")
 
 
-def _filtered(query: Select[Any], since: datetime | None, actor_id: int | None, readable: bool) -> Select[Any]:
+def _filtered(query: Select[Any], since: datetime | None, actor_id: int | None, readable: bool,
+              until: datetime | None = None) -> Select[Any]:
     if since is not None:
         query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     if actor_id is not None:
         query = query.where(AuditEntry.actor_id == actor_id)
     return query.where(*_people_view()) if readable else query

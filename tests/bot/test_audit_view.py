@@ -7,13 +7,15 @@ through an invite is named as the one who acted, never "customer". On SQLite and
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core import format as fmt
+from bot.core.callbacks import pack
 from bot.core.engine import Engine
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
@@ -233,6 +235,39 @@ async def test_by_person_and_today(lan: ChatDriver, thao: ChatDriver, sessionmak
 
     assert today == [VI("audit.did.admin_set_role", actor="Hà", target="Lan", before=MANAGER, after=SALES)]
     assert by_thao == [VI("audit.did.admin_set_role", actor="Thảo", target="Lan", before=SALES, after=MANAGER)]
+
+
+async def test_by_day_week_and_month_as_summary_reads_them(
+        lan: ChatDriver, thao: ChatDriver, clock: FrozenClock) -> None:
+    await thao.say("/role Lan quản lý")  # Monday 23/11
+    clock.advance(timedelta(days=1))
+    ha = ChatDriver(thao.engine, "3002")
+    await ha.say("/role Lan bán hàng")  # Tuesday 24/11
+    by_thao = VI("audit.did.admin_set_role", actor="Thảo", target="Lan", before=SALES, after=MANAGER)
+    by_ha = VI("audit.did.admin_set_role", actor="Hà", target="Lan", before=MANAGER, after=SALES)
+
+    def role_changes() -> list[str]:  # the team's set-up of the fixtures is on Monday too
+        return [what for line in _lines(thao) if (what := _what(line)) in (by_thao, by_ha)]
+
+    await thao.say("/audit hôm qua")
+    yesterday = role_changes()
+    await thao.say("/audit 23/11")
+    that_day = role_changes()
+    await thao.say("/audit tuần")
+    week = role_changes()
+    await thao.tap(pack("audit", "page", 0, "pd2026-11-24"))
+    paged = role_changes()
+
+    assert yesterday == that_day == [by_thao]
+    assert week == [by_ha, by_thao]
+    assert paged == [by_ha]
+    assert VI("audit.title_day", day=fmt.weekday_day(date(2026, 11, 24), "vi")) in thao.text
+
+
+async def test_a_date_it_cannot_read_gets_the_usage_not_a_name_lookup(thao: ChatDriver) -> None:
+    await thao.say("/audit 31/02")
+
+    assert thao.text == VI("audit.usage")
 
 
 async def test_the_cli_json_keeps_every_entry_and_its_keys(

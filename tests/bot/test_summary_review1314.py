@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.handlers.reports import _title
+from bot.handlers.reports import period_title
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.models import Contact, CustomerQuestion, Interaction, User
@@ -63,7 +63,7 @@ async def test_last_week_and_last_month_are_the_whole_period_before(quang: ChatD
 
     text = (await quang.say(f"/summary {asked}"))[-1].text
 
-    assert _title(VI, "vi", kind, before.first, before.last) in text
+    assert period_title(VI, "vi", kind, before.first, before.last) in text
 
 
 async def test_a_forged_button_with_an_impossible_date_is_a_stale_button(quang: ChatDriver) -> None:
