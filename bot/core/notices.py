@@ -208,6 +208,8 @@ def rule_text(rule: str, t: Texts) -> str:
     """Say how a lead was assigned in the reader's words (never the setting's value, e.g. round_robin)."""
     if rule.startswith("keyword:"):
         return t("staff.rule_keyword", keyword=rule.removeprefix("keyword:"))
+    if rule.startswith("same_phone:"):
+        return t("staff.rule_same_phone", contact=rule.removeprefix("same_phone:"))
     return t(f"staff.rule_{rule}") if t.has(f"staff.rule_{rule}") else t("staff.rule_other")
 
 

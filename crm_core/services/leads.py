@@ -18,6 +18,7 @@ from crm_core.schemas import CustomerOut, LeadOut, UserOut
 from crm_core.services.audit import AuditService
 from crm_core.services.convert import user_out
 from crm_core.services.deals import DealService
+from crm_core.services.directory import contacts_reached_at
 from crm_core.services.pipelines import PipelineService
 from crm_core.services.tasks import TaskService
 from crm_core.textnorm import fold
@@ -136,6 +137,8 @@ class LeadService:
         owner = await self._assignment.keeper(contact.id, language=language)
         rule = "owner"
         if owner is None:
+            owner, rule = await self._known_by_phone(contact.id, phone, language)
+        if owner is None:
             owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead", language=language)
         if owner is not None and contact.owner_id is None:
             contact.owner_id = owner.id
@@ -154,6 +157,20 @@ class LeadService:
         await self._audit.record(actor=f"customer:{contact.id}", action="lead.capture", entity="lead",
                                  entity_id=lead.id, details={"rule": rule, "assignee": owner.name if owner else None})
         return _lead_out(lead, contact, await self._session.get(User, owner.id) if owner else None, created=True)
+
+
+    async def _known_by_phone(self, contact_id: int, phone: str, language: str | None) -> tuple[UserOut | None, str]:
+        """The one who looks after a contact already on the books with this number, and the rule naming that contact.
+
+        A salesperson who logged her call has her as a contact; the bot's contact is a second record of the same
+        person, so her lead goes to that salesperson, not round-robin, and the notice says which contact it matches.
+        The contacts are not merged: a number typed in chat proves nothing, and a merge would show her the other
+        record's data under /privacy.
+        """
+        for row in await contacts_reached_at(self._session, phone=phone, email=None):
+            if row[0] != contact_id and (keeper := await self._assignment.keeper(row[0], language=language)):
+                return keeper, f"same_phone:{row[0]}"
+        return None, ""
 
 
 def normalize_phone(raw: str) -> str:

@@ -535,6 +535,24 @@ async def test_a_new_customer_still_goes_round_robin(support_engine: Engine,
     assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 2]  # Lan, then Tuấn
 
 
+async def test_a_customer_already_on_the_books_by_phone_goes_to_who_looks_after_that_contact(
+        customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with UnitOfWork(sessionmaker) as uow:  # Tuấn logged her call last week
+        services = Services.build(uow.session, now=clock.now())
+        tuan = await services.users.by_name("Tuấn")
+        assert tuan is not None
+        known = await services.directory.create_contact("Chị Hoa", company_id=None, owner_id=tuan.id,
+                                                        phone="0912 345 678")
+
+    await customer.say(None, shared_phone="+84912345678")  # round-robin alone would give Lan
+
+    [lead] = await _rows(sessionmaker, Lead)
+    assert (lead.assignee_id, lead.rule) == (tuan.id, f"same_phone:{known.id}")
+    assert lead.contact_id != known.id  # not merged: a number typed in chat proves nothing
+    [notice] = customer.pushed_to("1002")
+    assert Texts("vi")("staff.rule_same_phone", contact=known.id) in notice.text
+
+
 async def test_a_customer_whose_salesperson_left_goes_to_the_next_in_turn(
         customer: ChatDriver, quang: ChatDriver, clock: FrozenClock,
         sessionmaker: async_sessionmaker[AsyncSession]) -> None:
