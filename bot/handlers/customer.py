@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.core import format as fmt
 from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
+from bot.core.limits import is_group_chat
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.notices import erasure_buttons, rating_buttons
 from bot.core.router import HandlerResult, Router
@@ -190,7 +191,13 @@ async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:
 
 @router.command("privacy", audience=Audience.CUSTOMERS_OR_ADMINS)
 async def on_privacy(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Customers see what we hold about them and may ask for erasure; admins see the pending requests."""
+    """Customers see what we hold about them and may ask for erasure; admins see the pending requests.
+
+    Only in a private chat: in a group her phone, e-mail and company (or the customers asking to be erased) would be
+    posted to everyone there.
+    """
+    if msg.is_group or is_group_chat(msg.chat_id):
+        return Reply(ctx.t("privacy.private_only"))
     if ctx.user is not None and can_decide_erasure(ctx.user):
         return await _pending_requests(ctx)
     data = await ctx.flows.support.customer_data(chat_person(msg))

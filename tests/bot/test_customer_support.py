@@ -807,6 +807,18 @@ async def test_admins_list_pending_requests_and_other_staff_cannot(customer: Cha
     assert "không có quyền" in lan.text
 
 
+@pytest.mark.parametrize("who", ["customer", "thao"])
+async def test_privacy_in_a_group_shows_nobodys_data(customer: ChatDriver, thao: ChatDriver, who: str) -> None:
+    await customer.say(None, shared_phone="0912345678", display_name="Chị Hoa")
+    await customer.say("/privacy")
+    await customer.press(Texts("vi")("privacy.btn_erase"))
+    asker = {"customer": customer, "thao": thao}[who]
+
+    await asker.say("/privacy", chat_id="-100777")
+
+    assert asker.text == Texts("vi")("privacy.private_only")
+
+
 async def test_a_customer_whose_request_is_pending_is_told_so_instead_of_offered_another(
         customer: ChatDriver, thao: ChatDriver) -> None:
     vi = Texts("vi")
