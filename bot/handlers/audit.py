@@ -22,10 +22,11 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers.deal_actions import reason_text
 from bot.handlers.reports import period_title
-from crm_core.errors import Forbidden
+from crm_core.errors import Forbidden, InvalidInput
 from crm_core.policy import Audience, sees_audit
-from crm_core.reports.periods import PeriodKind, period_of, read_period
+from crm_core.reports.periods import PeriodKind, askable, period_of, read_period
 from crm_core.schemas import AuditEntryOut
+from crm_core.services.users import UnknownUser
 
 router = Router()
 PER_PAGE = 10
@@ -42,6 +43,8 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A period's view in page buttons: "pd2026-11-20" (that day), "pw…" (its week), "pm…" (its month).
 _PERIOD_VIEW = re.compile(r"^p([dwm])(\d{4}-\d{2}-\d{2})$")
 _KIND_CODES: dict[PeriodKind, str] = {"day": "d", "week": "w", "month": "m"}
+# A person's number ("#7", "7"), as `UserService.resolve` reads it: never a date.
+_NUMBER = re.compile(r"^#?\d+$")
 Names = dict[tuple[str, str], str]
 
 
@@ -51,25 +54,53 @@ async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
     asked = (msg.text or "").partition(" ")[2].strip()
     if asked.casefold() in _TODAY_WORDS:
         return await _page(ctx, "today", 0, edit=False)
-    if asked:
-        period = read_period(asked, ctx.now.astimezone(ctx.settings.tz).date(), ctx.lang)
-        if period is not None:
-            return await _page(ctx, f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}", 0, edit=False)
-        if any(ch.isdigit() for ch in asked):  # a date it cannot read is not somebody's name
-            return Reply(ctx.t("audit.usage"))
+    if not asked:
+        return await _page(ctx, "all", 0, edit=False)
+    period = None if _NUMBER.match(asked) else read_period(asked, ctx.now.astimezone(ctx.settings.tz).date(),
+                                                                ctx.lang)
+    if period is not None and not (asked.isascii() and await _someone_named(ctx, asked)):
+        # Typed without accents a period word may be a name ("tuan" for Tuấn, "thang" for Thắng): the name wins.
+        return await _page(ctx, f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}", 0, edit=False)
+    try:
         user = await ctx.services.users.resolve(asked)
-        return await _page(ctx, f"u{user.id}", 0, edit=False)
-    return await _page(ctx, "all", 0, edit=False)
+    except UnknownUser:
+        if any(ch.isdigit() for ch in asked) and not _NUMBER.match(asked):  # a date it cannot read
+            return Reply(ctx.t("audit.usage"))
+        raise
+    return await _page(ctx, f"u{user.id}", 0, edit=False)
+
+
+async def _someone_named(ctx: Ctx, asked: str) -> bool:
+    try:
+        await ctx.services.users.resolve(asked)
+    except UnknownUser:
+        return False
+    except InvalidInput as several:  # the name of several people is still a name: they are listed, not a period
+        return several.details.get("reason") == "several_users"
+    return True
 
 
 @router.callback("audit", audience=Audience.ADMINS)
 async def on_audit_page(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """Another page of the same view."""
-    if cb.action != "page" or len(cb.args) != 2 or not (
-            cb.args[1] in ("all", "today") or (cb.args[1][:1] == "u" and cb.args[1][1:].isdigit())
-            or _PERIOD_VIEW.match(cb.args[1])):
+    if cb.action != "page" or len(cb.args) != 2 or not _valid_view(cb.args[1], ctx.now.astimezone(ctx.settings.tz)):
         raise StaleCallback(cb.args)
     return await _page(ctx, cb.args[1], cb.arg_int(0, allow_zero=True), edit=True)
+
+
+def _valid_view(view: str, now: datetime) -> bool:
+    """A view a page button of ours can carry: a person's number that fits the database, a day we could show."""
+    if view in ("all", "today"):
+        return True
+    if view[:1] == "u":
+        return view[1:].isascii() and view[1:].isdigit() and int(view[1:]) < 2**31
+    match = _PERIOD_VIEW.match(view)
+    if match is None:
+        return False
+    try:
+        return askable(date.fromisoformat(match[2]), now.date())
+    except ValueError:
+        return False
 
 
 async def _page(ctx: Ctx, view: str, page: int, *, edit: bool) -> Reply:

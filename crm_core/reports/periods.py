@@ -21,6 +21,10 @@ PeriodKind = Literal["day", "week", "month"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("day", "week", "month")
 _DATA = Path(__file__).resolve().parent / "data" / "periods.json"
 _YEAR_RE = re.compile(r"\d{4}")
+# "tháng 11", "thang 11/2026", "month 11": a whole month by its number (folded text).
+_MONTH_RE = re.compile(r"^(?:thang|month)\s*(\d{1,2})(?:\s*(?:/|-|nam)?\s*(\d{4}))?$")
+# A day typed by its numbers ("20/11", "20-11", "20.11"), not by its weekday.
+_DAY_MONTH_RE = re.compile(r"\d{1,2}\s*[/.-]\s*\d{1,2}")
 _CLOCK_RE = re.compile(r"^\s*([01]?\d|2[0-3])[:hg.](\d{2})\s*$")
 
 
@@ -135,17 +139,35 @@ def read_period(text: str, today: date, language: str) -> PeriodAsked | None:
                 "month": PeriodAsked("month", today),
                 "last_week": PeriodAsked("week", today - timedelta(days=7)),
                 "last_month": PeriodAsked("month", today.replace(day=1) - timedelta(days=1))}[word]
+    month = _MONTH_RE.match(fold(" ".join(text.split())))
+    if month is not None:
+        return _month_asked(int(month.group(1)), month.group(2), today)
     mentions = [m for m in find_dates(text, fold(text), today, language) if m.value is not None]
     # One date and nothing else: "tuần trước nữa" or a name next to a date is not guessed at.
     if len(mentions) != 1 or text[:mentions[0].start].strip() or text[mentions[0].end:].strip():
         return None
     value = mentions[0].value
     assert value is not None
+    if value > today and mentions[0].tense_hint == "future":
+        return None  # "mai": there is nothing to sum up yet
+    # A weekday ("t6", "thứ Sáu", "chủ nhật") is the last one: read as coming, it is within the week ahead.
+    if today < value <= today + timedelta(days=7) and not _DAY_MONTH_RE.search(text):
+        value -= timedelta(days=7)
     # A summary is of the past: "20/11" typed on 23/11 is this year's, "25/12" typed in January last year's.
     if value > today and not _YEAR_RE.search(text):
         earlier = _same_day_last_year(value)
         value = earlier if earlier is not None and earlier <= today else value
     return PeriodAsked("day", value) if askable(value, today) else None
+
+
+def _month_asked(month: int, year: str | None, today: date) -> PeriodAsked | None:
+    """"tháng 11": that month, this year's unless it has not begun (then last year's); None for no such month."""
+    if not 1 <= month <= 12:
+        return None
+    first = date(int(year) if year else today.year, month, 1)
+    if first > today and not year:
+        first = first.replace(year=first.year - 1)
+    return PeriodAsked("month", first) if askable(first, today) else None
 
 
 def _same_day_last_year(value: date) -> date | None:

@@ -19,7 +19,7 @@ from bot.core.callbacks import pack
 from bot.core.engine import Engine
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
-from crm_core.models import AuditEntry
+from crm_core.models import AuditEntry, User
 from crm_core.services import Services
 from crm_core.uow import UnitOfWork
 from tests.bot.conftest import ChatDriver
@@ -268,6 +268,33 @@ async def test_a_date_it_cannot_read_gets_the_usage_not_a_name_lookup(thao: Chat
     await thao.say("/audit 31/02")
 
     assert thao.text == VI("audit.usage")
+
+
+@pytest.mark.parametrize("typed", ["#3001", "Thảo", "thao"])
+async def test_a_person_by_number_or_name_typed_any_way_is_that_persons_log(
+        engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:
+    async with sessionmaker() as session:
+        me = await session.scalar(select(User.id).where(User.name == "Thảo"))
+    await thao.say(f"/audit {typed.replace('3001', str(me))}")
+
+    assert VI("audit.title_user", name="Thảo") in thao.text
+
+
+async def test_a_name_typed_without_accents_is_the_person_not_the_period(lan: ChatDriver, thao: ChatDriver) -> None:
+    await thao.say("/audit tuan")
+    by_name = thao.text
+    await thao.say("/audit tuần")
+    by_period = thao.text
+
+    assert VI("audit.title_user", name="Tuấn") in by_name
+    assert VI("audit.title_user", name="Tuấn") not in by_period
+
+
+@pytest.mark.parametrize("view", ["pd9999-12-31", "pw0001-01-01", "pm0001-01-01", "pd2026-02-30", "u99999999999"])
+async def test_a_forged_page_button_is_stale_not_an_error(thao: ChatDriver, view: str) -> None:
+    await thao.tap(pack("audit", "page", 0, view))
+
+    assert thao.text == VI("common.stale_button")
 
 
 async def test_the_cli_json_keeps_every_entry_and_its_keys(
