@@ -507,6 +507,8 @@ class LeadOut(BaseModel):
     assignee: str | None
     rule: str
     created: bool
+    # The name of the contact already on the books with her number (rule `same_phone:<id>`), for the notice.
+    matched_contact: str | None = None
 
 
 class CustomerData(BaseModel):

@@ -142,7 +142,8 @@ def _phrased(notice: Notice, t: Texts) -> Reply:
     if isinstance(notice, LeadNotice):
         lead = notice.lead
         return Reply(t("staff.lead_new", customer=lead.customer, phone=lead.phone, deal=lead.deal_id,
-                       rule=rule_text(lead.rule, t), transcript=transcript_text(notice.transcript, t)),
+                       rule=rule_text(lead.rule, t, matched=lead.matched_contact),
+                       transcript=transcript_text(notice.transcript, t)),
                      ref=lead_ref(lead.id))
     if isinstance(notice, DealNotice):
         return _deal(notice, t)
@@ -204,12 +205,12 @@ def _phone_line(ticket: TicketOut, t: Texts) -> str:
     return t("staff.phone_line", phone=ticket.phone) if ticket.phone else ""
 
 
-def rule_text(rule: str, t: Texts) -> str:
+def rule_text(rule: str, t: Texts, *, matched: str | None = None) -> str:
     """Say how a lead was assigned in the reader's words (never the setting's value, e.g. round_robin)."""
     if rule.startswith("keyword:"):
         return t("staff.rule_keyword", keyword=rule.removeprefix("keyword:"))
     if rule.startswith("same_phone:"):
-        return t("staff.rule_same_phone", contact=rule.removeprefix("same_phone:"))
+        return t("staff.rule_same_phone", contact=matched or f"#{rule.removeprefix('same_phone:')}")
     return t(f"staff.rule_{rule}") if t.has(f"staff.rule_{rule}") else t("staff.rule_other")
 
 

@@ -76,6 +76,16 @@ class AssignmentService:
                 return user_out(user)
         return None
 
+    async def owner_of(self, contact_id: int, *, language: str | None = None) -> UserOut | None:
+        """Return the contact's owner if they take leads (an active salesperson) and, when some salesperson speaks
+        `language`, speak it; else None."""
+        owner_id = await self._session.scalar(select(Contact.owner_id).where(Contact.id == contact_id))
+        owner = await self._session.get(User, owner_id) if owner_id is not None else None
+        if owner is None or not takes_leads(owner):
+            return None
+        spoken = language is not None and any(u.language == language for u in await self._salespeople())
+        return user_out(owner) if not spoken or owner.language == language else None
+
     async def named(self, candidates: list[str]) -> UserOut | None:
         """Return the one active staff member a customer names ("chị Lan", "anh Tuấn kỹ thuật"), or None.
 
@@ -133,11 +143,14 @@ class LeadService:
         existing = await self._session.scalar(select(Lead).where(Lead.contact_id == contact.id).limit(1))
         if existing is not None:
             assignee = await self._session.get(User, existing.assignee_id) if existing.assignee_id else None
-            return _lead_out(existing, contact, assignee, created=False)
-        owner = await self._assignment.keeper(contact.id, language=language)
-        rule = "owner"
+            return _lead_out(existing, contact, assignee, created=False, matched=await self._matched(existing.rule))
+        # Her own owner; else whoever owns the contact already on the books with her number (a salesperson who
+        # logged her call outranks who happened to answer her ticket); else her ticket's assignee; else the rules.
+        owner, rule = await self._assignment.owner_of(contact.id, language=language), "owner"
         if owner is None:
             owner, rule = await self._known_by_phone(contact.id, phone, language)
+        if owner is None:
+            owner, rule = await self._assignment.keeper(contact.id, language=language), "owner"
         if owner is None:
             owner, rule = await self._assignment.pick(text=interest, rules=rules, kind="lead", language=language)
         if owner is not None and contact.owner_id is None:
@@ -156,7 +169,15 @@ class LeadService:
         await self._session.flush()
         await self._audit.record(actor=f"customer:{contact.id}", action="lead.capture", entity="lead",
                                  entity_id=lead.id, details={"rule": rule, "assignee": owner.name if owner else None})
-        return _lead_out(lead, contact, await self._session.get(User, owner.id) if owner else None, created=True)
+        return _lead_out(lead, contact, await self._session.get(User, owner.id) if owner else None, created=True,
+                         matched=await self._matched(rule))
+
+    async def _matched(self, rule: str) -> str | None:
+        """The name of the contact a `same_phone:<id>` rule names, for the salesperson's notice (not stored)."""
+        if not rule.startswith("same_phone:"):
+            return None
+        contact = await self._session.get(Contact, int(rule.removeprefix("same_phone:")))
+        return contact.name if contact is not None and contact.erased_at is None else None
 
 
     async def _known_by_phone(self, contact_id: int, phone: str, language: str | None) -> tuple[UserOut | None, str]:
@@ -168,8 +189,8 @@ class LeadService:
         record's data under /privacy.
         """
         for row in await contacts_reached_at(self._session, phone=phone, email=None):
-            if row[0] != contact_id and (keeper := await self._assignment.keeper(row[0], language=language)):
-                return keeper, f"same_phone:{row[0]}"
+            if row[0] != contact_id and (owner := await self._assignment.owner_of(row[0], language=language)):
+                return owner, f"same_phone:{row[0]}"
         return None, ""
 
 
@@ -181,7 +202,7 @@ def normalize_phone(raw: str) -> str:
     return f"+{digits}" if raw.strip().startswith("+") or not digits.startswith("0") else digits
 
 
-def _lead_out(lead: Lead, contact: Contact, owner: User | None, *, created: bool) -> LeadOut:
+def _lead_out(lead: Lead, contact: Contact, owner: User | None, *, created: bool, matched: str | None) -> LeadOut:
     return LeadOut(id=lead.id, contact_id=contact.id, customer=contact.name, phone=contact.phone or "",
                    deal_id=lead.deal_id, assignee_id=owner.id if owner else None,
-                   assignee=owner.name if owner else None, rule=lead.rule, created=created)
+                   assignee=owner.name if owner else None, rule=lead.rule, created=created, matched_contact=matched)

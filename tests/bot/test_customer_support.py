@@ -550,7 +550,41 @@ async def test_a_customer_already_on_the_books_by_phone_goes_to_who_looks_after_
     assert (lead.assignee_id, lead.rule) == (tuan.id, f"same_phone:{known.id}")
     assert lead.contact_id != known.id  # not merged: a number typed in chat proves nothing
     [notice] = customer.pushed_to("1002")
-    assert Texts("vi")("staff.rule_same_phone", contact=known.id) in notice.text
+    assert Texts("vi")("staff.rule_same_phone", contact="Chị Hoa") in notice.text
+
+
+async def test_the_salesperson_who_logged_her_outranks_who_answered_her_ticket(
+        customer: ChatDriver, lan: ChatDriver, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên")  # Lan answers her ticket
+    await lan.say("/close 1")
+    async with UnitOfWork(sessionmaker) as uow:  # Tuấn had logged her call
+        services = Services.build(uow.session, now=clock.now())
+        tuan = await services.users.by_name("Tuấn")
+        assert tuan is not None
+        known = await services.directory.create_contact("Chị Hoa", company_id=None, owner_id=tuan.id,
+                                                        phone="0912345678")
+
+    await customer.say(None, shared_phone="0912345678")
+
+    [lead] = await _rows(sessionmaker, Lead)
+    assert (lead.assignee_id, lead.rule) == (tuan.id, f"same_phone:{known.id}")
+
+
+@pytest.mark.parametrize("owner", ["Quang", "Thảo"])
+async def test_a_contact_a_manager_or_admin_owns_does_not_give_them_the_lead(
+        customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession], owner: str) -> None:
+    async with UnitOfWork(sessionmaker) as uow:
+        services = Services.build(uow.session, now=clock.now())
+        boss = await services.users.by_name(owner)
+        assert boss is not None
+        await services.directory.create_contact("Chị Thu", company_id=None, owner_id=boss.id, phone="0955555555")
+
+    await customer.say(None, shared_phone="0955555555")
+
+    [lead] = await _rows(sessionmaker, Lead)
+    assert lead.rule == "round_robin"
+    assert lead.assignee_id != boss.id
 
 
 async def test_a_customer_whose_salesperson_left_goes_to_the_next_in_turn(
