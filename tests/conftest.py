@@ -3,7 +3,7 @@
 Backends: every test that uses `backend` (through `db_url`, `migrated_url`, `sessionmaker` or
 `open_services`) runs once on SQLite and once on PostgreSQL. The PostgreSQL run needs
 `CHATCRM_TEST_POSTGRES_URL` (e.g. `postgresql+asyncpg://postgres@127.0.0.1:5432/test`) and is
-skipped without it. Each PostgreSQL test gets its own database on that server, dropped afterwards,
+skipped without it. Each PostgreSQL test gets a database of its own on that server (see below),
 so the application's own URL-based code (`crm_core.db.create_engine`, `crm_core.db.upgrade`, the
 Alembic env) runs unchanged and tests never see each other's rows.
 
@@ -11,8 +11,8 @@ Alembic env) runs unchanged and tests never see each other's rows.
 the project's Alembic migrations built once per session (SQLite: a backup of the file;
 PostgreSQL: `CREATE DATABASE ... TEMPLATE`), which keeps a test's setup in milliseconds. A PostgreSQL copy
 costs about a second to create and drop, most of the suite's time, so after a test its database is emptied
-back to the template's rows and reused by the next test (`_PostgresPool`); one whose schema the test changed,
-or that cannot be emptied, is dropped instead.
+back to the template's rows and reused by the next test (`_PostgresPool`); one whose schema or database
+settings the test changed, or that cannot be emptied, is dropped instead (what is and is not caught: there).
 
 Usage in a test:
 
@@ -153,13 +153,47 @@ def postgres_template() -> Iterator[str]:
         asyncio.run(_drop_database(server_url, name))
 
 
+# Everything about a database's schema and settings a test could change, as one md5 (see `_PostgresPool`):
+# columns (type, length, precision, nullability, default, identity, collation), relations (kind, UNLOGGED,
+# row security, storage options, view definitions), indexes, constraints, triggers (and whether enabled),
+# functions and procedures (whole definition), types (enums with their labels, domains, composite types; not
+# the row types tables come with), sequence parameters, row-security policies, rules, schemas, extensions,
+# and the database's own settings (`ALTER DATABASE ... SET`, connection limit, allowed connections).
 _SCHEMA_FINGERPRINT = text(
-    "SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM ("
-    " SELECT table_name || '.' || column_name || ':' || data_type || ':' || coalesce(column_default, '') AS item"
+    "SELECT md5(coalesce(string_agg(item, E'\\n' ORDER BY item), '')) FROM ("
+    " SELECT 'column:' || ROW(table_name, column_name, data_type, udt_name, character_maximum_length,"
+    " numeric_precision, numeric_scale, datetime_precision, is_nullable, column_default, collation_name,"
+    " is_identity, identity_generation, is_generated, generation_expression)::text AS item"
     " FROM information_schema.columns WHERE table_schema = 'public'"
-    " UNION ALL SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'"
-    " UNION ALL SELECT conname || ':' || pg_get_constraintdef(oid) FROM pg_constraint"
-    " WHERE connamespace = 'public'::regnamespace) AS parts"
+    " UNION ALL SELECT 'relation:' || ROW(relname, relkind, relpersistence, relrowsecurity, relforcerowsecurity,"
+    " reloptions, CASE WHEN relkind IN ('v', 'm') THEN pg_get_viewdef(oid) END)::text"
+    " FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+    " UNION ALL SELECT 'index:' || indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    " UNION ALL SELECT 'constraint:' || conname || ':' || pg_get_constraintdef(oid) FROM pg_constraint"
+    " WHERE connamespace = 'public'::regnamespace"
+    " UNION ALL SELECT 'trigger:' || ROW(tgenabled, pg_get_triggerdef(oid))::text FROM pg_trigger"
+    " WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)"
+    " UNION ALL SELECT 'routine:' || ROW(oid::regprocedure, prokind, pg_get_function_result(oid),"
+    " CASE WHEN prokind IN ('f', 'p') THEN pg_get_functiondef(oid) ELSE prosrc END)::text"
+    " FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+    " UNION ALL SELECT 'type:' || ROW(t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull,"
+    " t.typdefault, (SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum"
+    " WHERE enumtypid = t.oid), (SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ','"
+    " ORDER BY attnum) FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT attisdropped))::text"
+    " FROM pg_type AS t WHERE t.typnamespace = 'public'::regnamespace"
+    " AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')"
+    " UNION ALL SELECT 'sequence:' || ROW(sequencename, data_type, start_value, min_value, max_value,"
+    " increment_by, cycle, cache_size)::text FROM pg_sequences WHERE schemaname = 'public'"
+    " UNION ALL SELECT 'policy:' || ROW(polname, polrelid::regclass, polcmd, polpermissive,"
+    " pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid))::text FROM pg_policy"
+    " UNION ALL SELECT 'rule:' || definition FROM pg_rules WHERE schemaname = 'public'"
+    " UNION ALL SELECT 'schema:' || nspname FROM pg_namespace"
+    " WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
+    " UNION ALL SELECT 'extension:' || extname || ' ' || extversion FROM pg_extension"
+    " UNION ALL SELECT 'database:' || ROW(datconnlimit, datallowconn, datistemplate)::text FROM pg_database"
+    " WHERE datname = current_database()"
+    " UNION ALL SELECT 'setting:' || ROW(setrole::regrole, setconfig)::text FROM pg_db_role_setting"
+    " WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())) AS parts"
 )
 
 
@@ -169,8 +203,18 @@ class _PostgresPool:
     `CREATE DATABASE ... TEMPLATE` and `DROP DATABASE` take about a second per test on this machine, most of
     the suite's time. A database a test is done with has every other connection ended, every table emptied
     and the template's rows put back, and every sequence restarted, in one transaction; the next test gets it
-    as if new. A database whose schema no longer matches the template's (a test that ran a migration) is
-    dropped instead, as is one that fails to reset.
+    as if new. A database whose `_SCHEMA_FINGERPRINT` no longer matches the template's is dropped instead, as
+    is one that fails to reset. That catches a test that ran a migration or changed, in the public schema, a
+    column (type, length, precision, nullability, default), an index, constraint, trigger, function, type
+    (an enum's labels too), view, rule, row-security policy or a sequence's parameters (INCREMENT BY,
+    START, bounds, CYCLE); or that created a schema or an extension, or set something on the database
+    (`ALTER DATABASE ... SET timezone`, also per role, or its connection limit).
+
+    Not caught, so carried into the next test: a connection opened after the reset, e.g. a background task a
+    test left running that reconnects and writes (ending connections only happens once, before the reset);
+    grants, owners and comments; large objects; objects inside the system schemas; and anything outside this
+    database (roles and `ALTER ROLE ... SET`, `ALTER SYSTEM`, other databases). Data and sequence values are
+    not compared: they are put back, whatever the test did.
     """
 
     def __init__(self, server_url: str, template: str) -> None:
