@@ -244,6 +244,15 @@ class PrivacyService:
         return [other for other in others
                 if other is not None and other.erased_at is None and _names_fit(contact.name, other.name)]
 
+    async def _kept_by_others(self, phone: str | None, email: str | None, erasing: set[int]) -> bool:
+        """Tell whether a number or address is also a kept contact's: someone `_same_person` found to be another
+        person (another name) on the same number. It is theirs as much as hers, so their records keep it; her own
+        record loses it with the rest of her."""
+        if not (phone or email):
+            return False
+        rows = await contacts_reached_at(self._session, phone=phone, email=email)
+        return any(row[0] not in erasing for row in rows)
+
     async def _erase_companies_named_after(self, people: list[Contact], erased_company: Callable[[int], str], *,
                                            erasing: set[int]) -> list[int]:
         """Erase every company whose name is one of the customer's full names (`MIN_NAME_WORDS` words or more,
@@ -324,8 +333,9 @@ class PrivacyService:
         written = await self._written_by(contact.id, ticket_ids)
         phones, emails = _reached_in(written)  # what she typed in chat reaches her as much as her record's fields
         namesakes = await self._namesakes(contact, erasing=erasing)
-        traces = Traces.of(name=contact.name, phones=[contact.phone or "", *phones],
-                           emails=[contact.email or "", *emails], chat_ids=[chat for _, chat in chats],
+        phones = [p for p in [contact.phone or "", *phones] if not await self._kept_by_others(p, None, erasing)]
+        emails = [e for e in [contact.email or "", *emails] if not await self._kept_by_others(None, e, erasing)]
+        traces = Traces.of(name=contact.name, phones=phones, emails=emails, chat_ids=[chat for _, chat in chats],
                            erased_name=erased_name, typed=[*written, *await self._summaries_of(contact.id)],
                            refs=[ticket_ref(i) for i in ticket_ids] + [lead_ref(i) for i in lead_ids]
                            + [erasure_ref(r.id) for r in requests], kept=namesakes.values())

@@ -142,6 +142,25 @@ async def test_a_phone_and_an_email_she_only_typed_in_chat_leave_other_peoples_n
     assert await _notes_of(sessionmaker, hung_id) == [f"Chị ấy nhắn {ERASED}, gọi {ERASED}"]
 
 
+async def test_a_number_another_kept_person_has_stays_in_their_notes(
+        support_engine: Engine, thao: ChatDriver, open_services: OpenServices,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    # Lan logged Hùng's call with his number; a bot customer of another name shares that same number (a family
+    # phone, a shop's mobile) and is erased: the number is Hùng's as much as hers.
+    hung_id = await _note_on_hung(open_services, "Gọi anh Hùng sđt 0987 000 111, muốn thêm 20 ghế")
+    customer = ChatDriver(support_engine, CHAT_ID)
+    await customer.say("ghế AP-C300 giá bao nhiêu", display_name="Bích Ngọc")
+    await customer.say(None, shared_phone="0987000111", display_name="Bích Ngọc")
+
+    await _approve(customer, thao, "Bích Ngọc")
+
+    assert await _notes_of(sessionmaker, hung_id) == ["Gọi anh Hùng sđt 0987 000 111, muốn thêm 20 ghế"]
+    async with sessionmaker() as session:
+        phones = {row[0]: row[1] for row in await session.execute(select(Contact.id, Contact.phone))}
+    assert phones[hung_id] == "0987000111"
+    assert [phone for contact_id, phone in phones.items() if contact_id != hung_id] == [None]
+
+
 async def test_another_customers_waiting_update_that_names_her_is_kept_and_hers_goes(
         support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
         clock: FrozenClock) -> None:
