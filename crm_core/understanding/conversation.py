@@ -97,16 +97,29 @@ def names_after_honorifics(text: str) -> list[str]:
     return [words for _start, words in sorted(found)]
 
 
+@cache
+def _rating_fillers() -> re.Pattern[str]:
+    return re.compile(rf"^(?:(?:{_alternatives(_data()['rating_fillers'])})(?:\s+|$))*$")
+
+
 def typed_rating(text: str) -> int | None:
     """Return the 1-5 score a reply typed after a closed ticket gives ('4', '5 sao', '4 điểm', '⭐⭐⭐⭐',
-    'tốt lắm'), or None when it is no rating."""
-    compact = "".join(text.split())
-    if compact and set(compact) <= _STARS:
-        return len(compact) if len(compact) in _SCORES else None
+    'tốt lắm'), courtesy words around it included ('5 sao nha shop, cảm ơn e', '⭐⭐⭐⭐⭐ cảm ơn'), or None
+    when it is no rating: the score must be the whole message but for those words, so a number among others
+    ('mua 4 cái', '5 bộ giá bao nhiêu') is none, and nothing with a '?' is one ('giao 5 ngày à?')."""
+    if "?" in text or "？" in text:
+        return None
+    stars = sum(1 for character in text if character in _STARS)
     folded = _folded(text)
+    if stars and not any(character.isdigit() for character in folded):
+        # Stars are the score; what else is there must be courtesy, or a word for the same feeling.
+        if _rating_fillers().match(folded) is None and _worded_rating().match(folded) is None:
+            return None
+        return stars if stars in _SCORES else None
     number = _typed_rating().match(folded)
     if number is not None:
         score = int(number.group(1))
-        return score if score in _SCORES else None
+        # '5⭐' is 5; stars that count something else ('⭐⭐⭐ 5') leave the score in doubt.
+        return score if score in _SCORES and stars in (0, 1, score) else None
     worded = _worded_rating().match(folded)
     return int(_data()["rating_words"][worded.group(1)]) if worded is not None else None

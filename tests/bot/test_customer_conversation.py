@@ -175,7 +175,8 @@ async def test_with_no_staff_a_shared_phone_is_kept_without_a_promise_of_a_call(
 
 
 @pytest.mark.parametrize(("typed", "score"), [("4", 4), ("5 sao", 5), ("tốt lắm", 5), ("4 điểm", 4),
-                                              ("⭐⭐⭐⭐", 4), ("cho 3 điểm nha shop", 3)])
+                                              ("⭐⭐⭐⭐", 4), ("cho 3 điểm nha shop", 3),
+                                              ("5 sao nha shop, cam on e", 5), ("⭐⭐⭐⭐⭐ cảm ơn", 5)])
 async def test_a_rating_typed_right_after_close_is_the_rating(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str,
         score: int) -> None:
@@ -185,6 +186,17 @@ async def test_a_rating_typed_right_after_close_is_the_rating(
 
     assert customer.text == VI("support.rated", score=score)
     assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", score)]
+
+
+@pytest.mark.parametrize("typed", ["5 bộ giá bao nhiêu", "mua 4 cái", "giao 5 ngày à?"])
+async def test_a_number_in_a_question_right_after_close_is_not_a_rating(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:
+    await _close_ticket_one(customer, lan)
+
+    await customer.say(typed)
+
+    assert customer.text not in [VI("support.rated", score=score) for score in range(1, 6)]
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)][:1] == [None]
 
 
 async def test_an_english_customers_typed_rating_is_thanked_in_english(
