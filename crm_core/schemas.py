@@ -546,6 +546,11 @@ class ErasureResult(BaseModel):
     interactions: list[int]
     messages: int
     questions: int
+    # Her tasks, deals (the open ones closed lost) and tickets as they were when the erasure began.
+    tasks: int = 0
+    deals: int = 0
+    open_deals: int = 0
+    tickets: int = 0
     # Other people's records whose free text named the customer, rewritten without it: ids by table.
     rewritten: dict[str, list[int]] = {}
     # Her chats (channel, chat id), for forgetting what is kept about them outside the store once this commits.

@@ -259,10 +259,8 @@ async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerRe
 
 
 def _erased_counts(ctx: Ctx, decided: ErasureDecided) -> str:
-    """What an approval erased, only what she had (no "0 questions")."""
-    parts = [ctx.t(f"privacy.count_{key}", count=count) for key, count in (
-        ("interactions", decided.interactions), ("messages", decided.messages), ("questions", decided.questions))
-        if count]
+    """What an approval erased, as its preview said it would: only what she had (no "0 questions")."""
+    parts = _held_parts(ctx, decided)
     if not parts:
         return ctx.t("privacy.admin_done_no_counts", request=decided.request.id)
     return ctx.t("privacy.admin_done", request=decided.request.id, counts=", ".join(parts))
@@ -271,17 +269,22 @@ def _erased_counts(ctx: Ctx, decided: ErasureDecided) -> str:
 def _erasure_counts(ctx: Ctx, preview: ErasurePreview) -> str:
     """What an approval erases besides her name and numbers: only what she has (no "0 tasks"), and that open deals
     close as lost only when she has one."""
-    parts = [ctx.t(f"privacy.count_{key}", count=count) for key, count in (
-        ("interactions", preview.interactions), ("tasks", preview.tasks)) if count]
-    if preview.deals:
-        parts.append(ctx.t("privacy.count_deals_open", count=preview.deals, open=preview.open_deals)
-                     if preview.open_deals else ctx.t("privacy.count_deals", count=preview.deals))
-    if preview.tickets:
-        parts.append(ctx.t("privacy.count_tickets_messages", count=preview.tickets, messages=preview.messages)
-                     if preview.messages else ctx.t("privacy.count_tickets", count=preview.tickets))
-    if preview.questions:
-        parts.append(ctx.t("privacy.count_questions", count=preview.questions))
+    parts = _held_parts(ctx, preview)
     return ctx.t("privacy.confirm_counts", counts=", ".join(parts)) if parts else ctx.t("privacy.confirm_no_counts")
+
+
+def _held_parts(ctx: Ctx, held: ErasurePreview | ErasureDecided) -> list[str]:
+    parts = [ctx.t(f"privacy.count_{key}", count=count) for key, count in (
+        ("interactions", held.interactions), ("tasks", held.tasks)) if count]
+    if held.deals:
+        parts.append(ctx.t("privacy.count_deals_open", count=held.deals, open=held.open_deals)
+                     if held.open_deals else ctx.t("privacy.count_deals", count=held.deals))
+    if held.tickets:
+        parts.append(ctx.t("privacy.count_tickets_messages", count=held.tickets, messages=held.messages)
+                     if held.messages else ctx.t("privacy.count_tickets", count=held.tickets))
+    if held.questions:
+        parts.append(ctx.t("privacy.count_questions", count=held.questions))
+    return parts
 
 
 def _erasure_preview(ctx: Ctx, preview: ErasurePreview) -> Reply:

@@ -221,6 +221,10 @@ class ErasureDecided(BaseModel):
     request: PrivacyRequestOut
     approved: bool
     interactions: int
+    tasks: int = 0
+    deals: int = 0
+    open_deals: int = 0
+    tickets: int = 0
     messages: int
     questions: int
     notices: list[Notice] = Field(default_factory=list)
@@ -766,7 +770,9 @@ class SupportFlow:
         to = chat_recipient(request.channel, request.chat_id, request.language)
         notice = CustomerNotice(kind="erasure_approved" if approve else "erasure_rejected", to=to, ref_id=request.id)
         return ErasureDecided(request=request, approved=approve, interactions=len(result.interactions),
-                              messages=result.messages, questions=result.questions, notices=[notice])
+                              tasks=result.tasks, deals=result.deals, open_deals=result.open_deals,
+                              tickets=result.tickets, messages=result.messages, questions=result.questions,
+                              notices=[notice])
 
 
 def _forget_when_committed(history: HistoryPort) -> Callable[[Session], None]:

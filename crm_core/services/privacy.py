@@ -140,15 +140,7 @@ class PrivacyService:
         contact = await self._session.get(Contact, request.contact_id) if request.contact_id else None
         people = [contact, *await self._same_person(contact, lock=False)] \
             if contact is not None and contact.erased_at is None else []
-        ids = [person.id for person in people]
-        ticket_ids = list(await self._session.scalars(select(Ticket.id).where(Ticket.contact_id.in_(ids))))
-        counts = {"interactions": await self._count(Interaction.contact_id.in_(ids)),
-                  "tasks": await self._count(Task.contact_id.in_(ids)),
-                  "deals": await self._count(Deal.contact_id.in_(ids)),
-                  "open_deals": await self._count(and_(Deal.contact_id.in_(ids), Deal.status == "open")),
-                  "tickets": len(ticket_ids),
-                  "messages": await self._count(TicketMessage.ticket_id.in_(ticket_ids)),
-                  "questions": await self._count(CustomerQuestion.contact_id.in_(ids))}
+        counts = await self._held(person.id for person in people)
         await self._audit.record(actor=admin.name, actor_id=admin.id, action=PREVIEWED, entity="contact",
                                  entity_id=request.contact_id, details={"request": request.id, **counts})
         await self._audit.flush()
@@ -157,6 +149,18 @@ class PrivacyService:
         name = contact.name if contact is not None else ""
         return ErasurePreview(request=_request_out(request, name), customer=name, contacts=len(people),
                               confirmation=int(confirmation or 0), **counts)
+
+    async def _held(self, contact_ids: Iterable[int]) -> dict[str, int]:
+        """How much the CRM holds on these contacts, by kind: what a preview promises and an approval confirms."""
+        ids = list(contact_ids)
+        ticket_ids = list(await self._session.scalars(select(Ticket.id).where(Ticket.contact_id.in_(ids))))
+        return {"interactions": await self._count(Interaction.contact_id.in_(ids)),
+                "tasks": await self._count(Task.contact_id.in_(ids)),
+                "deals": await self._count(Deal.contact_id.in_(ids)),
+                "open_deals": await self._count(and_(Deal.contact_id.in_(ids), Deal.status == "open")),
+                "tickets": len(ticket_ids),
+                "messages": await self._count(TicketMessage.ticket_id.in_(ticket_ids)),
+                "questions": await self._count(CustomerQuestion.contact_id.in_(ids))}
 
     async def _pending_request(self, request_id: int) -> PrivacyRequest:
         """The request as committed now, its row locked until the transaction ends: two approvals at once decide
@@ -210,6 +214,8 @@ class PrivacyService:
             self._audit.without_values()  # the trail keeps that records changed, never the data erased
             same = await self._same_person(contact)
             also = [other.id for other in same]
+            held = await self._held([contact.id, *also])
+            result = result.model_copy(update={key: held[key] for key in ("tasks", "deals", "open_deals", "tickets")})
             # Before her records lose her name: a company named after her goes or takes the placeholder, its trail
             # worded with the company's placeholder rather than hers.
             companies = await self._erase_companies_named_after([contact, *same], erased_company,

@@ -89,6 +89,13 @@ async def test_the_preview_says_open_deals_close_as_lost_only_when_she_has_one(
 
     assert VI("privacy.count_deals_open", count=1, open=1) in thao.text
     assert VI("privacy.count_tasks", count=1) in thao.text
+    preview = thao.text
+
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
+
+    # The approval confirms what the preview promised, part for part.
+    promised = preview.split("\n")[1].removeprefix(VI("privacy.confirm_counts", counts="|").split("|")[0])
+    assert promised.split(";")[0] in thao.text
 
 
 async def test_a_customer_with_no_records_is_told_only_her_name_and_numbers_go(
@@ -115,7 +122,7 @@ async def test_only_erase_permanently_erases_and_tells_the_customer(
     await thao.press(VI("privacy.btn_erase_for_good", request=1))
 
     assert thao.text.startswith(VI("privacy.admin_done", request=1, counts=", ".join(
-        [VI("privacy.count_interactions", count=1), VI("privacy.count_messages", count=2),
+        [VI("privacy.count_interactions", count=1), VI("privacy.count_tickets_messages", count=1, messages=2),
          VI("privacy.count_questions", count=1)])))
     assert [r.text for r in thao.pushed_to("555001")] == [VI("privacy.approved", request=1)]
     assert await _request_status(sessionmaker, 1) == "approved"
