@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_core.models.base import FREE_TEXT, Base, UtcDateTime
@@ -103,6 +103,9 @@ class PrivacyRequest(Base):
     """A customer's request to erase what we hold about them, decided by an admin."""
 
     __tablename__ = "privacy_requests"
+    # One pending request per contact, even when two processes file one for the same tap (migration 0019).
+    __table_args__ = (Index("ux_privacy_requests_one_pending", "contact_id", unique=True,
+                            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, literal, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from crm_core.errors import Conflict, Forbidden, NotFound
@@ -118,8 +119,16 @@ class PrivacyService:
             return _request_out(pending, contact.name), False
         request = PrivacyRequest(contact_id=contact.id, channel=customer.channel, chat_id=customer.chat_id,
                                  language=language, status="pending", requested_at=self._now)
-        self._session.add(request)
-        await self._session.flush()
+        try:
+            async with self._session.begin_nested():
+                self._session.add(request)
+                await self._session.flush()
+        except IntegrityError:  # another process filed hers in the meantime (one pending per contact)
+            filed = await self._session.scalar(select(PrivacyRequest).where(
+                PrivacyRequest.contact_id == contact.id, PrivacyRequest.status == "pending"))
+            if filed is None:
+                raise
+            return _request_out(filed, contact.name), False
         await self._audit.record(actor=f"customer:{contact.id}", action="privacy.request", entity="contact",
                                  entity_id=contact.id, details={"request": request.id})
         return _request_out(request, contact.name), True

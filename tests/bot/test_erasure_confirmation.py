@@ -8,6 +8,7 @@ decided erases nothing and says so in a line; tapped twice, it erases once. On S
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest_asyncio
@@ -16,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.callbacks import pack
 from bot.core.engine import Engine
+from bot.handlers import ROUTER
+from bot.handlers.views import reminder_reply
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
+from crm_core.config import Settings
 from crm_core.models import AuditEntry, Contact, PrivacyRequest
 from tests.bot.conftest import ChatDriver
 
@@ -221,3 +225,19 @@ async def test_the_confirmation_is_an_admins_button_only(
     assert await _request_status(sessionmaker, 1) == "pending"
     assert NGOC in await _names(sessionmaker)
     assert await _count(sessionmaker, "privacy.previewed") == 1  # only Thảo's
+
+
+async def test_two_processes_sharing_no_lock_file_her_request_once(
+        support_engine: Engine, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    customer = ChatDriver(support_engine, "555001")
+    await customer.say("/privacy", display_name=NGOC)
+    other_process = Engine(sessionmaker=sessionmaker, clock=clock, settings=Settings(), router=ROUTER,
+                           render_reminder=reminder_reply, ports=support_engine.ports)
+
+    taps = await asyncio.gather(customer.tap(pack("privreq", "erase")),
+                                ChatDriver(other_process, "555001").tap(pack("privreq", "erase")))
+
+    async with sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(PrivacyRequest)) == 1
+    told = sorted(reply.text for replies in taps for reply in replies if reply.chat_id is None)
+    assert told == sorted([VI("privacy.requested", request=1), VI("privacy.already", request=1)])
