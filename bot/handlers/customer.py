@@ -32,6 +32,7 @@ from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
 from crm_core.schemas import ErasurePreview
 from crm_core.services.delivery import erasure_ref
+from crm_core.understanding.customer_intent import typed_own_phone
 
 router = Router()
 PENDING_SHOWN = 20
@@ -57,6 +58,9 @@ async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("support.attachment", kind=ctx.t(f"att.{msg.attachment.kind}")))
     if len(text) > ctx.settings.max_message_chars:
         return Reply(ctx.t("support.too_long", length=len(text), limit=ctx.settings.max_message_chars))
+    typed_phone = typed_own_phone(text)
+    if typed_phone is not None:  # many type their number rather than press "share": it is the same lead
+        return await _on_phone_shared(msg, ctx, typed_phone)
     result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang,
                                                     wording=lambda said: _replies(ctx, said)[0].text)
     if isinstance(result, Relayed | HandedOff | Answered):
@@ -169,7 +173,8 @@ async def on_satisfaction_button(msg: Inbound, ctx: Ctx, cb: Callback) -> Handle
 
 
 async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:
-    """The customer pressed "share my phone" after asking about price: a lead for a salesperson."""
+    """The customer pressed "share my phone" after asking about price, or typed her number to be called: a lead for a
+    salesperson."""
     business = Texts(ctx.settings.language)
     try:
         taken = await ctx.flows.support.capture_lead(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crm_core.textnorm import fold
+from crm_core.understanding.entities import find_phone
 
 SmallTalkKind = Literal["thanks", "bye", "greeting", "ack"]
 # The kinds a small-talk message is answered as, the first one present naming it ("ok em cảm ơn" is thanks).
@@ -53,6 +54,27 @@ def asks_about_buying(text: str) -> bool:
     if _phrases("buying").search(folded) is None:
         return False
     return _phrases("after_sales").search(folded) is None or _phrases("price_asked").search(folded) is not None
+
+
+def typed_own_phone(text: str) -> str | None:
+    """Return the phone number a customer typed as hers to be called on ("sdt c là 0349 366 578, gọi lại giúp c",
+    "0912345678", "call me on +84 912 345 678"), or None.
+
+    Her number is the one number in the message, with a word asking to be called or saying it is hers, or alone;
+    never beside an account, an order or the shop's own line.
+    """
+    found = find_phone(text)
+    if found is None:
+        return None
+    phone, start, end = found
+    rest = f"{text[:start]} {text[end:]}"
+    if find_phone(rest) is not None:
+        return None  # two numbers: which is hers is for a person to read
+    folded = fold(rest)
+    if _phrases("not_own_number").search(folded) is not None:
+        return None
+    alone = not _WORD.findall(_small_talk("any").sub(" ", folded))
+    return phone if alone or _phrases("call_back").search(folded) is not None else None
 
 
 def small_talk_kind(text: str) -> SmallTalkKind | None:
