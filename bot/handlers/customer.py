@@ -32,7 +32,7 @@ from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
 from crm_core.schemas import ErasurePreview
 from crm_core.services.delivery import erasure_ref
-from crm_core.understanding.customer_intent import typed_own_phone
+from crm_core.understanding.customer_intent import asks_erasure, typed_own_phone
 
 router = Router()
 PENDING_SHOWN = 20
@@ -61,6 +61,8 @@ async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
     typed_phone = typed_own_phone(text)
     if typed_phone is not None:  # many type their number rather than press "share": it is the same lead
         return await _on_phone_shared(msg, ctx, typed_phone)
+    if asks_erasure(text):  # what /privacy shows: her data and the request button, or her request waiting
+        return await on_privacy(msg, ctx)
     result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang,
                                                     wording=lambda said: _replies(ctx, said)[0].text)
     if isinstance(result, Relayed | HandedOff | Answered):

@@ -77,6 +77,11 @@ def typed_own_phone(text: str) -> str | None:
     return phone if alone or _phrases("call_back").search(folded) is not None else None
 
 
+def asks_erasure(text: str) -> bool:
+    """Tell whether a customer asks, in her own words, to have her data erased ("mình muốn xóa dữ liệu")."""
+    return _phrases("erasure").search(fold(text)) is not None
+
+
 def small_talk_kind(text: str) -> SmallTalkKind | None:
     """Return what kind of small talk `text` is (thanks, bye, greeting, ack: ok, yes, laughter, emoji), or None
     when it has a word to look up or for someone (Vietnamese with or without accents, English)."""

@@ -865,6 +865,18 @@ async def test_admins_list_pending_requests_and_other_staff_cannot(customer: Cha
     assert "không có quyền" in lan.text
 
 
+@pytest.mark.parametrize(("typed", "language"), [("minh muon xoa du lieu", "vi"),
+                                                 ("shop xóa hết thông tin của em đi", "vi"),
+                                                 ("please delete my data", "en")])
+async def test_asking_in_words_to_be_erased_shows_privacy(customer: ChatDriver, typed: str, language: str) -> None:
+    await customer.say("/privacy")
+    await customer.press(Texts("vi")("privacy.btn_erase"))
+
+    await customer.say(typed)
+
+    assert Texts(language)("privacy.already", request=1) in customer.text
+
+
 @pytest.mark.parametrize("who", ["customer", "thao"])
 async def test_privacy_in_a_group_shows_nobodys_data(customer: ChatDriver, thao: ChatDriver, who: str) -> None:
     await customer.say(None, shared_phone="0912345678", display_name="Chị Hoa")
