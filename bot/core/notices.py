@@ -248,4 +248,4 @@ def rating_buttons(ticket_id: int) -> Keyboard:
 def erasure_buttons(t: Texts, request_id: int) -> Keyboard | None:
     """Approve and Reject for one erasure request."""
     return Keyboard.of([Button(t("privacy.btn_approve", request=request_id), pack("priv", "ok", request_id)),
-                        Button(t("privacy.btn_reject", request=request_id), pack("priv", "no", request_id))])
+                        Button(t("privacy.btn_reject", request=request_id), pack("priv", "ask_no", request_id))])

@@ -32,7 +32,7 @@ from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
 from crm_core.schemas import ErasurePreview
 from crm_core.services.delivery import erasure_ref
-from crm_core.understanding.customer_intent import asks_erasure, typed_own_phone
+from crm_core.understanding.customer_intent import asks_erasure
 
 router = Router()
 PENDING_SHOWN = 20
@@ -58,9 +58,6 @@ async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("support.attachment", kind=ctx.t(f"att.{msg.attachment.kind}")))
     if len(text) > ctx.settings.max_message_chars:
         return Reply(ctx.t("support.too_long", length=len(text), limit=ctx.settings.max_message_chars))
-    typed_phone = typed_own_phone(text)
-    if typed_phone is not None:  # many type their number rather than press "share": it is the same lead
-        return await _on_phone_shared(msg, ctx, typed_phone)
     if asks_erasure(text):  # what /privacy shows: her data and the request button, or her request waiting
         return await on_privacy(msg, ctx)
     result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang,
@@ -175,8 +172,7 @@ async def on_satisfaction_button(msg: Inbound, ctx: Ctx, cb: Callback) -> Handle
 
 
 async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:
-    """The customer pressed "share my phone" after asking about price, or typed her number to be called: a lead for a
-    salesperson."""
+    """The customer pressed "share my phone" after asking about price: a lead for a salesperson."""
     business = Texts(ctx.settings.language)
     try:
         taken = await ctx.flows.support.capture_lead(
@@ -246,11 +242,16 @@ async def _pending_requests(ctx: Ctx) -> Reply:
 @router.callback("priv", audience=Audience.ADMINS)
 async def on_erasure_decision(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """An admin approves a request in two taps (Approve shows what will be erased, Erase permanently erases; Cancel
-    leaves it waiting) or rejects it in one; the customer is told either way."""
+    leaves it waiting) or rejects it in two (Reject asks, Reject confirms); the customer is told either way."""
     if cb.action == "ok":
         return _erasure_preview(ctx, await ctx.flows.support.preview_erasure(ctx.staff, cb.arg_int(0)))
     if cb.action == "keep":
         return Reply(ctx.t("privacy.confirm_cancelled", request=cb.arg_int(0)), edit=True)
+    if cb.action == "ask_no":  # the customer is told at once: a tap next to Approve is confirmed first
+        request = cb.arg_int(0)
+        return Reply(ctx.t("privacy.confirm_reject", request=request), edit=True, keyboard=Keyboard.of([
+            Button(ctx.t("privacy.btn_reject_for_good", request=request), pack("priv", "no", request)),
+            Button(ctx.t("privacy.btn_keep"), pack("priv", "keep", request))]))
     if cb.action not in ("yes", "no"):
         raise StaleCallback(cb.action)
     approve = cb.action == "yes"

@@ -107,7 +107,7 @@ class UserService:
         """
         text = name_or_id.strip().lstrip("#")
         if text.isascii() and text.isdigit():
-            user = await self._repo.get(int(text)) if len(text) <= 10 else None
+            user = await self._repo.get(int(text)) if len(text) <= 10 and int(text) < 2**31 else None
             if user is None:
                 raise UnknownUser(f"no user #{text}; see `chatcrm users list`", name=name_or_id.strip())
             return user_out(user)

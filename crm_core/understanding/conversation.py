@@ -109,11 +109,17 @@ def typed_rating(text: str) -> int | None:
     ('mua 4 cái', '5 bộ giá bao nhiêu') is none, and nothing with a '?' is one ('giao 5 ngày à?')."""
     if "?" in text or "？" in text:
         return None
+    if set(re.findall(r"\w+", text.lower())) & set(_data()["rating_spoilers"]):
+        return None  # a complaint or a question said beside the score ('5 sao chậm nha', '5 nhiêu shop')
     stars = sum(1 for character in text if character in _STARS)
     folded = _folded(text)
     if stars and not any(character.isdigit() for character in folded):
         # Stars are the score; what else is there must be courtesy, or a word for the same feeling.
-        if _rating_fillers().match(folded) is None and _worded_rating().match(folded) is None:
+        worded = _worded_rating().match(folded)
+        if _rating_fillers().match(folded) is None and worded is None:
+            return None
+        # A word saying another feeling than the stars ('⭐⭐⭐⭐⭐ rất tệ') leaves the score in doubt.
+        if worded is not None and abs(int(_data()["rating_words"][worded.group(1)]) - stars) > 1:
             return None
         return stars if stars in _SCORES else None
     number = _typed_rating().match(folded)

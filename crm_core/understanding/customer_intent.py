@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crm_core.textnorm import fold
-from crm_core.understanding.entities import find_phone
 
 SmallTalkKind = Literal["thanks", "bye", "greeting", "ack"]
 # The kinds a small-talk message is answered as, the first one present naming it ("ok em cảm ơn" is thanks).
@@ -56,30 +55,13 @@ def asks_about_buying(text: str) -> bool:
     return _phrases("after_sales").search(folded) is None or _phrases("price_asked").search(folded) is not None
 
 
-def typed_own_phone(text: str) -> str | None:
-    """Return the phone number a customer typed as hers to be called on ("sdt c là 0349 366 578, gọi lại giúp c",
-    "0912345678", "call me on +84 912 345 678"), or None.
-
-    Her number is the one number in the message, with a word asking to be called or saying it is hers, or alone;
-    never beside an account, an order or the shop's own line.
-    """
-    found = find_phone(text)
-    if found is None:
-        return None
-    phone, start, end = found
-    rest = f"{text[:start]} {text[end:]}"
-    if find_phone(rest) is not None:
-        return None  # two numbers: which is hers is for a person to read
-    folded = fold(rest)
-    if _phrases("not_own_number").search(folded) is not None:
-        return None
-    alone = not _WORD.findall(_small_talk("any").sub(" ", folded))
-    return phone if alone or _phrases("call_back").search(folded) is not None else None
-
-
 def asks_erasure(text: str) -> bool:
-    """Tell whether a customer asks, in her own words, to have her data erased ("mình muốn xóa dữ liệu")."""
-    return _phrases("erasure").search(fold(text)) is not None
+    """Tell whether a customer asks, in her own words, to have her own data erased ("xóa dữ liệu của mình đi",
+    "delete my data"), not when she says not to ("đừng xóa dữ liệu của em") or asks about other data ("máy tính bị
+    xóa dữ liệu", "xóa thông tin đơn hàng")."""
+    folded = fold(text)
+    wish = _phrases("erasure").search(folded)
+    return wish is not None and _phrases("erasure_negation").search(folded[:wish.start()]) is None
 
 
 def small_talk_kind(text: str) -> SmallTalkKind | None:

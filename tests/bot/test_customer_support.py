@@ -535,30 +535,6 @@ async def test_a_new_customer_still_goes_round_robin(support_engine: Engine,
     assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 2]  # Lan, then Tuấn
 
 
-@pytest.mark.parametrize(("typed", "language"), [("sdt c la 0349 366 578 nhe, goi lai giup c", "vi"),
-                                                 ("0349366578", "vi"), ("call me on +84 349 366 578", "en")])
-async def test_a_number_typed_to_be_called_back_is_a_lead_as_if_shared(
-        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str, language: str) -> None:
-    await customer.say("ghế AP-C300 giá bao nhiêu", display_name="Chị Vân")
-
-    await customer.say(typed, display_name="Chị Vân")
-
-    [lead] = await _rows(sessionmaker, Lead)
-    [contact] = [c for c in await _rows(sessionmaker, Contact) if c.id == lead.contact_id]
-    assert contact.phone == "+84349366578"
-    assert customer.pushed_to("1001")  # Lan, in turn, is told to call
-    assert customer.text == Texts(language)("support.lead_thanks", name="Lan")
-
-
-@pytest.mark.parametrize("typed", ["STK 0441 000 886 688 đúng không shop", "đơn hàng 0912345678 đâu rồi",
-                                   "gọi 0912345678 hay 0987654321 vậy"])
-async def test_a_number_that_is_not_hers_to_be_called_on_is_no_lead(
-        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:
-    await customer.say(typed)
-
-    assert await _rows(sessionmaker, Lead) == []
-
-
 async def test_a_customer_already_on_the_books_by_phone_goes_to_who_looks_after_that_contact(
         customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with UnitOfWork(sessionmaker) as uow:  # Tuấn logged her call last week
@@ -902,6 +878,9 @@ async def test_a_customer_whose_request_is_pending_is_told_so_instead_of_offered
 
     await thao.say("/privacy")
     await thao.press(vi("privacy.btn_reject", request=1))
+    assert thao.pushed_to("555001") == []
+    assert vi("privacy.confirm_reject", request=1) in thao.text
+    await thao.press(vi("privacy.btn_reject_for_good", request=1))
     await customer.say("/privacy")
     assert [b.label for b in customer.buttons] == [vi("privacy.btn_erase")]
 

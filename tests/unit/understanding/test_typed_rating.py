@@ -48,6 +48,10 @@ def test_a_score_with_courtesy_words_around_it_is_the_rating(text: str, score: i
     "⭐⭐⭐⭐⭐⭐",
     "⭐⭐ giao chậm quá",
     "⭐⭐⭐ 5",
+    "5 nhiêu shop",
+    "⭐⭐⭐⭐⭐ rất tệ",
+    "5 sao chậm nha",
+    "⭐⭐⭐⭐⭐ chậm nhiều",
 ])
 def test_a_number_in_a_question_an_order_or_out_of_range_is_no_rating(text: str) -> None:
     assert typed_rating(text) is None
