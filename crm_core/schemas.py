@@ -551,6 +551,9 @@ class ErasureResult(BaseModel):
     deals: int = 0
     open_deals: int = 0
     tickets: int = 0
+    # Her deals that were open and closed lost by the erasure: (deal id, owner id, title as it reads now), for their
+    # owners to hear of it.
+    closed_deals: list[tuple[int, int | None, str]] = []
     # Other people's records whose free text named the customer, rewritten without it: ids by table.
     rewritten: dict[str, list[int]] = {}
     # Her chats (channel, chat id), for forgetting what is kept about them outside the store once this commits.

@@ -222,6 +222,8 @@ def _deal(notice: DealNotice, t: Texts) -> Reply:
                      keyboard=Keyboard.of([Button(t("btn.open_deal"), pack("deal", "open", notice.deal_id))]))
     if notice.kind == "taken":
         return Reply(t("deal.taken_notice", **what))
+    if notice.kind == "erased":
+        return Reply(t("deal.erased_notice", **what))
     if notice.kind == "noted":
         return Reply(fmt.clip(t("deal.noted_notice", **what, text=notice.text or ""), 4000),
                      keyboard=Keyboard.of([Button(t("btn.open_deal"), pack("deal", "open", notice.deal_id))]))

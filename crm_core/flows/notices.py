@@ -68,9 +68,10 @@ class ErasureRequestNotice(BaseModel):
 class DealNotice(BaseModel):
     """Staff hear that a manager reassigned a deal: the new owner (`assigned`), the old one (`taken`), and whoever
     else's open tasks of the deal went along (`tasks_moved`); a deal's owner hears that a colleague's log was kept
-    as a note on it (`noted`, `by` the writer, `text` the log)."""
+    as a note on it (`noted`, `by` the writer, `text` the log); a deal's owner hears that it closed lost because
+    its customer was erased (`erased`, `by` the approving admin)."""
 
-    kind: Literal["assigned", "taken", "tasks_moved", "noted"]
+    kind: Literal["assigned", "taken", "tasks_moved", "noted", "erased"]
     to: Recipient
     deal_id: int
     title: str

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from crm_core.config import Settings
 from crm_core.flows.notices import (
     CustomerNotice,
+    DealNotice,
     ErasureRequestNotice,
     LeadNotice,
     Notice,
@@ -47,6 +48,7 @@ from crm_core.schemas import (
     CustomerData,
     CustomerOut,
     ErasurePreview,
+    ErasureResult,
     InteractionOut,
     LeadOut,
     PrivacyRequestOut,
@@ -772,7 +774,19 @@ class SupportFlow:
         return ErasureDecided(request=request, approved=approve, interactions=len(result.interactions),
                               tasks=result.tasks, deals=result.deals, open_deals=result.open_deals,
                               tickets=result.tickets, messages=result.messages, questions=result.questions,
-                              notices=[notice])
+                              notices=[notice, *await self._closed_deal_notices(result, admin, request.channel)])
+
+    async def _closed_deal_notices(self, result: ErasureResult, admin: UserOut, channel: str) -> list[Notice]:
+        """Each owner of a deal the erasure closed lost hears of it: no record of theirs changes unseen."""
+        notices: list[Notice] = []
+        for deal_id, owner_id, title in result.closed_deals:
+            if owner_id is None or owner_id == admin.id:
+                continue
+            owner = await self.services.users.get(owner_id)
+            if owner.active:
+                notices.append(DealNotice(kind="erased", to=staff_recipient(owner, channel), deal_id=deal_id,
+                                          title=title, by=admin.name, new_owner=""))
+        return notices
 
 
 def _forget_when_committed(history: HistoryPort) -> Callable[[Session], None]:

@@ -380,6 +380,8 @@ class PrivacyService:
             if deal.status == "open":
                 await self._closing.close(await self._closing.mark(deal.id, "lost", admin), "lost", admin,
                                           reason=CUSTOMER_ERASED)
+                result = result.model_copy(update={
+                    "closed_deals": [*result.closed_deals, (deal.id, deal.owner_id, deal.title)]})
         for task in await self._session.scalars(select(Task).where(Task.contact_id == contact.id)):
             own.add(("task", str(task.id)))
             task.title = traces.scrub(task.title, own=True)

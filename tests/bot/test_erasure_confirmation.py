@@ -241,3 +241,18 @@ async def test_two_processes_sharing_no_lock_file_her_request_once(
         assert await session.scalar(select(func.count()).select_from(PrivacyRequest)) == 1
     told = sorted(reply.text for replies in taps for reply in replies if reply.chat_id is None)
     assert told == sorted([VI("privacy.requested", request=1), VI("privacy.already", request=1)])
+
+
+async def test_the_owner_of_a_deal_the_erasure_closes_hears_of_it(support_engine: Engine, thao: ChatDriver) -> None:
+    customer = ChatDriver(support_engine, "555001")
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NGOC)
+    await customer.say(None, shared_phone="0912345678", display_name=NGOC)  # her lead: Lan's deal #1
+    await customer.say("/privacy", display_name=NGOC)
+    await customer.press(VI("privacy.btn_erase"))
+    await thao.tap(pack("priv", "ok", 1))
+
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
+
+    [told] = thao.pushed_to("1001")
+    assert told.text.startswith(VI("deal.erased_notice", id=1, title="|", manager="Thảo").split("|")[0])
+    assert NGOC not in told.text and "0912345678" not in told.text
