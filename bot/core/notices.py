@@ -143,7 +143,8 @@ def _phrased(notice: Notice, t: Texts) -> Reply:
         lead = notice.lead
         return Reply(t("staff.lead_new", customer=lead.customer, phone=lead.phone, deal=lead.deal_id,
                        rule=rule_text(lead.rule, t, matched=lead.matched_contact),
-                       transcript=transcript_text(notice.transcript, t)),
+                       transcript=transcript_text(notice.transcript, t) if notice.transcript
+                       else t("staff.transcript_none")),
                      ref=lead_ref(lead.id))
     if isinstance(notice, DealNotice):
         return _deal(notice, t)

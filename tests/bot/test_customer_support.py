@@ -535,6 +535,13 @@ async def test_a_new_customer_still_goes_round_robin(support_engine: Engine,
     assert [t.assignee_id for t in await _rows(sessionmaker, Ticket)] == [1, 2]  # Lan, then Tuấn
 
 
+async def test_a_lead_notice_for_a_number_shared_first_says_she_asked_nothing(customer: ChatDriver) -> None:
+    await customer.say(None, shared_phone="0912345678")
+
+    [notice] = customer.pushed_to("1001")
+    assert Texts("vi")("staff.transcript_none") in notice.text
+
+
 async def test_a_customer_already_on_the_books_by_phone_goes_to_who_looks_after_that_contact(
         customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with UnitOfWork(sessionmaker) as uow:  # Tuấn logged her call last week
