@@ -32,7 +32,6 @@ from crm_core.hours import WorkingHours
 from crm_core.policy import Audience, can_decide_erasure
 from crm_core.schemas import ErasurePreview
 from crm_core.services.delivery import erasure_ref
-from crm_core.understanding.customer_intent import asks_erasure
 
 router = Router()
 PENDING_SHOWN = 20
@@ -58,8 +57,6 @@ async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("support.attachment", kind=ctx.t(f"att.{msg.attachment.kind}")))
     if len(text) > ctx.settings.max_message_chars:
         return Reply(ctx.t("support.too_long", length=len(text), limit=ctx.settings.max_message_chars))
-    if asks_erasure(text):  # what /privacy shows: her data and the request button, or her request waiting
-        return await on_privacy(msg, ctx)
     result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang,
                                                     wording=lambda said: _replies(ctx, said)[0].text)
     if isinstance(result, Relayed | HandedOff | Answered):

@@ -69,6 +69,7 @@ from crm_core.understanding.conversation import (
 from crm_core.understanding.customer_intent import (
     SmallTalkKind,
     asks_about_buying,
+    asks_call_back,
     asks_price_of_nothing,
     decided_language,
     is_small_talk,
@@ -339,6 +340,14 @@ class SupportFlow:
         if asks_price_of_nothing(text):
             await self.identify(person)
             return WhichProduct(language=language)
+        if asks_call_back(text):  # "sdt e 09… gọi lại giúp e": for a person to call, not for the knowledge base
+            customer = await self.identify(person)
+            question = await self.services.support.record_question(
+                customer, question=text, answer="", handoff=True, reason="asked_for_human", confidence=0.0,
+                source=None)
+            handed = await self._hand_off(customer, question, "asked_for_human", language)
+            await self._said_on_hand_off(customer, question.id, handed, wording(handed))
+            return handed
         await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
         answer = await self._ask_knowledge(text, language=None if decided else language)
         customer = await self.identify(person)

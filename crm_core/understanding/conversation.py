@@ -102,6 +102,10 @@ def _rating_fillers() -> re.Pattern[str]:
     return re.compile(rf"^(?:(?:{_alternatives(_data()['rating_fillers'])})(?:\s+|$))*$")
 
 
+# The lowest score a complaint word beside it puts in doubt.
+HIGH_SCORE = 3
+
+
 def typed_rating(text: str) -> int | None:
     """Return the 1-5 score a reply typed after a closed ticket gives ('4', '5 sao', '4 điểm', '⭐⭐⭐⭐',
     'tốt lắm'), courtesy words around it included ('5 sao nha shop, cảm ơn e', '⭐⭐⭐⭐⭐ cảm ơn'), or None
@@ -109,8 +113,16 @@ def typed_rating(text: str) -> int | None:
     ('mua 4 cái', '5 bộ giá bao nhiêu') is none, and nothing with a '?' is one ('giao 5 ngày à?')."""
     if "?" in text or "？" in text:
         return None
-    if set(re.findall(r"\w+", text.lower())) & set(_data()["rating_spoilers"]):
-        return None  # a complaint or a question said beside the score ('5 sao chậm nha', '5 nhiêu shop')
+    # A complaint or a question beside a high score leaves it in doubt ('5 sao chậm nha', '5 nhiêu shop'); beside
+    # a low one it says the same ('1 sao tệ').
+    spoilers = set(_data()["rating_spoilers"])
+    words = re.findall(r"\w+|\W+", text)
+    spoiled = any(word.lower() in spoilers for word in words)
+    score = _score("".join(word for word in words if word.lower() not in spoilers))
+    return None if score is None or (spoiled and score >= HIGH_SCORE) else score
+
+
+def _score(text: str) -> int | None:
     stars = sum(1 for character in text if character in _STARS)
     folded = _folded(text)
     if stars and not any(character.isdigit() for character in folded):

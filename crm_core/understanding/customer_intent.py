@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crm_core.textnorm import fold
+from crm_core.understanding.entities import find_phone
 
 SmallTalkKind = Literal["thanks", "bye", "greeting", "ack"]
 # The kinds a small-talk message is answered as, the first one present naming it ("ok em cảm ơn" is thanks).
@@ -55,13 +56,10 @@ def asks_about_buying(text: str) -> bool:
     return _phrases("after_sales").search(folded) is None or _phrases("price_asked").search(folded) is not None
 
 
-def asks_erasure(text: str) -> bool:
-    """Tell whether a customer asks, in her own words, to have her own data erased ("xóa dữ liệu của mình đi",
-    "delete my data"), not when she says not to ("đừng xóa dữ liệu của em") or asks about other data ("máy tính bị
-    xóa dữ liệu", "xóa thông tin đơn hàng")."""
-    folded = fold(text)
-    wish = _phrases("erasure").search(folded)
-    return wish is not None and _phrases("erasure_negation").search(folded[:wish.start()]) is None
+def asks_call_back(text: str) -> bool:
+    """Tell whether a customer types a phone number and asks to be called ("sdt e 0912345678 gọi lại giúp e",
+    "call me on +84…"): a person should read it. The number is not stored: typed, it is no proof it is hers."""
+    return find_phone(text) is not None and _phrases("call_back").search(fold(text)) is not None
 
 
 def small_talk_kind(text: str) -> SmallTalkKind | None:

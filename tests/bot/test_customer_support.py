@@ -542,6 +542,19 @@ async def test_a_lead_notice_for_a_number_shared_first_says_she_asked_nothing(cu
     assert Texts("vi")("staff.transcript_none") in notice.text
 
 
+async def test_a_number_typed_to_be_called_back_goes_to_a_person_and_is_not_stored(
+        customer: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say(None, shared_phone="0987654321")  # her own number, from Telegram
+
+    await customer.say("sdt e 0912345678 goi lai giup e")
+
+    [ticket] = await _rows(sessionmaker, Ticket)
+    assert ticket.reason == "asked_for_human"
+    assert any("0912345678" in reply.text for reply in customer.pushed_to("1001"))
+    assert [c.phone for c in await _rows(sessionmaker, Contact)] == ["0987654321"]
+    assert len(await _rows(sessionmaker, Lead)) == 1
+
+
 async def test_a_customer_already_on_the_books_by_phone_goes_to_who_looks_after_that_contact(
         customer: ChatDriver, clock: FrozenClock, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with UnitOfWork(sessionmaker) as uow:  # Tuấn logged her call last week
@@ -846,18 +859,6 @@ async def test_admins_list_pending_requests_and_other_staff_cannot(customer: Cha
     assert thao.buttons
     await lan.say("/privacy")
     assert "không có quyền" in lan.text
-
-
-@pytest.mark.parametrize(("typed", "language"), [("minh muon xoa du lieu", "vi"),
-                                                 ("shop xóa hết thông tin của em đi", "vi"),
-                                                 ("please delete my data", "en")])
-async def test_asking_in_words_to_be_erased_shows_privacy(customer: ChatDriver, typed: str, language: str) -> None:
-    await customer.say("/privacy")
-    await customer.press(Texts("vi")("privacy.btn_erase"))
-
-    await customer.say(typed)
-
-    assert Texts(language)("privacy.already", request=1) in customer.text
 
 
 @pytest.mark.parametrize("who", ["customer", "thao"])

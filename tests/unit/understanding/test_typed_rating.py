@@ -29,6 +29,9 @@ from crm_core.understanding.conversation import typed_rating
     ("cảm ơn shop nhiều, 5 sao", 5),
     ("tốt lắm, cảm ơn e", 5),
     ("5 stars, thanks", 5),
+    ("1 sao tệ", 1),
+    ("⭐ tệ", 1),
+    ("2 sao tệ quá", 2),
 ])
 def test_a_score_with_courtesy_words_around_it_is_the_rating(text: str, score: int) -> None:
     assert typed_rating(text) == score
