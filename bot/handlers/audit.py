@@ -22,7 +22,7 @@ from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers.deal_actions import reason_text
 from bot.handlers.reports import period_title
-from crm_core.errors import Forbidden, InvalidInput
+from crm_core.errors import Forbidden
 from crm_core.policy import Audience, sees_audit
 from crm_core.reports.periods import PeriodKind, askable, period_of, read_period
 from crm_core.schemas import AuditEntryOut
@@ -58,26 +58,20 @@ async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return await _page(ctx, "all", 0, edit=False)
     period = None if _NUMBER.match(asked) else read_period(asked, ctx.now.astimezone(ctx.settings.tz).date(),
                                                                 ctx.lang)
-    if period is not None and not (asked.isascii() and await _someone_named(ctx, asked)):
-        # Typed without accents a period word may be a name ("tuan" for Tuấn, "thang" for Thắng): the name wins.
-        return await _page(ctx, f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}", 0, edit=False)
+    period_view = f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}" if period is not None else None
+    if period_view is not None and not asked.isascii():
+        return await _page(ctx, period_view, 0, edit=False)
+    # Typed without accents a period word may be a name ("tuan" for Tuấn, "thang" for Thắng): the name wins, and
+    # the name of several people is still a name (they are listed).
     try:
         user = await ctx.services.users.resolve(asked)
     except UnknownUser:
+        if period_view is not None:
+            return await _page(ctx, period_view, 0, edit=False)
         if any(ch.isdigit() for ch in asked) and not _NUMBER.match(asked):  # a date it cannot read
             return Reply(ctx.t("audit.usage"))
         raise
     return await _page(ctx, f"u{user.id}", 0, edit=False)
-
-
-async def _someone_named(ctx: Ctx, asked: str) -> bool:
-    try:
-        await ctx.services.users.resolve(asked)
-    except UnknownUser:
-        return False
-    except InvalidInput as several:  # the name of several people is still a name: they are listed, not a period
-        return several.details.get("reason") == "several_users"
-    return True
 
 
 @router.callback("audit", audience=Audience.ADMINS)

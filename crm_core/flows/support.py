@@ -341,13 +341,8 @@ class SupportFlow:
             await self.identify(person)
             return WhichProduct(language=language)
         if asks_call_back(text):  # "sdt e 09… gọi lại giúp e": for a person to call, not for the knowledge base
-            customer = await self.identify(person)
-            question = await self.services.support.record_question(
-                customer, question=text, answer="", handoff=True, reason="asked_for_human", confidence=0.0,
-                source=None)
-            handed = await self._hand_off(customer, question, "asked_for_human", language)
-            await self._said_on_hand_off(customer, question.id, handed, wording(handed))
-            return handed
+            return await self._handed_unanswered(await self.identify(person), text, "asked_for_human",
+                                                 language=language, wording=wording)
         await self.tx.end_reads()  # the knowledge search may take a while: hold no lock meanwhile
         answer = await self._ask_knowledge(text, language=None if decided else language)
         customer = await self.identify(person)
@@ -424,17 +419,23 @@ class SupportFlow:
             _answered_once.add(knowledge)
         return answer
 
+    async def _handed_unanswered(self, customer: CustomerOut, text: str, reason: str, *, language: str,
+                                 wording: Callable[[CustomerTextResult], str]) -> HandedOff:
+        """Hand a question the knowledge base is not asked (or cannot answer) to a person, kept with what she read."""
+        question = await self.services.support.record_question(customer, question=text, answer="", handoff=True,
+                                                               reason=reason, confidence=0.0, source=None)
+        result = await self._hand_off(customer, question, reason, language)
+        await self._said_on_hand_off(customer, question.id, result, wording(result))
+        return result
+
     async def _answered(self, customer: CustomerOut, text: str, answer: Answer | None, *, language: str,
                         wording: Callable[[CustomerTextResult], str],
                         ticket: TicketOut | None = None) -> Answered | Declined | HandedOff:
         support = self.services.support
         result: Answered | Declined | HandedOff
         if answer is None:
-            question = await support.record_question(customer, question=text, answer="", handoff=True,
-                                                     reason="kb_unavailable", confidence=0.0, source=None)
-            result = await self._hand_off(customer, question, "kb_unavailable", language)
-            await self._said_on_hand_off(customer, question.id, result, wording(result))
-            return result
+            return await self._handed_unanswered(customer, text, "kb_unavailable", language=language,
+                                                 wording=wording)
         top = (answer.sources[0].doc, answer.sources[0].section) if answer.sources else None
         question = await support.record_question(customer, question=text, answer="",
                                                  handoff=answer.handoff, reason=answer.reason,

@@ -179,7 +179,6 @@ class LeadService:
         contact = await self._session.get(Contact, int(rule.removeprefix("same_phone:")))
         return contact.name if contact is not None and contact.erased_at is None else None
 
-
     async def _known_by_phone(self, contact_id: int, phone: str, language: str | None) -> tuple[UserOut | None, str]:
         """The one who looks after a contact already on the books with this number, and the rule naming that contact.
 

@@ -372,6 +372,7 @@ class PrivacyService:
             ticket.chat_id = ""
         for request in requests:
             request.chat_id = ""
+        closed: list[tuple[int, int | None, str]] = []
         for deal in list(await self._session.scalars(select(Deal).where(Deal.contact_id == contact.id))):
             own.add(("deal", str(deal.id)))
             title = traces.scrub(deal.title, own=True)
@@ -380,8 +381,7 @@ class PrivacyService:
             if deal.status == "open":
                 await self._closing.close(await self._closing.mark(deal.id, "lost", admin), "lost", admin,
                                           reason=CUSTOMER_ERASED)
-                result = result.model_copy(update={
-                    "closed_deals": [*result.closed_deals, (deal.id, deal.owner_id, deal.title)]})
+                closed.append((deal.id, deal.owner_id, deal.title))
         for task in await self._session.scalars(select(Task).where(Task.contact_id == contact.id)):
             own.add(("task", str(task.id)))
             task.title = traces.scrub(task.title, own=True)
@@ -398,6 +398,7 @@ class PrivacyService:
             "rewritten": {table: sorted({*result.rewritten.get(table, []), *ids})
                           for table, ids in {**result.rewritten, **rewritten}.items()},
             "interactions": [*result.interactions, *interaction_ids],
+            "closed_deals": [*result.closed_deals, *closed],
             "chats": sorted({*result.chats, *((channel, chat) for channel, chat in chats if chat)}),
             "messages": result.messages + (getattr(messages, "rowcount", 0) or 0),
             "questions": result.questions + (getattr(questions, "rowcount", 0) or 0)})
