@@ -173,6 +173,9 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
                        text=message_text(notice.text or "", 3000)), ref=ref)
     if notice.kind == "answered":
         return _answered(notice, t)
+    if notice.kind == "rated":
+        return Reply(t("staff.ticket_rated", ticket=ticket.id, customer=ticket.customer, score=ticket.csat,
+                       text=message_text(notice.text or "", 1000)), ref=ref)
     what = {"ticket": ticket.id, "customer": ticket.customer, "phone": _phone_line(ticket, t),
             "minutes": notice.minutes, "assignee": ticket.assignee or t("staff.nobody_assigned")}
     return Reply(_with_conversation(t, "staff.ticket_escalated", what, notice), ref=ref)

@@ -59,7 +59,7 @@ async def on_customer_text(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("support.too_long", length=len(text), limit=ctx.settings.max_message_chars))
     result = await ctx.flows.support.customer_wrote(chat_person(msg), text, language=ctx.lang,
                                                     wording=lambda said: _replies(ctx, said)[0].text)
-    if isinstance(result, Relayed | HandedOff | Answered):
+    if isinstance(result, Relayed | HandedOff | Answered | TicketRated):
         ctx.notify(result.notices)
     return _replies(ctx, result)
 

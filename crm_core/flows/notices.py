@@ -23,14 +23,15 @@ class Recipient(BaseModel):
 
 
 class TicketNotice(BaseModel):
-    """Staff hear of a new ticket, a customer's further message, a ticket nobody answered, or questions the bot
-    answered on the ticket (`answered`: those in `answers`, what the customer asked and read).
+    """Staff hear of a new ticket, a customer's further message, a ticket nobody answered, questions the bot
+    answered on the ticket (`answered`: those in `answers`, what the customer asked and read), or the reason a
+    customer gave beside their rating of the closed ticket (`rated`, in `text`).
 
     `opening`: the messages that opened the ticket (why it exists), shown before the latest ones in `transcript`
     however long the ticket has grown.
     """
 
-    kind: Literal["new", "message", "escalated", "answered"]
+    kind: Literal["new", "message", "escalated", "answered", "rated"]
     to: Recipient
     ticket: TicketOut
     transcript: list[TicketMessageOut] = Field(default_factory=list)

@@ -63,8 +63,8 @@ from crm_core.understanding.conversation import (
     addresses_the_person,
     chases_the_person,
     names_after_honorifics,
+    read_rating,
     speaks_to_the_person,
-    typed_rating,
 )
 from crm_core.understanding.customer_intent import (
     SmallTalkKind,
@@ -139,9 +139,11 @@ class WhichProduct(BaseModel):
 
 
 class TicketRated(BaseModel):
-    """The customer typed their rating of the ticket just closed ("4", "5 sao", "tốt lắm")."""
+    """The customer typed their rating of the ticket just closed ("4", "5 sao", "tốt lắm"); with a reason beside it
+    ("4 sao vì giao chậm") whoever handled the ticket hears of it (`notices`)."""
 
     ticket: TicketOut
+    notices: list[Notice] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -384,9 +386,17 @@ class SupportFlow:
         pending = await self.services.support.rating_pending(customer, since=self.services.now - RATING_PENDING_FOR)
         if pending is None:
             return None
-        score = typed_rating(text)
-        if score is not None:
-            return TicketRated(ticket=await self.services.support.rate_ticket(pending.id, customer, score))
+        rating = read_rating(text)
+        if rating is not None:
+            ticket = await self.services.support.rate_ticket(pending.id, customer, rating.score)
+            if rating.remark is None:
+                return TicketRated(ticket=ticket)
+            # The reason beside the score is kept on the ticket and read by whoever handled it: a complaint or a
+            # wish ('4 sao vì giao chậm', '5 sao, mai ghé mua thêm') must not vanish into a number.
+            await self.services.support.customer_wrote(ticket.id, customer, rating.remark)
+            notices: list[Notice] = [TicketNotice(kind="rated", to=to, ticket=ticket, text=rating.remark)
+                                     for to in await self.ticket_audience(ticket)]
+            return TicketRated(ticket=ticket, notices=notices)
         if is_small_talk(text):
             return SmallTalk(kind="thanks", after_ticket=pending.id, language=pending.language)
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -102,29 +103,124 @@ def _rating_fillers() -> re.Pattern[str]:
     return re.compile(rf"^(?:(?:{_alternatives(_data()['rating_fillers'])})(?:\s+|$))*$")
 
 
-# The lowest score a complaint word beside it puts in doubt.
-HIGH_SCORE = 3
+# The score a complaint word beside it puts in doubt: below it the complaint is the reason for the missing stars.
+TOP_SCORE = 5
+
+
+@dataclass(frozen=True)
+class TypedRating:
+    """A score typed after a closed ticket, and the reason given beside it ('4 sao thôi vì giao hơi chậm')."""
+
+    score: int
+    remark: str | None = None
 
 
 def typed_rating(text: str) -> int | None:
-    """Return the 1-5 score a reply typed after a closed ticket gives ('4', '5 sao', '4 điểm', '⭐⭐⭐⭐',
-    'tốt lắm'), courtesy words around it included ('5 sao nha shop, cảm ơn e', '⭐⭐⭐⭐⭐ cảm ơn'), or None
-    when it is no rating: the score must be the whole message but for those words, so a number among others
-    ('mua 4 cái', '5 bộ giá bao nhiêu') is none, and nothing with a '?' is one ('giao 5 ngày à?')."""
+    """Return the 1-5 score a reply typed after a closed ticket gives (see `read_rating`), or None."""
+    rating = read_rating(text)
+    return rating.score if rating is not None else None
+
+
+def read_rating(text: str) -> TypedRating | None:
+    """Return the rating a reply typed after a closed ticket gives ('4', '5 sao', '4 điểm', '⭐⭐⭐⭐', 'tốt lắm',
+    'năm sao'), courtesy words around it included ('5 sao nha shop, cảm ơn e'), with the reason the customer gives
+    beside a score and its unit ('4 sao thôi vì giao hơi chậm', 'hàng đẹp, giao nhanh, 5 sao'); None when it is no
+    rating: a bare number must be the whole message but for those words, so a number among others ('mua 4 cái',
+    '5 bộ giá bao nhiêu') is none, and nothing with a '?' is one ('giao 5 ngày à?')."""
     if "?" in text or "？" in text:
         return None
-    # A complaint or a question beside a high score leaves it in doubt ('5 sao chậm nha', '5 nhiêu shop'); beside
-    # a low one it says the same ('1 sao tệ').
-    spoilers = set(_data()["rating_spoilers"])
+    score = _whole_score(text)
+    if score is not None:
+        return TypedRating(score)
+    return _score_with_remark(text)
+
+
+def _whole_score(text: str) -> int | None:
+    """The score of a message that is a score and courtesy words only (a complaint beside a low score agrees)."""
     words = re.findall(r"\w+|\W+", text)
+    if any(word.lower() in _data()["rating_question_spoilers"] for word in words):
+        return None
+    # A complaint beside the top score leaves it in doubt ('5 sao chậm nha'); beside a lower one it is the reason
+    # ('4 sao lâu quá', '1 sao tệ').
+    spoilers = set(_data()["rating_spoilers"])
     spoiled = any(word.lower() in spoilers for word in words)
     score = _score("".join(word for word in words if word.lower() not in spoilers))
-    return None if score is None or (spoiled and score >= HIGH_SCORE) else score
+    return None if score is None or (spoiled and score >= TOP_SCORE) else score
+
+
+@cache
+def _remark_boundary() -> re.Pattern[str]:
+    connectors = _alternatives(_data()["rating_remark_connectors"])
+    stars = "".join(_STARS)
+    return re.compile(rf"\s*(?:[,.;!:\n]+|\s[-–—]+\s|(?<=[{stars}])(?=\s*[^\s{stars}]))\s*"
+                      rf"|\s+(?=(?:{connectors})(?![0-9a-z]))")
+
+
+@cache
+def _rating_unit() -> re.Pattern[str]:
+    units = _alternatives(_data()["rating_units"])
+    return re.compile(rf"[0-9]\s*(?:/\s*5|(?:{units})(?![0-9a-z]))")
+
+
+def _score_with_remark(text: str) -> TypedRating | None:
+    """A score with its unit (or stars) first or last, the customer's reason on the other side of a comma, a dash
+    or a connector word ('vì', 'nên', 'but'); a reason that asks something makes it no rating."""
+    # Found on the text folded letter for letter (the same length), so 'vì' is the connector 'vi'.
+    aligned = "".join(fold(character)[:1] or character for character in text)
+    cuts = [m.start() for m in _remark_boundary().finditer(aligned)]
+    for cut in cuts:
+        for said, remark in ((text[:cut], text[cut:]), (text[cut:], text[:cut])):
+            score = _whole_score(_strip_connector(said))
+            if score is None or not _has_unit(said) or not _is_remark(remark):
+                continue
+            complaint = set(_data()["rating_spoilers"]) & {w.lower() for w in re.findall(r"\w+", remark)}
+            return None if complaint and score >= TOP_SCORE else TypedRating(score, text.strip())
+    return None
+
+
+def _strip_connector(text: str) -> str:
+    words = _folded(text).split()
+    connectors = {c for c in _data()["rating_remark_connectors"] if " " not in c}
+    if words and words[0] in connectors:
+        return text.strip().split(None, 1)[1] if len(text.split()) > 1 else ""
+    if words and words[-1] in connectors:
+        return text.strip().rsplit(None, 1)[0] if len(text.split()) > 1 else ""
+    return text
+
+
+def _has_unit(text: str) -> bool:
+    """Tell whether a score is typed with what it counts: stars, '/5', 'sao', 'điểm' (a bare '4' next to other
+    words is a quantity as often as a score)."""
+    return any(ch in _STARS for ch in text) or _rating_unit().search(_numbers_for_words(_folded(text))) is not None
+
+
+def _is_remark(text: str) -> bool:
+    """Tell whether `text`, beside a score, is a reason the customer gives rather than a question or nothing."""
+    words = _folded(text).split()
+    connectors = set(_data()["rating_remark_connectors"])
+    content = [w for w in words if w not in connectors]
+    if not any(any(ch.isalpha() for ch in w) for w in content):
+        return False
+    if _phrases("rating_remark_questions").search(" ".join(words)) is not None:
+        return False
+    return words[-1] not in _data()["rating_remark_question_endings"]
+
+
+@cache
+def _number_words() -> re.Pattern[str]:
+    numbers = _alternatives(list(_data()["rating_number_words"]))
+    units = _alternatives(_data()["rating_units"])
+    return re.compile(rf"(?<![0-9a-z])({numbers})(?=\s+(?:{units})(?![0-9a-z]))")
+
+
+def _numbers_for_words(folded: str) -> str:
+    """'nam sao' -> '5 sao': a score in words, before its unit only ('năm' alone is a year, 'ba' a father)."""
+    return _number_words().sub(lambda m: str(_data()["rating_number_words"][m.group(1)]), folded)
 
 
 def _score(text: str) -> int | None:
     stars = sum(1 for character in text if character in _STARS)
-    folded = _folded(text)
+    folded = _numbers_for_words(_folded(text))
     if stars and not any(character.isdigit() for character in folded):
         # Stars are the score; what else is there must be courtesy, or a word for the same feeling.
         worded = _worded_rating().match(folded)

@@ -188,6 +188,44 @@ async def test_a_rating_typed_right_after_close_is_the_rating(
     assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", score)]
 
 
+@pytest.mark.parametrize(("typed", "score"), [("4 sao thôi vì giao hơi chậm", 4), ("hàng đẹp, giao nhanh, 5 sao", 5),
+                                              ("⭐⭐ ghế bị lỗi tay vịn", 2)])
+async def test_a_reason_typed_beside_the_rating_is_kept_on_the_ticket_and_told_to_its_handler(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str,
+        score: int) -> None:
+    await customer.say("gặp nhân viên", display_name="Ngọc")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+
+    await customer.say(typed, display_name="Ngọc")
+
+    assert customer.text == VI("support.rated", score=score)
+    assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", score)]
+    assert [(m.author, m.text) for m in await _rows(sessionmaker, TicketMessage)][-1] == ("customer", typed)
+    assert [r.text for r in customer.pushed_to("1001")] == [
+        VI("staff.ticket_rated", ticket=1, customer="Ngọc", score=score, text=typed)]
+
+
+async def test_a_bare_rating_tells_nobody(customer: ChatDriver, lan: ChatDriver) -> None:
+    await _close_ticket_one(customer, lan)
+
+    await customer.say("năm sao")
+
+    assert customer.text == VI("support.rated", score=5)
+    assert [r for r in customer.last if r.chat_id is not None] == []
+
+
+@pytest.mark.parametrize("typed", ["5 sao. Cho e hỏi bàn AP-D140 còn hàng ko", "4 sao, còn màu đen không"])
+async def test_a_question_beside_a_score_is_no_rating(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:
+    await _close_ticket_one(customer, lan)
+
+    await customer.say(typed)
+
+    assert customer.text not in [VI("support.rated", score=score) for score in range(1, 6)]
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)][:1] == [None]
+
+
 @pytest.mark.parametrize("typed", ["5 bộ giá bao nhiêu", "mua 4 cái", "giao 5 ngày à?"])
 async def test_a_number_in_a_question_right_after_close_is_not_a_rating(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:

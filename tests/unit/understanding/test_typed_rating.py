@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_core.understanding.conversation import typed_rating
+from crm_core.understanding.conversation import TypedRating, read_rating, typed_rating
 
 
 @pytest.mark.parametrize(("text", "score"), [
@@ -32,6 +32,14 @@ from crm_core.understanding.conversation import typed_rating
     ("1 sao tệ", 1),
     ("⭐ tệ", 1),
     ("2 sao tệ quá", 2),
+    ("năm sao", 5),
+    ("nam sao nha shop", 5),
+    ("bốn điểm", 4),
+    ("ba sao", 3),
+    ("five stars", 5),
+    ("4 sao thôi", 4),
+    ("4 sao chậm", 4),
+    ("⭐⭐ giao chậm quá", 2),
 ])
 def test_a_score_with_courtesy_words_around_it_is_the_rating(text: str, score: int) -> None:
     assert typed_rating(text) == score
@@ -49,12 +57,45 @@ def test_a_score_with_courtesy_words_around_it_is_the_rating(text: str, score: i
     "cho 6 sao",
     "10 điểm",
     "⭐⭐⭐⭐⭐⭐",
-    "⭐⭐ giao chậm quá",
     "⭐⭐⭐ 5",
     "5 nhiêu shop",
     "⭐⭐⭐⭐⭐ rất tệ",
     "5 sao chậm nha",
     "⭐⭐⭐⭐⭐ chậm nhiều",
+    "4 nhiêu shop",
+    "năm nay",
+    "ba ơi",
+    "5 sao vì giao chậm",
+    "5 sao, bao giờ có hàng mới",
+    "4 sao, còn màu đen không",
+    "5 sao. Cho e hỏi bàn AP-D140 còn hàng ko",
+    "4, giao chậm",
+    "mua 5 cái, giao nhanh",
+    "5 sao do you have black chairs",
 ])
 def test_a_number_in_a_question_an_order_or_out_of_range_is_no_rating(text: str) -> None:
     assert typed_rating(text) is None
+
+
+@pytest.mark.parametrize(("text", "score"), [
+    ("4 sao thôi vì giao hơi chậm", 4),
+    ("4 sao thoi vi giao hoi cham", 4),
+    ("hàng đẹp, giao nhanh, 5 sao", 5),
+    ("giao hàng nhanh nên 5 sao", 5),
+    ("3 sao - nhân viên tư vấn nhiệt tình nhưng giao trễ", 3),
+    ("2 sao. ghế bị lỗi tay vịn", 2),
+    ("4 điểm nhưng nhân viên chưa nhiệt tình", 4),
+    ("5 sao, không có gì để chê", 5),
+    ("5 sao nhé, lần sau mua tiếp", 5),
+    ("five stars, great service", 5),
+    ("⭐⭐⭐⭐ ship hơi lâu", 4),
+])
+def test_a_reason_beside_a_score_with_its_unit_is_kept_as_the_remark(text: str, score: int) -> None:
+    assert read_rating(text) == TypedRating(score, text)
+
+
+@pytest.mark.parametrize("text", ["4", "5 sao nha shop, cam on e", "⭐⭐⭐⭐⭐ cảm ơn", "năm sao"])
+def test_a_score_with_courtesy_words_only_has_no_remark(text: str) -> None:
+    rating = read_rating(text)
+    assert rating is not None
+    assert rating.remark is None
