@@ -108,8 +108,13 @@ def _vi_syllables() -> frozenset[str]:
     return frozenset(tok for line in vi_dictionary_words() for tok in fold_tokens(line))
 
 
-# Loanwords Vietnamese customers type as often as English ones do: no evidence either way.
-_NEUTRAL = frozenset({"shop", "ok", "oke", "okay", "sale", "ship", "online", "email", "web", "website", "app", "cv"})
+@cache
+def neutral_words() -> frozenset[str]:
+    """The words Vietnamese and English customers both type (folded): loanwords ("shop", "ship", "link") and the names
+    of apps, wallets, banks and shops common in Vietnam ("zalo", "momo", "visa"); they tell no language apart."""
+    data = load_json("neutral_words.json")
+    words = (fold(w) for key, group in data.items() if not key.startswith("_") for w in group)
+    return frozenset(words) | loanwords()
 
 
 def has_vietnamese_marks(text: str) -> bool:
@@ -117,24 +122,31 @@ def has_vietnamese_marks(text: str) -> bool:
     return any(ch in _VI_CHARS for ch in text.lower())
 
 
-def looks_unaccented_vietnamese(text: str) -> bool:
-    """Tell whether `text` is Vietnamese typed without diacritics."""
-    if has_vietnamese_marks(text):
-        return False
-    tokens = [t for t in fold_tokens(text) if not t.isdigit()]
-    if not tokens:
-        return False
-    syllables, english, abbrevs = _vi_syllables(), _english_words(), abbreviations()
+def unaccented_language(text: str) -> Language | None:
+    """Return the language the words of `text` (read without diacritics) lean to, None when none leans either way.
+
+    A Vietnamese syllable or chat abbreviation that is no common English word counts for Vietnamese, any other word
+    for English except a word both are (a syllable and a common English word: "can", "so") and `neutral_words`
+    ("zalo", "momo", "ship"); digits and codes ("c300") count for neither. A tie of counted words is English.
+    """
+    syllables, english, abbrevs, neutral = _vi_syllables(), _english_words(), abbreviations(), neutral_words()
     vi = en = 0
-    for token in tokens:
-        if any(ch.isdigit() for ch in token) or token in _NEUTRAL:
+    for token in fold_tokens(text):
+        if any(ch.isdigit() for ch in token) or token in neutral:
             continue
         is_vi, is_en = token in syllables or token in abbrevs, token in english
         if is_vi and not is_en:
             vi += 1
         elif not is_vi:
             en += 1
-    return vi > en
+    if vi == en == 0:
+        return None
+    return "vi" if vi > en else "en"
+
+
+def looks_unaccented_vietnamese(text: str) -> bool:
+    """Tell whether `text` is Vietnamese typed without diacritics."""
+    return not has_vietnamese_marks(text) and unaccented_language(text) == "vi"
 
 
 def detect_language(text: str) -> Language:
@@ -489,8 +501,9 @@ class AccentRestorer:
             max(vote, key=vote.__getitem__) if vote else chat.get(key) or self._words.get(key, guess)
             for vote, key, guess in zip(votes, folded, guessed, strict=True)
         ]
-        # Digits and codes are never re-accented.
-        out = [w if any(ch.isdigit() for ch in w) or w in _NEUTRAL else r for w, r in zip(words, out, strict=True)]
+        # Digits, codes and neutral words ("zalo", "visa") are never re-accented.
+        keep = neutral_words()
+        out = [w if any(ch.isdigit() for ch in w) or w in keep else r for w, r in zip(words, out, strict=True)]
         replacements = iter(out)
         return _WORD_RE.sub(lambda _: next(replacements), text)
 

@@ -85,22 +85,22 @@ def content_words(text: str) -> list[str]:
 
 def decided_language(text: str) -> Literal["vi", "en"] | None:
     """Return the language `text` is written in when its letters decide it, else None ("5", "ok", "hi",
-    "ok thanks": digits and small talk both languages type; the customer's known language answers those)."""
-    from crm_core.retrieval.normalize import (  # heavy package
-        has_vietnamese_marks,
-        loanwords,
-        looks_unaccented_vietnamese,
-    )
+    "ok thanks", "zalo/momo 0912345678": digits, small talk and the words both languages type, such as loanwords and
+    app, wallet and bank names; the customer's known language answers those)."""
+    from crm_core.retrieval.normalize import has_vietnamese_marks, unaccented_language  # heavy package
 
     if has_vietnamese_marks(text):
         return "vi"
-    # "ship?" and "AP-C300?" are typed in both languages: loanwords, codes ("c300") and one- or two-letter pieces
-    # ("ap") alone decide nothing either.
-    rest = [w for w in content_words(text)
-            if len(w) > 2 and not any(ch.isdigit() for ch in w) and w not in loanwords()]
-    if not rest:
-        return None
-    return "vi" if looks_unaccented_vietnamese(" ".join(rest)) else "en"
+    words = content_words(text)
+    # Words of three letters or more decide first: one- and two-letter ones are often both languages' ("to", "do").
+    longer = [w for w in words if len(w) > 2]
+    decided = unaccented_language(" ".join(longer))
+    if decided is not None:
+        return decided
+    # Only then the short ones ("zalo shop la gi"), but never a code's letters ("ap" of "AP-C300", "ap c300").
+    shorter = [w for i, w in enumerate(words)
+               if len(w) <= 2 and not any(ch.isdigit() for ch in "".join(words[i + 1 : i + 2]))]
+    return unaccented_language(" ".join(shorter))
 
 
 def asks_price_of_nothing(text: str) -> bool:

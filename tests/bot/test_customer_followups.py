@@ -194,6 +194,22 @@ async def test_an_english_message_on_an_open_ticket_is_acknowledged_in_english(
     assert customer.text == EN("support.relayed", ticket=1)
 
 
+@pytest.mark.parametrize(("chat_id", "phone", "earlier", "message", "texts"), [
+    ("555021", "vi", None, "zalo/momo 0912345678", VI),
+    ("555022", "en", "bàn AP-D120 giá bao nhiêu", "momo 0912345678 nhe", VI),
+    ("555023", "vi", "how long is the warranty on office chairs?", "zalo/momo 0912345678", EN),
+])
+async def test_app_and_wallet_names_with_a_number_are_answered_in_the_customers_language(
+        support_engine: Engine, chat_id: str, phone: str, earlier: str | None, message: str, texts: Texts) -> None:
+    customer = ChatDriver(support_engine, chat_id, language_code=phone)
+    if earlier is not None:
+        await customer.say(earlier)
+
+    await customer.say(message)
+
+    assert customer.text.splitlines()[0] == texts("support.answer_opening")
+
+
 # --- 5. staff notices on lines --------------------------------------------------------------------------------------
 
 

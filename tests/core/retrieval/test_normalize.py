@@ -10,13 +10,16 @@ from crm_core.retrieval.normalize import (
     counterpart_terms,
     detect_language,
     expand_abbreviations,
+    looks_unaccented_vietnamese,
     mentions_any,
     normalize_codes,
     normalize_numbers,
     prepare_query,
     translate_terms,
+    unaccented_language,
 )
 from crm_core.retrieval.safety import classify
+from tests.unit.understanding.test_customer_language import ENGLISH_WITH_BRANDS, VIETNAMESE_WITH_BRANDS
 
 
 @pytest.mark.parametrize(
@@ -31,6 +34,28 @@ from crm_core.retrieval.safety import classify
 )
 def test_language_is_detected_with_or_without_diacritics(text: str, language: str) -> None:
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("text", ENGLISH_WITH_BRANDS)
+def test_an_english_question_naming_an_app_wallet_bank_or_shop_is_not_unaccented_vietnamese(text: str) -> None:
+    assert not looks_unaccented_vietnamese(text)
+    assert detect_language(text) == "en"
+
+
+@pytest.mark.parametrize("text", [*VIETNAMESE_WITH_BRANDS, "size lon nhat la bao nhieu", "co giao qua ghtk ko"])
+def test_unaccented_vietnamese_naming_an_app_wallet_bank_or_shop_is_vietnamese(text: str) -> None:
+    assert looks_unaccented_vietnamese(text)
+    assert detect_language(text) == "vi"
+
+
+@pytest.mark.parametrize("text", ["zalo/momo 0912345678", "momo visa mastercard", "shopee lazada tiki", "fb 09"])
+def test_app_wallet_bank_and_shop_names_lean_to_no_language(text: str) -> None:
+    assert unaccented_language(text) is None
+    assert not looks_unaccented_vietnamese(text)
+
+
+def test_app_and_wallet_names_keep_their_spelling_when_accents_are_restored() -> None:
+    assert AccentRestorer().restore("thanh toan momo zalopay").split()[2:] == ["momo", "zalopay"]
 
 
 def test_chat_abbreviations_are_expanded() -> None:
