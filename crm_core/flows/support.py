@@ -797,15 +797,22 @@ class SupportFlow:
                               notices=[notice, *await self._closed_deal_notices(result, admin, request.channel)])
 
     async def _closed_deal_notices(self, result: ErasureResult, admin: UserOut, channel: str) -> list[Notice]:
-        """Each owner of a deal the erasure closed lost hears of it: no record of theirs changes unseen."""
+        """Each owner of a deal the erasure closed lost hears of it: no record of theirs changes unseen. A deal whose
+        owner has left is the team's: its managers hear of it instead."""
         notices: list[Notice] = []
+        managers: list[UserOut] | None = None
         for deal_id, owner_id, title in result.closed_deals:
             if owner_id is None or owner_id == admin.id:
                 continue
             owner = await self.services.users.get(owner_id)
             if owner.active:
-                notices.append(DealNotice(kind="erased", to=staff_recipient(owner, channel), deal_id=deal_id,
-                                          title=title, by=admin.name, new_owner=""))
+                told = [owner]
+            else:
+                if managers is None:
+                    managers = [u for u in await self.services.users.list() if hears_escalations(u)]
+                told = [u for u in managers if u.id != admin.id]
+            notices.extend(DealNotice(kind="erased", to=staff_recipient(person, channel), deal_id=deal_id,
+                                      title=title, by=admin.name, new_owner="") for person in told)
         return notices
 
 

@@ -12,7 +12,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest_asyncio
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.callbacks import pack
@@ -22,7 +22,7 @@ from bot.handlers.views import reminder_reply
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
-from crm_core.models import AuditEntry, Contact, PrivacyRequest
+from crm_core.models import AuditEntry, Contact, PrivacyRequest, User
 from tests.bot.conftest import ChatDriver
 
 VI = Texts("vi")
@@ -257,3 +257,22 @@ async def test_the_owner_of_a_deal_the_erasure_closes_hears_of_it(support_engine
     assert told.text.startswith(VI("deal.erased_notice", id=1, title="|", manager="Thảo").split("|")[0])
     assert NGOC not in told.text
     assert "0912345678" not in told.text
+
+
+async def test_a_deal_whose_owner_has_left_is_told_to_the_managers_instead(
+        support_engine: Engine, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    customer = ChatDriver(support_engine, "555001")
+    await customer.say("bàn AP-D120 giá bao nhiêu", display_name=NGOC)
+    await customer.say(None, shared_phone="0912345678", display_name=NGOC)  # her lead: Lan's deal #1
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(User).where(User.name == "Lan").values(active=False))  # left, deals kept
+    await customer.say("/privacy", display_name=NGOC)
+    await customer.press(VI("privacy.btn_erase"))
+    await thao.tap(pack("priv", "ok", 1))
+
+    await thao.press(VI("privacy.btn_erase_for_good", request=1))
+
+    assert thao.pushed_to("1001") == []
+    [told] = thao.pushed_to("2001")  # Quang, manager
+    assert told.text.startswith(VI("deal.erased_notice", id=1, title="|", manager="Thảo").split("|")[0])
+    assert NGOC not in told.text
