@@ -1,6 +1,8 @@
-"""/audit [NAME|today|DAY|week|month] (admins): what people did, newest first, ten a page, in words.
+"""/audit [NAME|today|DAY|week|month|NAME PERIOD] (admins): what people did, newest first, ten a page, in words.
 
-A day ("hôm qua", "20/11"), "tuần"/"tuần trước" or "tháng"/"tháng trước" is read as `/summary` reads it.
+A day ("hôm qua", "20/11"), "tuần"/"tuần trước" or "tháng"/"tháng trước" is read as `/summary` reads it. A name
+(or "#3") followed by one is that person's entries in that period ("/audit Lan tuần trước"); what reads whole as
+a person's name or as a period stays that (`_name_and_period`).
 
 Each entry is one sentence in the admin's language (`audit.did.*`: "Peter Tran đổi vai trò của Bình Nguyễn:
 Quản trị viên → Nhân viên kinh doanh"), its values as people read them (Có/Không, a local short time, money,
@@ -42,23 +44,25 @@ _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A period's view in page buttons: "pd2026-11-20" (that day), "pw…" (its week), "pm…" (its month).
 _PERIOD_VIEW = re.compile(r"^p([dwm])(\d{4}-\d{2}-\d{2})$")
+# A person's view, "u7", or her entries in a period, "u7pw2026-11-16".
+_USER_VIEW = re.compile(r"^u([0-9]{1,10})(p[dwm]\d{4}-\d{2}-\d{2})?$")
 _KIND_CODES: dict[PeriodKind, str] = {"day": "d", "week": "w", "month": "m"}
 # A person's number ("#7", "7"), as `UserService.resolve` reads it: never a date.
 _NUMBER = re.compile(r"^#?\d+$")
+# The most words a period after a name takes ("tháng 11 năm 2026"): a long text is not read at every word.
+_PERIOD_WORDS = 5
 Names = dict[tuple[str, str], str]
 
 
 @router.command("audit", audience=Audience.ADMINS)
 async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Show the latest entries; `/audit today` today's, `/audit NAME` one person's."""
+    """Show the latest entries; `/audit today` today's, `/audit NAME` one person's, `/audit NAME PERIOD` hers then."""
     asked = (msg.text or "").partition(" ")[2].strip()
     if asked.casefold() in _TODAY_WORDS:
         return await _page(ctx, "today", 0, edit=False)
     if not asked:
         return await _page(ctx, "all", 0, edit=False)
-    period = None if _NUMBER.match(asked) else read_period(asked, ctx.now.astimezone(ctx.settings.tz).date(),
-                                                                ctx.lang)
-    period_view = f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}" if period is not None else None
+    period_view = None if _NUMBER.match(asked) else _period_view(ctx, asked)
     if period_view is not None and not asked.isascii():
         return await _page(ctx, period_view, 0, edit=False)
     # Typed without accents a period word may be a name ("tuan" for Tuấn, "thang" for Thắng): the name wins, and
@@ -68,10 +72,32 @@ async def on_audit(msg: Inbound, ctx: Ctx) -> HandlerResult:
     except UnknownUser:
         if period_view is not None:
             return await _page(ctx, period_view, 0, edit=False)
+        if cuts := _name_then_period(ctx, asked):  # "Lan tuần trước", "#3 hôm qua"
+            at, user = await ctx.services.users.resolve_first([name for name, _when in cuts])
+            return await _page(ctx, f"u{user.id}{cuts[at][1]}", 0, edit=False)
         if any(ch.isdigit() for ch in asked) and not _NUMBER.match(asked):  # a date it cannot read
             return Reply(ctx.t("audit.usage"))
         raise
     return await _page(ctx, f"u{user.id}", 0, edit=False)
+
+
+def _period_view(ctx: Ctx, text: str) -> str | None:
+    """The view of the period `text` names as `/summary` reads it ("pw2026-11-16"), or None."""
+    period = read_period(text, ctx.now.astimezone(ctx.settings.tz).date(), ctx.lang)
+    return f"p{_KIND_CODES[period.kind]}{period.day.isoformat()}" if period is not None else None
+
+
+def _name_then_period(ctx: Ctx, asked: str) -> list[tuple[str, str]]:
+    """Where `asked` may be a name followed by a period ("Lan tuần trước"): each (name, period view), the longest
+    name first.
+
+    The text is cut where what follows reads whole as a period; the longest name that is someone's is taken
+    ("Lan Tuấn tuần" is Lan Tuấn's week when she is on the team; "Tuấn tuần" is no period), and when none is, the
+    shortest is said to be nobody's. The name of several people is still a name: they are listed.
+    """
+    words = asked.split()
+    return [(" ".join(words[:i]), view) for i in range(len(words) - 1, max(0, len(words) - 1 - _PERIOD_WORDS), -1)
+            if (view := _period_view(ctx, " ".join(words[i:]))) is not None]
 
 
 @router.callback("audit", audience=Audience.ADMINS)
@@ -87,7 +113,9 @@ def _valid_view(view: str, now: datetime) -> bool:
     if view in ("all", "today"):
         return True
     if view[:1] == "u":
-        return view[1:].isascii() and view[1:].isdigit() and int(view[1:]) < 2**31
+        user = _USER_VIEW.match(view)
+        return (user is not None and int(user[1]) < 2**31
+                and (user[2] is None or _valid_view(user[2], now)))
     match = _PERIOD_VIEW.match(view)
     if match is None:
         return False
@@ -102,17 +130,23 @@ async def _page(ctx: Ctx, view: str, page: int, *, edit: bool) -> Reply:
         raise Forbidden("only admins read the audit trail")
     since = until = actor_id = None
     title = ctx.t("audit.title_all")
-    if match := _PERIOD_VIEW.match(view):
+    when = view  # "u7pw2026-11-16": Lan's entries in that week
+    if (user_view := _USER_VIEW.match(view)) is not None:
+        actor_id, when = int(user_view[1]), user_view[2] or ""
+    if match := _PERIOD_VIEW.match(when):
         kind = next(k for k, code in _KIND_CODES.items() if code == match[1])
         period = period_of(kind, date.fromisoformat(match[2]), ctx.settings.tz)
         since, until = period.start, period.end
-        title = period_title(ctx.t, ctx.lang, kind, period.first, period.last, prefix="audit.title")
-    elif view == "today":
+        if actor_id is None:
+            title = period_title(ctx.t, ctx.lang, kind, period.first, period.last, prefix="audit.title")
+        else:
+            title = ctx.t("audit.title_user_period", name=(await ctx.services.users.get(actor_id)).name,
+                          period=period_title(ctx.t, ctx.lang, kind, period.first, period.last, prefix="audit.period"))
+    elif when == "today":
         local = ctx.now.astimezone(ctx.settings.tz)
         since = datetime.combine(local.date(), time.min, tzinfo=ctx.settings.tz)
         title = ctx.t("audit.title_today")
-    elif view.startswith("u"):
-        actor_id = int(view[1:])
+    elif actor_id is not None:
         title = ctx.t("audit.title_user", name=(await ctx.services.users.get(actor_id)).name)
     audit = ctx.services.audit
     total = await audit.count(since=since, until=until, actor_id=actor_id, readable=True)

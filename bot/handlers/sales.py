@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from bot.core import format as fmt
@@ -16,7 +17,17 @@ from bot.handlers.views import deal_amount, due_text, reminder_reply, staff_labe
 from bot.texts import Texts
 from crm_core.markers import ERASED
 from crm_core.policy import Audience, can_change_deal, can_reassign_deal, can_view_colleague
-from crm_core.schemas import DealOut, DealSummary, InteractionOut, NameMatch, TaskOut, TaskSummary, TicketOut
+from crm_core.schemas import (
+    DealOut,
+    DealSummary,
+    InteractionOut,
+    NameMatch,
+    Person360,
+    TaskOut,
+    TaskSummary,
+    TicketOut,
+)
+from crm_core.services.search import MIN_PHONE_DIGITS
 from crm_core.understanding.products import title_product
 
 __all__ = ["reminder_reply", "router"]
@@ -25,6 +36,8 @@ router = Router()
 # A query is echoed back in replies; a 4,000-character one must not push them past Telegram's limit.
 QUERY_SHOWN = 100
 DEALS_PER_PAGE = 8
+# A person by her number, as lists and notices show it ("liên hệ #5"): "#5", "# 5".
+_CONTACT_NUMBER = re.compile(r"#\s*([0-9]+)")
 
 
 def _args(msg: Inbound) -> str:
@@ -196,11 +209,19 @@ async def on_deal_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
 
 @router.command("customer", audience=Audience.STAFF)
 async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
-    """Show the 360° view of a company found by name or phone (or by one of its people)."""
+    """Show the 360° view of a company found by name or phone (or by one of its people), or the card of the person
+    numbered so ("#5", as lists and notices show her); a bare number is a name or phone first (see the README)."""
     query = _args(msg)
     if not query:
         return Reply(ctx.t("customer.usage"))
+    if (number := _CONTACT_NUMBER.fullmatch(query)) is not None:
+        person = await _numbered(ctx, number[1])
+        return _person_reply(ctx, person, edit=False) if person is not None else Reply(ctx.t("common.not_found"))
     found = await ctx.services.directory.search(query)
+    # A bare number no name has, too short for a phone, is the person's number ("5" for "#5").
+    if not found and query.isascii() and query.isdigit() and len(query) < MIN_PHONE_DIGITS \
+            and (person := await _numbered(ctx, query)) is not None:
+        return _person_reply(ctx, person, edit=False)
     if not found:
         return Reply(ctx.t("customer.not_found", query=fmt.clip(query, QUERY_SHOWN)))
     exact = [m for m in found if m.exact]
@@ -316,7 +337,16 @@ async def _contact_card(ctx: Ctx, contact_id: int) -> Reply:
 async def person_card(ctx: Ctx, contact_id: int, *, edit: bool = False) -> Reply:
     """A person: details, their company (a button to it), her open deals and tasks, her support tickets and
     latest rating, then her latest conversations (last: the longest part, the one clipped)."""
-    view = await ctx.flows.customers.person(contact_id, viewer=ctx.staff)
+    return _person_reply(ctx, await ctx.flows.customers.person(contact_id, viewer=ctx.staff), edit=edit)
+
+
+async def _numbered(ctx: Ctx, digits: str) -> Person360 | None:
+    """The card of the person numbered `digits`, or None: nobody has the number, or no record could (0, ≥ 2^31)."""
+    contact_id = parse_id(digits)
+    return await ctx.flows.customers.person_numbered(contact_id, viewer=ctx.staff) if contact_id else None
+
+
+def _person_reply(ctx: Ctx, view: Person360, *, edit: bool) -> Reply:
     contact, t = view.contact, ctx.t
     lines = [t("customer.person_header", name=contact.name, phone=contact.phone or "—", email=contact.email or "—")]
     if contact.company:

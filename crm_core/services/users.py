@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 
 from crm_core.errors import Conflict, InvalidInput, NotFound
@@ -125,6 +126,19 @@ class UserService:
                                "give the number instead", reason="several_users", name=name_or_id.strip(),
                                people=", ".join(f"#{u.id} {u.name}" for u in named), first=named[0].id)
         return named[0]
+
+    async def resolve_first(self, names: Sequence[str]) -> tuple[int, UserOut]:
+        """Return the first of `names` that is someone's as `resolve` reads it, with its place in `names`; when none
+        is, refuse the last as `resolve` does, as it refuses the name of several people (/audit NAME PERIOD tries
+        where the name ends, the longest first)."""
+        if not names:
+            raise UnknownUser("no name given", name="")
+        for at, name in enumerate(names[:-1]):
+            try:
+                return at, await self.resolve(name)
+            except UnknownUser:
+                continue
+        return len(names) - 1, await self.resolve(names[-1])
 
     async def set_role(self, name_or_id: str, role: str, *, actor: str = "cli",
                        record: bool = True) -> tuple[UserOut, str]:

@@ -1,8 +1,8 @@
 """/audit reads as what people did (issue 15 new-user review 6): one sentence per action in the admin's language
 (audit.did.*), values as people read them (Có/Không, local times, money, names for record numbers), no
 bookkeeping fields, one line per action (an admin.* entry and the record change it made are one), the demo's
-seeding left out, ten a page newest first with ◀️ ▶️, `/audit NAME` and `/audit today`; someone coming back
-through an invite is named as the one who acted, never "customer". On SQLite and PostgreSQL."""
+seeding left out, ten a page newest first with ◀️ ▶️, `/audit NAME`, `/audit today` and `/audit NAME PERIOD`;
+someone coming back through an invite is named as the one who acted, never "customer". On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -290,7 +290,101 @@ async def test_a_name_typed_without_accents_is_the_person_not_the_period(lan: Ch
     assert VI("audit.title_user", name="Tuấn") not in by_period
 
 
-@pytest.mark.parametrize("view", ["pd9999-12-31", "pw0001-01-01", "pm0001-01-01", "pd2026-02-30", "u99999999999"])
+# --- /audit NAME PERIOD ------------------------------------------------------------------------------------
+
+
+async def _two_days_of_role_changes(thao: ChatDriver, clock: FrozenClock) -> tuple[str, str, str]:
+    """Monday 23/11 Thảo makes Lan a manager; Tuesday 24/11 Thảo makes her sales again and Hà makes Tuấn a
+    manager. Returns the three entries, oldest first."""
+    await thao.say("/role Lan quản lý")
+    clock.advance(timedelta(days=1))
+    await thao.say("/role Lan bán hàng")
+    await ChatDriver(thao.engine, "3002").say("/role Tuấn quản lý")
+    return (VI("audit.did.admin_set_role", actor="Thảo", target="Lan", before=SALES, after=MANAGER),
+            VI("audit.did.admin_set_role", actor="Thảo", target="Lan", before=MANAGER, after=SALES),
+            VI("audit.did.admin_set_role", actor="Hà", target="Tuấn", before=SALES, after=MANAGER))
+
+
+async def test_a_name_then_a_period_is_that_persons_entries_in_that_period(
+        lan: ChatDriver, thao: ChatDriver, clock: FrozenClock) -> None:
+    monday, tuesday, by_ha = await _two_days_of_role_changes(thao, clock)
+
+    await thao.say("/audit Thảo hôm qua")
+    yesterday = [_what(line) for line in _lines(thao)]
+    header = thao.text.split("\n")[0]
+    await thao.say("/audit thao hom nay")
+    today = [_what(line) for line in _lines(thao)]
+    await thao.say("/audit Hà tuần này")
+    week = [_what(line) for line in _lines(thao)]
+
+    assert (yesterday, today, week) == ([monday], [tuesday], [by_ha])
+    period = VI("audit.period_day", day=fmt.weekday_day(date(2026, 11, 23), "vi"))
+    assert header == VI("audit.header", title=VI("audit.title_user_period", name="Thảo", period=period),
+                        page=1, pages=1, total=1)
+
+
+async def test_a_persons_number_then_a_period(lan: ChatDriver, thao: ChatDriver, clock: FrozenClock,
+                                              sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    monday, _tuesday, _by_ha = await _two_days_of_role_changes(thao, clock)
+
+    await thao.say(f"/audit #{await _id(sessionmaker, clock, 'Thảo')} hôm qua")
+
+    assert [_what(line) for line in _lines(thao)] == [monday]
+
+
+async def test_a_person_in_a_period_pages_within_both(
+        thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    thao_id, ha_id = await _id(sessionmaker, clock, "Thảo"), await _id(sessionmaker, clock, "Hà")
+    async with UnitOfWork(sessionmaker) as uow:
+        audit = Services.build(uow.session, now=clock.now()).audit
+        for n in range(1, 13):
+            for who, who_id in (("Thảo", thao_id), ("Hà", ha_id)):
+                await audit.record(actor=who, actor_id=who_id, action="invite.create", entity="invite",
+                                   entity_id=n, details={"role": "sales"})
+    clock.advance(timedelta(days=7))
+    async with UnitOfWork(sessionmaker) as uow:  # the week after: not last week's
+        await Services.build(uow.session, now=clock.now()).audit.record(
+            actor="Thảo", actor_id=thao_id, action="invite.create", entity="invite", entity_id=13,
+            details={"role": "sales"})
+
+    await thao.say("/audit Thảo tuần trước")
+    first = thao.text.split("\n")[0]
+    await thao.press(VI("audit.btn_older"))
+
+    period = VI("audit.period_week", first=fmt.day(date(2026, 11, 23), "vi"), last=fmt.day(date(2026, 11, 29), "vi"))
+    title = VI("audit.title_user_period", name="Thảo", period=period)
+    assert first == VI("audit.header", title=title, page=1, pages=2, total=12)
+    assert thao.text.split("\n")[0] == VI("audit.header", title=title, page=2, pages=2, total=12)
+    assert len(_lines(thao)) == 2
+
+
+async def test_a_name_with_period_words_stays_the_persons_name(
+        lan: ChatDriver, thao: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    async with UnitOfWork(sessionmaker) as uow:  # "thang" without accents is also "tháng", a month
+        await Services.build(uow.session, now=clock.now()).users.add(name="Lê Thắng", role="sales", telegram_id=1009)
+
+    await thao.say("/audit le thang")
+    whole_name = thao.text
+    await thao.say("/audit Lê Thắng tháng")
+    named_then_month = thao.text
+    await thao.say("/audit thang thang truoc")
+    given_name_then_last_month = thao.text
+
+    assert VI("audit.title_user", name="Lê Thắng") in whole_name
+    assert VI("audit.title_user_period", name="Lê Thắng", period=VI("audit.period_month", month="11/2026")) \
+        in named_then_month
+    assert VI("audit.title_user_period", name="Lê Thắng", period=VI("audit.period_month", month="10/2026")) \
+        in given_name_then_last_month
+
+
+async def test_a_period_after_a_name_nobody_has_says_the_name_is_nobodys(thao: ChatDriver) -> None:
+    await thao.say("/audit Peter tuần trước")
+
+    assert thao.text == VI("errors.unknown_user", name="Peter")
+
+
+@pytest.mark.parametrize("view", ["pd9999-12-31", "pw0001-01-01", "pm0001-01-01", "pd2026-02-30", "u99999999999",
+                                  "u1pd9999-12-31", "u99999999999pw2026-11-23", "u1pw2026-11-2", "u1today"])
 async def test_a_forged_page_button_is_stale_not_an_error(thao: ChatDriver, view: str) -> None:
     await thao.tap(pack("audit", "page", 0, view))
 

@@ -20,13 +20,14 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core.callbacks import pack
 from bot.core.engine import Engine
 from bot.handlers import ROUTER
 from bot.handlers.views import reminder_reply
 from bot.texts import Texts
 from crm_core.clock import FrozenClock
 from crm_core.config import Settings
-from crm_core.models import Deal, Interaction
+from crm_core.models import Contact, Deal, Interaction
 from crm_core.policy import DealVisibility
 from crm_core.ports import Ports
 from crm_core.services import Services
@@ -145,6 +146,27 @@ async def test_a_manager_sees_every_deal_in_full_whatever_the_setting(team_engin
     await quang.say(f"/deal #{seeded.deal_id}")
     assert _shows_the_deal_in_full(quang.text)
     assert NOTE in quang.text
+
+
+async def test_customer_by_a_persons_number_shows_her_card_as_the_setting_says(
+        team_engine: Engine, seeded: Seeded, sessionmaker: async_sessionmaker[AsyncSession],
+        visibility: DealVisibility) -> None:
+    async with sessionmaker() as session:
+        minh = await session.scalar(select(Contact.id).where(Contact.name == "Minh"))
+    lan = ChatDriver(team_engine, "1001")
+    await lan.tap(pack("cust", "person", minh))
+    her_card = lan.text
+
+    await lan.say(f"/customer #{minh}")
+
+    # the card her button opens, with the same checks: Tuấn's deal on her as the setting says, his task his
+    assert lan.text == her_card
+    assert lan.text.splitlines()[0] == VI("customer.person_header", name="Minh", phone=PHONE, email="—")
+    summary = VI("customer.deal_summary_line", id=seeded.deal_id, owner="Tuấn")
+    assert (_shows_the_deal_in_full(lan.text), summary in lan.text, NOTE in lan.text, TASK in lan.text) == {
+        DealVisibility.OWN: (False, False, False, False), DealVisibility.TEAM: (False, True, False, False),
+        DealVisibility.ALL: (True, False, True, False),
+    }[visibility]
 
 
 # --- /deal -------------------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""/find, /customer and /deal in chat: one ranking, phones in any format, every result a button."""
+"""/find, /customer and /deal in chat: one ranking, phones in any format, every result a button; /customer #5 the
+person numbered so, "5" too when no name or phone has it."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+
+import pytest
 
 from bot.texts import Texts
 from tests.bot.conftest import ChatDriver
@@ -82,3 +85,51 @@ async def test_deal_by_one_word_of_the_company_name_offers_its_deals(
 
     assert lan.text == VI("deal.pick", query="Kaizen")
     assert len([b for b in lan.buttons if b.data.startswith("deal:v1:open:")]) == 2
+
+
+# --- a person by her number ("liên hệ #5" in lists and notices) --------------------------------------------
+
+
+async def test_customer_by_a_persons_number_opens_her_card_not_her_companys(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    ids = await _people(open_services)
+
+    await lan.say(f"/customer #{ids['Trần Quang Minh']}")
+
+    assert lan.text.splitlines()[0] == VI("customer.person_header", name="Trần Quang Minh", phone="—", email="—")
+    assert VI("customer.person_company", company="Thép Việt Nhật", title="") in lan.text
+
+
+async def test_customer_by_a_bare_number_no_name_has_opens_that_person(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    ids = await _people(open_services)
+
+    await lan.say(f"/customer {ids['Hoàng Thanh Trinh']}")
+
+    assert lan.text.splitlines()[0] == VI("customer.person_header", name="Hoàng Thanh Trinh", phone="—", email="—")
+
+
+async def test_a_bare_number_in_a_name_is_that_name_and_with_a_hash_the_person(
+        lan: ChatDriver, open_services: OpenServices) -> None:
+    ids = await _people(open_services)
+    number = ids["Hoàng Thanh Trinh"]
+    async with open_services() as services:
+        await services.directory.create_company(f"Phòng khám {number}", owner_id=None)
+
+    await lan.say(f"/customer {number}")
+    by_name = lan.text
+    await lan.say(f"/customer #{number}")
+
+    assert by_name.splitlines()[0] == VI("customer.header", name=f"Phòng khám {number}")
+    assert lan.text.splitlines()[0] == VI("customer.person_header", name="Hoàng Thanh Trinh", phone="—", email="—")
+
+
+@pytest.mark.parametrize("typed", ["#9999", "#0", "#2147483648", "#99999999999999999999", "# 9999", "9999",
+                                   "2147483648"])
+async def test_a_number_nobody_has_is_not_found_not_an_error(
+        lan: ChatDriver, open_services: OpenServices, typed: str) -> None:
+    await _people(open_services)
+
+    await lan.say(f"/customer {typed}")
+
+    assert lan.text == (VI("common.not_found") if typed.startswith("#") else VI("customer.not_found", query=typed))
