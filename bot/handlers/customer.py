@@ -90,6 +90,8 @@ def _replies(ctx: Ctx, result: CustomerTextResult) -> list[Reply]:
 def _answer(result: Answered) -> list[Reply]:
     t = Texts(result.answer.language)
     text = fmt.clip_lines(phrase_answer(result.answer, t), 4000)  # lists and table rows keep their lines
+    if result.offer_privacy:
+        text += "\n\n" + t("support.privacy_hint")
     if result.ticket_id is not None:
         text += "\n\n" + t("support.answered_on_ticket", ticket=result.ticket_id)
     replies = [Reply(text, keyboard=_answer_buttons(t, result.question_id))]

@@ -74,6 +74,7 @@ from crm_core.understanding.customer_intent import (
     decided_language,
     is_small_talk,
     small_talk_kind,
+    speaks_of_data_rights,
 )
 from crm_core.uow import ReadPhase
 
@@ -158,6 +159,8 @@ class Answered:
     answer: Answer
     offer_phone: bool
     ticket_id: int | None = None  # answered while this ticket is open (the answer is copied to it)
+    # The answer tells of the customer's personal data: /privacy does it in this chat, whatever the document says.
+    offer_privacy: bool = False
     notices: list[Notice] = field(default_factory=list)  # its assignee hears of it (`SupportFlow._answers_notices`)
 
 
@@ -461,7 +464,8 @@ class SupportFlow:
             offer = ticket is None and customer.phone is None and asks_about_buying(text) \
                 and not await self._offered_call_back(customer, question.id)
             result = Answered(question_id=question.id, answer=answer, offer_phone=offer,
-                              ticket_id=ticket.id if ticket else None)
+                              ticket_id=ticket.id if ticket else None,
+                              offer_privacy=speaks_of_data_rights(answer.body or ""))
         await support.said(customer, question.id, wording(result), ticket_id=ticket.id if ticket else None)
         if ticket is not None and isinstance(result, Answered):
             result = replace(result, notices=await self._answers_notices(ticket))

@@ -62,6 +62,12 @@ def asks_call_back(text: str) -> bool:
     return find_phone(text) is not None and _phrases("call_back").search(fold(text)) is not None
 
 
+def speaks_of_data_rights(text: str) -> bool:
+    """Tell whether an answer tells the customer about their personal data ("xóa dữ liệu", "Nghị định 13",
+    "personal data"): /privacy, in the chat itself, is then offered beneath it."""
+    return _phrases("data_rights").search(" ".join(_WORD.findall(fold(text)))) is not None
+
+
 def small_talk_kind(text: str) -> SmallTalkKind | None:
     """Return what kind of small talk `text` is (thanks, bye, greeting, ack: ok, yes, laughter, emoji), or None
     when it has a word to look up or for someone (Vietnamese with or without accents, English)."""

@@ -415,3 +415,18 @@ async def test_customer_shows_the_customers_own_messages_as_theirs(customer: Cha
     assert f"({VI('customer.by_customer', name='Phạm Thị Hoa')})" in mine
     assert "(Lan)" not in mine
     assert "(Tuấn)" not in mine
+
+
+# --- an answer about her personal data points to /privacy ------------------------------------------------------
+
+
+async def test_an_answer_about_her_personal_data_offers_privacy_in_the_chat(customer: ChatDriver) -> None:
+    await customer.say("tôi muốn xóa hết dữ liệu cá nhân của tôi thì làm sao")
+
+    assert VI("support.privacy_hint") in customer.text
+
+
+async def test_an_answer_about_anything_else_does_not(customer: ChatDriver) -> None:
+    await customer.say(COLOUR_QUESTION)
+
+    assert VI("support.privacy_hint") not in customer.text
