@@ -226,6 +226,8 @@ def _deal(notice: DealNotice, t: Texts) -> Reply:
                      keyboard=Keyboard.of([Button(t("btn.open_deal"), pack("deal", "open", notice.deal_id))]))
     if notice.kind == "taken":
         return Reply(t("deal.taken_notice", **what))
+    if notice.kind == "erased" and notice.owner_left:  # told to the managers: not "your" deal
+        return Reply(t("deal.erased_notice_team", **what, owner=notice.owner_left))
     if notice.kind == "erased":
         return Reply(t("deal.erased_notice", **what))
     if notice.kind == "noted":

@@ -70,7 +70,8 @@ class DealNotice(BaseModel):
     """Staff hear that a manager reassigned a deal: the new owner (`assigned`), the old one (`taken`), and whoever
     else's open tasks of the deal went along (`tasks_moved`); a deal's owner hears that a colleague's log was kept
     as a note on it (`noted`, `by` the writer, `text` the log); a deal's owner hears that it closed lost because
-    its customer was erased (`erased`, `by` the approving admin)."""
+    its customer was erased (`erased`, `by` the approving admin; told to the managers when its owner has left,
+    named in `owner_left`)."""
 
     kind: Literal["assigned", "taken", "tasks_moved", "noted", "erased"]
     to: Recipient
@@ -80,6 +81,7 @@ class DealNotice(BaseModel):
     new_owner: str
     tasks: int = 0
     text: str | None = None
+    owner_left: str | None = None
 
 
 Notice = TicketNotice | LeadNotice | CustomerNotice | ErasureRequestNotice | DealNotice

@@ -816,7 +816,8 @@ class SupportFlow:
                     managers = [u for u in await self.services.users.list() if hears_escalations(u)]
                 told = [u for u in managers if u.id != admin.id]
             notices.extend(DealNotice(kind="erased", to=staff_recipient(person, channel), deal_id=deal_id,
-                                      title=title, by=admin.name, new_owner="") for person in told)
+                                      title=title, by=admin.name, new_owner="",
+                                      owner_left=None if person.id == owner.id else owner.name) for person in told)
         return notices
 
 

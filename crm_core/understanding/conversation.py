@@ -195,14 +195,20 @@ def _has_unit(text: str) -> bool:
 
 
 def _is_remark(text: str) -> bool:
-    """Tell whether `text`, beside a score, is a reason the customer gives rather than a question or nothing."""
+    """Tell whether `text`, beside a score, is a reason the customer gives rather than a question, something for a
+    person to do (an order, a call, an exchange) or nothing: those must reach whoever reads messages, not a rating."""
     words = _folded(text).split()
     connectors = set(_data()["rating_remark_connectors"])
     content = [w for w in words if w not in connectors]
-    if not any(any(ch.isalpha() for ch in w) for w in content):
+    if not any(any(ch.isalpha() for ch in w) for w in content) or any(ch.isdigit() for ch in text):
         return False
-    if _phrases("rating_remark_questions").search(" ".join(words)) is not None:
+    joined = " ".join(words)
+    if _phrases("rating_remark_questions").search(joined) is not None \
+            or _phrases("rating_remark_requests").search(joined) is not None:
         return False
+    fillers = set(_data()["rating_fillers"])
+    while len(words) > 1 and words[-1] in fillers:  # 'còn hàng không ạ', 'có giao HN không shop'
+        words.pop()
     return words[-1] not in _data()["rating_remark_question_endings"]
 
 

@@ -103,10 +103,11 @@ def decided_language(text: str) -> Literal["vi", "en"] | None:
     decided = unaccented_language(" ".join(longer))
     if decided is not None:
         return decided
-    # Only then the short ones ("zalo shop la gi"), but never a code's letters ("ap" of "AP-C300", "ap c300").
+    # Only then the short ones ("zalo shop la gi"), but never a code's letters ("ap" of "AP-C300", "ap c300"), and
+    # only for Vietnamese: short chat abbreviations no list holds ("dh", "xl nhe", "pk") are no English.
     shorter = [w for i, w in enumerate(words)
                if len(w) <= 2 and not any(ch.isdigit() for ch in "".join(words[i + 1 : i + 2]))]
-    return unaccented_language(" ".join(shorter))
+    return "vi" if unaccented_language(" ".join(shorter)) == "vi" else None
 
 
 def asks_price_of_nothing(text: str) -> bool:

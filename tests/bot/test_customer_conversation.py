@@ -215,8 +215,9 @@ async def test_a_bare_rating_tells_nobody(customer: ChatDriver, lan: ChatDriver)
     assert [r for r in customer.last if r.chat_id is not None] == []
 
 
-@pytest.mark.parametrize("typed", ["5 sao. Cho e hỏi bàn AP-D140 còn hàng ko", "4 sao, còn màu đen không"])
-async def test_a_question_beside_a_score_is_no_rating(
+@pytest.mark.parametrize("typed", ["5 sao. Cho e hỏi bàn AP-D140 còn hàng ko", "4 sao, còn màu đen không",
+                                   "5 sao, bàn AP-D140 còn hàng không ạ", "4 sao, ghế bị gãy chân rồi, đổi cho em"])
+async def test_a_question_or_a_request_beside_a_score_is_no_rating(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:
     await _close_ticket_one(customer, lan)
 
@@ -224,6 +225,15 @@ async def test_a_question_beside_a_score_is_no_rating(
 
     assert customer.text not in [VI("support.rated", score=score) for score in range(1, 6)]
     assert [t.csat for t in await _rows(sessionmaker, Ticket)][:1] == [None]
+
+
+async def test_a_call_back_asked_beside_a_score_goes_to_a_person(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _close_ticket_one(customer, lan)
+
+    await customer.say("5 sao, gọi lại cho em 0912345678")
+
+    assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", None), ("open", None)]
 
 
 @pytest.mark.parametrize("typed", ["5 bộ giá bao nhiêu", "mua 4 cái", "giao 5 ngày à?"])

@@ -274,5 +274,8 @@ async def test_a_deal_whose_owner_has_left_is_told_to_the_managers_instead(
 
     assert thao.pushed_to("1001") == []
     [told] = thao.pushed_to("2001")  # Quang, manager
-    assert told.text.startswith(VI("deal.erased_notice", id=1, title="|", manager="Thảo").split("|")[0])
+    assert told.text.startswith(VI("deal.erased_notice_team", id=1, title="|", owner="Lan", manager="Thảo")
+                                .split("|")[0])
+    assert told.text.endswith(VI("deal.erased_notice_team", id=1, title="|", owner="Lan", manager="Thảo")
+                              .split("|")[1])
     assert NGOC not in told.text

@@ -21,6 +21,7 @@ def test_an_answer_about_personal_data_speaks_of_data_rights(answer: str) -> Non
     "Bàn AP-D140 có 3 màu: đen, trắng, vân gỗ.",
     "Hoàn tiền bằng chuyển khoản trong 5-7 ngày làm việc.",
     "We deliver to Hanoi in 3-5 days.",
+    "Tấm chắn privacy cho bàn AP-D140 giá 450.000 ₫.",
     "",
 ])
 def test_other_answers_do_not(answer: str) -> None:
