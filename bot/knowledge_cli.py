@@ -51,8 +51,16 @@ def kb_ingest_paths(kb: Any, paths: list[Path], *, allow_personal_data: bool = F
         typer.echo(f"{'personal':<10} {doc}: holds other people's personal data; indexed as asked "
                    "(--allow-personal-data): customers may be told it", err=True)
     for failure in report.errors:  # one line each; the other files went in
-        typer.echo(f"FAILED     {failure.doc}: {failure.message} [{failure.code}]", err=True)
-    typer.echo(f"{report.sections} sections indexed; {len(report.errors)} file(s) failed", err=True)
+        if failure.held_sections:  # its other sections went in
+            held = ", ".join(f"«{section}»" for section in failure.held_sections)
+            typer.echo(f"HELD BACK  {failure.doc}: section(s) {held} not indexed, the others were: "
+                       f"{failure.message} [{failure.code}]", err=True)
+        else:
+            typer.echo(f"FAILED     {failure.doc}: {failure.message} [{failure.code}]", err=True)
+    failed = len({failure.doc for failure in report.errors if not failure.held_sections})
+    held_back = len({failure.doc for failure in report.errors if failure.held_sections})
+    typer.echo(f"{report.sections} sections indexed; {failed} file(s) failed"
+               + (f", {held_back} indexed with sections held back" if held_back else ""), err=True)
     if report.errors:
         raise typer.Exit(1)
 

@@ -133,6 +133,9 @@ def _report(ctx: Ctx, taken: FileTaken) -> str:
                                   detail=failure.detail or ""))
     if taken.outcome == "failed" and taken.errors:
         lines.append(ctx.t("kb.previous_kept"))
+    held = sorted({section for failure in taken.errors for section in failure.held_sections})
+    if taken.outcome != "failed" and held:  # the other sections answer customers; these wait for the fix
+        lines.append(ctx.t("kb.held_back", sections=", ".join(f"«{section}»" for section in held)))
     lines.append(ctx.t("kb.report_total", sections=taken.total_sections))
     return "\n".join(lines)
 

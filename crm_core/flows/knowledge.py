@@ -84,6 +84,7 @@ class FileFailure(BaseModel):
     code: str
     message: str
     detail: str | None = None  # the line that stopped it (personal data, an undeclared bank account)
+    held_sections: list[str] = Field(default_factory=list)  # the other sections were indexed, not these
 
 
 class FileTaken(BaseModel):
@@ -194,7 +195,7 @@ class KnowledgeFlow:
             except BaseException:
                 _put_back(kept, backup, had_previous)
                 raise
-            if report.errors:
+            if report.errors and not (report.added or report.updated):  # kept when its other sections went in
                 _put_back(kept, backup, had_previous)
             backup.unlink(missing_ok=True)
             return report
@@ -206,8 +207,8 @@ class KnowledgeFlow:
         doc = docs[0]
         sections = next((d.sections for d in await asyncio.to_thread(shelf.list_docs) if d.doc == doc), 0)
         return FileTaken(doc=doc, file_name=name, outcome=outcome, sections=sections, total_sections=report.sections,
-                         errors=[FileFailure(code=e.code, message=e.message, detail=e.detail)
-                                 for e in report.errors])
+                         errors=[FileFailure(code=e.code, message=e.message, detail=e.detail,
+                                             held_sections=e.held_sections) for e in report.errors])
 
     async def _remember(self, actor: UserOut, taken: FileTaken, digest: str, size: int) -> None:
         session = self._services.session

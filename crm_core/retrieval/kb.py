@@ -73,6 +73,8 @@ OTHER_PART_AMONG = 8
 # 5: invisible characters are dropped at load, and every file is screened again (`screening`).
 INDEX_VERSION = "5"
 _ADD_BATCH = 256
+# Marks the digest of a document indexed with sections held back by the screen: never "unchanged", always re-read.
+_HELD_BACK = "+held-back"
 # Short texts embedded to estimate a corpus's mean query vector: enough for a stable mean, cheap at load.
 _MEAN_SAMPLE = 256
 
@@ -277,21 +279,38 @@ class KnowledgeBase:
         except IngestError as exc:
             report.errors.append(IngestFailure(doc=doc, code=exc.code, message=str(exc)))
             return
-        if self._refused(file, doc, root, data, units, report, allow):
-            if previous is not None and self._fails_screen(doc, root, allow):
+        held = self._screened(file, doc, root, data, units, report, allow)
+        stale = previous is not None and self._fails_screen(doc, root, allow)
+        kept = [unit for unit in units if unit.section not in held] if held is not None else []
+        whole_before = previous is not None and not previous.sha256.endswith(_HELD_BACK)
+        if held is not None and (not kept or (whole_before and not stale)):
+            # Refused whole: nothing else in it, or an edit of a document still served whole as it was (that
+            # version answers until the admin fixes the line).
+            if stale:
                 # The version still served holds what was refused (indexed before the screen existed, or before a
                 # rule caught it): it stops answering customers now, not at the admin's next edit.
                 self.remove(doc)
                 report.removed.append(doc)
             return
-        self._index(doc, units, digest, len(data), root, at, previous)
+        if held:
+            # A new document (or one served with sections held back already, or whose served version fails the
+            # screen too): its other sections answer, the sections with the line are held back and the report
+            # names them. Its digest is marked so the next ingest reads and reports it again.
+            for failure in report.errors:
+                if failure.doc == doc:
+                    failure.held_sections = sorted(held)
+            log.info("indexed %s without %d section(s) the screen stopped", doc, len(held))
+            self._index(doc, kept, digest + _HELD_BACK, len(data), root, at, previous)
+        else:
+            self._index(doc, units, digest, len(data), root, at, previous)
         (report.updated if previous else report.added).append(doc)
 
-    def _refused(
+    def _screened(
         self, file: Path, doc: str, root: str | None, data: bytes, units: list[Unit], report: IngestReport, allow: bool
-    ) -> bool:
-        """Screen a read document (see `screening`): report and refuse it, or note the personal data it was let in
-        with."""
+    ) -> set[str] | None:
+        """Screen a read document (see `screening`): report what stops it and return the headings of the sections
+        it is in (every section's for a customer list, which runs across them), or None when it passes (noting
+        the personal data it was let in with)."""
         findings = screen_document(units, declared_for(root, self.own_contacts))
         personal = [f for f in findings if f.kind == "personal_data"]
         accounts = [f for f in findings if f.kind == "undeclared_account"]
@@ -303,13 +322,16 @@ class KnowledgeBase:
         if accounts:
             failures.append(IngestFailure(doc=doc, code=UndeclaredAccount.code, detail=accounts[0].line,
                                           message=account_message(doc, accounts, text)))
-        if failures:
-            report.errors.extend(failures)
-            log.info("refused %s: %s", doc, ", ".join(f.code for f in failures))
-            return True
-        if personal:
-            report.personal_data.append(doc)
-        return False
+        if not failures:
+            if personal:
+                report.personal_data.append(doc)
+            return None
+        report.errors.extend(failures)
+        log.info("screened %s: %s", doc, ", ".join(f.code for f in failures))
+        stopping = accounts + ([] if allow else personal)
+        if any(f.what == "contact_list" for f in stopping):
+            return {unit.section for unit in units}
+        return {f.section for f in stopping}
 
     def _fails_screen(self, doc: str, root: str | None, allow: bool) -> bool:
         """Tell whether the indexed version of `doc` would itself be refused by today's screen."""

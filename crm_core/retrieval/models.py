@@ -83,6 +83,8 @@ class IngestFailure(BaseModel):
     message: str
     # The line that stopped it (personal data, an undeclared bank account), as the document has it.
     detail: str | None = None
+    # A new document whose other sections were indexed: the sections held back for it (empty: the file was refused).
+    held_sections: list[str] = Field(default_factory=list)
 
 
 class IngestReport(BaseModel):

@@ -1,6 +1,7 @@
 """Screen a knowledge document before customers can be answered from it (issue 11's attacker review).
 
-Whatever is indexed is quoted to any customer who asks, so two things are stopped at ingest:
+Whatever is indexed is quoted to any customer who asks, so two things are stopped at ingest (a new document goes in
+without the sections that hold them, named in the report; an edit of one served whole is refused whole):
 
     other people's personal data    a customer list (names with phone numbers, e-mails, debts), national IDs,
                                     a personal e-mail address, a mobile number beside a name (capitalised, or

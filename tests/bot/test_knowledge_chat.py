@@ -158,6 +158,22 @@ async def test_a_customer_list_or_a_foreign_bank_account_sent_by_an_admin_is_ref
     assert kb.list_docs() == []
 
 
+async def test_a_new_document_with_a_foreign_account_in_one_section_goes_in_without_that_section(
+        kb_engine: tuple[Engine, Any], tmp_path: Path) -> None:
+    engine, kb = kb_engine
+    thao = chat(engine, "3001", Screen())
+    payment = ("# Thanh toán\n\n## Phương thức\n\nCửa hàng nhận tiền mặt, thẻ Visa và ví MoMo.\n\n"
+               "## Chuyển khoản\n\nChuyển khoản vào STK 0123456789 ngân hàng X chủ TK Nguyễn Văn A.\n")
+
+    [reply] = await thao.say(None, attachment=document(write(tmp_path / "in", "thanh-toan.md", payment)))
+
+    assert reply.text.startswith(VI("kb.report_added", file="thanh-toan.md"))
+    assert VI("kb.error_undeclared_account",
+              detail="Chuyển khoản vào STK 0123456789 ngân hàng X chủ TK Nguyễn Văn A.") in reply.text
+    assert VI("kb.held_back", sections="«Chuyển khoản»") in reply.text
+    assert [(d.doc, d.sections) for d in kb.list_docs()] == [("thanh-toan.md", 1)]
+
+
 async def test_a_corrupt_pdf_and_a_corrupt_docx_say_so_and_index_nothing(kb_engine: tuple[Engine, Any],
                                                                          tmp_path: Path) -> None:
     engine, kb = kb_engine

@@ -177,6 +177,94 @@ def test_a_version_indexed_before_the_screen_caught_it_stops_answering_when_the_
     assert "0123456789" not in (kb.ask("cho em xin số tài khoản để chuyển khoản").body or "")
 
 
+# --- a new document: its other sections go in ------------------------------------------------------------------
+
+PAYMENT_WITH_FOREIGN_ACCOUNT_MD = """# Thanh toán
+
+## Phương thức thanh toán
+
+Cửa hàng nhận tiền mặt, thẻ Visa/Mastercard và ví MoMo cho mọi đơn hàng.
+
+## Tài khoản nhận chuyển khoản
+
+Quý khách vui lòng chuyển khoản vào STK 0123456789 ngân hàng X chủ TK Nguyễn Văn A.
+
+## Trả góp
+
+Trả góp 0% qua thẻ tín dụng cho đơn từ 3.000.000 ₫.
+"""
+
+
+def test_a_new_document_goes_in_without_the_section_that_gives_an_undeclared_account(tmp_path: Path) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+
+    report = kb.ingest([_folder(tmp_path / "kb", payment_md=PAYMENT_WITH_FOREIGN_ACCOUNT_MD)], now=NOW)
+
+    [failure] = report.errors
+    assert (failure.doc, failure.code) == ("payment.md", "undeclared_account")
+    assert failure.held_sections == ["Tài khoản nhận chuyển khoản"]
+    assert report.added == ["payment.md"]
+    assert [(d.doc, d.sections) for d in kb.list_docs()] == [("payment.md", 2)]
+    methods = kb.ask("shop có nhận thanh toán bằng ví momo không")
+    assert (methods.sources[0].doc, methods.sources[0].section) == ("payment.md", "Phương thức thanh toán")
+    assert "0123456789" not in (kb.ask("cho em xin số tài khoản để chuyển khoản").body or "")
+
+
+def test_a_document_with_sections_held_back_is_reported_again_at_every_ingest(tmp_path: Path) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+    folder = _folder(tmp_path / "kb", payment_md=PAYMENT_WITH_FOREIGN_ACCOUNT_MD)
+    kb.ingest([folder], now=NOW)
+
+    again = kb.ingest([folder], now=NOW)
+
+    assert again.unchanged == []
+    assert [(e.code, e.held_sections) for e in again.errors] == [("undeclared_account",
+                                                                  ["Tài khoản nhận chuyển khoản"])]
+    assert [(d.doc, d.sections) for d in kb.list_docs()] == [("payment.md", 2)]
+
+
+def test_once_the_account_is_declared_the_held_back_section_goes_in(tmp_path: Path) -> None:
+    folder = _folder(tmp_path / "kb", payment_md=PAYMENT_WITH_FOREIGN_ACCOUNT_MD)
+    KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP).ingest([folder], now=NOW)
+    declared = OwnContacts.declared(accounts=["0123456789"], contacts=[])
+
+    report = KnowledgeBase(home=tmp_path / "home", own_contacts=declared).ingest([folder], now=NOW)
+
+    assert report.errors == []
+    assert report.updated == ["payment.md"]
+    assert [(d.doc, d.sections) for d in KnowledgeBase(home=tmp_path / "home").list_docs()] == [("payment.md", 3)]
+
+
+def test_an_edit_of_a_document_served_whole_is_refused_whole_and_the_served_version_stays(tmp_path: Path) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+    folder = _folder(tmp_path / "kb", payment_md=PAYMENT_WITH_FOREIGN_ACCOUNT_MD.replace(
+        "STK 0123456789 ngân hàng X chủ TK Nguyễn Văn A", "STK 0441 000 886 688 của công ty"))
+    kb.ingest([folder], now=NOW)
+    (folder / "payment.md").write_text(PAYMENT_WITH_FOREIGN_ACCOUNT_MD, encoding="utf-8")
+
+    report = kb.ingest([folder], now=NOW)
+
+    assert [(e.code, e.held_sections) for e in report.errors] == [("undeclared_account", [])]
+    assert report.updated == []
+    body = kb.ask("cho em xin số tài khoản của shop").body or ""
+    assert "0441 000 886 688" in body
+    assert "0123456789" not in body
+
+
+def test_the_cli_says_which_sections_were_held_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import app
+
+    folder = _folder(tmp_path / "kb", payment_md=PAYMENT_WITH_FOREIGN_ACCOUNT_MD)
+    monkeypatch.setenv("CHATCRM_HOME", str(tmp_path / "home"))
+
+    result = CliRunner().invoke(app, ["kb", "ingest", str(folder)])
+
+    assert result.exit_code == 1  # something was not indexed: the admin has a line to fix or an account to declare
+    assert "added      payment.md" in result.output
+    assert "HELD BACK  payment.md: section(s) «Tài khoản nhận chuyển khoản»" in result.output
+    assert "[undeclared_account]" in result.output
+
+
 # --- the demo business and the settings ---------------------------------------------------------------------
 
 
@@ -361,6 +449,7 @@ def test_a_personal_e_mail_or_a_mobile_beside_a_name_like_word_is_personal_data(
     "# Liên hệ\n\nHotline: 0909 123 468 (Zalo), Phòng Kinh doanh: 028 3811 2468, cskh@gmail.com.\n",
     "# Liên hệ\n\nĐăng nhập bằng e-mail dạng ten@example.com hoặc your.name@company.com.\n",
     "# Bảo hành\n\nBảo hành ba năm, đổi mới trong bảy ngày đầu.\n",
+    "# Doanh nghiệp\n\nKhách doanh nghiệp gửi yêu cầu báo giá về b2b@minhkhang.vn hoặc baogia@minhkhang.vn.\n",
 ])
 def test_the_business_own_details_and_ordinary_text_still_pass(text: str) -> None:
     assert _whats(text) == []
