@@ -11,6 +11,8 @@ Two parts, both data files written from the dev split of `benchmarks/handoff/han
         (data/handoff_model.json, trained by `benchmarks/handoff/train.py`); it hands off when the
         probability that the message is not an answerable question reaches the tuned threshold.
 `screen` orders these with the safety rules (`safety.classify`) and the off-topic lexicon (`scope`).
+A subject no lexicon word names (the weather of a place or day, another shop's quality) has its own patterns
+(`out_of_scope` in the rules file, `outside_any_shop`).
 
 The model's guess is taken only when the message could be what it guesses (`model_needs` in the rules file):
 a message with no content word ("em cảm ơn", "ok e", "hihi") is never handed off; a named person needs a name
@@ -249,6 +251,26 @@ def _shows(kind: CaseCue, text: str) -> bool:
     return any(p.search(form) for form in forms for p in _case_cues()[kind])
 
 
+@cache
+def _out_of_scope_rules() -> tuple[re.Pattern[str], ...]:
+    """Folded patterns of subjects no shop covers that no lexicon word names (`out_of_scope` in the rules file)."""
+    entry = load_json("handoff_rules.json")["out_of_scope"]
+    words = {key: "|".join(sorted(values, key=len, reverse=True)) for key, values in entry["placeholders"].items()}
+    out = []
+    for pattern in entry["folded_patterns"]:
+        for key, alternation in words.items():
+            pattern = pattern.replace(f"{{{key}}}", f"(?:{alternation})")
+        out.append(re.compile(pattern))
+    return tuple(out)
+
+
+def outside_any_shop(text: str) -> bool:
+    """Tell whether the message asks the weather of a place or day, or about another named shop's quality."""
+    raw = nfc(text)
+    forms = (fold(raw), fold(expand_abbreviations(raw)))
+    return any(p.search(form) for form in forms for p in _out_of_scope_rules())
+
+
 def personal_case(text: str) -> bool:
     """Tell whether the message is about the customer's own case: their order, document, payment or claim."""
     return _shows("owned", text) or _shows("personal", text)
@@ -288,7 +310,8 @@ def could_be(cls: HandoffClass, text: str) -> bool:
     if cls == "own_order":
         return personal_case(text)
     if cls == "dispute":
-        return not asked_in_general(text)
+        # A dispute is about their case too: a delivery instruction ("giao tới địa chỉ nhà chị Lan giúp em") is none.
+        return not asked_in_general(text) and (personal_case(text) or demands(text) or _shows("claim", text))
     needs = _model_needs().get(cls)
     if needs is None:
         return True
@@ -348,6 +371,9 @@ def screen(
         return safety
     if off_topic(text, knowledge_text):
         return "out_of_scope"
+    if covered < 1.0 and outside_any_shop(text):
+        # "mai ha noi co mua khong", "tiem X quan 5 co uy tin khong"; not when the knowledge uses all its words
+        return "out_of_scope"
     learned = model if model is not None else default_model()
     guess = learned.predict(text) if learned is not None else None
     if guess is not None and not could_be(guess, text):
@@ -361,5 +387,5 @@ def screen(
 
 __all__ = [
     "HandoffClass", "HandoffModel", "ScreenReason", "asked_in_general", "asks_others_data", "could_be",
-    "default_model", "demands", "features", "has_content", "personal_case", "rule_class", "screen",
+    "default_model", "demands", "features", "has_content", "outside_any_shop", "personal_case", "rule_class", "screen",
 ]
