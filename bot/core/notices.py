@@ -174,8 +174,12 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
     if notice.kind == "answered":
         return _answered(notice, t)
     if notice.kind == "rated":
-        return Reply(t("staff.ticket_rated", ticket=ticket.id, customer=ticket.customer, score=ticket.csat,
-                       text=message_text(notice.text or "", 1000)), ref=ref)
+        what = {"ticket": ticket.id, "customer": ticket.customer, "score": ticket.csat}
+        if notice.before is not None:
+            return Reply(t("staff.ticket_rerated", **what, before=notice.before), ref=ref)
+        if notice.text:
+            return Reply(t("staff.ticket_rated", **what, text=message_text(notice.text, 1000)), ref=ref)
+        return Reply(t("staff.ticket_rated_low", **what), ref=ref)
     what = {"ticket": ticket.id, "customer": ticket.customer, "phone": _phone_line(ticket, t),
             "minutes": notice.minutes, "assignee": ticket.assignee or t("staff.nobody_assigned")}
     return Reply(_with_conversation(t, "staff.ticket_escalated", what, notice), ref=ref)

@@ -6,6 +6,8 @@ flow decides what is answered, who is assigned and who hears about it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core import format as fmt
 from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
@@ -69,7 +71,7 @@ def _replies(ctx: Ctx, result: CustomerTextResult) -> list[Reply]:
     if isinstance(result, Relayed):
         return [Reply(ctx.t("support.relayed", ticket=result.ticket_id))]
     if isinstance(result, TicketRated):
-        return [Reply(Texts(result.ticket.language)("support.rated", score=result.ticket.csat))]
+        return [rated_reply(result)]
     if isinstance(result, SmallTalk):
         t = Texts(result.language or ctx.lang)
         if result.after_ticket is not None:
@@ -166,8 +168,15 @@ async def on_answer_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResul
 @router.callback("csat", audience=Audience.CUSTOMERS)
 async def on_satisfaction_button(msg: Inbound, ctx: Ctx, cb: Callback) -> HandlerResult:
     """The customer's 1-5 rating of a closed ticket."""
-    ticket = await ctx.flows.support.rate_ticket(chat_person(msg), cb.arg_int(0), cb.arg_int(1))
-    return Reply(Texts(ticket.language)("support.rated", score=ticket.csat), edit=True)
+    rated = await ctx.flows.support.rate_ticket(chat_person(msg), cb.arg_int(0), cb.arg_int(1))
+    ctx.notify(rated.notices)
+    return replace(rated_reply(rated), edit=True)
+
+
+def rated_reply(result: TicketRated) -> Reply:
+    """Thanks for a rating; for a low one passed on to a person, regret and that it was passed on."""
+    t = Texts(result.ticket.language)
+    return Reply(t("support.rated_low" if result.passed_on else "support.rated", score=result.ticket.csat))
 
 
 async def _on_phone_shared(msg: Inbound, ctx: Ctx, phone: str) -> HandlerResult:

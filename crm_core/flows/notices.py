@@ -25,7 +25,8 @@ class Recipient(BaseModel):
 class TicketNotice(BaseModel):
     """Staff hear of a new ticket, a customer's further message, a ticket nobody answered, questions the bot
     answered on the ticket (`answered`: those in `answers`, what the customer asked and read), or the reason a
-    customer gave beside their rating of the closed ticket (`rated`, in `text`).
+    customer gave beside their rating of the closed ticket, a low rating, or a rating changed (`rated`: `text`,
+    `before`).
 
     `opening`: the messages that opened the ticket (why it exists), shown before the latest ones in `transcript`
     however long the ticket has grown.
@@ -36,6 +37,7 @@ class TicketNotice(BaseModel):
     ticket: TicketOut
     transcript: list[TicketMessageOut] = Field(default_factory=list)
     text: str | None = None
+    before: int | None = None  # `rated`: the score the customer changed (a star pressed after a typed rating)
     minutes: int | None = None
     answers: list[QuestionOut] = Field(default_factory=list)
     opening: list[TicketMessageOut] = Field(default_factory=list)

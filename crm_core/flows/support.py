@@ -96,6 +96,8 @@ CALL_BACK_OFFER_EVERY = timedelta(hours=24)
 LANGUAGE_LOOKBACK = 5
 # A closed ticket waits this long for the customer's rating; a typed "4" later is read as a message again.
 RATING_PENDING_FOR = timedelta(hours=24)
+# A rating at or below this is passed on to whoever handled the ticket even with no reason typed beside it.
+LOW_RATING = 2
 # Reasons the bot declines itself (no ticket; a "talk to a person" button): a person would not answer better.
 DECLINE_REASONS = frozenset({"unsafe", "out_of_scope"})
 # Knowledge searches get threads of their own: a store that hangs holds these few, never the default pool that
@@ -145,6 +147,7 @@ class TicketRated(BaseModel):
 
     ticket: TicketOut
     notices: list[Notice] = Field(default_factory=list)
+    passed_on: bool = False  # a low rating someone was told of: the customer hears so, not a cheerful thanks
 
 
 @dataclass(frozen=True)
@@ -392,14 +395,11 @@ class SupportFlow:
         rating = read_rating(text)
         if rating is not None:
             ticket = await self.services.support.rate_ticket(pending.id, customer, rating.score)
-            if rating.remark is None:
-                return TicketRated(ticket=ticket)
-            # The reason beside the score is kept on the ticket and read by whoever handled it: a complaint or a
-            # wish ('4 sao vì giao chậm', '5 sao, mai ghé mua thêm') must not vanish into a number.
-            await self.services.support.customer_wrote(ticket.id, customer, rating.remark)
-            notices: list[Notice] = [TicketNotice(kind="rated", to=to, ticket=ticket, text=rating.remark)
-                                     for to in await self.ticket_audience(ticket)]
-            return TicketRated(ticket=ticket, notices=notices)
+            if rating.remark is not None:
+                # The reason beside the score is kept on the ticket and read by whoever handled it: a complaint
+                # ('4 sao vì giao chậm') must not vanish into a number.
+                await self.services.support.customer_wrote(ticket.id, customer, rating.remark)
+            return await self._rated(ticket, remark=rating.remark, before=None)
         if is_small_talk(text):
             return SmallTalk(kind="thanks", after_ticket=pending.id, language=pending.language)
         return None
@@ -531,10 +531,22 @@ class SupportFlow:
         reason = "answer_down" if question.feedback == "down" else "asked_for_human"
         return await self._hand_off(customer, question, reason, language)
 
-    async def rate_ticket(self, person: ChatPerson, ticket_id: int, score: int) -> TicketOut:
-        """Record the customer's 1-5 rating of their closed ticket."""
+    async def rate_ticket(self, person: ChatPerson, ticket_id: int, score: int) -> TicketRated:
+        """Record the customer's 1-5 rating of their closed ticket (a star button; the latest press counts)."""
         customer = await self.identify(person)
-        return await self.services.support.rate_ticket(ticket_id, customer, score)
+        before = (await self.services.support.get(ticket_id)).csat
+        ticket = await self.services.support.rate_ticket(ticket_id, customer, score)
+        return await self._rated(ticket, remark=None, before=before if before != ticket.csat else None)
+
+    async def _rated(self, ticket: TicketOut, *, remark: str | None, before: int | None) -> TicketRated:
+        """Whoever handled the ticket hears of a rating with a reason, a low one (the customer is told so), or a
+        rating changed (a star button pressed after a typed score): none of those stays unseen."""
+        low = ticket.csat is not None and ticket.csat <= LOW_RATING
+        if remark is None and not low and before is None:
+            return TicketRated(ticket=ticket)
+        notices: list[Notice] = [TicketNotice(kind="rated", to=to, ticket=ticket, text=remark, before=before)
+                                 for to in await self.ticket_audience(ticket)]
+        return TicketRated(ticket=ticket, notices=notices, passed_on=low and bool(notices))
 
     async def _hand_off(self, customer: CustomerOut, question: QuestionOut | None, reason: str,
                         language: str) -> HandedOff:

@@ -166,15 +166,23 @@ def _score_with_remark(text: str) -> TypedRating | None:
     """A score with its unit (or stars) first or last, the customer's reason on the other side of a comma, a dash
     or a connector word ('vì', 'nên', 'but'); a reason that asks something makes it no rating."""
     # Found on the text folded letter for letter (the same length), so 'vì' is the connector 'vi'.
-    aligned = "".join(fold(character)[:1] or character for character in text)
+    aligned = "".join(fold(character)[:1] or character for character in text).lower()
     cuts = [m.start() for m in _remark_boundary().finditer(aligned)]
+    # A score written with its unit needs no comma ('3 sao tạm được', 'ship chậm quá 3 sao', 'meh 2/5 wobbles').
+    for unit in _rating_unit().finditer(aligned):
+        cuts += [unit.start(), unit.end()]
+    cuts = sorted(set(cuts) - {0, len(text)})
     for cut in cuts:
         for said, remark in ((text[:cut], text[cut:]), (text[cut:], text[:cut])):
             score = _whole_score(_strip_connector(said))
             if score is None or not _has_unit(said) or not _is_remark(remark):
                 continue
             complaint = set(_data()["rating_spoilers"]) & {w.lower() for w in re.findall(r"\w+", remark)}
-            return None if complaint and score >= TOP_SCORE else TypedRating(score, text.strip())
+            if complaint and score >= TOP_SCORE:
+                return None
+            # Words that only say the same feeling ('3/5 tạm được', '5 sao tuyệt vời') are no reason to pass on.
+            worded = _worded_rating().match(_folded(remark))
+            return TypedRating(score) if worded is not None else TypedRating(score, text.strip())
     return None
 
 

@@ -199,11 +199,40 @@ async def test_a_reason_typed_beside_the_rating_is_kept_on_the_ticket_and_told_t
 
     await customer.say(typed, display_name="Ngọc")
 
-    assert customer.text == VI("support.rated", score=score)
+    assert customer.text == VI("support.rated_low" if score <= 2 else "support.rated", score=score)
     assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", score)]
     assert [(m.author, m.text) for m in await _rows(sessionmaker, TicketMessage)][-1] == ("customer", typed)
     assert [r.text for r in customer.pushed_to("1001")] == [
         VI("staff.ticket_rated", ticket=1, customer="Ngọc", score=score, text=typed)]
+
+
+async def test_a_low_rating_is_passed_on_and_the_customer_told_so(customer: ChatDriver, lan: ChatDriver) -> None:
+    await customer.say("gặp nhân viên", display_name="Ngọc")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+
+    await customer.say("1 sao", display_name="Ngọc")
+
+    assert customer.text == VI("support.rated_low", score=1)
+    assert [r.text for r in customer.pushed_to("1001")] == [VI("staff.ticket_rated_low", ticket=1, customer="Ngọc",
+                                                               score=1)]
+
+
+async def test_a_star_pressed_after_a_typed_rating_changes_it_and_the_handler_hears_of_the_change(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên", display_name="Ngọc")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+    rating = lan.pushed_to("555001")[0]
+    await customer.say("⭐⭐⭐ ship hơi lâu", display_name="Ngọc")
+    assert rating.keyboard is not None
+    customer.buttons = rating.keyboard.buttons()
+
+    await customer.press("⭐⭐⭐⭐⭐")
+
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)] == [5]
+    assert [r.text for r in customer.pushed_to("1001")] == [VI("staff.ticket_rerated", ticket=1, customer="Ngọc",
+                                                               before=3, score=5)]
 
 
 async def test_a_bare_rating_tells_nobody(customer: ChatDriver, lan: ChatDriver) -> None:

@@ -81,6 +81,9 @@ def test_a_score_with_courtesy_words_around_it_is_the_rating(text: str, score: i
     "5 sao, ship được ko ạ",
     "5 sao, có giao HN không shop",
     "1 sao - đơn hàng em đâu rồi",
+    "5 sao là sao",
+    "mua 5 cái giao 3 sao",
+    "1 sao, ghe gay chan, toi muon tra hang",
 ])
 def test_a_number_in_a_question_an_order_or_out_of_range_is_no_rating(text: str) -> None:
     assert typed_rating(text) is None
@@ -97,12 +100,17 @@ def test_a_number_in_a_question_an_order_or_out_of_range_is_no_rating(text: str)
     ("5 sao, không có gì để chê", 5),
     ("five stars, great service", 5),
     ("⭐⭐⭐⭐ ship hơi lâu", 4),
+    ("3 sao ghế hơi cứng", 3),
+    ("ship chậm quá 3 sao", 3),
+    ("dc 3 sao thoi, ship cham qua", 3),
+    ("meh 2/5 chair wobbles", 2),
 ])
 def test_a_reason_beside_a_score_with_its_unit_is_kept_as_the_remark(text: str, score: int) -> None:
     assert read_rating(text) == TypedRating(score, text)
 
 
-@pytest.mark.parametrize("text", ["4", "5 sao nha shop, cam on e", "⭐⭐⭐⭐⭐ cảm ơn", "năm sao"])
+@pytest.mark.parametrize("text", ["4", "5 sao nha shop, cam on e", "⭐⭐⭐⭐⭐ cảm ơn", "năm sao", "3/5 tạm được",
+                                  "3 sao tam duoc", "5 sao tuyệt vời", "được 3 sao thôi"])
 def test_a_score_with_courtesy_words_only_has_no_remark(text: str) -> None:
     rating = read_rating(text)
     assert rating is not None
