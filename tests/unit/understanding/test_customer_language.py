@@ -79,6 +79,7 @@ def test_loanwords_digits_and_small_talk_alone_decide_no_language(text: str) -> 
     "momo",
     "visa?",
     "zalo 0912345678",
+    "visa/master ok?",
     "vcb 0123456789",
     "link fb?",
     "ok momo",
@@ -88,7 +89,8 @@ def test_app_wallet_and_bank_names_with_digits_and_small_talk_decide_no_language
     assert decided_language(text) is None
 
 
-@pytest.mark.parametrize(("text", "language"), [("co ko", "vi"), ("dc ko", "vi"), ("c300 la gi", "vi")])
+@pytest.mark.parametrize(("text", "language"), [("co ko", "vi"), ("dc ko", "vi"), ("c300 la gi", "vi"),
+                                                ("master card dc ko", "vi")])
 def test_short_words_decide_vietnamese_when_no_longer_word_does(text: str, language: str) -> None:
     assert decided_language(text) == language
 
