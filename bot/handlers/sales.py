@@ -216,7 +216,8 @@ async def on_customer_show(msg: Inbound, ctx: Ctx) -> HandlerResult:
         return Reply(ctx.t("customer.usage"))
     if (number := _CONTACT_NUMBER.fullmatch(query)) is not None:
         person = await _numbered(ctx, number[1])
-        return _person_reply(ctx, person, edit=False) if person is not None else Reply(ctx.t("common.not_found"))
+        return _person_reply(ctx, person, edit=False) if person is not None \
+            else Reply(ctx.t("customer.not_found_number", number=fmt.clip(number[1], QUERY_SHOWN)))
     found = await ctx.services.directory.search(query)
     # A bare number no name has, too short for a phone, is the person's number ("5" for "#5").
     if not found and query.isascii() and query.isdigit() and len(query) < MIN_PHONE_DIGITS \

@@ -132,4 +132,6 @@ async def test_a_number_nobody_has_is_not_found_not_an_error(
 
     await lan.say(f"/customer {typed}")
 
-    assert lan.text == (VI("common.not_found") if typed.startswith("#") else VI("customer.not_found", query=typed))
+    number = typed.lstrip("# ")
+    assert lan.text == (VI("customer.not_found_number", number=number) if typed.startswith("#")
+                        else VI("customer.not_found", query=typed))
