@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from crm_core.config import Settings
+from crm_core.errors import NotFound
 from crm_core.flows.notices import (
     CustomerNotice,
     DealNotice,
@@ -534,9 +535,22 @@ class SupportFlow:
     async def rate_ticket(self, person: ChatPerson, ticket_id: int, score: int) -> TicketRated:
         """Record the customer's 1-5 rating of their closed ticket (a star button; the latest press counts)."""
         customer = await self.identify(person)
-        before = (await self.services.support.get(ticket_id)).csat
+        earlier = await self.services.support.get(ticket_id)
+        now = self.services.now
+        if earlier.csat is not None and earlier.closed_at is not None and now - earlier.closed_at > RATING_PENDING_FOR:
+            if earlier.contact_id != customer.contact_id:
+                raise NotFound("no such ticket")  # as rating someone else's ticket says
+            return TicketRated(ticket=earlier)  # a rating is settled a day after the close: old stars change nothing
         ticket = await self.services.support.rate_ticket(ticket_id, customer, score)
-        return await self._rated(ticket, remark=None, before=before if before != ticket.csat else None)
+        if earlier.csat == ticket.csat:
+            return TicketRated(ticket=ticket)  # pressed again: nothing new to tell
+        low, was_low = ticket.csat is not None and ticket.csat <= LOW_RATING, (earlier.csat or 0) <= LOW_RATING
+        if earlier.csat is not None and earlier.csat_at is not None and now - earlier.csat_at < TICKET_NOTICE_EVERY \
+                and not (low and not was_low):
+            # Changed again within the minute (stars tapped in a row): not a notice a tap; a fall to a low score is
+            # always told.
+            return TicketRated(ticket=ticket)
+        return await self._rated(ticket, remark=None, before=earlier.csat)
 
     async def _rated(self, ticket: TicketOut, *, remark: str | None, before: int | None) -> TicketRated:
         """Whoever handled the ticket hears of a rating with a reason, a low one (the customer is told so), or a

@@ -52,6 +52,7 @@ from crm_core.retrieval.normalize import (
 from crm_core.retrieval.offers import SectionWords, offer_scope
 from crm_core.retrieval.scope import coverage, marked_words, off_topic
 from crm_core.retrieval.screening import (
+    Finding,
     OwnContacts,
     account_message,
     declared_for,
@@ -328,10 +329,22 @@ class KnowledgeBase:
             return None
         report.errors.extend(failures)
         log.info("screened %s: %s", doc, ", ".join(f.code for f in failures))
-        stopping = accounts + ([] if allow else personal)
-        if any(f.what == "contact_list" for f in stopping):
-            return {unit.section for unit in units}
-        return {f.section for f in stopping}
+        return self._held_sections(units, findings, root, allow)
+
+    def _held_sections(self, units: list[Unit], findings: list[Finding], root: str | None, allow: bool) -> set[str]:
+        """The headings of the sections to hold back for `findings`: every one for a customer list (it runs across
+        them); else those with a finding, and those the screen finds once they are gone (an account is reported
+        once however many sections repeat it, as a title in every breadcrumb)."""
+        held: set[str] = set()
+        while True:
+            stopping = [f for f in findings if f.kind == "undeclared_account" or not allow]
+            if any(f.what == "contact_list" for f in stopping):
+                return {unit.section for unit in units}
+            if not stopping:
+                return held
+            held |= {f.section for f in stopping}
+            findings = screen_document([u for u in units if u.section not in held],
+                                       declared_for(root, self.own_contacts))
 
     def _fails_screen(self, doc: str, root: str | None, allow: bool) -> bool:
         """Tell whether the indexed version of `doc` would itself be refused by today's screen."""

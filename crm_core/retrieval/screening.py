@@ -460,7 +460,8 @@ def screen_document(units: Sequence[Unit], own: OwnContacts) -> list[Finding]:
     listed: dict[str, tuple[str, str]] = {}  # personal phone/e-mail -> (section, line) where first seen
     for unit in units:
         before = len(findings)
-        lines = [screen_form(line) for line in (unit.section, *unit.variants, *unit.text.splitlines())]
+        # The title too: a document's H1 heads every section's breadcrumb, which customers are shown.
+        lines = [screen_form(line) for line in (unit.title, unit.section, *unit.variants, *unit.text.splitlines())]
         table: _Table | None = None
         previous = ""
         filled: list[str] = []  # the lines with text, for what runs across a line break
@@ -495,7 +496,9 @@ def screen_document(units: Sequence[Unit], own: OwnContacts) -> list[Finding]:
         if not any(f.kind == "undeclared_account" for f in findings[before:]):  # else that account says it all
             findings += _holders(unit.section, filled, folds, forms, own, vocab)
     findings = _first_of_each_account(findings)
-    if len(listed) >= vocab.list_threshold and not any(f.kind == "personal_data" for f in findings):
+    # Said even beside a named line: a list runs across sections, so holding back that line's section alone would
+    # serve the rest of the list (`KnowledgeBase` holds back a whole document with a list).
+    if len(listed) >= vocab.list_threshold:
         first, (section, line) = next(iter(listed.items()))
         findings.append(Finding(kind="personal_data", what="contact_list", section=section, line=_cut(line),
                                 needle=first, count=len(listed)))

@@ -5,6 +5,7 @@ notices laid out on lines, hand-offs to staff who speak the customer's language.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +220,8 @@ async def test_a_low_rating_is_passed_on_and_the_customer_told_so(customer: Chat
 
 
 async def test_a_star_pressed_after_a_typed_rating_changes_it_and_the_handler_hears_of_the_change(
-        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
+        clock: FrozenClock) -> None:
     await customer.say("gặp nhân viên", display_name="Ngọc")
     await lan.say("/reply 1 Dạ em đây ạ")
     await lan.say("/close 1")
@@ -227,12 +229,49 @@ async def test_a_star_pressed_after_a_typed_rating_changes_it_and_the_handler_he
     await customer.say("⭐⭐⭐ ship hơi lâu", display_name="Ngọc")
     assert rating.keyboard is not None
     customer.buttons = rating.keyboard.buttons()
+    clock.advance(timedelta(minutes=5))  # she thinks again
 
     await customer.press("⭐⭐⭐⭐⭐")
 
     assert [t.csat for t in await _rows(sessionmaker, Ticket)] == [5]
     assert [r.text for r in customer.pushed_to("1001")] == [VI("staff.ticket_rerated", ticket=1, customer="Ngọc",
                                                                before=3, score=5)]
+
+
+async def test_stars_tapped_in_a_row_tell_the_handler_only_of_falls_to_a_low_score(
+        customer: ChatDriver, lan: ChatDriver, clock: FrozenClock) -> None:
+    await customer.say("gặp nhân viên", display_name="Ngọc")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+    rating = lan.pushed_to("555001")[0]
+    assert rating.keyboard is not None
+    told: list[str] = []
+
+    for stars in ("⭐", "⭐", "⭐⭐", "⭐", "⭐⭐⭐⭐⭐", "⭐"):
+        customer.buttons = rating.keyboard.buttons()
+        await customer.press(stars)
+        told += [r.text for r in customer.pushed_to("1001")]
+
+    # Taps within the minute tell nothing new, but a fall to a low score is always told.
+    assert told == [VI("staff.ticket_rated_low", ticket=1, customer="Ngọc", score=1),
+                    VI("staff.ticket_rerated", ticket=1, customer="Ngọc", before=5, score=1)]
+
+
+async def test_a_day_after_the_close_old_stars_change_nothing(
+        customer: ChatDriver, lan: ChatDriver, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _close_ticket_one(customer, lan)
+    rating = lan.pushed_to("555001")[0]
+    assert rating.keyboard is not None
+    customer.buttons = rating.keyboard.buttons()
+    await customer.press("⭐⭐⭐⭐")
+    clock.advance(timedelta(days=2))
+
+    customer.buttons = rating.keyboard.buttons()
+    await customer.press("⭐")
+
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)] == [4]
+    assert [r for r in customer.last if r.chat_id is not None] == []
 
 
 async def test_a_bare_rating_tells_nobody(customer: ChatDriver, lan: ChatDriver) -> None:

@@ -251,6 +251,29 @@ def test_an_edit_of_a_document_served_whole_is_refused_whole_and_the_served_vers
     assert "0123456789" not in body
 
 
+def test_a_customer_list_beside_a_named_phone_line_keeps_the_whole_document_out(tmp_path: Path) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+    gifts = ("# Tri ân\n\n## Người phụ trách\n\nChị Lan kế toán: 0934 567 890\n\n## Trúng quà tháng 5\n\n"
+             "- 0912 345 671\n- 0987 654 322\n- 0903 111 223\n- 0978 222 334\n")
+
+    report = kb.ingest([_folder(tmp_path / "kb", qua_md=gifts)], now=NOW)
+
+    assert [(e.code, e.held_sections) for e in report.errors] == [("personal_data", [])]
+    assert kb.list_docs() == []
+
+
+@pytest.mark.parametrize("title", ["Nội Thất An Phát - chuyển khoản STK 0441000886699 Vietcombank",
+                                   "Chuyển khoản STK 19033355577799 Techcombank"])
+def test_an_account_in_the_documents_title_keeps_the_whole_document_out(tmp_path: Path, title: str) -> None:
+    kb = KnowledgeBase(home=tmp_path / "home", own_contacts=SHOP)
+    text = f"# {title}\n\n## Bảo hành ghế\n\nGhế bảo hành 3 năm.\n\n## Phí giao hàng\n\nMiễn phí nội thành.\n"
+
+    report = kb.ingest([_folder(tmp_path / "kb", gioi_thieu_md=text)], now=NOW)
+
+    assert [e.code for e in report.errors] == ["undeclared_account"]
+    assert kb.list_docs() == []
+
+
 def test_the_cli_says_which_sections_were_held_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.cli import app
 
@@ -450,6 +473,7 @@ def test_a_personal_e_mail_or_a_mobile_beside_a_name_like_word_is_personal_data(
     "# Liên hệ\n\nĐăng nhập bằng e-mail dạng ten@example.com hoặc your.name@company.com.\n",
     "# Bảo hành\n\nBảo hành ba năm, đổi mới trong bảy ngày đầu.\n",
     "# Doanh nghiệp\n\nKhách doanh nghiệp gửi yêu cầu báo giá về b2b@minhkhang.vn hoặc baogia@minhkhang.vn.\n",
+    "# Đặt hàng\n\nĐặt sửa máy qua dathang@khoamobile.vn hoặc hotrokhachhang@khoamobile.vn.\n",
 ])
 def test_the_business_own_details_and_ordinary_text_still_pass(text: str) -> None:
     assert _whats(text) == []
