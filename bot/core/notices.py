@@ -175,6 +175,9 @@ def _ticket(notice: TicketNotice, t: Texts) -> Reply:
         return _answered(notice, t)
     if notice.kind == "rated":
         what = {"ticket": ticket.id, "customer": ticket.customer, "score": ticket.csat}
+        if notice.before is not None and notice.text:
+            return Reply(t("staff.ticket_rerated_remark", **what, before=notice.before,
+                           text=message_text(notice.text, 1000)), ref=ref)
         if notice.before is not None:
             return Reply(t("staff.ticket_rerated", **what, before=notice.before), ref=ref)
         if notice.text:

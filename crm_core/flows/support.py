@@ -61,6 +61,7 @@ from crm_core.schemas import (
 from crm_core.services import Services
 from crm_core.services.purging import purge_after_commit, when_committed
 from crm_core.understanding.conversation import (
+    TypedRating,
     addresses_the_person,
     chases_the_person,
     names_after_honorifics,
@@ -390,20 +391,33 @@ class SupportFlow:
 
     async def _after_close(self, customer: CustomerOut, text: str, *, language: str) -> TicketRated | SmallTalk | None:
         """A typed rating or thanks for the ticket just closed (its rating pending); None for anything else."""
-        pending = await self.services.support.rating_pending(customer, since=self.services.now - RATING_PENDING_FOR)
-        if pending is None:
-            return None
+        since = self.services.now - RATING_PENDING_FOR
+        pending = await self.services.support.rating_pending(customer, since=since)
         rating = read_rating(text)
+        if pending is None:
+            # Written as a rating ('3 sao thôi', '⭐⭐', 'thôi 2 sao vì phải chờ lâu'), it rates the ticket closed in
+            # the last day even after other words since the close, or changes the rating it was given.
+            closed = await self.services.support.closed_since(customer, since=since) \
+                if rating is not None and rating.explicit else None
+            if rating is None or closed is None:
+                return None
+            return await self._typed_rating(customer, closed, rating)
         if rating is not None:
-            ticket = await self.services.support.rate_ticket(pending.id, customer, rating.score)
-            if rating.remark is not None:
-                # The reason beside the score is kept on the ticket and read by whoever handled it: a complaint
-                # ('4 sao vì giao chậm') must not vanish into a number.
-                await self.services.support.customer_wrote(ticket.id, customer, rating.remark)
-            return await self._rated(ticket, remark=rating.remark, before=None)
+            return await self._typed_rating(customer, pending, rating)
         if is_small_talk(text):
             return SmallTalk(kind="thanks", after_ticket=pending.id, language=pending.language)
         return None
+
+    async def _typed_rating(self, customer: CustomerOut, closed: TicketOut, rating: TypedRating) -> TicketRated:
+        ticket = await self.services.support.rate_ticket(closed.id, customer, rating.score)
+        if rating.remark is not None:
+            # The reason beside the score is kept on the ticket and read by whoever handled it: a complaint
+            # ('4 sao vì giao chậm') must not vanish into a number.
+            await self.services.support.customer_wrote(ticket.id, customer, rating.remark)
+        before = closed.csat if closed.csat is not None and closed.csat != ticket.csat else None
+        if closed.csat == ticket.csat and rating.remark is None:
+            return TicketRated(ticket=ticket)  # the same score again: nothing new to tell
+        return await self._rated(ticket, remark=rating.remark, before=before)
 
     async def identify(self, person: ChatPerson) -> CustomerOut:
         """Return the contact kept for a chat user, created on their first message."""

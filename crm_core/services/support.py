@@ -321,6 +321,14 @@ class SupportService:
                                        CustomerQuestion.asked_at > ticket.closed_at))
         return None if asked_since else ticket_out(ticket)
 
+    async def closed_since(self, customer: CustomerOut, *, since: datetime) -> TicketOut | None:
+        """Return the customer's latest ticket if it is closed and was closed after `since` (rated or not)."""
+        query = _tickets().where(Ticket.contact_id == customer.contact_id).order_by(Ticket.id.desc()).limit(1)
+        ticket = await self._session.scalar(query)
+        if ticket is None or ticket.status != "closed" or ticket.closed_at is None or ticket.closed_at < since:
+            return None
+        return ticket_out(ticket)
+
     async def transcript(self, ticket_id: int, *, limit: int = 12) -> list[TicketMessageOut]:
         """Return the ticket's latest messages, oldest first."""
         query = (select(TicketMessage, User.name).outerjoin(User, User.id == TicketMessage.user_id)

@@ -113,6 +113,8 @@ class TypedRating:
 
     score: int
     remark: str | None = None
+    # Written as a rating: with its unit or as stars ('3 sao', '4/5', '⭐⭐⭐⭐'), not a bare digit or a word.
+    explicit: bool = False
 
 
 def typed_rating(text: str) -> int | None:
@@ -131,7 +133,7 @@ def read_rating(text: str) -> TypedRating | None:
         return None
     score = _whole_score(text)
     if score is not None:
-        return TypedRating(score)
+        return TypedRating(score, explicit=_has_unit(text))
     return _score_with_remark(text)
 
 
@@ -182,7 +184,7 @@ def _score_with_remark(text: str) -> TypedRating | None:
                 return None
             # Words that only say the same feeling ('3/5 tạm được', '5 sao tuyệt vời') are no reason to pass on.
             worded = _worded_rating().match(_folded(remark))
-            return TypedRating(score) if worded is not None else TypedRating(score, text.strip())
+            return TypedRating(score, None if worded is not None else text.strip(), explicit=True)
     return None
 
 

@@ -274,6 +274,36 @@ async def test_a_day_after_the_close_old_stars_change_nothing(
     assert [r for r in customer.last if r.chat_id is not None] == []
 
 
+async def test_a_rating_typed_with_its_unit_counts_even_after_other_words_since_the_close(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên", display_name="Ngọc")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+    await customer.say("ủa xong rồi hả", display_name="Ngọc")
+
+    await customer.say("3 sao thôi", display_name="Ngọc")
+
+    assert customer.text == VI("support.rated", score=3)
+    assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", 3)]
+
+
+async def test_a_typed_rating_after_the_stars_changes_it_and_the_handler_reads_why(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await customer.say("gặp nhân viên", display_name="Ngọc")
+    await lan.say("/reply 1 Dạ em đây ạ")
+    await lan.say("/close 1")
+    rating = lan.pushed_to("555001")[0]
+    assert rating.keyboard is not None
+    customer.buttons = rating.keyboard.buttons()
+    await customer.press("⭐⭐⭐⭐")
+
+    await customer.say("thôi 2 sao vì phải chờ lâu", display_name="Ngọc")
+
+    assert [(t.status, t.csat) for t in await _rows(sessionmaker, Ticket)] == [("closed", 2)]
+    assert [r.text for r in customer.pushed_to("1001")] == [VI(
+        "staff.ticket_rerated_remark", ticket=1, customer="Ngọc", before=4, score=2, text="thôi 2 sao vì phải chờ lâu")]
+
+
 async def test_a_bare_rating_tells_nobody(customer: ChatDriver, lan: ChatDriver) -> None:
     await _close_ticket_one(customer, lan)
 

@@ -106,7 +106,7 @@ def test_a_number_in_a_question_an_order_or_out_of_range_is_no_rating(text: str)
     ("meh 2/5 chair wobbles", 2),
 ])
 def test_a_reason_beside_a_score_with_its_unit_is_kept_as_the_remark(text: str, score: int) -> None:
-    assert read_rating(text) == TypedRating(score, text)
+    assert read_rating(text) == TypedRating(score, text, explicit=True)
 
 
 @pytest.mark.parametrize("text", ["4", "5 sao nha shop, cam on e", "⭐⭐⭐⭐⭐ cảm ơn", "năm sao", "3/5 tạm được",
