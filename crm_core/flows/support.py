@@ -397,8 +397,9 @@ class SupportFlow:
         if pending is None:
             # Written as a rating ('3 sao thôi', '⭐⭐', 'thôi 2 sao vì phải chờ lâu'), it rates the ticket closed in
             # the last day even after other words since the close, or changes the rating it was given.
-            closed = await self.services.support.closed_since(customer, since=since) \
-                if rating is not None and rating.explicit else None
+            # Only a score alone or with a reason ('vì', 'nhưng'): the words beside a later '5 sao' may be anything.
+            written = rating is not None and rating.explicit and (rating.remark is None or rating.reasoned)
+            closed = await self.services.support.closed_since(customer, since=since) if written else None
             if rating is None or closed is None:
                 return None
             return await self._typed_rating(customer, closed, rating)
@@ -409,15 +410,26 @@ class SupportFlow:
         return None
 
     async def _typed_rating(self, customer: CustomerOut, closed: TicketOut, rating: TypedRating) -> TicketRated:
-        ticket = await self.services.support.rate_ticket(closed.id, customer, rating.score)
+        support = self.services.support
+        said = await support.transcript(closed.id, limit=1)
+        if closed.csat == rating.score and (rating.remark is None or [m.text for m in said] == [rating.remark]):
+            return TicketRated(ticket=closed)  # the same again: nothing new to keep or tell
+        ticket = await support.rate_ticket(closed.id, customer, rating.score)
         if rating.remark is not None:
             # The reason beside the score is kept on the ticket and read by whoever handled it: a complaint
             # ('4 sao vì giao chậm') must not vanish into a number.
-            await self.services.support.customer_wrote(ticket.id, customer, rating.remark)
+            await support.customer_wrote(ticket.id, customer, rating.remark)
         before = closed.csat if closed.csat is not None and closed.csat != ticket.csat else None
-        if closed.csat == ticket.csat and rating.remark is None:
-            return TicketRated(ticket=ticket)  # the same score again: nothing new to tell
+        if before is not None and self._changed_in_a_row(closed, ticket):
+            return TicketRated(ticket=ticket)  # kept; the handler hears of the score it settles on at a later change
         return await self._rated(ticket, remark=rating.remark, before=before)
+
+    def _changed_in_a_row(self, earlier: TicketOut, ticket: TicketOut) -> bool:
+        """Tell whether a rating changed within the minute of the last one (stars tapped or scores typed in a row):
+        not a notice a change, but a fall to a low score is always told."""
+        low, was_low = (ticket.csat or 0) <= LOW_RATING, (earlier.csat or 0) <= LOW_RATING
+        return earlier.csat_at is not None and self.services.now - earlier.csat_at < TICKET_NOTICE_EVERY \
+            and not (low and not was_low)
 
     async def identify(self, person: ChatPerson) -> CustomerOut:
         """Return the contact kept for a chat user, created on their first message."""
@@ -558,11 +570,7 @@ class SupportFlow:
         ticket = await self.services.support.rate_ticket(ticket_id, customer, score)
         if earlier.csat == ticket.csat:
             return TicketRated(ticket=ticket)  # pressed again: nothing new to tell
-        low, was_low = ticket.csat is not None and ticket.csat <= LOW_RATING, (earlier.csat or 0) <= LOW_RATING
-        if earlier.csat is not None and earlier.csat_at is not None and now - earlier.csat_at < TICKET_NOTICE_EVERY \
-                and not (low and not was_low):
-            # Changed again within the minute (stars tapped in a row): not a notice a tap; a fall to a low score is
-            # always told.
+        if earlier.csat is not None and self._changed_in_a_row(earlier, ticket):
             return TicketRated(ticket=ticket)
         return await self._rated(ticket, remark=None, before=earlier.csat)
 

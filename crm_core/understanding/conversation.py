@@ -115,6 +115,8 @@ class TypedRating:
     remark: str | None = None
     # Written as a rating: with its unit or as stars ('3 sao', '4/5', '⭐⭐⭐⭐'), not a bare digit or a word.
     explicit: bool = False
+    # The words beside the score give a reason ('vì', 'nhưng', 'because'): a remark meant as one.
+    reasoned: bool = False
 
 
 def typed_rating(text: str) -> int | None:
@@ -164,14 +166,21 @@ def _rating_unit() -> re.Pattern[str]:
     return re.compile(rf"[0-9]\s*(?:/\s*5|(?:{units})(?![0-9a-z]))")
 
 
+@cache
+def _rating_unit_word() -> re.Pattern[str]:
+    """A digit and a unit word ('3 sao', '4 điểm'): not '4/5', which is a date as often beside other words."""
+    units = _alternatives(_data()["rating_units"])
+    return re.compile(rf"[0-9]\s*(?:{units})(?![0-9a-z])")
+
+
 def _score_with_remark(text: str) -> TypedRating | None:
     """A score with its unit (or stars) first or last, the customer's reason on the other side of a comma, a dash
     or a connector word ('vì', 'nên', 'but'); a reason that asks something makes it no rating."""
     # Found on the text folded letter for letter (the same length), so 'vì' is the connector 'vi'.
     aligned = "".join(fold(character)[:1] or character for character in text).lower()
     cuts = [m.start() for m in _remark_boundary().finditer(aligned)]
-    # A score written with its unit needs no comma ('3 sao tạm được', 'ship chậm quá 3 sao', 'meh 2/5 wobbles').
-    for unit in _rating_unit().finditer(aligned):
+    # A score written with its unit needs no comma ('3 sao tạm được', 'ship chậm quá 3 sao').
+    for unit in _rating_unit_word().finditer(aligned):
         cuts += [unit.start(), unit.end()]
     cuts = sorted(set(cuts) - {0, len(text)})
     for cut in cuts:
@@ -184,7 +193,8 @@ def _score_with_remark(text: str) -> TypedRating | None:
                 return None
             # Words that only say the same feeling ('3/5 tạm được', '5 sao tuyệt vời') are no reason to pass on.
             worded = _worded_rating().match(_folded(remark))
-            return TypedRating(score, None if worded is not None else text.strip(), explicit=True)
+            reasons = _phrases("rating_reason_words").search(_folded(remark)) is not None
+            return TypedRating(score, None if worded is not None else text.strip(), explicit=True, reasoned=reasons)
     return None
 
 
@@ -212,6 +222,9 @@ def _is_remark(text: str) -> bool:
     content = [w for w in words if w not in connectors]
     if not any(any(ch.isalpha() for ch in w) for w in content) or any(ch.isdigit() for ch in text):
         return False
+    typed = " ".join(re.findall(r"\w+", text.lower()))
+    if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", typed) for word in _data()["rating_remark_not_a_reason"]):
+        return False  # a date, a product's grade, points, another site's review: not about this ticket
     joined = " ".join(words)
     if _phrases("rating_remark_questions").search(joined) is not None \
             or _phrases("rating_remark_requests").search(joined) is not None:
@@ -252,4 +265,25 @@ def _score(text: str) -> int | None:
         # '5⭐' is 5; stars that count something else ('⭐⭐⭐ 5') leave the score in doubt.
         return score if score in _SCORES and stars in (0, 1, score) else None
     worded = _worded_rating().match(folded)
-    return int(_data()["rating_words"][worded.group(1)]) if worded is not None else None
+    if worded is not None:
+        return int(_data()["rating_words"][worded.group(1)])
+    return _number_with_its_word(folded)
+
+
+@cache
+def _rating_word_anywhere() -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9a-z])({_alternatives(list(_data()['rating_words']))})(?![0-9a-z])")
+
+
+def _number_with_its_word(folded: str) -> int | None:
+    """'3/5 tạm được', 'tạm được 3 sao', '5 sao tuyệt vời': a score beside a word for the same feeling (within a
+    point of it); with a word for another ('5 sao tệ') it is in doubt."""
+    worded = _rating_word_anywhere().search(folded)
+    if worded is None:
+        return None
+    rest = f"{folded[:worded.start()]} {folded[worded.end():]}".split()
+    number = _typed_rating().match(" ".join(rest))
+    if number is None:
+        return None
+    score, said = int(number.group(1)), int(_data()["rating_words"][worded.group(1)])
+    return score if score in _SCORES and abs(score - said) <= 1 else None

@@ -304,6 +304,36 @@ async def test_a_typed_rating_after_the_stars_changes_it_and_the_handler_reads_w
         "staff.ticket_rerated_remark", ticket=1, customer="Ngọc", before=4, score=2, text="thôi 2 sao vì phải chờ lâu")]
 
 
+@pytest.mark.parametrize("typed", ["em đã chuyển khoản ngày 4/5", "bên em có ghế loại 5 sao", "1/5 mình qua lấy",
+                                   "em cho 5 sao trên google rồi"])
+async def test_a_date_a_grade_or_another_sites_stars_later_on_change_no_rating(
+        customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str) -> None:
+    await _close_ticket_one(customer, lan)
+    await customer.say("5 sao")
+    await customer.say(COLOUR_QUESTION)
+
+    await customer.say(typed)
+
+    assert [t.csat for t in await _rows(sessionmaker, Ticket)][:1] == [5]
+    rated = VI("staff.ticket_rerated", ticket=1, customer="|", before=5, score=5).split("|")[0]
+    assert [r.text for r in customer.last if r.text.startswith(rated)] == []
+
+
+async def test_the_same_rating_and_reason_typed_again_is_kept_and_told_once(
+        customer: ChatDriver, lan: ChatDriver, clock: FrozenClock,
+        sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    await _close_ticket_one(customer, lan)
+    told: list[str] = []
+
+    for _ in range(3):
+        await customer.say("1 sao vì giao chậm")
+        told += [r.text for r in customer.pushed_to("1001")]
+        clock.advance(timedelta(minutes=10))
+
+    assert len(told) == 1
+    assert [m.text for m in await _rows(sessionmaker, TicketMessage)].count("1 sao vì giao chậm") == 1
+
+
 async def test_a_bare_rating_tells_nobody(customer: ChatDriver, lan: ChatDriver) -> None:
     await _close_ticket_one(customer, lan)
 
