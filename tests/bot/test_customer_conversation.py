@@ -70,8 +70,8 @@ async def _rows(sessionmaker: async_sessionmaker[AsyncSession], model: Any) -> l
         return list(await session.scalars(select(model).order_by(model.id)))
 
 
-async def _close_ticket_one(customer: ChatDriver, lan: ChatDriver) -> None:
-    await customer.say("gặp nhân viên")
+async def _close_ticket_one(customer: ChatDriver, lan: ChatDriver, *, name: str | None = None) -> None:
+    await customer.say("gặp nhân viên", display_name=name)
     await lan.say("/reply 1 Dạ em đây ạ")
     await lan.say("/close 1")
 
@@ -194,9 +194,7 @@ async def test_a_rating_typed_right_after_close_is_the_rating(
 async def test_a_reason_typed_beside_the_rating_is_kept_on_the_ticket_and_told_to_its_handler(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession], typed: str,
         score: int) -> None:
-    await customer.say("gặp nhân viên", display_name="Ngọc")
-    await lan.say("/reply 1 Dạ em đây ạ")
-    await lan.say("/close 1")
+    await _close_ticket_one(customer, lan, name="Ngọc")
 
     await customer.say(typed, display_name="Ngọc")
 
@@ -208,9 +206,7 @@ async def test_a_reason_typed_beside_the_rating_is_kept_on_the_ticket_and_told_t
 
 
 async def test_a_low_rating_is_passed_on_and_the_customer_told_so(customer: ChatDriver, lan: ChatDriver) -> None:
-    await customer.say("gặp nhân viên", display_name="Ngọc")
-    await lan.say("/reply 1 Dạ em đây ạ")
-    await lan.say("/close 1")
+    await _close_ticket_one(customer, lan, name="Ngọc")
 
     await customer.say("1 sao", display_name="Ngọc")
 
@@ -222,9 +218,7 @@ async def test_a_low_rating_is_passed_on_and_the_customer_told_so(customer: Chat
 async def test_a_star_pressed_after_a_typed_rating_changes_it_and_the_handler_hears_of_the_change(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession],
         clock: FrozenClock) -> None:
-    await customer.say("gặp nhân viên", display_name="Ngọc")
-    await lan.say("/reply 1 Dạ em đây ạ")
-    await lan.say("/close 1")
+    await _close_ticket_one(customer, lan, name="Ngọc")
     rating = lan.pushed_to("555001")[0]
     await customer.say("⭐⭐⭐ ship hơi lâu", display_name="Ngọc")
     assert rating.keyboard is not None
@@ -240,9 +234,7 @@ async def test_a_star_pressed_after_a_typed_rating_changes_it_and_the_handler_he
 
 async def test_stars_tapped_in_a_row_tell_the_handler_only_of_falls_to_a_low_score(
         customer: ChatDriver, lan: ChatDriver, clock: FrozenClock) -> None:
-    await customer.say("gặp nhân viên", display_name="Ngọc")
-    await lan.say("/reply 1 Dạ em đây ạ")
-    await lan.say("/close 1")
+    await _close_ticket_one(customer, lan, name="Ngọc")
     rating = lan.pushed_to("555001")[0]
     assert rating.keyboard is not None
     told: list[str] = []
@@ -276,9 +268,7 @@ async def test_a_day_after_the_close_old_stars_change_nothing(
 
 async def test_a_rating_typed_with_its_unit_counts_even_after_other_words_since_the_close(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    await customer.say("gặp nhân viên", display_name="Ngọc")
-    await lan.say("/reply 1 Dạ em đây ạ")
-    await lan.say("/close 1")
+    await _close_ticket_one(customer, lan, name="Ngọc")
     await customer.say("ủa xong rồi hả", display_name="Ngọc")
 
     await customer.say("3 sao thôi", display_name="Ngọc")
@@ -289,9 +279,7 @@ async def test_a_rating_typed_with_its_unit_counts_even_after_other_words_since_
 
 async def test_a_typed_rating_after_the_stars_changes_it_and_the_handler_reads_why(
         customer: ChatDriver, lan: ChatDriver, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    await customer.say("gặp nhân viên", display_name="Ngọc")
-    await lan.say("/reply 1 Dạ em đây ạ")
-    await lan.say("/close 1")
+    await _close_ticket_one(customer, lan, name="Ngọc")
     rating = lan.pushed_to("555001")[0]
     assert rating.keyboard is not None
     customer.buttons = rating.keyboard.buttons()
