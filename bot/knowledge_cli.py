@@ -50,8 +50,12 @@ def kb_ingest_paths(kb: Any, paths: list[Path], *, allow_personal_data: bool = F
     for doc in report.personal_data:
         typer.echo(f"{'personal':<10} {doc}: holds other people's personal data; indexed as asked "
                    "(--allow-personal-data): customers may be told it", err=True)
+    told: set[str] = set()
     for failure in report.errors:  # one line each; the other files went in
-        if failure.held_sections:  # its other sections went in
+        if failure.held_sections and failure.doc in told:  # its sections are named once, each reason after
+            typer.echo(f"{'':<11}{failure.message} [{failure.code}]", err=True)
+        elif failure.held_sections:  # its other sections went in
+            told.add(failure.doc)
             held = ", ".join(f"«{section}»" for section in failure.held_sections)
             typer.echo(f"HELD BACK  {failure.doc}: section(s) {held} not indexed, the others were: "
                        f"{failure.message} [{failure.code}]", err=True)

@@ -288,6 +288,21 @@ def test_the_cli_says_which_sections_were_held_back(tmp_path: Path, monkeypatch:
     assert "[undeclared_account]" in result.output
 
 
+def test_the_cli_names_the_held_back_sections_once_with_each_reason(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import app
+
+    review = "\n## Khách nói gì\n\nGreat chairs, thanks! Contact me at lan.pham.92@yahoo.com\n"
+    folder = _folder(tmp_path / "kb", payment_md=PAYMENT_WITH_FOREIGN_ACCOUNT_MD + review)
+    monkeypatch.setenv("CHATCRM_HOME", str(tmp_path / "home"))
+
+    result = CliRunner().invoke(app, ["kb", "ingest", str(folder)])
+
+    assert result.output.count("HELD BACK  payment.md") == 1
+    assert "[personal_data]" in result.output
+    assert "[undeclared_account]" in result.output
+
+
 # --- the demo business and the settings ---------------------------------------------------------------------
 
 
