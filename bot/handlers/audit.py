@@ -20,6 +20,7 @@ from typing import Any
 from bot.core.callbacks import Callback, StaleCallback, pack
 from bot.core.context import Ctx
 from bot.core.format import clip, clip_lines, day, moment, money
+from bot.core.inputs import MAX_ID
 from bot.core.messages import Button, Inbound, Keyboard, Reply
 from bot.core.router import HandlerResult, Router
 from bot.handlers.deal_actions import reason_text
@@ -114,7 +115,7 @@ def _valid_view(view: str, now: datetime) -> bool:
         return True
     if view[:1] == "u":
         user = _USER_VIEW.match(view)
-        return (user is not None and int(user[1]) < 2**31
+        return (user is not None and int(user[1]) <= MAX_ID
                 and (user[2] is None or _valid_view(user[2], now)))
     match = _PERIOD_VIEW.match(view)
     if match is None:

@@ -411,8 +411,8 @@ class SupportFlow:
 
     async def _typed_rating(self, customer: CustomerOut, closed: TicketOut, rating: TypedRating) -> TicketRated:
         support = self.services.support
-        said = await support.transcript(closed.id, limit=1)
-        if closed.csat == rating.score and (rating.remark is None or [m.text for m in said] == [rating.remark]):
+        if closed.csat == rating.score and (rating.remark is None or [
+                m.text for m in await support.transcript(closed.id, limit=1)] == [rating.remark]):
             return TicketRated(ticket=closed)  # the same again: nothing new to keep or tell
         ticket = await support.rate_ticket(closed.id, customer, rating.score)
         if rating.remark is not None:

@@ -281,7 +281,8 @@ class KnowledgeBase:
             report.errors.append(IngestFailure(doc=doc, code=exc.code, message=str(exc)))
             return
         held = self._screened(file, doc, root, data, units, report, allow)
-        stale = previous is not None and self._fails_screen(doc, root, allow)
+        # Only a document the screen stops has its served version screened again.
+        stale = held is not None and previous is not None and self._fails_screen(doc, root, allow)
         kept = [unit for unit in units if unit.section not in held] if held is not None else []
         whole_before = previous is not None and not previous.sha256.endswith(_HELD_BACK)
         if held is not None and (not kept or (whole_before and not stale)):
@@ -312,7 +313,8 @@ class KnowledgeBase:
         """Screen a read document (see `screening`): report what stops it and return the headings of the sections
         it is in (every section's for a customer list, which runs across them), or None when it passes (noting
         the personal data it was let in with)."""
-        findings = screen_document(units, declared_for(root, self.own_contacts))
+        own = declared_for(root, self.own_contacts)
+        findings = screen_document(units, own)
         personal = [f for f in findings if f.kind == "personal_data"]
         accounts = [f for f in findings if f.kind == "undeclared_account"]
         text = _plain_text(file, doc, data) if findings else None  # to number the line
@@ -329,22 +331,7 @@ class KnowledgeBase:
             return None
         report.errors.extend(failures)
         log.info("screened %s: %s", doc, ", ".join(f.code for f in failures))
-        return self._held_sections(units, findings, root, allow)
-
-    def _held_sections(self, units: list[Unit], findings: list[Finding], root: str | None, allow: bool) -> set[str]:
-        """The headings of the sections to hold back for `findings`: every one for a customer list (it runs across
-        them); else those with a finding, and those the screen finds once they are gone (an account is reported
-        once however many sections repeat it, as a title in every breadcrumb)."""
-        held: set[str] = set()
-        while True:
-            stopping = [f for f in findings if f.kind == "undeclared_account" or not allow]
-            if any(f.what == "contact_list" for f in stopping):
-                return {unit.section for unit in units}
-            if not stopping:
-                return held
-            held |= {f.section for f in stopping}
-            findings = screen_document([u for u in units if u.section not in held],
-                                       declared_for(root, self.own_contacts))
+        return _held_sections(units, findings, own, allow)
 
     def _fails_screen(self, doc: str, root: str | None, allow: bool) -> bool:
         """Tell whether the indexed version of `doc` would itself be refused by today's screen."""
@@ -887,6 +874,21 @@ def _language_offsets(vector: list[float], corpus: _Corpus) -> dict[Language, fl
     near = {lang: float(q @ mean) for lang, mean in corpus.language_means.items()}
     average = sum(near.values()) / len(near)
     return {lang: round(value - average, 5) for lang, value in near.items()}
+
+
+def _held_sections(units: list[Unit], findings: list[Finding], own: OwnContacts, allow: bool) -> set[str]:
+    """The headings of the sections to hold back for `findings`: every one for a customer list (it runs across
+    them); else those with a finding, and those the screen finds once they are gone (an account is reported once
+    however many sections repeat it, as a title in every breadcrumb)."""
+    held: set[str] = set()
+    while True:
+        stopping = [f for f in findings if f.kind == "undeclared_account" or not allow]
+        if any(f.what == "contact_list" for f in stopping):
+            return {unit.section for unit in units}
+        if not stopping:
+            return held
+        held |= {f.section for f in stopping}
+        findings = screen_document([u for u in units if u.section not in held], own)
 
 
 def _faq_and_sections(units: Iterable[Unit]) -> bool:

@@ -222,8 +222,7 @@ def _is_remark(text: str) -> bool:
     content = [w for w in words if w not in connectors]
     if not any(any(ch.isalpha() for ch in w) for w in content) or any(ch.isdigit() for ch in text):
         return False
-    typed = " ".join(re.findall(r"\w+", text.lower()))
-    if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", typed) for word in _data()["rating_remark_not_a_reason"]):
+    if _not_a_reason().search(" ".join(re.findall(r"\w+", text.lower()))) is not None:
         return False  # a date, a product's grade, points, another site's review: not about this ticket
     joined = " ".join(words)
     if _phrases("rating_remark_questions").search(joined) is not None \
@@ -233,6 +232,12 @@ def _is_remark(text: str) -> bool:
     while len(words) > 1 and words[-1] in fillers:  # 'còn hàng không ạ', 'có giao HN không shop'
         words.pop()
     return words[-1] not in _data()["rating_remark_question_endings"]
+
+
+@cache
+def _not_a_reason() -> re.Pattern[str]:
+    """`rating_remark_not_a_reason`, matched as typed (with marks: 'ngày' is a date, 'ngay' is 'at once')."""
+    return re.compile(rf"(?<!\w)(?:{_alternatives(_data()['rating_remark_not_a_reason'])})(?!\w)")
 
 
 @cache
